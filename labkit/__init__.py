@@ -1,7 +1,124 @@
-"""labkit: run lab experiments from Jupyter notebooks."""
+"""labkit: run lab experiments from Jupyter notebooks.
 
-from labkit.core import *  # noqa: F403
-from labkit.core import __all__ as _core_all
+Importing labkit is cheap: it loads the instrument model and nothing heavy. Drivers, runs,
+storage and widgets load on first use (``labkit.ScpiInstrument``, ``labkit.sweep`` ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labkit.core import (
+    AccessError,
+    Action,
+    Channel,
+    ChoiceError,
+    Condition,
+    ConfigurationError,
+    ConnectionLost,
+    DeclarationError,
+    FrameFormatError,
+    Instrument,
+    InstrumentError,
+    InstrumentTimeout,
+    Interlock,
+    InterlockError,
+    LabkitError,
+    LimitError,
+    LockedError,
+    MissingVendorLibrary,
+    NotConnectedError,
+    PluginError,
+    RampInterrupted,
+    Reading,
+    ReplyError,
+    Setting,
+    SettingTypeError,
+    Transport,
+    UnitError,
+    ValidationError,
+    _hooks,
+    close_all,
+    instruments,
+)
 
 __version__ = "0.1.0"
-__all__ = [*_core_all, "__version__"]
+
+# Names loaded on first use: "name": "module" (the attribute has the same name there).
+_LAZY = {
+    "ScpiInstrument": "labkit.drivers.scpi",
+    "open_transport": "labkit.transports",
+}
+
+__all__ = [
+    "AccessError",
+    "Action",
+    "Channel",
+    "ChoiceError",
+    "Condition",
+    "ConfigurationError",
+    "ConnectionLost",
+    "DeclarationError",
+    "FrameFormatError",
+    "Instrument",
+    "InstrumentError",
+    "InstrumentTimeout",
+    "Interlock",
+    "InterlockError",
+    "LabkitError",
+    "LimitError",
+    "LockedError",
+    "MissingVendorLibrary",
+    "NotConnectedError",
+    "PluginError",
+    "RampInterrupted",
+    "Reading",
+    "ReplyError",
+    "Setting",
+    "SettingTypeError",
+    "Transport",
+    "UnitError",
+    "ValidationError",
+    "__version__",
+    "close_all",
+    "instruments",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def _open_transport(resource: str, options: Any) -> Transport:
+    # The simulators sit beneath pyserial: tell pyserial where labkit's URL handlers live
+    # before any URL is opened, so "labsim://name" resolves like any pyserial URL.
+    from labkit import transports
+
+    kind = transports.kind_of_address(resource)
+    if kind.name == "serial" and "://" in resource:
+        import serial
+
+        if "labkit.sim.serial_handlers" not in serial.protocol_handler_packages:
+            serial.protocol_handler_packages.append("labkit.sim.serial_handlers")
+    return transports.open_transport(resource, options)
+
+
+def _instrument_panel(instrument: Instrument) -> Any:
+    from labkit.ui import instrument_panel
+
+    return instrument_panel(instrument)
+
+
+_hooks.register_transport_opener(_open_transport)
+_hooks.register_display("panel", _instrument_panel)

@@ -3,7 +3,9 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._conditions import Condition, Interlock
 from labkit.core._errors import (
+    AccessError,
     ChoiceError,
     ConfigurationError,
     ConnectionLost,
@@ -24,25 +26,48 @@ from labkit.core._errors import (
     UnitError,
     ValidationError,
 )
+from labkit.core._handles import ActionHandle, Handle, Namespace, ReadingHandle, SettingHandle
+from labkit.core._instrument import Channel, Instrument
+from labkit.core._registry import close_all, instruments
+from labkit.core._spec import TraitSpec
+from labkit.core._traits import Action, Reading, Setting
+from labkit.core._transport import Transport
 
 __all__ = [
+    "AccessError",
+    "Action",
+    "ActionHandle",
+    "Channel",
     "ChoiceError",
+    "Condition",
     "ConfigurationError",
     "ConnectionLost",
     "DeclarationError",
     "FrameFormatError",
+    "Handle",
+    "Instrument",
     "InstrumentError",
     "InstrumentTimeout",
+    "Interlock",
     "InterlockError",
     "LabkitError",
     "LimitError",
     "LockedError",
     "MissingVendorLibrary",
+    "Namespace",
     "NotConnectedError",
     "PluginError",
     "RampInterrupted",
+    "Reading",
+    "ReadingHandle",
     "ReplyError",
+    "Setting",
+    "SettingHandle",
     "SettingTypeError",
+    "TraitSpec",
+    "Transport",
     "UnitError",
     "ValidationError",
+    "close_all",
+    "instruments",
 ]

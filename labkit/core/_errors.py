@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccessError",
     "ChoiceError",
     "ConfigurationError",
     "ConnectionLost",
@@ -123,6 +124,10 @@ class ChoiceError(ValidationError):
 
 class SettingTypeError(ValidationError, TypeError):
     """A value of the wrong type (text for a number, a number for a switch...)."""
+
+
+class AccessError(ValidationError):
+    """A reading was assigned, a write-only setting read, or a read-only setting written."""
 
 
 class LockedError(ValidationError):

@@ -1,0 +1,466 @@
+"""The declaration behind every setting, reading and action.
+
+A :class:`TraitSpec` holds what a driver author wrote once — kind, unit, limits, choices,
+ramp, commands — and is the single source that validation, panels, snapshots, docs and
+simulators read. It does no I/O: turning a value into a command string and a reply back
+into a value are pure functions of the declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from labkit.core._errors import (
+    ChoiceError,
+    DeclarationError,
+    ReplyError,
+    SettingTypeError,
+)
+from labkit.core._units import format_quantity, is_quantity, to_number
+
+__all__ = ["KINDS", "TraitSpec"]
+
+Kind = Literal["float", "int", "bool", "str", "enum"]
+Role = Literal["setting", "reading", "action"]
+Access = Literal["rw", "r", "w"]
+
+KINDS: tuple[str, ...] = ("float", "int", "bool", "str", "enum")
+_PYTHON_KINDS = {float: "float", int: "int", bool: "bool", str: "str"}
+_TRUE_WORDS = {"1", "on", "true", "yes"}
+_FALSE_WORDS = {"0", "off", "false", "no"}
+_REPLY_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_REL_TOL = 1e-9
+
+
+@dataclasses.dataclass(eq=False)
+class TraitSpec:
+    """Everything declared about one setting, reading or action.
+
+    ``choices`` are the values a user picks from (labels for ``enum``, numbers for a discrete
+    ``float``/``int``); ``tokens`` are what the instrument is sent for each, in the same order.
+    ``get``/``set`` are command templates (``"VOLT?"``, ``"VOLT {}"``) or callables taking the
+    instrument (and the value); ``parse`` turns a reply into a value.
+    """
+
+    role: Role
+    kind: Kind = "float"
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
+    step: float | None = None
+    ramp: float | None = None
+    ramp_step: float | None = None
+    choices: tuple[Any, ...] | None = None
+    tokens: tuple[str, ...] | None = None
+    enum_type: type[enum.Enum] | None = None
+    readback: str | None = None
+    access: Access = "rw"
+    lockable: bool = True
+    safe: Any = None
+    get: str | Callable[..., Any] | None = None
+    set: str | Callable[..., Any] | None = None
+    parse: Callable[[str], Any] | None = None
+    fmt: str = ".10g"
+    bool_tokens: tuple[str, str] = ("1", "0")
+    delay: float = 0.0
+    label: str | None = None
+    doc: str = ""
+    name: str = ""
+    owner: str = ""
+
+    # -- derived facts -------------------------------------------------------------------
+
+    @property
+    def qualname(self) -> str:
+        """``Keithley2450.voltage``: where the declaration lives, for error messages."""
+        return f"{self.owner}.{self.name}" if self.owner else self.name
+
+    @property
+    def title(self) -> str:
+        """A label for people: the declared one, or the name with spaces."""
+        return self.label or self.name.replace("_", " ")
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("float", "int")
+
+    @property
+    def readable(self) -> bool:
+        return self.access != "w" and self.get is not None
+
+    @property
+    def writable(self) -> bool:
+        return self.role == "setting" and self.access != "r" and self.set is not None
+
+    @property
+    def bounded(self) -> bool:
+        """Both hard bounds finite: the panel may offer a slider."""
+        return self.min is not None and self.max is not None
+
+    def replace(self, **changes: Any) -> TraitSpec:
+        spec = dataclasses.replace(self, **changes)
+        spec.validate_declaration()
+        return spec
+
+    # -- declaration checks --------------------------------------------------------------
+
+    def validate_declaration(self) -> None:
+        """Refuse declarations that cannot work, naming the attribute (at class creation)."""
+
+        def fail(message: str, hint: str | None = None) -> None:
+            raise DeclarationError(message, setting=self.qualname or None, hint=hint)
+
+        if self.kind not in KINDS:
+            fail(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.access not in ("rw", "r", "w"):
+            fail(f"access {self.access!r} must be 'rw', 'r' or 'w'")
+        for field in ("min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step"):
+            value = getattr(self, field)
+            if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value)):
+                fail(f"{field}={value!r} must be a finite number")
+            if value is not None and not self.numeric:
+                fail(f"{field}= only makes sense for a number, not a {self.kind} {self.role}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            fail(f"min {self.min} is above max {self.max}")
+        lo, hi = self.hard_range()
+        for field in ("soft_min", "soft_max"):
+            value = getattr(self, field)
+            if value is not None and not lo <= value <= hi:
+                fail(f"{field} {value} lies outside the hard limits [{lo}, {hi}]")
+        if (
+            self.soft_min is not None
+            and self.soft_max is not None
+            and self.soft_min > self.soft_max
+        ):
+            fail(f"soft_min {self.soft_min} is above soft_max {self.soft_max}")
+        for field in ("step", "ramp", "ramp_step"):
+            value = getattr(self, field)
+            if value is not None and value <= 0:
+                fail(f"{field} must be positive, not {value}")
+        if self.ramp_step is not None and self.ramp is None:
+            fail("ramp_step needs a ramp rate (ramp=...)")
+        if self.ramp is not None and self.kind != "float":
+            fail(f"only float settings can ramp, not a {self.kind}")
+        if self.delay < 0:
+            fail(f"delay must not be negative, not {self.delay}")
+        if self.kind == "enum" and not self.choices:
+            fail("an enum needs choices")
+        if self.choices is not None:
+            if len(self.choices) == 0:
+                fail("choices must not be empty")
+            if self.tokens is not None and len(self.tokens) != len(self.choices):
+                fail("every choice needs exactly one token")
+            if self.numeric:
+                for choice in self.choices:
+                    if not (isinstance(choice, numbers.Real) and not isinstance(choice, bool)):
+                        fail(f"choice {choice!r} of a {self.kind} setting must be a number")
+                    if not lo <= choice <= hi:
+                        fail(f"choice {choice!r} lies outside the hard limits [{lo}, {hi}]")
+        if self.role == "setting" and self.safe is not None:
+            try:
+                value = self.coerce(self.safe)
+            except Exception as error:
+                fail(f"safe value {self.safe!r} is not a valid value: {error}")
+            if self.numeric and not lo <= value <= hi:
+                fail(f"safe value {self.safe!r} lies outside the hard limits [{lo}, {hi}]")
+        if len(self.bool_tokens) != 2:
+            fail("bool_tokens must be a pair (true token, false token)")
+        if isinstance(self.get, str) and "{value" in self.get:
+            fail(f"get template {self.get!r} cannot use the value being set")
+        if isinstance(self.set, str):
+            try:
+                self.set.format("0", value="0", self=_AnyAttribute())
+            except (IndexError, KeyError) as error:
+                fail(
+                    f"set template {self.set!r} does not format: {error!r}",
+                    hint="Use '{}' or '{value}' for the value, '{self.attr}' for attributes",
+                )
+
+    def hard_range(self) -> tuple[float, float]:
+        lo = -math.inf if self.min is None else float(self.min)
+        hi = math.inf if self.max is None else float(self.max)
+        return lo, hi
+
+    # -- values in --------------------------------------------------------------------
+
+    def coerce(self, value: Any, *, where: str | None = None) -> Any:
+        """Turn what a user wrote into this declaration's kind, in its unit (no limit checks)."""
+        where = where or self.qualname
+        if value is None:
+            raise SettingTypeError("a value is needed, not None", setting=where)
+        if self.kind == "bool":
+            return self._coerce_bool(value, where)
+        if self.kind in ("enum", "str"):
+            if self.choices is not None:
+                return self._match_label(value, where)
+            if not isinstance(value, str):
+                raise SettingTypeError(
+                    f"{value!r} ({type(value).__name__}) is not text",
+                    setting=where,
+                    value=value,
+                    hint="Give a string",
+                )
+            return value
+        number = to_number(value, self.unit, where=where)
+        if math.isnan(number):
+            raise SettingTypeError(
+                f"{value!r} is not a number (NaN)",
+                setting=where,
+                value=value,
+                hint="Give a finite number",
+            )
+        if self.kind == "int":
+            if not math.isfinite(number) or number != round(number):
+                raise SettingTypeError(
+                    f"{value!r} is not a whole number",
+                    setting=where,
+                    value=value,
+                    hint="Give a whole number",
+                )
+            number = round(number)
+        if self.choices is not None:
+            return self._match_number(number, value, where)
+        return number
+
+    def _coerce_bool(self, value: Any, where: str) -> bool:
+        if isinstance(value, bool) or type(value).__name__ == "bool_":
+            return bool(value)
+        if isinstance(value, numbers.Integral) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+            return value.strip().lower() in _TRUE_WORDS
+        raise SettingTypeError(
+            f"{value!r} is not on/off",
+            setting=where,
+            value=value,
+            hint="Give True or False (or 'on'/'off')",
+        )
+
+    def _match_label(self, value: Any, where: str) -> str:
+        assert self.choices is not None
+        if isinstance(value, enum.Enum):
+            value = value.name
+        if isinstance(value, str):
+            if value in self.choices:
+                return value
+            folded = {str(choice).casefold(): choice for choice in self.choices}
+            if value.strip().casefold() in folded:
+                return folded[value.strip().casefold()]
+        raise ChoiceError(
+            f"{value!r} is not one of the choices",
+            setting=where,
+            value=value,
+            limit=self.choices,
+            hint="Choose one of: " + ", ".join(repr(c) for c in self.choices),
+        )
+
+    def _match_number(self, number: float, original: Any, where: str) -> Any:
+        assert self.choices is not None
+        for choice in self.choices:
+            if math.isclose(number, choice, rel_tol=_REL_TOL, abs_tol=1e-300):
+                return choice
+        listed = ", ".join(format_quantity(c, self.unit) for c in self.choices)
+        raise ChoiceError(
+            f"{format_quantity(number, self.unit)} is not one of the allowed values",
+            setting=where,
+            value=original,
+            limit=self.choices,
+            hint=f"Choose one of: {listed}",
+        )
+
+    # -- values out to the instrument and back --------------------------------------------
+
+    def token(self, value: Any) -> str:
+        """The text the instrument is sent for an already coerced ``value``."""
+        if self.kind == "bool":
+            return self.bool_tokens[0] if value else self.bool_tokens[1]
+        if self.choices is not None and self.tokens is not None:
+            return str(self.tokens[self.choices.index(value)])
+        if self.kind == "int":
+            return str(int(value))
+        if self.kind == "float":
+            return format(float(value), self.fmt)
+        return str(value)
+
+    def command(self, value: Any, instrument: Any) -> str:
+        """The set command for ``value``, from the ``set`` template."""
+        assert isinstance(self.set, str)
+        token = self.token(value)
+        return self.set.format(token, value=token, self=instrument)
+
+    def query(self, instrument: Any) -> str:
+        assert isinstance(self.get, str)
+        return self.get.format(self=instrument)
+
+    def from_reply(self, reply: Any, *, where: str | None = None) -> Any:
+        """Parse an instrument's reply into a value of this kind; garbage raises ReplyError."""
+        where = where or self.qualname
+        if self.parse is not None:
+            try:
+                value = self.parse(reply)
+            except ReplyError:
+                raise
+            except Exception as error:
+                raise ReplyError(
+                    f"the reply {reply!r} does not parse ({error})",
+                    setting=where,
+                    reply=reply,
+                ) from None
+            return self._accept_parsed(value, reply, where)
+        text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
+        text = text.strip()
+        if self.kind == "bool":
+            word = text.casefold()
+            tokens = [t.casefold() for t in self.bool_tokens]
+            if word == tokens[0] or word in _TRUE_WORDS:
+                return True
+            if word == tokens[1] or word in _FALSE_WORDS:
+                return False
+            raise ReplyError(
+                f"expected on/off, the instrument answered {reply!r}", setting=where, reply=reply
+            )
+        if self.choices is not None and self.tokens is not None:
+            unquoted = text.strip("\"'").casefold()
+            for choice, token in zip(self.choices, self.tokens, strict=True):
+                if str(token).casefold() == unquoted:
+                    return choice
+            if self.numeric and _REPLY_NUMBER.match(text):
+                for choice, token in zip(self.choices, self.tokens, strict=True):
+                    if _REPLY_NUMBER.match(str(token)) and float(token) == float(text):
+                        return choice
+            raise ReplyError(
+                f"the instrument answered {reply!r}, which is none of the known tokens "
+                f"{', '.join(map(repr, self.tokens))}",
+                setting=where,
+                reply=reply,
+            )
+        if self.kind in ("enum", "str"):
+            value = text.strip("\"'")
+            if self.choices is not None:
+                folded = {str(c).casefold(): c for c in self.choices}
+                if value.casefold() not in folded:
+                    raise ReplyError(
+                        f"the instrument answered {reply!r}, which is not a choice",
+                        setting=where,
+                        reply=reply,
+                    )
+                return folded[value.casefold()]
+            return value
+        if not _REPLY_NUMBER.match(text):
+            raise ReplyError(
+                f"expected a number, the instrument answered {reply!r}",
+                setting=where,
+                reply=reply,
+                hint="Check the instrument's mode and the connection",
+            )
+        number = float(text)
+        if self.kind == "int":
+            if number != round(number):
+                raise ReplyError(
+                    f"expected a whole number, the instrument answered {reply!r}",
+                    setting=where,
+                    reply=reply,
+                )
+            number = round(number)
+        if self.choices is not None:
+            return self._accept_parsed(number, reply, where)
+        return number
+
+    def _accept_parsed(self, value: Any, reply: Any, where: str) -> Any:
+        if self.choices is None or value is None:
+            return value
+        if self.numeric:
+            for choice in self.choices:
+                if isinstance(value, numbers.Real) and math.isclose(
+                    value, choice, rel_tol=_REL_TOL
+                ):
+                    return choice
+        elif value in self.choices:
+            return value
+        raise ReplyError(
+            f"the instrument answered {reply!r}, which is not among the choices",
+            setting=where,
+            reply=reply,
+        )
+
+    def jsonable(self) -> dict[str, Any]:
+        """The declaration as plain data, for snapshots, docs and simulators."""
+        out: dict[str, Any] = {"role": self.role, "kind": self.kind}
+        for field in (
+            "unit",
+            "min",
+            "max",
+            "soft_min",
+            "soft_max",
+            "step",
+            "ramp",
+            "ramp_step",
+            "readback",
+            "safe",
+            "label",
+        ):
+            value = getattr(self, field)
+            if value is not None:
+                out[field] = value
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        if self.access != "rw":
+            out["access"] = self.access
+        if self.doc:
+            out["doc"] = self.doc
+        return out
+
+
+class _AnyAttribute:
+    """Stands in for an instrument when a set template is test-formatted at declaration time."""
+
+    def __getattr__(self, name: str) -> str:
+        return "0"
+
+
+def kind_of(kind: Any, choices: Any) -> tuple[str, type[enum.Enum] | None]:
+    """Resolve the ``kind`` a factory was given (a Python type, an Enum, a name or nothing)."""
+    if kind is None:
+        if choices is not None and not _all_numbers(choices):
+            return "enum", None
+        return "float", None
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "enum", kind
+    if kind in _PYTHON_KINDS:
+        return _PYTHON_KINDS[kind], None
+    if isinstance(kind, str) and kind in KINDS:
+        return kind, None
+    raise DeclarationError(
+        f"kind {kind!r} is not one of float, int, bool, str or an Enum class",
+        hint="Write e.g. Setting(float, unit='V') or Setting(bool)",
+    )
+
+
+def _all_numbers(choices: Any) -> bool:
+    values = choices.keys() if isinstance(choices, Mapping) else choices
+    return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+
+
+def split_choices(
+    choices: Any, enum_type: type[enum.Enum] | None
+) -> tuple[tuple[Any, ...] | None, tuple[str, ...] | None]:
+    """Choices and tokens from a list, a ``{choice: token}`` mapping or an Enum class."""
+    if enum_type is not None and choices is None:
+        members = list(enum_type)
+        return tuple(m.name for m in members), tuple(str(m.value) for m in members)
+    if choices is None:
+        return None, None
+    if isinstance(choices, Mapping):
+        return tuple(choices.keys()), tuple(str(t) for t in choices.values())
+    if is_quantity(choices) or isinstance(choices, (str, bytes)):
+        raise DeclarationError("choices must be a list, a mapping or an Enum class")
+    values = tuple(choices)
+    return values, None

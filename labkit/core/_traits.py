@@ -1,0 +1,239 @@
+"""``Setting``, ``Reading`` and ``Action``: factories for real traitlets traits with labkit metadata.
+
+The trait value is the last value the instrument acknowledged. Assigning a setting does not
+store anything by itself: it hands the value to the instrument, which validates it, writes
+it, and only then stores it, so observers (a panel, a run) only ever see acknowledged values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from traitlets import TraitType
+
+from labkit.core._errors import AccessError
+from labkit.core._spec import TraitSpec, kind_of, split_choices
+
+if TYPE_CHECKING:
+    from labkit.core._instrument import Instrument
+
+__all__ = [
+    "Action",
+    "ActionTrait",
+    "LabkitTrait",
+    "Reading",
+    "ReadingTrait",
+    "Setting",
+    "SettingTrait",
+]
+
+
+class LabkitTrait(TraitType):
+    """A traitlets trait that carries a :class:`TraitSpec`."""
+
+    info_text = "a labkit value"
+
+    def __init__(self, spec: TraitSpec) -> None:
+        super().__init__(default_value=None, allow_none=True, help=spec.doc)
+        self.spec = spec
+        self.tag(labkit=spec.role)
+
+    def class_init(self, cls: type, name: str) -> None:
+        super().class_init(cls, name)
+        self.spec.name = name
+        if not self.spec.owner:
+            self.spec.owner = cls.__name__
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        # Values arrive here already coerced and acknowledged; nothing more to check.
+        return value
+
+    def store(self, obj: Any, value: Any) -> None:
+        """Record an acknowledged value and notify observers (no I/O, no checks)."""
+        TraitType.set(self, obj, value)
+
+    def replace(self, **changes: Any) -> LabkitTrait:
+        """A copy with some declarations changed, for a subclass: ``max=20``."""
+        spec = self.spec.replace(name="", owner="", **changes)
+        return type(self)(spec)
+
+    def __repr__(self) -> str:
+        return f"<{self.spec.role.capitalize()} {self.spec.qualname or '(unnamed)'} {self.spec.jsonable()}>"
+
+
+class SettingTrait(LabkitTrait):
+    """A value the instrument is told: assignment writes it, then stores the acknowledged value."""
+
+    info_text = "a labkit setting"
+
+    def set(self, obj: Instrument, value: Any) -> None:
+        obj._assign(self.spec, value)
+
+
+class ReadingTrait(LabkitTrait):
+    """A value the instrument measures: read explicitly with ``inst.read(name)``."""
+
+    info_text = "a labkit reading"
+
+    def set(self, obj: Instrument, value: Any) -> None:
+        raise AccessError(
+            f"{self.name} is a reading and cannot be set",
+            instrument=getattr(obj, "name", None),
+            setting=self.name,
+            value=value,
+            hint=f"Read it with inst.read({self.name!r})",
+        )
+
+
+class ActionTrait(LabkitTrait):
+    """Something the instrument does when asked (a reset, an auto-zero): ``inst.reset()``."""
+
+    info_text = "a labkit action"
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        try:
+            return obj._trait_values[self.name]
+        except KeyError:
+            from labkit.core._handles import ActionHandle
+
+            bound = ActionHandle(obj, self.spec)
+            obj._trait_values[self.name] = bound
+            return bound
+
+    def set(self, obj: Any, value: Any) -> None:
+        raise AccessError(
+            f"{self.name} is an action; call it instead of assigning it",
+            instrument=getattr(obj, "name", None),
+            setting=self.name,
+            hint=f"Call inst.{self.name}()",
+        )
+
+    def __call__(self, function: Callable[..., Any]) -> ActionTrait:
+        """Use an ``Action(...)`` as a decorator over the method that performs it."""
+        self.spec.set = function
+        if not self.spec.doc and function.__doc__:
+            self.spec.doc = function.__doc__.strip()
+            self.help = self.spec.doc
+        return self
+
+
+def Setting(
+    kind: type | str | None = None,
+    *,
+    unit: str | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    soft_min: float | None = None,
+    soft_max: float | None = None,
+    step: float | None = None,
+    ramp: float | None = None,
+    ramp_step: float | None = None,
+    choices: Any = None,
+    readback: str | None = None,
+    access: str = "rw",
+    lockable: bool = True,
+    safe: Any = None,
+    get: str | Callable[..., Any] | None = None,
+    set: str | Callable[..., Any] | None = None,
+    parse: Callable[[str], Any] | None = None,
+    fmt: str = ".10g",
+    bool_tokens: tuple[str, str] = ("1", "0"),
+    delay: float = 0.0,
+    label: str | None = None,
+    doc: str = "",
+) -> SettingTrait:
+    """Declare a setting: a value the instrument is told and (usually) can be asked.
+
+    ``kind`` is ``float`` (the default), ``int``, ``bool``, ``str`` or an ``Enum`` class.
+    ``min``/``max`` are hard limits from the manual; ``soft_min``/``soft_max`` a narrower working
+    range users may change. ``ramp`` (unit per second) makes changes move gradually, in steps
+    of ``ramp_step``. ``choices`` is a list of allowed values or a ``{value: token}`` mapping
+    from what users pick to what the instrument is sent. ``readback`` names the reading that
+    shows the real value beside the set-point. ``safe`` is where abort brings the output.
+    ``get``/``set`` are command templates (``"VOLT?"``, ``"VOLT {}"``) or callables; a method
+    named ``_get_<name>``/``_set_<name>`` works too. ``delay`` is a settling time after each set.
+    """
+    kind_name, enum_type = kind_of(kind, choices)
+    values, tokens = split_choices(choices, enum_type)
+    spec = TraitSpec(
+        role="setting",
+        kind=kind_name,
+        unit=unit,
+        min=min,
+        max=max,
+        soft_min=soft_min,
+        soft_max=soft_max,
+        step=step,
+        ramp=ramp,
+        ramp_step=ramp_step,
+        choices=values,
+        tokens=tokens,
+        enum_type=enum_type,
+        readback=readback,
+        access=access,  # type: ignore[arg-type]
+        lockable=lockable,
+        safe=safe.name if isinstance(safe, enum.Enum) else safe,
+        get=get,
+        set=set,
+        parse=parse,
+        fmt=fmt,
+        bool_tokens=bool_tokens,
+        delay=delay,
+        label=label,
+        doc=doc,
+    )
+    spec.validate_declaration()
+    return SettingTrait(spec)
+
+
+def Reading(
+    kind: type | str | None = None,
+    *,
+    unit: str | None = None,
+    choices: Any = None,
+    get: str | Callable[..., Any] | None = None,
+    parse: Callable[[str], Any] | None = None,
+    label: str | None = None,
+    doc: str = "",
+) -> ReadingTrait:
+    """Declare a reading: a value the instrument measures, read with ``inst.read(name)``.
+
+    ``get`` is a query (``"MEAS:CURR?"``) or a callable; a method ``_get_<name>`` works too.
+    """
+    kind_name, enum_type = kind_of(kind, choices)
+    values, tokens = split_choices(choices, enum_type)
+    spec = TraitSpec(
+        role="reading",
+        kind=kind_name,
+        unit=unit,
+        choices=values,
+        tokens=tokens,  # type: ignore[arg-type]
+        enum_type=enum_type,
+        access="r",
+        get=get,
+        parse=parse,
+        label=label,
+        doc=doc,
+    )
+    spec.validate_declaration()
+    return ReadingTrait(spec)
+
+
+def Action(
+    do: str | Callable[..., Any] | None = None,
+    *,
+    label: str | None = None,
+    doc: str = "",
+) -> ActionTrait:
+    """Declare an action: a command (``"*RST"``) or a method the instrument runs on request.
+
+    Usable as ``reset = Action("*RST")`` or as a decorator ``@Action(label="Zero")``.
+    """
+    spec = TraitSpec(role="action", kind="str", set=do, label=label, doc=doc)
+    trait = ActionTrait(spec)
+    if callable(do) and not doc and do.__doc__:
+        trait.spec.doc = do.__doc__.strip()
+        trait.help = trait.spec.doc
+    return trait

@@ -1,0 +1,131 @@
+"""SCPI (IEEE 488.2) instruments: identification, reset and the error queue, once for all.
+
+With :class:`ScpiInstrument`, a SCPI driver is mostly declarations::
+
+    class PowerSupply(ScpiInstrument):
+        models = ("PS30",)
+        voltage = Setting(unit="V", min=0, max=30, get="VOLT?", set="VOLT {}", ramp=2)
+        output = Setting(bool, get="OUTP?", set="OUTP {}", safe=False)
+        current = Reading(unit="A", get="MEAS:CURR?")
+
+After every set, the instrument's error queue is read: an instrument that refused a command
+raises an ``InstrumentError`` carrying its own error code and message, and the setting keeps
+its previous (acknowledged) value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from labkit.core import (
+    Action,
+    ConfigurationError,
+    Instrument,
+    InstrumentError,
+    ReplyError,
+    TraitSpec,
+)
+
+__all__ = ["ScpiInstrument", "parse_error", "parse_identity"]
+
+_ERROR_REPLY = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$')
+_MAX_QUEUED_ERRORS = 64
+
+
+def parse_identity(reply: str) -> dict[str, str]:
+    """``*IDN?`` → ``{"manufacturer", "model", "serial", "firmware"}`` (missing parts empty)."""
+    fields = [part.strip() for part in reply.strip().split(",")]
+    if len(fields) < 2 or not fields[0]:
+        raise ReplyError(
+            f"*IDN? answered {reply!r}, which is not 'maker,model,serial,firmware'",
+            reply=reply,
+            command="*IDN?",
+        )
+    fields += [""] * (4 - len(fields))
+    return {
+        "manufacturer": fields[0],
+        "model": fields[1],
+        "serial": fields[2],
+        "firmware": ",".join(fields[3:]).strip(","),
+    }
+
+
+def parse_error(reply: str) -> tuple[int, str]:
+    """``-222,"Data out of range"`` → ``(-222, "Data out of range")``."""
+    match = _ERROR_REPLY.match(reply)
+    if match is None:
+        raise ReplyError(
+            f"the error queue answered {reply!r}, which is not 'code,\"message\"'", reply=reply
+        )
+    return int(match[1]), match[2]
+
+
+class ScpiInstrument(Instrument):
+    """An instrument speaking SCPI.
+
+    ``models`` lists the model names this driver is for; connecting to anything else is refused
+    (a voltage command sent to the wrong instrument is how samples burn). ``check_errors``
+    reads the error queue after every set; ``error_query`` is the command that pops one error.
+    """
+
+    transport_options: ClassVar[dict[str, Any]] = {
+        "read_termination": "\n",
+        "write_termination": "\n",
+    }
+    manufacturer: ClassVar[str] = ""
+    models: ClassVar[tuple[str, ...]] = ()
+    check_errors: ClassVar[bool] = True
+    error_query: ClassVar[str] = "SYST:ERR?"
+
+    reset = Action("*RST", label="Reset", doc="Return the instrument to its power-on settings")
+
+    def _on_open(self) -> None:
+        self._io("write", "*CLS")
+
+    def identify(self) -> dict[str, str]:
+        identity = parse_identity(self._io("query", "*IDN?"))
+        if self.models and not any(
+            model.casefold() in identity["model"].casefold() for model in self.models
+        ):
+            raise ConfigurationError(
+                f"the instrument at {self.resource} is a {identity['manufacturer']} "
+                f"{identity['model']}, not a {' or '.join(self.models)}",
+                instrument=self.name,
+                hint=f"Check the address, or use the driver for a {identity['model']}",
+            )
+        return identity
+
+    def errors(self) -> list[tuple[int, str]]:
+        """Empty the instrument's error queue and return what was in it."""
+        return self._worker.call(self._drain_errors)
+
+    def _drain_errors(self) -> list[tuple[int, str]]:
+        found = []
+        for _ in range(_MAX_QUEUED_ERRORS):
+            code, message = parse_error(self._io("query", self.error_query))
+            if code == 0:
+                break
+            found.append((code, message))
+        return found
+
+    def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        if not self.check_errors:
+            return
+        found = self._drain_errors()
+        if found:
+            code, message = found[0]
+            more = f" (and {len(found) - 1} more errors)" if len(found) > 1 else ""
+            raise InstrumentError(
+                f"the instrument refused {command!r}: error {code}, {message}{more}"
+                if command
+                else f"the instrument reported error {code}, {message}{more}",
+                code=code,
+                command=command,
+                setting=spec.name,
+                hint="Check the value against the instrument's present mode and range",
+            )
+
+    def wait_complete(self) -> None:
+        """Block until the instrument finished every pending operation (``*OPC?``)."""
+        self.query("*OPC?")

@@ -1,0 +1,1 @@
+"""pyserial URL handlers for labkit's simulators (pyserial imports ``protocol_<scheme>`` here)."""
