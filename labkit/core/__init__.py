@@ -3,6 +3,7 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._camera import Camera, Frame, FrameBroadcaster, FrameQueue, Region, StreamClosed
 from labkit.core._conditions import Condition, Interlock
 from labkit.core._errors import (
     AccessError,
@@ -37,13 +38,17 @@ __all__ = [
     "AccessError",
     "Action",
     "ActionHandle",
+    "Camera",
     "Channel",
     "ChoiceError",
     "Condition",
     "ConfigurationError",
     "ConnectionLost",
     "DeclarationError",
+    "Frame",
+    "FrameBroadcaster",
     "FrameFormatError",
+    "FrameQueue",
     "Handle",
     "Instrument",
     "InstrumentError",
@@ -60,10 +65,12 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReadingHandle",
+    "Region",
     "ReplyError",
     "Setting",
     "SettingHandle",
     "SettingTypeError",
+    "StreamClosed",
     "TraitSpec",
     "Transport",
     "UnitError",

@@ -1,0 +1,299 @@
+"""The camera interface every camera driver follows, and the queues frames travel through.
+
+A camera's acquisition runs on its own thread and never waits for anyone: each consumer (a run
+writing frames to disk, a live view) gets its own bounded :class:`FrameQueue`. When a consumer
+falls behind, its oldest frames are dropped and counted — the camera and the other consumers
+carry on. A live view asks for a queue of one (the newest frame wins); a run asks for a deeper
+one. When acquisition ends or fails, every queue is closed with the reason, so a consumer sees
+the camera's error instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Camera", "Frame", "FrameBroadcaster", "FrameQueue", "Region", "StreamClosed"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """A region of the sensor, in unbinned sensor pixels; binning divides it into image pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    bin_x: int = 1
+    bin_y: int = 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the image this region gives after binning."""
+        return self.height // self.bin_y, self.width // self.bin_x
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """One image and what the camera said about it.
+
+    ``pixels`` is a NumPy array (rows, columns[, channels]). ``number`` counts frames from 1 at
+    the start of an acquisition. ``timestamp`` is the host's ``time.time()`` when the frame
+    arrived; ``hardware_timestamp`` and ``exposure`` are in seconds from the camera's own clock
+    where it has one. ``regions`` are where the pixels come from on the sensor.
+    """
+
+    pixels: Any
+    number: int
+    timestamp: float
+    hardware_timestamp: float | None = None
+    exposure: float | None = None
+    regions: tuple[Region, ...] = ()
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class StreamClosed(Exception):
+    """The camera stopped delivering to this queue (acquisition ended, or the queue was closed)."""
+
+
+class FrameQueue:
+    """A bounded queue from a camera's thread to one consumer; full means the oldest is dropped.
+
+    Usable from threads (``get(timeout)``, ``for frame in queue``) and from asyncio
+    (``await get_async()``, ``async for frame in queue``). ``dropped`` counts frames this
+    consumer lost; ``delivered`` those it received.
+    """
+
+    def __init__(self, maxsize: int = 8) -> None:
+        if maxsize < 1:
+            raise ValueError("a frame queue holds at least one frame")
+        self.maxsize = maxsize
+        self._frames: collections.deque[Frame] = collections.deque()
+        self._cond = threading.Condition()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._closed = False
+        self._error: BaseException | None = None
+        self.dropped = 0
+        self.delivered = 0
+
+    # -- producer side (the camera's thread) ------------------------------------------------
+
+    def put(self, frame: Frame) -> None:
+        """Add a frame without ever blocking; drop the oldest if the queue is full."""
+        with self._cond:
+            if self._closed:
+                return
+            if len(self._frames) >= self.maxsize:
+                self._frames.popleft()
+                self.dropped += 1
+            self._frames.append(frame)
+            self._cond.notify_all()
+            self._wake_async()
+
+    def close(self, error: BaseException | None = None) -> None:
+        """No more frames; consumers get what is queued, then ``error`` or ``StreamClosed``."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._error = error
+            self._cond.notify_all()
+            self._wake_async()
+
+    def _wake_async(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+    # -- consumer side ------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._frames)
+
+    def _take(self) -> Frame:
+        frame = self._frames.popleft()
+        self.delivered += 1
+        return frame
+
+    def _end(self) -> BaseException:
+        return self._error if self._error is not None else StreamClosed("the stream ended")
+
+    def get(self, timeout: float | None = None) -> Frame:
+        """The oldest queued frame; waits up to ``timeout`` s (``TimeoutError`` after)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._frames:
+                if self._closed:
+                    raise self._end()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"no frame within {timeout} s")
+                self._cond.wait(remaining)
+            return self._take()
+
+    def get_nowait(self) -> Frame | None:
+        """The oldest queued frame, or None; raises once the stream ended and is empty."""
+        with self._cond:
+            if self._frames:
+                return self._take()
+            if self._closed:
+                raise self._end()
+            return None
+
+    def latest(self) -> Frame | None:
+        """The newest frame, discarding older ones (counted as dropped): for live views."""
+        with self._cond:
+            if not self._frames:
+                if self._closed:
+                    raise self._end()
+                return None
+            self.dropped += len(self._frames) - 1
+            frame = self._frames.pop()
+            self._frames.clear()
+            self.delivered += 1
+            return frame
+
+    async def get_async(self) -> Frame:
+        """Await the oldest queued frame without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._frames:
+                    return self._take()
+                if self._closed:
+                    raise self._end()
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, future))
+            await future
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            try:
+                yield self.get()
+            except StreamClosed:
+                return
+
+    async def __aiter__(self) -> AsyncIterator[Frame]:
+        while True:
+            try:
+                yield await self.get_async()
+            except StreamClosed:
+                return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class FrameBroadcaster:
+    """Hands every frame from a camera's thread to every subscribed queue.
+
+    A driver owns one; :meth:`publish` is called from its acquisition thread and :meth:`fail`
+    when acquisition breaks (a camera unplugged mid-stream): every consumer then sees the error.
+    A normal stop leaves queues open for the next start. Counts frames for status displays.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: list[FrameQueue] = []
+        self.published = 0
+        self.started_at: float | None = None
+        self.error: BaseException | None = None
+
+    def subscribe(self, maxsize: int = 8) -> FrameQueue:
+        queue = FrameQueue(maxsize)
+        with self._lock:
+            self._queues.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: FrameQueue) -> None:
+        with self._lock:
+            if queue in self._queues:
+                self._queues.remove(queue)
+        queue.close()
+
+    def start(self) -> None:
+        """Reset counters at the start of an acquisition."""
+        with self._lock:
+            self.published = 0
+            self.started_at = time.monotonic()
+            self.error = None
+
+    def publish(self, frame: Frame) -> None:
+        with self._lock:
+            queues = list(self._queues)
+            self.published += 1
+        for queue in queues:
+            queue.put(frame)
+
+    def fail(self, error: BaseException) -> None:
+        """Acquisition broke: close every queue with ``error`` and forget them."""
+        with self._lock:
+            queues, self._queues = self._queues, []
+            self.error = error
+        for queue in queues:
+            queue.close(error)
+
+    def close(self) -> None:
+        """The camera is going away: end every queue normally."""
+        with self._lock:
+            queues, self._queues = self._queues, []
+        for queue in queues:
+            queue.close()
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._queues)
+
+    @property
+    def rate(self) -> float:
+        """Frames per second published since :meth:`start`."""
+        if self.started_at is None:
+            return 0.0
+        elapsed = time.monotonic() - self.started_at
+        return self.published / elapsed if elapsed > 0 else 0.0
+
+
+@runtime_checkable
+class Camera(Protocol):
+    """What runs and live views need from any camera (PVCAM, GenICam, simulated)."""
+
+    name: str
+
+    @property
+    def sensor_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the full sensor."""
+
+    @property
+    def acquiring(self) -> bool: ...
+
+    def snap(self, timeout: float | None = None) -> Frame:
+        """Acquire one frame and return it."""
+
+    def start(self) -> None:
+        """Start live acquisition; frames go to every subscribed queue."""
+
+    def stop(self) -> None:
+        """Stop live acquisition; subscribed queues stay open for the next start."""
+
+    def subscribe(self, maxsize: int = 8) -> FrameQueue:
+        """A new queue receiving every frame from now on (oldest dropped when full)."""
+
+    def unsubscribe(self, queue: FrameQueue) -> None: ...
