@@ -49,6 +49,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "ScpiInstrument": "labkit.drivers.scpi",
     "open_transport": "labkit.transports",
+    "Station": "labkit.station",
+    "load_station": "labkit.station",
 }
 
 __all__ = [
