@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from labkit.sim._dialogue import Dialogue
 from labkit.sim._scpi import ScpiError, ScpiSimulator
 from labkit.sim._served import find, serve, served, unserve
 from labkit.sim._virtual import Connection, Faults, SimulatedDisconnect, VirtualInstrument
@@ -39,6 +40,7 @@ _LAZY = {
 
 __all__ = [
     "Connection",
+    "Dialogue",
     "Faults",
     "ScpiError",
     "ScpiSimulator",

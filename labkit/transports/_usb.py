@@ -407,7 +407,6 @@ class UsbTransport:
                 f"the {self._describe()} is gone ({error.strerror or error})",
                 resource=self.resource,
                 command=self._last_command,
-                hint="Check the cable, then reconnect",
             )
         if isinstance(error, usb.core.USBError) and number == errno.EPIPE:
             return InstrumentError(

@@ -283,7 +283,10 @@ class VisaTransport:
                 resource=self.resource,
                 command=None if opening else self._last_command,
                 code=code,
-                hint="Check the cable, the address and that the instrument is on",
+                # At I/O time the instrument adds how to reconnect.
+                hint="Check the cable, the address and that the instrument is on"
+                if opening
+                else None,
             )
         return InstrumentError(
             f"VISA error {error.abbreviation}: {error.description}",
