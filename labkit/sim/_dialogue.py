@@ -54,7 +54,7 @@ class Dialogue(VirtualInstrument):
 
     def handle(self, message: str) -> str | None:
         self.sent.append(message)
-        if self.error_query is not None and message.upper() == self.error_query.upper():
+        if self.error_query is not None and _same(message, self.error_query):
             return self.errors.pop(0) if self.errors else self.no_error
         if message in self.replies:
             return _answer(self.replies[message], message)
@@ -68,3 +68,8 @@ class Dialogue(VirtualInstrument):
 
 def _answer(reply: Reply, argument: Any) -> str | None:
     return reply(argument) if callable(reply) else reply
+
+
+def _same(message: str, query: str) -> bool:
+    """Equal as SCPI headers: case and a leading colon do not matter."""
+    return message.upper().lstrip(":") == query.upper().lstrip(":")

@@ -42,6 +42,7 @@ class Keithley2450(ScpiInstrument):
 
     manufacturer = "Keithley"
     models = ("2450",)
+    error_query = ":SYST:ERR?"
     transport_options: ClassVar[dict[str, Any]] = {
         "read_termination": "\n",
         "write_termination": "\n",

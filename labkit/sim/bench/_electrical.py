@@ -58,7 +58,18 @@ def solve_increasing(
 ) -> float:
     """The root of an increasing ``f`` bracketed by ``[low, high]``: Newton, kept in the bracket."""
     f_low, f_high = f(low), f(high)
-    if f_low > 0 or f_high < 0:
+    step = max(1e-9, high - low)
+    for _ in range(200):  # the bounds are hints: widen them until they hold the root
+        if f_low <= 0 and f_high >= 0:
+            break
+        if f_low > 0:
+            low -= step
+            f_low = f(low)
+        if f_high < 0:
+            high += step
+            f_high = f(high)
+        step *= 2
+    else:
         raise ValueError(f"root not bracketed: f({low})={f_low}, f({high})={f_high}")
     if f_low == 0:
         return low
