@@ -68,7 +68,7 @@ class AcmeLD100(labkit.Instrument):
             )
 
     def identify(self) -> dict[str, str]:
-        maker, model, serial, firmware = (self._ask("ID").split(",") + ["", "", "", ""])[:4]
+        maker, model, serial, firmware = ([*self._ask("ID").split(","), "", "", "", ""])[:4]
         if model != "LD-100":
             raise labkit.ConfigurationError(f"{self.resource} is a {maker} {model}, not an LD-100")
         return {"manufacturer": maker, "model": model, "serial": serial, "firmware": firmware}

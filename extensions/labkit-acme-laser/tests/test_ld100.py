@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from labkit_acme_laser import AcmeLD100, LD100Simulator, serve_simulator
 
 import labkit
 import labkit.sim
 from labkit.testing import DriverConformance, record
-from labkit_acme_laser import AcmeLD100, LD100Simulator, serve_simulator
 
 
 class TestConformance(DriverConformance):
