@@ -20,6 +20,7 @@ PVSIM_EXPORT rs_bool pvsim_set_scene(int16 hcam, uns32 seed, uns16 spots, flt64 
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
+    if (!c->acq.running) pvsim_stop_locked(c); /* reap a thread that has finished */
     if (c->acq.thread_alive) {
         ok = pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
     } else if (spots > PVSIM_MAX_SPOTS || !(sigma_px >= 0.3 && sigma_px <= 50.0) ||
@@ -144,6 +145,7 @@ PVSIM_EXPORT rs_bool pvsim_benchmark_render(int16 hcam, uns32 frames, flt64 *sec
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
+    if (!c->acq.running) pvsim_stop_locked(c); /* reap a thread that has finished */
     if (seconds == NULL) {
         ok = pvsim_fail(PL_ERR_NULL_POINTER);
     } else if (c->acq.thread_alive) {
