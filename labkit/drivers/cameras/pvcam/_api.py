@@ -13,11 +13,12 @@ buffers and callbacks it handed to the library); the camera Instrument builds on
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from ctypes import POINTER, c_char_p, c_int16, c_int32, c_uint16, c_uint32, c_void_p
 from pathlib import Path
 from typing import Any, ClassVar
@@ -573,21 +574,44 @@ class PvcamLibrary:
         buffer.fill(0)
         return buffer
 
-    def _adopt_buffer(self, hcam: int, buffer: np.ndarray) -> None:
+    @staticmethod
+    def _check_buffer(buffer: np.ndarray) -> None:
         if not isinstance(buffer, np.ndarray) or buffer.dtype != np.uint8 or buffer.ndim != 1:
             raise TypeError("the acquisition buffer must be a 1-D numpy.uint8 array")
         if not (buffer.flags.c_contiguous and buffer.flags.writeable):
             raise ValueError("the acquisition buffer must be C-contiguous and writable")
-        # The library writes into this memory until the acquisition stops: keep it alive.
-        self._buffers[hcam] = (buffer, self.frame_bytes(hcam))
+
+    @contextlib.contextmanager
+    def _adopting(self, hcam: int, buffer: np.ndarray) -> Iterator[None]:
+        """Hold ``buffer`` as the camera's acquisition buffer while a start call runs.
+
+        It is registered before the call, so callbacks of the first frames find it, and the
+        previous buffer is put back if the library refuses the start: a refused start must not
+        release the buffer an acquisition that is still running writes into. The buffer then
+        stays referenced until the next start or close, so frame views and late calls stay safe.
+        """
+        self._check_buffer(buffer)
+        entry = (buffer, self.frame_bytes(hcam))
+        with self._lock:
+            previous = self._buffers.get(hcam)
+            self._buffers[hcam] = entry
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                if self._buffers.get(hcam) is entry:
+                    if previous is None:
+                        del self._buffers[hcam]
+                    else:
+                        self._buffers[hcam] = previous
+            raise
 
     # ---- sequences -----------------------------------------------------------------------------
 
     def start_seq(self, hcam: int, buffer: np.ndarray) -> None:
         """Start the sequence set up last, writing into ``buffer`` (the whole sequence's size)."""
-        with self._lock:
-            self._adopt_buffer(hcam, buffer)
-        self.call("pl_exp_start_seq", hcam, buffer.ctypes.data_as(c_void_p))
+        with self._adopting(hcam, buffer):
+            self.call("pl_exp_start_seq", hcam, buffer.ctypes.data_as(c_void_p))
 
     def check_status(self, hcam: int) -> tuple[ImageStatus, int]:
         """(status, bytes arrived) of a sequence; READOUT_COMPLETE means the sequence is done."""
@@ -605,17 +629,16 @@ class PvcamLibrary:
 
     def start_cont(self, hcam: int, buffer: np.ndarray) -> None:
         """Start continuous acquisition into ``buffer``, a whole number of frames (< 4 GiB)."""
-        with self._lock:
-            self._adopt_buffer(hcam, buffer)
         if buffer.nbytes > UINT32_MAX:
             raise ValueError("PVCAM circular buffers must be smaller than 4 GiB")
-        self.call(
-            "pl_exp_start_cont",
-            hcam,
-            buffer.ctypes.data_as(c_void_p),
-            buffer.nbytes,
-            describe=f"pl_exp_start_cont({hcam}, {buffer.nbytes} bytes)",
-        )
+        with self._adopting(hcam, buffer):
+            self.call(
+                "pl_exp_start_cont",
+                hcam,
+                buffer.ctypes.data_as(c_void_p),
+                buffer.nbytes,
+                describe=f"pl_exp_start_cont({hcam}, {buffer.nbytes} bytes)",
+            )
 
     def check_cont_status(self, hcam: int) -> tuple[ImageStatus, int, int]:
         """(status, bytes arrived in the current pass, completed passes over the buffer)."""
