@@ -337,3 +337,33 @@ def test_frames_are_reproducible_from_the_seed(
     other = acquire(lib, primebsi, [Region.from_origin(500, 500, 300, 200)], frames=2)
     assert other[0] != first[0]
     assert sim.scene(primebsi).seed == 6
+
+
+def test_spots_move_between_frames(
+    lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam
+) -> None:
+    _centroid_setup(lib, primebsi, sim, CentroidsMode.LOCATE, count=3)
+    sim.set_scene(primebsi, speed_px_per_s=300.0)
+    frames = acquire(lib, primebsi, [FULL_BSI], frames=10, exposure=10)
+    first, last = parse(frames[0]), parse(frames[-1])
+    assert {r.rgn for r in first.rois} != {r.rgn for r in last.rois}
+
+
+def test_dark_current_follows_the_sensor_temperature(
+    lib: PvcamLibrary, kinetix: int, sim: pvsim.SimulatedPvcam
+) -> None:
+    lib.set_param(kinetix, Param.READOUT_PORT, "Dynamic Range")
+    sim.set_scene(kinetix, spots=0, background_e_per_ms=0.0)
+    sim.set_thermal(kinetix, ambient_c=25.0, time_constant_s=0.05)
+    region = Region.from_origin(0, 0, 200, 100)
+
+    def mean_level(setpoint: int) -> float:
+        lib.set_param(kinetix, Param.TEMP_SETPOINT, setpoint)
+        time.sleep(0.4)  # eight time constants
+        (frame,) = acquire(lib, kinetix, [region], exposure=200)
+        return float(np.frombuffer(frame, "<u2").mean())
+
+    warm, cold = mean_level(2500), mean_level(-1500)
+    # 0.5 e/s at 0 °C doubling every 6.3 °C: ~1.5 e at 25 °C over 200 ms, ~0.01 e at -15 °C,
+    # at 0.5 e/ADU.
+    assert warm - cold == pytest.approx(3.1, abs=0.4)
