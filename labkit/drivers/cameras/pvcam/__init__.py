@@ -48,6 +48,7 @@ from labkit.drivers.cameras.pvcam._params import (
     bytes_per_pixel,
     param_type,
 )
+from labkit.drivers.cameras.pvcam._session import PvcamSession, RawFrame
 from labkit.drivers.cameras.pvcam._types import FrameInfo, Region, RgnType
 from labkit.drivers.cameras.pvcam._values import EnumItem, ParamInfo
 
@@ -84,6 +85,8 @@ __all__ = [
     "ParamType",
     "PvcamError",
     "PvcamLibrary",
+    "PvcamSession",
+    "RawFrame",
     "Region",
     "RgnType",
     "SwTriggerStatus",
