@@ -36,7 +36,7 @@ static const enum_item kinetix_expose_out[] = {
     {EXPOSE_OUT_ALL_ROWS, "All Rows"},
     {EXPOSE_OUT_ANY_ROW, "Any Row"},
     {EXPOSE_OUT_ROLLING_SHUTTER, "Rolling Shutter"},
-    {EXPOSE_OUT_LINE_TRIGGER, "Line Output"},
+    {EXPOSE_OUT_LINE_TRIGGER, "Line Trigger"},
 };
 
 static const enum_item primebsi_expose_out[] = {

@@ -12,6 +12,7 @@ from labkit.drivers.cameras.pvcam import (
     Access,
     Attr,
     ExposureMode,
+    FrameInfo,
     ImageFormat,
     Param,
     ParamNotAvailable,
@@ -20,6 +21,7 @@ from labkit.drivers.cameras.pvcam import (
     PvcamError,
     PvcamLibrary,
     Region,
+    RgnType,
     param_type,
 )
 from labkit.sim import pvcam as pvsim
@@ -299,3 +301,18 @@ def test_temperature_approaches_the_set_point(
     lib.set_param(primebsi, Param.FAN_SPEED_SETPOINT, "Off")
     time.sleep(1.0)
     assert lib.get_param(primebsi, Param.TEMP) > -2500 + 500
+
+
+def test_ctypes_structures_match_the_c_layout() -> None:
+    assert ctypes.sizeof(FrameInfo) == 48
+    offsets = {name: getattr(FrameInfo, name).offset for name, _ in FrameInfo._fields_}
+    assert offsets == {
+        "FrameInfoGUID": 0,
+        "hCam": 16,
+        "FrameNr": 20,
+        "TimeStamp": 24,
+        "ReadoutTime": 32,
+        "TimeStampBOF": 40,
+    }
+    assert ctypes.sizeof(RgnType) == 12
+    assert RgnType.from_region(Region(1, 2, 3, 4, 5, 6)).to_region() == Region(1, 2, 3, 4, 5, 6)
