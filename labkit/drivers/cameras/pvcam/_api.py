@@ -36,6 +36,7 @@ from labkit.drivers.cameras.pvcam._params import (
     CallbackEvent,
     CcsAbortMode,
     CircMode,
+    ExposureMode,
     ImageStatus,
     OpenMode,
     Param,
@@ -478,8 +479,10 @@ class PvcamLibrary:
         """The camera's first reported exposure mode OR-ed with its current expose-out mode.
 
         Cameras that report extended modes want them in ``exp_mode``; older cameras report the
-        classic ones, for which no expose-out mode is added.
+        classic ones, for which no expose-out mode is added, or nothing at all (TIMED then).
         """
+        if not self.is_available(hcam, Param.EXPOSURE_MODE):
+            return ExposureMode.TIMED
         mode = self.enum_items(hcam, Param.EXPOSURE_MODE)[0].value
         if mode >= 256 and self.is_available(hcam, Param.EXPOSE_OUT_MODE):
             mode |= self.get_param(hcam, Param.EXPOSE_OUT_MODE)
