@@ -378,7 +378,10 @@ class PvcamLibrary:
         else:
             storage = (ctypes.c_uint8 * STORAGE_BYTES)()
         self._get_raw(hcam, param_id, attr, storage)
-        return decode(type_code, storage)
+        value = decode(type_code, storage)
+        if attr == Attr.INCREMENT and type_code == ParamType.BOOLEAN:
+            return int(value)  # a step, not a truth value
+        return value
 
     def set_param(self, hcam: int, param_id: int, value: Any) -> None:
         """Write a parameter's value; an enumeration also accepts one of its names.
