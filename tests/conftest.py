@@ -1,27 +1,46 @@
-"""Shared test fixtures: every test starts with no instrument open and nothing served."""
+"""Fixtures shared by the whole suite: every test starts with no instruments open and nothing
+served that an earlier test served."""
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
 
 import pytest
 
 import labkit
+from labkit import sim
 from labkit.sim import _served
+
+_names = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_instruments():
-    """Close what a test opened and forget what it served (even when it failed)."""
-    before = _served.served()
+def _no_instruments_left() -> Iterator[None]:
+    before = set(_served.served())
     yield
     labkit.close_all()
-    for name in set(_served.served()) - set(before):
+    for name in set(_served.served()) - before:
         _served.unserve(name)
 
 
 @pytest.fixture
-def bench():
-    """A bench with a frozen clock: readings depend on the seed only."""
-    from labkit.sim import Bench
+def unique_name() -> str:
+    """A name no other test uses, for served simulators and instruments."""
+    return f"t{next(_names)}"
 
-    with Bench(seed=7, time_scale=0) as made:
+
+@pytest.fixture
+def served() -> Iterator[list[str]]:
+    """Names appended here are unserved after the test."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        sim.unserve(name)
+
+
+@pytest.fixture
+def bench() -> Iterator[sim.Bench]:
+    """A bench with a frozen clock: readings depend on the seed only."""
+    with sim.Bench(seed=7, time_scale=0) as made:
         yield made

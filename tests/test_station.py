@@ -138,7 +138,7 @@ MALFORMED = [
             driver: keithley2405
         """,
         4,
-        r"no driver is called 'keithley2405'; did you mean 'keithley2450'",
+        r"no driver plugin named 'keithley2405'",
     ),
     (
         "limit beyond the hard limit",
@@ -341,6 +341,19 @@ def test_a_malformed_file_is_rejected_with_its_line_and_reason(tmp_path, text, l
     assert f"line {line}:" in str(caught.value)
     assert str(path) in str(caught.value)
     assert labkit.instruments() == []
+
+
+def test_a_misspelt_driver_gets_a_suggestion(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        instruments:
+          smu: {driver: keithley2405, resource: GPIB0::18::INSTR}
+        """,
+    )
+    with pytest.raises(StationError) as caught:
+        load_station(path)
+    assert caught.value.hint == "Did you mean 'keithley2450'?"
 
 
 def test_a_misspelt_key_gets_a_suggestion(tmp_path):

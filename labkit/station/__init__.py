@@ -3,7 +3,7 @@
 See :func:`load_station` for the format.
 """
 
-from labkit.station._station import Station, available_drivers, load_station, resolve_driver
+from labkit.station._station import Station, load_station, resolve_driver
 from labkit.station._yaml import StationError
 
-__all__ = ["Station", "StationError", "available_drivers", "load_station", "resolve_driver"]
+__all__ = ["Station", "StationError", "load_station", "resolve_driver"]

@@ -6,7 +6,7 @@
     bench: {seed: 0, dut: diode, time_scale: 1}
     instruments:
       smu:
-        driver: keithley2450            # an entry point of labkit.drivers, or module:Class
+        driver: keithley2450            # a driver plugin (labkit plugins), or module:Class
         resource: GPIB0::18::INSTR      # the real address (or bench:<name> for a twin)
         twin: smu                       # the bench instrument it is when simulated
         timeout: 2
@@ -34,26 +34,20 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from labkit.core import Instrument, LabkitError
+from labkit.core import Instrument, LabkitError, PluginError
 from labkit.station._schema import STATION, Context
 from labkit.station._yaml import KeyPath, StationError, load_yaml
 
-__all__ = ["Station", "available_drivers", "load_station", "resolve_driver"]
+__all__ = ["Station", "load_station", "resolve_driver"]
 
 _BENCH_PREFIX = "bench:"
 
 
-def available_drivers() -> dict[str, str]:
-    """Driver names registered in the entry-point group ``labkit.drivers`` → their target."""
-    from importlib.metadata import entry_points
-
-    return {point.name: point.value for point in entry_points(group="labkit.drivers")}
-
-
 def resolve_driver(name: str) -> type[Instrument]:
-    """A driver class from an entry-point name (``keithley2450``) or ``module:Class``."""
-    if ":" in name or "." in name:
-        module_name, _, attribute = name.partition(":") if ":" in name else name.rpartition(".")
+    """A driver class from a plugin name (``keithley2450``, see ``labkit plugins``) or
+    ``module:Class``. Raises ``LookupError`` (or ``PluginError``) saying why not."""
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
         try:
             target = getattr(importlib.import_module(module_name), attribute)
         except ImportError as error:
@@ -61,19 +55,9 @@ def resolve_driver(name: str) -> type[Instrument]:
         except AttributeError:
             raise LookupError(f"{module_name!r} has no {attribute!r}") from None
     else:
-        from importlib.metadata import entry_points
+        from labkit.plugins import load_driver
 
-        points = {p.name.casefold(): p for p in entry_points(group="labkit.drivers")}
-        point = points.get(name.casefold())
-        if point is None:
-            close = difflib.get_close_matches(name.casefold(), list(points), n=3)
-            suggestion = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            known = ", ".join(sorted(points)) or "none installed"
-            raise LookupError(f"no driver is called {name!r}{suggestion} (known: {known})")
-        try:
-            target = point.load()
-        except Exception as error:
-            raise LookupError(f"the driver {name!r} failed to load ({error})") from None
+        target = load_driver(name)
     if not (isinstance(target, type) and issubclass(target, Instrument)):
         raise LookupError(f"{name!r} is {target!r}, not an instrument class")
     return target
@@ -222,6 +206,8 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
     path: KeyPath = ("instruments", name)
     try:
         driver = resolve_driver(entry["driver"])
+    except PluginError as error:
+        raise context.fail((*path, "driver"), error.message, hint=error.hint) from None
     except LookupError as error:
         raise context.fail(
             (*path, "driver"),
