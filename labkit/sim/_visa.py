@@ -87,9 +87,13 @@ class LabkitVisaLibrary(highlevel.VisaLibraryBase):
 
     @staticmethod
     def get_debug_info() -> dict[str, str]:
-        from labkit import __version__
+        from importlib.metadata import PackageNotFoundError, version
 
-        return {"Version": __version__, "Serves": "labkit.sim virtual instruments"}
+        try:
+            found = version("labkit")
+        except PackageNotFoundError:  # running from a source tree
+            found = "unknown"
+        return {"Version": found, "Serves": "labkit.sim virtual instruments"}
 
     def _init(self) -> None:
         self.sessions: dict[int, Any] = {}

@@ -41,10 +41,11 @@ _OVERFLOW = 9.9e37
 _LINE_FREQUENCY = 50.0
 
 
-def _fit(ranges: tuple[float, ...], value: float) -> float:
-    """The lowest range that holds ``value`` (-222 when none does)."""
+def _fit(ranges: tuple[float, ...], value: float, overrange: float = 1.0) -> float:
+    """The lowest range that holds ``value`` (-222 when none does); a level may use the
+    ranges' 5 % overrange (``overrange=1.05``), as 210 V on the 200 V range."""
     for candidate in ranges:
-        if abs(value) <= candidate * (1 + 1e-9):
+        if abs(value) <= candidate * overrange * (1 + 1e-9):
             return candidate
     raise ScpiError(-222, "Parameter data out of range")
 
@@ -134,7 +135,9 @@ class Keithley2450Twin(ScpiTwin):
 
     def _check_level(self, function: str, level: float) -> None:
         if self.source_auto[function]:
-            self.source_range[function] = _fit(_RANGES[function], level * 0.999)
+            ranges = _RANGES[function]
+            fits = [r for r in ranges if abs(level) <= r]
+            self.source_range[function] = fits[0] if fits else _fit(ranges, level, 1.05)
         elif abs(level) > self.source_range[function] * 1.05:
             raise ScpiError(-222, "Parameter data out of range")
 
