@@ -110,7 +110,7 @@ class Keysight34465A(ScpiInstrument):
         choices={"immediate": "IMM", "external": "EXT", "bus": "BUS"},
         get="TRIG:SOUR?",
         set="TRIG:SOUR {}",
-        doc="What starts a measurement after INIT: at once, the rear input, or *TRG",
+        doc="What starts a measurement after INIT: at once, the rear input, or ``*TRG``",
     )
     trigger_count = Setting(
         int,
