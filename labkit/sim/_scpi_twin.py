@@ -315,10 +315,7 @@ class ScpiTwin(VirtualInstrument):
         return ";".join(replies) if replies else None
 
     def _execute(self, command: str, path: list[str]) -> tuple[str | None, list[str]]:
-        head, _, rest = command.strip().partition(" ")
-        if "\t" in head:
-            head, _, more = head.partition("\t")
-            rest = more + " " + rest
+        head, _, rest = re.sub(r"\s", " ", command.strip(), count=1).partition(" ")
         parameters = split_parameters(rest.strip()) if rest.strip() else []
         query = head.endswith("?")
         if _COMMON.match(head):

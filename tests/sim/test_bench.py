@@ -97,3 +97,19 @@ def test_changing_an_input_first_brings_the_physics_up_to_date(bench):
     bench.clock.advance(100)  # time passes without anyone looking
     bench.thermal.heater_power = 0.0  # the 100 s at 5 W are integrated before the change
     assert bench.thermal.heater_temperature > bench.thermal.ambient + 5
+
+
+def test_a_new_bench_takes_over_and_drivers_reconnect_to_it():
+    from labkit import ConnectionLost
+    from labkit.drivers.keysight import Keysight34465A
+
+    first = Bench(seed=0, time_scale=0, instruments=["dmm"])
+    dmm = Keysight34465A(first.address("dmm"), name="dmm", timeout=0.5)
+    second = Bench(seed=0, time_scale=0, instruments=["dmm"])  # the cell run again
+    assert find("dmm") is second["dmm"]
+    with pytest.raises(ConnectionLost, match="reconnect"):
+        dmm.read("line_frequency")
+    dmm.reconnect()
+    second.circuit.smu.update(output=True, voltage=0.4)
+    assert dmm.read("voltage") == pytest.approx(0.4, abs=1e-4)
+    second.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
+import weakref
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -38,6 +39,8 @@ from labkit.sim.bench._thermal import ThermalStage
 __all__ = ["INTERFACES", "Bench"]
 
 INTERFACES = ("visa", "serial", "usb")
+_live: dict[str, weakref.ref[Bench]] = {}  # prefix -> the bench serving under it
+_live_lock = threading.Lock()
 
 
 class Bench:
@@ -68,6 +71,11 @@ class Bench:
         self._instruments: dict[str, Any] = {}
         self._addresses: dict[str, dict[str, str]] = {}
         self._closed = False
+        with _live_lock:
+            previous = _live.get(prefix)
+            _live[prefix] = weakref.ref(self)
+        if previous is not None and previous() is not None:
+            previous().close()  # a notebook cell run again: the new bench takes over
         self.thermal = self.add_subsystem(ThermalStage(self, ambient=ambient))
         self.circuit = self.add_subsystem(Circuit(self, dut))
         self.signal = self.add_subsystem(SignalChain(self))
@@ -237,11 +245,19 @@ class Bench:
                 twin.faults.clear()
 
     def close(self) -> None:
-        """Stop serving this bench's instruments."""
+        """Stop serving this bench's instruments and pull their cables.
+
+        Drivers still connected to them get ``ConnectionLost``; their ``reconnect()`` reaches
+        whatever is served at the same address then (a new bench, after a cell is run again).
+        """
         if self._closed:
             return
         self._closed = True
-        for name in self._instruments:
+        with _live_lock:
+            if _live.get(self.prefix) is not None and _live[self.prefix]() is self:
+                del _live[self.prefix]
+        for name, twin in self._instruments.items():
+            twin.faults.inject("disconnect")
             unserve(self.prefix + name)
 
     def __enter__(self) -> Bench:
@@ -255,6 +271,9 @@ class Bench:
             f"<Bench seed={self.seed} t={self.now():.2f} s dut={self.dut.name} "
             f"instruments={', '.join(self._instruments)}>"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.describe())
 
     def describe(self) -> str:
         """The instruments and their addresses, as a table for a notebook."""
