@@ -48,7 +48,8 @@ class VisaTransport:
 
     ``timeout`` is in seconds. Serial settings (``baud_rate``, ``data_bits``, ``parity``,
     ``stop_bits``, ``flow_control``) apply to ``ASRL`` resources only. ``chunk_size`` is
-    pyvisa's read size; ``query_delay`` a pause between a query's write and its read.
+    pyvisa's read size; ``query_delay`` a pause between a query's write and its read;
+    ``send_end`` whether writes assert END (left as the session has it when not given).
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class VisaTransport:
         flow_control: str | None = None,
         chunk_size: int | None = None,
         query_delay: float = 0.0,
-        send_end: bool = True,
+        send_end: bool | None = None,
     ) -> None:
         name, inline = split_backend(resource)
         if inline is not None and backend is not None and inline != backend:
@@ -181,7 +182,8 @@ class VisaTransport:
         resource.read_termination = self.read_termination or None
         resource.write_termination = self.write_termination
         resource.encoding = self.encoding
-        resource.send_end = self.send_end
+        if self.send_end is not None:  # raw sockets have no END to configure
+            resource.send_end = self.send_end
         if self.chunk_size is not None:
             resource.chunk_size = int(self.chunk_size)
         if self._serial and not isinstance(resource, pyvisa.resources.SerialInstrument):
