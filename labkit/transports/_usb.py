@@ -187,6 +187,11 @@ class UsbTransport:
                 hint="Check the cable and the ids (lsusb lists them)",
             )
         try:
+            try:
+                if device.is_kernel_driver_active(self.interface):
+                    device.detach_kernel_driver(self.interface)  # e.g. Linux's usbtmc module
+            except (NotImplementedError, usb.core.USBError):
+                pass  # not every platform or backend has kernel drivers to detach
             if self.configuration is not None:
                 device.set_configuration(self.configuration)
             else:

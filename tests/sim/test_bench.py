@@ -113,3 +113,29 @@ def test_a_new_bench_takes_over_and_drivers_reconnect_to_it():
     second.circuit.smu.update(output=True, voltage=0.4)
     assert dmm.read("voltage") == pytest.approx(0.4, abs=1e-4)
     second.close()
+
+
+def test_added_instruments_are_reachable_through_each_interface(bench):
+    from labkit import open_transport
+    from labkit.sim import Dialogue
+    from labkit.sim._usb import VirtualUsbDevice
+
+    echo = bench.add_instrument("echo", Dialogue({"HI?": "HELLO"}), interfaces=("serial", "visa"))
+    assert bench.address("echo") == "labsim://echo"
+    for kind in ("serial", "visa"):
+        link = open_transport(bench.address("echo", kind), {"timeout": 0.5})
+        assert link.query("HI?") == "HELLO"
+        link.close()
+    assert echo.sent == ["HI?", "HI?"]
+
+    class Widget(VirtualUsbDevice):
+        product_id = 0x0ABC
+
+        def handle_bulk(self, endpoint, data):
+            self.send(0x81, data.upper())
+
+    bench.add_instrument("widget", Widget(serial_number="W9"), interfaces=("usb",))
+    assert bench.address("widget") == "usb:0x1209:0x0abc:W9@labkit"
+    link = open_transport(bench.address("widget"), {"timeout": 0.5})
+    link.bulk_write(0x01, b"abc")
+    assert link.bulk_read(0x81, 64) == b"ABC"
