@@ -176,12 +176,12 @@ def test_continuous_rate_and_callbacks(lib: PvcamLibrary, primebsi: int) -> None
 
 
 def test_oldest_frames_in_no_overwrite_mode(lib: PvcamLibrary, primebsi: int) -> None:
-    frame = lib.setup_cont(primebsi, [STRIP], 5, circ_mode=CircMode.NO_OVERWRITE)
-    buffer = lib.new_buffer(frame, 16)  # 80 ms of slack for a busy machine
+    frame = lib.setup_cont(primebsi, [STRIP], 20, circ_mode=CircMode.NO_OVERWRITE)
+    buffer = lib.new_buffer(frame, 64)  # 1.3 s of slack: a loaded machine must not overrun it
     lib.start_cont(primebsi, buffer)
     seen: list[int] = []
     errors: list[str | None] = []
-    deadline = time.monotonic() + 0.5
+    deadline = time.monotonic() + 0.8
     while time.monotonic() < deadline:
         try:
             oldest = lib.get_oldest_frame(primebsi)
@@ -192,7 +192,7 @@ def test_oldest_frames_in_no_overwrite_mode(lib: PvcamLibrary, primebsi: int) ->
         seen.append(oldest.number)
         lib.unlock_oldest_frame(primebsi)
     lib.stop_cont(primebsi)
-    assert len(seen) > 30
+    assert len(seen) > 10
     assert set(errors) <= {"PL_ERR_NO_FRAME_AVAILABLE"}
     assert seen == list(range(1, len(seen) + 1))  # every frame, in order
 
