@@ -1,0 +1,179 @@
+"""Agilent (HP, later Keysight) E3631A triple-output DC power supply, over GPIB or RS-232.
+
+Written from the E3631A User's Guide: three outputs, each a channel — ``psu.p6v`` (0…6.18 V,
+0…5.15 A), ``psu.p25v`` (0…+25.75 V, 0…1.03 A) and ``psu.n25v`` (0…−25.75 V, 0…1.03 A); these
+are the manual's ``MAX`` values, a little above the ratings 6 V/5 A, ±25 V/1 A. One
+``OUTPut`` switch turns all three on or off together; ``OUTPut:TRACk`` makes the −25 V output
+follow the +25 V one. Readings are the supply's own ``MEASure`` of each output.
+
+The supply's ``VOLTage`` and ``CURRent`` commands act on the *selected* output, which the front
+panel can change at any time. So every command of a channel selects its output in the same
+message (``INST:SEL P25V;:VOLT 12``): nothing can come between the selection and the level,
+and a channel never acts on another output, whatever was selected before.
+
+RS-232 (any address that is not GPIB or LAN: ``ASRL…``, ``COM3``, ``/dev/ttyS0``, a pyserial
+URL): 9600 baud, 8 data bits, no parity, 2 stop bits, DTR/DSR handshake — the factory settings
+(pass ``baud_rate=`` etc. if the supply's I/O menu says otherwise). Over RS-232 the driver
+sends ``SYSTem:REMote`` before anything else, as the manual asks (without it the supply's
+behaviour over RS-232 is undefined), and ``SYSTem:LOCal`` when closing, which gives the front
+panel back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from labkit.core import Channel, Instrument, Reading, Setting, TraitSpec
+from labkit.drivers.scpi import ScpiInstrument
+
+__all__ = [
+    "SERIAL_OPTIONS",
+    "AgilentE3631A",
+    "E3631ANegativeOutput",
+    "E3631AOutput",
+    "E3631APositive25VOutput",
+]
+
+SERIAL_OPTIONS: dict[str, Any] = {
+    "baud_rate": 9600,
+    "data_bits": 8,
+    "parity": "none",
+    "stop_bits": 2,
+    "flow_control": "dsrdtr",
+}
+"""The E3631A's factory RS-232 settings (the User's Guide: 8N2 fixed stop bits, DTR/DSR)."""
+
+_SERIAL_ADDRESS = re.compile(r"^(ASRL|COM\d|/dev/|[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
+_SWITCH = ("ON", "OFF")
+
+
+def is_serial_address(resource: str | None) -> bool:
+    """True when ``resource`` reaches the supply through its RS-232 port."""
+    return bool(resource) and bool(_SERIAL_ADDRESS.match(resource or ""))
+
+
+class E3631AOutput(Instrument):
+    """One output of an E3631A (the +6 V one's ranges): a voltage set-point, a current limit,
+    and the supply's measurement of both."""
+
+    identifier: str = "P6V"
+    """The output's name in the command set (``P6V``, ``P25V``, ``N25V``), given by the channel."""
+
+    voltage = Setting(
+        unit="V",
+        min=0.0,
+        max=6.18,
+        get="INST:SEL {self.identifier};:VOLT?",
+        set="INST:SEL {self.identifier};:VOLT {}",
+        readback="measured_voltage",
+        safe=0.0,
+        doc="Voltage set-point; the output holds it while the load draws less than the "
+        "current limit",
+    )
+    current_limit = Setting(
+        unit="A",
+        min=0.0,
+        max=5.15,
+        get="INST:SEL {self.identifier};:CURR?",
+        set="INST:SEL {self.identifier};:CURR {}",
+        readback="measured_current",
+        doc="Current limit; a load that would draw more gets this current at a lower voltage",
+    )
+    measured_voltage = Reading(
+        unit="V", get="MEAS:VOLT? {self.identifier}", doc="Voltage across the output, measured"
+    )
+    measured_current = Reading(
+        unit="A", get="MEAS:CURR? {self.identifier}", doc="Current through the output, measured"
+    )
+
+    def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        parent = self.parent
+        assert isinstance(parent, AgilentE3631A)
+        parent._after_set(spec, command)  # the supply's error queue
+        parent._follow_tracking(self)
+
+
+class E3631APositive25VOutput(E3631AOutput):
+    """The +25 V output of an E3631A: 0…+25.75 V, 0…1.03 A."""
+
+    voltage = E3631AOutput.voltage.replace(max=25.75)
+    current_limit = E3631AOutput.current_limit.replace(max=1.03)
+
+
+class E3631ANegativeOutput(E3631AOutput):
+    """The −25 V output of an E3631A: 0…−25.75 V (set as negative volts), 0…1.03 A."""
+
+    voltage = E3631AOutput.voltage.replace(
+        min=-25.75,
+        max=0.0,
+        doc="Voltage set-point, negative (0 … −25.75 V); the output holds it while the load "
+        "draws less than the current limit",
+    )
+    current_limit = E3631AOutput.current_limit.replace(max=1.03)
+
+
+class AgilentE3631A(ScpiInstrument):
+    """Agilent E3631A triple-output DC power supply: +6 V/5 A, +25 V/1 A and −25 V/1 A
+    outputs (``p6v``, ``p25v``, ``n25v``), switched together, with ±25 V tracking."""
+
+    manufacturer = "Agilent"
+    models = ("E3631A",)
+    transport_options: ClassVar[dict[str, Any]] = {
+        "read_termination": "\n",
+        "write_termination": "\n",
+    }
+
+    output = Setting(
+        bool,
+        get="OUTP?",
+        set="OUTP {}",
+        bool_tokens=_SWITCH,
+        safe=False,
+        doc="All three outputs on or off (the E3631A switches them together)",
+    )
+    tracking = Setting(
+        bool,
+        get="OUTP:TRAC?",
+        set="OUTP:TRAC {}",
+        bool_tokens=_SWITCH,
+        doc="±25 V tracking: turning it on gives the −25 V output the +25 V output's voltage; "
+        "then setting either sets both",
+    )
+
+    p6v = Channel(E3631AOutput, identifier="P6V")
+    p25v = Channel(E3631APositive25VOutput, identifier="P25V")
+    n25v = Channel(E3631ANegativeOutput, identifier="N25V")
+
+    def __init__(self, resource: str | None = None, **options: Any) -> None:
+        if is_serial_address(resource):
+            options = {**SERIAL_OPTIONS, **options}
+        super().__init__(resource, **options)
+
+    @property
+    def serial(self) -> bool:
+        """Whether the supply is reached through its RS-232 port."""
+        return is_serial_address(self.resource)
+
+    def _on_open(self) -> None:
+        if self.serial:
+            self._io("write", "SYST:REM")
+        super()._on_open()
+
+    def _on_close(self) -> None:
+        if self.serial:
+            self._io("write", "SYST:LOC")
+
+    def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        super()._after_set(spec, command)
+        if spec is self._labkit_specs["tracking"]:
+            for channel in (self.p25v, self.n25v):
+                channel._refresh_on_worker([channel._labkit_specs["voltage"]])
+
+    def _follow_tracking(self, changed: E3631AOutput) -> None:
+        """While tracking, the other ±25 V output moved too: read its voltage back."""
+        if not self._trait_values.get("tracking"):
+            return
+        partner = {"P25V": self.n25v, "N25V": self.p25v}.get(changed.identifier)
+        if partner is not None:
+            partner._refresh_on_worker([partner._labkit_specs["voltage"]])
