@@ -7,9 +7,11 @@ are the manual's ``MAX`` values, a little above the ratings 6 V/5 A, ±25 V/1 A.
 follow the +25 V one. Readings are the supply's own ``MEASure`` of each output.
 
 The supply's ``VOLTage`` and ``CURRent`` commands act on the *selected* output, which the front
-panel can change at any time. So every command of a channel selects its output in the same
-message (``INST:SEL P25V;:VOLT 12``): nothing can come between the selection and the level,
-and a channel never acts on another output, whatever was selected before.
+panel (or a refused ``INSTrument:SELect``) can leave on another output than expected. So the
+channels never rely on the selection: each level is set with ``APPLy <output>,<V>[,<I>]``, one
+command that names its output and is either refused as a whole or done, and read with
+``APPLy? <output>``. A current limit is sent with the output's present voltage, read in the same
+worker call (``APPL? P25V`` then ``APPL P25V,12,0.5``).
 
 RS-232 (any address that is not GPIB or LAN: ``ASRL…``, ``COM3``, ``/dev/ttyS0``, a pyserial
 URL): 9600 baud, 8 data bits, no parity, 2 stop bits, DTR/DSR handshake — the factory settings
@@ -24,7 +26,15 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from labkit.core import Channel, Instrument, Reading, Setting, TraitSpec
+from labkit.core import (
+    Channel,
+    Instrument,
+    InstrumentError,
+    Reading,
+    ReplyError,
+    Setting,
+    TraitSpec,
+)
 from labkit.drivers.scpi import ScpiInstrument
 
 __all__ = [
@@ -64,8 +74,6 @@ class E3631AOutput(Instrument):
         unit="V",
         min=0.0,
         max=6.18,
-        get="INST:SEL {self.identifier};:VOLT?",
-        set="INST:SEL {self.identifier};:VOLT {}",
         readback="measured_voltage",
         safe=0.0,
         doc="Voltage set-point; the output holds it while the load draws less than the "
@@ -75,8 +83,6 @@ class E3631AOutput(Instrument):
         unit="A",
         min=0.0,
         max=5.15,
-        get="INST:SEL {self.identifier};:CURR?",
-        set="INST:SEL {self.identifier};:CURR {}",
         readback="measured_current",
         doc="Current limit; a load that would draw more gets this current at a lower voltage",
     )
@@ -87,10 +93,45 @@ class E3631AOutput(Instrument):
         unit="A", get="MEAS:CURR? {self.identifier}", doc="Current through the output, measured"
     )
 
+    _sent: str | None = None
+
+    def _levels(self) -> tuple[float, float]:
+        """``APPLy? <output>`` → (voltage set-point, current limit)."""
+        command = f"APPL? {self.identifier}"
+        reply = self._io("query", command)
+        parts = reply.strip().strip('"').split(",")
+        try:
+            volts, amps = (float(part) for part in parts)
+        except ValueError:
+            raise ReplyError(
+                f'expected "<volts>,<amps>", the supply answered {reply!r}',
+                command=command,
+                reply=reply,
+                hint="Check the connection and the interface settings",
+            ) from None
+        return volts, amps
+
+    def _apply(self, *levels: float) -> None:
+        self._sent = f"APPL {self.identifier}," + ",".join(format(v, ".10g") for v in levels)
+        self._io("write", self._sent)
+
+    def _get_voltage(self) -> float:
+        return self._levels()[0]
+
+    def _set_voltage(self, value: float) -> None:
+        self._apply(value)
+
+    def _get_current_limit(self) -> float:
+        return self._levels()[1]
+
+    def _set_current_limit(self, value: float) -> None:
+        volts, _ = self._levels()
+        self._apply(volts, value)
+
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         parent = self.parent
         assert isinstance(parent, AgilentE3631A)
-        parent._after_set(spec, command)  # the supply's error queue
+        parent._after_set(spec, command or self._sent)  # the supply's error queue
         parent._follow_tracking(self)
 
 
@@ -161,8 +202,11 @@ class AgilentE3631A(ScpiInstrument):
         super()._on_open()
 
     def _on_close(self) -> None:
-        if self.serial:
-            self._io("write", "SYST:LOC")
+        if self.serial and self.connected:
+            try:
+                self._io("write", "SYST:LOC")
+            except InstrumentError:
+                pass  # the link is gone: there is no front panel to give back over it
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         super()._after_set(spec, command)
