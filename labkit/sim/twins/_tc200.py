@@ -25,7 +25,8 @@ in SI units, :math:`K_p = 0.1\,\mathrm{W/K} \times P`, :math:`K_i = 0.005\,\math
 in the sources; these give the bench's default loop at P = 20, I = 10, D = 0). ``tact?`` reads
 the controller's sensor (on the heater block: the sample lags behind it) with 0.01 K of noise,
 rounded to 0.1. The fitted sensor is a PTC100: choosing another type raises the sensor alarm,
-which turns the heater off.
+which turns the heater off. An injected ``error`` fault makes the next command answer
+``CMD_ARG_RANGE_ERR`` and do nothing.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ class TC200Twin(VirtualInstrument):
             return echo
         key, equals, argument = message.partition("=")
         key = key.strip().lower()
+        if self.faults.take("error") is not None:
+            return f"{echo}{_ARG_RANGE}\r"  # an injected refusal of this command
         try:
             if equals:
                 setter = self._setters.get(key)
