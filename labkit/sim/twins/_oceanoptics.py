@@ -238,7 +238,14 @@ class USB4000Twin(OceanOpticsTwin):
     integration_range = (10, 65_535_000)
     split_bytes = 2048
 
-    def __init__(self, bench: Bench, name: str = "usb4000", *, speed: str = "high") -> None:
+    def __init__(
+        self,
+        bench: Bench,
+        name: str = "usb4000",
+        *,
+        speed: str = "high",
+        serial_number: str = "USB4F05678",
+    ) -> None:
         detector = SpectrometerModel(
             pixels=3840,
             coefficients=(180.0, 0.25, -1.0e-5, 0.0),
@@ -246,4 +253,4 @@ class USB4000Twin(OceanOpticsTwin):
             gain=40.0,
             read_noise=8.0,
         )
-        super().__init__(bench, name, serial_number="USB4F05678", speed=speed, detector=detector)
+        super().__init__(bench, name, serial_number=serial_number, speed=speed, detector=detector)
