@@ -1,0 +1,81 @@
+"""Fixtures for browser tests: a fresh JupyterLab per test, Debian's Chromium per session.
+
+See ``harness.py`` beside this file for how to write a browser test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import Lab, LabServer, find_chromium, launch_chromium
+
+REQUIRE_BROWSER = os.environ.get("LABKIT_REQUIRE_BROWSER", "") not in ("", "0")
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_BROWSER:
+        pytest.fail(f"{reason} (LABKIT_REQUIRE_BROWSER is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium executable, or a skip (a failure when LABKIT_REQUIRE_BROWSER=1)."""
+    path = find_chromium()
+    if path is None:
+        where = os.environ.get("LABKIT_CHROMIUM") or "/usr/bin/chromium"
+        _unavailable(f"Chromium is not installed at {where} (apt-get install -y chromium)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    """Playwright's Browser on Debian's Chromium, shared by the session's tests."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, chromium)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    # Remember each phase's outcome on the test, so the lab fixture knows it failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _artifact_dir(request: pytest.FixtureRequest) -> Path:
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    return Path(request.config.rootpath) / "test-artifacts" / "browser" / name
+
+
+@pytest.fixture
+def lab(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A fresh JupyterLab server and a fresh page; diagnostics are saved if the test fails."""
+    server = LabServer(tmp_path / "jupyter").start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    lab = Lab(server, page, _artifact_dir(request))
+    try:
+        yield lab
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is None or report.failed:
+            lab.save_diagnostics()
+        lab.close()
+        context.close()
+        server.stop()
