@@ -87,7 +87,23 @@ __all__ = [
 ]
 
 
+# Subpackages reachable as attributes after a plain `import labkit` (``labkit.sim.Bench``).
+_SUBPACKAGES = {
+    "config",
+    "drivers",
+    "native",
+    "plugins",
+    "runs",
+    "sim",
+    "store",
+    "transports",
+    "ui",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"labkit.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
