@@ -1,6 +1,6 @@
 """Fixtures for browser tests: a fresh JupyterLab per test, Debian's Chromium per session.
 
-See ``harness.py`` beside this file for how to write a browser test.
+See ``tests/browser/harness.py`` for how to write a browser test.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Lab, LabServer, find_chromium, launch_chromium
+
+from tests.browser.harness import Lab, LabServer, find_chromium, launch_chromium
 
 REQUIRE_BROWSER = os.environ.get("LABKIT_REQUIRE_BROWSER", "") not in ("", "0")
 
@@ -34,9 +35,14 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
-    """Playwright's Browser on Debian's Chromium, shared by the session's tests."""
+    """Playwright's Browser on Debian's Chromium, shared by one module's tests.
+
+    Not by the whole session: while Playwright's sync API is active it leaves an asyncio loop
+    marked as running on the main thread, and ``asyncio.run`` in later (non-browser) tests
+    would refuse to start.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

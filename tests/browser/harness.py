@@ -13,7 +13,7 @@ Fixtures (``tests/browser/conftest.py``)
     A :class:`Lab`: the server and a page, with ``lab.artifacts`` (``test-artifacts/browser/
     <test>/``, git-ignored). On failure a screenshot, the server log and the browser console
     are saved there.
-``browser`` (session)
+``browser`` (per module)
     Playwright's ``Browser`` (Debian's ``/usr/bin/chromium``, or ``$LABKIT_CHROMIUM``). When it
     is missing the browser tests skip with the reason, unless ``LABKIT_REQUIRE_BROWSER=1`` (CI)
     makes them fail. Install it with ``apt-get install -y chromium``.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness import Lab
+
+from tests.browser.harness import Lab
 
 pytestmark = pytest.mark.browser
 

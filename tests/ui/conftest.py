@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from panel_bench import Bench, Supply
 
 import labkit
+from tests.ui.panel_bench import Bench, Supply
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import pytest
-from panel_bench import Bench, Supply, wait_for
 
 import labkit
 from labkit import Channel, Reading, Setting
 from labkit.ui import InstrumentPanel, instrument_panel
 from labkit.ui._format import plain_text
+from tests.ui.panel_bench import Bench, Supply, wait_for
 
 
 @pytest.fixture
