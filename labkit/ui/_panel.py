@@ -24,7 +24,7 @@ from labkit.core import ActionHandle, Instrument, ReadingHandle, _loop
 from labkit.ui._format import escape, title_of
 from labkit.ui._rows import ErrorLine, ReadingRow, SettingRow, icon_button
 from labkit.ui._style import FULL_ROW, GRID_COLUMNS, STYLE
-from labkit.ui._sync import Pending, guarded, log
+from labkit.ui._sync import Coalescer, Pending, failure_of, guarded, log
 
 __all__ = ["InstrumentPanel", "Section", "instrument_panel"]
 
@@ -71,7 +71,8 @@ class Section:
                 self.rows[handle.name] = row
                 cells += row.cells
         if readings:
-            cells.append(_cell("Readings", "labkit-group", span=True))
+            heading = "labkit-group" if settings else "labkit-colhead"
+            cells.append(_cell("Readings", heading, span=True))
             for reading in readings:
                 reading_row = ReadingRow(self, reading)
                 self.rows[reading.name] = reading_row
@@ -116,9 +117,13 @@ class Section:
         self.widget = widgets.VBox(parts)
         self.widget.add_class("labkit-section")
         self.watch(instrument, self._on_connected, ["connected"])
-        self._on_connected({"name": "connected", "new": instrument.connected})
+        self._show_connection()
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def redraw(self, render: Callable[[], None]) -> None:
+        """Ask for ``render`` to run soon (coalesced); cheap, from any thread."""
+        self.panel.coalescer.request(render)
 
     def watch(self, source: Any, handler: Callable[..., Any], names: list[str]) -> None:
         """Observe ``source`` until the panel closes."""
@@ -188,18 +193,20 @@ class Section:
         except Exception as error:
             finish(error)
             return None
-        future.add_done_callback(lambda f: finish(_failure(f)))
+        future.add_done_callback(lambda f: finish(failure_of(f)))
         return future
 
     # -- connection ----------------------------------------------------------------------
 
     @guarded
     def _on_connected(self, change: dict[str, Any]) -> None:
-        connected = bool(self.instrument.connected)
         for row in self.rows.values():
-            row.on_connection()
+            self.redraw(row.render)
+        self.redraw(self._show_connection)
+
+    def _show_connection(self) -> None:
         for button in self.actions.values():
-            button.disabled = not connected
+            button.disabled = not self.instrument.connected
 
 
 class InstrumentPanel(widgets.VBox):
@@ -208,6 +215,7 @@ class InstrumentPanel(widgets.VBox):
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.pending = Pending()
+        self.coalescer = Coalescer(self.pending)
         self._style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
 
         self.title = widgets.HTML(tooltip=(type(instrument).__doc__ or "").strip())
@@ -294,7 +302,7 @@ class InstrumentPanel(widgets.VBox):
 
         def done(future: Future[Any]) -> None:
             try:
-                error = _failure(future)
+                error = failure_of(future)
                 if error is not None:
                     on_error(error)
             except Exception:
@@ -348,7 +356,7 @@ class InstrumentPanel(widgets.VBox):
 
     @guarded
     def _on_instrument(self, change: dict[str, Any]) -> None:
-        self._show_header()
+        self.section.redraw(self._show_header)
         if change["name"] == "connected" and not change["new"] and self.instrument._closed:
             self._forget()
 
@@ -415,12 +423,6 @@ def _cell(text: str, css_class: str, *, span: bool = False) -> widgets.HTML:
     if span:
         cell.layout.grid_area = FULL_ROW
     return cell
-
-
-def _failure(future: Future[Any]) -> BaseException | None:
-    if future.cancelled():
-        return RuntimeError("cancelled: the instrument was closed")
-    return future.exception()
 
 
 def _close_with_parts(widget: Any) -> None:

@@ -5,7 +5,8 @@ before any byte), shows that the hardware is busy until the instrument acknowled
 refusal shows the message and puts the control back on the last acknowledged value without
 sending anything. Values changed from code (or by a run) arrive through the instrument's
 traits and move the control, quietly. While the panel's own change is in flight (a ramp), the
-control stays on the target the user chose and the status line shows progress.
+control stays on the target the user chose and the status line shows progress. Observers only
+mark a row for redrawing; :meth:`SettingRow.render` then shows the state as it is (``_sync``).
 
 A read-back is a measurement: it is read after each change the panel makes, and when the
 set-point changes from elsewhere it is shown as stale (greyed) rather than read again, so a
@@ -25,7 +26,7 @@ from labkit.core import LabkitError, ReadingHandle, SettingHandle
 from labkit.ui._controls import control_kind, make_control, set_range, show_toggle
 from labkit.ui._format import escape, format_quantity, format_value, title_of, unit_label
 from labkit.ui._style import FULL_ROW
-from labkit.ui._sync import Pending, guarded, is_quiet, log, quietly
+from labkit.ui._sync import Pending, failure_of, guarded, is_quiet, log, quietly
 
 if TYPE_CHECKING:
     from labkit.ui._panel import Section
@@ -103,18 +104,17 @@ class SettingRow:
         self._lock = threading.RLock()
         self._in_flight = 0
         self._target: Any = None
+        self._readback_stale = False
         self.readback_handle: ReadingHandle | None = (
             self.instrument.readings[self.spec.readback] if self.spec.readback else None
         )
-
-        self._readback_stale = False
 
         self.label = _html("labkit-label", escape(title_of(self.spec)))
         self.label.tooltip = self._tooltip()
         # Dropdown entries carry their unit already ("1 ms"): no unit beside them.
         shows_unit = self.spec.choices is None
         self.unit = _html("labkit-unit", escape(unit_label(self.spec.unit)) if shows_unit else "")
-        self.readback = _html("labkit-readback", width="96px")
+        self.readback = _html("labkit-readback", width="80px")
         self.readback_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
         if self.readback_handle is not None:
             reading = self.readback_handle
@@ -128,8 +128,7 @@ class SettingRow:
         self.kind = ""
         self.control: Any = None
         self._build_control()
-        self._show_readback()
-        self._refresh_status()
+        self.render()
         tag_cells(self)
 
         section.watch(self.instrument, self._on_value, [self.spec.name])
@@ -150,13 +149,19 @@ class SettingRow:
         spec = self.spec
         parts = [spec.doc.strip()] if spec.doc else []
         low, high = spec.hard_range()
-        if spec.numeric and spec.choices is None and (math.isfinite(low) or math.isfinite(high)):
-            parts.append(
-                f"Limits: {format_quantity(low, spec.unit)} … {format_quantity(high, spec.unit)}"
-            )
+        if spec.numeric and spec.choices is None:
+            if math.isfinite(low) and math.isfinite(high):
+                parts.append(
+                    f"Limits: {format_quantity(low, spec.unit)} … "
+                    f"{format_quantity(high, spec.unit)}"
+                )
+            elif math.isfinite(low):
+                parts.append(f"Limits: ≥ {format_quantity(low, spec.unit)}")
+            elif math.isfinite(high):
+                parts.append(f"Limits: ≤ {format_quantity(high, spec.unit)}")
         if spec.access == "r":
             parts.append("Read-only: set by the instrument")
-        parts.append(f"{self.handle.full_name}")
+        parts.append(self.handle.full_name)
         return "\n".join(parts)
 
     def _build_control(self) -> None:
@@ -172,15 +177,6 @@ class SettingRow:
         if old is not None:
             old.unobserve(self._on_control, names="value")
             old.close()
-        self._update_enabled()
-
-    def _update_enabled(self) -> None:
-        lock = self.handle.state.lock
-        value_locked = lock is not None and lock.locks_value
-        writable = self.instrument._can_write(self.spec)
-        disabled = not writable or not self.instrument.connected or value_locked
-        if self.control.disabled != disabled:
-            self.control.disabled = disabled
 
     # -- user's changes --------------------------------------------------------------------
 
@@ -199,89 +195,77 @@ class SettingRow:
         The control shows ``value`` while the instrument works on it (where a user would have
         put it), and the last acknowledged value if the instrument refuses.
         """
-        self._show_in_control(value)
         self.pending.begin()
         with self._lock:
             self._in_flight += 1
             self._target = value
+            self._show_in_control(value)
         self.error.clear()
         try:
             future = self.handle.submit(value)
         except Exception as error:
             if not isinstance(error, LabkitError):
                 log.exception("labkit panel: setting %s failed", self.handle.full_name)
-            with self._lock:
-                self._in_flight -= 1
             self.error.show(error)
-            self._sync_control()
-            self._refresh_status()
-            self.pending.end()
+            self._settled()
             return None
-        self._refresh_status()
+        self.section.redraw(self.render)
         future.add_done_callback(self._committed)
         return future
 
     def _committed(self, future: Future[Any]) -> None:
-        try:
-            error = future.exception() if not future.cancelled() else None
-            if future.cancelled():
-                error = LabkitError("the change was cancelled (the instrument closed)")
-            with self._lock:
-                self._in_flight -= 1
-                idle = self._in_flight == 0
-            if error is not None:
-                self.error.show(error)
-            if idle:
-                self._sync_control()
-            if error is None and self.readback_handle is not None:
-                self.section.read(self.readback_handle, self.error.show)
-            self._refresh_status()
-        except Exception:
-            log.exception("labkit panel: after setting %s", self.handle.full_name)
-        finally:
-            self.pending.end()
+        error = failure_of(future)
+        if error is not None:
+            self.error.show(error)
+        elif self.readback_handle is not None:
+            self.section.read(self.readback_handle, self.error.show)
+        self._settled()
 
-    # -- the instrument's news -------------------------------------------------------------
+    def _settled(self) -> None:
+        # One commit is over: the control goes back to following the instrument.
+        with self._lock:
+            self._in_flight -= 1
+        self.section.redraw(self.render)
+        self.pending.end()
+
+    # -- the instrument's news (observers: on the instrument's threads, so only mark) ------
 
     @guarded
     def _on_value(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            in_flight = self._in_flight > 0
-            self._readback_stale = True
-        if not in_flight:
-            self._sync_control()
-        self._show_readback()
-        self._refresh_status()
+        self._readback_stale = True
+        self.section.redraw(self.render)
 
     @guarded
     def _on_readback(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            self._readback_stale = False
-        self._show_readback()
+        self._readback_stale = False
+        self.section.redraw(self.render)
 
     @guarded
     def _on_state(self, change: dict[str, Any]) -> None:
-        if change["name"] in ("lock", "soft_min", "soft_max"):
-            self._follow_limits()
-        self._update_enabled()
-        self._refresh_status()
+        self.section.redraw(self.render)
 
-    def on_connection(self) -> None:
-        self._update_enabled()
-        self._refresh_status()
+    # -- drawing ---------------------------------------------------------------------------
 
-    def _follow_limits(self) -> None:
-        limits = self.handle.limits
-        if control_kind(self.spec, limits) != self.kind:
-            with quietly():
+    def render(self) -> None:
+        """Show the state as it is now: range, enabled, value, read-back, status."""
+        with self._lock, quietly():
+            limits = self.handle.limits
+            if control_kind(self.spec, limits) != self.kind:
                 self._build_control()
-        elif self.kind == "slider":
-            with quietly():
+            elif self.kind == "slider":
                 set_range(self.control, self.spec, limits, self.handle.value)
-
-    def _sync_control(self) -> None:
-        """Show the last acknowledged value (without sending it anywhere)."""
-        self._show_in_control(self.handle.value)
+            lock = self.handle.state.lock
+            disabled = (
+                not self.instrument._can_write(self.spec)
+                or not self.instrument.connected
+                or (lock is not None and lock.locks_value)
+            )
+            if self.control.disabled != disabled:
+                self.control.disabled = disabled
+            if self._in_flight == 0:
+                self._show_in_control(self.handle.value)
+            self._show_readback()
+            self._show_status()
 
     def _show_in_control(self, value: Any) -> None:
         if value is None:
@@ -302,48 +286,49 @@ class SettingRow:
     def _show_readback(self) -> None:
         if self.readback_handle is None:
             return
-        with self._lock:
-            shown = escape(format_value(self.readback_handle.value, self.readback_handle.spec))
-            title = f"Read-back: {title_of(self.readback_handle.spec).lower()}, measured"
-            if self._readback_stale:
-                title += "; the set-point changed since it was read (⟳ reads it again)"
-                html = f'<span class="labkit-value labkit-stale">{shown}</span>'
-            else:
-                html = f'<span class="labkit-value">{shown}</span>'
+        spec = self.readback_handle.spec
+        shown = escape(format_value(self.readback_handle.value, spec))
+        title = f"Read-back: {title_of(spec).lower()}, measured"
+        if self._readback_stale:
+            title += "; the set-point changed since it was read (⟳ reads it again)"
+            html = f'<span class="labkit-value labkit-stale">{shown}</span>'
+        else:
+            html = f'<span class="labkit-value">{shown}</span>'
+        if self.readback.value != html:
             self.readback.value = html
             self.readback.tooltip = title
 
-    def _refresh_status(self) -> None:
+    def _show_status(self) -> None:
         state = self.handle.state
         spec = self.spec
-        with self._lock:
-            in_flight, target = self._in_flight > 0, self._target
-            parts = []
-            value = self.handle.value
-            if state.busy or in_flight:
-                if state.ramp_rate is not None and spec.kind == "float":
-                    goal = f" → {escape(format_quantity(target, spec.unit))}" if in_flight else ""
-                    now = escape(format_quantity(value, spec.unit))
-                    parts.append(
-                        f'{_SPINNER} ramping{goal} <span class="labkit-muted">(now {now})</span>'
-                    )
-                else:
-                    parts.append(f"{_SPINNER} setting…")
-            elif state.ramp_rate is not None:
-                rate = format_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
-                parts.append(f'<span class="labkit-muted">ramps at {escape(rate)}</span>')
-            if state.lock is not None:
-                reason = f": {escape(state.lock.reason)}" if state.lock.reason else ""
-                what = "locked" if state.lock.locks_value else "limits locked"
+        in_flight, target = self._in_flight > 0, self._target
+        value = self.handle.value
+        parts = []
+        if state.busy or in_flight:
+            if state.ramp_rate is not None and spec.kind == "float":
+                goal = f" → {escape(format_quantity(target, spec.unit))}" if in_flight else ""
+                now = escape(format_quantity(value, spec.unit))
                 parts.append(
-                    f'<span class="labkit-locked" title="{escape(state.lock.describe())}">'
-                    f"{_LOCK} {what}{reason}</span>"
+                    f'{_SPINNER} ramping{goal} <span class="labkit-muted">(now {now})</span>'
                 )
-            if value is None and not in_flight and self.instrument.connected:
-                parts.append('<span class="labkit-muted">not read yet</span>')
-            html = " ".join(parts)
-            if self.status.value != html:
-                self.status.value = html
+            else:
+                parts.append(f"{_SPINNER} setting…")
+        elif state.ramp_rate is not None:
+            rate = format_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
+            parts.append(f'<span class="labkit-muted">ramps at {escape(rate)}</span>')
+        if state.lock is not None:
+            reason = f": {escape(state.lock.reason)}" if state.lock.reason else ""
+            what = "locked" if state.lock.locks_value else "limits locked"
+            parts.append(
+                f'<span class="labkit-locked" title="{escape(state.lock.describe())}">'
+                f"{_LOCK} {what}{reason}</span>"
+            )
+        if value is None and not in_flight and self.instrument.connected:
+            unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
+            parts.append(f'<span class="labkit-muted">{unknown}</span>')
+        html = " ".join(parts)
+        if self.status.value != html:
+            self.status.value = html
 
 
 class ReadingRow:
@@ -367,7 +352,7 @@ class ReadingRow:
         self.readback_cell = widgets.HBox()
         self.status = _html("labkit-status")
         self.error = ErrorLine()
-        self._show()
+        self.render()
         tag_cells(self)
         section.watch(handle.instrument, self._on_value, [self.spec.name])
 
@@ -380,13 +365,15 @@ class ReadingRow:
         self.error.clear()
         return self.section.read(self.handle, self.error.show)
 
-    def on_connection(self) -> None:
-        self.refresh.disabled = not self.handle.instrument.connected
-
     @guarded
     def _on_value(self, change: dict[str, Any]) -> None:
-        self._show()
+        self.section.redraw(self.render)
 
-    def _show(self) -> None:
+    def render(self) -> None:
         shown = format_value(self.handle.value, self.spec)
-        self.value.value = f'<span class="labkit-value">{escape(shown)}</span>'
+        html = f'<span class="labkit-value">{escape(shown)}</span>'
+        if self.value.value != html:
+            self.value.value = html
+        disabled = not self.handle.instrument.connected
+        if self.refresh.disabled != disabled:
+            self.refresh.disabled = disabled

@@ -86,7 +86,8 @@ STYLE = """
 .labkit-panel .labkit-status .labkit-muted { white-space: nowrap; }
 .labkit-panel .labkit-locked { color: var(--jp-warn-color1, #f57c00); }
 .labkit-panel .labkit-error {
-  background: var(--jp-error-color3, #ffebee);
+  background: rgba(211, 47, 47, 0.1);
+  background: color-mix(in srgb, var(--jp-error-color1, #d32f2f) 12%, transparent);
   border-left: 3px solid var(--jp-error-color1, #d32f2f);
   padding: 0 4px 0 8px;
   margin: 0 0 4px 0;

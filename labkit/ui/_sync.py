@@ -1,18 +1,21 @@
-"""Keeping widgets and an instrument in step across threads.
+"""Keeping widgets and an instrument in step across threads, without slowing the instrument.
 
 A panel is touched from three sides: the kernel's main thread (a user moved a slider), the
 instrument's worker thread (a value was acknowledged, a ramp stepped, the busy flag changed)
 and labkit's event loop (a read-back arrived). ipywidgets may be updated from any thread (the
-kernel's IOPub socket is thread-safe), so the panel updates widgets where the news arrives, with
-three precautions kept here:
+kernel's IOPub socket is thread-safe). The precautions live here:
 
+- traitlets calls observers synchronously, from inside the instrument's ``store`` on its
+  worker: an observer only marks what changed, and a :class:`Coalescer` redraws at most
+  twenty times a second on labkit's loop, so a scan setting a value a thousand times a second
+  pays microseconds per point, not a widget message;
 - an update the panel makes itself must not look like a user's change and be sent back to the
   instrument: such updates run inside :func:`quietly`, a per-thread flag the widget observers
-  check (observers run synchronously on the thread that changed the value);
-- an exception in a panel observer must never travel into the instrument's worker (traitlets
-  calls observers from inside the instrument's ``store``): :func:`guarded` logs it instead;
+  check (widget observers run synchronously on the thread that changed the value);
+- an exception in panel code must never travel into the instrument's worker: :func:`guarded`
+  logs it instead;
 - tests and scripts need to know when the panel has finished reacting: :class:`Pending` counts
-  the operations in flight, and :meth:`Pending.wait` waits for none to be left.
+  the operations and redraws in flight, and :meth:`Pending.wait` waits for none to be left.
 """
 
 from __future__ import annotations
@@ -23,9 +26,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["Pending", "guarded", "is_quiet", "quietly"]
+from labkit.core import _loop
+
+__all__ = [
+    "RENDER_INTERVAL",
+    "Coalescer",
+    "Pending",
+    "failure_of",
+    "guarded",
+    "is_quiet",
+    "quietly",
+]
+
+RENDER_INTERVAL = 0.05
+"""Seconds between two redraws of a panel: fast enough to follow a ramp, slow enough to cost
+nothing when a run changes a value at kilohertz rates."""
 
 log = logging.getLogger("labkit.ui")
 
@@ -102,3 +120,48 @@ class Pending:
                         f"{timeout} s"
                     )
                 self._condition.wait(left)
+
+
+class Coalescer:
+    """Collects redraw requests from any thread and runs each at most once per interval.
+
+    ``request(row.render)`` is cheap and never blocks; the renders run on labkit's loop thread,
+    each reading the state as it is then, so a burst of a thousand changes costs one redraw.
+    """
+
+    def __init__(self, pending: Pending, interval: float = RENDER_INTERVAL) -> None:
+        self.pending = pending
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._dirty: dict[Callable[[], None], None] = {}
+        self._scheduled = False
+        self._last = 0.0
+
+    def request(self, render: Callable[[], None]) -> None:
+        with self._lock:
+            self._dirty[render] = None
+            if self._scheduled:
+                return
+            self._scheduled = True
+            delay = max(0.0, self._last + self.interval - time.monotonic())
+        self.pending.begin()
+        loop = _loop.get_loop()
+        loop.call_soon_threadsafe(loop.call_later, delay, self._flush)
+
+    def _flush(self) -> None:
+        try:
+            with self._lock:
+                dirty, self._dirty = list(self._dirty), {}
+                self._scheduled = False
+                self._last = time.monotonic()
+            for render in dirty:
+                guarded(render)()
+        finally:
+            self.pending.end()
+
+
+def failure_of(future: Future[Any]) -> BaseException | None:
+    """The exception a finished future holds (a cancelled one counts as failed), or None."""
+    if future.cancelled():
+        return RuntimeError("cancelled: the instrument was closed before it got to this")
+    return future.exception()

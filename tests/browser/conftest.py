@@ -47,6 +47,10 @@ def browser(chromium: str) -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    from playwright.sync_api import expect
+
+    # Assertions retry until this timeout: generous for two shared cores, instant when met.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, chromium)
         try:

@@ -44,6 +44,8 @@ Writing a browser test
   setting or reading, the class ``labkit-setting-<name>`` on its control, read-back and status
   (``.labkit-control``, ``.labkit-readback``, ``.labkit-status``, ``.labkit-error``); bqplot
   figures ``svg.svg-figure``, lines ``path.line``.
+- ``LabServer(home, settings={...})`` starts JupyterLab with user settings by plugin id (a
+  theme: ``{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}``).
 - The readiness race: a fresh notebook's execution indicator says idle before a kernel exists,
   and running cells then opens a "Select Kernel" dialog per cell and runs nothing. The harness
   waits until the status bar reads ``<kernel> | Idle`` (not ``No Kernel``) before anything runs.
@@ -141,10 +143,15 @@ def _free_port() -> int:
 
 
 class LabServer:
-    """One JupyterLab server on loopback, isolated in ``home`` (config, runtime, settings...)."""
+    """One JupyterLab server on loopback, isolated in ``home`` (config, runtime, settings...).
 
-    def __init__(self, home: Path) -> None:
+    ``settings`` are user settings by plugin id, e.g.
+    ``{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}``.
+    """
+
+    def __init__(self, home: Path, settings: dict[str, dict[str, Any]] | None = None) -> None:
         self.home = Path(home)
+        self.settings = dict(settings or {})
         self.root = self.home / "notebooks"
         self.runtime = self.home / "runtime"
         self.token = uuid.uuid4().hex
@@ -178,6 +185,11 @@ class LabServer:
         self.root.mkdir(parents=True, exist_ok=True)
         page_config = {"disabledExtensions": DISABLED_LAB_PLUGINS}
         (self.home / "config/labconfig/page_config.json").write_text(json.dumps(page_config))
+        for plugin, values in self.settings.items():
+            package, _, name = plugin.partition(":")
+            path = self.home / "settings" / package / f"{name}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
         self.port = _free_port()
         command = [
             sys.executable,

@@ -3,6 +3,8 @@ reaches the widgets, and refusals leave the widget on the last acknowledged valu
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -12,6 +14,7 @@ import labkit
 from labkit import Channel, Reading, Setting
 from labkit.ui import InstrumentPanel, instrument_panel
 from labkit.ui._format import plain_text
+from labkit.ui._sync import RENDER_INTERVAL
 from tests.ui.panel_bench import Bench, Supply, wait_for
 
 
@@ -82,6 +85,8 @@ def test_the_panel_is_the_same_live_one_until_closed(bench: Bench, panel: Instru
     again = bench.instrument.panel()
     assert again is not panel
     bench.instrument.voltage = 2  # the closed panel no longer follows the instrument
+    again.wait_idle()
+    panel.wait_idle()
     assert panel.rows["voltage"].control.value == 0
     assert again.rows["voltage"].control.value == 2
 
@@ -204,6 +209,7 @@ def test_a_value_set_from_code_shows_and_is_not_sent_back(
 ) -> None:
     bench.instrument.voltage = 4
     bench.instrument.mode = "constant current"
+    panel.wait_idle()
     assert panel.rows["voltage"].control.value == 4
     assert panel.rows["mode"].control.value == "constant current"
     assert bench.sent("VOLT ") == ["VOLT 4"]
@@ -215,11 +221,13 @@ def test_a_value_set_from_code_shows_and_is_not_sent_back(
 def test_a_locked_setting_is_disabled_and_says_why(bench: Bench, panel: InstrumentPanel) -> None:
     gain = bench.instrument.settings.gain
     gain.lock(value=4, reason="set by the instructor", key="k")
+    panel.wait_idle()
     row = panel.rows["gain"]
     assert row.control.disabled
     assert row.control.value == 4
     assert "locked: set by the instructor" in plain_text(row.status.value)
     gain.unlock("k")
+    panel.wait_idle()
     assert not row.control.disabled
     assert "locked" not in plain_text(row.status.value)
 
@@ -237,10 +245,12 @@ def test_a_read_only_setting_is_disabled(make_bench: Callable[..., Bench]) -> No
 def test_the_slider_follows_the_limits_in_force(bench: Bench, panel: InstrumentPanel) -> None:
     voltage = bench.instrument.settings.voltage
     voltage.limit(max=12)
+    panel.wait_idle()
     slider = panel.rows["voltage"].control
     assert (slider.min, slider.max) == (0, 12)
     bench.instrument.voltage = 5
     voltage.lock(min=2, max=10, reason="lab rules")
+    panel.wait_idle()
     assert (slider.min, slider.max) == (2, 10)
     assert "lab rules" in plain_text(panel.rows["voltage"].status.value)
     # A limit that leaves the present value outside widens the slider rather than clip it.
@@ -248,6 +258,7 @@ def test_the_slider_follows_the_limits_in_force(bench: Bench, panel: InstrumentP
     voltage.limit(min=None, max=30)
     bench.instrument.voltage = 20
     voltage.limit(max=12)
+    panel.wait_idle()
     assert (slider.min, slider.max, slider.value) == (0, 20, 20)
 
 
@@ -256,6 +267,7 @@ def test_a_number_box_becomes_a_slider_when_both_limits_are_finite(
 ) -> None:
     row = panel.rows["current"]
     bench.instrument.settings.current.limit(max=2)
+    panel.wait_idle()
     assert isinstance(row.control, widgets.FloatSlider)
     assert (row.control.min, row.control.max) == (0, 2)
     row.control.value = 1.5  # the new widget commits like the old one
@@ -268,13 +280,15 @@ def test_busy_while_ramping_and_a_stopped_ramp_reverts_to_where_it_stopped(
 ) -> None:
     voltage = bench.instrument.settings.voltage
     voltage.ramp_rate = 2  # V/s: 10 V takes 5 s unless stopped
+    panel.wait_idle()
     row = panel.rows["voltage"]
     busy_seen = []
     voltage.state.observe(lambda change: busy_seen.append(change["new"]), names="busy")
     assert "ramps at 2 V/s" in plain_text(row.status.value)
     row.control.value = 10
     wait_for(lambda: bench.instrument.voltage > 0.3, what="the ramp to start")
-    assert "ramping → 10 V" in plain_text(row.status.value)
+    progress = re.compile(r"ramping → 10 V \(now (?!0 V)[\d.]+ V\)")
+    wait_for(lambda: progress.search(plain_text(row.status.value)), what="the ramp's progress")
     assert row.control.value == 10  # the target stays where the user put it
     panel.stop_button.click()
     panel.wait_idle()
@@ -361,6 +375,7 @@ def test_channels_are_tabs_with_their_own_rows(make_bench: Callable[..., Bench])
     assert bench.sent("VOLT") == ["VOLT2 2.5"]
     assert bench.instrument.ch2.voltage == 2.5
     bench.instrument.ch1.voltage = 1
+    panel.wait_idle()
     assert panel.row("ch1.voltage").control.value == 1
 
 
@@ -368,3 +383,19 @@ def test_displaying_an_instrument_shows_its_panel(bench: Bench, panel: Instrumen
     bundle = bench.instrument._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
     assert bench.name in bundle["text/plain"]
+
+
+def test_a_fast_run_costs_the_panel_a_redraw_per_interval_not_one_per_change(
+    bench: Bench, panel: InstrumentPanel
+) -> None:
+    slider = panel.rows["voltage"].control
+    shown: list[float] = []
+    slider.observe(lambda change: shown.append(change["new"]), names="value")
+    started = time.monotonic()
+    for step in range(1, 201):
+        bench.instrument.voltage = step / 10
+    elapsed = time.monotonic() - started
+    panel.wait_idle()
+    assert slider.value == 20
+    assert len(shown) <= elapsed / RENDER_INTERVAL + 2
+    assert len(bench.sent("VOLT ")) == 200  # and none of the redraws was sent back
