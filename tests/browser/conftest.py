@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,13 @@ def _artifact_dir(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def lab(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """A fresh JupyterLab server and a fresh page; diagnostics are saved if the test fails."""
+    artifacts = _artifact_dir(request)
+    shutil.rmtree(artifacts, ignore_errors=True)  # only this run's pictures
     server = LabServer(tmp_path / "jupyter").start()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
-    lab = Lab(server, page, _artifact_dir(request))
+    lab = Lab(server, page, artifacts)
     try:
         yield lab
     finally:

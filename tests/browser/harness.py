@@ -37,8 +37,13 @@ Writing a browser test
   retry until their timeout; :func:`wait_until` does the same for anything else.
 - :meth:`Notebook.execute` runs code in the notebook's own kernel through a second Jupyter
   client and returns what it printed: the reliable way to read kernel-side state (a simulator's
-  value, a run's status). :meth:`Notebook.run_cell` instead adds a cell in the page and runs it,
-  for code whose output (a new widget) should be displayed.
+  value, a run's status). What the page sends reaches the kernel a moment later, so to check
+  the effect of a click use :meth:`Notebook.wait_for_output` (re-runs the code until it prints
+  the expected text). :meth:`Notebook.run_cell` adds a cell in the page and runs it, for code
+  whose output (a new widget) should be displayed: ``nb.output(2)`` is its output area.
+- Every exception the kernel reports (in a cell, in a widget callback, or a traceback logged
+  to stderr from a thread) fails the test at the next ``run_all``, ``run_cell`` or ``execute``
+  (:class:`CellError`).
 - Selectors that hold: an output area ``.jp-OutputArea-output``; ipywidgets sliders
   ``.widget-slider`` with the handle ``.noUi-handle``; labkit panels ``.labkit-panel`` and, per
   setting or reading, the class ``labkit-setting-<name>`` on its control, read-back and status
@@ -364,8 +369,11 @@ class Notebook:
                 message = client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
                 return
-            if message["header"]["msg_type"] == "error":
-                self.errors.append(_ANSI.sub("", "\n".join(message["content"]["traceback"])))
+            kind, content = message["header"]["msg_type"], message["content"]
+            if kind == "error":
+                self.errors.append(_ANSI.sub("", "\n".join(content["traceback"])))
+            elif kind == "stream" and "Traceback (most recent call last)" in content["text"]:
+                self.errors.append(content["text"])  # logged from a thread or a callback
 
     # -- the kernel, directly --------------------------------------------------------------
 
@@ -390,7 +398,7 @@ class Notebook:
 
         An exception in ``code`` raises :class:`CellError` with the traceback.
         """
-        self._collect_errors()  # execute_interactive skips other cells' messages: keep them
+        self.raise_cell_errors()  # execute_interactive skips other cells' messages: check first
         printed: list[str] = []
         failure: list[str] = []
 

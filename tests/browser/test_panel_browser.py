@@ -118,10 +118,13 @@ def test_boxes_dropdowns_and_toggles_work_in_the_page_and_refusals_show(lab: Lab
     expect(toggle).to_have_text(re.compile("On"))
     nb.wait_for_output("print(sim.value('mode'), sim.value('output'))", "constant current True")
 
-    # An instructor's lock, set in the kernel, locks the widget in the page and says why.
-    nb.execute("psu.settings.gain.lock(value=4, reason='set by the instructor')")
+    # An instructor's lock, set in a new cell, locks the widget in the page and says why.
+    nb.run_cell(
+        "psu.settings.gain.lock(value=4, reason='set by the instructor')\npsu.settings.gain"
+    )
     gain = _setting(panel, ".labkit-control", "gain")
     expect(gain.locator(".noUi-target")).to_have_attribute("disabled", "true")
     expect(gain.locator(".widget-readout")).to_have_text("4")
+    expect(nb.output(2)).to_contain_text("<Setting psu.gain = 4>")
     expect(_setting(panel, ".labkit-status", "gain")).to_contain_text("set by the instructor")
     lab.screenshot("controls", panel)
