@@ -218,9 +218,12 @@ class InstrumentPanel(widgets.VBox):
         self.coalescer = Coalescer(self.pending)
         self._style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
 
-        self.title = widgets.HTML(tooltip=(type(instrument).__doc__ or "").strip())
+        summary = (type(instrument).__doc__ or "").strip().split("\n\n")[0]
+        self.title = widgets.HTML(
+            tooltip=" ".join(summary.split()), layout=widgets.Layout(width="auto")
+        )
         self.title.add_class("labkit-title")
-        self.badge = widgets.HTML()
+        self.badge = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.refresh_button = icon_button("refresh", "Read every setting and reading again")
         self.refresh_button.on_click(lambda _button: self.refresh())
         self.stop_button = icon_button("stop", "Stop ramps in progress where they are")
