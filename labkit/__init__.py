@@ -48,7 +48,8 @@ __version__ = "0.1.0"
 # Names loaded on first use: "name": "module" (the attribute has the same name there).
 _LAZY = {
     "ScpiInstrument": "labkit.drivers.scpi",
-    "open_transport": "labkit.transports",
+    "Station": "labkit.station",
+    "load_station": "labkit.station",
 }
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "__version__",
     "close_all",
     "instruments",
+    "open_transport",
     *_LAZY,
 ]
 
@@ -114,6 +116,12 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def open_transport(resource: str, options: Any = None) -> Transport:
+    """Open the transport for ``resource`` (``GPIB0::24::INSTR``, ``labsim://tc``,
+    ``usb:0x2457:0x101e``...) with ``options``, simulators included; drivers get theirs so."""
+    return _open_transport(resource, options or {})
 
 
 def _open_transport(resource: str, options: Any) -> Transport:

@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: every test starts with no instruments open."""
+"""Fixtures shared by the whole suite: every test starts with no instruments open and nothing
+served that an earlier test served."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import pytest
 
 import labkit
 from labkit import sim
+from labkit.sim import _served
 
 _names = itertools.count()
 
 
 @pytest.fixture(autouse=True)
 def _no_instruments_left() -> Iterator[None]:
+    before = set(_served.served())
     yield
     labkit.close_all()
+    for name in set(_served.served()) - before:
+        _served.unserve(name)
 
 
 @pytest.fixture
@@ -32,3 +37,10 @@ def served() -> Iterator[list[str]]:
     yield names
     for name in names:
         sim.unserve(name)
+
+
+@pytest.fixture
+def bench() -> Iterator[sim.Bench]:
+    """A bench with a frozen clock: readings depend on the seed only."""
+    with sim.Bench(seed=7, time_scale=0) as made:
+        yield made
