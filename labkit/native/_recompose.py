@@ -1,0 +1,138 @@
+"""Public :func:`recompose`: place a frame's ROIs into one image.
+
+Placement follows ``pl_md_frame_recompose`` (``reference/pvcam-frames.md`` §1.10, §5.7): in
+``"implied"`` coordinates the implied ROI's corner lands at ``offset``; in ``"sensor"``
+coordinates each ROI lands at its binned sensor position (``s1 // sbin``, ``p1 // pbin``) plus
+``offset``. All checks happen here, once, so both backends only copy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from labkit.core import FrameFormatError
+from labkit.native._formats import RoiFlag
+from labkit.native._frame import Frame
+from labkit.native._select import kernels
+
+__all__ = ["recompose"]
+
+
+def _check_out(out: np.ndarray, dtype: np.dtype) -> None:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype}; this frame's pixels are {dtype}")
+    if out.ndim != 2:
+        raise ValueError(f"out must be 2-D, not {out.ndim}-D")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if out.shape[1] > 1 and out.strides[1] != dtype.itemsize:
+        raise ValueError("out's rows must be contiguous (a column stride of one pixel)")
+    if out.shape[0] > 1 and out.strides[0] < out.shape[1] * dtype.itemsize:
+        raise ValueError("out's rows must not overlap or run backwards")
+
+
+def _check_fill(fill: int | None, dtype: np.dtype) -> int | None:
+    if fill is None:
+        return None
+    value = int(fill)
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:
+        raise ValueError(f"fill {value} does not fit {dtype}")
+    return value
+
+
+def recompose(
+    frame: Frame,
+    *,
+    out: np.ndarray | None = None,
+    coordinates: Literal["implied", "sensor"] = "implied",
+    offset: tuple[int, int] = (0, 0),
+    fill: int | None = 0,
+    shape: tuple[int, int] | None = None,
+    threads: int | None = None,
+    backend: str | None = None,
+) -> np.ndarray:
+    """Join the frame's ROIs into one image of the frame's pixel type and return it.
+
+    ``offset`` is ``(x, y)`` in output (binned) pixels. The output is ``out`` if given (same
+    dtype, rows contiguous), else a new array of ``shape``, else of the smallest shape that holds
+    every ROI: the implied ROI's binned size, or in sensor coordinates everything from the
+    sensor origin (pass ``shape=`` for the whole sensor, to keep an image steady while centroids
+    move). Pixels no ROI covers are set to ``fill``; unlike PVCAM, which never clears, this is the
+    default so stale centroids cannot linger. ``fill=None`` leaves ``out``'s other pixels as they
+    are (a new array is still zeroed). HEADER_ONLY ROIs have no pixels and are skipped; the ROIs
+    with pixels must share one binning. ``threads`` (C only) defaults to what the image size needs.
+    """
+    if coordinates not in ("implied", "sensor"):
+        raise ValueError(f"coordinates must be 'implied' or 'sensor', not {coordinates!r}")
+    off_x, off_y = (int(v) for v in offset)
+    if off_x < 0 or off_y < 0:
+        raise ValueError(f"offset {(off_x, off_y)} must not be negative")
+    dtype = frame.dtype
+    fill = _check_fill(fill, dtype)
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
+    table = frame.table
+    index = np.flatnonzero((table["flags"] & RoiFlag.HEADER_ONLY) == 0)
+    carriers = table[index]
+    if len(carriers):
+        sbin, pbin = int(carriers["sbin"][0]), int(carriers["pbin"][0])
+        odd = np.flatnonzero((carriers["sbin"] != sbin) | (carriers["pbin"] != pbin))
+        if len(odd):
+            bad = carriers[odd[0]]
+            raise FrameFormatError(
+                f"frame.rois[{index[odd[0]]}] is binned {bad['sbin']}x{bad['pbin']} but "
+                f"frame.rois[{index[0]}] {sbin}x{pbin}; ROIs of different binning cannot share "
+                "one image",
+                offset=int(bad["header_offset"]) + 14,
+            )
+    implied = frame.implied_roi
+    if implied is not None and not len(carriers):
+        sbin, pbin = max(implied.sbin, 1), max(implied.pbin, 1)
+    origin = (implied.s1, implied.p1) if implied and coordinates == "implied" else (0, 0)
+    if implied is None:
+        natural = (off_y, off_x)
+    elif coordinates == "implied":
+        natural = (
+            (implied.p2 - implied.p1 + 1) // pbin + off_y,
+            (implied.s2 - implied.s1 + 1) // sbin + off_x,
+        )
+    else:
+        natural = ((implied.p2 + 1) // pbin + off_y, (implied.s2 + 1) // sbin + off_x)
+
+    if out is not None:
+        _check_out(out, dtype)
+        if shape is not None and tuple(shape) != out.shape:
+            raise ValueError(f"shape={tuple(shape)} disagrees with out.shape={out.shape}")
+    else:
+        size = natural if shape is None else tuple(int(v) for v in shape)
+        if len(size) != 2 or min(size) < 0:
+            raise ValueError(f"shape must be (height, width), not {size}")
+        out = np.zeros(size, dtype) if fill in (0, None) else np.empty(size, dtype)
+        if fill == 0:
+            fill = None  # already zero
+    placements = np.empty((len(carriers), 5), np.int64)
+    if len(carriers):
+        placements[:, 0] = carriers["data_offset"]
+        placements[:, 1] = carriers["width"]
+        placements[:, 2] = carriers["height"]
+        placements[:, 3] = (carriers["s1"].astype(np.int64) - origin[0]) // sbin + off_x
+        placements[:, 4] = (carriers["p1"].astype(np.int64) - origin[1]) // pbin + off_y
+        over = np.flatnonzero(
+            (placements[:, 3] + placements[:, 1] > out.shape[1])
+            | (placements[:, 4] + placements[:, 2] > out.shape[0])
+        )
+        if len(over):
+            _, w, h, x, y = placements[over[0]].tolist()
+            raise ValueError(
+                f"frame.rois[{index[over[0]]}] ({w}x{h} at x={x}, y={y}) does not fit "
+                f"an output of shape {out.shape}; the ROIs need at least {natural}"
+            )
+    kernels(backend).recompose(
+        frame.buffer, out, placements, fill, 0 if threads is None else int(threads)
+    )
+    return out
