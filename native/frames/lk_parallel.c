@@ -8,8 +8,6 @@
 #include <unistd.h>
 #endif
 
-#define LK_MAX_THREADS 16
-
 typedef struct {
     void (*task)(void *, int, int);
     void *ctx;

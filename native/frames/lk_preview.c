@@ -16,7 +16,18 @@
 #include "lk_frames.h"
 #include "lk_parallel.h"
 
-#define LK_MAX_THREADS 16
+/*
+ * The per-pixel work is compiled twice on x86-64 Linux with GCC, for the baseline (SSE2) and for
+ * AVX2 machines (x86-64-v3), and the loader picks one; the arithmetic, hence the result, is the
+ * same. Helpers are forced inline so they are compiled for the clone that calls them.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define LK_INLINE static inline __attribute__((always_inline))
+#else
+#define LK_SIMD_CLONES
+#define LK_INLINE static inline
+#endif
 
 typedef struct {
     lk_preview_job *job;
@@ -31,7 +42,7 @@ typedef struct {
     int failed[LK_MAX_THREADS];
 } pv_ctx;
 
-static inline uint8_t map_value(const pv_ctx *c, uint64_t v)
+LK_INLINE uint8_t map_value(const pv_ctx *c, uint64_t v)
 {
     const size_t last = c->job->lut_size - 1;
     size_t index;
@@ -47,7 +58,7 @@ static inline uint8_t map_value(const pv_ctx *c, uint64_t v)
 }
 
 /* floor(x / n) for x < 2^32 and 2 <= n < 2^32 by one multiplication (Lemire, Kaser & Kurz 2019). */
-static inline uint32_t div32(uint32_t x, uint64_t n, uint64_t magic)
+LK_INLINE uint32_t div32(uint32_t x, uint64_t n, uint64_t magic)
 {
 #ifdef __SIZEOF_INT128__
     (void)n;
@@ -59,69 +70,175 @@ static inline uint32_t div32(uint32_t x, uint64_t n, uint64_t magic)
 #endif
 }
 
+#define LK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
 /*
- * Bin output rows [r0, r1). ACC is the column accumulator: 32-bit when no block sum can reach
- * 2^32 (then the division is a multiplication), 64-bit otherwise.
+ * The steps of one output row, each a plain loop over L1-resident data that the compiler can
+ * vectorise: sum (or max) fy source rows column-wise into acc, reduce each block of fx columns
+ * into vals, divide, then track min/max. ACC is 32-bit when no block sum can reach 2^32, 64-bit
+ * otherwise. The constant-fx cases let the compiler use fixed shuffles.
  */
-#define LK_DEFINE_BIN(SUF, T, ACC, DIVIDE)                                                        \
-    static void bin_rows_##SUF(pv_ctx *c, size_t r0, size_t r1, ACC *restrict acc, int slot)    \
-    {                                                                                             \
-        const lk_preview_job *j = c->job;                                                       \
-        const size_t fy = j->fy, fx = j->fx, ow = j->ow, w = ow * fx;                            \
-        const uint64_t n = (uint64_t)fy * fx, half = n / 2, magic = c->divisor_magic;           \
-        const int mean = j->binning == LK_BIN_MEAN;                                              \
-        uint32_t *hist = c->thist[slot];                                                         \
-        uint64_t lo = c->tmin[slot], hi = c->tmax[slot];                                         \
-        (void)magic;                                                                             \
-        for (size_t r = r0; r < r1; r++) {                                                       \
-            const uint8_t *src = j->image + (ptrdiff_t)(r * fy) * j->image_stride;              \
-            const T *restrict row = (const T *)src;                                              \
-            for (size_t x = 0; x < w; x++)                                                       \
-                acc[x] = row[x];                                                                 \
-            for (size_t k = 1; k < fy; k++) {                                                    \
-                row = (const T *)(src + (ptrdiff_t)k * j->image_stride);                         \
-                if (mean)                                                                        \
-                    for (size_t x = 0; x < w; x++)                                               \
-                        acc[x] += row[x];                                                        \
-                else                                                                             \
-                    for (size_t x = 0; x < w; x++)                                               \
-                        acc[x] = acc[x] > row[x] ? acc[x] : row[x];                              \
-            }                                                                                    \
-            T *brow = c->binned ? (T *)c->binned + r * ow : NULL;                                \
-            uint8_t *orow = j->out + (ptrdiff_t)r * j->out_stride;                               \
-            for (size_t col = 0; col < ow; col++) {                                              \
-                const ACC *a = acc + col * fx;                                                   \
-                ACC s = a[0];                                                                    \
-                if (mean) {                                                                      \
-                    for (size_t i = 1; i < fx; i++)                                              \
-                        s += a[i];                                                               \
-                    s = (ACC)(n == 1 ? s : DIVIDE(s + half, n, magic));                          \
-                } else {                                                                         \
-                    for (size_t i = 1; i < fx; i++)                                              \
-                        s = a[i] > s ? a[i] : s;                                                 \
-                }                                                                                \
-                uint64_t v = s;                                                                  \
-                lo = v < lo ? v : lo;                                                            \
-                hi = v > hi ? v : hi;                                                            \
-                if (hist)                                                                        \
-                    hist[v]++;                                                                   \
-                if (brow)                                                                        \
-                    brow[col] = (T)v;                                                            \
-                else                                                                             \
-                    orow[col] = c->vlut ? c->vlut[v] : map_value(c, v);                          \
-            }                                                                                    \
-        }                                                                                        \
-        c->tmin[slot] = lo;                                                                      \
-        c->tmax[slot] = hi;                                                                      \
+/* Rows are taken four at a time so acc is written once per four source rows, not per row. */
+#define LK_VSUM(EXPR)                                                                            \
+    do {                                                                                        \
+        if (first)                                                                              \
+            for (size_t x = 0; x < w; x++)                                                      \
+                acc[x] = EXPR;                                                                  \
+        else                                                                                    \
+            for (size_t x = 0; x < w; x++)                                                      \
+                acc[x] += EXPR;                                                                 \
+    } while (0)
+
+#define LK_DEFINE_VERTICAL(SUF, T, ACC)                                                          \
+    LK_INLINE void vertical_##SUF(const uint8_t *src, ptrdiff_t stride, size_t fy, size_t w,       \
+                               ACC *restrict acc, int mean)                                     \
+    {                                                                                           \
+        for (size_t k = 0; k < fy; k += 4) {                                                    \
+            const size_t left = fy - k < 4 ? fy - k : 4;                                        \
+            const int first = k == 0;                                                           \
+            const T *restrict a = (const T *)(src + (ptrdiff_t)k * stride);                     \
+            const T *restrict b = left > 1 ? (const T *)(src + (ptrdiff_t)(k + 1) * stride) : a;\
+            const T *restrict c = left > 2 ? (const T *)(src + (ptrdiff_t)(k + 2) * stride) : a;\
+            const T *restrict d = left > 3 ? (const T *)(src + (ptrdiff_t)(k + 3) * stride) : a;\
+            if (!mean) { /* repeated rows do not change a maximum */                            \
+                if (first)                                                                      \
+                    for (size_t x = 0; x < w; x++)                                              \
+                        acc[x] = LK_MAX(LK_MAX(a[x], b[x]), LK_MAX(c[x], d[x]));                \
+                else                                                                            \
+                    for (size_t x = 0; x < w; x++)                                              \
+                        acc[x] = LK_MAX(acc[x], (ACC)LK_MAX(LK_MAX(a[x], b[x]),                 \
+                                                            LK_MAX(c[x], d[x])));               \
+            } else if (left == 4) {                                                             \
+                LK_VSUM((ACC)a[x] + b[x] + c[x] + d[x]);                                        \
+            } else if (left == 3) {                                                             \
+                LK_VSUM((ACC)a[x] + b[x] + c[x]);                                               \
+            } else if (left == 2) {                                                             \
+                LK_VSUM((ACC)a[x] + b[x]);                                                      \
+            } else {                                                                            \
+                LK_VSUM((ACC)a[x]);                                                             \
+            }                                                                                   \
+        }                                                                                       \
     }
 
-#define LK_DIV_FAST(x, n, magic) div32((uint32_t)(x), (n), (magic))
-#define LK_DIV_PLAIN(x, n, magic) ((x) / (n))
+#define LK_HREDUCE(OP, ACC)                                                                        \
+    switch (fx) {                                                                               \
+    case 1:                                                                                     \
+        for (size_t c = 0; c < ow; c++)                                                         \
+            vals[c] = acc[c];                                                                   \
+        break;                                                                                  \
+    case 2:                                                                                     \
+        for (size_t c = 0; c < ow; c++)                                                         \
+            vals[c] = OP(acc[2 * c], acc[2 * c + 1]);                                           \
+        break;                                                                                  \
+    case 3:                                                                                     \
+        for (size_t c = 0; c < ow; c++)                                                         \
+            vals[c] = OP(OP(acc[3 * c], acc[3 * c + 1]), acc[3 * c + 2]);                       \
+        break;                                                                                  \
+    case 4:                                                                                     \
+        for (size_t c = 0; c < ow; c++)                                                         \
+            vals[c] = OP(OP(acc[4 * c], acc[4 * c + 1]), OP(acc[4 * c + 2], acc[4 * c + 3]));   \
+        break;                                                                                  \
+    default:                                                                                    \
+        for (size_t c = 0; c < ow; c++) {                                                       \
+            const ACC *a = acc + c * fx;                                                        \
+            ACC v = a[0];                                                                       \
+            for (size_t i = 1; i < fx; i++)                                                     \
+                v = OP(v, a[i]);                                                                \
+            vals[c] = v;                                                                        \
+        }                                                                                       \
+    }
 
-LK_DEFINE_BIN(u8, uint8_t, uint32_t, LK_DIV_FAST)
-LK_DEFINE_BIN(u16, uint16_t, uint32_t, LK_DIV_FAST)
-LK_DEFINE_BIN(u16w, uint16_t, uint64_t, LK_DIV_PLAIN)
-LK_DEFINE_BIN(u32, uint32_t, uint64_t, LK_DIV_PLAIN)
+#define LK_ADD(a, b) ((a) + (b))
+
+#define LK_DEFINE_ROW_STEPS(SUF, ACC)                                                            \
+    LK_INLINE void hreduce_##SUF(const ACC *restrict acc, ACC *restrict vals, size_t ow, size_t fx,\
+                              int mean)                                                         \
+    {                                                                                           \
+        if (mean) {                                                                             \
+            LK_HREDUCE(LK_ADD, ACC)                                                                \
+        } else {                                                                                \
+            LK_HREDUCE(LK_MAX, ACC)                                                                \
+        }                                                                                       \
+    }                                                                                           \
+    LK_INLINE void minmax_##SUF(const ACC *restrict vals, size_t ow, uint64_t *lo, uint64_t *hi)   \
+    {                                                                                           \
+        ACC mn = vals[0], mx = vals[0];                                                         \
+        for (size_t c = 1; c < ow; c++) {                                                       \
+            mn = vals[c] < mn ? vals[c] : mn;                                                   \
+            mx = vals[c] > mx ? vals[c] : mx;                                                   \
+        }                                                                                       \
+        *lo = mn < *lo ? mn : *lo;                                                              \
+        *hi = mx > *hi ? mx : *hi;                                                              \
+    }
+
+LK_DEFINE_ROW_STEPS(a32, uint32_t)
+LK_DEFINE_ROW_STEPS(a64, uint64_t)
+
+/* Mean of each block, rounded half up: (sum + n/2) / n, by a shift when n is a power of two. */
+LK_INLINE void divide_a32(uint32_t *restrict vals, size_t ow, uint64_t n, uint64_t magic)
+{
+    const uint32_t half = (uint32_t)(n / 2);
+    if ((n & (n - 1)) == 0) {
+        unsigned shift = 0;
+        while (((uint64_t)1 << shift) < n)
+            shift++;
+        for (size_t c = 0; c < ow; c++)
+            vals[c] = (vals[c] + half) >> shift;
+    } else {
+        for (size_t c = 0; c < ow; c++)
+            vals[c] = div32(vals[c] + half, n, magic);
+    }
+}
+
+LK_INLINE void divide_a64(uint64_t *restrict vals, size_t ow, uint64_t n, uint64_t magic)
+{
+    (void)magic;
+    for (size_t c = 0; c < ow; c++)
+        vals[c] = (vals[c] + n / 2) / n;
+}
+
+/* Bin output rows [r0, r1) of a T image with ACC sums (STEPS: a32 or a64). */
+#define LK_DEFINE_BIN(SUF, T, ACC, STEPS)                                                        \
+    LK_DEFINE_VERTICAL(SUF, T, ACC)                                                              \
+    LK_INLINE void bin_rows_##SUF(pv_ctx *c, size_t r0, size_t r1, ACC *restrict acc,             \
+                               ACC *restrict vals, int slot)                                    \
+    {                                                                                           \
+        const lk_preview_job *j = c->job;                                                       \
+        const size_t fy = j->fy, fx = j->fx, ow = j->ow;                                        \
+        const uint64_t n = (uint64_t)fy * fx;                                                   \
+        const int mean = j->binning == LK_BIN_MEAN;                                             \
+        uint32_t *hist = c->thist[slot];                                                        \
+        for (size_t r = r0; r < r1; r++) {                                                      \
+            vertical_##SUF(j->image + (ptrdiff_t)(r * fy) * j->image_stride, j->image_stride,  \
+                           fy, ow * fx, acc, mean);                                             \
+            hreduce_##STEPS(acc, vals, ow, fx, mean);                                           \
+            if (mean && n > 1)                                                                  \
+                divide_##STEPS(vals, ow, n, c->divisor_magic);                                  \
+            minmax_##STEPS(vals, ow, &c->tmin[slot], &c->tmax[slot]);                           \
+            if (hist)                                                                           \
+                for (size_t x = 0; x < ow; x++)                                                 \
+                    hist[vals[x]]++;                                                            \
+            if (c->binned) {                                                                    \
+                T *restrict brow = (T *)c->binned + r * ow;                                     \
+                for (size_t x = 0; x < ow; x++)                                                 \
+                    brow[x] = (T)vals[x];                                                       \
+            } else {                                                                            \
+                uint8_t *restrict orow = j->out + (ptrdiff_t)r * j->out_stride;                 \
+                if (c->vlut)                                                                    \
+                    for (size_t x = 0; x < ow; x++)                                             \
+                        orow[x] = c->vlut[vals[x]];                                             \
+                else                                                                            \
+                    for (size_t x = 0; x < ow; x++)                                             \
+                        orow[x] = map_value(c, vals[x]);                                        \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+LK_DEFINE_BIN(u8, uint8_t, uint32_t, a32)
+LK_DEFINE_BIN(u8w, uint8_t, uint64_t, a64)
+LK_DEFINE_BIN(u16, uint16_t, uint32_t, a32)
+LK_DEFINE_BIN(u16w, uint16_t, uint64_t, a64)
+LK_DEFINE_BIN(u32, uint32_t, uint64_t, a64)
 
 static int narrow_sums(const lk_preview_job *j)
 {
@@ -130,7 +247,7 @@ static int narrow_sums(const lk_preview_job *j)
     return j->itemsize < 4 && n < ((uint64_t)1 << 32) / (top + 1) && top * n + n / 2 < ((uint64_t)1 << 32);
 }
 
-static void phase_bin(void *ctx, int index, int count)
+LK_SIMD_CLONES static void phase_bin(void *ctx, int index, int count)
 {
     pv_ctx *c = ctx;
     const lk_preview_job *j = c->job;
@@ -149,23 +266,29 @@ static void phase_bin(void *ctx, int index, int count)
             return;
         }
     }
-    void *acc = malloc((w ? w : 1) * (narrow ? sizeof(uint32_t) : sizeof(uint64_t)));
-    if (!acc) {
+    size_t word = narrow ? sizeof(uint32_t) : sizeof(uint64_t);
+    void *acc = malloc((w ? w : 1) * word), *vals = malloc((j->ow ? j->ow : 1) * word);
+    if (!acc || !vals) {
+        free(acc);
+        free(vals);
         c->failed[index] = 1;
         return;
     }
-    if (j->itemsize == 1)
-        bin_rows_u8(c, r0, r1, acc, index);
+    if (j->itemsize == 1 && narrow)
+        bin_rows_u8(c, r0, r1, acc, vals, index);
+    else if (j->itemsize == 1)
+        bin_rows_u8w(c, r0, r1, acc, vals, index);
     else if (j->itemsize == 2 && narrow)
-        bin_rows_u16(c, r0, r1, acc, index);
+        bin_rows_u16(c, r0, r1, acc, vals, index);
     else if (j->itemsize == 2)
-        bin_rows_u16w(c, r0, r1, acc, index);
+        bin_rows_u16w(c, r0, r1, acc, vals, index);
     else
-        bin_rows_u32(c, r0, r1, acc, index);
+        bin_rows_u32(c, r0, r1, acc, vals, index);
     free(acc);
+    free(vals);
 }
 
-static void phase_map(void *ctx, int index, int count)
+LK_SIMD_CLONES static void phase_map(void *ctx, int index, int count)
 {
     pv_ctx *c = ctx;
     const lk_preview_job *j = c->job;
@@ -241,9 +364,13 @@ static int build_vlut(pv_ctx *c)
     /* Up to lo and from lo + span on the table is constant: only the ramp needs the formula. */
     size_t ramp_start = c->lo + 1 < values ? (size_t)c->lo + 1 : values;
     size_t ramp_end = c->lo + c->span < values ? (size_t)(c->lo + c->span) : values;
+    const size_t last = c->job->lut_size - 1;
     memset(c->vlut, c->job->lut[0], ramp_start);
-    for (size_t v = ramp_start; v < ramp_end; v++)
-        c->vlut[v] = map_value(c, v);
+    uint64_t t = (ramp_start - c->lo) * c->scale + ((uint64_t)1 << 31); /* map_value's t, stepped */
+    for (size_t v = ramp_start; v < ramp_end; v++, t += c->scale) {
+        uint64_t index = t >> 32;
+        c->vlut[v] = c->job->lut[index < last ? index : last];
+    }
     memset(c->vlut + ramp_end, c->job->lut[c->job->lut_size - 1], values - ramp_end);
     return 0;
 }

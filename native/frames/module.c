@@ -219,7 +219,7 @@ static int is_plain_2d(PyArrayObject *a, int writeable)
     return PyArray_NDIM(a) == 2 && PyArray_ISNOTSWAPPED(a) && PyArray_ISALIGNED(a) &&
            (!writeable || PyArray_ISWRITEABLE(a)) &&
            (PyArray_DIM(a, 1) <= 1 || PyArray_STRIDE(a, 1) == PyArray_ITEMSIZE(a)) &&
-           (PyArray_DIM(a, 0) <= 1 || PyArray_STRIDE(a, 0) > 0);
+           (PyArray_DIM(a, 0) <= 1 || PyArray_DIM(a, 1) == 0 || PyArray_STRIDE(a, 0) > 0);
 }
 
 static PyObject *recompose(PyObject *self, PyObject *args)

@@ -222,6 +222,16 @@ int main(int argc, char **argv)
             size_t height = header.decoded_count
                                 ? (size_t)(header.implied_p2 - header.implied_p1 + 1u) / header.implied_pbin
                                 : 0;
+            if (width > 0 && height > 0 && below(32) == 0) {
+                /* now and then a canvas of several megabytes: the multi-threaded, streaming path */
+                size_t grow_x = 1500 + below(700), grow_y = 1400 + below(300);
+                for (size_t k = 0; k < carriers; k++) {
+                    places[k].x += (int64_t)(grow_x - width) / 2;
+                    places[k].y += (int64_t)(grow_y - height) / 2;
+                }
+                width = grow_x;
+                height = grow_y;
+            }
             if (width > 0 && height > 0 && width * height <= (1u << 22)) {
                 uint8_t *out = malloc(width * height * bpp);
                 if (below(16) == 0 && carriers) /* now and then a placement that does not fit */

@@ -154,6 +154,7 @@ def test_only_invalid_rois_give_an_empty_frame(backend: str) -> None:
     assert frame.rois == ()
     assert frame.implied_roi is None
     assert ln.recompose(frame, backend=backend).shape == (0, 0)
+    assert ln.recompose(frame, offset=(0, 2), backend=backend).shape == (2, 0)
 
 
 def test_repeated_ext_md_tag_keeps_the_last_value(backend: str) -> None:

@@ -195,3 +195,20 @@ def test_threads_and_bands_do_not_change_the_result(threads: int) -> None:
     c = ln.recompose(frame, fill=3, threads=threads, backend="c")
     twin = ln.recompose(frame, fill=3, backend="numpy")
     np.testing.assert_array_equal(c, twin)
+
+
+@pytest.mark.usefixtures("need_c")
+@pytest.mark.parametrize("fill", [0, 3, None])
+def test_large_images_take_the_streaming_path_and_agree(fill: int | None) -> None:
+    """Outputs from 4 MB on are written with non-temporal stores; odd offsets misalign them."""
+    rng = np.random.default_rng(5)
+    specs = [
+        RoiSpec((s1, s1 + 700, 1, p1, p1 + 600, 1), rng.integers(0, 255, (601, 701)))
+        for s1, p1 in [(1, 0), (703, 3), (1405, 1), (333, 700)]
+    ]
+    frame = ln.decode_frame(ln.build_frame(specs, image_format=ln.ImageFormat.MONO32))
+    outs = [np.full((1400, 2110), 9, np.uint32) for _ in range(2)]
+    for out, b in zip(outs, ["c", "numpy"], strict=True):
+        ln.recompose(frame, out=out[:, 1:], offset=(3, 1), fill=fill, backend=b)
+    assert outs[0].nbytes > 4 << 20
+    np.testing.assert_array_equal(outs[0], outs[1])
