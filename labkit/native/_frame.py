@@ -8,22 +8,34 @@ views, are built on first access: a live view that only recomposes never pays fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from labkit.native._formats import EXT_MD_TAGS, FrameFlag, ImageFormat, Region, RoiFlag
+from labkit.native._layout import HEADER_DTYPE
 
 __all__ = ["Frame", "Roi"]
 
-
-def _ext_md(record: np.void) -> dict[str, int]:
-    mask = int(record["ext_mask"])
-    return {name: int(record[name]) for tag, name in EXT_MD_TAGS.items() if mask >> tag & 1}
+_HEADER_NAMES = HEADER_DTYPE.names
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@lru_cache(maxsize=256)
+def _roi_flags(value: int) -> RoiFlag:
+    return RoiFlag(value)
+
+
+def _ext_md(fields: dict[str, int]) -> dict[str, int]:
+    mask = fields["ext_mask"]
+    return {name: fields[name] for tag, name in EXT_MD_TAGS.items() if mask >> tag & 1}
+
+
+@dataclass(slots=True, eq=False)
 class Roi:
     """One decoded ROI. ``pixels`` is a read-through view of the frame buffer, or ``None``.
+
+    (A plain record, built per ROI on first access to ``Frame.rois``; for hundreds of centroids
+    per frame, ``Frame.table`` has the same fields as NumPy columns.)
 
     Timestamps are raw header values; the ``*_ps`` forms are exact picoseconds where the unit is
     known (v1/v2) and ``None`` in v3, whose header no longer says the unit of ROI timestamps.
@@ -64,7 +76,7 @@ class Frame:
     ``header`` and ``table`` are the raw records, for code that wants them vectorised.
     """
 
-    __slots__ = ("_buffer", "_rois", "dtype", "header", "table")
+    __slots__ = ("_buffer", "_fields", "_rois", "dtype", "header", "table")
 
     def __init__(
         self, buffer: memoryview, header: np.ndarray, table: np.ndarray, dtype: np.dtype
@@ -73,10 +85,13 @@ class Frame:
         self.header: np.void = header[0]
         self.table = table
         self.dtype = dtype
+        self._fields: dict[str, int] | None = None
         self._rois: tuple[Roi, ...] | None = None
 
     def _int(self, name: str) -> int:
-        return int(self.header[name])
+        if self._fields is None:  # one conversion to Python ints, on first use
+            self._fields = dict(zip(_HEADER_NAMES, self.header.tolist(), strict=True))
+        return self._fields[name]
 
     @property
     def buffer(self) -> memoryview:
@@ -168,15 +183,20 @@ class Frame:
     @property
     def ext_md(self) -> dict[str, int]:
         """Frame-level extended metadata, e.g. ``{"m0": 12}``; empty when there is none."""
-        return _ext_md(self.header)
+        self._int("ext_mask")
+        assert self._fields is not None
+        return _ext_md(self._fields)
 
     @property
     def implied_roi(self) -> Region | None:
-        """Bounding box of the decoded ROIs, with the first ROI's binning; None if none decoded."""
+        """Bounding box of the decoded ROIs; None if none was decoded.
+
+        Its binning is that of the first ROI with pixels (of the first ROI if none has pixels):
+        the binning of the recomposed image.
+        """
         if self._int("decoded_count") == 0:
             return None
-        h = self.header
-        return Region(*(int(h[f"implied_{k}"]) for k in Region._fields))
+        return Region(*(self._int(f"implied_{k}") for k in Region._fields))
 
     @property
     def nbytes(self) -> int:
@@ -187,7 +207,12 @@ class Frame:
     def rois(self) -> tuple[Roi, ...]:
         """The decoded ROIs in buffer order (INVALID ones dropped)."""
         if self._rois is None:
-            self._rois = tuple(self._roi(i) for i in range(len(self.table)))
+            names = self.table.dtype.names
+            res = self.roi_timestamp_res_ns
+            self._rois = tuple(
+                self._roi(i, dict(zip(names, rec, strict=True)), res)
+                for i, rec in enumerate(self.table.tolist())
+            )
         return self._rois
 
     @property
@@ -200,21 +225,19 @@ class Frame:
             )
         return carriers[0].pixels  # type: ignore[return-value]
 
-    def _roi(self, index: int) -> Roi:
-        rec = self.table[index]
-        width, height = int(rec["width"]), int(rec["height"])
-        flags = RoiFlag(int(rec["flags"]))
+    def _roi(self, index: int, rec: dict[str, int], res: int | None) -> Roi:
+        width, height = rec["width"], rec["height"]
+        flags = _roi_flags(rec["flags"])
         pixels = None
         if not flags & RoiFlag.HEADER_ONLY:
             pixels = np.frombuffer(
-                self._buffer, self.dtype, width * height, int(rec["data_offset"])
+                self._buffer, self.dtype, width * height, rec["data_offset"]
             ).reshape(height, width)
-        bor, eor = int(rec["ts_bor"]), int(rec["ts_eor"])
-        res = self.roi_timestamp_res_ns
+        bor, eor = rec["ts_bor"], rec["ts_eor"]
         return Roi(
             index=index,
-            roi_nr=int(rec["roi_nr"]),
-            region=Region(*(int(rec[k]) for k in Region._fields)),
+            roi_nr=rec["roi_nr"],
+            region=Region(*(rec[k] for k in Region._fields)),
             width=width,
             height=height,
             flags=flags,
@@ -224,8 +247,8 @@ class Frame:
             timestamp_eor_ps=None if res is None else eor * res * 1000,
             ext_md=_ext_md(rec),
             pixels=pixels,
-            header_offset=int(rec["header_offset"]),
-            data_offset=int(rec["data_offset"]),
+            header_offset=rec["header_offset"],
+            data_offset=rec["data_offset"],
         )
 
     def __repr__(self) -> str:

@@ -3,7 +3,8 @@
 Placement follows ``pl_md_frame_recompose`` (``reference/pvcam-frames.md`` §1.10, §5.7): in
 ``"implied"`` coordinates the implied ROI's corner lands at ``offset``; in ``"sensor"``
 coordinates each ROI lands at its binned sensor position (``s1 // sbin``, ``p1 // pbin``) plus
-``offset``. All checks happen here, once, so both backends only copy.
+``offset``. The arguments are checked here; the backend places and copies, and reports which
+ROI it could not place, and this module words the error the same way for both backends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from labkit.core import FrameFormatError
 from labkit.native._formats import RoiFlag
 from labkit.native._frame import Frame
 from labkit.native._select import kernels
+from labkit.native._twin_recompose import BINNING, OUTSIDE
 
 __all__ = ["recompose"]
 
@@ -29,9 +31,11 @@ def _check_out(out: np.ndarray, dtype: np.dtype) -> None:
         raise ValueError(f"out must be 2-D, not {out.ndim}-D")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
+    if not out.flags.aligned:
+        raise ValueError("out must be aligned to its pixel size")
     if out.shape[1] > 1 and out.strides[1] != dtype.itemsize:
         raise ValueError("out's rows must be contiguous (a column stride of one pixel)")
-    if out.shape[0] > 1 and out.strides[0] < out.shape[1] * dtype.itemsize:
+    if out.shape[0] > 1 and out.shape[1] and out.strides[0] < out.shape[1] * dtype.itemsize:
         raise ValueError("out's rows must not overlap or run backwards")
 
 
@@ -43,6 +47,31 @@ def _check_fill(fill: int | None, dtype: np.dtype) -> int | None:
     if not info.min <= value <= info.max:
         raise ValueError(f"fill {value} does not fit {dtype}")
     return value
+
+
+def _failure(
+    frame: Frame, status: int, index: int, origin: tuple[int, int], offset: tuple[int, int],
+    shape: tuple[int, ...], natural: tuple[int, int],
+) -> Exception:  # fmt: skip
+    """The error for a ROI the backend could not place (the slow path: only on failure)."""
+    table = frame.table
+    bad = {name: int(table[name][index]) for name in ("sbin", "pbin", "s1", "p1", "width",
+                                                      "height", "header_offset")}  # fmt: skip
+    if status == BINNING:
+        first = int(np.flatnonzero((table["flags"] & RoiFlag.HEADER_ONLY) == 0)[0])
+        return FrameFormatError(
+            f"frame.rois[{index}] is binned {bad['sbin']}x{bad['pbin']} but frame.rois[{first}] "
+            f"{table['sbin'][first]}x{table['pbin'][first]}; ROIs of different binning cannot "
+            "share one image",
+            offset=bad["header_offset"] + 14,
+        )
+    assert status == OUTSIDE, status
+    x = (bad["s1"] - origin[0]) // max(bad["sbin"], 1) + offset[0]
+    y = (bad["p1"] - origin[1]) // max(bad["pbin"], 1) + offset[1]
+    return ValueError(
+        f"frame.rois[{index}] ({bad['width']}x{bad['height']} at x={x}, y={y}) does not fit "
+        f"an output of shape {shape}; the ROIs need at least {natural}"
+    )
 
 
 def recompose(
@@ -65,44 +94,32 @@ def recompose(
     move). Pixels no ROI covers are set to ``fill``; unlike PVCAM, which never clears, this is the
     default so stale centroids cannot linger. ``fill=None`` leaves ``out``'s other pixels as they
     are (a new array is still zeroed). HEADER_ONLY ROIs have no pixels and are skipped; the ROIs
-    with pixels must share one binning. ``threads`` (C only) defaults to what the image size needs.
+    with pixels must share one binning (else :class:`FrameFormatError`). ``threads`` (C only)
+    defaults to what the image size needs. Large images are written past the CPU cache.
     """
     if coordinates not in ("implied", "sensor"):
         raise ValueError(f"coordinates must be 'implied' or 'sensor', not {coordinates!r}")
     off_x, off_y = (int(v) for v in offset)
     if off_x < 0 or off_y < 0:
         raise ValueError(f"offset {(off_x, off_y)} must not be negative")
-    dtype = frame.dtype
-    fill = _check_fill(fill, dtype)
     if threads is not None and int(threads) < 1:
         raise ValueError(f"threads must be at least 1, not {threads}")
-    table = frame.table
-    index = np.flatnonzero((table["flags"] & RoiFlag.HEADER_ONLY) == 0)
-    carriers = table[index]
-    if len(carriers):
-        sbin, pbin = int(carriers["sbin"][0]), int(carriers["pbin"][0])
-        odd = np.flatnonzero((carriers["sbin"] != sbin) | (carriers["pbin"] != pbin))
-        if len(odd):
-            bad = carriers[odd[0]]
-            raise FrameFormatError(
-                f"frame.rois[{index[odd[0]]}] is binned {bad['sbin']}x{bad['pbin']} but "
-                f"frame.rois[{index[0]}] {sbin}x{pbin}; ROIs of different binning cannot share "
-                "one image",
-                offset=int(bad["header_offset"]) + 14,
-            )
+    dtype = frame.dtype
+    fill = _check_fill(fill, dtype)
     implied = frame.implied_roi
-    if implied is not None and not len(carriers):
-        sbin, pbin = max(implied.sbin, 1), max(implied.pbin, 1)
-    origin = (implied.s1, implied.p1) if implied and coordinates == "implied" else (0, 0)
     if implied is None:
-        natural = (off_y, off_x)
-    elif coordinates == "implied":
-        natural = (
-            (implied.p2 - implied.p1 + 1) // pbin + off_y,
-            (implied.s2 - implied.s1 + 1) // sbin + off_x,
-        )
+        origin, natural = (0, 0), (off_y, off_x)
     else:
-        natural = ((implied.p2 + 1) // pbin + off_y, (implied.s2 + 1) // sbin + off_x)
+        sbin, pbin = max(implied.sbin, 1), max(implied.pbin, 1)
+        if coordinates == "implied":
+            origin = (implied.s1, implied.p1)
+            natural = (
+                (implied.p2 - implied.p1 + 1) // pbin + off_y,
+                (implied.s2 - implied.s1 + 1) // sbin + off_x,
+            )
+        else:
+            origin = (0, 0)
+            natural = ((implied.p2 + 1) // pbin + off_y, (implied.s2 + 1) // sbin + off_x)
 
     if out is not None:
         _check_out(out, dtype)
@@ -115,24 +132,10 @@ def recompose(
         out = np.zeros(size, dtype) if fill in (0, None) else np.empty(size, dtype)
         if fill == 0:
             fill = None  # already zero
-    placements = np.empty((len(carriers), 5), np.int64)
-    if len(carriers):
-        placements[:, 0] = carriers["data_offset"]
-        placements[:, 1] = carriers["width"]
-        placements[:, 2] = carriers["height"]
-        placements[:, 3] = (carriers["s1"].astype(np.int64) - origin[0]) // sbin + off_x
-        placements[:, 4] = (carriers["p1"].astype(np.int64) - origin[1]) // pbin + off_y
-        over = np.flatnonzero(
-            (placements[:, 3] + placements[:, 1] > out.shape[1])
-            | (placements[:, 4] + placements[:, 2] > out.shape[0])
-        )
-        if len(over):
-            _, w, h, x, y = placements[over[0]].tolist()
-            raise ValueError(
-                f"frame.rois[{index[over[0]]}] ({w}x{h} at x={x}, y={y}) does not fit "
-                f"an output of shape {out.shape}; the ROIs need at least {natural}"
-            )
-    kernels(backend).recompose(
-        frame.buffer, out, placements, fill, 0 if threads is None else int(threads)
-    )
+    status, index = kernels(backend).recompose(
+        frame.buffer, frame.table, out, origin, (off_x, off_y), fill,
+        0 if threads is None else int(threads),
+    )  # fmt: skip
+    if status:
+        raise _failure(frame, status, index, origin, (off_x, off_y), out.shape, natural)
     return out

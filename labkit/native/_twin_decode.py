@@ -241,13 +241,16 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
 
     table = np.array(rows, dtype=ROI_DTYPE) if rows else np.zeros(0, ROI_DTYPE)
     if rows:
+        # The bounding box, with the binning of the first ROI that carries pixels (else the first).
+        carriers = np.flatnonzero((table["flags"] & RoiFlag.HEADER_ONLY) == 0)
+        first = int(carriers[0]) if len(carriers) else 0
         implied = (
             int(table["s1"].min()),
             int(table["s2"].max()),
-            int(table["sbin"][0]),
+            int(table["sbin"][first]),
             int(table["p1"].min()),
             int(table["p2"].max()),
-            int(table["pbin"][0]),
+            int(table["pbin"][first]),
         )
     else:
         implied = (0, 0, 0, 0, 0, 0)

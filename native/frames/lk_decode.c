@@ -56,18 +56,30 @@ size_t lk_roi_capacity(const uint8_t *buf, size_t n)
     return declared < room ? declared : room;
 }
 
-/* Tag–value extended metadata: 1-byte tag then a u32 for tags 0-2; an unknown tag stops it. */
-static int parse_ext_md(const uint8_t *buf, uint64_t start, uint64_t size, const char *where,
-                        uint8_t *mask, uint32_t values[3], lk_error *err)
+/* "frame" (roi == 0) or "ROI i of n": the place an error message names. */
+static const char *where_name(char *text, size_t size, unsigned roi, unsigned count)
 {
+    if (roi == 0)
+        return "frame";
+    snprintf(text, size, "ROI %u of %u", roi, count);
+    return text;
+}
+
+/* Tag–value extended metadata: 1-byte tag then a u32 for tags 0-2; an unknown tag stops it. */
+static int parse_ext_md(const uint8_t *buf, uint64_t start, uint64_t size, unsigned roi,
+                        unsigned count, uint8_t *mask, uint32_t values[3], lk_error *err)
+{
+    char where[48];
     uint64_t q = start, end = start + size;
     while (q < end) {
         unsigned tag = buf[q];
         if (tag > 2)
-            return fail(err, q, "%s: unknown extended-metadata tag %u (known tags: 0-2)", where, tag);
+            return fail(err, q, "%s: unknown extended-metadata tag %u (known tags: 0-2)",
+                        where_name(where, sizeof where, roi, count), tag);
         if (end - q - 1 < 4)
             return fail(err, q, "%s: extended-metadata tag %u needs 4 value bytes, its block has %llu",
-                        where, tag, (unsigned long long)(end - q - 1));
+                        where_name(where, sizeof where, roi, count), tag,
+                        (unsigned long long)(end - q - 1));
         values[tag] = ld32(buf + q + 1);
         *mask |= (uint8_t)(1u << tag);
         q += 5;
@@ -75,22 +87,25 @@ static int parse_ext_md(const uint8_t *buf, uint64_t start, uint64_t size, const
     return 0;
 }
 
-static int check_region(const lk_roi *r, uint64_t p, const char *where, lk_error *err)
+static int check_region(const lk_roi *r, uint64_t p, unsigned roi, unsigned count, lk_error *err)
 {
+    char text[48];
+#define W where_name(text, sizeof text, roi, count) /* formatted only on failure */
     if (r->sbin == 0)
-        return fail(err, p + 14, "%s: serial binning is 0", where);
+        return fail(err, p + 14, "%s: serial binning is 0", W);
     if (r->s2 < r->s1)
-        return fail(err, p + 12, "%s: s2 %u < s1 %u", where, r->s2, r->s1);
+        return fail(err, p + 12, "%s: s2 %u < s1 %u", W, r->s2, r->s1);
     if ((r->s2 - r->s1 + 1u) / r->sbin == 0)
-        return fail(err, p + 14, "%s: %u serial pixels cannot be binned by %u", where,
+        return fail(err, p + 14, "%s: %u serial pixels cannot be binned by %u", W,
                     r->s2 - r->s1 + 1u, r->sbin);
     if (r->pbin == 0)
-        return fail(err, p + 20, "%s: parallel binning is 0", where);
+        return fail(err, p + 20, "%s: parallel binning is 0", W);
     if (r->p2 < r->p1)
-        return fail(err, p + 18, "%s: p2 %u < p1 %u", where, r->p2, r->p1);
+        return fail(err, p + 18, "%s: p2 %u < p1 %u", W, r->p2, r->p1);
     if ((r->p2 - r->p1 + 1u) / r->pbin == 0)
-        return fail(err, p + 20, "%s: %u parallel rows cannot be binned by %u", where,
+        return fail(err, p + 20, "%s: %u parallel rows cannot be binned by %u", W,
                     r->p2 - r->p1 + 1u, r->pbin);
+#undef W
     return 0;
 }
 
@@ -169,7 +184,7 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
                             "buffer has %llu",
                     h->ext_md_size, (unsigned long long)p, (unsigned long long)n);
     uint32_t frame_ext[3] = {0, 0, 0};
-    if (parse_ext_md(buf, p, h->ext_md_size, "frame", &h->ext_mask, frame_ext, err))
+    if (parse_ext_md(buf, p, h->ext_md_size, 0, 0, &h->ext_mask, frame_ext, err))
         return -1;
     h->particle_id = frame_ext[0];
     h->m0 = frame_ext[1];
@@ -177,12 +192,14 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
     p += h->ext_md_size;
 
     size_t count = 0;
+    int have_carrier = 0;
     char where[48];
     for (unsigned i = 1; i <= h->roi_count; i++) {
-        snprintf(where, sizeof where, "ROI %u of %u", i, (unsigned)h->roi_count);
+        /* The "ROI i of n" prefix of error messages, formatted only when there is an error. */
+#define WHERE (snprintf(where, sizeof where, "ROI %u of %u", i, (unsigned)h->roi_count), where)
         if (n - p < LK_ROI_HEADER_SIZE)
             return fail(err, p, "%s: header truncated: needs %u bytes at offset %llu, buffer has %llu",
-                        where, LK_ROI_HEADER_SIZE, (unsigned long long)p, (unsigned long long)n);
+                        WHERE, LK_ROI_HEADER_SIZE, (unsigned long long)p, (unsigned long long)n);
         const uint8_t *r = buf + p;
         lk_roi roi;
         memset(&roi, 0, sizeof roi);
@@ -203,7 +220,7 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
         int header_only = (roi.flags & LK_ROI_FLAG_HEADER_ONLY) != 0;
         /* A v1 INVALID ROI with pixels still needs its region: it is the only way to its size. */
         int sized_by_region = !invalid || (h->version == 1 && !header_only);
-        if (sized_by_region && check_region(&roi, p, where, err))
+        if (sized_by_region && check_region(&roi, p, i, h->roi_count, err))
             return -1;
 
         uint64_t ext_at = p + LK_ROI_HEADER_SIZE;
@@ -211,10 +228,10 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
             return fail(err, ext_at,
                         "%s: extended metadata truncated: needs %u bytes at offset %llu, "
                         "buffer has %llu",
-                        where, roi.ext_md_size, (unsigned long long)ext_at, (unsigned long long)n);
+                        WHERE, roi.ext_md_size, (unsigned long long)ext_at, (unsigned long long)n);
         if (!invalid) {
             uint32_t ext[3] = {0, 0, 0};
-            if (parse_ext_md(buf, ext_at, roi.ext_md_size, where, &roi.ext_mask, ext, err))
+            if (parse_ext_md(buf, ext_at, roi.ext_md_size, i, h->roi_count, &roi.ext_mask, ext, err))
                 return -1;
             roi.particle_id = ext[0];
             roi.m0 = ext[1];
@@ -236,36 +253,42 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
             uint64_t need = (uint64_t)roi.width * roi.height * bpp;
             if (!invalid && rds != need)
                 return fail(err, p + 25, "%s: roiDataSize %u but %ux%u pixels of %u bytes need %llu",
-                            where, (unsigned)rds, (unsigned)roi.width, (unsigned)roi.height, bpp,
+                            WHERE, (unsigned)rds, (unsigned)roi.width, (unsigned)roi.height, bpp,
                             (unsigned long long)need);
         }
         if (n - data_at < size)
             return fail(err, data_at,
                         "%s: pixel data truncated: needs %llu bytes at offset %llu, buffer has %llu",
-                        where, (unsigned long long)size, (unsigned long long)data_at,
+                        WHERE, (unsigned long long)size, (unsigned long long)data_at,
                         (unsigned long long)n);
         roi.data_offset = data_at;
         roi.data_size = size;
         if (!invalid) {
             if (count >= cap)
-                return fail(err, p, "%s: internal error: no room for the ROI record", where);
+                return fail(err, p, "%s: internal error: no room for the ROI record", WHERE);
+            /* Implied ROI: the bounding box of the decoded ROIs, with the binning of the first
+             * ROI that carries pixels (of the first ROI if none does). */
             if (count == 0) {
                 h->implied_s1 = roi.s1;
                 h->implied_s2 = roi.s2;
-                h->implied_sbin = roi.sbin;
                 h->implied_p1 = roi.p1;
                 h->implied_p2 = roi.p2;
-                h->implied_pbin = roi.pbin;
             } else {
                 if (roi.s1 < h->implied_s1) h->implied_s1 = roi.s1;
                 if (roi.s2 > h->implied_s2) h->implied_s2 = roi.s2;
                 if (roi.p1 < h->implied_p1) h->implied_p1 = roi.p1;
                 if (roi.p2 > h->implied_p2) h->implied_p2 = roi.p2;
             }
+            if (count == 0 || (!header_only && !have_carrier)) {
+                h->implied_sbin = roi.sbin;
+                h->implied_pbin = roi.pbin;
+            }
+            have_carrier |= !header_only;
             rois[count++] = roi;
         }
         p = data_at + size;
     }
+#undef WHERE
     h->decoded_count = (uint16_t)count;
     h->nbytes = p;
     return 0;

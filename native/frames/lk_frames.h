@@ -68,6 +68,19 @@ typedef struct {
     int64_t data_offset, width, height, x, y;
 } lk_place;
 
+enum { LK_PLACE_OK = 0, LK_PLACE_BINNING = 1, LK_PLACE_OUTSIDE = 2 };
+
+/*
+ * Where the pixel-carrying (not HEADER_ONLY) ROIs of a decoded frame land in a width × height
+ * image (reference §1.10): x = (s1 - origin_x) / sbin + off_x, y = (p1 - origin_y) / pbin + off_y.
+ * Returns LK_PLACE_OK with `placed` entries written to `places` (room for n), or, before writing
+ * anything, LK_PLACE_BINNING (a zero binning, or one that differs from the first carrier's) or
+ * LK_PLACE_OUTSIDE (an ROI beyond the image) with *bad = that ROI's index in `rois`.
+ */
+int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t origin_y,
+                  uint64_t off_x, uint64_t off_y, size_t width, size_t height, lk_place *places,
+                  size_t *placed, size_t *bad);
+
 /*
  * Copy `count` ROIs of `bpp`-byte pixels from buf into the image `out` (height × width, rows
  * `row_stride` bytes apart), clearing everything else to `fill` first when has_fill. Later

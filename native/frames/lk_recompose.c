@@ -184,6 +184,45 @@ static void recompose_task(void *ctx, int index, int count)
 #endif
 }
 
+int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t origin_y,
+                  uint64_t off_x, uint64_t off_y, size_t width, size_t height, lk_place *places,
+                  size_t *placed, size_t *bad)
+{
+    const lk_roi *first = NULL;
+    for (size_t i = 0; i < n; i++) { /* all binnings first: they make placing meaningless */
+        const lk_roi *r = &rois[i];
+        if (r->flags & LK_ROI_FLAG_HEADER_ONLY)
+            continue;
+        first = first ? first : r;
+        if (r->sbin == 0 || r->pbin == 0 || r->sbin != first->sbin || r->pbin != first->pbin) {
+            *bad = i;
+            return LK_PLACE_BINNING;
+        }
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lk_roi *r = &rois[i];
+        if (r->flags & LK_ROI_FLAG_HEADER_ONLY)
+            continue;
+        uint64_t x = 0, y = 0;
+        int inside = r->s1 >= origin_x && r->p1 >= origin_y;
+        if (inside) {
+            x = (r->s1 - origin_x) / r->sbin + off_x;
+            y = (r->p1 - origin_y) / r->pbin + off_y;
+            inside = r->width <= width && x <= width - r->width && r->height <= height &&
+                     y <= height - r->height;
+        }
+        if (!inside) {
+            *bad = i;
+            return LK_PLACE_OUTSIDE;
+        }
+        places[count++] = (lk_place){(int64_t)r->data_offset, r->width, r->height, (int64_t)x,
+                                     (int64_t)y};
+    }
+    *placed = count;
+    return LK_PLACE_OK;
+}
+
 int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size_t width,
                  ptrdiff_t row_stride, unsigned bpp, const lk_place *places, size_t count,
                  int has_fill, uint32_t fill, int threads, lk_error *err)

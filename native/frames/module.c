@@ -225,14 +225,16 @@ static int is_plain_2d(PyArrayObject *a, int writeable)
 static PyObject *recompose(PyObject *self, PyObject *args)
 {
     Py_buffer view;
-    PyArrayObject *out, *placements;
+    PyArrayObject *table, *out;
+    Py_ssize_t origin_x, origin_y, off_x, off_y;
     PyObject *fill;
     int threads;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*O!O!Oi", &view, &PyArray_Type, &out, &PyArray_Type, &placements,
-                          &fill, &threads))
+    if (!PyArg_ParseTuple(args, "y*O!O!(nn)(nn)Oi", &view, &PyArray_Type, &table, &PyArray_Type,
+                          &out, &origin_x, &origin_y, &off_x, &off_y, &fill, &threads))
         return NULL;
     PyObject *result = NULL;
+    lk_place stack[32], *places = stack;
     unsigned long fill_value = 0;
     int has_fill = fill != Py_None;
     if (has_fill) {
@@ -244,25 +246,44 @@ static PyObject *recompose(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "out must be a writeable 2-D array with contiguous rows");
         goto done;
     }
-    if (PyArray_TYPE(placements) != NPY_INT64 || PyArray_NDIM(placements) != 2 ||
-        PyArray_DIM(placements, 1) != 5 || !PyArray_IS_C_CONTIGUOUS(placements)) {
-        PyErr_SetString(PyExc_ValueError, "placements must be a C-contiguous (k, 5) int64 array");
+    if (PyArray_NDIM(table) != 1 || !PyArray_IS_C_CONTIGUOUS(table) || !PyArray_ISALIGNED(table) ||
+        PyObject_RichCompareBool((PyObject *)PyArray_DESCR(table), roi_dtype, Py_EQ) != 1) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "table must be a contiguous array of ROI records");
+        goto done;
+    }
+    if (origin_x < 0 || origin_y < 0 || off_x < 0 || off_y < 0) {
+        PyErr_SetString(PyExc_ValueError, "origin and offset must not be negative");
+        goto done;
+    }
+    size_t n = (size_t)PyArray_DIM(table, 0);
+    if (n > sizeof stack / sizeof *stack && !(places = PyMem_Malloc(n * sizeof *places))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    size_t placed = 0, bad = 0;
+    int status = lk_place_rois(PyArray_DATA(table), n, (uint64_t)origin_x, (uint64_t)origin_y,
+                               (uint64_t)off_x, (uint64_t)off_y, (size_t)PyArray_DIM(out, 1),
+                               (size_t)PyArray_DIM(out, 0), places, &placed, &bad);
+    if (status != LK_PLACE_OK) {
+        result = Py_BuildValue("(in)", status, (Py_ssize_t)bad);
         goto done;
     }
     lk_error err;
-    int status;
+    int failed;
     Py_BEGIN_ALLOW_THREADS
-    status = lk_recompose(view.buf, (size_t)view.len, (uint8_t *)PyArray_BYTES(out), (size_t)PyArray_DIM(out, 0),
-                          (size_t)PyArray_DIM(out, 1), PyArray_STRIDE(out, 0),
-                          (unsigned)PyArray_ITEMSIZE(out), PyArray_DATA(placements),
-                          (size_t)PyArray_DIM(placements, 0), has_fill, (uint32_t)fill_value,
-                          threads, &err);
+    failed = lk_recompose(view.buf, (size_t)view.len, (uint8_t *)PyArray_BYTES(out),
+                          (size_t)PyArray_DIM(out, 0), (size_t)PyArray_DIM(out, 1),
+                          PyArray_STRIDE(out, 0), (unsigned)PyArray_ITEMSIZE(out), places, placed,
+                          has_fill, (uint32_t)fill_value, threads, &err);
     Py_END_ALLOW_THREADS
-    if (status)
+    if (failed)
         PyErr_SetString(PyExc_ValueError, err.message);
     else
-        result = Py_NewRef(Py_None);
+        result = Py_BuildValue("(in)", LK_PLACE_OK, (Py_ssize_t)0);
 done:
+    if (places != stack)
+        PyMem_Free(places);
     PyBuffer_Release(&view);
     return result;
 }
@@ -344,7 +365,8 @@ static PyMethodDef methods[] = {
     {"decode_batch_tables", decode_batch_tables, METH_VARARGS,
      "decode_batch_tables(buffer, stride, slots, format_override=-1) -> [(header, table), ...]"},
     {"recompose", recompose, METH_VARARGS,
-     "recompose(buffer, out, placements, fill, threads): copy ROIs into out (GIL released)."},
+     "recompose(buffer, table, out, origin, offset, fill, threads) -> (status, index): place "
+     "and copy ROIs into out (GIL released); status 1: mixed binning, 2: an ROI outside out."},
     {"preview", preview, METH_VARARGS,
      "preview(image, fy, fx, binning, contrast, a, b, lut, out, threads) -> (lo, hi)."},
     {"record_layout", record_layout, METH_NOARGS,

@@ -203,43 +203,39 @@ int main(int argc, char **argv)
             decoded++;
             unsigned bpp = lk_bytes_per_pixel(header.image_format);
             check(header.decoded_count <= cap && header.nbytes <= frame.size, "decoded extent");
-            size_t carriers = 0;
-            lk_place *places = malloc((header.decoded_count + 1u) * sizeof *places);
             for (size_t i = 0; i < header.decoded_count; i++) {
-                const lk_roi *r = &rois[i];
-                check(r->data_offset + r->data_size <= frame.size, "ROI data inside the buffer");
-                check(r->header_offset + LK_ROI_HEADER_SIZE <= frame.size, "ROI header inside");
-                if (r->flags & LK_ROI_FLAG_HEADER_ONLY || r->sbin != header.implied_sbin ||
-                    r->pbin != header.implied_pbin)
-                    continue;
-                places[carriers++] = (lk_place){(int64_t)r->data_offset, r->width, r->height,
-                                                (r->s1 - header.implied_s1) / r->sbin,
-                                                (r->p1 - header.implied_p1) / r->pbin};
+                check(rois[i].data_offset + rois[i].data_size <= frame.size, "ROI data inside");
+                check(rois[i].header_offset + LK_ROI_HEADER_SIZE <= frame.size, "ROI header inside");
             }
-            size_t width = header.decoded_count
-                               ? (size_t)(header.implied_s2 - header.implied_s1 + 1u) / header.implied_sbin
-                               : 0;
-            size_t height = header.decoded_count
-                                ? (size_t)(header.implied_p2 - header.implied_p1 + 1u) / header.implied_pbin
-                                : 0;
-            if (width > 0 && height > 0 && below(32) == 0) {
-                /* now and then a canvas of several megabytes: the multi-threaded, streaming path */
-                size_t grow_x = 1500 + below(700), grow_y = 1400 + below(300);
-                for (size_t k = 0; k < carriers; k++) {
-                    places[k].x += (int64_t)(grow_x - width) / 2;
-                    places[k].y += (int64_t)(grow_y - height) / 2;
-                }
-                width = grow_x;
-                height = grow_y;
+            /* Recompose in implied coordinates, sometimes shifted, sometimes on a canvas of
+             * several megabytes (the threaded, streaming path), sometimes too small. */
+            size_t sbin = header.implied_sbin ? header.implied_sbin : 1;
+            size_t pbin = header.implied_pbin ? header.implied_pbin : 1;
+            size_t width = (size_t)(header.implied_s2 - header.implied_s1 + 1u) / sbin;
+            size_t height = (size_t)(header.implied_p2 - header.implied_p1 + 1u) / pbin;
+            uint64_t off_x = below(4), off_y = below(4);
+            width += off_x;
+            height += off_y;
+            if (below(32) == 0) {
+                width += 1500 + below(700);
+                height += 1400 + below(300);
+            } else if (below(16) == 0) {
+                width -= below(width + 1);
             }
-            if (width > 0 && height > 0 && width * height <= (1u << 22)) {
-                uint8_t *out = malloc(width * height * bpp);
-                if (below(16) == 0 && carriers) /* now and then a placement that does not fit */
-                    places[below(carriers)].x += (int64_t)below(2 * width + 2) - (int64_t)width;
+            lk_place *places = malloc((header.decoded_count + 1u) * sizeof *places);
+            size_t placed = 0, bad = 0;
+            int where = lk_place_rois(rois, header.decoded_count, header.implied_s1,
+                                      header.implied_p1, off_x, off_y, width, height, places,
+                                      &placed, &bad);
+            check(where == LK_PLACE_OK || bad < header.decoded_count, "culprit index");
+            if (where == LK_PLACE_OK && header.decoded_count && width * height <= (1u << 22)) {
+                uint8_t *out = calloc(width * height * bpp + 1, 1);
+                if (below(16) == 0 && placed) /* a placement lk_recompose itself must refuse */
+                    places[below(placed)].x += (int64_t)below(2 * width + 2) - (int64_t)width;
                 int status = lk_recompose(buf, frame.size, out, height, width,
-                                          (ptrdiff_t)(width * bpp), bpp, places, carriers,
-                                          1, (uint32_t)next(), (int)below(4), &err);
-                if (status == 0) {
+                                          (ptrdiff_t)(width * bpp), bpp, places, placed,
+                                          (int)below(2), (uint32_t)next(), (int)below(4), &err);
+                if (status == 0 && width && height) {
                     recomposed++;
                     previewed += (unsigned long long)preview_image(out, height, width, bpp);
                 }
