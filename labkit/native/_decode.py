@@ -121,7 +121,7 @@ def decode_frame(
     else:
         code = int(ImageFormat.MONO16) if code < 0 else code
         header, table = _raw_tables(len(view), _roi_region(roi), code)
-    return Frame(view, header, table, container_dtype(int(header[0]["image_format"])))
+    return Frame(view, header, table, container_dtype(int(header["image_format"][0])))
 
 
 def decode_batch(

@@ -196,7 +196,12 @@ class Frame:
         """
         if self._int("decoded_count") == 0:
             return None
-        return Region(*(self._int(f"implied_{k}") for k in Region._fields))
+        f = self._fields
+        assert f is not None
+        return Region(
+            f["implied_s1"], f["implied_s2"], f["implied_sbin"],
+            f["implied_p1"], f["implied_p2"], f["implied_pbin"],
+        )  # fmt: skip
 
     @property
     def nbytes(self) -> int:

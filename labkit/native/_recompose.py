@@ -29,13 +29,16 @@ def _check_out(out: np.ndarray, dtype: np.dtype) -> None:
         raise TypeError(f"out has dtype {out.dtype}; this frame's pixels are {dtype}")
     if out.ndim != 2:
         raise ValueError(f"out must be 2-D, not {out.ndim}-D")
-    if not out.flags.writeable:
+    flags = out.flags
+    if not flags.writeable:
         raise ValueError("out is read-only")
-    if not out.flags.aligned:
+    if not flags.aligned:
         raise ValueError("out must be aligned to its pixel size")
+    if out.size == 0:  # nothing to write (and NumPy gives empty arrays zero strides)
+        return
     if out.shape[1] > 1 and out.strides[1] != dtype.itemsize:
         raise ValueError("out's rows must be contiguous (a column stride of one pixel)")
-    if out.shape[0] > 1 and out.shape[1] and out.strides[0] < out.shape[1] * dtype.itemsize:
+    if out.shape[0] > 1 and out.strides[0] < out.shape[1] * dtype.itemsize:
         raise ValueError("out's rows must not overlap or run backwards")
 
 
@@ -43,8 +46,7 @@ def _check_fill(fill: int | None, dtype: np.dtype) -> int | None:
     if fill is None:
         return None
     value = int(fill)
-    info = np.iinfo(dtype)
-    if not info.min <= value <= info.max:
+    if not 0 <= value < 1 << (8 * dtype.itemsize):  # the containers are all unsigned
         raise ValueError(f"fill {value} does not fit {dtype}")
     return value
 
@@ -95,7 +97,8 @@ def recompose(
     default so stale centroids cannot linger. ``fill=None`` leaves ``out``'s other pixels as they
     are (a new array is still zeroed). HEADER_ONLY ROIs have no pixels and are skipped; the ROIs
     with pixels must share one binning (else :class:`FrameFormatError`). ``threads`` (C only)
-    defaults to what the image size needs. Large images are written past the CPU cache.
+    defaults to 1: from 4 MB on, the C kernel writes past the CPU cache with streaming stores
+    and one core copies as fast as memcpy.
     """
     if coordinates not in ("implied", "sensor"):
         raise ValueError(f"coordinates must be 'implied' or 'sensor', not {coordinates!r}")

@@ -85,7 +85,7 @@ int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t orig
  * Copy `count` ROIs of `bpp`-byte pixels from buf into the image `out` (height × width, rows
  * `row_stride` bytes apart), clearing everything else to `fill` first when has_fill. Later
  * ROIs win where ROIs overlap. Every placement is checked against buf and out; returns 0, or
- * -1 with a message in err (and nothing written). threads <= 0 chooses by size.
+ * -1 with a message in err (and nothing written). threads <= 0 means one thread.
  */
 int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size_t width,
                  ptrdiff_t row_stride, unsigned bpp, const lk_place *places, size_t count,

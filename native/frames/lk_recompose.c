@@ -3,15 +3,18 @@
  * labkit/native/_twin_recompose.py.
  *
  * The result is exactly the twin's "fill everything, then copy each ROI in turn" (later ROIs win
- * where they overlap), without writing any pixel twice where that can be avoided:
+ * where they overlap), but no pixel is written twice where that can be avoided: a sweep down the
+ * rows keeps the ROIs crossing the current row sorted by x and fills only the gaps between them;
+ * then each ROI is copied, block by block, in ROI order. A frame whose ROIs cover the image
+ * costs one memcpy per row and no clearing at all; a centroid frame costs one pass of filling.
  *
- * - with few ROIs (user multi-ROI: at most 15) only the gaps between the ROIs crossing each row
- *   are filled, then each ROI is copied block by block. A frame whose ROIs cover the image costs
- *   one memcpy per row and no clearing at all.
- * - with many ROIs (centroids: hundreds of small patches) the image is mostly fill; it is done in
- *   bands of rows small enough to stay in cache: clear the band, then copy the ROI rows in it.
+ * Images from 4 MB on get their ROI rows copied with non-temporal (streaming) stores, which skip
+ * reading each destination cache line before writing it: many short row copies then run as fast
+ * as one memcpy. Gaps are filled with ordinary stores: measured, streaming them was up to three
+ * times slower for centroid frames, whose gaps interleave with tiny patches.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -30,17 +33,12 @@ typedef struct {
     size_t count;
     int has_fill;
     uint32_t fill;
-    size_t band_rows;
-    size_t *scratch; /* count indices per thread, for the gap method */
-    int stream;      /* copy with non-temporal stores (large images) */
+    const size_t *by_y; /* place indices sorted by y, for the sweep */
+    size_t *active;     /* count indices for each thread */
+    int stream;         /* streaming stores (large images) */
 } recompose_job;
 
-/* Up to this many ROIs, only the gaps between ROIs are filled. */
-#define LK_ROW_METHOD_MAX 64
-
-/* Set a row of `width` pixels to `fill`, stored little-endian (the frame's byte order). */
-static void memcpy_void(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
-
+/* Set `width` pixels to `fill`, stored little-endian (the frame's byte order). */
 static void fill_row(uint8_t *row, size_t width, unsigned bpp, uint32_t fill)
 {
     size_t bytes = width * bpp;
@@ -63,12 +61,15 @@ static void fill_row(uint8_t *row, size_t width, unsigned bpp, uint32_t fill)
 /*
  * memcpy with non-temporal stores: a large image is written straight to memory without first
  * reading each destination line in (the read-for-ownership a cached store needs), which makes
- * copies of many short row segments as fast as one big memcpy. The caller ends with a fence.
+ * copies of many short row segments as fast as one big memcpy. Only whole 64-byte lines are
+ * streamed; the partial lines at either end (which a neighbouring ROI or gap may share) get
+ * ordinary stores, because mixing both kinds of store on one line is very slow. The caller
+ * ends with a fence.
  */
 static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
 {
 #ifdef __SSE2__
-    size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+    size_t head = (64 - ((uintptr_t)dst & 63)) & 63;
     if (n < head + 64) {
         memcpy(dst, src, n);
         return;
@@ -94,78 +95,60 @@ static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
 #endif
 }
 
+static void plain_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
+
 /* Copy rows [y0, y1) of ROI p to the output: one call when the rows are contiguous there too. */
 static void copy_rows(const recompose_job *j, const lk_place *p, size_t y0, size_t y1)
 {
+    void (*copy)(uint8_t *, const uint8_t *, size_t) = j->stream ? stream_copy : plain_copy;
     size_t row_bytes = (size_t)p->width * j->bpp;
     const uint8_t *src = j->buf + (size_t)p->data_offset + (y0 - (size_t)p->y) * row_bytes;
     uint8_t *dst = j->out + (ptrdiff_t)y0 * j->stride + (size_t)p->x * j->bpp;
     if ((ptrdiff_t)row_bytes == j->stride) {
-        (j->stream ? stream_copy : memcpy_void)(dst, src, (y1 - y0) * row_bytes);
+        copy(dst, src, (y1 - y0) * row_bytes);
         return;
     }
     for (size_t r = y0; r < y1; r++, src += row_bytes, dst += j->stride)
-        (j->stream ? stream_copy : memcpy_void)(dst, src, row_bytes);
+        copy(dst, src, row_bytes);
 }
 
 /*
- * Few ROIs: fill only the gaps between the ROIs crossing each row, then copy each ROI block
- * (rows r0..r1) in ROI order, one source stream at a time.
+ * Fill the gaps of rows [r0, r1): sweep down, keeping `active` (the ROIs crossing the row) sorted
+ * by x. Each row costs the number of ROIs crossing it (insertions cost up to that many moves).
  */
-static void recompose_gaps(const recompose_job *j, size_t r0, size_t r1, size_t *by_x)
+static void fill_gaps(const recompose_job *j, size_t r0, size_t r1, size_t *active)
 {
-    if (j->has_fill) {
-        for (size_t r = r0; r < r1; r++) {
-            size_t count = 0;
-            for (size_t k = 0; k < j->count; k++) { /* insertion sort by x: count is small */
-                const lk_place *p = &j->places[k];
-                if ((size_t)p->y > r || r >= (size_t)(p->y + p->height) || p->width == 0)
-                    continue;
-                size_t at = count++;
-                while (at > 0 && j->places[by_x[at - 1]].x > p->x) {
-                    by_x[at] = by_x[at - 1];
-                    at--;
-                }
-                by_x[at] = k;
+    const lk_place *places = j->places;
+    size_t next = 0, count = 0;
+    for (size_t r = r0; r < r1; r++) {
+        size_t kept = 0;
+        for (size_t i = 0; i < count; i++) /* drop the ROIs that ended */
+            if ((size_t)(places[active[i]].y + places[active[i]].height) > r)
+                active[kept++] = active[i];
+        count = kept;
+        for (; next < j->count && (size_t)places[j->by_y[next]].y <= r; next++) {
+            size_t k = j->by_y[next];
+            const lk_place *p = &places[k];
+            if ((size_t)(p->y + p->height) <= r || p->width == 0)
+                continue; /* ended before this thread's first row, or empty */
+            size_t at = count++;
+            while (at > 0 && places[active[at - 1]].x > p->x) {
+                active[at] = active[at - 1];
+                at--;
             }
-            uint8_t *row = j->out + (ptrdiff_t)r * j->stride;
-            size_t cursor = 0;
-            for (size_t i = 0; i < count; i++) {
-                const lk_place *p = &j->places[by_x[i]];
-                if ((size_t)p->x > cursor) /* cached stores: gaps are short, and mixing them with
-                                              non-temporal stores on shared lines is slow */
-                    fill_row(row + cursor * j->bpp, (size_t)p->x - cursor, j->bpp, j->fill);
-                if ((size_t)(p->x + p->width) > cursor)
-                    cursor = (size_t)(p->x + p->width);
-            }
-            if (cursor < j->width)
-                fill_row(row + cursor * j->bpp, j->width - cursor, j->bpp, j->fill);
+            active[at] = k;
         }
-    }
-    for (size_t k = 0; k < j->count; k++) {
-        const lk_place *p = &j->places[k];
-        size_t y = (size_t)p->y, h = (size_t)p->height;
-        size_t y0 = y > r0 ? y : r0, y1 = y + h < r1 ? y + h : r1;
-        if (y0 < y1)
-            copy_rows(j, p, y0, y1);
-    }
-}
-
-/* Bands of rows: clear a cache-sized band, then copy every ROI row that falls in it. */
-static void recompose_by_band(const recompose_job *j, size_t r0, size_t r1)
-{
-    for (size_t band = r0; band < r1; band += j->band_rows) {
-        size_t end = band + j->band_rows < r1 ? band + j->band_rows : r1;
-        if (j->has_fill)
-            for (size_t r = band; r < end; r++)
-                fill_row(j->out + (ptrdiff_t)r * j->stride, j->width, j->bpp, j->fill);
-        for (size_t k = 0; k < j->count; k++) {
-            const lk_place *p = &j->places[k];
-            size_t y = (size_t)p->y, h = (size_t)p->height;
-            size_t y0 = y > band ? y : band, y1 = y + h < end ? y + h : end;
-            if (y0 < y1)
-                copy_rows(j, p, y0, y1);
+        uint8_t *row = j->out + (ptrdiff_t)r * j->stride;
+        size_t cursor = 0;
+        for (size_t i = 0; i < count; i++) {
+            const lk_place *p = &places[active[i]];
+            if ((size_t)p->x > cursor)
+                fill_row(row + cursor * j->bpp, (size_t)p->x - cursor, j->bpp, j->fill);
+            if ((size_t)(p->x + p->width) > cursor)
+                cursor = (size_t)(p->x + p->width);
         }
+        if (cursor < j->width)
+            fill_row(row + cursor * j->bpp, j->width - cursor, j->bpp, j->fill);
     }
 }
 
@@ -174,14 +157,56 @@ static void recompose_task(void *ctx, int index, int count)
     const recompose_job *j = ctx;
     size_t r0 = j->height * (size_t)index / (size_t)count;
     size_t r1 = j->height * (size_t)(index + 1) / (size_t)count;
-    if (j->scratch)
-        recompose_gaps(j, r0, r1, j->scratch + j->count * (size_t)index);
-    else
-        recompose_by_band(j, r0, r1);
+    if (j->has_fill)
+        fill_gaps(j, r0, r1, j->active + j->count * (size_t)index);
+    for (size_t k = 0; k < j->count; k++) { /* in ROI order: later ROIs win */
+        const lk_place *p = &j->places[k];
+        size_t y = (size_t)p->y, h = (size_t)p->height;
+        size_t y0 = y > r0 ? y : r0, y1 = y + h < r1 ? y + h : r1;
+        if (y0 < y1 && p->width > 0)
+            copy_rows(j, p, y0, y1);
+    }
 #ifdef __SSE2__
     if (j->stream)
-        _mm_sfence(); /* order the non-temporal stores before the thread reports completion */
+        _mm_sfence(); /* order the streaming stores before the thread reports completion */
 #endif
+}
+
+typedef struct {
+    int64_t y;
+    size_t index;
+} y_key;
+
+static int compare_keys(const void *a, const void *b)
+{
+    const y_key *p = a, *q = b;
+    return p->y < q->y ? -1 : p->y > q->y ? 1 : (p->index > q->index) - (p->index < q->index);
+}
+
+/* Indices of places sorted by y: insertion sort for a few, qsort of (y, index) keys beyond. */
+static int sort_by_y(const lk_place *places, size_t count, size_t *order)
+{
+    if (count <= 32) {
+        for (size_t i = 0; i < count; i++) {
+            size_t at = i;
+            while (at > 0 && places[order[at - 1]].y > places[i].y) {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = i;
+        }
+        return 0;
+    }
+    y_key *keys = malloc(count * sizeof *keys);
+    if (!keys)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        keys[i] = (y_key){places[i].y, i};
+    qsort(keys, count, sizeof *keys, compare_keys);
+    for (size_t i = 0; i < count; i++)
+        order[i] = keys[i].index;
+    free(keys);
+    return 0;
 }
 
 int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t origin_y,
@@ -227,11 +252,12 @@ int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size
                  ptrdiff_t row_stride, unsigned bpp, const lk_place *places, size_t count,
                  int has_fill, uint32_t fill, int threads, lk_error *err)
 {
+    err->offset = 0;
     if (bpp != 1 && bpp != 2 && bpp != 4) {
         snprintf(err->message, sizeof err->message, "pixels of %u bytes are not supported", bpp);
         return -1;
     }
-    if (height > 1 && row_stride < (ptrdiff_t)(width * bpp)) {
+    if (height > 1 && width > 0 && row_stride < (ptrdiff_t)(width * bpp)) {
         snprintf(err->message, sizeof err->message, "output rows overlap");
         return -1;
     }
@@ -244,22 +270,32 @@ int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size
             (uint64_t)p->width * (uint64_t)p->height * bpp > n - (size_t)p->data_offset) {
             snprintf(err->message, sizeof err->message,
                      "placement %zu lies outside the output or the buffer", k);
-            err->offset = 0;
             return -1;
         }
     }
-    size_t row_bytes = width * bpp;
-    size_t band = row_bytes ? ((size_t)64 << 10) / row_bytes : 1;
-    recompose_job job = {buf, out, height, width, row_stride, bpp, places, count,
-                         has_fill, fill, band ? band : 1, NULL, 0};
-    /* Large images are copied past the cache; small ones stay hot for whoever reads them next. */
-    job.stream = height * row_bytes >= ((size_t)4 << 20);
-    int nthreads = lk_threads_for(height * row_bytes, threads);
+    /* One thread by default: with streaming stores one core already moves memory as fast as
+     * memcpy does, and a second thread only adds the risk of waiting for a busy core. */
+    int nthreads = threads > 0 ? lk_threads_for(height * width * bpp, threads) : 1;
     if ((size_t)nthreads > height)
         nthreads = height ? (int)height : 1;
-    size_t scratch[LK_ROW_METHOD_MAX * LK_MAX_THREADS];
-    if (count <= LK_ROW_METHOD_MAX)
-        job.scratch = scratch; /* count indices for each thread */
+    enum { STACK = 64 };
+    size_t stack[STACK * 2];
+    size_t need = count * (1 + (size_t)nthreads); /* by_y, then `active` for each thread */
+    size_t *scratch = need <= STACK * 2 ? stack : malloc(need * sizeof *scratch);
+    if (!scratch) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    if (sort_by_y(places, count, scratch)) {
+        if (scratch != stack)
+            free(scratch);
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    recompose_job job = {buf, out, height, width, row_stride, bpp, places, count, has_fill, fill,
+                         scratch, scratch + count, height * width * bpp >= ((size_t)4 << 20)};
     lk_parallel(nthreads, recompose_task, &job);
+    if (scratch != stack)
+        free(scratch);
     return 0;
 }

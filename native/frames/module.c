@@ -116,9 +116,8 @@ static PyObject *raise_format_error(const char *message, uint64_t offset)
 static PyObject *records(PyObject *dtype, const void *data, size_t count, size_t size)
 {
     npy_intp dims[1] = {(npy_intp)count};
-    PyArray_Descr *descr = NULL;
-    if (!PyArray_DescrConverter(dtype, &descr)) /* new reference, stolen below */
-        return NULL;
+    PyArray_Descr *descr = (PyArray_Descr *)dtype; /* a numpy.dtype (checked on import) */
+    Py_INCREF(descr);                              /* stolen by PyArray_NewFromDescr */
     PyObject *array = PyArray_NewFromDescr(&PyArray_Type, descr, 1, dims, NULL, NULL, 0, NULL);
     if (array && count)
         memcpy(PyArray_DATA((PyArrayObject *)array), data, count * size);
@@ -216,10 +215,13 @@ static PyObject *decode_batch_tables(PyObject *self, PyObject *args)
 
 static int is_plain_2d(PyArrayObject *a, int writeable)
 {
-    return PyArray_NDIM(a) == 2 && PyArray_ISNOTSWAPPED(a) && PyArray_ISALIGNED(a) &&
-           (!writeable || PyArray_ISWRITEABLE(a)) &&
-           (PyArray_DIM(a, 1) <= 1 || PyArray_STRIDE(a, 1) == PyArray_ITEMSIZE(a)) &&
-           (PyArray_DIM(a, 0) <= 1 || PyArray_DIM(a, 1) == 0 || PyArray_STRIDE(a, 0) > 0);
+    if (PyArray_NDIM(a) != 2 || !PyArray_ISNOTSWAPPED(a) || !PyArray_ISALIGNED(a) ||
+        (writeable && !PyArray_ISWRITEABLE(a)))
+        return 0;
+    if (PyArray_SIZE(a) == 0) /* nothing is read or written; numpy gives such arrays 0 strides */
+        return 1;
+    return (PyArray_DIM(a, 1) <= 1 || PyArray_STRIDE(a, 1) == PyArray_ITEMSIZE(a)) &&
+           (PyArray_DIM(a, 0) <= 1 || PyArray_STRIDE(a, 0) > 0);
 }
 
 static PyObject *recompose(PyObject *self, PyObject *args)
@@ -391,6 +393,11 @@ PyMODINIT_FUNC PyInit__cframes(void)
     roi_dtype = PyObject_GetAttrString(layout, "ROI_DTYPE");
     Py_DECREF(core);
     Py_DECREF(layout);
+    if (header_dtype && roi_dtype &&
+        (!PyArray_DescrCheck(header_dtype) || !PyArray_DescrCheck(roi_dtype))) {
+        PyErr_SetString(PyExc_RuntimeError, "labkit.native._layout dtypes are not numpy.dtype");
+        return NULL;
+    }
     if (!frame_format_error || !header_dtype || !roi_dtype ||
         check_layout(header_dtype, header_fields, sizeof(lk_header), "HEADER_DTYPE") ||
         check_layout(roi_dtype, roi_fields, sizeof(lk_roi), "ROI_DTYPE"))

@@ -212,3 +212,11 @@ def test_large_images_take_the_streaming_path_and_agree(fill: int | None) -> Non
         ln.recompose(frame, out=out[:, 1:], offset=(3, 1), fill=fill, backend=b)
     assert outs[0].nbytes > 4 << 20
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_empty_outputs_are_fine(backend: str) -> None:
+    data = ln.build_frame([RoiSpec((0, 0, 1, 0, 0, 1), flags=RoiFlag.INVALID)])
+    frame = ln.decode_frame(data, backend=backend)
+    for shape in [(0, 0), (0, 3), (3, 0)]:
+        out = np.zeros(shape, np.uint16)
+        assert ln.recompose(frame, out=out, backend=backend) is out
