@@ -109,6 +109,14 @@ def decode_frame(
     the image shape ``(height, width)``, and ``image_format`` (default MONO16). Bytes after the
     frame are ignored, so a whole ring-buffer slot can be passed.
 
+    Containers MONO8/16/32 decode to uint8/16/32 views; BAYER8/16/32 decode as the same raw
+    mono containers (``frame.color_mask`` says the pattern; demosaicing is left to the viewer).
+    Other formats, and any ``imageCompression`` other than 0, are refused. INVALID ROIs are
+    stepped over and dropped; HEADER_ONLY ROIs have ``pixels=None`` whatever their roiDataSize.
+    Extended metadata is read as 1-byte tag + 4-byte value for the known tags 0-2 (particle_id,
+    m0, m2); an unknown tag is an error, since without its size the rest of the block cannot
+    be read, and a repeated tag keeps its last value.
+
     Raises :class:`labkit.core.FrameFormatError` (with ``offset``) for a malformed buffer and
     ``ValueError`` for bad arguments. ``backend`` picks ``"c"`` or ``"numpy"`` explicitly.
     """
