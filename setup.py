@@ -4,6 +4,8 @@ Each extension is ``optional=True``: without a compiler ``pip install .`` still 
 labkit uses the pure-Python/NumPy twins instead.
 """
 
+import sys
+
 import numpy
 from setuptools import Extension, setup
 
@@ -20,8 +22,8 @@ ext_modules = [
         ],
         depends=["native/frames/lk_frames.h", "native/frames/lk_parallel.h"],
         include_dirs=[numpy.get_include(), "native/frames"],
-        extra_compile_args=["-O3", "-std=c11", "-pthread"],
-        extra_link_args=["-pthread"],
+        extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-std=c11", "-pthread"],
+        extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
         optional=True,
     ),
 ]

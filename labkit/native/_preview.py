@@ -117,6 +117,8 @@ def _source(image: Any) -> np.ndarray:
     rows_ok = image.shape[1] == 1 or image.strides[1] == image.itemsize
     if not rows_ok or image.strides[0] < image.shape[1] * image.itemsize:
         image = np.ascontiguousarray(image)
+    if not image.flags.aligned:  # e.g. ROI pixels after an odd-sized ext-MD block
+        image = image.copy()
     return image
 
 

@@ -141,6 +141,15 @@ def test_byte_order_and_strides_do_not_matter(backend: str) -> None:
     )
 
 
+def test_unaligned_roi_pixels_are_previewed(backend: str) -> None:
+    pixels = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    data = ln.build_frame([ln.RoiSpec((0, 7, 1, 0, 7, 1), pixels, ext_md={"m0": 1})])
+    roi = ln.decode_frame(data, backend=backend).pixels  # after 5 bytes of ext MD: odd address
+    assert not roi.flags.aligned
+    result = ln.preview(roi, max_size=4, backend=backend)
+    np.testing.assert_array_equal(result.image, ln.preview(pixels, max_size=4).image)
+
+
 def test_out_buffer_is_used(backend: str) -> None:
     out = np.empty((4, 4), np.uint8)
     result = ln.preview(np.ones((16, 16), np.uint16), max_size=4, out=out, backend=backend)
