@@ -26,7 +26,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "install",
             "--quiet",
             "--no-deps",
-            "--no-build-isolation",
             "--target",
             str(site),
             str(EXAMPLE),

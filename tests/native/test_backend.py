@@ -113,7 +113,7 @@ def test_native_imports_only_core_and_numpy() -> None:
         """
         import sys
         import labkit.native
-        heavy = ["ipywidgets", "bqplot", "zarr", "pyvisa", "xarray", "traitlets", "dask"]
+        heavy = ["ipywidgets", "bqplot", "zarr", "pyvisa", "xarray", "dask"]
         print([m for m in heavy if m in sys.modules])
         print(sorted(m for m in sys.modules if m.startswith("labkit.") and
                      not m.startswith(("labkit.native", "labkit.core"))))
