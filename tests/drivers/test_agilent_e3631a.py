@@ -15,6 +15,7 @@ from labkit import (
     ReplyError,
 )
 from labkit.drivers.agilent import AgilentE3631A
+from labkit.drivers.agilent._e3631a import is_serial_address
 from labkit.drivers.thorlabs import ThorlabsTC200
 from labkit.sim import Bench, Dialogue, serve
 from labkit.testing import DriverConformance
@@ -46,6 +47,24 @@ def test_connecting_over_gpib_clears_identifies_and_reads_every_output(scripted)
     assert psu.identity["model"] == "E3631A"
     assert (psu.p6v.current_limit, psu.p25v.current_limit, psu.n25v.voltage) == (5.0, 1.0, 0.0)
     assert psu.output is False
+
+
+@pytest.mark.parametrize(
+    ("address", "serial"),
+    [
+        ("GPIB0::5::INSTR", False),
+        ("TCPIP0::psu::INSTR@labkit", False),
+        ("USB0::0x0957::0x1234::MY1::INSTR", False),
+        ("ASRL3::INSTR", True),
+        ("ASRL/dev/ttyUSB0::INSTR@py", True),
+        ("COM3", True),
+        ("/dev/ttyS0", True),
+        ("labsim://psu", True),
+        ("socket://10.0.0.9:4001", True),
+    ],
+)
+def test_the_rs232_settings_apply_to_serial_addresses_only(address, serial):
+    assert is_serial_address(address) is serial
 
 
 def test_over_rs232_the_supply_goes_remote_first_and_local_when_closed():
