@@ -15,10 +15,10 @@ worker call (``APPL? P25V`` then ``APPL P25V,12,0.5``).
 
 RS-232 (any address that is not GPIB or LAN: ``ASRL…``, ``COM3``, ``/dev/ttyS0``, a pyserial
 URL): 9600 baud, 8 data bits, no parity, 2 stop bits, DTR/DSR handshake — the factory settings
-(pass ``baud_rate=`` etc. if the supply's I/O menu says otherwise). Over RS-232 the driver
-sends ``SYSTem:REMote`` before anything else, as the manual asks (without it the supply's
-behaviour over RS-232 is undefined), and ``SYSTem:LOCal`` when closing, which gives the front
-panel back.
+(pass ``baud_rate=`` etc. if the supply's I/O menu says otherwise; the settings are those of the
+family's E3632A guide). Over RS-232 the driver sends ``SYSTem:REMote`` before anything else, as
+lab drivers of the E3631A do (the manual's page on it was not among the sources), and
+``SYSTem:LOCal`` when closing, which gives the front panel back.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
     "E3631ANegativeOutput",
     "E3631AOutput",
     "E3631APositive25VOutput",
+    "is_serial_address",
 ]
 
 SERIAL_OPTIONS: dict[str, Any] = {
@@ -52,7 +53,7 @@ SERIAL_OPTIONS: dict[str, Any] = {
     "stop_bits": 2,
     "flow_control": "dsrdtr",
 }
-"""The E3631A's factory RS-232 settings (the User's Guide: 8N2 fixed stop bits, DTR/DSR)."""
+"""The factory RS-232 settings: 9600 baud, 8N2 (two stop bits, fixed), DTR/DSR handshake."""
 
 _SERIAL_ADDRESS = re.compile(r"^(ASRL|COM\d|/dev/|[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
 _SWITCH = ("ON", "OFF")
