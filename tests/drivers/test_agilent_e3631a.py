@@ -299,7 +299,8 @@ def test_a_pulled_cable_then_reconnect(faulty):
     bench.inject("psu", "disconnect")
     with pytest.raises(ConnectionLost) as caught:
         psu.output = True
-    assert caught.value.resource == address
+    error = caught.value
+    assert (error.instrument, error.resource, error.command) == ("psu", address, "OUTP ON")
     assert "reconnect" in str(caught.value)
     with pytest.raises(NotConnectedError):
         psu.p6v.read("voltage")

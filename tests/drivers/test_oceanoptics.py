@@ -376,8 +376,9 @@ def test_a_status_answer_that_never_comes(faulty):
 def test_a_garbled_spectrum_is_an_error_never_data(faulty):
     spec, bench, _ = faulty
     bench.inject("spectrometer", "garbled")
-    with pytest.raises(ReplyError, match="sync byte"):
+    with pytest.raises(ReplyError, match="sync byte") as caught:
         spec.spectrum()
+    assert (caught.value.instrument, caught.value.command) == ("spec", "EP 0x01: 09")
     assert spec.spectrum().min() > 0
 
 
@@ -386,7 +387,8 @@ def test_a_stalled_endpoint_then_the_next_spectrum_is_whole(faulty):
     bench.inject("spectrometer", "error")
     with pytest.raises(InstrumentError) as caught:
         spec.spectrum()
-    assert caught.value.resource == address
+    error = caught.value
+    assert (error.instrument, error.resource, error.command) == ("spec", address, "EP 0x01: 09")
     again = spec.spectrum()  # the rest of the interrupted spectrum was drained first
     model = bench.optics.spectrometer
     expected = model.expected_counts(bench.optics.flux(spec.wavelengths), 0.01)
@@ -395,10 +397,12 @@ def test_a_stalled_endpoint_then_the_next_spectrum_is_whole(faulty):
 
 def test_an_unplugged_spectrometer_then_reconnect(faulty):
     spec, bench, address = faulty
+    spec.spectrum()
     bench.inject("spectrometer", "disconnect")
     with pytest.raises(ConnectionLost) as caught:
         spec.spectrum()
-    assert caught.value.resource == address
+    error = caught.value
+    assert (error.instrument, error.resource, error.command) == ("spec", address, "EP 0x01: 09")
     with pytest.raises(NotConnectedError):
         spec.spectrum()
     bench.clear_faults("spectrometer")
