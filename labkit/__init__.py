@@ -49,6 +49,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "ScpiInstrument": "labkit.drivers.scpi",
     "open_transport": "labkit.transports",
+    "dry_run": "labkit.runs",
+    "export_run": "labkit.store",
+    "grid": "labkit.runs",
+    "open_run": "labkit.store",
+    "run": "labkit.runs",
+    "runs": "labkit.runs",  # the package itself, callable: labkit.runs(...) lists runs
+    "sweep": "labkit.runs",
+    "timeseries": "labkit.runs",
 }
 
 __all__ = [
@@ -91,7 +99,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 
@@ -120,5 +129,12 @@ def _instrument_panel(instrument: Instrument) -> Any:
     return instrument_panel(instrument)
 
 
+def _run_widget(run: Any) -> Any:
+    from labkit.ui.run_widget import run_widget
+
+    return run_widget(run)
+
+
 _hooks.register_transport_opener(_open_transport)
 _hooks.register_display("panel", _instrument_panel)
+_hooks.register_display("run", _run_widget)
