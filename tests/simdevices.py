@@ -168,7 +168,9 @@ class SyntheticCamera:
         next_time = time.monotonic()
         while not self._stop.is_set():
             if self.fail_after is not None and self._count >= self.fail_after:
-                self._broadcaster.fail(labkit.ConnectionLost("camera unplugged", instrument=self.name))
+                self._broadcaster.fail(
+                    labkit.ConnectionLost("camera unplugged", instrument=self.name)
+                )
                 return
             self._broadcaster.publish(self._frame())
             next_time += period

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkit.core import Condition, ConfigurationError, Handle, LabkitError, SettingHandle
-from labkit.runs._context import StepContext, seconds
-from labkit.runs._plan import PlanBuilder, handle_attrs
+from labkit.runs._context import StepContext, group_by_instrument, seconds
+from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
 from labkit.runs._step import is_step
 from labkit.store import Variable, dtype_for_kind
 
@@ -89,10 +89,13 @@ class Read:
         self.items = items
         self.handles = [handle for _, handle in items]
         self.name = name
+        self._grouped = group_by_instrument(self.handles)
 
     def prepare(self, plan: PlanBuilder) -> None:
         variables: dict[int, Any] = {}
         for position, (label, handle) in enumerate(self.items):
+            if label is None and handle_name(handle) in plan.dims:
+                label = f"{handle_name(handle)}_readback"  # a swept setting, read back
             if label is None:
                 variables[position] = handle
             else:
@@ -105,7 +108,7 @@ class Read:
 
     async def run(self, ctx: StepContext) -> None:
         started = time.time_ns()
-        values = await ctx.read(self.handles)
+        values = await ctx.read(self.handles, self._grouped)
         ctx.record(dict(enumerate(values)), time=started)
 
     def describe(self) -> dict[str, Any]:

@@ -111,13 +111,17 @@ class StepContext:
         self._engine.touch(handle)
         return await handle.set_async(value)
 
-    async def read(self, handles: Sequence[Handle]) -> list[Any]:
-        """Read handles now; different instruments concurrently, each on its own worker."""
+    async def read(
+        self, handles: Sequence[Handle], by_instrument: dict[Any, list[int]] | None = None
+    ) -> list[Any]:
+        """Read handles now; different instruments concurrently, each on its own worker.
+
+        ``by_instrument`` (positions of the handles per instrument) may be given precomputed.
+        """
         if len(handles) == 1:
             return [await handles[0].read_async()]  # type: ignore[attr-defined]
-        by_instrument: dict[Any, list[int]] = {}
-        for position, handle in enumerate(handles):
-            by_instrument.setdefault(handle.instrument, []).append(position)
+        if by_instrument is None:
+            by_instrument = group_by_instrument(handles)
         values: list[Any] = [None] * len(handles)
 
         async def one(instrument: Any, positions: list[int]) -> None:
@@ -184,3 +188,11 @@ class StepContext:
 
 
 _now_ns = time.time_ns
+
+
+def group_by_instrument(handles: Sequence[Handle]) -> dict[Any, list[int]]:
+    """Positions of ``handles`` per instrument, to read each instrument's in one worker call."""
+    grouped: dict[Any, list[int]] = {}
+    for position, handle in enumerate(handles):
+        grouped.setdefault(handle.instrument, []).append(position)
+    return grouped

@@ -169,7 +169,7 @@ class Engine:
                 else:
                     state, reason = "suspended", "; ".join(self.suspensions.values())
                 if (state, reason) != announced:
-                    self.run._update(status=state, message=reason)
+                    self.run._update(points=self.writer.points, status=state, message=reason)
                     self.event(state, reason=reason)
                     announced = (state, reason)
                 self._changed.clear()

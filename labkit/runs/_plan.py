@@ -94,7 +94,7 @@ class Setpoints:
 class Node:
     """One step in the prepared tree: where it sits, what it records, its children."""
 
-    __slots__ = ("children", "description", "groups", "path", "scope", "step")
+    __slots__ = ("_by_step", "children", "description", "groups", "path", "scope", "step")
 
     def __init__(self, step: Any, path: str, scope: tuple[Dim, ...]) -> None:
         self.step = step
@@ -103,11 +103,16 @@ class Node:
         self.children: list[Node] = []
         self.groups: dict[str, Group] = {}
         self.description: dict[str, Any] = {}
+        self._by_step: dict[int, Node] = {}
+
+    def add(self, node: Node) -> None:
+        self.children.append(node)
+        self._by_step.setdefault(id(node.step), node)
 
     def child(self, step: Any) -> Node:
-        for node in self.children:
-            if node.step is step:
-                return node
+        node = self._by_step.get(id(step))
+        if node is not None:
+            return node
         raise ConfigurationError(
             f"step {type(step).__name__} was not prepared as a child of {self.path}",
             hint="Call plan.step(child) in prepare() for every step that run() runs",
@@ -176,7 +181,7 @@ class PlanBuilder:
         path = name if self._node is self.root else f"{self._node.path} › {name}"
         node = Node(step, path, self.scope)
         node.description = described
-        self._node.children.append(node)
+        self._node.add(node)
         parent, self._node = self._node, node
         try:
             step.prepare(self)
@@ -228,7 +233,7 @@ class PlanBuilder:
             raise ConfigurationError(
                 f"{self.path}: {variable.name!r} would be recorded twice"
                 + (f" (also as {owner.attrs.get('source', owner.name)})" if owner else ""),
-                hint="Name the data: read={'current_after': dmm.readings.current}",
+                hint=f"Give it another name, e.g. Read({{'{variable.name}_2': handle}})",
             )
         self.variables[variable.name] = variable
         return variable

@@ -23,7 +23,8 @@ __all__ = ["TIME_ATTRS", "TIME_FILL", "Variable", "choose_chunks", "dtype_for_ki
 TIME_FILL = int(np.iinfo(np.int64).min)  # NumPy's NaT: unwritten time stamps read back as NaT
 TIME_ATTRS = {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gregorian"}
 CHUNK_BYTES = 1 << 20
-GROWABLE_ROWS = 1024  # chunk length along an open-ended dimension for small items
+GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
+SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
 
 # Zarr v3 core data types (spec section "Data types"), plus the registered "string" type.
 SPEC_DTYPES = {
@@ -150,8 +151,8 @@ def choose_chunks(
 ) -> tuple[int, ...]:
     """Chunks that fill in acquisition order (last axis fastest) and hold about ``target`` bytes.
 
-    The last ``item_ndim`` axes (one image, one spectrum) are always whole, so a frame is one
-    chunk. Then whole outer axes are taken while they fit, then part of the next one; the
+    The last ``item_ndim`` axes (one image, one spectrum) are always whole; an item of 64 KiB
+    or more is a chunk of its own (a camera frame). Otherwise whole outer axes are taken while they fit, then part of the next one; the
     rest get 1. An open-ended axis counts as :data:`GROWABLE_ROWS` long.
     """
     ndim = len(shape)
@@ -161,6 +162,8 @@ def choose_chunks(
         size = max(1, shape[axis] or 1)
         chunks[axis] = size
         item_bytes *= size
+    if item_ndim and item_bytes >= SINGLE_ITEM_BYTES:
+        return tuple(chunks)  # one image per chunk: written whole, read back frame by frame
     budget = max(1, target // item_bytes)
     for axis in range(ndim - item_ndim - 1, -1, -1):
         size = shape[axis]

@@ -72,6 +72,8 @@ class _ArrayWriter:
         self.chunks: tuple[int, ...] = tuple(variable.chunks or ())
         self.lead = len(variable.shape) - variable.item_ndim
         self.item_shape = tuple(variable.shape[self.lead :])
+        self.item_zero = (0,) * variable.item_ndim  # an item fills its chunk's item axes
+        self.item_all = (slice(None),) * variable.item_ndim
         self.cache: collections.OrderedDict[tuple[int, ...], _Chunk] = collections.OrderedDict()
         self.on_disk: set[tuple[int, ...]] = set()
         self.extent = list(variable.initial_shape())  # the zarr array's shape now
@@ -86,8 +88,9 @@ class _ArrayWriter:
     # -- cached path --------------------------------------------------------------------
 
     def put(self, index: tuple[int, ...], value: Any) -> None:
-        coords = tuple(i // c for i, c in zip(index, self.chunks, strict=False))
-        local = tuple(i % c for i, c in zip(index, self.chunks, strict=False))
+        lead_chunks = self.chunks[: self.lead]
+        coords = tuple(i // c for i, c in zip(index, lead_chunks, strict=True)) + self.item_zero
+        local = tuple(i % c for i, c in zip(index, lead_chunks, strict=True)) + self.item_all
         with self.lock:
             chunk = self.cache.get(coords)
             if chunk is None:

@@ -48,9 +48,7 @@ class RunWidget(widgets.VBox):
         self.resume_button.on_click(lambda _: self.run.resume())
         self.abort_button.on_click(lambda _: self.run.abort(wait=False))
         buttons = widgets.HBox([self.pause_button, self.resume_button, self.abort_button])
-        super().__init__(
-            [self.title, widgets.HBox([self.bar, self.count]), self.status, buttons]
-        )
+        super().__init__([self.title, widgets.HBox([self.bar, self.count]), self.status, buttons])
         run.observe(self._refresh, names=["status", "message", "points", "progress", "total"])
         self._refresh()
 
