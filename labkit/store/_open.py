@@ -14,10 +14,37 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from zarr.storage import LocalStore, WrapperStore
+
 from labkit.store._catalog import RunInfo, RunNotFound, _info, _summary, find_by_name, read_attrs
 from labkit.store._root import data_root, find_store, is_run_id
 
 __all__ = ["export_run", "open_run", "resolve_run"]
+
+
+class _CutStore(WrapperStore):
+    """A read-only view of a store whose open-ended dimensions end where ``cut`` says."""
+
+    def __init__(self, store: Any, cut: dict[str, int] | None = None) -> None:
+        super().__init__(store)
+        self._cut = dict(cut or {})
+
+    def _with_store(self, store: Any) -> _CutStore:
+        return type(self)(store, self._cut)
+
+    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        buffer = await self._store.get(key, prototype, byte_range)
+        if buffer is None or byte_range is not None or not key.endswith("/zarr.json"):
+            return buffer
+        meta = json.loads(buffer.to_bytes())
+        if meta.get("node_type") != "array":
+            return buffer
+        names = meta.get("dimension_names") or []
+        meta["shape"] = [
+            min(size, self._cut[name]) if name in self._cut else size
+            for size, name in zip(meta["shape"], names, strict=False)
+        ] + meta["shape"][len(names) :]
+        return prototype.buffer.from_bytes(json.dumps(meta).encode())
 
 
 def resolve_run(ref: Any, root: str | os.PathLike[str] | None = None) -> Path:
@@ -65,24 +92,24 @@ def open_run(
     path = resolve_run(ref, root)
     attrs = read_attrs(path)
     info = _info(path, _summary(attrs))
+    target: Any = str(path)
+    if info.stored_status not in ("completed", "aborted", "failed"):
+        # Still running, or killed: open-ended dimensions are cut to what was flushed. The
+        # cut is applied to the metadata as it is read, so arrays caught mid-resize (or left
+        # so by a kill) still agree on their dimensions.
+        written = attrs.get("dims_written") or {}
+        declared = attrs.get("dims") or {}
+        cut = {dim: int(written.get(dim, 0)) for dim, size in declared.items() if size is None}
+        if cut:
+            target = _CutStore(LocalStore(str(path), read_only=True), cut)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*consolidated.*")
         dataset = xr.open_zarr(
-            str(path),
+            target,
             consolidated=False,
             zarr_format=3,
             chunks={} if chunks is None else chunks,
         )
-    if info.stored_status not in ("completed", "aborted", "failed"):
-        written = attrs.get("dims_written") or {}
-        declared = attrs.get("dims") or {}
-        cut = {}
-        for dim, size in declared.items():
-            if size is None and dim in dataset.dims:
-                # Open-ended: cut to what was flushed (nothing yet is an empty dimension).
-                cut[dim] = slice(0, int(written.get(dim, 0)))
-        if cut:
-            dataset = dataset.isel(cut)
     dataset.attrs["status"] = info.status
     if info.status != info.stored_status:
         dataset.attrs["stored_status"] = info.stored_status

@@ -100,6 +100,8 @@ def _check_array(name: str, meta: dict[str, Any]) -> list[str]:
         bad(f"shape {shape!r} is not a list of non-negative integers")
         return problems
     data_type = meta.get("data_type")
+    if isinstance(data_type, dict):  # an extension data type: {"name": ..., "configuration": ...}
+        data_type = str(data_type.get("name"))
     if data_type not in SPEC_DATA_TYPES | REGISTERED_DATA_TYPES:
         bad(f"data type {data_type!r} is not in the Zarr v3 specification")
     grid = meta.get("chunk_grid") or {}
@@ -166,10 +168,10 @@ def _nodes(root: Path):
         if document.exists():
             yield document
             try:
-                if _strict_load(document).get("node_type") == "array":
-                    continue
+                if json.loads(document.read_bytes()).get("node_type") == "array":
+                    continue  # chunks below: not nodes
             except (ValueError, AttributeError, OSError):
-                continue
+                pass  # reported when the document itself is checked
         pending.extend(sorted(p for p in folder.iterdir() if p.is_dir()))
 
 

@@ -385,7 +385,10 @@ class RunWriter:
             for writer in list(self._arrays.values()):
                 dirty, recorded = writer.take_dirty()
                 if dirty:
-                    writer.write_dirty(dirty, recorded)
+                    try:
+                        writer.write_dirty(dirty, recorded)
+                    except OSError as error:
+                        raise self._fail(error) from error
                     wrote = True
                 with writer.lock:
                     written = list(writer.written)
