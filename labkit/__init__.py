@@ -48,13 +48,13 @@ __version__ = "0.1.0"
 # Names loaded on first use: "name": "module" (the attribute has the same name there).
 _LAZY = {
     "ScpiInstrument": "labkit.drivers.scpi",
-    "open_transport": "labkit.transports",
+    "Station": "labkit.station",
+    "load_station": "labkit.station",
     "dry_run": "labkit.runs",
     "export_run": "labkit.store",
     "grid": "labkit.runs",
     "open_run": "labkit.store",
     "run": "labkit.runs",
-    "runs": "labkit.runs",  # the package itself, callable: labkit.runs(...) lists runs
     "sweep": "labkit.runs",
     "timeseries": "labkit.runs",
 }
@@ -91,22 +91,44 @@ __all__ = [
     "__version__",
     "close_all",
     "instruments",
+    "open_transport",
     *_LAZY,
 ]
 
 
+# Subpackages reachable as attributes after a plain `import labkit` (``labkit.sim.Bench``).
+_SUBPACKAGES = {
+    "config",
+    "drivers",
+    "native",
+    "plugins",
+    "runs",
+    "sim",
+    "store",
+    "transports",
+    "ui",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"labkit.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    imported = importlib.import_module(module)
-    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def open_transport(resource: str, options: Any = None) -> Transport:
+    """Open the transport for ``resource`` (``GPIB0::24::INSTR``, ``labsim://tc``,
+    ``usb:0x2457:0x101e``...) with ``options``, simulators included; drivers get theirs so."""
+    return _open_transport(resource, options or {})
 
 
 def _open_transport(resource: str, options: Any) -> Transport:

@@ -32,7 +32,7 @@ from labkit.core._instrument import Channel, Instrument
 from labkit.core._registry import close_all, instruments
 from labkit.core._spec import TraitSpec
 from labkit.core._traits import Action, Reading, Setting
-from labkit.core._transport import Transport
+from labkit.core._transport import Transport, UsbTransport
 
 __all__ = [
     "AccessError",
@@ -74,6 +74,7 @@ __all__ = [
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UsbTransport",
     "ValidationError",
     "close_all",
     "instruments",

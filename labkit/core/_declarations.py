@@ -74,6 +74,7 @@ class InstrumentMeta(MetaHasTraits):
             _check_declarations(cls)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        _check_units_once(cls)
         if kwargs.get("parent") is not None:
             return super().__call__(*args, **kwargs)
         name = _registry.check_name(kwargs.get("name") or cls.default_name())
@@ -89,6 +90,16 @@ class InstrumentMeta(MetaHasTraits):
         return instrument
 
 
+def _check_units_once(cls: type) -> None:
+    # Checking unit strings needs pint, which is slow to import; it happens when the first
+    # instrument of a class is made, not when a driver module is imported.
+    if cls.__dict__.get("_labkit_units_checked"):
+        return
+    for name, spec in cls._labkit_specs.items():  # type: ignore[attr-defined]
+        check_unit(spec.unit, where=f"{cls.__name__}.{name}")
+    cls._labkit_units_checked = True  # type: ignore[attr-defined]
+
+
 def _check_declarations(cls: type[Instrument]) -> None:
     for name, spec in cls._labkit_specs.items():
         where = f"{cls.__name__}.{name}"
@@ -98,7 +109,6 @@ def _check_declarations(cls: type[Instrument]) -> None:
                 setting=where,
                 hint="Choose another name",
             )
-        check_unit(spec.unit, where=where)
         has_getter = spec.get is not None or callable(getattr(cls, f"_get_{name}", None))
         has_setter = spec.set is not None or callable(getattr(cls, f"_set_{name}", None))
         if spec.role == "reading" and not has_getter:

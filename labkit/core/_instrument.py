@@ -29,6 +29,7 @@ from labkit.core._errors import (
     InstrumentTimeout,
     LabkitError,
     NotConnectedError,
+    ReplyError,
 )
 from labkit.core._guards import GuardMixin
 from labkit.core._handles import ActionHandle, Namespace, ReadingHandle, SettingHandle
@@ -548,8 +549,14 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         """Ask the instrument (on the worker) and parse; no storing."""
         getter = self._getter(spec)
         if isinstance(getter, str):
-            reply = self._io("query", spec.query(self))
-            return spec.from_reply(reply, where=spec.name)
+            command = spec.query(self)
+            reply = self._io("query", command)
+            try:
+                return spec.from_reply(reply, where=spec.name)
+            except ReplyError as error:
+                if error.command is None:
+                    error.command = command  # a garbled reply names the query it answered
+                raise
         raw = getter(self)
         if isinstance(raw, (str, bytes)) and spec.kind != "str":
             return spec.from_reply(raw, where=spec.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Transport"]
+__all__ = ["Transport", "UsbTransport"]
 
 
 @runtime_checkable
@@ -47,3 +47,31 @@ class Transport(Protocol):
 
     def clear(self) -> None:
         """Discard anything waiting to be read (a late reply after a timeout)."""
+
+
+@runtime_checkable
+class UsbTransport(Transport, Protocol):
+    """A USB link: the message face of :class:`Transport` plus endpoint-level transfers.
+
+    Binary USB protocols (a spectrometer's command bytes, spectra on a second endpoint) need to
+    name the endpoint of each transfer; message-based devices use the ``Transport`` face, which
+    goes to the default bulk OUT/IN endpoints. Timeouts are in seconds; ``None`` uses
+    ``timeout``.
+    """
+
+    def bulk_write(self, endpoint: int, data: bytes, timeout: float | None = None) -> int:
+        """Send ``data`` to a bulk OUT endpoint; returns the number of bytes sent."""
+
+    def bulk_read(self, endpoint: int, size: int, timeout: float | None = None) -> bytes:
+        """One bulk IN transfer of at most ``size`` bytes (it may end early, on a short packet)."""
+
+    def control_transfer(
+        self,
+        request_type: int,
+        request: int,
+        value: int = 0,
+        index: int = 0,
+        data_or_length: bytes | int | None = None,
+        timeout: float | None = None,
+    ) -> bytes | int:
+        """A control transfer on endpoint 0: IN returns the bytes, OUT the count sent."""

@@ -24,7 +24,7 @@ __all__ = ["check_unit", "format_quantity", "is_quantity", "to_number", "ureg"]
 _NUMBER_AND_UNIT = re.compile(
     r"""^\s*
     (?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf(?:inity)?|nan)
-    \s*(?P<unit>.*?)\s*$""",
+    \s*(?P<unit>(?:[^\d\s.+-].*?)?)\s*$""",
     re.VERBOSE | re.IGNORECASE,
 )
 

@@ -15,6 +15,7 @@ its previous (acknowledged) value.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ from labkit.core import (
     TraitSpec,
 )
 
-__all__ = ["ScpiInstrument", "parse_error", "parse_identity"]
+__all__ = ["ScpiInstrument", "parse_block", "parse_error", "parse_identity", "parse_number"]
 
 _ERROR_REPLY = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$')
 _MAX_QUEUED_ERRORS = 64
@@ -59,6 +60,47 @@ def parse_error(reply: str) -> tuple[int, str]:
             f"the error queue answered {reply!r}, which is not 'code,\"message\"'", reply=reply
         )
     return int(match[1]), match[2]
+
+
+def parse_number(reply: str, *, overload: float | None = 9.9e37) -> float:
+    """A SCPI number; the overload marker (``±9.9E+37``) becomes ``±inf``, text a ReplyError.
+
+    Instruments report an over-range reading as 9.9E+37: a number nobody could mistake for a
+    measurement, so it is turned into infinity rather than passed on as a value.
+    """
+    text = reply.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ReplyError(
+            f"expected a number, the instrument answered {reply!r}",
+            reply=reply,
+            hint="Check the instrument's mode and the connection",
+        ) from None
+    if not math.isfinite(value):
+        raise ReplyError(f"the instrument answered {reply!r}, not a finite number", reply=reply)
+    if overload is not None and abs(value) >= overload * (1 - 1e-6):
+        return math.copysign(math.inf, value)
+    return value
+
+
+def parse_block(data: bytes) -> bytes:
+    """The payload of an IEEE 488.2 definite-length block ``#<n><length><payload>``."""
+    if len(data) < 2 or data[:1] != b"#" or not data[1:2].isdigit() or data[1:2] == b"0":
+        raise ReplyError(
+            f"expected a definite-length block (#<n><length>...), got {data[:12]!r}", reply=data
+        )
+    digits = int(data[1:2])
+    size_text = data[2 : 2 + digits]
+    if len(size_text) != digits or not size_text.isdigit():
+        raise ReplyError(f"the block header {data[: 2 + digits]!r} is malformed", reply=data)
+    size = int(size_text)
+    payload = data[2 + digits : 2 + digits + size]
+    if len(payload) != size:
+        raise ReplyError(
+            f"the block announces {size} bytes but holds {len(payload)}", reply=data[:40]
+        )
+    return payload
 
 
 class ScpiInstrument(Instrument):
@@ -100,10 +142,14 @@ class ScpiInstrument(Instrument):
         """Empty the instrument's error queue and return what was in it."""
         return self._worker.call(self._drain_errors)
 
+    def parse_error_reply(self, reply: str) -> tuple[int, str]:
+        """One error-queue reply as ``(code, message)``; override for other formats."""
+        return parse_error(reply)
+
     def _drain_errors(self) -> list[tuple[int, str]]:
         found = []
         for _ in range(_MAX_QUEUED_ERRORS):
-            code, message = parse_error(self._io("query", self.error_query))
+            code, message = self.parse_error_reply(self._io("query", self.error_query))
             if code == 0:
                 break
             found.append((code, message))
@@ -125,6 +171,43 @@ class ScpiInstrument(Instrument):
                 setting=spec.name,
                 hint="Check the value against the instrument's present mode and range",
             )
+
+    def query_block(self, command: str) -> bytes:
+        """Send ``command`` and read its IEEE 488.2 definite-length block reply (binary data).
+
+        Reads ``#``, the digit count, the length, exactly that many bytes, then the reply's
+        termination; works over every transport (it uses byte reads only).
+        """
+        return self._worker.call(self._query_block, command)
+
+    def _query_block(self, command: str) -> bytes:
+        self._io("write", command)
+        head = self._io("read_bytes", 2)
+        if head[:1] != b"#" or not head[1:2].isdigit():
+            rest = self._io("read")
+            raise ReplyError(
+                f"expected a block (#<n><length>...), the instrument answered "
+                f"{(head + rest.encode()).decode('ascii', 'replace')!r}",
+                command=command,
+                reply=head,
+            )
+        digits = int(head[1:2])
+        if digits == 0:
+            raise ReplyError(
+                "the instrument sent an indefinite-length block (#0), which labkit does not read",
+                command=command,
+                reply=head,
+            )
+        size_text = self._io("read_bytes", digits)
+        if not size_text.isdigit():
+            raise ReplyError(f"the block length {size_text!r} is not a number", command=command)
+        payload = self._io("read_bytes", int(size_text))
+        tail = self._io("read")
+        if tail.strip():
+            raise ReplyError(
+                f"unexpected data after the block: {tail[:40]!r}", command=command, reply=tail
+            )
+        return payload
 
     def wait_complete(self) -> None:
         """Block until the instrument finished every pending operation (``*OPC?``)."""

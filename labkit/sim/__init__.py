@@ -1,17 +1,46 @@
 """Simulated instruments that sit beneath the real I/O libraries.
 
 Drivers never import this package: a simulator is chosen by the resource address
-(``labsim://name`` through pyserial, the pyvisa simulation backend, a pyusb backend, a
-``.cti`` file, a library path), so the driver code that runs on Binder is the code that runs
-in the lab.
+(``labsim://name`` through pyserial, ``...@labkit`` through pyvisa, ``usb:...@labkit``
+through pyusb, a ``.cti`` file, a library path), so the driver code that runs on Binder is
+the code that runs in the lab.
+
+- :class:`Bench` — the virtual bench: coupled, seeded physics serving its instruments;
+- :class:`VirtualInstrument` (text protocols), :class:`ScpiTwin` (SCPI instruments from the
+  manual's command tree), :class:`VirtualUsbDevice` (binary USB protocols),
+  :class:`ScpiSimulator` (a SCPI simulator generated from a driver's declarations);
+- :func:`serve` makes one reachable; :class:`Faults` injects timeouts, slow or garbled
+  replies, disconnects and instrument errors.
+
+The library-level parts (pyvisa backend, pyusb backend) are imported only when used.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labkit.sim._dialogue import Dialogue
 from labkit.sim._scpi import ScpiError, ScpiSimulator
 from labkit.sim._served import find, serve, served, unserve
 from labkit.sim._virtual import Connection, Faults, SimulatedDisconnect, VirtualInstrument
 
+# Names loaded on first use ("name": "module"): they import numpy, pyvisa or pyusb.
+_LAZY = {
+    "Bench": "labkit.sim.bench",
+    "Clock": "labkit.sim.bench",
+    "ScpiTwin": "labkit.sim._scpi_twin",
+    "scpi": "labkit.sim._scpi_twin",
+    "VirtualUsbDevice": "labkit.sim._usb",
+    "UsbMessageDevice": "labkit.sim._usb",
+    "Endpoint": "labkit.sim._usb",
+    "usb_backend": "labkit.sim._usb",
+    "LabkitVisaLibrary": "labkit.sim._visa",
+}
+
 __all__ = [
     "Connection",
+    "Dialogue",
     "Faults",
     "ScpiError",
     "ScpiSimulator",
@@ -22,7 +51,22 @@ __all__ = [
     "served",
     "simulate",
     "unserve",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.sim' has no attribute {name!r}")
+    attribute = "get_backend" if name == "usb_backend" else name
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def simulate(driver: type, name: str, **options: object) -> ScpiSimulator:

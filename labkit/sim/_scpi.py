@@ -190,7 +190,8 @@ class ScpiSimulator(VirtualInstrument):
     def handle(self, message: str) -> str | None:
         replies = []
         for command in split_commands(message):
-            fault = self.faults.take("error")
+            # An injected error hits the next command that changes something, as a refused set.
+            fault = None if command.endswith("?") else self.faults.take("error")
             if fault is not None:
                 self.push_error(fault.code, fault.message)
                 continue

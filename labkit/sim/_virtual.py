@@ -116,6 +116,16 @@ class VirtualInstrument(abc.ABC):
         self.faults = Faults()
         self.lock = threading.RLock()
         self.received: collections.deque[str] = collections.deque(maxlen=1000)
+        self._busy_time = 0.0
+
+    def busy_for(self, seconds: float) -> None:
+        """Delay the reply to the message being handled by ``seconds`` (a measurement's time)."""
+        self._busy_time += max(0.0, float(seconds))
+
+    def take_busy_time(self) -> float:
+        """The extra reply delay asked for while handling the last message (then reset)."""
+        busy, self._busy_time = self._busy_time, 0.0
+        return busy
 
     @abc.abstractmethod
     def handle(self, message: str) -> str | bytes | None:
@@ -176,12 +186,13 @@ class Connection:
         instrument.received.append(message)
         with instrument.lock:
             reply = instrument.handle(message)
+            busy = instrument.take_busy_time()
         if reply is None:
             return
         if isinstance(reply, str):
             reply = (reply + instrument.write_termination).encode(instrument.encoding)
         fault = instrument.faults.take("timeout", "slow", "garbled")
-        delay = instrument.latency
+        delay = instrument.latency + busy
         if fault is not None:
             if fault.kind == "timeout":
                 return
@@ -231,6 +242,42 @@ class Connection:
                 if not chunk:
                     self._outgoing.popleft()
             return bytes(out)
+
+    def read_chunk(
+        self, size: int, timeout: float | None, stop: bytes | None = None
+    ) -> tuple[bytes, bool]:
+        """Up to ``size`` bytes of the reply being delivered, and whether they end it.
+
+        Reads never run past the end of one reply (a GPIB or USB-TMC device asserts END
+        there) nor past the ``stop`` byte (a VISA termination character). Waits at most
+        ``timeout`` seconds for the first byte; ``(b"", False)`` when none came.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                self._check_link()
+                if self._outgoing and self._outgoing[0][0] <= time.monotonic():
+                    break
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    return b"", False
+                wake = deadline
+                if self._outgoing:
+                    ready = self._outgoing[0][0]
+                    wake = ready if wake is None else min(wake, ready)
+                self._cond.wait(None if wake is None else max(0.0, min(wake - now, 0.05)))
+            _ready, chunk = self._outgoing[0]
+            take = len(chunk) if size <= 0 else min(size, len(chunk))
+            if stop:
+                found = chunk.find(stop, 0, take)
+                if found >= 0:
+                    take = found + len(stop)
+            out = bytes(chunk[:take])
+            del chunk[:take]
+            ended = not chunk
+            if ended:
+                self._outgoing.popleft()
+            return out, ended
 
     def reset_input(self) -> None:
         """Drop replies not yet read."""

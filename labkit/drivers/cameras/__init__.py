@@ -1,0 +1,1 @@
+"""Camera drivers: GenICam cameras through harvesters, PVCAM cameras through libpvcam."""

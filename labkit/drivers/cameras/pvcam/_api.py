@@ -1,0 +1,764 @@
+"""labkit's ctypes binding to the PVCAM C API.
+
+:class:`PvcamLibrary` wraps one loaded libpvcam — the vendor's or labkit's simulated one, chosen
+only by path — with a declared prototype for every entry point it calls. Every call checks PVCAM's
+``rs_bool`` result and turns a failure into a :class:`PvcamError` with PVCAM's code and message.
+Above the raw calls it offers Python-shaped helpers: ref-counted init, camera names, typed
+parameter access, enumerations, sequences, circular buffers owned by NumPy with frames returned as
+NumPy views, and callbacks kept alive for as long as they are registered.
+
+The binding holds no camera state of its own beyond what keeps memory safe (the acquisition
+buffers and callbacks it handed to the library); the camera Instrument builds on top of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from ctypes import POINTER, c_char_p, c_int16, c_int32, c_uint16, c_uint32, c_void_p
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from labkit.core import ChoiceError
+from labkit.drivers.cameras.pvcam._errors import ParamNotAvailable, ParamReadOnly, PvcamError
+from labkit.drivers.cameras.pvcam._library import load_library
+from labkit.drivers.cameras.pvcam._params import (
+    CAM_NAME_LEN,
+    ERROR_MSG_LEN,
+    Access,
+    Attr,
+    CallbackEvent,
+    CcsAbortMode,
+    CircMode,
+    ExposureMode,
+    ImageStatus,
+    OpenMode,
+    Param,
+    ParamType,
+    SwTriggerStatus,
+)
+from labkit.drivers.cameras.pvcam._types import PVCAM_CALLBACK, FrameInfo, Region, RgnType, rs_bool
+from labkit.drivers.cameras.pvcam._values import (
+    STORAGE_BYTES,
+    EnumItem,
+    ParamInfo,
+    decode,
+    encode,
+    value_type,
+)
+
+__all__ = ["Frame", "PvcamLibrary"]
+
+log = logging.getLogger(__name__)
+
+_u16p, _i16p, _u32p = POINTER(c_uint16), POINTER(c_int16), POINTER(c_uint32)
+_rgnp, _infop, _voidpp = POINTER(RgnType), POINTER(FrameInfo), POINTER(c_void_p)
+
+#: name -> (restype, argtypes), exactly the C signatures of reference §0.
+PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
+    "pl_pvcam_get_ver": (rs_bool, [_u16p]),
+    "pl_pvcam_init": (rs_bool, []),
+    "pl_pvcam_uninit": (rs_bool, []),
+    "pl_cam_get_total": (rs_bool, [_i16p]),
+    "pl_cam_get_name": (rs_bool, [c_int16, c_char_p]),
+    "pl_cam_open": (rs_bool, [c_char_p, _i16p, c_int16]),
+    "pl_cam_close": (rs_bool, [c_int16]),
+    "pl_cam_register_callback_ex3": (rs_bool, [c_int16, c_int32, c_void_p, c_void_p]),
+    "pl_cam_deregister_callback": (rs_bool, [c_int16, c_int32]),
+    "pl_error_code": (c_int16, []),
+    "pl_error_message": (rs_bool, [c_int16, c_char_p]),
+    "pl_get_param": (rs_bool, [c_int16, c_uint32, c_int16, c_void_p]),
+    "pl_set_param": (rs_bool, [c_int16, c_uint32, c_void_p]),
+    "pl_get_enum_param": (
+        rs_bool,
+        [c_int16, c_uint32, c_uint32, POINTER(c_int32), c_char_p, c_uint32],
+    ),
+    "pl_enum_str_length": (rs_bool, [c_int16, c_uint32, c_uint32, _u32p]),
+    "pl_exp_setup_seq": (
+        rs_bool,
+        [c_int16, c_uint16, c_uint16, _rgnp, c_int16, c_uint32, _u32p],
+    ),
+    "pl_exp_start_seq": (rs_bool, [c_int16, c_void_p]),
+    "pl_exp_finish_seq": (rs_bool, [c_int16, c_void_p, c_int16]),
+    "pl_exp_setup_cont": (
+        rs_bool,
+        [c_int16, c_uint16, _rgnp, c_int16, c_uint32, _u32p, c_int16],
+    ),
+    "pl_exp_start_cont": (rs_bool, [c_int16, c_void_p, c_uint32]),
+    "pl_exp_get_latest_frame": (rs_bool, [c_int16, _voidpp]),
+    "pl_exp_get_latest_frame_ex": (rs_bool, [c_int16, _voidpp, _infop]),
+    "pl_exp_get_oldest_frame": (rs_bool, [c_int16, _voidpp]),
+    "pl_exp_get_oldest_frame_ex": (rs_bool, [c_int16, _voidpp, _infop]),
+    "pl_exp_unlock_oldest_frame": (rs_bool, [c_int16]),
+    "pl_exp_check_status": (rs_bool, [c_int16, _i16p, _u32p]),
+    "pl_exp_check_cont_status": (rs_bool, [c_int16, _i16p, _u32p, _u32p]),
+    "pl_exp_trigger": (rs_bool, [c_int16, _u32p, c_uint32]),
+    "pl_exp_stop_cont": (rs_bool, [c_int16, c_int16]),
+    "pl_exp_abort": (rs_bool, [c_int16, c_int16]),
+}
+
+#: Functions that return a value rather than a PV_OK/PV_FAIL flag.
+_NOT_CHECKED = frozenset({"pl_error_code"})
+
+UINT32_MAX = 0xFFFFFFFF
+
+
+class Frame:
+    """One frame in an acquisition buffer: a NumPy view of its bytes and its ``FRAME_INFO``.
+
+    ``data`` is a view into the buffer the library writes; in a circular buffer it is overwritten
+    when the buffer wraps, so copy what must outlive the next frames.
+    """
+
+    __slots__ = ("data", "info", "offset")
+
+    def __init__(self, data: np.ndarray, info: FrameInfo | None, offset: int) -> None:
+        self.data = data
+        self.info = info
+        self.offset = offset
+
+    @property
+    def number(self) -> int | None:
+        """PVCAM's 1-based frame number, when the library reported a ``FRAME_INFO``."""
+        return self.info.FrameNr if self.info is not None else None
+
+    def __repr__(self) -> str:
+        return f"Frame(number={self.number}, offset={self.offset}, nbytes={self.data.nbytes})"
+
+
+class PvcamLibrary:
+    """One loaded PVCAM library and the Pythonic face of its C API.
+
+    Get it with :meth:`load`; the same path gives the same object, so init/uninit reference
+    counting is shared by every user in the process. Camera handles (``hcam``) are PVCAM's own
+    ``int16`` handles.
+    """
+
+    _instances: ClassVar[dict[str, PvcamLibrary]] = {}
+    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, cdll: ctypes.CDLL, path: str | os.PathLike[str]) -> None:
+        self._lib = cdll
+        self.path = Path(path)
+        self._functions: dict[str, Any] = {}
+        self.missing_functions: list[str] = []
+        for name, (restype, argtypes) in PROTOTYPES.items():
+            try:
+                function = getattr(cdll, name)
+            except AttributeError:
+                self.missing_functions.append(name)
+                continue
+            function.restype = restype
+            function.argtypes = argtypes
+            self._functions[name] = function
+        self._lock = threading.RLock()
+        self._init_count = 0
+        self._callbacks: dict[tuple[int, int], Any] = {}
+        self._buffers: dict[int, tuple[np.ndarray, int]] = {}
+        self._frame_bytes: dict[int, int] = {}
+        self._types: dict[tuple[int, int], int] = {}
+
+    # ---- loading and raw calls -----------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        configured: str | os.PathLike[str] | None = None,
+    ) -> PvcamLibrary:
+        """Find and load libpvcam (see :func:`~._library.find_library` for the search order)."""
+        cdll, found = load_library(path, configured=configured)
+        key = os.path.realpath(found) if os.path.isabs(found) else str(found)
+        with cls._instances_lock:
+            instance = cls._instances.get(key)
+            if instance is None:
+                instance = cls._instances[key] = cls(cdll, found)
+            return instance
+
+    def __repr__(self) -> str:
+        return f"PvcamLibrary({str(self.path)!r}, initialized={self.initialized})"
+
+    def _function(self, name: str) -> Any:
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise PvcamError(
+                f"{name} is not exported by {self.path}",
+                function=name,
+                hint="This PVCAM is older than labkit needs; install PVCAM 3.8 or newer",
+            ) from None
+
+    def call(self, name: str, *args: Any, describe: str | None = None) -> Any:
+        """Call the C function ``name``; raise :class:`PvcamError` when it returns PV_FAIL."""
+        result = self._function(name)(*args)
+        if name in _NOT_CHECKED or result:
+            return result
+        raise self.last_error(name, describe)
+
+    def last_error(self, function: str, describe: str | None = None) -> PvcamError:
+        """The error PVCAM recorded for the call to ``function`` that just failed."""
+        code = int(self._function("pl_error_code")())
+        text = self.error_message(code)
+        return PvcamError(
+            f"{function} failed: {text}",
+            function=function,
+            code=code,
+            pvcam_message=text,
+            command=describe or function,
+            resource=str(self.path),
+        )
+
+    def error_message(self, code: int) -> str:
+        """PVCAM's text for an error code (ends with the code's name in parentheses)."""
+        buffer = ctypes.create_string_buffer(ERROR_MSG_LEN + 1)
+        self._function("pl_error_message")(code, buffer)
+        return buffer.value.decode("utf-8", "replace")
+
+    # ---- library -------------------------------------------------------------------------------
+
+    def version(self) -> tuple[int, int, int]:
+        """PVCAM's version as (major, minor, build): high byte, then the two low nibbles."""
+        value = c_uint16()
+        self.call("pl_pvcam_get_ver", ctypes.byref(value))
+        v = value.value
+        return v >> 8, (v >> 4) & 0xF, v & 0xF
+
+    @property
+    def initialized(self) -> bool:
+        """Whether this process holds at least one :meth:`init`."""
+        return self._init_count > 0
+
+    def init(self) -> None:
+        """Initialise PVCAM; calls nest, only the first reaches ``pl_pvcam_init``."""
+        with self._lock:
+            if self._init_count == 0:
+                self.call("pl_pvcam_init")
+            self._init_count += 1
+
+    def uninit(self) -> None:
+        """Release one :meth:`init`; the last calls ``pl_pvcam_uninit``; extra calls do nothing."""
+        with self._lock:
+            if self._init_count == 0:
+                return
+            if self._init_count == 1:
+                self.call("pl_pvcam_uninit")
+                self._forget(None)
+            self._init_count -= 1
+
+    def __enter__(self) -> PvcamLibrary:
+        self.init()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninit()
+
+    # ---- cameras -------------------------------------------------------------------------------
+
+    def camera_count(self) -> int:
+        """Number of cameras PVCAM sees."""
+        total = c_int16()
+        self.call("pl_cam_get_total", ctypes.byref(total))
+        return total.value
+
+    def camera_name(self, index: int) -> str:
+        """The name of camera ``index`` (what :meth:`open_camera` takes)."""
+        buffer = ctypes.create_string_buffer(CAM_NAME_LEN)
+        self.call("pl_cam_get_name", index, buffer, describe=f"pl_cam_get_name({index})")
+        return buffer.value.decode("utf-8", "replace")
+
+    def camera_names(self) -> list[str]:
+        """Names of all cameras, in PVCAM's order."""
+        return [self.camera_name(i) for i in range(self.camera_count())]
+
+    def open_camera(self, name: str) -> int:
+        """Open camera ``name`` exclusively and return its handle."""
+        hcam = c_int16()
+        self.call(
+            "pl_cam_open",
+            name.encode(),
+            ctypes.byref(hcam),
+            OpenMode.EXCLUSIVE,
+            describe=f"pl_cam_open({name!r})",
+        )
+        return hcam.value
+
+    def close_camera(self, hcam: int) -> None:
+        """Close a camera; PVCAM stops its acquisition and drops its callbacks."""
+        self.call("pl_cam_close", hcam, describe=f"pl_cam_close({hcam})")
+        with self._lock:
+            self._forget(hcam)
+
+    def _forget(self, hcam: int | None) -> None:
+        """Drop buffers, callbacks and cached types of one camera (all when ``hcam`` is None)."""
+        for table in (self._callbacks, self._types):
+            for key in [k for k in table if hcam is None or k[0] == hcam]:
+                del table[key]
+        for cam_table in (self._buffers, self._frame_bytes):
+            for key in [k for k in cam_table if hcam is None or k == hcam]:
+                del cam_table[key]
+
+    # ---- parameters ----------------------------------------------------------------------------
+
+    def _get_raw(self, hcam: int, param_id: int, attr: int, storage: Any) -> None:
+        self.call(
+            "pl_get_param",
+            hcam,
+            param_id,
+            attr,
+            storage,
+            describe=f"pl_get_param({hcam}, {_param_name(param_id)}, {Attr(attr).name})",
+        )
+
+    def _get_small(self, hcam: int, param_id: int, attr: int, ctype: Any) -> Any:
+        storage = (ctypes.c_uint8 * STORAGE_BYTES)()
+        self._get_raw(hcam, param_id, attr, storage)
+        return ctype.from_buffer_copy(storage, 0).value
+
+    def is_available(self, hcam: int, param_id: int) -> bool:
+        """``ATTR_AVAIL``: whether the camera has this parameter in its current configuration."""
+        return bool(self._get_small(hcam, param_id, Attr.AVAIL, rs_bool))
+
+    def access(self, hcam: int, param_id: int) -> Access | int:
+        """``ATTR_ACCESS`` of an available parameter."""
+        value = self._get_small(hcam, param_id, Attr.ACCESS, c_uint16)
+        try:
+            return Access(value)
+        except ValueError:
+            return value
+
+    def param_type(self, hcam: int, param_id: int) -> int:
+        """The C type of the parameter's values (``ATTR_TYPE``, with documented corrections)."""
+        key = (hcam, int(param_id))
+        cached = self._types.get(key)
+        if cached is None:
+            announced = self._get_small(hcam, param_id, Attr.TYPE, c_uint16)
+            cached = self._types[key] = value_type(int(param_id), announced)
+        return cached
+
+    def _require_available(self, hcam: int, param_id: int, function: str) -> None:
+        if not self.is_available(hcam, param_id):
+            raise ParamNotAvailable(
+                f"{_param_name(param_id)} is not available on this camera in its current "
+                "configuration",
+                function=function,
+                resource=str(self.path),
+            )
+
+    def get_param(self, hcam: int, param_id: int, attr: Attr | int = Attr.CURRENT) -> Any:
+        """Read one attribute, as the Python type that matches the parameter's C type.
+
+        CURRENT/DEFAULT/MIN/MAX/INCREMENT give the value type (int, float, bool, str or
+        :class:`Region`); COUNT an int; TYPE a type code; ACCESS an :class:`Access`; AVAIL and
+        LIVE a bool. Raises :class:`ParamNotAvailable` for a parameter the camera lacks.
+        """
+        attr = Attr(attr)
+        if attr == Attr.AVAIL:
+            return self.is_available(hcam, param_id)
+        self._require_available(hcam, param_id, "pl_get_param")
+        if attr == Attr.ACCESS:
+            return self.access(hcam, param_id)
+        if attr == Attr.TYPE:
+            return self.param_type(hcam, param_id)
+        if attr == Attr.LIVE:
+            return bool(self._get_small(hcam, param_id, attr, rs_bool))
+        if attr == Attr.COUNT:
+            return self._get_small(hcam, param_id, attr, c_uint32)
+        type_code = self.param_type(hcam, param_id)
+        if type_code == ParamType.CHAR_PTR:
+            # ATTR_COUNT is the buffer length a string parameter needs.
+            length = self._get_small(hcam, param_id, Attr.COUNT, c_uint32)
+            storage: Any = ctypes.create_string_buffer(max(length, 1) + 1)
+        else:
+            storage = (ctypes.c_uint8 * STORAGE_BYTES)()
+        self._get_raw(hcam, param_id, attr, storage)
+        value = decode(type_code, storage)
+        if attr == Attr.INCREMENT and type_code == ParamType.BOOLEAN:
+            return int(value)  # a step, not a truth value
+        return value
+
+    def set_param(self, hcam: int, param_id: int, value: Any) -> None:
+        """Write a parameter's value; an enumeration also accepts one of its names.
+
+        Checks availability and access first, so a read-only parameter fails with
+        :class:`ParamReadOnly` before anything reaches the camera; PVCAM validates the value.
+        """
+        self._require_available(hcam, param_id, "pl_set_param")
+        access = self.access(hcam, param_id)
+        if access not in (Access.READ_WRITE, Access.WRITE_ONLY):
+            raise ParamReadOnly(
+                f"{_param_name(param_id)} is read-only",
+                function="pl_set_param",
+                resource=str(self.path),
+            )
+        type_code = self.param_type(hcam, param_id)
+        if type_code == ParamType.ENUM and isinstance(value, str):
+            value = self.enum_value(hcam, param_id, value)
+        c_value = encode(type_code, value)
+        self.call(
+            "pl_set_param",
+            hcam,
+            param_id,
+            ctypes.byref(c_value),
+            describe=f"pl_set_param({hcam}, {_param_name(param_id)}, {value!r})",
+        )
+
+    def enum_items(self, hcam: int, param_id: int) -> list[EnumItem]:
+        """Values and names of an enumerated parameter, in the camera's order."""
+        self._require_available(hcam, param_id, "pl_get_enum_param")
+        items = []
+        for index in range(self.get_param(hcam, param_id, Attr.COUNT)):
+            length = c_uint32()
+            self.call(
+                "pl_enum_str_length",
+                hcam,
+                param_id,
+                index,
+                ctypes.byref(length),
+                describe=f"pl_enum_str_length({hcam}, {_param_name(param_id)}, {index})",
+            )
+            text = ctypes.create_string_buffer(max(length.value, 1))
+            value = c_int32()
+            self.call(
+                "pl_get_enum_param",
+                hcam,
+                param_id,
+                index,
+                ctypes.byref(value),
+                text,
+                max(length.value, 1),
+                describe=f"pl_get_enum_param({hcam}, {_param_name(param_id)}, {index})",
+            )
+            items.append(EnumItem(value.value, text.value.decode("utf-8", "replace")))
+        return items
+
+    def enum_value(self, hcam: int, param_id: int, name: str) -> int:
+        """The value of the enumeration item called ``name`` (case-insensitive)."""
+        items = self.enum_items(hcam, param_id)
+        for item in items:
+            if item.name.casefold() == name.casefold():
+                return item.value
+        raise ChoiceError(
+            f"{name!r} is not one of {_param_name(param_id)}'s values "
+            f"({', '.join(repr(i.name) for i in items)})",
+            value=name,
+            limit=[i.name for i in items],
+        )
+
+    def param_info(self, hcam: int, param_id: int) -> ParamInfo:
+        """All attributes of one parameter; refused attributes are recorded, not raised."""
+        if not self.is_available(hcam, param_id):
+            return ParamInfo(int(param_id), available=False)
+        info = ParamInfo(int(param_id), available=True)
+        info.type = self.param_type(hcam, param_id)
+        info.access = self.access(hcam, param_id)
+        scalar = info.type not in (ParamType.CHAR_PTR, ParamType.RGN_TYPE)
+        wanted = {
+            Attr.LIVE: "live",
+            Attr.COUNT: "count",
+            Attr.CURRENT: "current",
+            Attr.DEFAULT: "default",
+        }
+        if scalar:
+            wanted |= {Attr.MIN: "minimum", Attr.MAX: "maximum", Attr.INCREMENT: "increment"}
+        for attr, field_name in wanted.items():
+            try:
+                setattr(info, field_name, self.get_param(hcam, param_id, attr))
+            except PvcamError as exc:
+                info.errors[attr] = exc
+        if info.type == ParamType.ENUM:
+            info.items = self.enum_items(hcam, param_id)
+        return info
+
+    # ---- acquisition setup ---------------------------------------------------------------------
+
+    def default_exposure_mode(self, hcam: int) -> int:
+        """The camera's first reported exposure mode OR-ed with its current expose-out mode.
+
+        Cameras that report extended modes want them in ``exp_mode``; older cameras report the
+        classic ones, for which no expose-out mode is added, or nothing at all (TIMED then).
+        """
+        if not self.is_available(hcam, Param.EXPOSURE_MODE):
+            return ExposureMode.TIMED
+        mode = self.enum_items(hcam, Param.EXPOSURE_MODE)[0].value
+        if mode >= 256 and self.is_available(hcam, Param.EXPOSE_OUT_MODE):
+            mode |= self.get_param(hcam, Param.EXPOSE_OUT_MODE)
+        return mode
+
+    @staticmethod
+    def _regions(regions: Iterable[Region | Sequence[int]]) -> Any:
+        rgns = [RgnType.from_region(r) for r in regions]
+        if not rgns:
+            raise ValueError("at least one region is needed")
+        return (RgnType * len(rgns))(*rgns)
+
+    def setup_seq(
+        self,
+        hcam: int,
+        frames: int,
+        regions: Iterable[Region | Sequence[int]],
+        exposure: int,
+        exp_mode: int | None = None,
+    ) -> int:
+        """Prepare a sequence of ``frames`` frames; return the whole sequence's size in bytes.
+
+        ``exposure`` is in the camera's current ``PARAM_EXP_RES`` unit. ``exp_mode`` defaults to
+        :meth:`default_exposure_mode`.
+        """
+        rgns = self._regions(regions)
+        mode = self.default_exposure_mode(hcam) if exp_mode is None else exp_mode
+        total = c_uint32()
+        self.call(
+            "pl_exp_setup_seq",
+            hcam,
+            frames,
+            len(rgns),
+            rgns,
+            mode,
+            exposure,
+            ctypes.byref(total),
+            describe=f"pl_exp_setup_seq({hcam}, {frames} frames, {list(rgns)}, mode {mode}, "
+            f"exposure {exposure})",
+        )
+        with self._lock:
+            self._frame_bytes[hcam] = total.value // frames
+        return total.value
+
+    def setup_cont(
+        self,
+        hcam: int,
+        regions: Iterable[Region | Sequence[int]],
+        exposure: int,
+        exp_mode: int | None = None,
+        circ_mode: CircMode | int = CircMode.OVERWRITE,
+    ) -> int:
+        """Prepare continuous acquisition into a circular buffer; return one frame's size."""
+        rgns = self._regions(regions)
+        mode = self.default_exposure_mode(hcam) if exp_mode is None else exp_mode
+        frame = c_uint32()
+        self.call(
+            "pl_exp_setup_cont",
+            hcam,
+            len(rgns),
+            rgns,
+            mode,
+            exposure,
+            ctypes.byref(frame),
+            circ_mode,
+            describe=f"pl_exp_setup_cont({hcam}, {list(rgns)}, mode {mode}, exposure {exposure}, "
+            f"{CircMode(circ_mode).name})",
+        )
+        with self._lock:
+            self._frame_bytes[hcam] = frame.value
+        return frame.value
+
+    def frame_bytes(self, hcam: int) -> int:
+        """Size of one frame as reported by the last setup on this camera."""
+        try:
+            return self._frame_bytes[hcam]
+        except KeyError:
+            raise PvcamError(
+                "no acquisition has been set up on this camera",
+                function="pl_exp_setup_seq",
+                hint="Call setup_seq() or setup_cont() first",
+            ) from None
+
+    @staticmethod
+    def new_buffer(frame_bytes: int, frames: int) -> np.ndarray:
+        """A zeroed NumPy buffer for ``frames`` frames, the kind :meth:`start_cont` takes.
+
+        The zeros are written, not just mapped (as ``np.zeros`` would leave them), so the first
+        pass of the camera over the buffer does not stall on page faults.
+        """
+        buffer = np.empty(frame_bytes * frames, dtype=np.uint8)
+        buffer.fill(0)
+        return buffer
+
+    @staticmethod
+    def _check_buffer(buffer: np.ndarray) -> None:
+        if not isinstance(buffer, np.ndarray) or buffer.dtype != np.uint8 or buffer.ndim != 1:
+            raise TypeError("the acquisition buffer must be a 1-D numpy.uint8 array")
+        if not (buffer.flags.c_contiguous and buffer.flags.writeable):
+            raise ValueError("the acquisition buffer must be C-contiguous and writable")
+
+    @contextlib.contextmanager
+    def _adopting(self, hcam: int, buffer: np.ndarray) -> Iterator[None]:
+        """Hold ``buffer`` as the camera's acquisition buffer while a start call runs.
+
+        It is registered before the call, so callbacks of the first frames find it, and the
+        previous buffer is put back if the library refuses the start: a refused start must not
+        release the buffer an acquisition that is still running writes into. The buffer then
+        stays referenced until the next start or close, so frame views and late calls stay safe.
+        """
+        self._check_buffer(buffer)
+        entry = (buffer, self.frame_bytes(hcam))
+        with self._lock:
+            previous = self._buffers.get(hcam)
+            self._buffers[hcam] = entry
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                if self._buffers.get(hcam) is entry:
+                    if previous is None:
+                        del self._buffers[hcam]
+                    else:
+                        self._buffers[hcam] = previous
+            raise
+
+    # ---- sequences -----------------------------------------------------------------------------
+
+    def start_seq(self, hcam: int, buffer: np.ndarray) -> None:
+        """Start the sequence set up last, writing into ``buffer`` (the whole sequence's size)."""
+        with self._adopting(hcam, buffer):
+            self.call("pl_exp_start_seq", hcam, buffer.ctypes.data_as(c_void_p))
+
+    def check_status(self, hcam: int) -> tuple[ImageStatus, int]:
+        """(status, bytes arrived) of a sequence; READOUT_COMPLETE means the sequence is done."""
+        status, arrived = c_int16(), c_uint32()
+        self.call("pl_exp_check_status", hcam, ctypes.byref(status), ctypes.byref(arrived))
+        return ImageStatus(status.value), arrived.value
+
+    def finish_seq(self, hcam: int) -> None:
+        """End a sequence (PVCAM aborts it if still running)."""
+        buffer = self._buffers.get(hcam)
+        pointer = buffer[0].ctypes.data_as(c_void_p) if buffer else None
+        self.call("pl_exp_finish_seq", hcam, pointer, 0)
+
+    # ---- continuous acquisition ----------------------------------------------------------------
+
+    def start_cont(self, hcam: int, buffer: np.ndarray) -> None:
+        """Start continuous acquisition into ``buffer``, a whole number of frames (< 4 GiB)."""
+        if buffer.nbytes > UINT32_MAX:
+            raise ValueError("PVCAM circular buffers must be smaller than 4 GiB")
+        with self._adopting(hcam, buffer):
+            self.call(
+                "pl_exp_start_cont",
+                hcam,
+                buffer.ctypes.data_as(c_void_p),
+                buffer.nbytes,
+                describe=f"pl_exp_start_cont({hcam}, {buffer.nbytes} bytes)",
+            )
+
+    def check_cont_status(self, hcam: int) -> tuple[ImageStatus, int, int]:
+        """(status, bytes arrived in the current pass, completed passes over the buffer)."""
+        status, arrived, passes = c_int16(), c_uint32(), c_uint32()
+        self.call(
+            "pl_exp_check_cont_status",
+            hcam,
+            ctypes.byref(status),
+            ctypes.byref(arrived),
+            ctypes.byref(passes),
+        )
+        return ImageStatus(status.value), arrived.value, passes.value
+
+    def _frame(self, hcam: int, name: str) -> Frame:
+        pointer = c_void_p()
+        info: FrameInfo | None = None
+        if f"{name}_ex" in self._functions:
+            info = FrameInfo()
+            self.call(f"{name}_ex", hcam, ctypes.byref(pointer), ctypes.byref(info))
+        else:
+            self.call(name, hcam, ctypes.byref(pointer))
+        adopted = self._buffers.get(hcam)
+        if adopted is None:
+            raise PvcamError(
+                f"{name}: no acquisition buffer was started through this binding",
+                function=name,
+                hint="Start the acquisition with start_cont()",
+            )
+        buffer, frame_bytes = adopted
+        offset = (pointer.value or 0) - buffer.ctypes.data
+        if offset < 0 or offset + frame_bytes > buffer.nbytes:
+            raise PvcamError(
+                f"{name} returned a frame outside the acquisition buffer",
+                function=name,
+                resource=str(self.path),
+            )
+        return Frame(buffer[offset : offset + frame_bytes], info, offset)
+
+    def get_latest_frame(self, hcam: int) -> Frame:
+        """The newest complete frame, as a view into the acquisition buffer."""
+        return self._frame(hcam, "pl_exp_get_latest_frame")
+
+    def get_oldest_frame(self, hcam: int) -> Frame:
+        """The oldest frame not yet released; release it with :meth:`unlock_oldest_frame`."""
+        return self._frame(hcam, "pl_exp_get_oldest_frame")
+
+    def unlock_oldest_frame(self, hcam: int) -> None:
+        """Release the oldest frame so the camera may write its slot again."""
+        self.call("pl_exp_unlock_oldest_frame", hcam)
+
+    def trigger(self, hcam: int) -> SwTriggerStatus:
+        """Send a software trigger; IGNORED means an exposure was still in progress."""
+        flags = c_uint32(0)
+        self.call("pl_exp_trigger", hcam, ctypes.byref(flags), 0)
+        return SwTriggerStatus(flags.value)
+
+    def stop_cont(self, hcam: int, mode: CcsAbortMode | int = CcsAbortMode.HALT) -> None:
+        """Stop continuous acquisition; no frame is written and no callback runs afterwards."""
+        self.call("pl_exp_stop_cont", hcam, mode)
+
+    def abort(self, hcam: int, mode: CcsAbortMode | int = CcsAbortMode.HALT) -> None:
+        """Abort any acquisition."""
+        self.call("pl_exp_abort", hcam, mode)
+
+    # ---- callbacks -----------------------------------------------------------------------------
+
+    def register_callback(
+        self,
+        hcam: int,
+        event: CallbackEvent | int,
+        function: Callable[[FrameInfo], object],
+    ) -> None:
+        """Call ``function(frame_info)`` on ``event``, from PVCAM's own thread.
+
+        ``frame_info`` is a copy, safe to keep. Exceptions are logged, never raised into C. The
+        callback runs with the GIL held: keep it short (hand the frame number to a queue).
+        """
+        event = CallbackEvent(event)
+
+        def trampoline(info_pointer: Any, _context: Any) -> None:
+            try:
+                info = info_pointer.contents.copy() if info_pointer else FrameInfo()
+                function(info)
+            except BaseException:  # nothing may propagate into PVCAM's thread
+                log.exception("PVCAM %s callback of camera %s failed", event.name, hcam)
+
+        c_function = PVCAM_CALLBACK(trampoline)
+        with self._lock:
+            self.call(
+                "pl_cam_register_callback_ex3",
+                hcam,
+                event,
+                ctypes.cast(c_function, c_void_p),
+                None,
+                describe=f"pl_cam_register_callback_ex3({hcam}, {event.name})",
+            )
+            # The C side holds a raw pointer: the CFUNCTYPE object must outlive the registration.
+            self._callbacks[(hcam, int(event))] = c_function
+
+    def deregister_callback(self, hcam: int, event: CallbackEvent | int) -> None:
+        """Remove the callback of ``event``; once this returns it will not be called again."""
+        event = CallbackEvent(event)
+        self.call(
+            "pl_cam_deregister_callback",
+            hcam,
+            event,
+            describe=f"pl_cam_deregister_callback({hcam}, {event.name})",
+        )
+        with self._lock:
+            self._callbacks.pop((hcam, int(event)), None)
+
+
+def _param_name(param_id: int) -> str:
+    try:
+        return f"PARAM_{Param(param_id).name}"
+    except ValueError:
+        return f"0x{int(param_id):08X}"

@@ -1,0 +1,51 @@
+"""Virtual twins of real instruments, wired to the bench's physics.
+
+Each twin speaks its instrument's documented protocol (written from the manual, never from
+the driver: ``sim`` does not import drivers) and answers readings from the bench. A
+:class:`labkit.sim.Bench` serves every twin listed in :data:`STANDARD_TWINS`.
+
+Adding a twin (see also the recipe in ``labkit.sim``'s docs):
+
+1. write ``_<model>.py`` here with a class taking the bench (``ScpiTwin`` for SCPI
+   instruments, ``VirtualInstrument`` for other text protocols, ``VirtualUsbDevice`` for USB);
+2. append a :class:`TwinSpec` to :data:`STANDARD_TWINS`: its bench name, the class as
+   ``"module:Class"`` (imported when a bench is built), the interfaces the real instrument
+   has, and any VISA aliases (its usual GPIB address).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["STANDARD_TWINS", "TwinSpec"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TwinSpec:
+    """A bench instrument: ``name`` on the bench, ``factory`` ``"module:Class"`` called with
+    the bench, ``interfaces`` from ``visa``/``serial``/``usb`` (the first is the default
+    address), ``visa`` extra VISA resource names."""
+
+    name: str
+    factory: str
+    interfaces: tuple[str, ...]
+    visa: tuple[str, ...] = ()
+    doc: str = ""
+
+
+STANDARD_TWINS: list[TwinSpec] = [
+    TwinSpec(
+        "smu",
+        "labkit.sim.twins._keithley2450:Keithley2450Twin",
+        ("visa",),
+        ("GPIB0::18::INSTR",),
+        "Keithley 2450 source-measure unit driving the device under test",
+    ),
+    TwinSpec(
+        "dmm",
+        "labkit.sim.twins._keysight34465a:Keysight34465ATwin",
+        ("visa",),
+        ("GPIB0::22::INSTR",),
+        "Keysight 34465A DMM across the device under test",
+    ),
+]

@@ -1,0 +1,362 @@
+"""Keysight 34465A Truevolt DMM twin, measuring across the bench's device under test.
+
+Written from the Truevolt operating guide's SCPI command set (``notes/instruments.md``,
+section 1): functions (``SENS:FUNC "VOLT"`` ... quoted replies), ranges per function (a
+fixed range turns autorange off), autorange ``ON|OFF|ONCE``, NPLC from the 34465A's list
+(others are refused with -222), autozero, input impedance (10 MΩ, or >10 GΩ on the ≤10 V
+ranges with ``INP:IMP:AUTO ON``, which really changes the load on the circuit), trigger
+source/count/delay, sample count, ``CONFigure``, ``MEASure?``, ``READ?``, ``INIT``/``FETCh?``
+(kept) and ``R?`` (removed, as a definite-length block), ``ABORt``, ``*TRG``,
+``SYST:LFR?``, ``DISP:TEXT``. Readings are ``+d.dddddddddE±dd``, comma-separated; over-range
+on a fixed range reads ``±9.9E+37``.
+
+Physics: DC volts read the voltage across the device; DC current reads the (open) current
+input, i.e. 0; resistance applies the range's test current to the device with the SMU off
+(a simplification: the SMU's own current is ignored). Noise is Gaussian with the manual's
+resolution factor × range for the NPLC; each reading takes NPLC / 50 Hz (twice with
+autozero on) of bench time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from labkit.sim._scpi import ScpiError
+from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, nr3, number, scpi, text
+
+if TYPE_CHECKING:
+    from labkit.sim.bench import Bench
+
+__all__ = ["Keysight34465ATwin"]
+
+NPLC_RESOLUTION = {0.02: 3e-6, 0.06: 1.5e-6, 0.2: 0.7e-6, 1.0: 0.3e-6, 10.0: 0.1e-6, 100.0: 0.03e-6}
+RANGES = {
+    "VOLT": (0.1, 1.0, 10.0, 100.0, 1000.0),
+    "VOLT:AC": (0.1, 1.0, 10.0, 100.0, 750.0),
+    "CURR": (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0),
+    "CURR:AC": (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0),
+    "RES": (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9),
+    "FRES": (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9),
+}
+TEST_CURRENT = {1e2: 1e-3, 1e3: 1e-3, 1e4: 1e-4, 1e5: 1e-5, 1e6: 5e-6, 1e7: 5e-7}
+_FUNCTIONS = {
+    "VOLTage": "VOLT",
+    "VOLTage:DC": "VOLT",
+    "VOLTage:AC": "VOLT:AC",
+    "CURRent": "CURR",
+    "CURRent:DC": "CURR",
+    "CURRent:AC": "CURR:AC",
+    "RESistance": "RES",
+    "FRESistance": "FRES",
+}
+_NODES = {
+    "VOLT": "VOLTage[:DC]",
+    "VOLT:AC": "VOLTage:AC",
+    "CURR": "CURRent[:DC]",
+    "CURR:AC": "CURRent:AC",
+    "RES": "RESistance",
+    "FRES": "FRESistance",
+}
+_TRIGGER_SOURCES = {"IMMediate": "IMM", "EXTernal": "EXT", "BUS": "BUS", "INTernal": "INT"}
+_OVERLOAD = 9.9e37
+_MEMORY = 50_000
+
+
+def _function_of(matched: str) -> str:
+    """The function a matched header is about: the node after SENSe/CONFigure/MEASure."""
+    for function, node in sorted(_NODES.items(), key=lambda kv: -len(kv[1])):
+        plain = node.replace("[:DC]", "")
+        if f":{plain}" in matched and (function.endswith(":AC") or ":AC" not in matched):
+            return function
+    return "VOLT"
+
+
+class Keysight34465ATwin(ScpiTwin):
+    """A 34465A answering SCPI, reading the bench's device voltage."""
+
+    identity = "Keysight Technologies,34465A,MY54500123,A.02.14-02.40-02.14-00.49-01-01"
+    line_frequency = 50.0
+
+    def __init__(self, bench: Bench, name: str = "dmm") -> None:
+        super().__init__(name)
+        self.bench = bench
+        self._rng = bench.rng("dmm")
+        self.memory: list[float] = []
+        self.display_text = ""
+        self.reset()
+
+    def reset(self) -> None:
+        self.function = "VOLT"
+        self.range = {f: (10.0 if f.startswith("VOLT") else r[2]) for f, r in RANGES.items()}
+        self.autorange = dict.fromkeys(RANGES, True)
+        self.nplc = dict.fromkeys(RANGES, 10.0)
+        self.autozero = True
+        self.high_impedance = False
+        self.trigger_source = "IMM"
+        self.trigger_count = 1
+        self.trigger_delay = 0.0
+        self.sample_count = 1
+        self.waiting = False
+        self.memory = []
+        self._apply_impedance()
+
+    # -- settings -------------------------------------------------------------------------
+
+    @scpi("[:SENSe]:FUNCtion[:ON]")
+    def _set_function(self, value: str | None = None) -> None:
+        self.function = mnemonic(value, _FUNCTIONS)
+        self._apply_impedance()
+
+    @scpi("[:SENSe]:FUNCtion[:ON]?")
+    def _get_function(self) -> str:
+        return f'"{self.function}"'
+
+    @scpi(*(f"[:SENSe]:{node}:RANGe" for node in _NODES.values()))
+    def _set_range(self, value: str | None = None) -> None:
+        function = _function_of(self.matched)
+        ranges = RANGES[function]
+        if value is not None and value.strip().upper() in ("AUTO",):
+            self.autorange[function] = True
+            return
+        wanted = number(value, low=0.0, high=ranges[-1] * 1.2, maximum=ranges[-1], default=10.0)
+        self.range[function] = next(r for r in ranges if wanted <= r * 1.2)
+        self.autorange[function] = False
+        self._apply_impedance()
+
+    @scpi(*(f"[:SENSe]:{node}:RANGe?" for node in _NODES.values()))
+    def _get_range(self) -> str:
+        return nr3(self.range[_function_of(self.matched)])
+
+    @scpi(*(f"[:SENSe]:{node}:RANGe:AUTO" for node in _NODES.values()))
+    def _set_auto(self, value: str | None = None) -> None:
+        function = _function_of(self.matched)
+        if value is not None and value.strip().upper() == "ONCE":
+            self.range[function] = self._auto_range(function, self._true_value(function))
+            self.autorange[function] = False
+        else:
+            self.autorange[function] = boolean(value)
+        self._apply_impedance()
+
+    @scpi(*(f"[:SENSe]:{node}:RANGe:AUTO?" for node in _NODES.values()))
+    def _get_auto(self) -> str:
+        return "1" if self.autorange[_function_of(self.matched)] else "0"
+
+    @scpi(*(f"[:SENSe]:{node}:NPLCycles" for node in _NODES.values()))
+    def _set_nplc(self, value: str | None = None) -> None:
+        wanted = number(value, low=0.001, high=100.0, minimum=0.02, maximum=100.0, default=10.0)
+        match = [n for n in NPLC_RESOLUTION if math.isclose(n, wanted, rel_tol=1e-6)]
+        if not match:
+            raise ScpiError(-222, "Data out of range")
+        self.nplc[_function_of(self.matched)] = match[0]
+
+    @scpi(*(f"[:SENSe]:{node}:NPLCycles?" for node in _NODES.values()))
+    def _get_nplc(self) -> str:
+        return nr3(self.nplc[_function_of(self.matched)])
+
+    @scpi(*(f"[:SENSe]:{node}:RESolution?" for node in _NODES.values()))
+    def _get_resolution(self) -> str:
+        function = _function_of(self.matched)
+        return nr3(NPLC_RESOLUTION[self.nplc[function]] * self.range[function])
+
+    @scpi("[:SENSe]:VOLTage[:DC]:ZERO:AUTO", "[:SENSe]:CURRent[:DC]:ZERO:AUTO")
+    def _set_autozero(self, value: str | None = None) -> None:
+        if value is not None and value.strip().upper() == "ONCE":
+            self.autozero = False
+            return
+        self.autozero = boolean(value)
+
+    @scpi("[:SENSe]:VOLTage[:DC]:ZERO:AUTO?", "[:SENSe]:CURRent[:DC]:ZERO:AUTO?")
+    def _get_autozero(self) -> str:
+        return "1" if self.autozero else "0"
+
+    @scpi("[:SENSe]:VOLTage[:DC]:IMPedance:AUTO", ":INPut:IMPedance:AUTO")
+    def _set_impedance(self, value: str | None = None) -> None:
+        self.high_impedance = boolean(value)
+        self._apply_impedance()
+
+    @scpi("[:SENSe]:VOLTage[:DC]:IMPedance:AUTO?", ":INPut:IMPedance:AUTO?")
+    def _get_impedance(self) -> str:
+        return "1" if self.high_impedance else "0"
+
+    def _apply_impedance(self) -> None:
+        """The DMM's input loads the circuit: 10 MΩ, or 10 GΩ on low DCV ranges if asked."""
+        high = self.high_impedance and self.function == "VOLT" and self.range["VOLT"] <= 10.0
+        with self.bench.lock:
+            self.bench.circuit.dmm_input_resistance = 1e10 if high else 10e6
+
+    # -- triggering -----------------------------------------------------------------------
+
+    @scpi(":TRIGger:SOURce")
+    def _set_trigger_source(self, value: str | None = None) -> None:
+        self.trigger_source = mnemonic(value, _TRIGGER_SOURCES)
+
+    @scpi(":TRIGger:SOURce?")
+    def _get_trigger_source(self) -> str:
+        return self.trigger_source
+
+    @scpi(":TRIGger:COUNt")
+    def _set_trigger_count(self, value: str | None = None) -> None:
+        self.trigger_count = int(number(value, low=1, high=1e9, default=1, integer=True))
+
+    @scpi(":TRIGger:COUNt?")
+    def _get_trigger_count(self) -> str:
+        return nr3(self.trigger_count)
+
+    @scpi(":TRIGger:DELay")
+    def _set_trigger_delay(self, value: str | None = None) -> None:
+        self.trigger_delay = number(value, low=0.0, high=3600.0, default=0.0)
+
+    @scpi(":TRIGger:DELay?")
+    def _get_trigger_delay(self) -> str:
+        return nr3(self.trigger_delay)
+
+    @scpi(":SAMPle:COUNt")
+    def _set_sample_count(self, value: str | None = None) -> None:
+        self.sample_count = int(number(value, low=1, high=1e9, default=1, integer=True))
+
+    @scpi(":SAMPle:COUNt?")
+    def _get_sample_count(self) -> str:
+        return str(self.sample_count)
+
+    @scpi(":SYSTem:LFRequency?")
+    def _get_line_frequency(self) -> str:
+        return str(round(self.line_frequency))
+
+    @scpi(":DISPlay:TEXT[:DATA]")
+    def _set_display_text(self, value: str | None = None) -> None:
+        shown = text(value)
+        if len(shown) > 40:
+            raise ScpiError(-223, "Too much data")
+        self.display_text = shown
+
+    @scpi(":DISPlay:TEXT[:DATA]?")
+    def _get_display_text(self) -> str:
+        return f'"{self.display_text}"'
+
+    @scpi(":DISPlay:TEXT:CLEar")
+    def _clear_display_text(self) -> None:
+        self.display_text = ""
+
+    # -- measuring ------------------------------------------------------------------------
+
+    def _true_value(self, function: str) -> float:
+        with self.bench.lock:
+            self.bench.sync()
+            circuit = self.bench.circuit
+            if function == "VOLT":
+                return circuit.operating_point().dut_voltage
+            if function in ("RES", "FRES"):
+                span = self.range[function] if not self.autorange[function] else 1e3
+                test = TEST_CURRENT.get(span, 5e-7)
+                dut = circuit.dut
+                return dut.voltage(test, circuit.temperature) / test
+            return 0.0  # AC functions and the (open) current input
+
+    def _auto_range(self, function: str, value: float) -> float:
+        ranges = RANGES[function]
+        return next((r for r in ranges if abs(value) <= r * 1.2), ranges[-1])
+
+    def _reading(self) -> float:
+        function = self.function
+        true = self._true_value(function)
+        span = self._auto_range(function, true) if self.autorange[function] else None
+        if span is None:
+            span = self.range[function]
+            if abs(true) > span * 1.2:
+                return math.copysign(_OVERLOAD, true)
+        else:
+            self.range[function] = span
+        sigma = NPLC_RESOLUTION[self.nplc[function]] * span
+        return true + float(self._rng.normal(0.0, sigma))
+
+    def _take(self) -> list[float]:
+        total = self.sample_count * self.trigger_count
+        each = self.nplc[self.function] / self.line_frequency * (2 if self.autozero else 1)
+        self.busy_for(self.bench.clock.real_seconds(total * (each + self.trigger_delay)))
+        readings = [self._reading() for _ in range(total)]
+        self.memory = (self.memory + readings)[-_MEMORY:]
+        return readings
+
+    @staticmethod
+    def _format(readings: list[float]) -> str:
+        return ",".join(nr3(value) for value in readings)
+
+    @scpi(":INITiate[:IMMediate]")
+    def _initiate(self) -> None:
+        self.memory = []
+        if self.trigger_source == "IMM":
+            self._take()
+        else:
+            self.waiting = True
+
+    def trigger(self) -> None:
+        if self.waiting and self.trigger_source == "BUS":
+            self.waiting = False
+            self._take()
+
+    @scpi(":ABORt")
+    def _abort(self) -> None:
+        self.waiting = False
+
+    @scpi(":FETCh?")
+    def _fetch(self) -> str | None:
+        if self.waiting:
+            return None  # the real meter blocks until triggered; the client times out
+        if not self.memory:
+            raise ScpiError(-230, "Data stale")
+        return self._format(self.memory)
+
+    @scpi(":READ?")
+    def _read(self) -> str:
+        if self.trigger_source == "BUS":
+            raise ScpiError(-214, "Trigger deadlock")
+        self.memory = []
+        return self._format(self._take())
+
+    @scpi(":R?")
+    def _remove(self, count: str | None = None) -> str:
+        most = len(self.memory) if count is None else int(number(count, low=1, integer=True))
+        taken, self.memory = self.memory[:most], self.memory[most:]
+        body = self._format(taken).encode()
+        digits = str(len(body))
+        return f"#{len(digits)}{digits}{body.decode()}"
+
+    @scpi(":DATA:POINts?")
+    def _points(self) -> str:
+        return str(len(self.memory))
+
+    def _configure(self, function: str, parameters: tuple[str, ...]) -> None:
+        self.function = function
+        if parameters and parameters[0].strip().upper() not in ("AUTO", "DEF", "DEFAULT", ""):
+            ranges = RANGES[function]
+            wanted = number(parameters[0], low=0.0, high=ranges[-1] * 1.2, maximum=ranges[-1])
+            self.range[function] = next(r for r in ranges if wanted <= r * 1.2)
+            self.autorange[function] = False
+        else:
+            self.autorange[function] = True
+        if len(parameters) > 1 and parameters[1].strip().upper() not in ("DEF", "DEFAULT"):
+            resolution = number(parameters[1], low=0.0, minimum=0.0, maximum=1.0)
+            factor = resolution / self.range[function]
+            fitting = [n for n, f in sorted(NPLC_RESOLUTION.items()) if f <= factor * 1.0001]
+            self.nplc[function] = fitting[0] if fitting else 100.0
+        self.trigger_source, self.trigger_count, self.sample_count = "IMM", 1, 1
+        self.trigger_delay = 0.0
+        self._apply_impedance()
+
+    @scpi(*(f":CONFigure:{node}" for node in _NODES.values()))
+    def _conf(self, *parameters: str) -> None:
+        self._configure(_function_of(self.matched), parameters)
+
+    @scpi(":CONFigure?")
+    def _conf_query(self) -> str:
+        function = self.function
+        span = self.range[function]
+        resolution = NPLC_RESOLUTION[self.nplc[function]] * span
+        return f'"{function} {nr3(span)},{nr3(resolution)}"'
+
+    @scpi(*(f":MEASure:{node}?" for node in _NODES.values()))
+    def _meas(self, *parameters: str) -> str:
+        self._configure(_function_of(self.matched), parameters)
+        self.memory = []
+        return self._format(self._take())

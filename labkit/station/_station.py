@@ -1,0 +1,433 @@
+"""``load_station(path)``: the lab's instruments from one YAML file, checked, then connected.
+
+::
+
+    simulated: false            # true: connect every instrument to the virtual bench instead
+    bench: {seed: 0, dut: diode, time_scale: 1}
+    instruments:
+      smu:
+        driver: keithley2450            # a driver plugin (labkit plugins), or module:Class
+        resource: GPIB0::18::INSTR      # the real address (or bench:<name> for a twin)
+        twin: smu                       # the bench instrument it is when simulated
+        timeout: 2
+        options: {write_termination: "\\n"}     # transport options
+        limits: {source_voltage: {min: -1, max: 1}}       # soft limits (inside the hard ones)
+        ramps: {source_voltage: 0.5}                       # V/s
+        settings: {nplc: 1, current_limit: 10 mA}          # set after connecting
+        locks:                                             # an instructor's locks
+          current_limit: {value: 10 mA, reason: protects the LED, key_sha256: 5e88...}
+
+The whole file is checked before any instrument is touched: its structure, the drivers, the
+setting names, units, choices, and every limit, lock and value against the driver's hard
+limits. A problem raises :class:`StationError` naming the line and the reason. An
+instructor's key may be given as ``key`` (plain text) or, to publish the file without it, as
+``key_sha256`` (``printf %s KEY | sha256sum``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import math
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from labkit.core import Instrument, LabkitError, PluginError
+from labkit.station._schema import STATION, Context
+from labkit.station._yaml import KeyPath, StationError, load_yaml
+
+__all__ = ["Station", "load_station", "resolve_driver"]
+
+_BENCH_PREFIX = "bench:"
+
+
+def resolve_driver(name: str) -> type[Instrument]:
+    """A driver class from a plugin name (``keithley2450``, see ``labkit plugins``) or
+    ``module:Class``. Raises ``LookupError`` (or ``PluginError``) saying why not."""
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), attribute)
+        except ImportError as error:
+            raise LookupError(f"cannot import {module_name!r} ({error})") from None
+        except AttributeError:
+            raise LookupError(f"{module_name!r} has no {attribute!r}") from None
+    else:
+        from labkit.plugins import load_driver
+
+        target = load_driver(name)
+    if not (isinstance(target, type) and issubclass(target, Instrument)):
+        raise LookupError(f"{name!r} is {target!r}, not an instrument class")
+    return target
+
+
+@dataclasses.dataclass
+class _Plan:
+    """One instrument as the file describes it, checked and ready to connect."""
+
+    name: str
+    driver: type[Instrument]
+    resource: str | None
+    twin: str
+    simulated: bool
+    timeout: float | None
+    options: dict[str, Any]
+    limits: dict[str, tuple[Any, Any]]
+    ramps: dict[str, Any]
+    settings: dict[str, Any]
+    locks: dict[str, dict[str, Any]]
+
+
+class Station(Mapping[str, Instrument]):
+    """The connected instruments of a station file, by name (``station["smu"]``,
+    ``station.smu``), with the bench they run on when simulated."""
+
+    def __init__(self, instruments: dict[str, Instrument], *, source: str, bench: Any = None):
+        self._instruments = instruments
+        self.source = source
+        self.bench = bench
+
+    def __getitem__(self, name: str) -> Instrument:
+        try:
+            return self._instruments[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self._instruments), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"the station has no instrument {name!r}{hint}") from None
+
+    def __getattr__(self, name: str) -> Instrument:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as error:
+            raise AttributeError(str(error)) from None
+
+    def __dir__(self) -> list[str]:
+        return [*super().__dir__(), *self._instruments]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._instruments)
+
+    def __len__(self) -> int:
+        return len(self._instruments)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every instrument's snapshot, and the bench's seed and time when simulated."""
+        out: dict[str, Any] = {
+            "source": self.source,
+            "instruments": {name: inst.snapshot() for name, inst in self._instruments.items()},
+        }
+        if self.bench is not None:
+            out["bench"] = {
+                "seed": self.bench.seed,
+                "time": self.bench.now(),
+                "dut": self.bench.dut.name,
+            }
+        return out
+
+    def make_safe(self) -> dict[str, Any]:
+        """Every instrument's outputs to their safe values."""
+        return {name: inst.make_safe() for name, inst in self._instruments.items()}
+
+    def close(self) -> None:
+        """Close every instrument (newest first), then the bench."""
+        errors = []
+        for instrument in reversed(list(self._instruments.values())):
+            try:
+                instrument.close()
+            except LabkitError as error:
+                errors.append(error)
+        if self.bench is not None:
+            self.bench.close()
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Station:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = " (simulated)" if self.bench is not None else ""
+        return f"<Station {self.source}{where}: {', '.join(self._instruments)}>"
+
+
+def load_station(path: str | os.PathLike[str], *, simulated: bool | None = None) -> Station:
+    """Check the station file at ``path``, then connect and configure its instruments.
+
+    ``simulated`` overrides the file's ``simulated:`` (True runs everything on the bench).
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise StationError(
+            f"cannot read the file ({error.strerror})", source=source, line=None
+        ) from None
+    return _load(text, source, simulated)
+
+
+def _load(text: str, source: str, simulated: bool | None) -> Station:
+    data, lines = load_yaml(text, source)
+    context = Context(source, lines)
+    STATION.check(data, (), context)
+    all_simulated = data.get("simulated", False) if simulated is None else simulated
+    plans = [
+        _plan(name, entry, all_simulated, context) for name, entry in data["instruments"].items()
+    ]
+    bench = None
+    if any(plan.simulated for plan in plans):
+        bench = _make_bench(data.get("bench", {}), plans, context)
+    opened: dict[str, Instrument] = {}
+    try:
+        for plan in plans:
+            opened[plan.name] = _connect(plan, bench)
+    except BaseException:
+        for instrument in reversed(list(opened.values())):
+            try:
+                instrument.close()
+            except Exception:
+                pass
+        if bench is not None:
+            bench.close()
+        raise
+    return Station(opened, source=source, bench=bench)
+
+
+# -- checking -------------------------------------------------------------------------------
+
+
+def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Context) -> _Plan:
+    path: KeyPath = ("instruments", name)
+    try:
+        driver = resolve_driver(entry["driver"])
+    except PluginError as error:
+        raise context.fail((*path, "driver"), error.message, hint=error.hint) from None
+    except LookupError as error:
+        raise context.fail(
+            (*path, "driver"),
+            str(error),
+            hint="Name an installed driver (labkit plugins lists them) or module:Class",
+        ) from None
+    resource = entry.get("resource")
+    simulated = bool(entry.get("simulated", all_simulated))
+    twin = entry.get("twin", name)
+    if resource is not None and resource.startswith(_BENCH_PREFIX):
+        simulated, twin = True, resource[len(_BENCH_PREFIX) :]
+    if simulated:
+        from labkit.sim.twins import STANDARD_TWINS
+
+        twins = [spec.name for spec in STANDARD_TWINS]
+        if twin not in twins:
+            key = "twin" if "twin" in entry else ("resource" if resource else "driver")
+            raise context.fail(
+                (*path, key),
+                f"the bench has no instrument {twin!r} to simulate {name}",
+                hint=f"Name one with twin: ({', '.join(twins)})",
+            )
+    elif resource is None:
+        raise context.fail(
+            path,
+            "'resource' is missing",
+            hint="Give the instrument's address, or simulated: true to use the bench",
+        )
+    else:
+        from labkit.transports import kind_of_address
+
+        try:
+            kind_of_address(resource)
+        except LabkitError as error:
+            raise context.fail((*path, "resource"), error.message, hint=error.hint) from None
+    plan = _Plan(
+        name=name,
+        driver=driver,
+        resource=resource,
+        twin=twin,
+        simulated=simulated,
+        timeout=entry.get("timeout"),
+        options=dict(entry.get("options", {})),
+        limits={},
+        ramps={},
+        settings={},
+        locks={},
+    )
+    specs = driver._labkit_specs  # type: ignore[attr-defined]
+    for section in ("limits", "ramps", "settings", "locks"):
+        for setting, value in entry.get(section, {}).items():
+            where = (*path, section, setting)
+            spec = specs.get(setting)
+            if spec is None or spec.role != "setting":
+                settable = [n for n, s in specs.items() if s.role == "setting"]
+                close = difflib.get_close_matches(setting, settable, n=1)
+                what = "a reading, not a setting" if spec is not None else "not a setting"
+                raise context.fail(
+                    where,
+                    f"{setting!r} is {what} of {driver.__name__}",
+                    hint=f"Did you mean {close[0]!r}?"
+                    if close
+                    else f"It has: {', '.join(settable)}",
+                )
+            _check_entry(section, spec, value, plan, where, context)
+    return plan
+
+
+def _check_entry(
+    section: str, spec: Any, value: Any, plan: _Plan, where: KeyPath, context: Context
+) -> None:
+    from labkit.core._units import to_number
+
+    driver = plan.driver.__name__
+    hard_low, hard_high = spec.hard_range()
+    unit = f" {spec.unit}" if spec.unit else ""
+
+    def number(raw: Any, key: str) -> float:
+        try:
+            return to_number(raw, spec.unit, where=spec.name)
+        except LabkitError as error:
+            raise context.fail((*where, key), error.message, hint=error.hint) from None
+
+    def within_hard(number_: float, key: str, what: str) -> None:
+        if not hard_low <= number_ <= hard_high:
+            raise context.fail(
+                (*where, key),
+                f"the {what} {number_:g}{unit} is beyond the hard limits of "
+                f"{driver}.{spec.name} ({hard_low:g} … {hard_high:g}{unit})",
+                hint="A station file can only narrow an instrument's own range",
+            )
+
+    def allowed(raw: Any, key: str | None) -> Any:
+        place = where if key is None else (*where, key)
+        try:
+            coerced = spec.coerce(raw, where=spec.name)
+        except LabkitError as error:
+            raise context.fail(place, error.message, hint=error.hint) from None
+        if spec.numeric:
+            low, high = plan.limits.get(spec.name, (None, None))
+            low = hard_low if low is None else low
+            high = hard_high if high is None else high
+            if not low <= coerced <= high:
+                raise context.fail(
+                    place,
+                    f"{coerced:g}{unit} lies outside the allowed range {low:g} … {high:g}{unit}",
+                    hint="Change the value or the limits",
+                )
+        return coerced
+
+    if section in ("limits",) or (section == "locks" and ("min" in value or "max" in value)):
+        if not spec.numeric:
+            raise context.fail(where, f"{spec.name} is not a number and has no limits")
+        low = number(value["min"], "min") if "min" in value else None
+        high = number(value["max"], "max") if "max" in value else None
+        if low is None and high is None:
+            raise context.fail(where, "give min and/or max")
+        if low is not None:
+            within_hard(low, "min", "lower limit")
+        if high is not None:
+            within_hard(high, "max", "upper limit")
+        if low is not None and high is not None and low > high:
+            raise context.fail(where, f"min {low:g} is above max {high:g}")
+        if section == "limits":
+            plan.limits[spec.name] = (low, high)
+            return
+    if section == "ramps":
+        if spec.kind != "float":
+            raise context.fail(where, f"{spec.name} is not a float setting and cannot ramp")
+        rate_unit = f"{spec.unit}/s" if spec.unit else "1/s"
+        try:
+            rate = to_number(value, rate_unit, where=spec.name)
+        except LabkitError as error:
+            raise context.fail(where, error.message, hint=error.hint) from None
+        if not rate > 0:
+            raise context.fail(where, f"a ramp rate must be positive, not {value!r}")
+        plan.ramps[spec.name] = rate
+        return
+    if section == "settings":
+        if spec.access == "r":
+            raise context.fail(where, f"{spec.name} is read-only")
+        plan.settings[spec.name] = allowed(value, None)
+        return
+    # locks
+    if not spec.lockable:
+        raise context.fail(where, f"{spec.name} is declared not lockable")
+    if "value" in value and ("min" in value or "max" in value):
+        raise context.fail(where, "lock either a value or limits (min/max), not both")
+    if "value" not in value and "min" not in value and "max" not in value:
+        raise context.fail(where, "a lock needs value, or min and/or max")
+    if "key" in value and "key_sha256" in value:
+        raise context.fail((*where, "key_sha256"), "give key or key_sha256, not both")
+    lock = dict(value)
+    if "value" in value:
+        lock["value"] = allowed(value["value"], "value")
+    else:
+        lock["min"] = number(value["min"], "min") if "min" in value else None
+        lock["max"] = number(value["max"], "max") if "max" in value else None
+        chosen = plan.settings.get(spec.name)
+        low = -math.inf if lock["min"] is None else lock["min"]
+        high = math.inf if lock["max"] is None else lock["max"]
+        if chosen is not None and not low <= chosen <= high:
+            raise context.fail(
+                where,
+                f"the locked range excludes the value {chosen:g}{unit} given under settings",
+                hint="Make them agree",
+            )
+    plan.locks[spec.name] = lock
+
+
+# -- connecting -----------------------------------------------------------------------------
+
+
+def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -> Any:
+    from labkit.sim import Bench
+
+    try:
+        return Bench(
+            seed=options.get("seed", 0),
+            dut=options.get("dut", "diode"),
+            time_scale=options.get("time_scale", 1.0),
+        )
+    except ValueError as error:
+        raise context.fail(("bench", "dut"), str(error)) from None
+
+
+def _connect(plan: _Plan, bench: Any) -> Instrument:
+    resource = bench.address(plan.twin) if plan.simulated else plan.resource
+    options = dict(plan.options)
+    if plan.timeout is not None:
+        options["timeout"] = plan.timeout
+    instrument = plan.driver(resource, name=plan.name, **options)
+    try:
+        for setting, (low, high) in plan.limits.items():
+            instrument.settings[setting].limit(low, high)
+        for setting, rate in plan.ramps.items():
+            instrument.settings[setting].ramp_rate = rate
+        for setting, value in plan.settings.items():
+            instrument.settings[setting].set(value)
+        for setting, lock in plan.locks.items():
+            _apply_lock(instrument, setting, lock)
+    except BaseException:
+        instrument.close()
+        raise
+    return instrument
+
+
+def _apply_lock(instrument: Instrument, setting: str, lock: dict[str, Any]) -> None:
+    handle = instrument.settings[setting]
+    digest = lock.get("key_sha256")
+    key = lock.get("key")
+    if digest is not None:
+        key = os.urandom(16).hex()  # replaced by the published digest right below
+    handle.lock(
+        value=lock.get("value"),
+        min=lock.get("min"),
+        max=lock.get("max"),
+        reason=lock.get("reason", ""),
+        key=key,
+    )
+    if digest is not None:
+        state = handle.state
+        state.lock = dataclasses.replace(state.lock, key_digest=digest.lower())
