@@ -152,9 +152,9 @@ def _instrument_panel(instrument: Instrument) -> Any:
 
 
 def _run_widget(run: Any) -> Any:
-    from labkit.ui.run_widget import run_widget
+    from labkit.ui import RunWidget
 
-    return run_widget(run)
+    return RunWidget(run)
 
 
 _hooks.register_transport_opener(_open_transport)

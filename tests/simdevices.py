@@ -1,6 +1,7 @@
 """Simulated instruments and a synthetic camera for the runs, store and ui tests.
 
-A resistor under test between a source-measure unit and a multimeter (the SMU sets a voltage,
+Small, fast stand-ins for the virtual bench (``labkit.sim.Bench``), shaped for the run engine's
+tests: a resistor under test between a source-measure unit and a multimeter (the SMU sets a voltage,
 both read the current through the resistor), a thermal stage whose temperature follows its
 heater with a first-order lag, and a camera producing numbered frames. They talk through
 labkit's real code path: the SCPI driver, the serial transport, pyserial's ``labsim://`` URL
@@ -74,7 +75,7 @@ class ThermalSample:
             self.power = power
 
 
-class Bench:
+class Lab:
     """The simulated instruments, served and connected, closed on exit."""
 
     def __init__(self, *, latency: float = 0.0, prefix: str = "t") -> None:

@@ -1,42 +1,24 @@
-"""Steps from plugins: the ``labkit.steps`` entry-point group, read lazily, plus registration.
+"""Which experiment steps exist: the built-ins, plugins, and steps registered at run time.
 
-A plugin package declares ``[project.entry-points."labkit.steps"] my_step = "pkg.mod:MyStep"``.
-Listing (:func:`available_steps`) reads the entry points without importing anything; a step is
-imported the first time it is asked for (:func:`get_step`). A plugin that fails to import
-raises a :class:`~labkit.core.PluginError` saying why when it is used, and never breaks the
-others. ``labkit.plugins`` may also feed steps found elsewhere (plugin folders) through
-:func:`register_step`.
+Plugin steps are found by :mod:`labkit.plugins` (entry points in the ``labkit.steps`` group of
+installed distributions, and plugin folders), lazily: listing imports nothing, a step's plugin
+is imported the first time the step is asked for, and a plugin that cannot be imported raises a
+:class:`~labkit.core.PluginError` saying why — without affecting any other step.
+:func:`register_step` adds a step factory from code (a notebook, a lab's own package).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.metadata
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from labkit.core import PluginError
 
-__all__ = ["StepEntry", "available_steps", "get_step", "register_step", "step"]
-
-GROUP = "labkit.steps"
-
-
-@dataclasses.dataclass
-class StepEntry:
-    """One known step factory: where it comes from, and the factory once loaded."""
-
-    name: str
-    source: str
-    factory: Callable[..., Any] | None = None
-    entry_point: Any = None
-    error: str | None = None
-
+__all__ = ["available_steps", "get_step", "register_step", "step"]
 
 _lock = threading.Lock()
-_entries: dict[str, StepEntry] = {}
-_scanned = False
+_registered: dict[str, tuple[Callable[..., Any], str]] = {}
 
 
 def _builtins() -> dict[str, Callable[..., Any]]:
@@ -59,23 +41,10 @@ def _builtins() -> dict[str, Callable[..., Any]]:
     }
 
 
-def _scan() -> None:
-    global _scanned
-    with _lock:
-        if _scanned:
-            return
-        for name, factory in _builtins().items():
-            _entries.setdefault(name, StepEntry(name, "labkit", factory))
-        try:
-            points = importlib.metadata.entry_points(group=GROUP)
-        except Exception:  # a broken installation must not stop labkit
-            points = ()
-        for point in points:
-            if point.name in _entries:
-                continue
-            source = getattr(getattr(point, "dist", None), "name", None) or point.value
-            _entries[point.name] = StepEntry(point.name, f"entry point {source}", entry_point=point)
-        _scanned = True
+def _plugins() -> dict[str, Any]:
+    from labkit import plugins
+
+    return {plugin.name: plugin for plugin in plugins.plugins("step")}
 
 
 def register_step(
@@ -84,54 +53,47 @@ def register_step(
     """Make ``factory`` available as ``labkit.runs.step(name, ...)``."""
     if not callable(factory):
         raise PluginError(f"step {name!r}: {factory!r} is not callable")
-    _scan()
     with _lock:
-        if name in _entries and not replace:
+        taken = name in _builtins() or name in _registered
+        if taken and not replace:
+            source_now = "labkit" if name in _builtins() else _registered[name][1]
             raise PluginError(
-                f"a step named {name!r} already exists (from {_entries[name].source})",
+                f"a step named {name!r} already exists (from {source_now})",
                 hint="Pick another name or pass replace=True",
             )
-        _entries[name] = StepEntry(name, source, factory)
+        _registered[name] = (factory, source)
 
 
 def available_steps() -> dict[str, str]:
-    """Every step name known, with where it comes from (nothing is imported)."""
-    _scan()
+    """Every step name known, with where it comes from (no plugin is imported)."""
+    known = dict.fromkeys(_builtins(), "labkit")
     with _lock:
-        return {name: entry.source for name, entry in sorted(_entries.items())}
+        known.update({name: source for name, (_, source) in _registered.items()})
+    for name, plugin in _plugins().items():
+        state = f", {plugin.status}: {plugin.reason}" if plugin.reason else ""
+        known.setdefault(name, f"plugin {plugin.target} ({plugin.origin}{state})")
+    return dict(sorted(known.items()))
 
 
 def get_step(name: str) -> Callable[..., Any]:
     """The factory of step ``name``, importing its plugin on first use."""
-    _scan()
+    builtins = _builtins()
+    if name in builtins:
+        return builtins[name]
     with _lock:
-        entry = _entries.get(name)
-    if entry is None:
+        if name in _registered:
+            return _registered[name][0]
+    plugin = _plugins().get(name)
+    if plugin is None:
         raise PluginError(
             f"no experiment step named {name!r}",
-            hint=f"Known steps: {', '.join(available_steps())}",
+            hint=f"Known steps: {', '.join(available_steps())}; `labkit plugins` lists plugins",
         )
-    if entry.factory is not None:
-        return entry.factory
-    if entry.error is not None:
-        raise PluginError(f"the step plugin {name!r} could not be loaded: {entry.error}")
-    try:
-        factory = entry.entry_point.load()
-    except Exception as error:
-        entry.error = f"{type(error).__name__}: {error}"
-        raise PluginError(
-            f"the step plugin {name!r} ({entry.source}) could not be imported: {entry.error}",
-            hint="Install what the plugin needs, or uninstall it",
-        ) from error
-    if not callable(factory):
-        entry.error = f"{entry.entry_point.value} is not a step class or factory"
-        raise PluginError(f"the step plugin {name!r}: {entry.error}")
-    entry.factory = factory
-    return factory
+    return plugin.load()
 
 
 def step(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Build the step ``name`` (built-in or from a plugin) with the given arguments."""
+    """Build the step ``name`` (built-in, registered or from a plugin) with these arguments."""
     from labkit.runs._step import is_step
 
     built = get_step(name)(*args, **kwargs)

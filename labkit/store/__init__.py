@@ -2,41 +2,54 @@
 
 ``store`` imports only ``core``: the run engine (``labkit.runs``) describes what to store as
 :class:`Variable` objects and writes through a :class:`RunWriter`; analysts use
-:func:`runs`, :func:`open_run` and :func:`export_run`.
+:func:`runs`, :func:`open_run` and :func:`export_run`. Names load on first use, so the
+``labkit runs`` command lists runs without importing zarr or xarray.
 """
 
-from labkit.store._catalog import RunInfo, RunList, RunNotFound, read_info, runs
-from labkit.store._cli import configure_parser, main, run_command
-from labkit.store._jsonable import jsonable
-from labkit.store._open import export_run, open_run, resolve_run
-from labkit.store._root import check_writable, data_root, new_run_id, store_path
-from labkit.store._validate import validate_store
-from labkit.store._variables import TIME_FILL, Variable, dtype_for_kind
-from labkit.store._writer import FORMAT_VERSION, RunWriter, StorageError, time_value
+from __future__ import annotations
 
-__all__ = [
-    "FORMAT_VERSION",
-    "TIME_FILL",
-    "RunInfo",
-    "RunList",
-    "RunNotFound",
-    "RunWriter",
-    "StorageError",
-    "Variable",
-    "check_writable",
-    "configure_parser",
-    "data_root",
-    "dtype_for_kind",
-    "export_run",
-    "jsonable",
-    "main",
-    "new_run_id",
-    "open_run",
-    "read_info",
-    "resolve_run",
-    "run_command",
-    "runs",
-    "store_path",
-    "time_value",
-    "validate_store",
-]
+import importlib
+from typing import Any
+
+# "name": "module" — the attribute has the same name there.
+_LAZY = {
+    "FORMAT_VERSION": "labkit.store._writer",
+    "RunWriter": "labkit.store._writer",
+    "StorageError": "labkit.store._writer",
+    "time_value": "labkit.store._writer",
+    "TIME_FILL": "labkit.store._variables",
+    "Variable": "labkit.store._variables",
+    "dtype_for_kind": "labkit.store._variables",
+    "RunInfo": "labkit.store._catalog",
+    "RunList": "labkit.store._catalog",
+    "RunNotFound": "labkit.store._catalog",
+    "read_info": "labkit.store._catalog",
+    "runs": "labkit.store._catalog",
+    "configure_parser": "labkit.store._cli",
+    "main": "labkit.store._cli",
+    "run_command": "labkit.store._cli",
+    "jsonable": "labkit.store._jsonable",
+    "export_run": "labkit.store._open",
+    "open_run": "labkit.store._open",
+    "resolve_run": "labkit.store._open",
+    "check_writable": "labkit.store._root",
+    "data_root": "labkit.store._root",
+    "new_run_id": "labkit.store._root",
+    "store_path": "labkit.store._root",
+    "validate_store": "labkit.store._validate",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

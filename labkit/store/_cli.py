@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from labkit.core import LabkitError
-from labkit.store._catalog import read_info, runs
+from labkit.store._catalog import read_attrs, read_info, runs
 from labkit.store._jsonable import jsonable
-from labkit.store._open import export_run, resolve_run
 from labkit.store._validate import validate_store
 
 __all__ = ["configure_parser", "main", "run_command"]
@@ -70,10 +69,10 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     action = getattr(args, "runs_action", None)
     try:
+        if action in ("show", "export", "validate"):
+            from labkit.store._open import export_run, resolve_run
         if action == "show":
             path = resolve_run(args.run, args.root)
-            from labkit.store._catalog import read_attrs
-
             attrs = read_attrs(path)
             attrs["status"] = read_info(path).status
             json.dump(jsonable(attrs), out, indent=2)

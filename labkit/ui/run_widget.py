@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["RunWidget", "run_widget"]
+__all__ = ["RunWidget"]
 
 _STYLE = {
     "running": "info",
@@ -77,7 +77,3 @@ class RunWidget(widgets.VBox):
         except ValueError:
             pass
         super().close()
-
-
-def run_widget(run: Any) -> RunWidget:
-    return RunWidget(run)

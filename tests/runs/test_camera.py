@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from simdevices import SyntheticCamera
 
 import labkit
 from labkit.core import ConfigurationError, ConnectionLost
 from labkit.runs import CameraStream, Snap, Sweep
+from tests.simdevices import SyntheticCamera
 
 
 def test_a_stream_of_frames_lands_in_the_run(data_root):
@@ -73,14 +73,14 @@ def test_a_camera_failing_mid_stream_fails_the_run_and_keeps_the_frames(data_roo
     np.testing.assert_array_equal(ds.cam.values[:count, 0, 0], ds.cam_frame_number.values[:count])
 
 
-def test_a_snap_at_each_point_of_a_sweep(bench):
+def test_a_snap_at_each_point_of_a_sweep(lab):
     camera = SyntheticCamera(name="imager", shape=(10, 12))
     ds = labkit.run(
         Sweep(
-            bench.smu.settings.voltage,
+            lab.smu.settings.voltage,
             [0.0, 0.5, 1.0],
             Snap(camera),
-            read=[bench.dmm.readings.current],
+            read=[lab.dmm.readings.current],
         )
     ).wait()
     assert ds.imager.dims == ("smu_voltage", "imager_y", "imager_x")

@@ -18,21 +18,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from simdevices import RESISTANCE
 
 import labkit
 from labkit.store import RunNotFound
+from tests.simdevices import RESISTANCE
 
-TESTS = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import sys, numpy as np, labkit
-from simdevices import Bench
-bench = Bench(latency=0.001, prefix="crash")
+from tests.simdevices import Lab
+lab = Lab(latency=0.001, prefix="crash")
 print("ready", flush=True)
 run = labkit.sweep(
-    bench.smu.settings.voltage, np.linspace(0, 5, 5000),
-    read=[bench.dmm.readings.current], name="crash", flush_interval=0.05,
+    lab.smu.settings.voltage, np.linspace(0, 5, 5000),
+    read=[lab.dmm.readings.current], name="crash", flush_interval=0.05,
 )
 print("path", run.path, flush=True)
 run.wait()
@@ -53,7 +53,7 @@ def _kill_at(root: Path, moment: str, delay: float) -> tuple[Path | None, int]:
         [sys.executable, "-c", CHILD],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(TESTS), "LABKIT_DATA": str(root)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LABKIT_DATA": str(root)},
     )
     try:
         assert child.stdout is not None

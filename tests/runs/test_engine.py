@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 import pytest
-from simdevices import RESISTANCE
 
 import labkit
 from labkit.runs import Suspender, Sweep
+from tests.simdevices import RESISTANCE
 
 
 def wait_for(predicate, timeout=20.0, what="condition"):
@@ -23,11 +23,11 @@ def wait_for(predicate, timeout=20.0, what="condition"):
         time.sleep(0.01)
 
 
-def test_the_call_returns_at_once_and_the_calling_thread_stays_free(slow_bench):
+def test_the_call_returns_at_once_and_the_calling_thread_stays_free(slow_lab):
     run = labkit.sweep(
-        slow_bench.smu.settings.voltage,
+        slow_lab.smu.settings.voltage,
         np.linspace(0, 1, 60),
-        read=[slow_bench.dmm.readings.current],
+        read=[slow_lab.dmm.readings.current],
     )
     assert not run.done
     assert run.status == "running"
@@ -44,11 +44,11 @@ def test_the_call_returns_at_once_and_the_calling_thread_stays_free(slow_bench):
     np.testing.assert_allclose(ds.dmm_current.values, np.linspace(0, 1, 60) / RESISTANCE)
 
 
-def test_pause_holds_between_points_and_resume_carries_on(slow_bench):
+def test_pause_holds_between_points_and_resume_carries_on(slow_lab):
     run = labkit.sweep(
-        slow_bench.smu.settings.voltage,
+        slow_lab.smu.settings.voltage,
         np.linspace(0, 1, 80),
-        read=[slow_bench.dmm.readings.current],
+        read=[slow_lab.dmm.readings.current],
     )
     wait_for(lambda: run.points >= 5, what="five points")
     run.pause()
@@ -69,21 +69,19 @@ def test_pause_holds_between_points_and_resume_carries_on(slow_bench):
     np.testing.assert_allclose(ds.dmm_current.values, np.linspace(0, 1, 80) / RESISTANCE)
 
 
-def test_abort_brings_touched_outputs_to_safe_values(slow_bench):
-    bench = slow_bench
-    bench.smu.output = True
+def test_abort_brings_touched_outputs_to_safe_values(slow_lab):
+    lab = slow_lab
+    lab.smu.output = True
     run = labkit.run(
-        Sweep(
-            bench.smu.settings.voltage, np.linspace(1, 5, 200), read=[bench.dmm.readings.current]
-        ),
+        Sweep(lab.smu.settings.voltage, np.linspace(1, 5, 200), read=[lab.dmm.readings.current]),
     )
     wait_for(lambda: run.points >= 5, what="five points")
     ds = run.abort()
     assert run.status == "aborted"
     assert ds.attrs["status"] == "aborted"
-    assert bench.smu_sim.value("voltage") == 0.0
-    assert bench.smu_sim.value("output") is False
-    assert bench.smu.voltage == 0.0
+    assert lab.smu_sim.value("voltage") == 0.0
+    assert lab.smu_sim.value("output") is False
+    assert lab.smu.voltage == 0.0
     written = ds.attrs["points_written"]
     assert 5 <= written < 200
     recorded = ds.dmm_current.values[: int(written)]
@@ -91,32 +89,32 @@ def test_abort_brings_touched_outputs_to_safe_values(slow_bench):
     assert ds.attrs["made_safe"]["smu"] == {"voltage": 0.0, "output": False}
 
 
-def test_abort_stops_a_ramp_where_it_is_then_ramps_to_safe(bench):
-    bench.smu.settings.voltage.ramp_rate = 20  # V/s: 0 → 5 V takes 0.25 s
+def test_abort_stops_a_ramp_where_it_is_then_ramps_to_safe(lab):
+    lab.smu.settings.voltage.ramp_rate = 20  # V/s: 0 → 5 V takes 0.25 s
     try:
         run = labkit.run(
-            Sweep(bench.smu.settings.voltage, [5.0, 0.0], read=[bench.dmm.readings.current])
+            Sweep(lab.smu.settings.voltage, [5.0, 0.0], read=[lab.dmm.readings.current])
         )
-        wait_for(lambda: 0.2 < bench.smu_sim.value("voltage") < 4.0, what="the ramp to start")
+        wait_for(lambda: 0.2 < lab.smu_sim.value("voltage") < 4.0, what="the ramp to start")
         run.abort()
         assert run.status == "aborted"
         assert run.points == 0
-        assert bench.smu_sim.value("voltage") == 0.0
-        commands = [m for m in bench.smu_sim.received if m.startswith("VOLT ")]
+        assert lab.smu_sim.value("voltage") == 0.0
+        commands = [m for m in lab.smu_sim.received if m.startswith("VOLT ")]
         assert float(commands[-1].split()[1]) == 0.0
         assert max(float(c.split()[1]) for c in commands) < 5.0, "the ramp never reached 5 V"
     finally:
-        bench.smu.settings.voltage.ramp_rate = None
+        lab.smu.settings.voltage.ramp_rate = None
 
 
-def test_a_suspender_pauses_while_its_condition_fails(slow_bench):
-    bench = slow_bench
-    sample = bench.sample
-    temperature = bench.stage.readings.temperature
+def test_a_suspender_pauses_while_its_condition_fails(slow_lab):
+    lab = slow_lab
+    sample = lab.sample
+    temperature = lab.stage.readings.temperature
     run = labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         np.linspace(0, 1, 120),
-        read=[bench.dmm.readings.current],
+        read=[lab.dmm.readings.current],
         suspenders=[Suspender(temperature.between(280, 300), interval=0.02)],
     )
     wait_for(lambda: run.points >= 5, what="five points")
@@ -139,14 +137,14 @@ def test_a_suspender_pauses_while_its_condition_fails(slow_bench):
     assert ds.attrs["points_written"] == 120
 
 
-def test_a_suspender_failing_at_the_start_holds_the_first_point(bench):
-    bench.sample.ambient = 350.0
-    bench.sample.temperature = 350.0
+def test_a_suspender_failing_at_the_start_holds_the_first_point(lab):
+    lab.sample.ambient = 350.0
+    lab.sample.temperature = 350.0
     run = labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         [0.1, 0.2],
-        read=[bench.dmm.readings.current],
-        suspenders=[bench.stage.readings.temperature < 300],
+        read=[lab.dmm.readings.current],
+        suspenders=[lab.stage.readings.temperature < 300],
     )
     wait_for(lambda: run.status == "suspended", what="suspension")
     assert run.points == 0
@@ -155,24 +153,22 @@ def test_a_suspender_failing_at_the_start_holds_the_first_point(bench):
     assert run.points == 0
 
 
-def test_a_run_can_be_awaited(bench):
+def test_a_run_can_be_awaited(lab):
     async def main():
-        run = labkit.sweep(
-            bench.smu.settings.voltage, [0.1, 0.2], read=[bench.dmm.readings.current]
-        )
+        run = labkit.sweep(lab.smu.settings.voltage, [0.1, 0.2], read=[lab.dmm.readings.current])
         return await run
 
     ds = asyncio.run(main())
     np.testing.assert_allclose(ds.dmm_current.values, [1e-4, 2e-4])
 
 
-def test_run_traits_can_be_observed_from_another_thread(slow_bench):
+def test_run_traits_can_be_observed_from_another_thread(slow_lab):
     seen: list[tuple[str, str]] = []
     lock = threading.Lock()
     run = labkit.sweep(
-        slow_bench.smu.settings.voltage,
+        slow_lab.smu.settings.voltage,
         np.linspace(0, 1, 30),
-        read=[slow_bench.dmm.readings.current],
+        read=[slow_lab.dmm.readings.current],
     )
 
     def observer(change):
@@ -187,11 +183,11 @@ def test_run_traits_can_be_observed_from_another_thread(slow_bench):
     assert repr(run).startswith(f"<Run {run.id} 'sweep' completed 100%, 30/30 points")
 
 
-def test_a_terminal_progress_bar_on_request(bench, capsys):
+def test_a_terminal_progress_bar_on_request(lab, capsys):
     labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         [0.0, 0.5, 1.0],
-        read=[bench.dmm.readings.current],
+        read=[lab.dmm.readings.current],
         progress=True,
     ).wait()
     err = capsys.readouterr().err
@@ -199,8 +195,8 @@ def test_a_terminal_progress_bar_on_request(bench, capsys):
     assert "sweep" in err
 
 
-def test_run_metadata_names_where_it_came_from(bench):
-    ds = labkit.sweep(bench.smu.settings.voltage, [0.0], read=[bench.dmm.readings.current]).wait()
+def test_run_metadata_names_where_it_came_from(lab):
+    ds = labkit.sweep(lab.smu.settings.voltage, [0.0], read=[lab.dmm.readings.current]).wait()
     provenance = ds.attrs["provenance"]
     assert provenance["kind"] in ("script", "interactive")
     assert provenance["host"]
@@ -209,10 +205,10 @@ def test_run_metadata_names_where_it_came_from(bench):
     assert ds.attrs["start_time"] < ds.attrs["end_time"]
 
 
-def test_wait_from_the_loop_thread_is_refused(bench):
+def test_wait_from_the_loop_thread_is_refused(lab):
     from labkit.core import _loop
 
-    run = labkit.sweep(bench.smu.settings.voltage, [0.0], read=[bench.dmm.readings.current])
+    run = labkit.sweep(lab.smu.settings.voltage, [0.0], read=[lab.dmm.readings.current])
 
     async def inside():
         with pytest.raises(RuntimeError, match="await run"):

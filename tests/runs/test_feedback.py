@@ -10,8 +10,8 @@ import labkit
 from labkit.runs import PID, Feedback, SettleTimeout, Sweep
 
 
-def test_pid_settles_the_thermal_sample_within_tolerance(bench):
-    stage = bench.stage
+def test_pid_settles_the_thermal_sample_within_tolerance(lab):
+    stage = lab.stage
     step = Feedback(
         stage.settings.heater,
         stage.readings.temperature,
@@ -43,8 +43,8 @@ def test_pid_settles_the_thermal_sample_within_tolerance(bench):
     assert (ds.feedback_output.values <= 20).all()
 
 
-def test_pid_settles_at_each_point_of_a_sweep(bench):
-    stage = bench.stage
+def test_pid_settles_at_each_point_of_a_sweep(lab):
+    stage = lab.stage
     settle = Feedback(
         stage.settings.heater,
         stage.readings.temperature,
@@ -57,16 +57,16 @@ def test_pid_settles_at_each_point_of_a_sweep(bench):
         timeout=20,
     )
     ds = labkit.run(
-        Sweep(bench.smu.settings.voltage, [0.1, 0.2], settle, read=[stage.readings.temperature])
+        Sweep(lab.smu.settings.voltage, [0.1, 0.2], settle, read=[stage.readings.temperature])
     ).wait()
     # The read comes before the body at each point; the second point starts settled.
     assert abs(float(ds.stage_temperature[1]) - 300) < 0.5
 
 
-def test_a_loop_that_cannot_reach_its_target_times_out_and_fails(bench):
+def test_a_loop_that_cannot_reach_its_target_times_out_and_fails(lab):
     step = Feedback(
-        bench.stage.settings.heater,
-        bench.stage.readings.temperature,
+        lab.stage.settings.heater,
+        lab.stage.readings.temperature,
         "400 K",  # 20 W gives at most 390 K
         kp=1.0,
         tolerance=0.1,
@@ -77,7 +77,7 @@ def test_a_loop_that_cannot_reach_its_target_times_out_and_fails(bench):
     with pytest.raises(SettleTimeout, match="did not settle at 400 K"):
         run.wait()
     assert run.status == "failed"
-    assert bench.stage_sim.value("heater") == 0.0, "the heater went back to its safe value"
+    assert lab.stage_sim.value("heater") == 0.0, "the heater went back to its safe value"
 
 
 def test_pid_saturates_without_winding_up():

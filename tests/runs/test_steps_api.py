@@ -53,10 +53,10 @@ class Spectrum:
         return {"step": "Spectrum", "points": self.points}
 
 
-def test_a_users_step_records_an_array_at_each_point(bench):
-    step = Spectrum(bench.dmm.readings.current)
+def test_a_users_step_records_an_array_at_each_point(lab):
+    step = Spectrum(lab.dmm.readings.current)
     assert isinstance(step, ExperimentStep)
-    ds = labkit.run(Sweep(bench.smu.settings.voltage, [0.1, 0.2, 0.3], step)).wait()
+    ds = labkit.run(Sweep(lab.smu.settings.voltage, [0.1, 0.2, 0.3], step)).wait()
     assert ds.spectrum.dims == ("smu_voltage", "wavelength")
     np.testing.assert_allclose(ds.spectrum.values[:, 0], [1.0, 2.0, 3.0])
     assert ds.wavelength.attrs["units"] == "nm"
@@ -65,10 +65,11 @@ def test_a_users_step_records_an_array_at_each_point(bench):
 
 @pytest.fixture
 def fresh_registry(monkeypatch, tmp_path):
-    monkeypatch.setattr(_registry, "_entries", {})
-    monkeypatch.setattr(_registry, "_scanned", False)
+    monkeypatch.setattr(_registry, "_registered", {})
     monkeypatch.syspath_prepend(str(tmp_path))
-    return tmp_path
+    labkit.plugins.refresh()
+    yield tmp_path
+    labkit.plugins.refresh()
 
 
 def _install(folder, name, module, code, entry_points):
@@ -81,7 +82,7 @@ def _install(folder, name, module, code, entry_points):
     importlib.invalidate_caches()
 
 
-def test_steps_from_entry_points_load_lazily_and_a_broken_one_says_why(fresh_registry, bench):
+def test_steps_from_entry_points_load_lazily_and_a_broken_one_says_why(fresh_registry, lab):
     _install(
         fresh_registry,
         "labkit_demo_steps",
@@ -110,26 +111,27 @@ def test_steps_from_entry_points_load_lazily_and_a_broken_one_says_why(fresh_reg
     )
     known = labkit.runs.available_steps()
     assert known["sweep"] == "labkit"
-    assert "double_read" in known
+    assert "labkit_demo_steps:DoubleRead" in known["double_read"]
     assert "broken" in known
     import sys
 
     assert "labkit_demo_steps" not in sys.modules, "listing imports nothing"
-    step = labkit.runs.step("double_read", bench.dmm.readings.current)
+    step = labkit.runs.step("double_read", lab.dmm.readings.current)
     ds = labkit.run(step).wait()
     assert {"first", "second"} <= set(ds.data_vars)
-    with pytest.raises(PluginError, match="a_package_that_is_not_installed"):
+    with pytest.raises(PluginError, match="missing package 'a_package_that_is_not_installed'"):
         labkit.runs.step("broken")
+    assert "failed" in labkit.runs.available_steps()["broken"]
     with pytest.raises(PluginError, match="no experiment step named 'nope'"):
         labkit.runs.step("nope")
 
 
-def test_registered_steps_and_name_clashes(fresh_registry, bench):
+def test_registered_steps_and_name_clashes(fresh_registry, lab):
     labkit.runs.register_step("my_sweep", Sweep, source="my lab")
     assert labkit.runs.available_steps()["my_sweep"] == "my lab"
     with pytest.raises(PluginError, match="already exists"):
         labkit.runs.register_step("sweep", Sweep)
-    made = labkit.runs.step("my_sweep", bench.smu.settings.voltage, [0, 1])
+    made = labkit.runs.step("my_sweep", lab.smu.settings.voltage, [0, 1])
     assert isinstance(made, Sweep)
     labkit.runs.register_step("not_a_step", lambda: 42)
     with pytest.raises(PluginError, match="no prepare"):

@@ -17,19 +17,19 @@ from labkit.store import configure_parser, main, run_command
 
 
 @pytest.fixture
-def two_runs(bench):
+def two_runs(lab):
     first = labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         [0, 1],
-        read=[bench.dmm.readings.current],
+        read=[lab.dmm.readings.current],
         name="iv",
         metadata={"sample": "A1"},
     )
     first.wait()
     second = labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         np.linspace(0, 1, 5),
-        read=[bench.dmm.readings.current],
+        read=[lab.dmm.readings.current],
         name="long",
     )
     second.wait()
@@ -88,3 +88,22 @@ def test_python_m_labkit_store_runs_the_command(two_runs, data_root):
     )
     assert "long" in done.stdout
     assert " iv " not in done.stdout
+
+
+def test_the_labkit_command_has_a_runs_subcommand(two_runs, data_root, capsys):
+    from labkit.cli import main as labkit_main
+
+    assert labkit_main(["runs", "--name", "long"]) == 0
+    out = capsys.readouterr().out
+    assert "long" in out
+    assert labkit_main(["runs", "validate", "iv"]) == 0
+    assert "conforms to Zarr v3" in capsys.readouterr().out
+
+
+def test_building_the_command_line_loads_no_storage_library():
+    code = (
+        "import sys, labkit.cli; labkit.cli._parser(); "
+        "print(','.join(m for m in ('zarr', 'xarray', 'dask', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -7,24 +7,24 @@ import json
 import numpy as np
 import pytest
 import zarr
-from simdevices import SyntheticCamera
 
 import labkit
 from labkit.runs import CameraStream, Read, Repeat, Sweep
 from labkit.store import validate_store
 from labkit.store._validate import SPEC_DATA_TYPES
+from tests.simdevices import SyntheticCamera
 
 
 @pytest.fixture
-def mixed_run(bench):
+def mixed_run(lab):
     """A run with float, int, bool, string, time and image arrays."""
     camera = SyntheticCamera(shape=(256, 256))
     plan = Repeat(
         2,
         Sweep(
-            bench.dmm.settings.mode,
+            lab.dmm.settings.mode,
             ["dc", "ac"],
-            read=[bench.dmm.readings.current, bench.smu.settings.output, bench.dmm.settings.mode],
+            read=[lab.dmm.readings.current, lab.smu.settings.output, lab.dmm.settings.mode],
         ),
     )
     run = labkit.run(plan, CameraStream(camera, frames=3), name="mixed")
@@ -92,9 +92,9 @@ def test_arrays_carry_dimension_names_and_cf_attributes(mixed_run):
     assert meta["smu_output"]["fill_value"] is False
 
 
-def test_times_come_back_to_the_nanosecond(bench):
+def test_times_come_back_to_the_nanosecond(lab):
     run = labkit.run(
-        Sweep(bench.smu.settings.voltage, np.linspace(0, 1, 50), Read(bench.dmm.readings.current))
+        Sweep(lab.smu.settings.voltage, np.linspace(0, 1, 50), Read(lab.dmm.readings.current))
     )
     ds = run.wait()
     raw = zarr.open_array(str(run.path / "time"), mode="r")[:]

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from simdevices import RESISTANCE
 
 import labkit
 from labkit.runs import Grid
+from tests.simdevices import RESISTANCE
 
 distributed = pytest.importorskip("distributed")
 
 
-def test_a_local_cluster_computes_on_a_reopened_run(bench):
+def test_a_local_cluster_computes_on_a_reopened_run(lab):
     vs = np.linspace(0, 1, 40)
     run = labkit.run(
         Grid(
-            (bench.stage.settings.heater, [0.0, 1.0, 2.0]),
-            (bench.smu.settings.voltage, vs),
-            read=[bench.dmm.readings.current],
+            (lab.stage.settings.heater, [0.0, 1.0, 2.0]),
+            (lab.smu.settings.voltage, vs),
+            read=[lab.dmm.readings.current],
         ),
         name="for-dask",
     )

@@ -9,19 +9,19 @@ import dask.array
 import numpy as np
 import pytest
 import xarray as xr
-from simdevices import RESISTANCE
 
 import labkit
 from labkit.runs import Sweep, TimeSeries
 from labkit.store import RunNotFound, export_run, open_run, runs
+from tests.simdevices import RESISTANCE
 
 
 @pytest.fixture
-def iv(bench):
+def iv(lab):
     run = labkit.sweep(
-        bench.smu.settings.voltage,
+        lab.smu.settings.voltage,
         np.linspace(0, 1, 11),
-        read=[bench.dmm.readings.current],
+        read=[lab.dmm.readings.current],
         name="iv",
         metadata={"sample": "R1"},
     )
@@ -57,9 +57,9 @@ def test_reopening_is_lazy_and_reads_no_data(iv):
     )
 
 
-def test_a_running_run_is_a_live_view_cut_to_what_was_flushed(slow_bench):
+def test_a_running_run_is_a_live_view_cut_to_what_was_flushed(slow_lab):
     run = labkit.run(
-        TimeSeries([slow_bench.dmm.readings.current], duration="30 s", rate=200),
+        TimeSeries([slow_lab.dmm.readings.current], duration="30 s", rate=200),
         flush_interval=0.05,
     )
     deadline = time.monotonic() + 20
@@ -90,10 +90,8 @@ def test_export_to_netcdf_and_hdf5_round_trips(iv, tmp_path, suffix):
     back.close()
 
 
-def test_export_keeps_text_data(bench, tmp_path):
-    run = labkit.run(
-        Sweep(bench.dmm.settings.mode, ["dc", "ac"], read=[bench.dmm.readings.current])
-    )
+def test_export_keeps_text_data(lab, tmp_path):
+    run = labkit.run(Sweep(lab.dmm.settings.mode, ["dc", "ac"], read=[lab.dmm.readings.current]))
     run.wait()
     back = xr.open_dataset(run.export(tmp_path / "modes.nc"), engine="h5netcdf")
     assert back.dmm_mode.values.tolist() == ["dc", "ac"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from simdevices import SyntheticCamera
 
 import labkit
 from labkit.runs import CameraStream, Sweep
+from tests.simdevices import SyntheticCamera
 
 ts = pytest.importorskip("tensorstore", reason="tensorstore has no wheel for this platform")
 
@@ -19,10 +19,10 @@ def _read(path):
     return store.read().result()
 
 
-def test_tensorstore_reads_the_same_values_as_xarray(bench):
+def test_tensorstore_reads_the_same_values_as_xarray(lab):
     camera = SyntheticCamera(shape=(300, 256))
     run = labkit.run(
-        Sweep(bench.smu.settings.voltage, np.linspace(0, 1, 30), read=[bench.dmm.readings.current]),
+        Sweep(lab.smu.settings.voltage, np.linspace(0, 1, 30), read=[lab.dmm.readings.current]),
         CameraStream(camera, frames=4),
     )
     ds = run.wait()

@@ -18,8 +18,8 @@ def wait_for(predicate, timeout=20.0):
         time.sleep(0.01)
 
 
-def test_a_run_shows_as_a_widget_in_a_notebook(bench):
-    run = labkit.sweep(bench.smu.settings.voltage, [0, 1], read=[bench.dmm.readings.current])
+def test_a_run_shows_as_a_widget_in_a_notebook(lab):
+    run = labkit.sweep(lab.smu.settings.voltage, [0, 1], read=[lab.dmm.readings.current])
     run.wait()
     bundle = run._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
@@ -34,10 +34,10 @@ def test_a_run_shows_as_a_widget_in_a_notebook(bench):
     widget.close()
 
 
-def test_the_buttons_pause_resume_and_abort_the_run(slow_bench):
-    bench = slow_bench
+def test_the_buttons_pause_resume_and_abort_the_run(slow_lab):
+    lab = slow_lab
     run = labkit.sweep(
-        bench.smu.settings.voltage, np.linspace(0, 2, 300), read=[bench.dmm.readings.current]
+        lab.smu.settings.voltage, np.linspace(0, 2, 300), read=[lab.dmm.readings.current]
     )
     widget = RunWidget(run)
     wait_for(lambda: run.points >= 3)
@@ -58,5 +58,5 @@ def test_the_buttons_pause_resume_and_abort_the_run(slow_bench):
     wait_for(lambda: "aborted" in widget.status.value)
     assert widget.abort_button.disabled
     assert widget.bar.bar_style == "danger"
-    assert bench.smu_sim.value("voltage") == 0.0
+    assert lab.smu_sim.value("voltage") == 0.0
     widget.close()
