@@ -187,3 +187,21 @@ class SyntheticCamera:
 
     def unsubscribe(self, queue) -> None:
         self._broadcaster.unsubscribe(queue)
+
+
+def serve_bench_stage(bench, name: str = "stage") -> str:
+    """Serve a ``Stage`` on a :class:`labkit.sim.Bench`: its heater is the bench's heater, its
+    thermometer the bench's sample. Returns the address."""
+
+    class BenchStage(ScpiSimulator):
+        def on_set(self, setting, value):
+            if setting == "heater":
+                bench.thermal.heater_power = value
+
+    def sample_temperature(_simulator):
+        with bench.changing():
+            return bench.thermal.sample_temperature
+
+    twin = BenchStage(Stage, name, readings={"temperature": sample_temperature})
+    bench.add_instrument(name, twin, interfaces=("serial",))
+    return bench.address(name)

@@ -1,4 +1,4 @@
-"""The feedback step settles a simulated thermal sample with a PID loop."""
+"""The feedback step settles a thermal sample with a PID loop: the virtual bench's, and ours."""
 
 from __future__ import annotations
 
@@ -8,36 +8,47 @@ import pytest
 
 import labkit
 from labkit.runs import PID, Feedback, SettleTimeout, Sweep
+from tests.simdevices import Stage, serve_bench_stage
 
 
-def test_pid_settles_the_thermal_sample_within_tolerance(lab):
-    stage = lab.stage
+@pytest.fixture
+def bench_stage(data_root):
+    """The virtual bench's thermal stage (200× real time) behind a heater/thermometer stage."""
+    with labkit.sim.Bench(seed=1, time_scale=200, prefix="pid") as bench:
+        stage = Stage(serve_bench_stage(bench), name="stage")
+        yield bench, stage
+        stage.close()
+
+
+def test_pid_settles_the_benchs_sample_within_tolerance(bench_stage):
+    bench, stage = bench_stage
     step = Feedback(
         stage.settings.heater,
         stage.readings.temperature,
         "300 K",
-        kp=0.6,
-        ki=1.2,
-        tolerance="0.1 K",
-        hold="0.4 s",
-        interval="30 ms",
-        timeout="20 s",
+        kp=0.8,
+        ki=1.5,
+        tolerance="0.05 K",
+        hold="0.3 s",
+        interval="20 ms",
+        timeout="30 s",
         record=True,
     )
     run = labkit.run(step, name="settle")
     ds = run.wait()
     assert run.status == "completed"
-    final = stage.read("temperature")
-    assert abs(final - 300.0) < 0.3
+    with bench.changing():
+        assert abs(bench.thermal.sample_temperature - 300.0) < 0.1
     settled = [e for e in ds.attrs["events"] if e["event"] == "settled"]
     assert len(settled) == 1
-    assert abs(settled[0]["value"] - 300.0) <= 0.1
-    # The steady state needs 2 W (290 K ambient, 5 K/W): the loop found it.
-    assert settled[0]["output"] == pytest.approx(2.0, abs=0.3)
+    assert abs(settled[0]["value"] - 300.0) <= 0.05
+    # The loop found the power that holds the sample at 300 K in the bench's physics.
+    _, sample = bench.thermal.steady_state(settled[0]["output"])
+    assert sample == pytest.approx(300.0, abs=0.2)
     trajectory = ds.feedback_stage_temperature.values
     assert trajectory.size >= 5
-    assert trajectory[0] < 295
-    assert abs(trajectory[-1] - 300) <= 0.1
+    assert trajectory[0] < 296
+    assert abs(trajectory[-1] - 300) <= 0.05
     assert ds.feedback_output.attrs["units"] == "W"
     assert (ds.feedback_output.values >= 0).all()
     assert (ds.feedback_output.values <= 20).all()
