@@ -216,3 +216,25 @@ def test_wait_from_the_loop_thread_is_refused(lab):
         return await run
 
     _loop.run_sync(inside())
+
+
+def test_readings_of_different_instruments_are_read_concurrently(lab):
+    """Each instrument answers after 0.2 s; the second query goes out before the first reply."""
+    arrivals: dict[str, list[float]] = {"smu": [], "dmm": []}
+    for name, sim in (("smu", lab.smu_sim), ("dmm", lab.dmm_sim)):
+        sim.latency = 0.2
+        original = sim.handle
+
+        def logged(message, _original=original, _name=name):
+            if message.upper().startswith("MEAS"):
+                arrivals[_name].append(time.monotonic())
+            return _original(message)
+
+        sim.handle = logged
+    ds = labkit.sweep(
+        lab.smu.settings.output, [True], read=[lab.smu.readings.current, lab.dmm.readings.current]
+    ).wait()
+    assert ds.smu_current.size == 1
+    (smu_query,), (dmm_query,) = arrivals["smu"], arrivals["dmm"]
+    first, second = sorted((smu_query, dmm_query))
+    assert second < first + 0.2, "the second instrument was asked before the first one answered"
