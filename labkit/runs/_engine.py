@@ -24,14 +24,8 @@ from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
 from labkit.runs._run import Run
-from labkit.store import (
-    RunWriter,
-    check_writable,
-    data_root,
-    jsonable,
-    new_run_id,
-    store_path,
-)
+from labkit.store import RunWriter, check_writable, jsonable, new_run_id, store_path
+from labkit.store import data_root as resolve_data_root
 
 __all__ = ["Engine", "Suspender", "start"]
 
@@ -290,7 +284,7 @@ def start(
     plan = Plan.build(steps)
     plan.check()
     watched = [_suspender(item) for item in suspenders]
-    root = check_writable(_data_root(data_root))
+    root = check_writable(resolve_data_root(data_root))
     run_name = name or _default_name(plan)
     run_id = new_run_id()
     path = store_path(root, run_id, run_name)
@@ -318,10 +312,6 @@ def start(
     run._attach(engine, progress)
     run._future = _loop.submit(engine.main())
     return run
-
-
-def _data_root(value: Any) -> Any:
-    return data_root(value)
 
 
 def _snapshot(instrument: Instrument) -> dict[str, Any]:

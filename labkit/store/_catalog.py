@@ -3,8 +3,8 @@
 Listing reads one small JSON document per run (the group's ``zarr.json``) and nothing else; a
 cache in the data root (``.labkit-index.json``) remembers what each document said, keyed by
 its modification time and size, so a thousand finished runs cost a thousand ``stat`` calls.
-The stores stay the truth: a cache entry is used only while its file is unchanged, and the
-cache can be deleted at any time. Day folders outside ``since``/``until`` are not visited.
+The stores stay the truth: a cache entry is used only for a finished run whose file is
+unchanged (runs still going are always read afresh), and the cache can be deleted at any time. Day folders outside ``since``/``until`` are not visited.
 """
 
 from __future__ import annotations
@@ -238,10 +238,14 @@ class _Index:
             stat = (store / "zarr.json").stat()
         except OSError:
             return None
-        stamp = [stat.st_mtime_ns, stat.st_size]
+        stamp = [stat.st_mtime_ns, stat.st_size, stat.st_ino]
         entry = self.entries.get(key)
-        if entry is not None and entry.get("stamp") == stamp:
-            return entry["summary"]
+        if (
+            entry is not None
+            and entry.get("stamp") == stamp
+            and entry["summary"].get("status") in _FINAL
+        ):
+            return entry["summary"]  # a finished run's metadata does not change
         try:
             summary = _summary(read_attrs(store))
         except (RunNotFound, OSError, ValueError):
