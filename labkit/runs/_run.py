@@ -68,7 +68,7 @@ class Run(HasTraits):
     def _update(self, **changes: Any) -> None:
         """Set traits from the engine; a failing observer must never stop the run."""
         with self._update_lock:
-            if "points" in changes and self.total:
+            if "points" in changes and "progress" not in changes and self.total:
                 changes["progress"] = min(1.0, changes["points"] / self.total)
             for name, value in changes.items():
                 try:

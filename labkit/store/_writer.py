@@ -318,6 +318,7 @@ class RunWriter:
             dimension_names=list(variable.dims),
             attributes=attrs,
             config={"write_empty_chunks": True},
+            chunk_key_encoding=_chunk_keys(variable),
         )
         if variable.data is not None:
             data = np.asarray(variable.data)
@@ -506,6 +507,15 @@ def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
     if dtype.itemsize > 1 and endian != "little":
         return None
     return dtype.newbyteorder("<")
+
+
+def _chunk_keys(variable: Variable) -> dict[str, Any]:
+    """Chunk files: nested folders (``c/0/1``), except one file per image (``c.12.0.0``) for
+    image arrays, so that a camera stream creates one file per frame and no folder."""
+    one_item_per_chunk = variable.item_ndim > 0 and all(
+        size == 1 for size in (variable.chunks or ())[: len(variable.shape) - variable.item_ndim]
+    )
+    return {"name": "default", "separator": "." if one_item_per_chunk else "/"}
 
 
 def _dimensions(variables: Iterable[Variable]) -> dict[str, int | None]:
