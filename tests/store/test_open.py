@@ -96,3 +96,40 @@ def test_export_keeps_text_data(lab, tmp_path):
     back = xr.open_dataset(run.export(tmp_path / "modes.nc"), engine="h5netcdf")
     assert back.dmm_mode.values.tolist() == ["dc", "ac"]
     back.close()
+
+
+def test_another_process_reads_a_run_while_it_goes(slow_lab):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    run = labkit.sweep(
+        slow_lab.smu.settings.voltage,
+        np.linspace(0, 1, 400),
+        read=[slow_lab.dmm.readings.current],
+        flush_interval=0.05,
+    )
+    deadline = time.monotonic() + 20
+    while run.dataset.attrs["points_written"] < 20:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    script = (
+        "import json, sys, labkit\n"
+        "ds = labkit.open_run(sys.argv[1])\n"
+        "n = int(ds.attrs['points_written'])\n"
+        "print(json.dumps({'n': n, 'status': ds.attrs['status'],"
+        " 'v': ds.smu_voltage.values[:n].tolist(), 'i': ds.dmm_current.values[:n].tolist()}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(run.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    )
+    seen = json.loads(done.stdout)
+    run.abort()
+    assert seen["status"] == "running"
+    assert seen["n"] >= 20
+    np.testing.assert_allclose(seen["i"], np.asarray(seen["v"]) / RESISTANCE)
