@@ -1,0 +1,379 @@
+"""One row of a panel per setting or reading: label | control and unit | read-back | status.
+
+A setting's row sends a user's change with ``handle.submit`` (validation errors raise at once,
+before any byte), shows that the hardware is busy until the instrument acknowledged, and on a
+refusal shows the message and puts the control back on the last acknowledged value without
+sending anything. Values changed from code (or by a run) arrive through the instrument's
+traits and move the control, quietly. While the panel's own change is in flight (a ramp), the
+control stays on the target the user chose and the status line shows progress. Observers only
+mark a row for redrawing; :meth:`SettingRow.render` then shows the state as it is (``_sync``).
+
+A read-back is a measurement: it is read after each change the panel makes, and when the
+set-point changes from elsewhere it is shown as stale (greyed) rather than read again, so a
+panel never adds I/O to a run.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from labkit.core import LabkitError, ReadingHandle, SettingHandle
+from labkit.ui._controls import control_kind, make_control, set_range, show_toggle
+from labkit.ui._format import escape, format_quantity, format_value, title_of, unit_label
+from labkit.ui._style import FULL_ROW
+from labkit.ui._sync import Pending, failure_of, guarded, is_quiet, log, quietly
+
+if TYPE_CHECKING:
+    from labkit.ui._panel import Section
+
+__all__ = ["ErrorLine", "ReadingRow", "SettingRow", "describe_error", "icon_button"]
+
+_SPINNER = '<i class="fa fa-spinner fa-spin labkit-spinner"></i>'
+_LOCK = '<i class="fa fa-lock"></i>'
+
+
+def describe_error(error: BaseException) -> str:
+    """The message people read: labkit's own, or the type and text of anything unexpected."""
+    if isinstance(error, LabkitError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def icon_button(icon: str, tooltip: str, *classes: str) -> widgets.Button:
+    button = widgets.Button(icon=icon, tooltip=tooltip, layout=widgets.Layout(width="30px"))
+    button.add_class("labkit-icon-button")
+    for name in classes:
+        button.add_class(name)
+    return button
+
+
+def tag_cells(row: SettingRow | ReadingRow) -> None:
+    """``labkit-setting-<name>`` on every cell of a row: stable hooks for browser tests."""
+    tag = f"labkit-setting-{row.spec.name}"
+    shown = row.readback if isinstance(row, SettingRow) else row.value
+    for cell in (*row.cells, row.unit, shown):
+        cell.add_class(tag)
+
+
+def _html(css_class: str, value: str = "", **layout: str) -> widgets.HTML:
+    # HTML widgets default to the width of a text box; grid cells size to their content.
+    cell = widgets.HTML(value, layout=widgets.Layout(**{"width": "auto", **layout}))
+    cell.add_class(css_class)
+    return cell
+
+
+class ErrorLine:
+    """A dismissable error under a row (or a section), spanning the whole grid."""
+
+    def __init__(self) -> None:
+        self.message = _html("labkit-error-text", flex="1 1 auto")
+        self.dismiss = icon_button("times", "Dismiss this message", "labkit-dismiss")
+        self.dismiss.on_click(lambda _button: self.clear())
+        self.widget = widgets.HBox(
+            [self.message, self.dismiss],
+            layout=widgets.Layout(grid_area=FULL_ROW, display="none", align_items="center"),
+        )
+        self.widget.add_class("labkit-error")
+        self.text = ""
+
+    def show(self, error: BaseException | str) -> None:
+        self.text = error if isinstance(error, str) else describe_error(error)
+        self.message.value = f'<i class="fa fa-exclamation-triangle"></i> {escape(self.text)}'
+        self.widget.layout.display = "flex"
+
+    def clear(self) -> None:
+        self.text = ""
+        self.message.value = ""
+        self.widget.layout.display = "none"
+
+
+class SettingRow:
+    """A setting's widgets and the logic that keeps them honest."""
+
+    def __init__(self, section: Section, handle: SettingHandle) -> None:
+        self.section = section
+        self.handle = handle
+        self.spec = handle.spec
+        self.instrument = handle.instrument
+        self.pending: Pending = section.pending
+        self._lock = threading.RLock()
+        self._in_flight = 0
+        self._target: Any = None
+        self._readback_stale = False
+        self.readback_handle: ReadingHandle | None = (
+            self.instrument.readings[self.spec.readback] if self.spec.readback else None
+        )
+
+        self.label = _html("labkit-label", escape(title_of(self.spec)))
+        self.label.tooltip = self._tooltip()
+        # Dropdown entries carry their unit already ("1 ms"): no unit beside them.
+        shows_unit = self.spec.choices is None
+        self.unit = _html("labkit-unit", escape(unit_label(self.spec.unit)) if shows_unit else "")
+        self.readback = _html("labkit-readback", width="80px")
+        self.readback_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
+        if self.readback_handle is not None:
+            reading = self.readback_handle
+            refresh = icon_button("refresh", f"Read {title_of(reading.spec).lower()} now")
+            refresh.on_click(lambda _button: self.section.read(reading, self.error.show))
+            self.readback_unit = _html("labkit-unit", escape(unit_label(reading.spec.unit)))
+            self.readback_cell.children = (self.readback, self.readback_unit, refresh)
+        self.status = _html("labkit-status")
+        self.error = ErrorLine()
+        self.control_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
+        self.kind = ""
+        self.control: Any = None
+        self._build_control()
+        self.render()
+        tag_cells(self)
+
+        section.watch(self.instrument, self._on_value, [self.spec.name])
+        if self.readback_handle is not None:
+            section.watch(self.instrument, self._on_readback, [self.readback_handle.name])
+        section.watch(
+            handle.state, self._on_state, ["busy", "lock", "soft_min", "soft_max", "ramp_rate"]
+        )
+
+    # -- layout ----------------------------------------------------------------------------
+
+    @property
+    def cells(self) -> list[Any]:
+        """The grid cells, in column order, then the error line spanning the grid."""
+        return [self.label, self.control_cell, self.readback_cell, self.status, self.error.widget]
+
+    def _tooltip(self) -> str:
+        spec = self.spec
+        parts = [spec.doc.strip()] if spec.doc else []
+        low, high = spec.hard_range()
+        if spec.numeric and spec.choices is None:
+            if math.isfinite(low) and math.isfinite(high):
+                parts.append(
+                    f"Limits: {format_quantity(low, spec.unit)} … "
+                    f"{format_quantity(high, spec.unit)}"
+                )
+            elif math.isfinite(low):
+                parts.append(f"Limits: ≥ {format_quantity(low, spec.unit)}")
+            elif math.isfinite(high):
+                parts.append(f"Limits: ≤ {format_quantity(high, spec.unit)}")
+        if spec.access == "r":
+            parts.append("Read-only: set by the instrument")
+        parts.append(self.handle.full_name)
+        return "\n".join(parts)
+
+    def _build_control(self) -> None:
+        kind = control_kind(self.spec, self.handle.limits)
+        control = make_control(kind, self.spec, self.handle.limits, self.handle.value)
+        control.tooltip = self.spec.doc or title_of(self.spec)
+        control.add_class("labkit-control")
+        control.add_class(f"labkit-setting-{self.spec.name}")
+        control.observe(self._on_control, names="value")
+        old = self.control
+        self.kind, self.control = kind, control
+        self.control_cell.children = (control, self.unit)
+        if old is not None:
+            old.unobserve(self._on_control, names="value")
+            old.close()
+
+    # -- user's changes --------------------------------------------------------------------
+
+    @guarded
+    def _on_control(self, change: dict[str, Any]) -> None:
+        if self.kind == "toggle":
+            with quietly():
+                show_toggle(self.control)
+        if is_quiet():
+            return
+        self.commit(change["new"])
+
+    def commit(self, value: Any) -> Future[Any] | None:
+        """Send ``value`` as a user's change would; None when it was refused before any I/O.
+
+        The control shows ``value`` while the instrument works on it (where a user would have
+        put it), and the last acknowledged value if the instrument refuses.
+        """
+        self.pending.begin()
+        with self._lock:
+            self._in_flight += 1
+            self._target = value
+            self._show_in_control(value)
+        self.error.clear()
+        try:
+            future = self.handle.submit(value)
+        except Exception as error:
+            if not isinstance(error, LabkitError):
+                log.exception("labkit panel: setting %s failed", self.handle.full_name)
+            self.error.show(error)
+            self._settled()
+            return None
+        self.section.redraw(self.render)
+        future.add_done_callback(self._committed)
+        return future
+
+    def _committed(self, future: Future[Any]) -> None:
+        error = failure_of(future)
+        if error is not None:
+            self.error.show(error)
+        elif self.readback_handle is not None:
+            self.section.read(self.readback_handle, self.error.show)
+        self._settled()
+
+    def _settled(self) -> None:
+        # One commit is over: the control goes back to following the instrument.
+        with self._lock:
+            self._in_flight -= 1
+        self.section.redraw(self.render)
+        self.pending.end()
+
+    # -- the instrument's news (observers: on the instrument's threads, so only mark) ------
+
+    @guarded
+    def _on_value(self, change: dict[str, Any]) -> None:
+        self._readback_stale = True
+        self.section.redraw(self.render)
+
+    @guarded
+    def _on_readback(self, change: dict[str, Any]) -> None:
+        self._readback_stale = False
+        self.section.redraw(self.render)
+
+    @guarded
+    def _on_state(self, change: dict[str, Any]) -> None:
+        self.section.redraw(self.render)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render(self) -> None:
+        """Show the state as it is now: range, enabled, value, read-back, status."""
+        with self._lock, quietly():
+            limits = self.handle.limits
+            if control_kind(self.spec, limits) != self.kind:
+                self._build_control()
+            elif self.kind == "slider":
+                set_range(self.control, self.spec, limits, self.handle.value)
+            lock = self.handle.state.lock
+            disabled = (
+                not self.instrument._can_write(self.spec)
+                or not self.instrument.connected
+                or (lock is not None and lock.locks_value)
+            )
+            if self.control.disabled != disabled:
+                self.control.disabled = disabled
+            if self._in_flight == 0:
+                self._show_in_control(self.handle.value)
+            self._show_readback()
+            self._show_status()
+
+    def _show_in_control(self, value: Any) -> None:
+        if value is None:
+            return
+        with self._lock, quietly():
+            try:
+                if self.kind == "slider" and not (self.control.min <= value <= self.control.max):
+                    set_range(self.control, self.spec, self.handle.limits, value)
+                if self.kind == "text":
+                    value = str(value)
+                if self.control.value != value:
+                    self.control.value = value
+            except Exception:  # a value the widget cannot hold ("5 V" typed in code): keep it
+                return
+            if self.kind == "toggle":
+                show_toggle(self.control)
+
+    def _show_readback(self) -> None:
+        if self.readback_handle is None:
+            return
+        spec = self.readback_handle.spec
+        shown = escape(format_value(self.readback_handle.value, spec))
+        title = f"Read-back: {title_of(spec).lower()}, measured"
+        if self._readback_stale:
+            title += "; the set-point changed since it was read (⟳ reads it again)"
+            html = f'<span class="labkit-value labkit-stale">{shown}</span>'
+        else:
+            html = f'<span class="labkit-value">{shown}</span>'
+        if self.readback.value != html:
+            self.readback.value = html
+            self.readback.tooltip = title
+
+    def _show_status(self) -> None:
+        state = self.handle.state
+        spec = self.spec
+        in_flight, target = self._in_flight > 0, self._target
+        value = self.handle.value
+        parts = []
+        if state.busy or in_flight:
+            if state.ramp_rate is not None and spec.kind == "float":
+                goal = f" → {escape(format_quantity(target, spec.unit))}" if in_flight else ""
+                now = escape(format_quantity(value, spec.unit))
+                parts.append(
+                    f'{_SPINNER} ramping{goal} <span class="labkit-muted">(now {now})</span>'
+                )
+            else:
+                parts.append(f"{_SPINNER} setting…")
+        elif state.ramp_rate is not None:
+            rate = format_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
+            parts.append(f'<span class="labkit-muted">ramps at {escape(rate)}</span>')
+        if state.lock is not None:
+            reason = f": {escape(state.lock.reason)}" if state.lock.reason else ""
+            what = "locked" if state.lock.locks_value else "limits locked"
+            parts.append(
+                f'<span class="labkit-locked" title="{escape(state.lock.describe())}">'
+                f"{_LOCK} {what}{reason}</span>"
+            )
+        if value is None and not in_flight and self.instrument.connected:
+            unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
+            parts.append(f'<span class="labkit-muted">{unknown}</span>')
+        html = " ".join(parts)
+        if self.status.value != html:
+            self.status.value = html
+
+
+class ReadingRow:
+    """A reading: its value (read-only), unit and a button to read it now."""
+
+    def __init__(self, section: Section, handle: ReadingHandle) -> None:
+        self.section = section
+        self.handle = handle
+        self.spec = handle.spec
+        doc = "\n".join(p for p in (handle.spec.doc.strip(), handle.full_name) if p)
+        self.label = _html("labkit-label", escape(title_of(self.spec)))
+        self.label.tooltip = doc
+        self.value = _html("labkit-reading", width="160px")
+        self.value.tooltip = doc
+        self.unit = _html("labkit-unit", escape(unit_label(self.spec.unit)))
+        self.refresh = icon_button("refresh", f"Read {title_of(self.spec).lower()} now")
+        self.refresh.on_click(lambda _button: self.read())
+        self.control_cell = widgets.HBox(
+            [self.value, self.unit, self.refresh], layout=widgets.Layout(align_items="center")
+        )
+        self.readback_cell = widgets.HBox()
+        self.status = _html("labkit-status")
+        self.error = ErrorLine()
+        self.render()
+        tag_cells(self)
+        section.watch(handle.instrument, self._on_value, [self.spec.name])
+
+    @property
+    def cells(self) -> list[Any]:
+        return [self.label, self.control_cell, self.readback_cell, self.status, self.error.widget]
+
+    def read(self) -> Future[Any] | None:
+        """Read the reading now, in the background; an error shows under the row."""
+        self.error.clear()
+        return self.section.read(self.handle, self.error.show)
+
+    @guarded
+    def _on_value(self, change: dict[str, Any]) -> None:
+        self.section.redraw(self.render)
+
+    def render(self) -> None:
+        shown = format_value(self.handle.value, self.spec)
+        html = f'<span class="labkit-value">{escape(shown)}</span>'
+        if self.value.value != html:
+            self.value.value = html
+        disabled = not self.handle.instrument.connected
+        if self.refresh.disabled != disabled:
+            self.refresh.disabled = disabled
