@@ -186,6 +186,12 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         """The camera's GenApi node map: every feature, unchecked (for experts)."""
         return self._link().node_map
 
+    @property
+    def features(self) -> dict[str, Feature]:
+        """What each setting, reading and action was made from: ``{"width": Feature(node="Width"...)}``."""
+        features = type(self)._genicam_features or {}
+        return {name: f for name, f in features.items() if f.role != "chunk"}
+
     def feature(self, node: str) -> Any:
         """The handle of the setting, reading or action made from the GenICam feature ``node``."""
         feature = self._features_by_node.get(node)

@@ -95,6 +95,12 @@ GENTL_FUNCTIONS = [
     "DSGetBufferInfo",
 ]
 
+_WHERE = {
+    "argument": "named as a producer",
+    "address": "named in the camera's address",
+    "configuration": "from labkit's configuration",
+}
+
 _HOW_TO_FIX = (
     f"Install your camera vendor's GenTL producer (it sets {ENV_VAR}), name .cti files or folders "
     "in labkit's configuration ([genicam] producers = [...]), or use the simulated cameras of the "
@@ -154,7 +160,7 @@ def check_producer(path: str | os.PathLike[str], *, origin: str = "argument") ->
     crashing GenICam's loader.
     """
     candidate = Path(path).expanduser()
-    where = f" (from {origin})" if origin else ""
+    where = f" ({_WHERE.get(origin, 'from ' + origin)})" if origin else ""
     if not candidate.is_file():
         state = "is a folder, not a file" if candidate.is_dir() else "does not exist"
         raise MissingVendorLibrary(

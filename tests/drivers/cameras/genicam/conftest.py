@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("harvesters.core")
 
-from labkit.drivers.cameras.genicam import GenICamCamera, simulated_producer  # noqa: E402
+from labkit.drivers.cameras.genicam import GenICamCamera, simulated_producer
 
 RED = "genicam://VikyTL_DEV_red@viky"
 
