@@ -188,7 +188,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
 
     @property
     def features(self) -> dict[str, Feature]:
-        """What each setting, reading and action was made from: ``{"width": Feature(node="Width"...)}``."""
+        """What each setting, reading and action was made from (``features["width"].node``)."""
         features = type(self)._genicam_features or {}
         return {name: f for name, f in features.items() if f.role != "chunk"}
 
@@ -373,7 +373,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
     def start(self) -> None:
         """Start live acquisition: frames go to every subscribed queue until stop()."""
         self._require_connected()
-        self._worker.call(self._start_on_worker)
+        self._on_worker(self._start_on_worker)
 
     def _start_on_worker(self) -> None:
         if self._acquisition is not None:
@@ -396,7 +396,14 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         """Stop live acquisition (and ramps); subscribed queues stay open for the next start."""
         super().stop()
         if not self._closed:
-            self._worker.call(self._stop_on_worker, False)
+            self._on_worker(self._stop_on_worker, False)
+
+    def _on_worker(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run on the worker; labkit errors come back naming this camera."""
+        try:
+            return self._worker.call(function, *args)
+        except LabkitError as error:
+            raise self._attach(error) from None
 
     def _stop_on_worker(self, quiet: bool) -> None:
         acquisition, self._acquisition = self._acquisition, None
@@ -481,7 +488,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         """
         self._require_connected()
         wait = self._link().timeout if timeout is None else float(timeout)
-        return self._worker.call(self._snap_on_worker, wait)
+        return self._on_worker(self._snap_on_worker, wait)
 
     def _snap_on_worker(self, timeout: float) -> Frame:
         if self._acquisition is not None:

@@ -117,7 +117,7 @@ _SAFE_WHILE_ACQUIRING = frozenset(
 )
 
 #: Units cameras write that pint reads differently or not at all.
-_UNIT_SPELLINGS = {"C": "degC", "°C": "degC", "us": "µs", "usec": "µs", "uS": "µs", "msec": "ms"}
+_UNIT_SPELLINGS = {"C": "degC", "°C": "degC", "us": "µs", "usec": "µs", "msec": "ms"}
 
 _FLOAT_UNBOUNDED = 1e300
 _FLT_MAX = 3.4028234663852886e38

@@ -93,6 +93,7 @@ class _System:
         self.harvester = Harvester()
         self.harvester.add_file(str(producer.path))
         self.acquirers: set[Any] = set()
+        self.open_ids: dict[str, str] = {}  # device id -> the address it was opened with
         self.devices: list[Any] = []
         self.update()
 
@@ -212,6 +213,7 @@ class OpenDevice:
                 self.acquirer.destroy()
             finally:
                 self._system.acquirers.discard(self.acquirer)
+                self._system.open_ids.pop(self.info.id, None)
                 _drop_if_unused(self._system)
 
 
@@ -238,8 +240,15 @@ def open_device(address: str, producers: object = None) -> OpenDevice:
             if len(chosen) != 1:
                 raise _not_unique(address, device, chosen, systems)
             system, raw, info = chosen[0]
+            if info.id in system.open_ids:
+                raise ConfigurationError(
+                    f"camera {info.id} is already open in this process "
+                    f"(at {system.open_ids[info.id]})",
+                    hint="Use the instrument that holds it, or close that one first",
+                )
             acquirer = _create(system, raw, info, address)
             system.acquirers.add(acquirer)
+            system.open_ids[info.id] = address
             return OpenDevice(info, acquirer, system)
         finally:
             for system in systems:

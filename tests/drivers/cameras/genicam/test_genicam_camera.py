@@ -22,6 +22,7 @@ from labkit import (
     ConfigurationError,
     ConnectionLost,
     InstrumentError,
+    InstrumentTimeout,
     LimitError,
     NotConnectedError,
 )
@@ -51,7 +52,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 def drain(queue: FrameQueue, timeout: float = 10.0) -> None:
-    """Read until the stream ends; raises what ended it (a frame late by ``timeout``: TimeoutError)."""
+    """Read until the stream ends, raising what ended it (TimeoutError if a frame is late)."""
     while True:
         queue.get(timeout=timeout)
 
@@ -103,12 +104,30 @@ def test_rerunning_the_cell_returns_the_open_camera(open_camera: Opener) -> None
         GenICamCamera("genicam://VikyTL_DEV_blue@viky", name="cam")
 
 
+def test_cameras_of_one_producer_work_side_by_side_and_listing_spares_them(
+    open_camera: Opener,
+) -> None:
+    red = open_camera(RED, name="red")
+    green = open_camera("genicam://VikyTL_DEV_green@viky", name="green")
+    red.start()
+    try:
+        queue = red.subscribe(4)
+        # Refreshing harvesters' device list would destroy open acquirers: listing must not.
+        assert len(list_cameras("viky")) == 3
+        assert green.snap().number == 1
+        assert queue.get(timeout=10).pixels.size > 0
+    finally:
+        red.stop()
+    with pytest.raises(ConfigurationError, match="already open in this process"):
+        open_camera("genicam://0@viky", name="red_again")  # red's serial number
+
+
 def test_a_camera_is_not_message_based(camera: GenICamCamera) -> None:
     with pytest.raises(ConfigurationError, match="not message-based"):
         camera.write("Width 100")
 
 
-# ----------------------------------------------------------------------------- settings from the node map
+# ----------------------------------------------------------------------------- node-map settings
 
 _KINDS = {2: "int", 3: "bool", 5: "float", 6: "str", 9: "enum"}
 
@@ -251,6 +270,36 @@ def test_snap_gives_numbered_host_timestamped_frames(camera: GenICamCamera) -> N
     assert frame.pixels.flags.owndata  # copied out of the camera's buffer
     assert frame.metadata["frame_id"] is not None
     assert "ChunkNrBounces" in frame.metadata.get("chunks", {})
+
+
+def test_a_snap_without_a_frame_in_time_is_a_timeout_not_a_hang(camera: GenICamCamera) -> None:
+    rate = node(camera, "AcquisitionFrameRate")
+    usual = camera.acquisition_frame_rate
+    camera.acquisition_frame_rate = rate.min  # viky's first frame comes one period after start
+    with pytest.raises(InstrumentTimeout, match="no frame arrived") as caught:
+        camera.snap(timeout=0.05 / rate.min)
+    assert caught.value.instrument == camera.name
+    camera.acquisition_frame_rate = usual
+    assert camera.snap(timeout=30).number == 1  # and the camera is fine afterwards
+
+
+def test_device_timestamps_become_seconds() -> None:
+    from labkit.drivers.cameras.genicam._link import GenICamLink
+
+    class Buffer:
+        def __init__(self, **fields: int) -> None:
+            self.fields = fields
+
+        def __getattr__(self, name: str) -> int:
+            if name in self.fields:
+                return self.fields[name]
+            raise RuntimeError("GenTL: not available")  # what a producer without it does
+
+    link = GenICamLink(RED)
+    assert link._device_time(Buffer(timestamp_ns=2_500_000_000)) == pytest.approx(2.5)
+    link._tick_seconds = 1e-6  # a 1 MHz device clock
+    assert link._device_time(Buffer(timestamp=3_000_000)) == pytest.approx(3.0)
+    assert link._device_time(Buffer()) is None
 
 
 def test_the_ball_moves_between_frames(camera: GenICamCamera) -> None:
