@@ -20,7 +20,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from traitlets import Bool
@@ -138,7 +137,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
             )
         link = GenICamLink(resource, producers=producers, timeout=timeout or 5.0)
         try:
-            model = _off_main_thread(_camera_class, cls, link, visibility)
+            model = _camera_class(cls, link, visibility)
             return model(
                 resource,
                 name=name,
@@ -551,18 +550,6 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
 
 
 # ---------------------------------------------------------------------------------- the classes
-
-
-def _off_main_thread(function: Callable[..., Any], *args: Any) -> Any:
-    """Run ``function`` on a helper thread when called from the main one.
-
-    harvesters installs its own Ctrl-C handler (which swallows the interrupt and destroys the
-    acquirer) when an acquirer is made on the main thread; a notebook must keep its own.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return function(*args)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-genicam-open") as pool:
-        return pool.submit(function, *args).result()
 
 
 class _NodeCall:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -73,10 +75,10 @@ class GenICamLink:
         return self._device is not None
 
     def open(self) -> None:
-        """Open the camera (exclusive access); must not run on the main thread (harvesters)."""
+        """Open the camera (exclusive access)."""
         if self._device is not None:
             return
-        device = open_device(self.resource, self.producers)
+        device = _off_main_thread(open_device, self.resource, self.producers)
         acquirer = device.acquirer
         # Poll without waiting in C: see the module's doc string.
         acquirer.timeout_period_on_update_event_data_call = 0
@@ -311,6 +313,18 @@ class GenICamLink:
             except Exception:
                 continue  # chunk data the camera did not attach to this buffer
         return values
+
+
+def _off_main_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """Run ``function`` on a helper thread when called from the main one.
+
+    harvesters installs its own Ctrl-C handler (which swallows the interrupt and destroys the
+    acquirer) when an acquirer is made on the main thread; a notebook must keep its own.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-genicam-open") as pool:
+        return pool.submit(function, *args).result()
 
 
 def _attribute(raw: Any, name: str) -> Any:

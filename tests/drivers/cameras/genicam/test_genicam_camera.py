@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,14 @@ def test_a_camera_opens_by_serial_and_is_a_labkit_camera(open_camera: Opener) ->
     assert camera.identity["model"] == green.model
     height, width = camera.sensor_shape
     assert (height, width) == (node(camera, "Height").max, node(camera, "Width").max)
+
+
+def test_opening_a_camera_keeps_the_interpreters_ctrl_c_handler(open_camera: Opener) -> None:
+    # harvesters replaces it (and then swallows Ctrl-C) when an acquirer is made on the main thread
+    before = signal.getsignal(signal.SIGINT)
+    camera = open_camera()
+    camera.reconnect()
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_unknown_and_ambiguous_devices_are_refused_with_the_list(open_camera: Opener) -> None:
