@@ -48,4 +48,32 @@ STANDARD_TWINS: list[TwinSpec] = [
         ("GPIB0::22::INSTR",),
         "Keysight 34465A DMM across the device under test",
     ),
+    TwinSpec(
+        "psu",
+        "labkit.sim.twins._e3631a:E3631ATwin",
+        ("visa", "serial"),
+        ("GPIB0::5::INSTR",),
+        "Agilent E3631A supply: its +6 V output heats the stage, its +25 V output lights the lamp",
+    ),
+    TwinSpec(
+        "tc",
+        "labkit.sim.twins._tc200:TC200Twin",
+        ("serial",),
+        (),
+        "Thorlabs TC200 heater controller closing the loop on the stage's heater",
+    ),
+    TwinSpec(
+        "spectrometer",
+        "labkit.sim.twins._oceanoptics:USB2000PlusTwin",
+        ("usb",),
+        (),
+        "Ocean Optics USB2000+ spectrometer on the fibre that sees the lamp and the LED",
+    ),
+    TwinSpec(
+        "usb4000",
+        "labkit.sim.twins._oceanoptics:USB4000Twin",
+        ("usb",),
+        (),
+        "Ocean Optics USB4000 spectrometer on the same fibre",
+    ),
 ]
