@@ -50,6 +50,7 @@ _LAZY = {
     "GenICamCamera": "labkit.drivers.cameras.genicam",
     "ScpiInstrument": "labkit.drivers.scpi",
     "Station": "labkit.station",
+    "camera_view": "labkit.ui",
     "load_station": "labkit.station",
     "dry_run": "labkit.runs",
     "export_run": "labkit.store",
@@ -158,6 +159,13 @@ def _run_widget(run: Any) -> Any:
     return RunWidget(run)
 
 
+def _live_view(run: Any) -> Any:
+    from labkit.ui import live_view
+
+    return live_view(run)
+
+
 _hooks.register_transport_opener(_open_transport)
 _hooks.register_display("panel", _instrument_panel)
 _hooks.register_display("run", _run_widget)
+_hooks.register_display("live", _live_view)

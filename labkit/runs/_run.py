@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["FINAL_STATUSES", "Run"]
 
 FINAL_STATUSES = ("completed", "aborted", "failed")
+
+log = logging.getLogger("labkit.runs")
+
+Watcher = Callable[[tuple[int, ...], dict[str, Any]], None]
 
 
 class Run(HasTraits):
@@ -53,6 +59,8 @@ class Run(HasTraits):
         self._error: BaseException | None = None
         self._update_lock = threading.Lock()
         self._bar: Any = None
+        self._watchers: tuple[Watcher, ...] = ()
+        self._watchers_lock = threading.Lock()
 
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine
@@ -90,6 +98,31 @@ class Run(HasTraits):
         self._update(**changes)
         if self._bar is not None:
             self._bar.close()
+
+    # -- live data ----------------------------------------------------------------------
+
+    def watch(self, callback: Watcher) -> None:
+        """Call ``callback(index, values)`` with every point as it is recorded (live plots).
+
+        ``index`` is the point's position along the run's dimensions and ``values`` maps
+        variable names (as in the Dataset, time included) to what was recorded. The callback
+        runs on the thread that recorded the point — labkit's loop, a camera step's writer —
+        so it must only take note and return at once; its exceptions are logged, never raised
+        into the run.
+        """
+        with self._watchers_lock:
+            self._watchers = (*self._watchers, callback)
+
+    def unwatch(self, callback: Watcher) -> None:
+        with self._watchers_lock:
+            self._watchers = tuple(w for w in self._watchers if w is not callback)
+
+    def _recorded(self, index: tuple[int, ...], values: dict[str, Any]) -> None:
+        for callback in self._watchers:
+            try:
+                callback(index, values)
+            except Exception:
+                log.exception("labkit: a run watcher failed")
 
     # -- control ------------------------------------------------------------------------
 
@@ -181,6 +214,19 @@ class Run(HasTraits):
         return export_run(self.path, target, format=format)
 
     # -- display ------------------------------------------------------------------------
+
+    def live(self) -> Any:
+        """The run's live plots as a widget: lines, maps and camera images that follow the
+        data as it is acquired (the same ones the run shows when displayed)."""
+        widget = _hooks.display("live", self)
+        if widget is None:
+            from labkit.core import ConfigurationError
+
+            raise ConfigurationError(
+                "live views need labkit's notebook widgets, which are not loaded",
+                hint="import labkit (the top-level package registers them)",
+            )
+        return widget
 
     def __repr__(self) -> str:
         total = f"/{self.total}" if self.total is not None else ""

@@ -1,8 +1,10 @@
-"""The widget a Run shows in a notebook: progress, status, and pause/resume/abort buttons.
+"""The widget a Run shows in a notebook: progress, status, pause/resume/abort, live views.
 
 It observes the Run's traits (updated from labkit's loop a few times a second) and drives
 the run through its thread-safe ``pause``/``resume``/``abort``; the abort button never waits,
-so the kernel stays free while outputs ramp to their safe values.
+so the kernel stays free while outputs ramp to their safe values. Below the controls are the
+run's live views (:func:`labkit.ui.live_view`: lines, maps, camera images), the same ones
+``run.live()`` returns.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _LIVE = ("running", "paused", "suspended")
 class RunWidget(widgets.VBox):
     """Progress bar, counts, status line and control buttons for one run."""
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: Any, *, live: bool = True) -> None:
         self.run = run
         self.title = widgets.HTML(
             f"<b>{html.escape(run.name)}</b> <code>{html.escape(run.id)}</code>"
@@ -48,7 +50,16 @@ class RunWidget(widgets.VBox):
         self.resume_button.on_click(lambda _: self.run.resume())
         self.abort_button.on_click(lambda _: self.run.abort(wait=False))
         buttons = widgets.HBox([self.pause_button, self.resume_button, self.abort_button])
-        super().__init__([self.title, widgets.HBox([self.bar, self.count]), self.status, buttons])
+        children = [self.title, widgets.HBox([self.bar, self.count]), self.status, buttons]
+        self.live = None
+        if live:
+            from labkit.ui._run_live import live_view
+
+            self.live = live_view(run)
+            if self.live.views:
+                children.append(self.live)
+        super().__init__(children)
+        self.add_class("labkit-run")
         run.observe(self._refresh, names=["status", "message", "points", "progress", "total"])
         self._refresh()
 

@@ -1,0 +1,292 @@
+"""A run's live views, chosen from its plan: lines, heat maps and camera images.
+
+From the plan's record groups (what is recorded together over which dimensions):
+
+- one dimension (a sweep, a time series, a repeat): lines of the group's numeric readings
+  against the dimension's set-points (or the time since the run started), one figure per unit,
+  with a legend when several readings share it;
+- two or more: a heat map per reading over the two innermost dimensions (the newest slice of
+  any outer ones), filling in as the grid is walked;
+- a ``CameraStream``: the camera view, on a one-frame queue of its own; a ``Snap``: the frames
+  the run records.
+
+Points reach the views through :meth:`Run.watch` as they are recorded. A view opened after the
+run began first fills in what the store already holds, and the store is read once more when
+the run ends, so the final picture is exactly what was saved.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from labkit.runs import CameraStream, Snap
+from labkit.runs._run import FINAL_STATUSES
+from labkit.ui._camera_view import CameraView, recorded_view
+from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
+from labkit.ui._plots import Axis, HeatMapPlot, LinePlot, label_of
+from labkit.ui._sync import guarded, log
+
+__all__ = ["RunLive", "live_view"]
+
+CATCH_UP_DELAY = 1.5
+"""Seconds after a view attaches to read the store again: points recorded before the view
+watched the run reach the store within the run's flush interval (0.5 s by default)."""
+
+_views: dict[str, RunLive] = {}
+_views_lock = threading.Lock()
+
+
+def live_view(run: Any, **options: Any) -> RunLive:
+    """The live views of ``run`` (the same widget each time until it is closed)."""
+    with _views_lock:
+        view = _views.get(run.id)
+        if view is not None and not view.closed:
+            return view
+    view = RunLive(run, **options)
+    with _views_lock:
+        _views[run.id] = view
+    return view
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    for child in node.children:
+        yield child
+        yield from _nodes(child)
+
+
+def _numeric(variable: Any) -> bool:
+    return variable.dtype not in ("string", "time")
+
+
+def _axis(plan: Any, dim: str) -> Axis:
+    coordinate = plan.variables.get(dim)
+    if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
+        return Axis(dim, label_of(coordinate.attrs, dim), coordinate.data)
+    return Axis(dim, dim, None, plan.dims[dim].size)
+
+
+def _start_ns(run: Any) -> int:
+    try:
+        started = _dt.datetime.fromisoformat(run.attrs["start_time"])
+        return round(started.timestamp() * 1e9)
+    except Exception:
+        return 0
+
+
+class RunLive(widgets.VBox):
+    """Every live view of one run, fed from the run as it records."""
+
+    def __init__(
+        self,
+        run: Any,
+        *,
+        rate: float = DEFAULT_RATE,
+        size: int = 512,
+        colormap: str = "gray",
+        max_in_flight: int = MAX_IN_FLIGHT,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.run = run
+        self.scheduler = scheduler or default_scheduler()
+        self._options = {"rate": rate, "max_in_flight": max_in_flight, "scheduler": self.scheduler}
+        self._start = _start_ns(run)
+        self._feeders: list[Callable[[tuple[int, ...], dict[str, Any]], None]] = []
+        self._fillers: list[Callable[[Any], None]] = []
+        self.plots: list[LinePlot | HeatMapPlot] = []
+        self.cameras: list[CameraView] = []
+        self.closed = False
+        self._final = False
+        self._build(run.plan, size=size, colormap=colormap)
+        figures = widgets.Box(
+            [p.widget for p in self.plots],
+            layout=widgets.Layout(display="flex", flex_flow="row wrap"),
+        )
+        super().__init__(([figures] if self.plots else []) + list(self.cameras))
+        self.add_class("labkit-live")
+        run.watch(self._on_record)
+        run.observe(self._on_status, names="status")
+        _later(0.0, self._catch_up)
+        _later(CATCH_UP_DELAY, self._catch_up)
+        if run.status in FINAL_STATUSES:
+            self._finish()
+
+    @property
+    def views(self) -> list[Any]:
+        return [*self.plots, *self.cameras]
+
+    # -- building from the plan ----------------------------------------------------------------
+
+    def _build(self, plan: Any, *, size: int, colormap: str) -> None:
+        cameras: dict[str, Any] = {}
+        for node in _nodes(plan.root):
+            if isinstance(node.step, (CameraStream, Snap)):
+                cameras[node.path] = node.step
+        for group in plan.groups:
+            step = cameras.get(group.owner)
+            if step is not None:
+                self._camera(step, group, size=size, colormap=colormap)
+                continue
+            names = [v.name for v in group.variables.values() if _numeric(v) and not v.item_ndim]
+            if not names or not group.dims:
+                continue
+            if len(group.dims) == 1:
+                self._lines(plan, group, names)
+            else:
+                for name in names:
+                    self._heatmap(plan, group, name)
+
+    def _lines(self, plan: Any, group: Any, names: list[str]) -> None:
+        dim = group.dims[0]
+        x = _axis(plan, dim)
+        timed = x.values is None and plan.dims[dim].size is None
+        if timed:
+            x = Axis(dim, "time since the run started (s)", None, None)
+        by_unit: dict[str, list[str]] = {}
+        for name in names:
+            by_unit.setdefault(plan.variables[name].attrs.get("units", ""), []).append(name)
+        for unit, members in by_unit.items():
+            attrs = [plan.variables[n].attrs for n in members]
+            labels = [a.get("long_name") or n for a, n in zip(attrs, members, strict=True)]
+            if len(members) == 1:
+                y_label = label_of(attrs[0], members[0])
+            else:
+                y_label = f"({unit})" if unit else ""
+            plot = LinePlot(x, members, labels, y_label, **self._options)
+            self.plots.append(plot)
+            self._feed_lines(plot, group.time)
+
+    def _feed_lines(self, plot: LinePlot, time_name: str) -> None:
+        timed = plot._t is not None
+
+        def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
+            if any(n in values for n in plot.names):
+                when = values.get(time_name) if timed else None
+                seconds = None if when is None else (int(when) - self._start) / 1e9
+                plot.record(index[-1], values, seconds)
+
+        def fill(ds: Any) -> None:
+            data = {n: ds[n].values for n in plot.names if n in ds}
+            times = None
+            if timed and time_name in ds:
+                stamps = ds[time_name].values.astype("datetime64[ns]").astype(np.int64)
+                missing = stamps == np.iinfo(np.int64).min
+                times = np.where(missing, np.nan, (stamps - self._start) / 1e9)
+            plot.fill(data, times)
+
+        self._feeders.append(feed)
+        self._fillers.append(fill)
+
+    def _heatmap(self, plan: Any, group: Any, name: str) -> None:
+        variable = plan.variables[name]
+        plot = HeatMapPlot(
+            _axis(plan, group.dims[-1]),
+            _axis(plan, group.dims[-2]),
+            name,
+            label_of(variable.attrs, name),
+            title=str(variable.attrs.get("long_name") or name),
+            **self._options,
+        )
+        self.plots.append(plot)
+
+        def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
+            if name in values:
+                plot.record(index, values[name])
+
+        def fill(ds: Any) -> None:
+            if name in ds:
+                plot.fill(ds[name].values)
+
+        self._feeders.append(feed)
+        self._fillers.append(fill)
+
+    def _camera(self, step: Any, group: Any, *, size: int, colormap: str) -> None:
+        options = {**self._options, "size": size, "colormap": colormap}
+        title = f"{getattr(step.camera, 'name', step.name)} — recorded as {step.name!r}"
+        if isinstance(step, CameraStream):
+            view = CameraView(step.camera, title=title, controls_camera=False, **options)
+            view.recording = (
+                f"run {self.run.id} records this camera: change its region of interest between "
+                f"runs (labkit.ui.camera_view({getattr(step.camera, 'name', 'camera')}))"
+            )
+            view._roi_buttons_state()
+            self.cameras.append(view)
+            return
+        view, source = recorded_view(title=title, **options)
+        self.cameras.append(view)
+        frame_name = step.name
+
+        def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
+            pixels = values.get(frame_name)
+            if pixels is not None:
+                source.offer(pixels)
+                view.channel.touch()
+
+        self._feeders.append(feed)
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def _on_record(self, index: tuple[int, ...], values: dict[str, Any]) -> None:
+        for feed in self._feeders:
+            feed(index, values)
+
+    def _on_status(self, change: dict[str, Any]) -> None:
+        if change["new"] in FINAL_STATUSES:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._final:
+            return
+        self._final = True
+        _later(0.0, self._final_catch_up)
+
+    def _catch_up(self) -> None:
+        """Fill the plots from the store (on a thread of its own: opening a store and reading
+        it takes a while, and must hold up neither the run nor the renders)."""
+        if self.closed or not self._fillers:
+            return
+        try:
+            ds = self.run.dataset
+        except Exception:
+            log.debug("live view: the run's store cannot be read yet", exc_info=True)
+            return
+        for fill in self._fillers:
+            try:
+                fill(ds)
+            except Exception:
+                log.exception("live view: filling a plot from the store failed")
+
+    def _final_catch_up(self) -> None:
+        self.run.unwatch(self._on_record)
+        self._catch_up()
+        for view in self.cameras:
+            # Draw what is queued, then stop following the camera: the run is over.
+            self.scheduler.call_at(self.scheduler.clock() + 0.2, view.detach)
+
+
+def _later(delay: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, guarded(function))
+    timer.name = "labkit-live-catch-up"
+    timer.daemon = True
+    timer.start()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.run.unwatch(self._on_record)
+        try:
+            self.run.unobserve(self._on_status, names="status")
+        except ValueError:
+            pass
+        for view in self.views:
+            view.close()
+        with _views_lock:
+            if _views.get(self.run.id) is self:
+                del _views[self.run.id]
+        super().close()
