@@ -126,6 +126,7 @@ class CameraView(widgets.VBox):
         self._error_shown = False
         self._closed = False
         self._details_at = -1e9
+        self._stale_details: tuple[Any, ...] | None = None
         if roi is True:
             self.roi: RoiControl | None = roi_control(camera) if camera is not None else None
         else:
@@ -415,6 +416,12 @@ class CameraView(widgets.VBox):
             if source.ended and not self._error_shown:
                 self._stopped("the camera's stream ended (the camera was closed)")
                 return True
+            stale = self._stale_details
+            if stale is not None and self.channel.clock() - self._details_at >= DETAILS_INTERVAL:
+                self._stale_details = None  # the camera paused: bring the counters up to date
+                self._details_at = self.channel.clock()
+                self._show_details(*stale)
+                return True
             return False
         self._draw(frame, details=requested)
         return True
@@ -457,15 +464,19 @@ class CameraView(widgets.VBox):
                 self.bar.y = np.array([levels[0], levels[1]], float)
             self._levels = levels
             if CONTRAST_MODES[self.contrast_menu.value] is not None:
-                self._set_slider_range(_slider_top(int(edges[-1]), top))
+                self._set_slider_range(_slider_top(max(int(edges[-1]) - 1, levels[1]), top))
                 with quietly():
                     self.levels_slider.value = levels
         # The histogram, the level marks and the counters change a few times a second at
         # most: text and paths re-laid out at video rate cost the browser more than the image.
         now = self.channel.clock()
+        shown_details = (frame, mono.shape, shown.factor, counts, edges, levels)
         if details or now - self._details_at >= DETAILS_INTERVAL:
             self._details_at = now
-            self._show_details(frame, mono.shape, shown.factor, counts, edges, levels)
+            self._stale_details = None
+            self._show_details(*shown_details)
+        else:
+            self._stale_details = shown_details
         acquiring = self._acquiring()
         self.status.value = "live" if acquiring else "stopped"
         if acquiring is not None and self.live_button.value != acquiring:

@@ -190,9 +190,12 @@ class LinePlot:
             x, ys = x[keep], ys[:, keep]
         if x.dtype.kind == "f":
             x, ys = decimate(x, ys)
+        if len(x) == 1 and len(ys) > 1:
+            # bqplot squeezes y: (lines, 1) would read as one line; a point drawn twice is not.
+            x, ys = np.repeat(x, 2), np.repeat(ys, 2, axis=1)
         with self.lines.hold_sync():
             self.lines.x = x
-            self.lines.y = ys
+            self.lines.y = ys[0] if len(ys) == 1 else ys
         return True
 
     def close(self) -> None:

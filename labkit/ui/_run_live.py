@@ -144,8 +144,7 @@ class RunLive(widgets.VBox):
     def _lines(self, plan: Any, group: Any, names: list[str]) -> None:
         dim = group.dims[0]
         x = _axis(plan, dim)
-        timed = x.values is None and plan.dims[dim].size is None
-        if timed:
+        if x.values is None:  # no set-points (a time series, a feedback loop): by time
             x = Axis(dim, "time since the run started (s)", None, None)
         by_unit: dict[str, list[str]] = {}
         for name in names:
@@ -227,7 +226,18 @@ class RunLive(widgets.VBox):
                 source.offer(pixels)
                 view.channel.touch()
 
+        def fill(ds: Any) -> None:
+            if view.source.counters.shown or frame_name not in ds or group.time not in ds:
+                return
+            stamps = ds[group.time].values.astype("datetime64[ns]").astype(np.int64)
+            taken = np.flatnonzero(stamps.ravel() != np.iinfo(np.int64).min)
+            if taken.size:  # show the last frame saved
+                index = np.unravel_index(int(taken[-1]), stamps.shape)
+                source.offer(ds[frame_name][index].values)
+                view.channel.touch()
+
         self._feeders.append(feed)
+        self._fillers.append(fill)
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -268,13 +278,6 @@ class RunLive(widgets.VBox):
             # Draw what is queued, then stop following the camera: the run is over.
             self.scheduler.call_at(self.scheduler.clock() + 0.2, view.detach)
 
-
-def _later(delay: float, function: Callable[[], None]) -> None:
-    timer = threading.Timer(delay, guarded(function))
-    timer.name = "labkit-live-catch-up"
-    timer.daemon = True
-    timer.start()
-
     def close(self) -> None:
         if self.closed:
             return
@@ -290,3 +293,10 @@ def _later(delay: float, function: Callable[[], None]) -> None:
             if _views.get(self.run.id) is self:
                 del _views[self.run.id]
         super().close()
+
+
+def _later(delay: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, guarded(function))
+    timer.name = "labkit-live-catch-up"
+    timer.daemon = True
+    timer.start()
