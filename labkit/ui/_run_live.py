@@ -109,12 +109,14 @@ class RunLive(widgets.VBox):
         )
         super().__init__(([figures] if self.plots else []) + list(self.cameras))
         self.add_class("labkit-live")
+        self._timers: list[threading.Timer] = []
         run.watch(self._on_record)
         run.observe(self._on_status, names="status")
-        _later(0.0, self._catch_up)
-        _later(CATCH_UP_DELAY, self._catch_up)
         if run.status in FINAL_STATUSES:
             self._finish()
+        else:
+            self._later(0.0, self._catch_up)
+            self._later(CATCH_UP_DELAY, self._catch_up)
 
     @property
     def views(self) -> list[Any]:
@@ -253,11 +255,19 @@ class RunLive(widgets.VBox):
         if self._final:
             return
         self._final = True
-        _later(0.0, self._final_catch_up)
+        self._later(0.0, self._final_catch_up)
+
+    def _later(self, delay: float, function: Callable[[], None]) -> None:
+        """Run ``function`` on a thread of its own after ``delay`` s: opening a store and
+        reading it takes a while, and must hold up neither the run nor the renders."""
+        timer = threading.Timer(delay, guarded(function))
+        timer.name = "labkit-live-catch-up"
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
 
     def _catch_up(self) -> None:
-        """Fill the plots from the store (on a thread of its own: opening a store and reading
-        it takes a while, and must hold up neither the run nor the renders)."""
+        """Fill the plots from what the store holds now."""
         if self.closed or not self._fillers:
             return
         try:
@@ -273,6 +283,9 @@ class RunLive(widgets.VBox):
 
     def _final_catch_up(self) -> None:
         self.run.unwatch(self._on_record)
+        for timer in self._timers:
+            if timer is not threading.current_thread():
+                timer.cancel()  # an earlier catch-up not run yet is not needed any more
         self._catch_up()
         for view in self.cameras:
             # Draw what is queued, then stop following the camera: the run is over.
@@ -282,6 +295,8 @@ class RunLive(widgets.VBox):
         if self.closed:
             return
         self.closed = True
+        for timer in self._timers:
+            timer.cancel()
         self.run.unwatch(self._on_record)
         try:
             self.run.unobserve(self._on_status, names="status")
@@ -293,10 +308,3 @@ class RunLive(widgets.VBox):
             if _views.get(self.run.id) is self:
                 del _views[self.run.id]
         super().close()
-
-
-def _later(delay: float, function: Callable[[], None]) -> None:
-    timer = threading.Timer(delay, guarded(function))
-    timer.name = "labkit-live-catch-up"
-    timer.daemon = True
-    timer.start()
