@@ -123,13 +123,15 @@ class LinePlot:
         self.figure = bqplot.Figure(
             marks=[self.lines],
             axes=[
-                bqplot.Axis(scale=x_scale, label=x.label),
-                bqplot.Axis(scale=self.y_scale, label=y_label, side="left"),
+                bqplot.Axis(scale=x_scale, label=x.label, num_ticks=6),
+                bqplot.Axis(
+                    scale=self.y_scale, label=y_label, side="left", num_ticks=6, label_offset="60px"
+                ),
             ],
             title=title,
             animation_duration=0,
             legend_location="top-left",
-            fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 20},
+            fig_margin={"top": 40, "bottom": 50, "left": 80, "right": 20},
             layout=widgets.Layout(width="480px", height="320px"),
         )
         self.figure.add_class("labkit-lineplot")
@@ -236,15 +238,21 @@ class HeatMapPlot:
         self.figure = bqplot.Figure(
             marks=[self.map],
             axes=[
-                bqplot.Axis(scale=x_scale, label=_heat_label(x)),
-                bqplot.Axis(scale=y_scale, label=_heat_label(y), side="left"),
+                bqplot.Axis(scale=x_scale, label=_heat_label(x), num_ticks=6),
+                bqplot.Axis(
+                    scale=y_scale,
+                    label=_heat_label(y),
+                    side="left",
+                    num_ticks=6,
+                    label_offset="60px",
+                ),
                 bqplot.ColorAxis(scale=self.color_scale, side="right", label=label, num_ticks=5),
             ],
             title=title,
             animation_duration=0,
             padding_x=0.0,
             padding_y=0.0,
-            fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 100},
+            fig_margin={"top": 40, "bottom": 50, "left": 80, "right": 100},
             layout=widgets.Layout(width="500px", height="460px"),
         )
         self.figure.add_class("labkit-heatmap")

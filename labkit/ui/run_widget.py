@@ -73,7 +73,8 @@ class RunWidget(widgets.VBox):
         elif status == "completed":
             self.bar.value = 1.0
         self.bar.bar_style = _STYLE.get(status, "info")
-        message = f" — {html.escape(run.message)}" if run.message else ""
+        shown = run.message if run.message != status else ""
+        message = f" — {html.escape(shown)}" if shown else ""
         self.status.value = f"<b>{html.escape(status)}</b>{message}"
         live = status in _LIVE
         self.pause_button.disabled = status != "running"

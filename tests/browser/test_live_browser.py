@@ -1,0 +1,196 @@
+"""Live views in a real JupyterLab: a sweep's line grows while the run goes, the run's abort
+button ends it, and a simulated GenICam camera (viky.cti) streams into the live image view —
+standalone and inside a run — while the page shows changing pictures. A closed tab stops the
+updates (the camera carries on) and a reopened one gets them again.
+
+Rates are measured in the page and written to ``test-artifacts/browser/<test>/rates.json``;
+they are not asserted (speed is for ``benchmarks/bench_live_view.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.harness import Lab, Notebook, wait_until
+from tests.browser.live_page import image_rate, images_seen, line_points, watch_images
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+
+SETUP_LAB = f"""
+import os, sys, tempfile
+sys.path.insert(0, {str(REPO)!r})
+os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix="labkit-live-")
+import numpy as np
+import labkit
+from tests.simdevices import Lab
+lab = Lab(prefix="web", latency=0.002)
+"""
+
+SETUP_VIKY = """
+import os, tempfile
+os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix="labkit-live-")
+import labkit
+from labkit.runs import CameraStream
+cam = labkit.GenICamCamera("genicam://VikyTL_DEV_red@viky", name="cam")
+cam.pixel_format = "Mono8"
+cam.acquisition_frame_rate = 60
+"""
+
+
+def _record(lab: Lab, **figures: object) -> None:
+    lab.artifacts.mkdir(parents=True, exist_ok=True)
+    path = lab.artifacts / "rates.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update(figures)
+    path.write_text(json.dumps(known, indent=2))
+    print(figures)
+
+
+def _status(nb: Notebook) -> str:
+    return nb.execute("print(run.status)")
+
+
+def test_a_sweeps_line_grows_in_the_page_while_the_run_goes(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    sweep = (
+        "run = labkit.sweep(lab.smu.settings.voltage, np.linspace(0, 1, 80),\n"
+        "                   read=[lab.dmm.readings.current], settle=0.05, name='iv')\n"
+        "run"
+    )
+    nb = lab.open_notebook("sweep.ipynb", [SETUP_LAB, sweep])
+    nb.run_all()
+    widget = nb.output(1).locator(".labkit-run")
+    expect(widget.locator(".labkit-lineplot svg.svg-figure")).to_be_visible()
+    expect(widget.locator(".labkit-lineplot")).to_contain_text("smu voltage (V)")
+    expect(widget.locator(".labkit-lineplot")).to_contain_text("dmm current (A)")
+
+    counts: list[int] = []
+
+    def sample() -> bool:
+        counts.append(max(line_points(lab.page, ".labkit-run .labkit-lineplot") or [0]))
+        if 20 <= counts[-1] < 60 and not (lab.artifacts / "sweep-running.png").exists():
+            lab.screenshot("sweep-running", widget)
+        return _status(nb) == "completed"
+
+    wait_until(sample, timeout=60, interval=0.1, what="the sweep to complete")
+    wait_until(
+        lambda: max(line_points(lab.page, ".labkit-run .labkit-lineplot")) == 80,
+        what="all 80 points in the page",
+    )
+    growing = sorted({c for c in counts if 0 < c < 80})
+    assert len(growing) >= 5, f"the line grew point by point in the page: {growing}"
+    assert counts == sorted(counts), "the line never shrinks"
+    expect(widget).to_contain_text("80 / 80 points")
+    expect(widget.locator("button", has_text="Abort")).to_be_disabled()
+    lab.screenshot("sweep-done", widget)
+    _record(lab, line_sizes_seen=growing)
+
+
+def test_the_runs_abort_button_ends_the_run_as_aborted(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    sweep = (
+        "run = labkit.sweep(lab.smu.settings.voltage, np.linspace(0, 2, 1000),\n"
+        "                   read=[lab.dmm.readings.current], settle=0.05, name='long')\n"
+        "run"
+    )
+    nb = lab.open_notebook("abort.ipynb", [SETUP_LAB, sweep])
+    nb.run_all()
+    widget = nb.output(1).locator(".labkit-run")
+    wait_until(
+        lambda: max(line_points(lab.page, ".labkit-run .labkit-lineplot") or [0]) >= 5,
+        timeout=30,
+        what="a few points in the page",
+    )
+    widget.locator("button", has_text="Abort").click()
+    expect(widget).to_contain_text("aborted")
+    assert _status(nb) == "aborted"
+    assert nb.execute("print(lab.smu_sim.value('voltage'))") == "0.0", "made safe"
+    points = int(nb.execute("print(run.points)"))
+    assert 5 <= points < 1000
+    # The line shows exactly what was saved, and stops there.
+    wait_until(
+        lambda: max(line_points(lab.page, ".labkit-run .labkit-lineplot")) == points,
+        what="the page to show the saved points",
+    )
+    expect(widget.locator("button", has_text="Abort")).to_be_disabled()
+    lab.screenshot("aborted", widget)
+
+
+def test_viky_streams_into_the_live_image_view_and_a_closed_tab_stops_the_updates(
+    lab: Lab,
+) -> None:
+    from playwright.sync_api import expect
+
+    show = "view = labkit.camera_view(cam, start=True, size=512)\nview"
+    nb = lab.open_notebook("camera.ipynb", [SETUP_VIKY, show])
+    nb.run_all()
+    view = nb.output(1).locator(".labkit-camera-view")
+    expect(view.locator(".labkit-camera-figure image")).to_have_attribute(
+        "href", re.compile("^blob:")
+    )
+    watch_images(lab.page, ".labkit-camera-view .labkit-camera-figure image")
+    wait_until(lambda: len(images_seen(lab.page)) >= 40, timeout=60, what="40 pictures")
+    seen = images_seen(lab.page, stop=True)
+    pictures = [digest for _, digest in seen]
+    assert None not in pictures, "every blob the page was given could be read"
+    assert len(set(pictures)) >= 30, "the bouncing ball moves from picture to picture"
+    expect(view.locator(".labkit-counter-frames")).to_contain_text(re.compile(r"frame \d{2,}"))
+    expect(view.locator(".labkit-camera-status")).to_have_text("live")
+    lab.screenshot("camera-view", view)
+    rate = image_rate(seen)
+    camera_fps = float(nb.execute("print(view.source.counters.rate())"))
+    _record(lab, view_updates_per_second=rate, camera_fps=camera_fps, throttle=25.0)
+
+    # Close the tab: nothing acknowledges, the view stops sending, the camera carries on.
+    context = lab.page.context
+    lab.page.close(run_before_unload=False)
+    nb.wait_for_output("print(view.channel.listening)", "False", timeout=30)
+    sent = int(nb.execute("print(view.channel.sent)"))
+    published = int(nb.execute("print(cam.broadcaster.published)"))
+    wait_until(
+        lambda: int(nb.execute("print(cam.broadcaster.published)")) >= published + 120,
+        timeout=30,
+        what="the camera to go on at its own pace",
+    )
+    assert int(nb.execute("print(view.channel.sent)")) == sent, "nothing sent to a closed tab"
+
+    # Open the notebook again: the page's widget manager restores the models, the link
+    # acknowledges, and updates resume.
+    lab.page = context.new_page()
+    lab.page.goto(f"{lab.server.url}/lab/tree/camera.ipynb?token={lab.server.token}")
+    Notebook(lab, "camera.ipynb").wait_for_kernel()  # the same kernel, which nb still talks to
+    wait_until(
+        lambda: int(nb.execute("print(view.channel.sent)")) > sent + 10,
+        timeout=30,
+        what="updates to resume for the reopened page",
+    )
+
+
+def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    stream = "run = labkit.run(CameraStream(cam, duration='8 s', name='movie'))\nrun"
+    nb = lab.open_notebook("stream.ipynb", [SETUP_VIKY, stream])
+    nb.run_all()
+    widget = nb.output(1).locator(".labkit-run")
+    image = ".labkit-run .labkit-camera-figure image"
+    expect(lab.page.locator(image)).to_have_attribute("href", re.compile("^blob:"))
+    expect(widget.locator("button", has_text="Apply ROI")).to_be_disabled()
+    watch_images(lab.page, image)
+    wait_until(lambda: len(images_seen(lab.page)) >= 20, timeout=60, what="20 pictures")
+    seen = images_seen(lab.page, stop=True)
+    assert len({digest for _, digest in seen}) >= 15
+    lab.screenshot("run-camera", widget)
+    _record(lab, run_view_updates_per_second=image_rate(seen))
+    nb.wait_for_output("print(run.status)", "completed", timeout=30)
+    frames = int(nb.execute("print(run.dataset.movie.shape[0])"))
+    assert frames >= 100, "about 60 frames a second for 8 s went to the store"
+    expect(widget).to_contain_text("completed")
