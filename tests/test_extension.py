@@ -18,7 +18,7 @@ EXAMPLE = ROOT / "extensions" / "labkit-acme-laser"
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """pip-install the example into a fresh site folder; return an environment that uses it."""
     site = tmp_path_factory.mktemp("site")
-    subprocess.run(
+    installed = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -26,15 +26,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "install",
             "--quiet",
             "--no-deps",
-            "--no-build-isolation",
             "--target",
             str(site),
             str(EXAMPLE),
         ],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     assert (site / "labkit_acme_laser").is_dir()
     return {**os.environ, "PYTHONPATH": str(site), "LABKIT_CONFIG": str(site / "none.toml")}
 

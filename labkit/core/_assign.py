@@ -83,9 +83,7 @@ class AssignMixin:
         self, spec: TraitSpec, state: SettingState, value: Any, context: dict[str, Any]
     ) -> Any:
         lower, upper = state.bounds(spec)
-        span = (
-            f"{format_quantity(lower.value, spec.unit)} … {format_quantity(upper.value, spec.unit)}"
-        )
+        span = _describe_range(lower.value, upper.value, spec.unit)
         if value < lower.value:
             if math.isclose(value, lower.value, rel_tol=_LIMIT_TOLERANCE, abs_tol=1e-300):
                 return type(value)(lower.value)
@@ -94,7 +92,7 @@ class AssignMixin:
                 f"{format_quantity(lower.value, spec.unit)}",
                 value=value,
                 limit=lower.value,
-                hint=f"Choose a value in {span}" + _limit_advice(lower.source),
+                hint=f"Choose a value {span}" + _limit_advice(lower.source),
                 **context,
             )
         if value > upper.value:
@@ -105,7 +103,7 @@ class AssignMixin:
                 f"{format_quantity(upper.value, spec.unit)}",
                 value=value,
                 limit=upper.value,
-                hint=f"Choose a value in {span}" + _limit_advice(upper.source),
+                hint=f"Choose a value {span}" + _limit_advice(upper.source),
                 **context,
             )
         return value
@@ -325,6 +323,15 @@ class AssignMixin:
             self._busy_count -= 1
             if self._busy_count == 0:
                 self.busy = False
+
+
+def _describe_range(low: float, high: float, unit: str | None) -> str:
+    """``in 0 V … 30 V``, ``≥ 0 A`` or ``≤ 5 V``: the range in force, as people say it."""
+    if math.isinf(low):
+        return f"≤ {format_quantity(high, unit)}"
+    if math.isinf(high):
+        return f"≥ {format_quantity(low, unit)}"
+    return f"in {format_quantity(low, unit)} … {format_quantity(high, unit)}"
 
 
 def _limit_advice(source: str) -> str:

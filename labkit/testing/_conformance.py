@@ -123,11 +123,20 @@ class DriverConformance:
         text = json.dumps(instrument.snapshot(), allow_nan=False)
         assert json.loads(text)["name"] == instrument.name
 
-    def test_panel_builds(self, instrument: Instrument) -> None:
+    def test_panel_shows_every_declaration(self, instrument: Instrument) -> None:
         pytest.importorskip("ipywidgets")
         panel = instrument.panel()
-        assert panel is not None
-        assert hasattr(panel, "children")
+        assert panel.children, "the panel is empty"
+        for owner in (instrument, *instrument.channels.values()):
+            prefix = "" if owner is instrument else owner.name.split(".", 1)[1] + "."
+            shown_as_readback = {s.spec.readback for s in owner.settings if s.spec.readback}
+            for handle in owner.settings:
+                panel.row(prefix + handle.name)  # raises if the panel has no row for it
+            for handle in owner.readings:
+                if handle.name not in shown_as_readback:
+                    panel.row(prefix + handle.name)
+        for action in instrument.actions:
+            assert action.name in panel.actions, f"no button for the action {action.name}"
 
     # -- behaviour on the simulator --------------------------------------------------------
 

@@ -1,0 +1,197 @@
+"""Shared helpers: Hypothesis strategies for frames, and outcome capture for C-vs-twin checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import labkit.native as ln
+from labkit.core import FrameFormatError
+from labkit.native import ImageFormat, Region, RoiFlag, RoiSpec
+
+FORMATS = [ImageFormat(f) for f in ln.supported_formats()]
+EXT_NAMES = ["particle_id", "m0", "m2"]
+
+
+def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple:
+    """``("ok", result)`` or ``("error", type, message, offset)``: comparable across backends."""
+    try:
+        return ("ok", function(*args, **kwargs))
+    except FrameFormatError as error:
+        return ("error", type(error), error.message, error.offset)
+    except (ValueError, TypeError) as error:
+        return ("error", type(error), str(error), None)
+
+
+def table_bytes(frame: ln.Frame) -> tuple[bytes, bytes]:
+    """The raw records of a decoded frame, for byte-for-byte comparison."""
+    return frame.header.tobytes(), frame.table.tobytes()
+
+
+def both(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[tuple, tuple]:
+    """The outcomes of ``function(..., backend=b)`` on C and on the twin."""
+    return tuple(outcome(function, *args, backend=b, **kwargs) for b in ("c", "numpy"))
+
+
+@dataclass
+class FrameCase:
+    """A frame as written by the builder, with everything needed to predict its decoding."""
+
+    version: int
+    image_format: ImageFormat
+    override: ImageFormat | None
+    rois: list[RoiSpec]
+    header: dict[str, Any] = field(default_factory=dict)
+    data: bytes = b""
+
+    @property
+    def decoded(self) -> list[RoiSpec]:
+        return [spec for spec in self.rois if not spec.flags & RoiFlag.INVALID]
+
+
+@st.composite
+def regions(draw: st.DrawFn, sbin: int | None = None, pbin: int | None = None) -> Region:
+    """A valid region, sometimes with a span that does not divide by its binning."""
+    sbin = draw(st.integers(1, 4)) if sbin is None else sbin
+    pbin = draw(st.integers(1, 4)) if pbin is None else pbin
+    width, height = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    s1, p1 = draw(st.integers(0, 120)), draw(st.integers(0, 120))
+    s2 = s1 + width * sbin - 1 + draw(st.integers(0, sbin - 1))
+    p2 = p1 + height * pbin - 1 + draw(st.integers(0, pbin - 1))
+    return Region(s1, s2, sbin, p1, p2, pbin)
+
+
+@st.composite
+def roi_specs(
+    draw: st.DrawFn, image_format: ImageFormat, sbin: int, pbin: int, flags: bool = True
+) -> RoiSpec:
+    region = draw(regions(sbin, pbin))
+    dtype = ln._formats.container_dtype(image_format)
+    seed = draw(st.integers(0, 2**32 - 1))
+    top = draw(st.sampled_from([np.iinfo(dtype).max, 255, 3]))
+    pixels = np.random.default_rng(seed).integers(0, top, region.shape, dtype, endpoint=True)
+    ext = draw(
+        st.one_of(
+            st.none(),
+            st.dictionaries(st.sampled_from(EXT_NAMES), st.integers(0, 2**32 - 1), max_size=3),
+        )
+    )
+    roi_flags = 0
+    if flags:
+        roi_flags = draw(
+            st.sampled_from([0, 0, 0, 0, 0x10, RoiFlag.INVALID, RoiFlag.HEADER_ONLY, 0x03])
+        )
+    return RoiSpec(
+        region,
+        pixels,
+        flags=int(roi_flags),
+        roi_nr=draw(st.integers(0, 0xFFFF)),
+        timestamp_bor=draw(st.integers(0, 2**32 - 1)),
+        timestamp_eor=draw(st.integers(0, 2**32 - 1)),
+        ext_md=ext,
+    )
+
+
+@st.composite
+def frame_cases(
+    draw: st.DrawFn, max_rois: int = 15, flags: bool = True, same_binning: bool = True
+) -> FrameCase:
+    """A metadata frame of any version, supported container, 1-15 ROIs and extended metadata."""
+    version = draw(st.sampled_from([1, 2, 3]))
+    override = None
+    if version == 1:
+        override = draw(st.sampled_from([None, *FORMATS]))
+        image_format = ImageFormat.MONO16 if override is None else override
+    else:
+        image_format = draw(st.sampled_from(FORMATS))
+        override = draw(st.sampled_from([None, image_format]))
+    sbin, pbin = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    count = draw(st.integers(1, max_rois))
+    rois = []
+    for _ in range(count):
+        if not same_binning:
+            sbin, pbin = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        rois.append(draw(roi_specs(image_format, sbin, pbin, flags)))
+    big = 2**64 - 1 if version == 3 else 2**32 - 1
+    header = {
+        "frame_nr": draw(st.integers(0, 2**32 - 1)),
+        "timestamp_bof": draw(st.integers(0, big)),
+        "timestamp_eof": draw(st.integers(0, big)),
+        "exposure_time": draw(st.integers(0, big)),
+        "timestamp_res_ns": draw(st.integers(0, 2**32 - 1)),
+        "exposure_time_res_ns": draw(st.integers(0, 2**32 - 1)),
+        "roi_timestamp_res_ns": draw(st.integers(0, 2**32 - 1)),
+        "bit_depth": draw(st.integers(0, 255)),
+        "color_mask": draw(st.sampled_from([0, 2, 3, 4, 5])),
+        "flags": draw(st.integers(0, 255)),
+        "ext_md": draw(
+            st.one_of(
+                st.none(),
+                st.dictionaries(st.sampled_from(EXT_NAMES), st.integers(0, 2**32 - 1), max_size=3),
+            )
+        ),
+    }
+    data = ln.build_frame(rois, version=version, image_format=image_format, **header)
+    return FrameCase(version, image_format, override, rois, header, data)
+
+
+def check_decoded(frame: ln.Frame, case: FrameCase) -> None:
+    """Assert that ``frame`` says what the builder wrote into ``case``."""
+    h = case.header
+    assert frame.version == case.version
+    assert frame.frame_nr == h["frame_nr"]
+    assert frame.roi_count == len(case.rois)
+    assert frame.image_format == case.image_format
+    assert frame.dtype == ln._formats.container_dtype(case.image_format)
+    assert frame.bit_depth == h["bit_depth"]
+    assert frame.color_mask == h["color_mask"]
+    assert frame.flags == h["flags"]
+    assert frame.image_compression == 0
+    assert frame.ext_md == (h["ext_md"] or {})
+    assert frame.nbytes == len(case.data)
+    if case.version == 3:
+        assert frame.timestamp_bof_ps == h["timestamp_bof"]
+        assert frame.timestamp_eof_ps == h["timestamp_eof"]
+        assert frame.exposure_time_ps == h["exposure_time"]
+        assert frame.timestamp_res_ns is None
+    else:
+        assert frame.timestamp_bof_ps == h["timestamp_bof"] * h["timestamp_res_ns"] * 1000
+        assert frame.timestamp_eof_ps == h["timestamp_eof"] * h["timestamp_res_ns"] * 1000
+        assert frame.exposure_time_ps == h["exposure_time"] * h["exposure_time_res_ns"] * 1000
+        assert frame.roi_timestamp_res_ns == h["roi_timestamp_res_ns"]
+    decoded = case.decoded
+    assert len(frame.rois) == len(decoded)
+    for roi, spec in zip(frame.rois, decoded, strict=True):
+        region = Region(*spec.region)
+        assert roi.region == region
+        assert roi.shape == region.shape
+        assert roi.roi_nr == spec.roi_nr
+        assert roi.flags == spec.flags
+        assert roi.ext_md == (spec.ext_md or {})
+        assert roi.timestamp_bor == spec.timestamp_bor
+        if case.version == 3:
+            assert roi.timestamp_bor_ps is None
+        else:
+            assert roi.timestamp_eor_ps == spec.timestamp_eor * h["roi_timestamp_res_ns"] * 1000
+        if spec.flags & RoiFlag.HEADER_ONLY:
+            assert roi.pixels is None
+        else:
+            assert roi.pixels is not None
+            assert roi.pixels.dtype == frame.dtype
+            np.testing.assert_array_equal(roi.pixels, spec.pixels)
+    if decoded:
+        boxes = [Region(*spec.region) for spec in decoded]
+        assert frame.implied_roi == Region(
+            min(b.s1 for b in boxes),
+            max(b.s2 for b in boxes),
+            boxes[0].sbin,
+            min(b.p1 for b in boxes),
+            max(b.p2 for b in boxes),
+            boxes[0].pbin,
+        )
+    else:
+        assert frame.implied_roi is None
