@@ -219,8 +219,9 @@ def test_a_short_or_malformed_transfer_is_an_error(scripted):
     with pytest.raises(ReplyError, match="increments"):
         scope.waveform(1)
     dialogue.replies[":WAV:PRE?"] = "0,0,1200"
-    with pytest.raises(ReplyError, match="10"):
+    with pytest.raises(ReplyError, match="10") as caught:
         scope.preamble()
+    assert (caught.value.instrument, caught.value.command) == ("scope", ":WAV:PRE?")
 
 
 def test_the_preamble_parses_the_programming_guides_example():

@@ -204,6 +204,14 @@ def test_text_where_a_number_belongs_is_an_error_never_nan(scripted):
         lockin.read("theta")
 
 
+def test_hardware_errors_come_from_the_error_status_byte(scripted):
+    lockin, dialogue = scripted
+    dialogue.replies["ERRS?"] = "18"
+    assert lockin.errors() == [(1, "battery backup failed"), (4, "ROM memory test failed")]
+    dialogue.replies["ERRS?"] = "0"
+    assert lockin.errors() == []
+
+
 def test_auto_gain_waits_for_the_lock_in_then_reads_the_sensitivity(scripted):
     lockin, dialogue = scripted
     ready = iter(["1", "1", "3"])  # interface-ready (bit 1) on the third poll
@@ -233,7 +241,7 @@ def chain(bench):
     """The generator at 5 kHz into the path, the lock-in on its external reference."""
     bench.signal.path.update(gain=0.5, cutoff=20e3, noise_density=2e-6)
     fg = Keysight33522B(bench.address("fg"), name="fg", timeout=1.0)
-    lockin = SR830(bench.address("lockin"), name="lockin", timeout=1.0)
+    lockin = SR830(bench.address("lockin"), name="lockin", timeout=0.5)
     fg.ch1.load = "high Z"  # the path's input is high impedance: what is set is delivered
     fg.ch1.frequency = 5e3
     fg.ch1.amplitude = 0.4
@@ -341,6 +349,16 @@ def test_both_interfaces_see_the_same_lock_in_and_outx_decides_who_hears(chain):
         gpib.read("r")  # OUTX 0: replies now go to RS-232
     gpib.reconnect()
     assert gpib.read("r") == pytest.approx(reading, rel=1e-3)
+
+
+def test_a_visa_serial_resource_is_rs232_too(chain):
+    _, gpib, bench = chain
+    bench.advance(3.0)
+    serial = SR830("ASRLlockin::INSTR@labkit", name="lockin_asrl", timeout=0.5)
+    assert serial.interface == "rs232"
+    assert serial.read("r") == pytest.approx(_expected(bench, 5e3, 0.4)[0], rel=1e-3)
+    serial.close()
+    gpib.reconnect()  # OUTX 1 again
 
 
 def test_rs232_at_the_wrong_baud_rate_never_identifies(bench):

@@ -271,7 +271,11 @@ class RigolDS1000Z(ScpiInstrument):
 
     def preamble(self) -> Preamble:
         """``:WAV:PRE?`` for the present waveform source and mode."""
-        return self._worker.call(self._preamble)
+        self._require_connected()
+        try:
+            return self._worker.call(self._preamble)
+        except ReplyError as error:
+            raise self._attach(error) from None
 
     def _preamble(self) -> Preamble:
         reply = self._io("query", ":WAV:PRE?")
