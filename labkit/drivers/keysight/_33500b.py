@@ -88,14 +88,15 @@ def _check_queue(root: ScpiInstrument, owner: Instrument, spec: TraitSpec, comma
     try:
         ScpiInstrument._after_set(root, spec, command)
     except InstrumentError as error:
-        if owner._can_read(spec):
-            try:
-                actual = owner._read_value(spec)
-            except Exception:
-                raise error from None
-            owner._trait(spec).store(owner, actual)
-            shown = f"{actual:g} {spec.unit}" if isinstance(actual, float) else repr(actual)
-            error.message += f"; the generator has {shown} now"
+        if error.code is None or not owner._can_read(spec):
+            raise  # not a refusal from the queue (a timeout...), or nothing to read back
+        try:
+            actual = owner._read_value(spec)
+        except Exception:
+            raise error from None
+        owner._trait(spec).store(owner, actual)
+        shown = f"{actual:g} {spec.unit}" if isinstance(actual, float) else repr(actual)
+        error.message += f"; the generator has {shown} now"
         raise
 
 
