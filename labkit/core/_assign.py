@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as WaitTimeout
 from typing import TYPE_CHECKING, Any
 
 from labkit.core._errors import (
@@ -374,5 +375,7 @@ def _wait(future: Future[Any]) -> Any:
     while True:
         try:
             return future.result(timeout=0.1)
-        except TimeoutError:
+        except WaitTimeout:
+            if future.done():
+                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
             continue
