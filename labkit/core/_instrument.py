@@ -77,7 +77,11 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         self.parent = parent
         base_name = name or type(self).default_name()
         self.name = f"{parent.name}.{base_name}" if parent is not None else base_name
-        self.resource = resource if resource is not None else getattr(transport, "resource", None)
+        if resource is None:
+            resource = (
+                parent.resource if parent is not None else getattr(transport, "resource", None)
+            )
+        self.resource = resource
         self._transport = transport
         self._options = {**type(self).transport_options, **options}
         if timeout is not None:
