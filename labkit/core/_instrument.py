@@ -55,6 +55,10 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     transport_options: ClassVar[dict[str, Any]] = {}
     """Link settings the instrument needs (terminations, baud rate...), given once per driver."""
 
+    declared_at_connect: ClassVar[bool] = False
+    """The device declares (some of) its settings when it connects (a camera's node map), so
+    station files check them then rather than before connecting."""
+
     connected = Bool(False, help="The link is open and the instrument answered")
     busy = Bool(False, help="The instrument's worker is doing I/O")
 
