@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["AssignMixin"]
 
 _LIMIT_TOLERANCE = 1e-12
+_NEVER_CANCELLED = threading.Event()  # for sets that are one write: there is nothing to stop
 _RAMP_UPDATES_PER_SECOND = 10.0
 
 
@@ -166,11 +167,11 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
+        if self._single_exchange(spec):  # nothing to cancel: one write
+            return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
         cancel = threading.Event()
         if self._worker.on_worker():
             return self._do_set(spec, value, cancel)
-        if self._single_exchange(spec):
-            return self._worker.call(self._do_set, spec, value, cancel, quick=True)
         self._ramp_cancels.add(cancel)
         future = self._worker.submit(self._do_set, spec, value, cancel)
         try:
@@ -190,9 +191,11 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
-        cancel = threading.Event()
         if self._single_exchange(spec):
-            return await self._worker.call_async(self._do_set, spec, value, cancel, quick=True)
+            return await self._worker.call_async(
+                self._do_set, spec, value, _NEVER_CANCELLED, quick=True
+            )
+        cancel = threading.Event()
         self._ramp_cancels.add(cancel)
         acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
         try:
