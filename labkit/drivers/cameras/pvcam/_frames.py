@@ -9,11 +9,14 @@ everything the header said in ``Frame.metadata``.
 
 ``copy=True`` (live acquisition) copies every pixel out of the buffer before returning, so the
 camera may reuse its ring slot the moment the call returns; a sequence, whose buffer is never
-reused, can keep zero-copy views.
+reused, can keep zero-copy views. The copies go into arrays of a small pool that are reused once
+nothing refers to them any more (no Frame, no view of it): writing into memory already mapped
+costs a memcpy, where a fresh 20 MB array first costs the kernel thousands of page faults.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +26,7 @@ from labkit.native import Frame as DecodedFrame
 from labkit.native import Region as NativeRegion
 from labkit.native import RoiFlag, decode_frame, recompose
 
-__all__ = ["Coordinates", "FrameDecoder"]
+__all__ = ["ArrayPool", "Coordinates", "FrameDecoder"]
 
 Coordinates = Literal["implied", "sensor"]
 
@@ -36,6 +39,36 @@ def _region(r: NativeRegion | Any) -> Region:
 
 def _seconds(ps: int | None) -> float | None:
     return None if ps is None else ps * _PS
+
+
+class ArrayPool:
+    """Output arrays handed out again once only the pool refers to them (CPython refcounts).
+
+    A Frame, a queue holding it, or any view of its pixels keeps an array out of reuse, so a
+    consumer can never see its pixels change. At most ``limit`` arrays are kept.
+    """
+
+    def __init__(self, limit: int = 8) -> None:
+        self.limit = limit
+        self._arrays: list[np.ndarray] = []
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An array of ``shape`` and ``dtype`` nobody else holds (contents undefined)."""
+        arrays = self._arrays
+        for index in range(len(arrays) - 1, -1, -1):
+            # Two references: the pool's list and getrefcount's own argument.
+            if sys.getrefcount(arrays[index]) == 2:
+                array = arrays[index]
+                if array.shape == shape and array.dtype == dtype:
+                    return array
+                del arrays[index]  # free but of another shape: centroids moved, say
+        array = np.empty(shape, dtype)
+        if len(arrays) < self.limit:
+            arrays.append(array)
+        return array
+
+    def clear(self) -> None:
+        self._arrays.clear()
 
 
 class FrameDecoder:
@@ -59,6 +92,7 @@ class FrameDecoder:
         self.bit_depth = bit_depth
         self.sensor_shape = sensor_shape
         self.exposure = exposure
+        self.pool = ArrayPool()
 
     def decode(self, buffer: Any) -> DecodedFrame:
         """The frame in ``buffer`` (one frame's bytes, or more), without copying pixels."""
@@ -116,29 +150,35 @@ class FrameDecoder:
     ) -> tuple[np.ndarray, tuple[int, int]]:
         """The image and where its top-left pixel is on the sensor (unbinned pixels)."""
         implied = decoded.implied_roi
+        dtype = decoded.dtype
         if coordinates == "sensor":
             sbin = implied.sbin if implied is not None else self.region.sbin
             pbin = implied.pbin if implied is not None else self.region.pbin
             shape = (self.sensor_shape[0] // pbin, self.sensor_shape[1] // sbin)
-            if implied is None:
-                return np.zeros(shape, decoded.dtype), (0, 0)
-            return recompose(decoded, coordinates="sensor", shape=shape), (0, 0)
-        if implied is None:  # every ROI invalid (centroids found nothing): an empty search area
-            return np.zeros(self.region.shape, decoded.dtype), (self.region.s1, self.region.p1)
-        origin = (implied.s1, implied.p1)
-        if len(carriers) == 1:
-            roi = decoded.rois[int(carriers[0])]
-            view = roi.pixels
-            assert view is not None
-            bounds = roi.region
-            if (bounds.s1, bounds.p1, bounds.s2, bounds.p2) == (
-                implied.s1,
-                implied.p1,
-                implied.s2,
-                implied.p2,
-            ):
-                return (view.copy() if copy else view), origin
-        return recompose(decoded, coordinates="implied"), origin
+            origin = (0, 0)
+        elif implied is None:  # every ROI invalid (centroids found nothing): the search area
+            shape, origin = self.region.shape, (self.region.s1, self.region.p1)
+        else:
+            origin = (implied.s1, implied.p1)
+            shape = (
+                (implied.p2 - implied.p1 + 1) // max(implied.pbin, 1),
+                (implied.s2 - implied.s1 + 1) // max(implied.sbin, 1),
+            )
+            if len(carriers) == 1:
+                view = decoded.rois[int(carriers[0])].pixels
+                assert view is not None
+                if view.shape == shape:  # one ROI is the whole image: a plain copy
+                    if not copy:
+                        return view, origin
+                    out = self.pool.take(shape, dtype)
+                    np.copyto(out, view)
+                    return out, origin
+        out = self.pool.take(shape, dtype) if copy else np.zeros(shape, dtype)
+        if implied is None:
+            out.fill(0)
+        else:
+            recompose(decoded, out=out, coordinates=coordinates, fill=0 if copy else None)
+        return out, origin
 
     @staticmethod
     def _header(decoded: DecodedFrame) -> dict[str, Any]:

@@ -288,3 +288,29 @@ def test_a_sequence_too_large_for_one_buffer_streams_instead(
     assert len(numbers) == 5
     assert numbers == sorted(set(numbers))
     assert not kinetix_cam.acquiring
+
+
+def test_live_frames_never_change_under_a_consumer(bsi_cam: PvcamCamera) -> None:
+    # Far more frames pass than the ring (4 slots) and the output pool hold: frames and views a
+    # consumer keeps must still show the pixels they arrived with.
+    bsi_cam.metadata = True
+    bsi_cam.roi = STRIP
+    bsi_cam.exposure = "1 ms"
+    bsi_cam.buffer_frames = 4
+    kept = bsi_cam.subscribe(maxsize=3)
+    flow = bsi_cam.subscribe(maxsize=1)
+    bsi_cam.start()
+    try:
+        frames = [kept.get(timeout=30) for _ in range(3)]
+        view = frames[1].pixels[8:16, 100:200]  # a view keeps its array out of reuse too
+        copies = [f.pixels.copy() for f in frames]
+        view_copy = view.copy()
+        del frames[1]
+        assert wait_until(lambda: bsi_cam.broadcaster.published > 60)
+    finally:
+        bsi_cam.stop()
+    assert flow.dropped > 0
+    np.testing.assert_array_equal(frames[0].pixels, copies[0])
+    np.testing.assert_array_equal(frames[1].pixels, copies[2])
+    np.testing.assert_array_equal(view, view_copy)
+    assert not np.shares_memory(frames[0].pixels, frames[1].pixels)
