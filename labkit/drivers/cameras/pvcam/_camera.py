@@ -775,6 +775,8 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
 
         While live, or when the frames do not fit one sequence buffer (4 GiB), they are the
         next ``frames`` frames of live acquisition instead (started and stopped if needed).
+        ``timeout`` bounds the whole sequence (default: the frames' exposure and readout with a
+        margin, plus the camera's ``timeout``).
         """
         if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
             raise ValidationError(
@@ -888,21 +890,23 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
             if self._live is None:
                 self.start()
                 started = True
-            wait = self._worker.call(self._default_timeout, 1) if timeout is None else timeout
-            out = []
-            for _ in range(frames):
+            wait = self._worker.call(self._default_timeout, frames) if timeout is None else timeout
+            deadline = time.monotonic() + wait
+            out: list[Frame] = []
+            while len(out) < frames:
                 try:
-                    out.append(queue.get(timeout=wait))
+                    out.append(queue.get(timeout=max(deadline - time.monotonic(), 0.0)))
                 except TimeoutError:
                     raise self._no_frame(wait, len(out), frames) from None
                 except StreamClosed:
                     raise NotConnectedError(
-                        "live acquisition stopped before the frames arrived", instrument=self.name
+                        "live acquisition was closed before the frames arrived",
+                        instrument=self.name,
                     ) from None
             return out
         finally:
             self.unsubscribe(queue)
-            if started:
+            if started and not self._closed:
                 self.stop()
 
     def start(self) -> None:

@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 _STOP = -1
 _REMOVED = -2
 _POLL = 0.25
-"""Seconds without a frame after which the thread asks PVCAM whether the readout failed."""
+"""Seconds without a frame after which the thread asks PVCAM whether the readout failed (and
+takes any frame whose EOF callback it missed)."""
 
 _OVERRUN_RETRIES = 4
 
@@ -175,8 +176,10 @@ class LiveAcquisition:
                     break
                 if signal == _REMOVED or self.signals.removed:
                     raise self._removed()
-                if signal is None:
+                if signal is None:  # quiet: did the readout fail, or did a callback go missing?
                     self._check_status()
+                    while not self._stopping.is_set() and self._take_one():
+                        pass
                     continue
                 while self._arrived_taken < self.signals.arrived and not self._stopping.is_set():
                     if not self._take_one():
