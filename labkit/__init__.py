@@ -47,10 +47,18 @@ __version__ = "0.1.0"
 
 # Names loaded on first use: "name": "module" (the attribute has the same name there).
 _LAZY = {
+    "GenICamCamera": "labkit.drivers.cameras.genicam",
     "PvcamCamera": "labkit.drivers.cameras.pvcam",
     "ScpiInstrument": "labkit.drivers.scpi",
     "Station": "labkit.station",
     "load_station": "labkit.station",
+    "dry_run": "labkit.runs",
+    "export_run": "labkit.store",
+    "grid": "labkit.runs",
+    "open_run": "labkit.store",
+    "run": "labkit.runs",
+    "sweep": "labkit.runs",
+    "timeseries": "labkit.runs",
 }
 
 __all__ = [
@@ -145,5 +153,12 @@ def _instrument_panel(instrument: Instrument) -> Any:
     return instrument_panel(instrument)
 
 
+def _run_widget(run: Any) -> Any:
+    from labkit.ui import RunWidget
+
+    return RunWidget(run)
+
+
 _hooks.register_transport_opener(_open_transport)
 _hooks.register_display("panel", _instrument_panel)
+_hooks.register_display("run", _run_widget)

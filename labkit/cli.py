@@ -1,4 +1,5 @@
-"""The ``labkit`` command: ``labkit lab``, ``labkit demo``, ``labkit plugins``, ``labkit version``.
+"""The ``labkit`` command: ``labkit lab``, ``labkit demo``, ``labkit runs``, ``labkit plugins``,
+``labkit version``.
 
 Subcommands import what they need when they run, so ``labkit --help`` is instant.
 """
@@ -105,6 +106,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(seed=args.seed)
 
 
+def _runs(args: argparse.Namespace) -> int:
+    from labkit.store import run_command
+
+    return run_command(args)
+
+
 def _version(args: argparse.Namespace) -> int:
     import labkit
 
@@ -127,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the quickstart experiment headless")
     demo.add_argument("--seed", type=int, default=0, help="seed of the simulated bench")
 
+    from labkit.store._cli import configure_parser  # the catalog only: no zarr, no xarray
+
+    configure_parser(commands.add_parser("runs", help="list runs, or show, export or validate one"))
+
     found = commands.add_parser("plugins", help="list drivers and steps, and why any failed")
     found.add_argument("--kind", choices=["driver", "step"], help="only this kind")
     found.add_argument(
@@ -144,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "plugins": _plugins,
+    "runs": _runs,
     "version": _version,
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,36 @@ def bench() -> Iterator[sim.Bench]:
     """A bench with a frozen clock: readings depend on the seed only."""
     with sim.Bench(seed=7, time_scale=0) as made:
         yield made
+
+
+# -- runs and storage ------------------------------------------------------------------------
+
+_lab_prefixes = itertools.count()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    """A fresh LABKIT_DATA for the test: runs are written there."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("LABKIT_DATA", str(root))
+    return root
+
+
+@pytest.fixture
+def lab(data_root):
+    """SMU, DMM (a 1 kΩ resistor between them) and a thermal stage of ``tests/simdevices``."""
+    from tests.simdevices import Lab
+
+    made = Lab(prefix=f"lab{next(_lab_prefixes)}")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def slow_lab(data_root):
+    """The same instruments with 5 ms of latency, so runs take a while."""
+    from tests.simdevices import Lab
+
+    made = Lab(prefix=f"slow{next(_lab_prefixes)}", latency=0.005)
+    yield made
+    made.close()

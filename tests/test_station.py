@@ -302,11 +302,11 @@ MALFORMED = [
         """\
         simulated: true
         instruments:
-          scope:
+          laser:
             driver: keithley2450
         """,
         4,
-        r"the bench has no instrument 'scope'",
+        r"the bench has no instrument 'laser'",
     ),
     (
         "bad name",

@@ -136,6 +136,12 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         return self._transport
 
     @property
+    def instant(self) -> bool:
+        """The instrument answers in-process and fast (a simulator, a memory-mapped device):
+        its single reads and sets run on the caller's thread. Real instruments never are."""
+        return self._worker.instant
+
+    @property
     def channels(self) -> dict[str, Instrument]:
         return dict(self._channels)
 
@@ -574,23 +580,26 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
                 setting=spec.name,
                 hint=f"Its last written value is {self.name}.{spec.name}",
             )
-        self._enter_busy()
+        visible = not self._worker.running_inline()
+        if visible:
+            self._enter_busy()
         try:
             value = self._read_value(spec)
         except LabkitError as error:
             raise self._attach(error, spec) from None
         finally:
-            self._leave_busy()
+            if visible:
+                self._leave_busy()
         self._trait(spec).store(self, value)
         return value
 
     def _read_now(self, spec: TraitSpec) -> Any:
         self._require_connected()
-        return self._worker.call(self._do_read, spec)
+        return self._worker.call(self._do_read, spec, quick=True)
 
     async def _read_now_async(self, spec: TraitSpec) -> Any:
         self._require_connected()
-        return await self._worker.call_async(self._do_read, spec)
+        return await self._worker.call_async(self._do_read, spec, quick=True)
 
     # ------------------------------------------------------------------ internals: actions
 

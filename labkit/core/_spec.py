@@ -193,6 +193,14 @@ class TraitSpec:
 
     def coerce(self, value: Any, *, where: str | None = None) -> Any:
         """Turn what a user wrote into this declaration's kind, in its unit (no limit checks)."""
+        # The hot path of sweeps: a plain number, already in the declared unit (and not NaN).
+        if (
+            self.kind == "float"
+            and self.choices is None
+            and type(value) in (float, int)
+            and value == value
+        ):
+            return float(value)
         where = where or self.qualname
         if value is None:
             raise SettingTypeError("a value is needed, not None", setting=where)

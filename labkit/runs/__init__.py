@@ -1,1 +1,79 @@
-"""labkit.runs"""
+"""labkit.runs: experiment steps, the run engine and the Run handle.
+
+Steps are objects with ``prepare(plan)`` and ``async run(ctx)`` (:class:`ExperimentStep`);
+the built-ins are :class:`Set`, :class:`Read`, :class:`Wait`, :class:`Settle`, :class:`Call`,
+:class:`Sequence`, :class:`Sweep`, :class:`Grid`, :class:`Repeat`, :class:`TimeSeries`,
+:class:`Feedback`, :class:`CameraStream` and :class:`Snap`; plugins add more through the
+``labkit.steps`` entry points. :func:`run` starts a plan and returns a :class:`Run` at once.
+
+``labkit.runs`` is also callable: ``labkit.runs(name="iv*", status="completed")`` lists runs
+(:func:`labkit.store.runs`), so the catalog and the package share the name a user expects.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
+from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
+from labkit.runs._camera import CameraStream, Snap
+from labkit.runs._context import StepContext
+from labkit.runs._engine import Suspender
+from labkit.runs._feedback import PID, Feedback
+from labkit.runs._loops import Grid, Repeat, Sweep, TimeSeries, grid_positions
+from labkit.runs._plan import CheckReport, Plan, PlanBuilder
+from labkit.runs._registry import available_steps, get_step, register_step, step
+from labkit.runs._run import Run
+from labkit.runs._step import ExperimentStep, is_step
+
+__all__ = [
+    "PID",
+    "Call",
+    "CameraStream",
+    "CheckReport",
+    "ExperimentStep",
+    "Feedback",
+    "Grid",
+    "Plan",
+    "PlanBuilder",
+    "Read",
+    "Repeat",
+    "Run",
+    "Sequence",
+    "Set",
+    "Settle",
+    "SettleTimeout",
+    "Snap",
+    "StepContext",
+    "Suspender",
+    "Sweep",
+    "TimeSeries",
+    "Wait",
+    "as_step",
+    "available_steps",
+    "dry_run",
+    "get_step",
+    "grid",
+    "grid_positions",
+    "is_step",
+    "plan",
+    "register_step",
+    "run",
+    "step",
+    "sweep",
+    "timeseries",
+]
+
+
+class _CatalogModule(types.ModuleType):
+    """This module, callable: ``labkit.runs(...)`` lists runs from the catalog."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from labkit.store import runs as catalog
+
+        return catalog(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CatalogModule

@@ -1,1 +1,55 @@
-"""labkit.store"""
+"""labkit.store: one Zarr v3 store per run, the catalog of runs, and reopening them lazily.
+
+``store`` imports only ``core``: the run engine (``labkit.runs``) describes what to store as
+:class:`Variable` objects and writes through a :class:`RunWriter`; analysts use
+:func:`runs`, :func:`open_run` and :func:`export_run`. Names load on first use, so the
+``labkit runs`` command lists runs without importing zarr or xarray.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# "name": "module" — the attribute has the same name there.
+_LAZY = {
+    "FORMAT_VERSION": "labkit.store._writer",
+    "RunWriter": "labkit.store._writer",
+    "StorageError": "labkit.store._writer",
+    "time_value": "labkit.store._writer",
+    "TIME_FILL": "labkit.store._variables",
+    "Variable": "labkit.store._variables",
+    "dtype_for_kind": "labkit.store._variables",
+    "RunInfo": "labkit.store._catalog",
+    "RunList": "labkit.store._catalog",
+    "RunNotFound": "labkit.store._catalog",
+    "read_info": "labkit.store._catalog",
+    "runs": "labkit.store._catalog",
+    "configure_parser": "labkit.store._cli",
+    "main": "labkit.store._cli",
+    "run_command": "labkit.store._cli",
+    "jsonable": "labkit.store._jsonable",
+    "export_run": "labkit.store._open",
+    "open_run": "labkit.store._open",
+    "resolve_run": "labkit.store._open",
+    "check_writable": "labkit.store._root",
+    "data_root": "labkit.store._root",
+    "new_run_id": "labkit.store._root",
+    "store_path": "labkit.store._root",
+    "validate_store": "labkit.store._validate",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

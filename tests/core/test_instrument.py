@@ -128,6 +128,19 @@ def test_a_timeout_names_instrument_and_command_and_the_instrument_recovers(
     assert supply.read("measured_voltage") == 4.0
 
 
+@pytest.mark.timeout(20)
+def test_a_set_whose_error_check_times_out_raises_instead_of_waiting_forever(
+    supply, supply_sim
+) -> None:
+    supply_sim.faults.inject("timeout")  # the error-queue query after VOLT 2 gets no reply
+    with pytest.raises(InstrumentTimeout) as raised:
+        supply.voltage = 2
+    assert raised.value.command == "SYST:ERR?"
+    assert raised.value.setting == "voltage"
+    supply.voltage = 3
+    assert supply.read("voltage") == 3.0
+
+
 def test_a_late_reply_after_a_timeout_is_not_taken_for_the_next_one(supply, supply_sim) -> None:
     supply.voltage = 2
     supply_sim.faults.inject("slow", delay=0.7)

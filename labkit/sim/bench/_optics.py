@@ -6,6 +6,9 @@ Planck's photon radiance :math:`B_\gamma(\lambda, T) = \frac{2c}{\lambda^4}\,
 \frac{1}{e^{hc/\lambda k_B T} - 1}`. The photon flux into the fibre per nanometre is
 :math:`F(\lambda) = F_0\, B_\gamma(\lambda, T) / B_\gamma(\lambda_0, T_{nom})`, so that
 ``peak_flux`` :math:`F_0` is reached at the nominal voltage at the Wien peak :math:`\lambda_0`.
+Electrically, the filament's resistance grows about as :math:`T^{1.2}`, so as
+:math:`V^{0.5}`: the lamp draws :math:`I = I_{nom}\sqrt{V / V_{nom}}` (a supply in constant
+current delivers :math:`V = V_{nom} (I / I_{nom})^2`).
 
 **LED.** :math:`\eta I / q` photons per second, spread over a Gaussian in photon energy centred
 at :math:`E_p(T) = E_p(T_0) - [E_g^V(T) - E_g^V(T_0)] + k_B (T - T_0)/2` (Varshni band gap
@@ -60,6 +63,7 @@ class Lamp:
     nominal_voltage: float = 12.0
     nominal_temperature: float = 3000.0
     peak_flux: float = 4.0e9  # photons s⁻¹ nm⁻¹ into the fibre at nominal, at the Wien peak
+    nominal_current: float = 0.42  # A at the nominal voltage (a 5 W lamp)
 
     @property
     def temperature(self) -> float:
@@ -67,6 +71,19 @@ class Lamp:
         if self.voltage <= 0:
             return 0.0
         return self.nominal_temperature * (self.voltage / self.nominal_voltage) ** 0.42
+
+    def current(self, voltage: float | None = None) -> float:
+        """The current (A) the lamp draws at ``voltage`` (default: its own voltage)."""
+        volts = self.voltage if voltage is None else voltage
+        if volts <= 0:
+            return 0.0
+        return self.nominal_current * math.sqrt(volts / self.nominal_voltage)
+
+    def voltage_at_current(self, current: float) -> float:
+        """The voltage (V) at which the lamp draws ``current``: the inverse of :meth:`current`."""
+        if current <= 0:
+            return 0.0
+        return self.nominal_voltage * (current / self.nominal_current) ** 2
 
     def flux(self, wavelength_nm: Any) -> np.ndarray:
         """Photons per second per nanometre reaching the fibre."""

@@ -22,7 +22,8 @@ default, so the sample lags behind the reading, as on a real stage:
     \qquad e = T_{set} - T_{sensor}
 
 with the integral frozen while the output is clipped (anti-windup). The device under test
-sits on the sample: its temperature is :math:`T_s`.
+sits on the sample: its temperature is :math:`T_s`. The heater is a resistor of
+``heater_resistance`` ohms, for a power supply driving it by hand (:math:`P = V^2/R`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class ThermalStage:
         heater_loss: float = 0.02,
         sample_loss: float = 0.1,
         period: float = 0.1,
+        heater_resistance: float = 2.0,
     ) -> None:
         self.bench = bench
         self.ambient = ambient
@@ -79,6 +81,7 @@ class ThermalStage:
         self.heater_loss = heater_loss
         self.sample_loss = sample_loss
         self.period = period
+        self.heater_resistance = heater_resistance
         self.heater_temperature = ambient
         self.sample_temperature = ambient
         self._manual_power = 0.0

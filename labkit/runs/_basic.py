@@ -1,0 +1,236 @@
+"""The simple steps: set, read, wait, settle, call, and a sequence of steps."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from labkit.core import Condition, ConfigurationError, Handle, LabkitError, SettingHandle
+from labkit.runs._context import StepContext, group_by_instrument, seconds
+from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
+from labkit.runs._step import is_step
+from labkit.store import Variable, dtype_for_kind
+
+__all__ = ["Call", "Read", "Sequence", "Set", "Settle", "SettleTimeout", "Wait", "as_step"]
+
+
+class SettleTimeout(LabkitError, TimeoutError):
+    """A condition did not settle (or a feedback loop did not reach its target) in time."""
+
+
+def as_step(item: Any) -> Any:
+    """A step from what a user may write in a plan: a step, a handle (read it), or a list."""
+    if is_step(item):
+        return item
+    if isinstance(item, Handle):
+        return Read(item)
+    if isinstance(item, (list, tuple)):
+        return Sequence(*item)
+    raise ConfigurationError(
+        f"{item!r} is not an experiment step",
+        hint="Use a step (Sweep, Read, Wait...), a handle to read, or a list of those",
+    )
+
+
+class Set:
+    """Set a setting once (checked with the plan, ramped, acknowledged)."""
+
+    def __init__(self, setting: SettingHandle, value: Any) -> None:
+        self.setting = setting
+        self.value = value
+        self._value: Any = None
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        self._value = plan.setpoints(self.setting, [self.value])[0].item()
+
+    async def run(self, ctx: StepContext) -> None:
+        await ctx.set(self.setting, self._value)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "step": "Set",
+            "label": f"Set({self.setting.full_name})",
+            "setting": self.setting.full_name,
+            "value": self._value if self._value is not None else self.value,
+            "unit": self.setting.unit,
+        }
+
+
+class Read:
+    """Read handles at each point and record their values (different instruments concurrently).
+
+    ``Read(dmm.readings.current, smu.readings.current)`` records ``dmm_current`` and
+    ``smu_current``; ``Read(I=dmm.readings.current)`` records it as ``I``. Setting handles
+    are read back from the instrument.
+    """
+
+    def __init__(self, *handles: Handle | Mapping[str, Handle], name: str = "read", **named):
+        items: list[tuple[str | None, Handle]] = []
+        for entry in handles:
+            if isinstance(entry, Mapping):
+                items.extend(entry.items())
+            elif isinstance(entry, (list, tuple)):
+                items.extend((None, h) for h in entry)
+            else:
+                items.append((None, entry))
+        items.extend(named.items())
+        for label, handle in items:
+            if not isinstance(handle, Handle) or not callable(getattr(handle, "read_async", None)):
+                raise ConfigurationError(
+                    f"Read takes reading or setting handles, not {handle!r}"
+                    + (f" (for {label!r})" if label else ""),
+                    hint="e.g. Read(dmm.readings.current)",
+                )
+        if not items:
+            raise ConfigurationError("Read needs at least one handle")
+        self.items = items
+        self.handles = [handle for _, handle in items]
+        self.name = name
+        self._grouped = group_by_instrument(self.handles)
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        variables: dict[int, Any] = {}
+        for position, (label, handle) in enumerate(self.items):
+            if label is None and handle_name(handle) in plan.dims:
+                label = f"{handle_name(handle)}_readback"  # a swept setting, read back
+            if label is None:
+                variables[position] = handle
+            else:
+                attrs = handle_attrs(handle)
+                variables[position] = Variable(
+                    label, (), (), dtype_for_kind(handle.spec.kind), attrs
+                )
+                plan.uses(handle)
+        plan.record(self.name, variables)
+
+    async def run(self, ctx: StepContext) -> None:
+        started = time.time_ns()
+        values = await ctx.read(self.handles, self._grouped)
+        ctx.record(dict(enumerate(values)), time=started)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "step": "Read",
+            "label": f"Read({', '.join(h.full_name for h in self.handles)})",
+            "read": [h.full_name for h in self.handles],
+        }
+
+
+class Wait:
+    """Wait a while (``Wait(2)``, ``Wait("500 ms")``); abort interrupts it."""
+
+    def __init__(self, duration: Any) -> None:
+        self.duration = seconds(duration, "Wait's duration")
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        pass
+
+    async def run(self, ctx: StepContext) -> None:
+        await asyncio.sleep(self.duration)
+
+    def describe(self) -> dict[str, Any]:
+        return {"step": "Wait", "seconds": self.duration}
+
+
+class Settle:
+    """Wait until ``condition`` has held continuously for ``hold`` (checked every ``interval``).
+
+    ``Settle(tc.readings.temperature.between(299.9, 300.1), hold="30 s", timeout="10 min")``.
+    A ``timeout`` that passes raises :class:`SettleTimeout`, which fails the run.
+    """
+
+    def __init__(
+        self,
+        condition: Condition,
+        *,
+        hold: Any = 0,
+        timeout: Any = None,
+        interval: Any = 0.2,
+    ) -> None:
+        if not isinstance(condition, Condition):
+            raise ConfigurationError(
+                f"Settle needs a condition, not {condition!r}",
+                hint="e.g. tc.readings.temperature.between(299.9, 300.1)",
+            )
+        self.condition = condition
+        self.hold = seconds(hold, "Settle's hold")
+        self.timeout = None if timeout is None else seconds(timeout, "Settle's timeout")
+        self.interval = seconds(interval, "Settle's interval")
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        pass
+
+    async def run(self, ctx: StepContext) -> None:
+        begun = time.monotonic()
+        since: float | None = None
+        why = ""
+        while True:
+            holds, why = await self.condition.holds_async()
+            now = time.monotonic()
+            if holds:
+                since = now if since is None else since
+                if now - since >= self.hold:
+                    return
+            else:
+                since = None
+            if self.timeout is not None and now - begun >= self.timeout:
+                raise SettleTimeout(
+                    f"{self.condition.description} did not hold for {self.hold:g} s within "
+                    f"{self.timeout:g} s (last: {why or 'it held'})",
+                    hint="Lengthen the timeout or check the instrument",
+                )
+            await asyncio.sleep(self.interval)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "step": "Settle",
+            "condition": self.condition.description,
+            "hold": self.hold,
+            "timeout": self.timeout,
+        }
+
+
+class Call:
+    """Call a function at this point of the plan (a coroutine function is awaited; a plain
+    function runs in a thread, so blocking code does not stall the run's loop)."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        if not callable(function):
+            raise ConfigurationError(f"Call needs a function, not {function!r}")
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        pass
+
+    async def run(self, ctx: StepContext) -> None:
+        if inspect.iscoroutinefunction(self.function):
+            await self.function(*self.args, **self.kwargs)
+        else:
+            await asyncio.to_thread(self.function, *self.args, **self.kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        name = getattr(self.function, "__qualname__", repr(self.function))
+        return {"step": "Call", "label": f"Call({name})", "function": name}
+
+
+class Sequence:
+    """Steps one after the other (``labkit.run(a, b, c)`` makes one of these)."""
+
+    def __init__(self, *steps: Any) -> None:
+        self.steps = [as_step(step) for step in steps]
+
+    def prepare(self, plan: PlanBuilder) -> None:
+        for step in self.steps:
+            plan.step(step)
+
+    async def run(self, ctx: StepContext) -> None:
+        for step in self.steps:
+            await ctx.run(step)
+
+    def describe(self) -> dict[str, Any]:
+        return {"step": "Sequence"}

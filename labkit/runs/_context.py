@@ -1,0 +1,199 @@
+"""What a running step talks to: set, read, record, run children, honour pause and abort.
+
+A :class:`StepContext` knows where the step is in the plan (its node) and at which point of
+the surrounding dimensions (``index``). Setting goes through the instrument's async face, so
+limits, interlocks and ramps apply exactly as from a notebook; the engine remembers which
+instruments were touched, to bring them to safe values if the run is aborted or fails.
+Readings of different instruments at one point are read concurrently, each on its own
+instrument's worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from labkit.core import Handle, SettingHandle
+from labkit.core._units import to_number
+from labkit.store import Variable, time_value
+
+if TYPE_CHECKING:
+    from labkit.runs._engine import Engine
+    from labkit.runs._plan import Node
+    from labkit.runs._run import Run
+
+__all__ = ["StepContext", "seconds"]
+
+
+def seconds(value: Any, what: str = "a duration") -> float:
+    """``2``, ``"500 ms"``, ``"2 min"`` → seconds; negative durations are refused."""
+    number = to_number(value, "s", where=what)
+    if number < 0:
+        raise ValueError(f"{what} must not be negative, not {value!r}")
+    return number
+
+
+class StepContext:
+    """A step's view of the run while it runs."""
+
+    __slots__ = ("_engine", "index", "node", "redo")
+
+    def __init__(self, engine: Engine, node: Node, index: tuple[int, ...], redo: bool = False):
+        self._engine = engine
+        self.node = node
+        self.index = index
+        self.redo = redo
+
+    @property
+    def current_run(self) -> Run:
+        """The :class:`Run` handle of the run this step belongs to."""
+        return self._engine.run
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self._engine.started
+
+    # -- structure ------------------------------------------------------------------------
+
+    async def run(self, step: Any) -> None:
+        """Run a child step (prepared with ``plan.step(child)``) at this point."""
+        node = self.node.child(step)
+        try:
+            await step.run(StepContext(self._engine, node, self.index, self.redo))
+        except Exception as error:
+            if getattr(error, "_labkit_step", None) is None:
+                try:
+                    error._labkit_step = node.path  # type: ignore[attr-defined]
+                except AttributeError:
+                    pass
+            raise
+
+    def at(self, *positions: int) -> StepContext:
+        """The context one dimension deeper, at ``positions`` of the dimensions just opened."""
+        return StepContext(self._engine, self.node, self.index + positions, self.redo)
+
+    async def points(
+        self, count: int | None = None, *, positions: Iterable[tuple[int, ...]] | None = None
+    ) -> AsyncIterator[StepContext]:
+        """Iterate the points of the dimensions just opened, with a checkpoint before each.
+
+        ``count`` points along one dimension (None: until the step stops), or explicit
+        ``positions`` (index tuples, for grids walked in snake order). Pause and abort take
+        effect at the checkpoints. If a suspender fired while a point was being acquired,
+        that point is acquired again once the run resumes.
+        """
+        engine = self._engine
+        if positions is None:
+            positions = ((i,) for i in (itertools.count() if count is None else range(count)))
+        for position in positions:
+            redo = self.redo
+            while True:
+                await engine.checkpoint()
+                epoch = engine.suspend_epoch
+                yield StepContext(engine, self.node, self.index + position, redo)
+                if not (engine.redo_on_suspend and engine.suspend_epoch != epoch):
+                    break
+                engine.event("redo", index=[*self.index, *position], step=self.node.path)
+                redo = True
+
+    async def checkpoint(self) -> None:
+        """Pause here if asked to (or if a suspender fired); abort arrives as cancellation."""
+        await self._engine.checkpoint()
+
+    # -- instruments ----------------------------------------------------------------------
+
+    async def set(self, handle: SettingHandle, value: Any) -> Any:
+        """Set a setting (checked, ramped, acknowledged) and remember it was touched."""
+        self._engine.touch(handle)
+        return await handle.set_async(value)
+
+    async def read(
+        self, handles: Sequence[Handle], by_instrument: dict[Any, list[int]] | None = None
+    ) -> list[Any]:
+        """Read handles now; different instruments concurrently, each on its own worker.
+
+        ``by_instrument`` (positions of the handles per instrument) may be given precomputed.
+        """
+        if len(handles) == 1:
+            return [await handles[0].read_async()]  # type: ignore[attr-defined]
+        if by_instrument is None:
+            by_instrument = group_by_instrument(handles)
+        values: list[Any] = [None] * len(handles)
+
+        async def one(instrument: Any, positions: list[int]) -> None:
+            if len(positions) == 1:
+                values[positions[0]] = await handles[positions[0]].read_async()  # type: ignore[attr-defined]
+                return
+            names = [handles[p].spec.name for p in positions]
+            found = await instrument.read_async(*names)
+            for p, name in zip(positions, names, strict=True):
+                values[p] = found[name]
+
+        if len(by_instrument) == 1 or all(i.instant for i in by_instrument):
+            # One instrument, or all answering in-process: running side by side gains nothing.
+            for instrument, positions in by_instrument.items():
+                await one(instrument, positions)
+        else:
+            await asyncio.gather(*(one(i, p) for i, p in by_instrument.items()))
+        return values
+
+    async def sleep(self, duration: Any) -> None:
+        """Wait (abort interrupts the wait at once)."""
+        await asyncio.sleep(seconds(duration))
+
+    # -- data -----------------------------------------------------------------------------
+
+    def record(
+        self, values: Mapping[Any, Any], *, group: str | None = None, time: Any = None
+    ) -> None:
+        """Store ``values`` (keyed as declared in ``plan.record``) at this point.
+
+        ``time`` is when they were measured (``time.time_ns()``, a float of seconds, a
+        datetime); by default, now.
+        """
+        declared = self.node.group(group)
+        variables = declared.variables
+        stored = {variables[key].name: value for key, value in values.items()}
+        stored[declared.time] = _now_ns() if time is None else time_value(time)
+        self._engine.writer.record(self.index, stored, point=not self.redo)
+
+    def declare(self, key: Any, item: Variable, *, group: str | None = None) -> Variable:
+        """Create, at run time, data whose item shape is only known now (a camera frame).
+
+        ``item`` describes one item (dims and shape of a frame); the group's dimensions are
+        prepended. Its name must have been reserved with ``plan.reserve`` in ``prepare``.
+        """
+        declared = self.node.group(group)
+        if key in declared.variables:
+            return declared.variables[key]
+        variable = Variable(
+            item.name,
+            declared.dims + item.dims,
+            tuple(d.size for d in declared.scope) + item.shape,
+            item.dtype,
+            {**item.attrs, "coordinates": declared.time},
+            compression=item.compression,
+            item_ndim=len(item.dims),
+        )
+        self._engine.writer.add_variables([variable])
+        declared.variables[key] = variable
+        return variable
+
+    def event(self, event: str, **details: Any) -> None:
+        """Note something in the run's event log (kept in its metadata)."""
+        self._engine.event(event, step=self.node.path, **details)
+
+
+_now_ns = time.time_ns
+
+
+def group_by_instrument(handles: Sequence[Handle]) -> dict[Any, list[int]]:
+    """Positions of ``handles`` per instrument, to read each instrument's in one worker call."""
+    grouped: dict[Any, list[int]] = {}
+    for position, handle in enumerate(handles):
+        grouped.setdefault(handle.instrument, []).append(position)
+    return grouped

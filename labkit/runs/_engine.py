@@ -1,0 +1,328 @@
+"""The run engine: a run is an asyncio task on labkit's background loop.
+
+:func:`start` does everything that can refuse a run on the caller's thread — prepare the plan,
+dry-run every set-point against the limits, check the data root, create the store with the
+run's metadata — then schedules the task and returns the :class:`Run` handle at once.
+
+The task runs the steps. Pause and suspenders take effect at checkpoints between points;
+abort is a cancellation, so it also stops a ramp where it is. When a run is aborted or fails,
+every point acquired so far is flushed first, then the instruments it touched are brought to
+their declared safe values (with their ramps), then the final status is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from labkit.core import Condition, ConfigurationError, Instrument, SettingHandle, _loop, instruments
+from labkit.runs._context import StepContext, seconds
+from labkit.runs._plan import Plan
+from labkit.runs._provenance import provenance
+from labkit.runs._run import Run
+from labkit.store import RunWriter, check_writable, jsonable, new_run_id, store_path
+from labkit.store import data_root as resolve_data_root
+
+__all__ = ["Engine", "Suspender", "start"]
+
+_PUBLISH_INTERVAL = 0.1
+
+
+class Suspender:
+    """Pause the run while ``condition`` fails; resume once it held for ``resume_after`` s.
+
+    The condition is checked every ``interval`` seconds in the background (not at each point,
+    so fast sweeps stay fast). A point acquired while it failed is acquired again.
+    """
+
+    def __init__(
+        self,
+        condition: Condition,
+        *,
+        interval: Any = 0.5,
+        resume_after: Any = 0.0,
+    ) -> None:
+        if not isinstance(condition, Condition):
+            if callable(condition):
+                condition = Condition.from_callable(condition)
+            else:
+                raise ConfigurationError(
+                    f"a suspender needs a condition, not {condition!r}",
+                    hint="e.g. tc.readings.temperature.between(290, 310)",
+                )
+        self.condition = condition
+        self.interval = seconds(interval, "a suspender's interval")
+        self.resume_after = seconds(resume_after, "a suspender's resume_after")
+
+    @property
+    def description(self) -> str:
+        return self.condition.description
+
+    def __repr__(self) -> str:
+        return f"<Suspender while not ({self.description})>"
+
+
+def _suspender(item: Any) -> Suspender:
+    return item if isinstance(item, Suspender) else Suspender(item)
+
+
+def _error_info(error: BaseException) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "type": f"{type(error).__module__}.{type(error).__qualname__}",
+        "message": str(error),
+    }
+    for field in ("instrument", "setting", "command", "resource", "code"):
+        value = getattr(error, field, None)
+        if value is not None:
+            info[field] = value
+    step = getattr(error, "_labkit_step", None) or getattr(error, "step", None)
+    if step:
+        info["step"] = step
+    info["traceback"] = "".join(traceback.format_exception(error)[-12:])
+    return info
+
+
+class Engine:
+    """The state of one run on the loop: pause, suspensions, touched instruments, counters."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        writer: RunWriter,
+        run: Run,
+        *,
+        suspenders: Sequence[Suspender],
+        redo_on_suspend: bool,
+    ) -> None:
+        self.plan = plan
+        self.writer = writer
+        self.run = run
+        self.suspenders = list(suspenders)
+        self.redo_on_suspend = redo_on_suspend
+        self.started = time.monotonic()
+        self.touched: dict[str, Instrument] = {}
+        self.pause_requested = False
+        self.abort_requested = False
+        self.suspensions: dict[int, str] = {}
+        self.suspend_epoch = 0
+        self.task: asyncio.Task[Any] | None = None
+        self._changed: asyncio.Event | None = None
+        self._holding = False
+
+    # -- requests from any thread (through the loop) ---------------------------------------
+
+    def request_pause(self) -> None:
+        if self.run.done:
+            return
+        self.pause_requested = True
+        if not self._holding:
+            self.run._update(message="pausing at the next point")
+        self._notify()
+
+    def request_resume(self) -> None:
+        self.pause_requested = False
+        self._notify()
+
+    def request_abort(self) -> None:
+        if self.abort_requested or self.run.done:
+            return
+        self.abort_requested = True
+        self.run._update(message="aborting")
+        if self.task is not None:
+            self.task.cancel()
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    # -- used by steps ----------------------------------------------------------------------
+
+    def touch(self, handle: SettingHandle) -> None:
+        instrument = handle.instrument
+        self.touched.setdefault(instrument.name, instrument)
+
+    def event(self, event: str, **details: Any) -> None:
+        self.writer.append_event(event, **details)
+
+    async def checkpoint(self) -> None:
+        if self.pause_requested or self.suspensions:
+            await self._hold()
+
+    async def _hold(self) -> None:
+        assert self._changed is not None
+        self._holding = True
+        announced: tuple[str, str] | None = None
+        try:
+            while self.pause_requested or self.suspensions:
+                if self.pause_requested:
+                    state, reason = "paused", "paused by request"
+                else:
+                    state, reason = "suspended", "; ".join(self.suspensions.values())
+                if (state, reason) != announced:
+                    self.run._update(points=self.writer.points, status=state, message=reason)
+                    self.event(state, reason=reason)
+                    announced = (state, reason)
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            self._holding = False
+        self.event("resumed")
+        self.run._update(status="running", message="")
+
+    # -- the task ---------------------------------------------------------------------------
+
+    async def main(self) -> None:
+        self.task = asyncio.current_task()
+        self._changed = asyncio.Event()
+        helpers = [asyncio.create_task(self._publish())]
+        status, error = "completed", None
+        try:
+            if self.abort_requested:
+                raise asyncio.CancelledError
+            for index, suspender in enumerate(self.suspenders):
+                await self._check_suspender(index, suspender, None)
+                helpers.append(asyncio.create_task(self._watch(index, suspender)))
+            root = StepContext(self, self.plan.root, ())
+            for node in self.plan.root.children:
+                await root.run(node.step)
+        except asyncio.CancelledError:
+            status = "aborted"
+        except Exception as failure:
+            status, error = "failed", failure
+        finally:
+            for helper in helpers:
+                helper.cancel()
+        if status == "aborted":
+            uncancel = getattr(self.task, "uncancel", None)
+            while uncancel is not None and self.task is not None and self.task.cancelling():
+                uncancel()
+        await self._finish(status, error)
+
+    async def _finish(self, status: str, error: BaseException | None) -> None:
+        details: dict[str, Any] = {}
+        if error is not None:
+            details["error"] = _error_info(error)
+        try:
+            if status != "completed":
+                if self.writer.error is None:
+                    await asyncio.to_thread(self.writer.flush)
+                if self.touched:
+                    self.run._update(message="bringing outputs to safe values")
+                    details["made_safe"] = await self._make_safe()
+        except Exception as failure:  # keep going: the status must be written
+            details.setdefault("finish_errors", []).append(repr(failure))
+        try:
+            await asyncio.to_thread(self.writer.finish, status, **details)
+        except Exception as failure:
+            if error is None:
+                status, error = "failed", failure
+        self.run._finished(status, error, self.writer.points)
+
+    async def _make_safe(self) -> dict[str, Any]:
+        touched = list(self.touched.values())
+        results = await asyncio.gather(
+            *(instrument.make_safe_async() for instrument in touched), return_exceptions=True
+        )
+        report: dict[str, Any] = {}
+        for instrument, result in zip(touched, results, strict=True):
+            if isinstance(result, BaseException):
+                report[instrument.name] = {"error": f"{type(result).__name__}: {result}"}
+            else:
+                report[instrument.name] = result
+        return jsonable(report)
+
+    async def _publish(self) -> None:
+        """Push counters to the Run's traits a few times a second (not at every point)."""
+        while True:
+            self.run._update(points=self.writer.points)
+            await asyncio.sleep(_PUBLISH_INTERVAL)
+
+    async def _check_suspender(self, key: int, suspender: Suspender, since: float | None):
+        try:
+            holds, why = await suspender.condition.holds_async()
+        except Exception as error:
+            holds, why = False, f"it cannot be checked ({error})"
+        if not holds:
+            if key not in self.suspensions:
+                self.suspensions[key] = f"waiting for {suspender.description} ({why})"
+                self.suspend_epoch += 1
+                self._notify()
+            return None
+        if key in self.suspensions:
+            now = time.monotonic()
+            since = now if since is None else since
+            if now - since >= suspender.resume_after:
+                del self.suspensions[key]
+                self._notify()
+                return None
+            return since
+        return None
+
+    async def _watch(self, key: int, suspender: Suspender) -> None:
+        since: float | None = None
+        while True:
+            await asyncio.sleep(suspender.interval)
+            since = await self._check_suspender(key, suspender, since)
+
+
+def start(
+    steps: Iterable[Any],
+    *,
+    name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    suspenders: Iterable[Any] = (),
+    data_root: Any = None,
+    progress: bool | None = None,
+    flush_interval: float = 0.5,
+    redo_on_suspend: bool = True,
+) -> Run:
+    """Prepare, check, create the store and launch; returns the :class:`Run` at once."""
+    plan = Plan.build(steps)
+    plan.check()
+    watched = [_suspender(item) for item in suspenders]
+    root = check_writable(resolve_data_root(data_root))
+    run_name = name or _default_name(plan)
+    run_id = new_run_id()
+    path = store_path(root, run_id, run_name)
+    everyone = {i.name: i for i in instruments()}
+    everyone.update(plan.instruments)
+    attributes = {
+        "run_id": run_id,
+        "name": run_name,
+        "status": "running",
+        "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "end_time": None,
+        "points_total": plan.total,
+        "instruments": sorted(plan.instruments),
+        "metadata": dict(metadata or {}),
+        "suspenders": [s.description for s in watched],
+        "snapshot": {n: _snapshot(i) for n, i in sorted(everyone.items())},
+        "plan": plan.describe(),
+        "provenance": provenance(everyone.values()),
+        "events": [],
+    }
+    writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
+    writer.create()
+    run = Run(run_id, run_name, path, plan, writer)
+    engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
+    run._attach(engine, progress)
+    run._future = _loop.submit(engine.main())
+    return run
+
+
+def _snapshot(instrument: Instrument) -> dict[str, Any]:
+    try:
+        return instrument.snapshot()
+    except Exception as error:  # one odd driver must not stop the run
+        return {"name": instrument.name, "snapshot_error": repr(error)}
+
+
+def _default_name(plan: Plan) -> str:
+    steps = plan.root.children
+    if len(steps) == 1:
+        return str(steps[0].description.get("name") or steps[0].description["step"]).lower()
+    return "run"

@@ -1,0 +1,211 @@
+"""The :class:`Run` handle: what a cell gets back at once while the run goes on.
+
+Its traits (``status``, ``message``, ``points``, ``progress``) change on labkit's loop thread
+a few times a second, so widgets and progress bars follow a run by observing them. Control
+(``pause``, ``resume``, ``abort``) works from any thread. ``wait()`` blocks a script until the
+run ends and returns the Dataset; async code can ``await run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from traitlets import Float, HasTraits, Int, Unicode
+
+from labkit.core import _hooks, _loop
+
+if TYPE_CHECKING:
+    from labkit.runs._engine import Engine
+    from labkit.runs._plan import Plan
+    from labkit.store import RunWriter
+
+__all__ = ["FINAL_STATUSES", "Run"]
+
+FINAL_STATUSES = ("completed", "aborted", "failed")
+
+
+class Run(HasTraits):
+    """A run in progress (or finished): status, progress, live data, and control."""
+
+    status = Unicode(
+        "running", help="running, paused, suspended, then completed, aborted or failed"
+    )
+    message = Unicode("", help="Why the run is paused or suspended, or what it is doing")
+    points = Int(0, help="Points recorded so far")
+    total = Int(None, allow_none=True, help="Points the plan will record (None if open-ended)")
+    progress = Float(None, allow_none=True, help="Fraction done, 0 to 1 (None if unknown)")
+
+    def __init__(self, run_id: str, name: str, path: Path, plan: Plan, writer: RunWriter):
+        super().__init__(total=plan.total, progress=0.0 if plan.total else None)
+        self.id = run_id
+        self.name = name
+        self.path = Path(path)
+        self.plan = plan
+        self._writer = writer
+        self._engine: Engine | None = None
+        self._future: concurrent.futures.Future[None] | None = None
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._update_lock = threading.Lock()
+        self._bar: Any = None
+
+    def _attach(self, engine: Engine, progress: bool | None) -> None:
+        self._engine = engine
+        if progress is None:
+            progress = _terminal()
+        if progress:
+            from labkit.runs._progress import ProgressBar
+
+            self._bar = ProgressBar(self)
+
+    # -- state updates (from the loop) --------------------------------------------------
+
+    def _update(self, **changes: Any) -> None:
+        """Set traits from the engine; a failing observer must never stop the run."""
+        with self._update_lock:
+            if "points" in changes and "progress" not in changes and self.total:
+                changes["progress"] = min(1.0, changes["points"] / self.total)
+            for name, value in changes.items():
+                try:
+                    setattr(self, name, value)
+                except Exception as error:  # an observer (a widget) raised
+                    print(f"labkit: a run observer failed: {error!r}", file=sys.stderr)
+
+    def _finished(self, status: str, error: BaseException | None, points: int) -> None:
+        self._error = error
+        changes: dict[str, Any] = {"points": points, "status": status}
+        if status == "completed":
+            changes["message"] = ""
+            if self.total is not None:
+                changes["total"] = points
+            changes["progress"] = 1.0
+        else:
+            changes["message"] = f"{type(error).__name__}: {error}" if error else status
+        self._done.set()
+        self._update(**changes)
+        if self._bar is not None:
+            self._bar.close()
+
+    # -- control ------------------------------------------------------------------------
+
+    def _call(self, function: Any) -> None:
+        loop = _loop.get_loop()
+        if _loop.in_loop_thread():
+            function()
+        else:
+            loop.call_soon_threadsafe(function)
+
+    def pause(self) -> None:
+        """Pause at the next checkpoint (between points). Outputs stay where they are."""
+        assert self._engine is not None
+        self._call(self._engine.request_pause)
+
+    def resume(self) -> None:
+        """Carry on after a pause (a suspender still failing keeps the run suspended)."""
+        assert self._engine is not None
+        self._call(self._engine.request_resume)
+
+    def abort(self, *, wait: bool = True, timeout: float | None = None) -> Any:
+        """Stop now: outputs the run touched go to their safe values; status ``aborted``.
+
+        With ``wait`` (the default, not from async code) returns the Dataset once done.
+        """
+        assert self._engine is not None
+        self._call(self._engine.request_abort)
+        if wait and not _loop.in_loop_thread():
+            self._done.wait(timeout)
+            return self.dataset
+        return None
+
+    # -- results ------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that made the run fail, if it failed."""
+        return self._error
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the run ends; returns the Dataset (a failed run raises its error).
+
+        Every point acquired is in the store either way: ``run.dataset`` still opens it.
+        """
+        if _loop.in_loop_thread():
+            raise RuntimeError("run.wait() would block labkit's loop; use 'await run' instead")
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"run {self.id} is still {self.status} after {timeout} s")
+        return self._result()
+
+    def _result(self) -> Any:
+        if self.status == "failed" and self._error is not None:
+            raise self._error
+        return self.dataset
+
+    def __await__(self) -> Any:
+        return self._wait_async().__await__()
+
+    async def _wait_async(self) -> Any:
+        assert self._future is not None
+        await asyncio.wrap_future(self._future)
+        if self.status == "failed" and self._error is not None:
+            raise self._error
+        return await asyncio.to_thread(self._open)
+
+    def _open(self) -> Any:
+        from labkit.store import open_run
+
+        return open_run(self.path)
+
+    @property
+    def dataset(self) -> Any:
+        """The run's data now: a lazy xarray Dataset over the store (live while it runs)."""
+        return self._open()
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The run's metadata as it is being written."""
+        return self._writer.attrs
+
+    def export(self, target: Any, *, format: str | None = None) -> Path:
+        """Write the run to NetCDF (``.nc``) or HDF5 (``.h5``)."""
+        from labkit.store import export_run
+
+        return export_run(self.path, target, format=format)
+
+    # -- display ------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        total = f"/{self.total}" if self.total is not None else ""
+        percent = f" {self.progress:.0%}" if self.progress is not None else ""
+        message = f" ({self.message})" if self.message else ""
+        return (
+            f"<Run {self.id} {self.name!r} {self.status}{percent}, "
+            f"{self.points}{total} points{message}>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {}
+        try:
+            widget = _hooks.display("run", self)
+        except Exception:
+            widget = None
+        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
+            bundle.update(widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
+def _terminal() -> bool:
+    """A progress bar by default only where a person watches a terminal (not in a kernel)."""
+    if "ipykernel" in sys.modules:
+        return False
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())

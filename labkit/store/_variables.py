@@ -1,0 +1,186 @@
+"""What a run stores: variables with dimensions, a data type, units and a chunk layout.
+
+Only data types with a Zarr v3 specification are used: the core numeric and boolean types,
+and the registered variable-length ``string`` type for text. Time stamps are ``int64``
+nanoseconds since the Unix epoch with CF ``units``, which xarray decodes to ``datetime64[ns]``
+without loss. Chunks are sized so that a chunk fills in the order points arrive (inner
+dimensions first) and holds about a mebibyte; an image is one chunk per frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from labkit.core import ConfigurationError
+
+__all__ = ["TIME_ATTRS", "TIME_FILL", "Variable", "choose_chunks", "dtype_for_kind", "fill_for"]
+
+TIME_FILL = int(np.iinfo(np.int64).min)  # NumPy's NaT: unwritten time stamps read back as NaT
+TIME_ATTRS = {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gregorian"}
+CHUNK_BYTES = 1 << 20
+GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
+SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
+
+# Zarr v3 core data types (spec section "Data types"), plus the registered "string" type.
+SPEC_DTYPES = {
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+}
+_KIND_DTYPES = {
+    "float": "float64",
+    "int": "int64",
+    "bool": "bool",
+    "str": "string",
+    "enum": "string",
+}
+
+
+@dataclasses.dataclass
+class Variable:
+    """One array of a run.
+
+    ``dims`` name every axis; ``shape`` gives each length, ``None`` for an open-ended axis that
+    grows as data arrives. ``dtype`` is a NumPy dtype name, ``"string"`` or ``"time"`` (int64
+    ns since the epoch). ``attrs`` carry CF ``units`` and ``long_name``; ``data`` is written
+    when the store is created (coordinates known in advance).
+    """
+
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int | None, ...]
+    dtype: str = "float64"
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    chunks: tuple[int, ...] | None = None
+    compression: str | None = "default"
+    data: Any = None
+    item_ndim: int = 0
+
+    def __post_init__(self) -> None:
+        self.dims = tuple(self.dims)
+        self.shape = tuple(self.shape)
+        if len(self.dims) != len(self.shape):
+            raise ConfigurationError(
+                f"variable {self.name!r} has dimensions {self.dims} but shape {self.shape}"
+            )
+        if self.dtype not in SPEC_DTYPES and self.dtype not in ("string", "time"):
+            raise ConfigurationError(
+                f"variable {self.name!r}: data type {self.dtype!r} has no Zarr v3 specification",
+                hint="Use a numeric type, 'bool', 'string' or 'time'",
+            )
+        if self.dtype == "time":
+            self.attrs = {**self.attrs, **TIME_ATTRS}
+        if any(size is None for size in self.shape[len(self.shape) - self.item_ndim :]):
+            raise ConfigurationError(f"variable {self.name!r}: the shape of one item must be known")
+        if self.chunks is None:
+            self.chunks = choose_chunks(self.shape, self.itemsize, self.item_ndim)
+
+    @property
+    def growable(self) -> tuple[int, ...]:
+        """The axes that grow as data arrives."""
+        return tuple(axis for axis, size in enumerate(self.shape) if size is None)
+
+    @property
+    def itemsize(self) -> int:
+        if self.dtype == "string":
+            return 16
+        if self.dtype == "time":
+            return 8
+        return np.dtype(self.dtype).itemsize
+
+    @property
+    def numpy_dtype(self) -> Any:
+        if self.dtype == "string":
+            return np.dtypes.StringDType()
+        if self.dtype == "time":
+            return np.dtype("int64")
+        return np.dtype(self.dtype)
+
+    @property
+    def fill_value(self) -> Any:
+        return fill_for(self.dtype)
+
+    def initial_shape(self) -> tuple[int, ...]:
+        return tuple(0 if size is None else size for size in self.shape)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "dims": list(self.dims),
+            "shape": [size for size in self.shape],
+            "dtype": self.dtype,
+            **{k: v for k, v in self.attrs.items() if k in ("units", "long_name")},
+        }
+
+
+def dtype_for_kind(kind: str) -> str:
+    """The stored data type of a declared setting or reading kind."""
+    return _KIND_DTYPES.get(kind, "float64")
+
+
+def fill_for(dtype: str) -> Any:
+    """What an unwritten element reads as: NaN, NaT, False, 0 or an empty string."""
+    if dtype == "time":
+        return TIME_FILL
+    if dtype == "string":
+        return ""
+    if dtype == "bool":
+        return False
+    if dtype.startswith(("float", "complex")):
+        return math.nan
+    return 0
+
+
+def choose_chunks(
+    shape: tuple[int | None, ...], itemsize: int, item_ndim: int = 0, target: int = CHUNK_BYTES
+) -> tuple[int, ...]:
+    """Chunks that fill in acquisition order (last axis fastest) and hold about ``target`` bytes.
+
+    The last ``item_ndim`` axes (one image, one spectrum) are always whole; an item of 64 KiB
+    or more is a chunk of its own (a camera frame). Otherwise whole outer axes are taken while they fit, then part of the next one; the
+    rest get 1. An open-ended axis counts as :data:`GROWABLE_ROWS` long.
+    """
+    ndim = len(shape)
+    chunks = [1] * ndim
+    item_bytes = max(1, itemsize)
+    for axis in range(ndim - item_ndim, ndim):
+        size = max(1, shape[axis] or 1)
+        chunks[axis] = size
+        item_bytes *= size
+    if item_ndim and item_bytes >= SINGLE_ITEM_BYTES:
+        return tuple(chunks)  # one image per chunk: written whole, read back frame by frame
+    budget = max(1, target // item_bytes)
+    for axis in range(ndim - item_ndim - 1, -1, -1):
+        size = shape[axis]
+        size = GROWABLE_ROWS if size is None else max(1, size)
+        take = max(1, min(size, budget))
+        chunks[axis] = take
+        if take < size:
+            break
+        budget //= size
+        if budget < 1:
+            break
+    return tuple(chunks)
+
+
+def merge_attrs(*parts: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for part in parts:
+        if part:
+            merged.update({k: v for k, v in part.items() if v is not None})
+    return merged

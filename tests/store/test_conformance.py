@@ -1,0 +1,106 @@
+"""Stores are plain Zarr v3: spec data types only, dimension names, CF units, lossless times."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import zarr
+
+import labkit
+from labkit.runs import CameraStream, Read, Repeat, Sweep
+from labkit.store import validate_store
+from labkit.store._validate import SPEC_DATA_TYPES
+from tests.simdevices import SyntheticCamera
+
+
+@pytest.fixture
+def mixed_run(lab):
+    """A run with float, int, bool, string, time and image arrays."""
+    camera = SyntheticCamera(shape=(256, 256))
+    plan = Repeat(
+        2,
+        Sweep(
+            lab.dmm.settings.mode,
+            ["dc", "ac"],
+            read=[lab.dmm.readings.current, lab.smu.settings.output, lab.dmm.settings.mode],
+        ),
+    )
+    run = labkit.run(plan, CameraStream(camera, frames=3), name="mixed")
+    run.wait()
+    return run
+
+
+def _arrays(path):
+    for document in sorted(path.glob("*/zarr.json")):
+        yield document.parent.name, json.loads(document.read_text())
+
+
+def test_every_array_uses_a_data_type_with_a_v3_specification(mixed_run):
+    kinds = {}
+    for name, meta in _arrays(mixed_run.path):
+        assert meta["zarr_format"] == 3
+        assert meta["node_type"] == "array"
+        kinds[name] = meta["data_type"]
+        assert meta["data_type"] in SPEC_DATA_TYPES | {"string"}, name
+        assert len(meta["dimension_names"]) == len(meta["shape"])
+        assert meta["chunk_grid"]["name"] == "regular"
+        assert meta["chunk_key_encoding"]["name"] == "default"
+    assert kinds["dmm_current"] == "float64"
+    assert kinds["smu_output"] == "bool"
+    assert kinds["dmm_mode"] == "string"
+    assert kinds["time_read"] == "int64"
+    assert kinds["cam"] == "uint16"
+    assert kinds["repeat"] == "int64"
+    assert not any("<U" in str(k) for k in kinds.values())
+
+
+def test_the_hand_written_v3_checks_pass_and_catch_departures(mixed_run, tmp_path):
+    assert validate_store(mixed_run.path) == []
+    group = json.loads((mixed_run.path / "zarr.json").read_text())
+    assert group["node_type"] == "group"
+    assert group["attributes"]["status"] == "completed"
+
+    bad = tmp_path / "bad.zarr"
+    root = zarr.open_group(str(bad), mode="w", zarr_format=3)
+    with pytest.warns(Warning, match="does not have a Zarr V3 specification"):
+        root.create_array("text", shape=(2,), dtype="<U4")
+    meta = json.loads((bad / "text" / "zarr.json").read_text())
+    meta["dimension_names"] = ["a", "b"]
+    (bad / "text" / "zarr.json").write_text(json.dumps(meta))
+    (bad / "zarr.json").write_text(
+        '{"zarr_format": 3, "node_type": "group", "attributes": {"x": NaN}}'
+    )
+    problems = validate_store(bad)
+    assert any("not strict JSON" in p for p in problems)
+    assert any("/text: data type" in p for p in problems)
+    assert any("dimension_names" in p for p in problems)
+
+
+def test_arrays_carry_dimension_names_and_cf_attributes(mixed_run):
+    meta = dict(_arrays(mixed_run.path))
+    current = meta["dmm_current"]
+    assert current["dimension_names"] == ["repeat", "dmm_mode"]
+    assert current["attributes"]["units"] == "A"
+    assert current["attributes"]["long_name"] == "dmm current"
+    assert current["attributes"]["coordinates"] == "time_read"
+    time = meta["time_read"]["attributes"]
+    assert time["units"] == "nanoseconds since 1970-01-01"
+    assert time["calendar"] == "proleptic_gregorian"
+    assert meta["cam"]["dimension_names"] == ["cam_frame", "cam_y", "cam_x"]
+    assert meta["smu_output"]["fill_value"] is False
+
+
+def test_times_come_back_to_the_nanosecond(lab):
+    run = labkit.run(
+        Sweep(lab.smu.settings.voltage, np.linspace(0, 1, 50), Read(lab.dmm.readings.current))
+    )
+    ds = run.wait()
+    raw = zarr.open_array(str(run.path / "time"), mode="r")[:]
+    assert raw.dtype == np.int64
+    decoded = ds.time.values
+    assert decoded.dtype == np.dtype("datetime64[ns]")
+    np.testing.assert_array_equal(decoded.astype(np.int64), raw)
+    assert (raw % 1000 != 0).any(), "sub-microsecond digits survive"
+    assert raw.min() > 1_700_000_000 * 10**9  # since the Unix epoch
