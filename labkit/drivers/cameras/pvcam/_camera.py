@@ -8,9 +8,14 @@ snapshots follow the camera. Parameter I/O runs on the instrument's worker threa
 
 Acquisition: ``snap()`` and ``sequence(n)`` set up a PVCAM sequence into a fresh buffer and
 decode it; ``start()`` runs live acquisition into a circular buffer with its own thread
-(:mod:`._live`) feeding every ``subscribe()``-d queue. Changing a setting that shapes the
-acquisition while live restarts it with the new setting (frame numbers start again at 1);
-the cooler's set-point, the fan and the ROI coordinates change without a restart.
+(:mod:`._live`) feeding every ``subscribe()``-d queue.
+
+While acquiring, as for GenICam cameras, a change that would change the frames' shape or pixel
+type (a larger ROI, another binning, a port with another container) is refused with
+``AccessError`` before anything is written: a run recording the stream keeps frames it can store
+together. Any other change of the acquisition (exposure, trigger, an ROI moved, metadata) needs
+a new PVCAM setup: the acquisition restarts with it (frame numbers start again at 1). The
+cooler's set-point and the fan change without a restart.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, ClassVar
 from traitlets import Bool
 
 from labkit.core import (
+    AccessError,
     ChoiceError,
     ConfigurationError,
     ConnectionLost,
@@ -386,6 +392,51 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
         finally:
             self._start_on_worker()
 
+    def _container(self, gain: Any = None) -> int:
+        """The pixel container of ``gain`` (default: the gain in force), from the speed table."""
+        if gain is None:
+            speed = self._current_speed(self._current_port())
+            index = int(self._read(Param.GAIN_INDEX, default=speed.gains[0].index))
+            gain = next((g for g in speed.gains if g.index == index), speed.gains[0])
+        return int(gain.image_format)
+
+    def _geometry(self, layout: Layout, container: int, coordinates: str) -> tuple[Any, ...] | None:
+        """(shape, bytes per pixel) of the frames; None where the shape moves with centroids."""
+        if coordinates == "sensor":
+            height, width = self.sensor_shape
+            shape = (height // layout.binning.parallel, width // layout.binning.serial)
+        elif layout.centroids:
+            return None
+        else:
+            _, _, width, height = layout.bounding_box
+            shape = (height // layout.binning.parallel, width // layout.binning.serial)
+        return shape, bytes_per_pixel(container)
+
+    def _same_frames(
+        self,
+        *,
+        layout: Layout | None = None,
+        gain: Any = None,
+        coordinates: str | None = None,
+    ) -> None:
+        """While acquiring, refuse a change that would change the frames' shape or pixel type
+        (before anything is written), as a GenICam camera refuses payload changes."""
+        if self._live is None:
+            return
+        now = self._geometry(self._layout, self._container(), self._coordinates)
+        after = self._geometry(
+            layout or self._layout,
+            self._container(gain),
+            coordinates or self._coordinates,
+        )
+        if now is not None and now == after:
+            return
+        raise AccessError(
+            "this change would change the frames' shape or pixel type, which cannot change while "
+            "the camera acquires",
+            hint="Call stop(), change it, then start() again",
+        )
+
     def _store(self, *names: str) -> None:
         """Read settings the camera changed by itself (speed resets gain...) and store them."""
         for name in names:
@@ -473,6 +524,7 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
 
     def _set_readout_port(self, name: str) -> None:
         port = self.description.port(name)
+        self._same_frames(gain=port.speeds[0].gains[0])
         self._while_stopped(lambda: self._link().write_param(Param.READOUT_PORT, port.value))
         for dependent in ("speed", "gain"):
             self._written.pop(dependent, None)  # PVCAM reset them
@@ -486,6 +538,7 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
         speed = port.speed(name)
         if speed is None:
             raise self._not_in("speed", name, f"port {port.name!r}", [s.name for s in port.speeds])
+        self._same_frames(gain=speed.gains[0])
         self._while_stopped(lambda: self._link().write_param(Param.SPDTAB_INDEX, speed.index))
         self._written.pop("gain", None)  # PVCAM reset it
         self._store("gain", "bit_depth")
@@ -505,6 +558,7 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
         if gain is None:
             where = f"speed {speed.name!r} of port {port.name!r}"
             raise self._not_in("gain", name, where, [g.name for g in speed.gains])
+        self._same_frames(gain=gain)
         self._while_stopped(lambda: self._link().write_param(Param.GAIN_INDEX, gain.index))
         self._store("bit_depth")
 
@@ -551,13 +605,17 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
             link.write_param(Param.GAIN_INDEX, chosen_gain.index)
 
         def on_worker() -> None:
+            self._same_frames(gain=chosen_gain)
             self._while_stopped(apply)
             self._written.update(
                 readout_port=chosen_port.name, speed=chosen_speed.name, gain=chosen_gain.name
             )
             self._store("readout_port", "speed", "gain", "bit_depth")
 
-        self._worker.call(on_worker)
+        try:
+            self._worker.call(on_worker)
+        except LabkitError as error:
+            raise self._attach(error, self._labkit_specs.get("readout_port")) from None
 
     def _get_bit_depth(self) -> int:
         param = Param.BIT_DEPTH_HOST if self.description.host_formats else Param.BIT_DEPTH
@@ -568,6 +626,7 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
     def _change_layout(self, write: tuple[int, Any] | None = None, **changes: Any) -> None:
         layout = dataclasses.replace(self._layout, **changes)
         layout.check(self.description)
+        self._same_frames(layout=layout)
 
         def apply() -> None:
             if write is not None:
@@ -629,10 +688,14 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
         self._require_connected()
 
         def on_worker() -> None:
+            self._same_frames(layout=layout)
             self._while_stopped(lambda: setattr(self, "_layout", layout))
             self._store("roi", "binning")
 
-        self._worker.call(on_worker)
+        try:
+            self._worker.call(on_worker)
+        except LabkitError as error:
+            raise self._attach(error, self._labkit_specs["roi"]) from None
 
     def full_sensor(self) -> None:
         """Read the whole sensor (one ROI), keeping the binning."""
@@ -642,6 +705,7 @@ class PvcamCamera(Instrument, metaclass=_CameraMeta):
         return self._coordinates
 
     def _set_roi_coordinates(self, value: str) -> None:
+        self._same_frames(coordinates=value)
         self._coordinates = value  # type: ignore[assignment]  # the live thread reads it per frame
 
     def _get_metadata(self) -> bool:

@@ -10,9 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from labkit.core import Frame, FrameQueue, InstrumentTimeout, Region
+from labkit.core import AccessError, Frame, FrameQueue, InstrumentTimeout, Region
 from labkit.drivers.cameras.pvcam import Param, PvcamCamera
 from labkit.sim import pvcam as pvsim
+from labkit.testing import record
 
 STRIP = "0,0,512,64"  # 64 rows: a fraction of a millisecond to read out
 
@@ -265,12 +266,53 @@ def test_a_change_while_live_restarts_with_the_new_setting(bsi_cam: PvcamCamera)
     try:
         assert queue.get(timeout=30).exposure == pytest.approx(2e-3)
         bsi_cam.exposure = "4 ms"
+        bsi_cam.roi = "100,200,512,64"  # moved, same size: the frames stay alike
+        bsi_cam.gain = "Sensitivity"  # another gain of the same 16-bit container
         assert bsi_cam.acquiring
         bsi_cam.temperature_setpoint = -10  # the cooler changes without a restart
-        assert wait_until(lambda: any(f.exposure == pytest.approx(4e-3) for f in drain(queue)))
+
+        def changed() -> bool:
+            return any(
+                f.exposure == pytest.approx(4e-3) and f.regions[0].x == 100 for f in drain(queue)
+            )
+
+        assert wait_until(changed)
     finally:
         bsi_cam.stop()
     assert not queue.closed
+
+
+def test_a_change_of_frame_shape_or_type_is_refused_while_live(kinetix_cam: PvcamCamera) -> None:
+    kinetix_cam.set_readout("Dynamic Range")
+    kinetix_cam.roi = STRIP
+    queue = kinetix_cam.subscribe(maxsize=8)
+    kinetix_cam.start()
+    try:
+        queue.get(timeout=30)
+        refusals = {
+            "roi": "0,0,256,64",
+            "binning": "2x2",
+            "readout_port": "Speed",  # 8-bit frames
+            "roi_coordinates": "sensor",
+        }
+        for name, value in refusals.items():
+            before = getattr(kinetix_cam, name)
+            with (
+                record(kinetix_cam) as log,
+                pytest.raises(AccessError, match=r"stop\(\)") as caught,
+            ):
+                kinetix_cam.set(name, value)
+            assert log.sent == [], name
+            assert caught.value.setting == name
+            assert getattr(kinetix_cam, name) == before
+        with pytest.raises(AccessError):
+            kinetix_cam.set_rois([Region(0, 0, 512, 128)])
+        assert kinetix_cam.acquiring
+        queue.get(timeout=30)  # still streaming
+    finally:
+        kinetix_cam.stop()
+    kinetix_cam.readout_port = "Speed"  # stopped: fine
+    assert kinetix_cam.snap().pixels.dtype == np.uint8
 
 
 def test_a_sequence_too_large_for_one_buffer_streams_instead(
