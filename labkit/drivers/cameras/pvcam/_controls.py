@@ -2,9 +2,9 @@
 
 :class:`CameraControls` holds the getters and setters the declarations of :mod:`._settings` name
 (``_get_<name>`` / ``_set_<name>``, run on the instrument's worker), the speed-table helpers,
-and the rule that, while acquiring, refuses a change of the frames' shape or pixel type. It is mixed into
-:class:`~._camera.PvcamCamera` and keeps no state of its own: it uses the camera's link
-(``_link()``), its description, its readout layout and its acquisition state.
+and the rule that, while acquiring, refuses a change of the frames' shape or pixel type. It is
+mixed into :class:`~._camera.PvcamCamera` and keeps no state of its own: it uses the camera's
+link (``_link()``), its description, its readout layout and its acquisition state.
 """
 
 from __future__ import annotations
