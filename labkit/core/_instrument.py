@@ -55,6 +55,10 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     transport_options: ClassVar[dict[str, Any]] = {}
     """Link settings the instrument needs (terminations, baud rate...), given once per driver."""
 
+    declared_at_connect: ClassVar[bool] = False
+    """The device declares (some of) its settings when it connects (a camera's node map), so
+    station files check them then rather than before connecting."""
+
     connected = Bool(False, help="The link is open and the instrument answered")
     busy = Bool(False, help="The instrument's worker is doing I/O")
 
@@ -77,7 +81,11 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         self.parent = parent
         base_name = name or type(self).default_name()
         self.name = f"{parent.name}.{base_name}" if parent is not None else base_name
-        self.resource = resource if resource is not None else getattr(transport, "resource", None)
+        if resource is None:
+            resource = (
+                parent.resource if parent is not None else getattr(transport, "resource", None)
+            )
+        self.resource = resource
         self._transport = transport
         self._options = {**type(self).transport_options, **options}
         if timeout is not None:
