@@ -210,7 +210,6 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
         self._live: LiveAcquisition | None = None
         self._signals: Signals | None = None
         self._written: dict[str, Any] = {}
-        self._acknowledged: dict[str, Any] = {}
         self._opened = False
         self.last_stats: dict[str, Any] | None = None
         super().__init__(resource, **options)
@@ -327,7 +326,6 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
             if name in written and name in self._labkit_specs:
                 self._write_value(self._labkit_specs[name], written[name])
                 self._written[name] = written[name]
-        self._acknowledged.clear()
 
     def _layout_from_camera(self) -> Layout:
         camera = self.description
@@ -367,20 +365,12 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
     # ------------------------------------------------------------------ setting plumbing
 
     def _do_set(self, spec: TraitSpec, value: Any, cancel: Any) -> Any:
-        # A setter may round a value to what the camera takes (exposure to its resolution, the
-        # set-point to hundredths of a degree): the rounded value is the acknowledged one.
-        self._acknowledged.pop(spec.name, None)
+        # What the camera acknowledged (setters return it rounded to the camera's resolution)
+        # is what reconnect() writes back.
         result = super()._do_set(spec, value, cancel)
-        exact = self._acknowledged.pop(spec.name, _MISSING)
-        if exact is not _MISSING and exact != value:
-            self._trait(spec).store(self, exact)
-            result = exact
         if spec.name in _CAMERA_SETTINGS:
             self._written[spec.name] = result
         return result
-
-    def _acknowledge(self, name: str, value: Any) -> None:
-        self._acknowledged[name] = value
 
     def _while_stopped(self, apply: Callable[[], Any]) -> Any:
         """Run ``apply`` with live acquisition paused around it (restarted with the change)."""

@@ -30,7 +30,7 @@ class CameraControls:
 
     # What PvcamCamera provides: sensor_shape, description, _link(), _read(), _worker,
     # _layout, _coordinates, _exposure, _trigger, _buffer_frames, _written, _live,
-    # _while_stopped(), _acknowledge(), and the Instrument machinery (_labkit_specs, _trait,
+    # _while_stopped(), and the Instrument machinery (_labkit_specs, _trait,
     # _read_value, _attach, _require_connected).
     _layout: Layout
     _coordinates: str
@@ -112,11 +112,11 @@ class CameraControls:
     def _get_exposure(self) -> float:
         return self._exposure
 
-    def _set_exposure(self, seconds: float) -> None:
+    def _set_exposure(self, seconds: float) -> float:
         resolution, count = self.description.exposure_counts(seconds)
-        exact = count * resolution.unit
+        exact = count * resolution.unit  # in the finest resolution that reaches it
         self._while_stopped(lambda: setattr(self, "_exposure", exact))
-        self._acknowledge("exposure", exact)
+        return exact
 
     def _get_trigger_mode(self) -> str | None:
         return self._trigger
@@ -241,10 +241,10 @@ class CameraControls:
     def _get_roi(self) -> str:
         return format_rois(self._layout.rois)
 
-    def _set_roi(self, text: str) -> None:
+    def _set_roi(self, text: str) -> str:
         rects = parse_rois(text, self.sensor_shape)
         self._change_layout(rois=rects)
-        self._acknowledge("roi", format_rois(rects))
+        return format_rois(rects)
 
     def _get_binning(self) -> str:
         return self._layout.binning.name
@@ -301,10 +301,10 @@ class CameraControls:
     def _get_temperature_setpoint(self) -> float:
         return int(self._link().read_param(Param.TEMP_SETPOINT)) / 100.0
 
-    def _set_temperature_setpoint(self, celsius: float) -> None:
+    def _set_temperature_setpoint(self, celsius: float) -> float:
         hundredths = round(celsius * 100)  # PVCAM's unit on the wire
         self._link().write_param(Param.TEMP_SETPOINT, hundredths)
-        self._acknowledge("temperature_setpoint", hundredths / 100.0)
+        return hundredths / 100.0
 
     def _get_fan_speed(self) -> str:
         return self._enum_name(Param.FAN_SPEED_SETPOINT, self.description.fan_speeds)
