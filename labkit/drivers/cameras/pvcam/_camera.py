@@ -130,6 +130,7 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
 
     acquiring = Bool(False, read_only=True, help="Live acquisition is running")
 
+    declared_at_connect = True  # the settings are known once the camera says what it can do
     _pvcam: ClassVar[CameraDescription | None] = None
 
     # ------------------------------------------------------------------ making one

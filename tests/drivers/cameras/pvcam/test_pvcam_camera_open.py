@@ -163,3 +163,36 @@ def test_close_leaves_nothing_behind(
     # the camera can be opened again: it was really closed
     with PvcamCamera(f"pvcam://{pvsim.PRIME_BSI}@{sim_path}", name="reopened") as again:
         assert again.connected
+
+
+def test_a_station_file_opens_and_configures_the_camera(tmp_path: Path, sim_path: Path) -> None:
+    from labkit import load_station
+    from labkit.station import StationError
+
+    station_file = tmp_path / "station.yaml"
+    station_file.write_text(
+        f"""\
+instruments:
+  cam:
+    driver: pvcam
+    resource: pvcam://{pvsim.PRIME_BSI}@{sim_path}
+    settings:
+      speed: 100 MHz
+      metadata: true
+      roi: 0,0,256,64; 512,512,128,128
+      exposure: 5 ms
+"""
+    )
+    with load_station(station_file) as station:
+        cam = station.cam
+        assert isinstance(cam, PvcamCamera)
+        assert (cam.speed, cam.gain, cam.bit_depth) == ("100 MHz", "HDR", 16)
+        assert cam.exposure == pytest.approx(5e-3)
+        assert len(cam.snap().regions) == 2
+    station_file.write_text(
+        station_file.read_text().replace("speed: 100 MHz", "sped: 100 MHz"), encoding="utf-8"
+    )
+    with pytest.raises(StationError, match="'speed'") as raised:
+        load_station(station_file)
+    assert raised.value.line == 6
+    assert not [i for i in labkit.instruments() if i.name == "cam"]  # closed again
