@@ -120,6 +120,11 @@ class Region(NamedTuple):
         return (self.height, self.width)
 
     @classmethod
+    def from_origin(cls, x: int, y: int, width: int, height: int, binning: int = 1) -> Region:
+        """The region of ``width`` × ``height`` sensor pixels whose top-left pixel is (x, y)."""
+        return cls(x, x + width - 1, binning, y, y + height - 1, binning)
+
+    @classmethod
     def full(cls, height: int, width: int) -> Region:
         """The unbinned region of a ``height`` × ``width`` image at the sensor origin."""
         return cls(0, width - 1, 1, 0, height - 1, 1)

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import ctypes
-from typing import NamedTuple
+
+from labkit.native import Region
 
 __all__ = [
     "PVCAM_CALLBACK",
@@ -20,32 +21,8 @@ __all__ = [
 ]
 
 rs_bool = ctypes.c_uint16
-
-
-class Region(NamedTuple):
-    """A sensor region in PVCAM's terms: inclusive 0-based corners and binning factors."""
-
-    s1: int
-    s2: int
-    sbin: int
-    p1: int
-    p2: int
-    pbin: int
-
-    @classmethod
-    def from_origin(cls, x: int, y: int, width: int, height: int, binning: int = 1) -> Region:
-        """The region of ``width`` × ``height`` sensor pixels whose top-left pixel is (x, y)."""
-        return cls(x, x + width - 1, binning, y, y + height - 1, binning)
-
-    @property
-    def width(self) -> int:
-        """Output pixels per row (PVCAM divides with truncation)."""
-        return (self.s2 - self.s1 + 1) // self.sbin
-
-    @property
-    def height(self) -> int:
-        """Output rows."""
-        return (self.p2 - self.p1 + 1) // self.pbin
+"""PVCAM's boolean; ``Region`` (``rgn_type`` as an immutable tuple) comes from labkit.native,
+so the decoder and the binding share one definition."""
 
 
 class RgnType(ctypes.Structure):
