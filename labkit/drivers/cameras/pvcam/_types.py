@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import ctypes
 
-from labkit.native import Region
+from labkit.native import Rgn
 
 __all__ = [
     "PVCAM_CALLBACK",
     "FrameInfo",
     "FrameInfoGuid",
-    "Region",
+    "Rgn",
     "RgnType",
     "rs_bool",
 ]
 
 rs_bool = ctypes.c_uint16
-"""PVCAM's boolean; ``Region`` (``rgn_type`` as an immutable tuple) comes from labkit.native,
+"""PVCAM's boolean; ``Rgn`` (``rgn_type`` as an immutable tuple) comes from labkit.native,
 so the decoder and the binding share one definition."""
 
 
@@ -38,13 +38,13 @@ class RgnType(ctypes.Structure):
     ]
 
     @classmethod
-    def from_region(cls, region: Region | tuple[int, int, int, int, int, int]) -> RgnType:
-        """Build from a :class:`Region` or any six-tuple in PVCAM's field order."""
+    def from_region(cls, region: Rgn | tuple[int, int, int, int, int, int]) -> RgnType:
+        """Build from a :class:`Rgn` or any six-tuple in PVCAM's field order."""
         return cls(*(int(v) for v in region))
 
-    def to_region(self) -> Region:
-        """The same region as an immutable :class:`Region`."""
-        return Region(self.s1, self.s2, self.sbin, self.p1, self.p2, self.pbin)
+    def to_region(self) -> Rgn:
+        """The same region as an immutable :class:`Rgn`."""
+        return Rgn(self.s1, self.s2, self.sbin, self.p1, self.p2, self.pbin)
 
     def __repr__(self) -> str:
         return f"RgnType{tuple(self.to_region())}"
