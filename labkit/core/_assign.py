@@ -13,13 +13,13 @@ import math
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as WaitTimeout
 from typing import TYPE_CHECKING, Any
 
 from labkit.core._errors import (
     AccessError,
     ConfigurationError,
     InstrumentError,
-    InterlockError,
     LabkitError,
     LimitError,
     LockedError,
@@ -30,11 +30,12 @@ from labkit.core._state import SettingState
 from labkit.core._units import format_quantity
 
 if TYPE_CHECKING:
-    from labkit.core._conditions import Interlock
+    pass
 
 __all__ = ["AssignMixin"]
 
 _LIMIT_TOLERANCE = 1e-12
+_NEVER_CANCELLED = threading.Event()  # for sets that are one write: there is nothing to stop
 _RAMP_UPDATES_PER_SECOND = 10.0
 
 
@@ -82,6 +83,8 @@ class AssignMixin:
         self, spec: TraitSpec, state: SettingState, value: Any, context: dict[str, Any]
     ) -> Any:
         lower, upper = state.bounds(spec)
+        if lower.value <= value <= upper.value:
+            return value
         span = _describe_range(lower.value, upper.value, spec.unit)
         if value < lower.value:
             if math.isclose(value, lower.value, rel_tol=_LIMIT_TOLERANCE, abs_tol=1e-300):
@@ -109,48 +112,11 @@ class AssignMixin:
 
     def _check_interlocks(self, spec: TraitSpec, value: Any) -> None:
         for interlock in self._interlocks.get(spec.name, ()):
-            if interlock.applies_to(value):
-                try:
-                    holds, why = interlock.condition.holds()
-                except LabkitError as error:
-                    raise self._interlock_unknown(spec, value, interlock, error) from error
-                if not holds:
-                    raise self._interlock_refusal(spec, value, interlock, why)
+            interlock.enforce(value)
 
     async def _check_interlocks_async(self, spec: TraitSpec, value: Any) -> None:
         for interlock in self._interlocks.get(spec.name, ()):
-            if interlock.applies_to(value):
-                try:
-                    holds, why = await interlock.condition.holds_async()
-                except LabkitError as error:
-                    raise self._interlock_unknown(spec, value, interlock, error) from error
-                if not holds:
-                    raise self._interlock_refusal(spec, value, interlock, why)
-
-    def _interlock_refusal(
-        self, spec: TraitSpec, value: Any, interlock: Interlock, why: str
-    ) -> InterlockError:
-        reason = f" ({interlock.reason})" if interlock.reason else ""
-        return InterlockError(
-            f"{format_quantity(value, spec.unit)} refused by an interlock: it requires "
-            f"{interlock.condition.description}{reason}, but {why}",
-            condition=interlock.condition.description,
-            instrument=self.name,
-            setting=spec.name,
-            hint="Wait until the condition holds; interlock.remove() lifts it",
-        )
-
-    def _interlock_unknown(
-        self, spec: TraitSpec, value: Any, interlock: Interlock, error: LabkitError
-    ) -> InterlockError:
-        return InterlockError(
-            f"{format_quantity(value, spec.unit)} refused: the interlock condition "
-            f"{interlock.condition.description} could not be checked ({error})",
-            condition=interlock.condition.description,
-            instrument=self.name,
-            setting=spec.name,
-            hint="Fix the instrument the interlock depends on, then try again",
-        )
+            await interlock.enforce_async(value)
 
     # ------------------------------------------------------------------ internals: setting
 
@@ -163,6 +129,8 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
+        if self._single_exchange(spec):  # nothing to cancel: one write
+            return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
         cancel = threading.Event()
         if self._worker.on_worker():
             return self._do_set(spec, value, cancel)
@@ -185,6 +153,10 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
+        if self._single_exchange(spec):
+            return await self._worker.call_async(
+                self._do_set, spec, value, _NEVER_CANCELLED, quick=True
+            )
         cancel = threading.Event()
         self._ramp_cancels.add(cancel)
         acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
@@ -220,20 +192,29 @@ class AssignMixin:
         if state is not None:
             state.error = str(error)
 
+    def _single_exchange(self, spec: TraitSpec) -> bool:
+        """A set that is one write (no ramp, no settling wait): it may run inline."""
+        return not spec.delay and (
+            self._states[spec.name].ramp_rate is None or spec.kind != "float"
+        )
+
     def _do_set(self, spec: TraitSpec, value: Any, cancel: threading.Event) -> Any:
         """On the worker: write (or ramp), then store the acknowledged value."""
         state = self._states[spec.name]
+        if self._worker.running_inline():
+            return self._set_instantly(spec, state, value)
         state.busy = True
         self._enter_busy()
         try:
             if state.ramp_rate is not None and spec.kind == "float":
                 self._ramp(spec, state.ramp_rate, value, cancel)
             else:
-                self._write_value(spec, value)
+                value = self._write_value(spec, value)
                 self._trait(spec).store(self, value)
             if spec.delay:
                 time.sleep(spec.delay)
-            state.error = ""
+            if state.error:
+                state.error = ""
             return value
         except LabkitError as error:
             self._attach(error, spec)
@@ -243,15 +224,35 @@ class AssignMixin:
             state.busy = False
             self._leave_busy()
 
-    def _write_value(self, spec: TraitSpec, value: Any) -> None:
+    def _set_instantly(self, spec: TraitSpec, state: SettingState, value: Any) -> Any:
+        # The same as below without the busy flags, which nobody could ever see set.
+        try:
+            value = self._write_value(spec, value)
+        except LabkitError as error:
+            self._attach(error, spec)
+            state.error = str(error)
+            raise
+        self._trait(spec).store(self, value)
+        if state.error:
+            state.error = ""
+        return value
+
+    def _write_value(self, spec: TraitSpec, value: Any) -> Any:
+        """Write ``value``; returns the value the instrument was actually given.
+
+        A template formats the value (``fmt``), so the instrument receives the formatted token:
+        that, parsed back, is what gets stored. A setter method may return the value it really
+        sent (rounded to the instrument's resolution); None means ``value`` itself.
+        """
         setter = self._setter(spec)
         if isinstance(setter, str):
             command = spec.command(value, self)
             self._io("write", command)
             self._after_set(spec, command)
-        else:
-            setter(self, value)
-            self._after_set(spec, None)
+            return spec.sent_value(value)
+        sent = setter(self, value)
+        self._after_set(spec, None)
+        return value if sent is None else sent
 
     def _ramp(self, spec: TraitSpec, rate: float, target: float, cancel: threading.Event) -> None:
         trait = self._trait(spec)
@@ -269,8 +270,7 @@ class AssignMixin:
             trait.store(self, start)
         distance = target - start
         if distance == 0:
-            self._write_value(spec, target)
-            trait.store(self, target)
+            trait.store(self, self._write_value(spec, target))
             return
         largest_step = self._ramp_step(spec, rate)
         steps = max(1, math.ceil(abs(distance) / largest_step - 1e-9))
@@ -279,7 +279,7 @@ class AssignMixin:
         for index in range(1, steps + 1):
             point = target if index == steps else start + distance * index / steps
             try:
-                self._write_value(spec, point)
+                point = self._write_value(spec, point)
             except LabkitError as error:
                 raise self._ramp_error(spec, reached, target, str(error), error) from error
             reached = point
@@ -346,5 +346,7 @@ def _wait(future: Future[Any]) -> Any:
     while True:
         try:
             return future.result(timeout=0.1)
-        except TimeoutError:
+        except WaitTimeout:
+            if future.done():
+                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
             continue

@@ -71,6 +71,7 @@ class TraitSpec:
     fmt: str = ".10g"
     bool_tokens: tuple[str, str] = ("1", "0")
     delay: float = 0.0
+    confirm: str | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""
@@ -193,6 +194,14 @@ class TraitSpec:
 
     def coerce(self, value: Any, *, where: str | None = None) -> Any:
         """Turn what a user wrote into this declaration's kind, in its unit (no limit checks)."""
+        # The hot path of sweeps: a plain number, already in the declared unit (and not NaN).
+        if (
+            self.kind == "float"
+            and self.choices is None
+            and type(value) in (float, int)
+            and value == value
+        ):
+            return float(value)
         where = where or self.qualname
         if value is None:
             raise SettingTypeError("a value is needed, not None", setting=where)
@@ -289,6 +298,12 @@ class TraitSpec:
         if self.kind == "float":
             return format(float(value), self.fmt)
         return str(value)
+
+    def sent_value(self, value: Any) -> Any:
+        """What the instrument receives for ``value``: a float as its formatted token reads."""
+        if self.kind == "float" and self.choices is None:
+            return float(self.token(value))
+        return value
 
     def command(self, value: Any, instrument: Any) -> str:
         """The set command for ``value``, from the ``set`` template."""

@@ -12,7 +12,7 @@ import hashlib
 import math
 from typing import Any
 
-from traitlets import Bool, Float, HasTraits, Instance, Unicode
+from traitlets import Bool, Float, HasTraits, Instance, Unicode, observe
 
 from labkit.core._spec import TraitSpec
 
@@ -90,9 +90,20 @@ class SettingState(HasTraits):
 
     def __init__(self, spec: TraitSpec) -> None:
         super().__init__(soft_min=spec.soft_min, soft_max=spec.soft_max, ramp_rate=spec.ramp)
+        self._bounds: tuple[Bound, Bound] | None = None
+
+    @observe("soft_min", "soft_max", "lock")
+    def _limits_changed(self, change: Any) -> None:
+        self._bounds = None
 
     def bounds(self, spec: TraitSpec) -> tuple[Bound, Bound]:
-        """The tightest lower and upper bounds in force, with their source."""
+        """The tightest lower and upper bounds in force, with their source (cached: every
+        set checks them, they change only when limits or locks do)."""
+        if self._bounds is None:
+            self._bounds = self._compute_bounds(spec)
+        return self._bounds
+
+    def _compute_bounds(self, spec: TraitSpec) -> tuple[Bound, Bound]:
         lo, hi = spec.hard_range()
         lower, upper = Bound(lo, "hard limit"), Bound(hi, "hard limit")
         if self.soft_min is not None and self.soft_min > lower.value:

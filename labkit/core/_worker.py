@@ -1,22 +1,35 @@
 """One worker thread per instrument.
 
-All I/O with an instrument runs on its own thread: that serialises access (two cells, a panel
-and a run never interleave half-commands) and keeps blocking reads off the notebook's thread
-and off labkit's event loop. Calls made from the worker itself (a driver method calling another)
-run directly, so nothing deadlocks.
+All I/O with an instrument is serialised by its worker: two cells, a panel and a run never
+interleave half-commands, and blocking reads stay off the notebook's thread and off labkit's
+event loop. Calls made from the worker itself (a driver method calling another) run directly,
+so nothing deadlocks.
+
+Handing an operation to a thread and back costs tens of microseconds — more than the whole
+operation when the instrument answers in-process (a simulator, a memory-mapped device). So an
+instrument that has proven instant runs its next *quick* operation (one query, one set without
+a ramp) on the caller's thread instead, under the same lock the worker thread holds: access is
+still serialised, order is kept (never while anything is queued for the thread). Proven instant
+means its last ``INSTANT_STREAK`` quick operations each took under ``INSTANT_SECONDS`` and none
+failed; one slow or failed operation sends it back to the thread until it proves itself again.
+Real instruments, with millisecond replies, always use the thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["Worker"]
+__all__ = ["INSTANT_SECONDS", "INSTANT_STREAK", "Worker"]
 
 T = TypeVar("T")
+
+INSTANT_SECONDS = 100e-6
+INSTANT_STREAK = 16
 
 
 class Worker:
@@ -29,41 +42,127 @@ class Worker:
             max_workers=1, thread_name_prefix=f"labkit-{name}", initializer=self._remember_thread
         )
         self._closed = False
+        self._lock = threading.Lock()  # held while any operation of this instrument runs
+        self._local = threading.local()
+        self._queued = 0  # operations handed to the thread and not finished yet
+        self._queued_lock = threading.Lock()
+        self._streak = 0  # quick operations in a row that were instant and succeeded
 
     def _remember_thread(self) -> None:
         self._ident = threading.get_ident()
 
     def on_worker(self) -> bool:
-        """True when called from this worker's own thread."""
-        return self._ident is not None and threading.get_ident() == self._ident
+        """True when called from inside one of this worker's operations."""
+        return (self._ident is not None and threading.get_ident() == self._ident) or getattr(
+            self._local, "inside", False
+        )
 
-    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        """Queue ``function(*args)``; from the worker itself it runs at once."""
-        if self.on_worker():
-            return _run_inline(function, args)
+    def running_inline(self) -> bool:
+        """True inside an operation running on its caller's thread (nobody can see it busy)."""
+        return getattr(self._local, "inline", False)
+
+    @property
+    def instant(self) -> bool:
+        """The instrument has proven instant: quick operations run on the caller's thread."""
+        return self._streak >= INSTANT_STREAK and not self._queued
+
+    # -- running one operation ----------------------------------------------------------------
+
+    def _run(self, function: Callable[..., T], args: tuple[Any, ...], quick: bool) -> T:
+        """Run with the instrument's lock held (on whichever thread), timing quick operations."""
+        with self._lock:
+            self._local.inside = True
+            start = time.perf_counter()
+            try:
+                result = function(*args)
+            except BaseException:
+                if quick:
+                    self._streak = 0
+                raise
+            finally:
+                self._local.inside = False
+            if quick:
+                fast = time.perf_counter() - start < INSTANT_SECONDS
+                self._streak = self._streak + 1 if fast else 0
+            return result
+
+    def _on_thread(self, function: Callable[..., T], args: tuple[Any, ...], quick: bool) -> T:
         try:
-            return self._executor.submit(function, *args)
+            return self._run(function, args, quick)
+        finally:
+            with self._queued_lock:
+                self._queued -= 1
+
+    def _enqueue(self, function: Callable[..., T], args: tuple[Any, ...], quick: bool) -> Future[T]:
+        with self._queued_lock:
+            self._queued += 1
+        try:
+            return self._executor.submit(self._on_thread, function, args, quick)
         except RuntimeError:
+            with self._queued_lock:
+                self._queued -= 1
             if self._closed:
                 raise
             # The interpreter is exiting: Python already stopped executor threads before
             # atexit handlers run, so closing instruments happens on this thread instead.
+            return _run_inline(self._run, (function, args, quick))
+
+    def _inline(self, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
+        """Run a quick operation here if the instrument is instant and idle."""
+        if not self.instant or not self._lock.acquire(blocking=False):
+            return False, None
+        try:
+            if self._queued:  # something was queued meanwhile: keep the order
+                return False, None
+            self._local.inside = self._local.inline = True
+            start = time.perf_counter()
+            try:
+                result = function(*args)
+            except BaseException:
+                self._streak = 0
+                raise
+            finally:
+                self._local.inside = self._local.inline = False
+            if time.perf_counter() - start >= INSTANT_SECONDS:
+                self._streak = 0
+            return True, result
+        finally:
+            self._lock.release()
+
+    # -- the three faces ----------------------------------------------------------------------
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Queue ``function(*args)`` on the thread; from inside an operation it runs at once."""
+        if self.on_worker():
             return _run_inline(function, args)
+        return self._enqueue(function, args, False)
 
-    def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function(*args)`` on the worker and wait for its result."""
+    def call(self, function: Callable[..., T], *args: Any, quick: bool = False) -> T:
+        """Run ``function(*args)`` serialised with the instrument's other I/O; wait for it.
+
+        ``quick`` says the operation is a single exchange (no ramp, no settling wait): if the
+        instrument has proven instant it runs right here.
+        """
         if self.on_worker():
             return function(*args)
-        return self.submit(function, *args).result()
+        if quick:
+            done, result = self._inline(function, args)
+            if done:
+                return result
+        return self._enqueue(function, args, quick).result()
 
-    async def call_async(self, function: Callable[..., T], *args: Any) -> T:
-        """Await ``function(*args)`` run on the worker, without blocking the event loop."""
+    async def call_async(self, function: Callable[..., T], *args: Any, quick: bool = False) -> T:
+        """Await ``function(*args)`` without blocking the event loop (unless it is instant)."""
         if self.on_worker():
             return function(*args)
-        return await asyncio.wrap_future(self.submit(function, *args))
+        if quick:
+            done, result = self._inline(function, args)
+            if done:
+                return result
+        return await asyncio.wrap_future(self._enqueue(function, args, quick))
 
     def shutdown(self) -> None:
-        """Finish the task in progress, drop queued ones, and end the thread."""
+        """Finish the operation in progress, drop queued ones, and end the thread."""
         if self._closed:
             return
         self._closed = True

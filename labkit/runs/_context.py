@@ -133,9 +133,10 @@ class StepContext:
             for p, name in zip(positions, names, strict=True):
                 values[p] = found[name]
 
-        if len(by_instrument) == 1:
-            ((instrument, positions),) = by_instrument.items()
-            await one(instrument, positions)
+        if len(by_instrument) == 1 or all(i.instant for i in by_instrument):
+            # One instrument, or all answering in-process: running side by side gains nothing.
+            for instrument, positions in by_instrument.items():
+                await one(instrument, positions)
         else:
             await asyncio.gather(*(one(i, p) for i, p in by_instrument.items()))
         return values

@@ -128,6 +128,19 @@ def test_a_timeout_names_instrument_and_command_and_the_instrument_recovers(
     assert supply.read("measured_voltage") == 4.0
 
 
+@pytest.mark.timeout(20)
+def test_a_set_whose_error_check_times_out_raises_instead_of_waiting_forever(
+    supply, supply_sim
+) -> None:
+    supply_sim.faults.inject("timeout")  # the error-queue query after VOLT 2 gets no reply
+    with pytest.raises(InstrumentTimeout) as raised:
+        supply.voltage = 2
+    assert raised.value.command == "SYST:ERR?"
+    assert raised.value.setting == "voltage"
+    supply.voltage = 3
+    assert supply.read("voltage") == 3.0
+
+
 def test_a_late_reply_after_a_timeout_is_not_taken_for_the_next_one(supply, supply_sim) -> None:
     supply.voltage = 2
     supply_sim.faults.inject("slow", delay=0.7)
@@ -268,3 +281,24 @@ def test_instruments_are_closed_when_the_interpreter_exits(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "closed psu connected: True" in result.stdout
+
+
+def test_the_stored_value_is_what_the_instrument_was_sent(supply_sim) -> None:
+    class Coarse(Supply):
+        voltage = Supply.voltage.replace(fmt=".2f")
+        current_limit = Supply.current_limit.replace(set=None)
+
+        def _set_current_limit(self, value: float) -> float:
+            self.write(f"CURR {value:.1f}")
+            return round(value, 1)
+
+    psu = Coarse(f"labsim://{supply_sim.name}", name="coarse")
+    psu.voltage = 1.23456
+    assert psu.voltage == 1.23 == supply_sim.value("voltage")
+    psu.current_limit = 0.46
+    assert psu.current_limit == 0.5 == supply_sim.value("current_limit")
+
+
+def test_channels_report_their_parents_resource(supply) -> None:
+    assert supply.aux.resource == supply.resource
+    assert "None" not in repr(supply.aux)

@@ -28,7 +28,7 @@ def test_the_bench_serves_its_instruments_and_says_where(bench):
     assert bench.address("smu", "gpib") == "GPIB0::18::INSTR@labkit"
     assert find("smu") is bench.instrument("smu") is bench["smu"]
     with pytest.raises(KeyError, match="it has smu, dmm"):
-        bench.address("lockin")
+        bench.address("laser")
     with pytest.raises(KeyError, match="not served over usb"):
         bench.address("smu", "usb")
 

@@ -76,4 +76,25 @@ STANDARD_TWINS: list[TwinSpec] = [
         (),
         "Ocean Optics USB4000 spectrometer on the same fibre",
     ),
+    TwinSpec(
+        "fg",
+        "labkit.sim.twins._keysight33500b:Keysight33500BTwin",
+        ("visa",),
+        ("GPIB0::10::INSTR",),
+        "Keysight 33522B function generator; output 1 feeds the signal path",
+    ),
+    TwinSpec(
+        "lockin",
+        "labkit.sim.twins._sr830:SR830Twin",
+        ("visa", "serial"),
+        ("GPIB0::8::INSTR",),
+        "SRS SR830 lock-in at the end of the signal path (GPIB and RS-232)",
+    ),
+    TwinSpec(
+        "scope",
+        "labkit.sim.twins._rigol_ds1000z:RigolDS1000ZTwin",
+        ("visa",),
+        ("USB0::0x1AB1::0x04CE::DS1ZA000000001::INSTR",),
+        "Rigol DS1054Z oscilloscope: CH1 on the generator, CH2 on the lock-in input",
+    ),
 ]

@@ -1,0 +1,356 @@
+"""Rigol DS1000Z oscilloscopes (DS1054Z, DS1074Z, DS1104Z, MSO1074Z, MSO1104Z), SCPI over
+USB-TMC or LAN.
+
+Written from the MSO1000Z/DS1000Z Programming Guide (``notes/instruments.md``, section 6):
+``:RUN``/``:STOP``/``:SINGle``/``:TFORce``, ``:TRIGger:STATus?``, ``:TIMebase[:MAIN]``,
+``:CHANnel<n>`` (display, scale, offset, coupling, probe, bandwidth limit), the edge trigger
+(``:TRIGger:EDGe``, ``:TRIGger:SWEep``), ``:ACQuire:MDEPth`` and ``:SRATe?``, and the waveform
+transfer: ``:WAVeform:SOURce``, ``:MODE NORMal|RAW``, ``:FORMat BYTE``, ``:PREamble?`` and
+``:DATA?`` as IEEE 488.2 definite-length blocks (``#9`` and nine digits).
+
+:meth:`RigolDS1000Z.waveform` returns a :class:`Waveform` of NumPy arrays. ``mode="normal"``
+reads the 1200 points on screen; ``mode="raw"`` reads the whole acquisition memory in chunks
+of at most 250 000 points (the scope's limit per ``:DATA?`` in BYTE format), setting
+``:WAV:STARt``/``:STOP`` for each, and needs a stopped scope (``halt()`` or ``single()``).
+Points become volts as the programming guide says, (code − y origin − y reference) ×
+y increment, times as x origin + index × x increment.
+
+Scales and offsets are in displayed volts, which include the probe ratio. Their hard limits
+here are the widest any probe ratio allows (1 mV/div at 0.01× … 10 V/div at 1000×); the scope
+refuses what the present probe ratio does not allow, which the driver reports from the error
+queue (``:SYSTem:ERRor?``). The timebase is the 1-2-5 sequence from 5 ns/div to 50 s/div.
+Stopping is :meth:`halt` (``stop()`` is labkit's, for ramps).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from labkit.core import (
+    Action,
+    Channel,
+    ConfigurationError,
+    Instrument,
+    InstrumentError,
+    Reading,
+    ReplyError,
+    Setting,
+    TraitSpec,
+)
+from labkit.drivers.rigol._waveform import Preamble, Waveform
+from labkit.drivers.scpi import ScpiInstrument
+
+__all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
+
+TIMEBASE_SCALES = tuple(
+    round(mantissa * 10.0**exponent, 12)
+    for exponent in range(-9, 2)
+    for mantissa in (1, 2, 5)
+    if 5e-9 <= mantissa * 10.0**exponent <= 50.0
+)
+PROBE_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+MEMORY_DEPTHS = {
+    "auto": "AUTO",
+    "3k": "3000",
+    "6k": "6000",
+    "12k": "12000",
+    "30k": "30000",
+    "60k": "60000",
+    "120k": "120000",
+    "300k": "300000",
+    "600k": "600000",
+    "1.2M": "1200000",
+    "3M": "3000000",
+    "6M": "6000000",
+    "12M": "12000000",
+    "24M": "24000000",
+}
+TRIGGER_TYPES = {
+    "edge": "EDGE",
+    "pulse": "PULS",
+    "runt": "RUNT",
+    "window": "WIND",
+    "slope": "SLOP",
+    "nth edge": "NEDG",
+    "pattern": "PATT",
+    "delay": "DEL",
+    "timeout": "TIM",
+    "duration": "DUR",
+    "setup/hold": "SHOL",
+    "RS232": "RS232",
+    "I2C": "IIC",
+    "SPI": "SPI",
+}
+_NORMAL_POINTS = 1200
+
+
+def _memory_depth(reply: str) -> str:
+    """``AUTO`` or a number of points (``12000``, ``1.200000e+04``) → a depth label."""
+    text = reply.strip().upper()
+    if text == "AUTO":
+        return "auto"
+    try:
+        points = round(float(text))
+    except ValueError:
+        raise ValueError(f"{reply!r} is neither AUTO nor a number of points") from None
+    for label, token in MEMORY_DEPTHS.items():
+        if token == str(points):
+            return label
+    raise ValueError(f"{points} points is not a DS1000Z memory depth")
+
+
+def _trigger_status(reply: str) -> str:
+    states = {"TD": "triggered", "WAIT": "waiting", "RUN": "running", "AUTO": "auto"}
+    states["STOP"] = "stopped"
+    return states[reply.strip().upper()]
+
+
+class ScopeChannel(Instrument):
+    """One analog input of a DS1000Z: display, vertical scale and offset, coupling, probe."""
+
+    index: int = 1
+
+    display = Setting(
+        bool,
+        get=":CHAN{self.index}:DISP?",
+        set=":CHAN{self.index}:DISP {}",
+        doc="Show (and acquire) this channel; more channels share the sample rate and memory",
+    )
+    scale = Setting(
+        unit="V",
+        min=1e-5,
+        max=1e4,
+        get=":CHAN{self.index}:SCAL?",
+        set=":CHAN{self.index}:SCAL {}",
+        doc="Vertical scale per division, probe included (1 mV/div … 10 V/div times the "
+        "probe ratio, checked by the scope)",
+    )
+    offset = Setting(
+        unit="V",
+        min=-1e5,
+        max=1e5,
+        get=":CHAN{self.index}:OFFS?",
+        set=":CHAN{self.index}:OFFS {}",
+        doc="Vertical offset, probe included (±100 V at 1× from 500 mV/div up, ±2 V below; "
+        "checked by the scope)",
+    )
+    coupling = Setting(
+        choices={"DC": "DC", "AC": "AC", "ground": "GND"},
+        get=":CHAN{self.index}:COUP?",
+        set=":CHAN{self.index}:COUP {}",
+        doc="Input coupling: DC, AC (blocks the DC part) or ground",
+    )
+    probe = Setting(
+        float,
+        choices=PROBE_RATIOS,
+        get=":CHAN{self.index}:PROB?",
+        doc="Probe attenuation the scope multiplies back (1 for a plain cable); scale and "
+        "offset follow it",
+    )
+    bandwidth_limit = Setting(
+        choices={"off": "OFF", "20 MHz": "20M"},
+        get=":CHAN{self.index}:BWL?",
+        set=":CHAN{self.index}:BWL {}",
+        doc="20 MHz bandwidth limit (less noise on slow signals)",
+    )
+
+    def _set_probe(self, value: float) -> None:
+        self._io("write", f":CHAN{self.index}:PROB {value:g}")
+        # The scope keeps the signal's size on screen: scale and offset change with the ratio.
+        specs = self._labkit_specs
+        for name in ("scale", "offset"):
+            self._trait(specs[name]).store(self, self._read_value(specs[name]))
+
+    def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        assert isinstance(self.parent, ScpiInstrument)
+        ScpiInstrument._after_set(self.parent, spec, command)
+
+
+class RigolDS1000Z(ScpiInstrument):
+    """Rigol DS1000Z four-channel oscilloscope, with binary waveform transfer into arrays."""
+
+    manufacturer = "Rigol"
+    models: ClassVar[tuple[str, ...]] = ("DS1054Z", "DS1074Z", "DS1104Z", "MSO1074Z", "MSO1104Z")
+    transport_options: ClassVar[dict[str, Any]] = {
+        "read_termination": "\n",
+        "write_termination": "\n",
+    }
+    max_points_per_read: ClassVar[int] = 250_000
+    """Most points one ``:WAV:DATA?`` returns in BYTE format (the programming guide's limit)."""
+
+    ch1 = Channel(ScopeChannel, index=1)
+    ch2 = Channel(ScopeChannel, index=2)
+    ch3 = Channel(ScopeChannel, index=3)
+    ch4 = Channel(ScopeChannel, index=4)
+
+    timebase_scale = Setting(
+        float,
+        unit="s",
+        choices=TIMEBASE_SCALES,
+        get=":TIM:MAIN:SCAL?",
+        set=":TIM:MAIN:SCAL {}",
+        fmt="g",
+        doc="Horizontal scale per division (12 divisions on screen), 5 ns … 50 s in 1-2-5 steps",
+    )
+    timebase_offset = Setting(
+        unit="s",
+        min=-500.0,
+        max=500.0,
+        get=":TIM:MAIN:OFFS?",
+        set=":TIM:MAIN:OFFS {}",
+        doc="Time of the screen's centre relative to the trigger (the range the scope allows "
+        "depends on the scale and on running or stopped)",
+    )
+    memory_depth = Setting(
+        choices=MEMORY_DEPTHS,
+        get=":ACQ:MDEP?",
+        set=":ACQ:MDEP {}",
+        parse=_memory_depth,
+        doc="Acquisition memory (auto, or points: 12k…24M with one channel on, half with two, "
+        "a quarter with three or four; the scope refuses the others)",
+    )
+    trigger_type = Setting(
+        choices=TRIGGER_TYPES,
+        get=":TRIG:MODE?",
+        set=":TRIG:MODE {}",
+        doc="Trigger type (this driver sets up the edge trigger)",
+    )
+    trigger_source = Setting(
+        choices={"ch1": "CHAN1", "ch2": "CHAN2", "ch3": "CHAN3", "ch4": "CHAN4", "ac line": "AC"},
+        get=":TRIG:EDG:SOUR?",
+        set=":TRIG:EDG:SOUR {}",
+        doc="Edge trigger source",
+    )
+    trigger_slope = Setting(
+        choices={"rising": "POS", "falling": "NEG", "either": "RFAL"},
+        get=":TRIG:EDG:SLOP?",
+        set=":TRIG:EDG:SLOP {}",
+        doc="Edge trigger slope",
+    )
+    trigger_level = Setting(
+        unit="V",
+        get=":TRIG:EDG:LEV?",
+        set=":TRIG:EDG:LEV {}",
+        doc="Edge trigger level (within ±5 divisions of the source's screen centre, checked "
+        "by the scope)",
+    )
+    trigger_sweep = Setting(
+        choices={"auto": "AUTO", "normal": "NORM", "single": "SING"},
+        get=":TRIG:SWE?",
+        set=":TRIG:SWE {}",
+        doc="Auto acquires without a trigger too; normal only on triggers; single once",
+    )
+
+    trigger_status = Reading(
+        choices=("triggered", "waiting", "running", "auto", "stopped"),
+        get=":TRIG:STAT?",
+        parse=_trigger_status,
+        doc="Acquisition state (:TRIGger:STATus?)",
+    )
+    sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
+
+    run = Action(":RUN", doc="Acquire continuously")
+    halt = Action(":STOP", label="Stop", doc="Stop acquiring; the last acquisition stays")
+    single = Action(":SING", doc="Acquire once, at the next trigger, then stop")
+    force_trigger = Action(":TFOR", doc="Trigger now, whatever the trigger condition")
+
+    # -- waveform transfer ----------------------------------------------------------------
+
+    def _raise_errors(self, command: str) -> None:
+        found = self._drain_errors()
+        if found:
+            code, message = found[0]
+            raise InstrumentError(
+                f"the scope refused {command!r}: error {code}, {message}",
+                code=code,
+                command=command,
+                hint="Check the channel and the acquisition state",
+            )
+
+    def preamble(self) -> Preamble:
+        """``:WAV:PRE?`` for the present waveform source and mode."""
+        self._require_connected()
+        try:
+            return self._worker.call(self._preamble)
+        except ReplyError as error:
+            raise self._attach(error) from None
+
+    def _preamble(self) -> Preamble:
+        reply = self._io("query", ":WAV:PRE?")
+        try:
+            return Preamble.parse(reply)
+        except ReplyError as error:
+            error.command = ":WAV:PRE?"
+            raise
+
+    def waveform(self, channel: int = 1, *, mode: str = "normal") -> Waveform:
+        """Transfer one channel's trace: ``mode="normal"`` (the screen, 1200 points) or
+        ``"raw"`` (the acquisition memory; the scope must be stopped)."""
+        if channel not in (1, 2, 3, 4):
+            raise ConfigurationError(
+                f"channel {channel!r} does not exist", instrument=self.name, hint="Use 1 to 4"
+            )
+        if mode not in ("normal", "raw"):
+            raise ConfigurationError(
+                f"mode {mode!r} is not 'normal' or 'raw'",
+                instrument=self.name,
+                hint="normal reads the screen, raw the memory",
+            )
+        source = self._channels[f"ch{channel}"]
+        if source._trait_values.get("display") is False:
+            raise ConfigurationError(
+                f"channel {channel} is off, so it has no waveform",
+                instrument=self.name,
+                hint=f"Turn it on: {self.name}.ch{channel}.display = True",
+            )
+        self._require_connected()
+        try:
+            return self._worker.call(self._transfer, channel, mode)
+        except ReplyError as error:
+            raise self._attach(error) from None
+
+    def _transfer(self, channel: int, mode: str) -> Waveform:
+        if mode == "raw":
+            state = _trigger_status(self._io("query", ":TRIG:STAT?"))
+            if state != "stopped":
+                raise ConfigurationError(
+                    f"raw mode reads the acquisition memory, which needs a stopped scope "
+                    f"(it is {state})",
+                    instrument=self.name,
+                    hint=f"Call {self.name}.halt() or {self.name}.single() first",
+                )
+        token = "RAW" if mode == "raw" else "NORM"
+        setup = f":WAV:SOUR CHAN{channel};:WAV:MODE {token};:WAV:FORM BYTE;:WAV:STAR 1"
+        self._io("write", setup)
+        self._raise_errors(setup)
+        preamble = self._preamble()
+        if preamble.format != 0:
+            raise ReplyError(
+                f"the preamble says format {preamble.format}, not BYTE (0)",
+                command=":WAV:PRE?",
+                reply=str(preamble),
+            )
+        codes = np.empty(preamble.points, dtype=np.uint8)
+        chunk = self.max_points_per_read if mode == "raw" else _NORMAL_POINTS
+        for first in range(1, preamble.points + 1, chunk):
+            last = min(first + chunk - 1, preamble.points)
+            # STOP first: chunks move up, so STARt never passes STOP on the way.
+            self._io("write", f":WAV:STOP {last};:WAV:STAR {first}")
+            payload = self._query_block(":WAV:DATA?")
+            if len(payload) != last - first + 1:
+                raise ReplyError(
+                    f":WAV:DATA? for points {first}…{last} returned {len(payload)} bytes, "
+                    f"not {last - first + 1}",
+                    command=":WAV:DATA?",
+                    reply=payload[:40],
+                    hint="The scope may have been running or reconfigured during the transfer",
+                )
+            codes[first - 1 : last] = np.frombuffer(payload, dtype=np.uint8)
+        return Waveform(
+            time=preamble.times(1, preamble.points),
+            volts=preamble.volts(codes),
+            channel=channel,
+            preamble=preamble,
+        )
