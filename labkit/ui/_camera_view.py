@@ -40,7 +40,11 @@ __all__ = ["CONTRAST_MODES", "CameraView", "camera_view"]
 _WIDTH = 460
 DETAILS_INTERVAL = 0.25
 """Seconds between updates of the histogram and counters (the image goes at full rate)."""
-_MARGIN = {"top": 10, "bottom": 45, "left": 60, "right": 10}
+_MARGIN = {"top": 10, "bottom": 45, "left": 70, "right": 20}
+
+SHRINK_MODES = {"mean of each bin": "mean", "max of each bin": "max"}
+"""How a large frame is shrunk to the view: the mean is faithful, the maximum keeps single
+bright pixels (spots, centroids) visible at 1:4."""
 
 CONTRAST_MODES = {
     "min–max": "minmax",
@@ -59,7 +63,8 @@ def camera_view(camera: Any, **options: Any) -> CameraView:
     Options: ``size`` (the preview's longest side in pixels, 512), ``rate`` (updates per
     second at most, 25), ``colormap`` (``"gray"``, ``"viridis"``, ``"magma"``, ``"inferno"``,
     ``"hot"``), ``contrast`` (``"minmax"``, ``("percentile", 1, 99.5)`` or levels ``(lo, hi)``),
-    ``gamma``, ``start`` (start the camera now), ``max_in_flight`` (updates the page may be
+    ``gamma``, ``binning`` (``"mean"`` or ``"max"``: how a large frame is shrunk), ``start``
+    (start the camera now), ``max_in_flight`` (updates the page may be
     behind by, 3).
     """
     with _views_lock:
@@ -101,6 +106,7 @@ class CameraView(widgets.VBox):
         colormap: str = "gray",
         contrast: Any = "minmax",
         gamma: float | None = None,
+        binning: str = "mean",
         roi: RoiControl | bool | None = True,
         start: bool = False,
         controls_camera: bool = True,
@@ -115,6 +121,7 @@ class CameraView(widgets.VBox):
         self.size = int(size)
         self.gamma = gamma
         self.colormap = "gray"
+        self.binning = "mean"
         self.recording: str | None = None  # why the ROI may not change now (a run records)
         self._lock = threading.Lock()
         self._last_frame: Any = None
@@ -140,7 +147,7 @@ class CameraView(widgets.VBox):
             scheduler=scheduler,
         )
         self._build(name, controls_camera)
-        self.configure(colormap=colormap, contrast=contrast)
+        self.configure(colormap=colormap, contrast=contrast, binning=binning)
         self.source.open()
         self.channel.start()
         if start and camera is not None and not camera.acquiring:
@@ -167,7 +174,13 @@ class CameraView(widgets.VBox):
         )
         axes = [
             bqplot.Axis(scale=self.x_scale, label="x (sensor px)", num_ticks=5),
-            bqplot.Axis(scale=self.y_scale, label="y (sensor px)", side="left", num_ticks=5),
+            bqplot.Axis(
+                scale=self.y_scale,
+                label="y (sensor px)",
+                side="left",
+                num_ticks=5,
+                label_offset="50px",
+            ),
         ]
         self.brush = bqplot.interacts.BrushSelector(
             x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
@@ -205,7 +218,7 @@ class CameraView(widgets.VBox):
         self.bar_figure.add_class("labkit-camera-colorbar")
 
         self.hist_x = bqplot.LinearScale(min=0.0, max=255.0, allow_padding=False)
-        self.hist_y = bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
+        self.hist_y = bqplot.LogScale(min=1.0, max=10.0, allow_padding=False)
         self.hist = bqplot.Lines(
             x=np.zeros(1),
             y=np.zeros(1),
@@ -223,11 +236,14 @@ class CameraView(widgets.VBox):
             colors=["#d62728"],
             line_style="dashed",
         )
+        self.hist_y_axis = bqplot.Axis(
+            scale=self.hist_y, side="left", label="pixels", tick_format=".0s", tick_values=[1, 10]
+        )
         self.hist_figure = bqplot.Figure(
             marks=[self.hist, self.level_lines],
             axes=[
                 bqplot.Axis(scale=self.hist_x, label="pixel value", num_ticks=4),
-                bqplot.Axis(scale=self.hist_y, side="left", num_ticks=3),
+                self.hist_y_axis,
             ],
             fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 25},
             animation_duration=0,
@@ -249,8 +265,12 @@ class CameraView(widgets.VBox):
             max=255,
             description="levels",
             continuous_update=False,
-            layout=widgets.Layout(width="290px"),
+            layout=widgets.Layout(width="250px"),
         )
+        self.shrink_menu = widgets.Dropdown(
+            options=list(SHRINK_MODES), description="shrink", layout=widgets.Layout(width="220px")
+        )
+        self.shrink_menu.observe(self._on_shrink, names="value")
         self.colormap_menu.observe(self._on_colormap, names="value")
         self.contrast_menu.observe(self._on_contrast, names="value")
         self.levels_slider.observe(self._on_levels, names="value")
@@ -290,6 +310,7 @@ class CameraView(widgets.VBox):
                 self.colormap_menu,
                 self.contrast_menu,
                 self.levels_slider,
+                self.shrink_menu,
                 widgets.HBox(camera_buttons),
                 self.roi_status,
             ]
@@ -314,6 +335,7 @@ class CameraView(widgets.VBox):
         size: int | None = None,
         rate: float | None = None,
         gamma: float | None = None,
+        binning: str | None = None,
         start: bool | None = None,
         **unknown: Any,
     ) -> None:
@@ -340,6 +362,12 @@ class CameraView(widgets.VBox):
             self.channel.rate = rate
         if gamma is not None:
             self.gamma = gamma
+        if binning is not None:
+            if binning not in SHRINK_MODES.values():
+                raise ValueError(f"binning must be 'mean' or 'max', not {binning!r}")
+            self.binning = binning
+            with quietly():
+                self.shrink_menu.value = next(k for k, v in SHRINK_MODES.items() if v == binning)
         if start and self.camera is not None and not self.camera.acquiring:
             self._in_background(self._start_camera)
         self._redraw_last()
@@ -373,6 +401,12 @@ class CameraView(widgets.VBox):
     def _on_colormap(self, change: dict[str, Any]) -> None:
         if not is_quiet():
             self._set_colormap(change["new"])
+            self._redraw_last()
+
+    @guarded
+    def _on_shrink(self, change: dict[str, Any]) -> None:
+        if not is_quiet():
+            self.binning = SHRINK_MODES[change["new"]]
             self._redraw_last()
 
     @guarded
@@ -432,7 +466,9 @@ class CameraView(widgets.VBox):
         contrast = self.contrast
         if not isinstance(contrast, str) and len(contrast) == 2:
             contrast = (min(int(contrast[0]), top - 1), min(int(contrast[1]), top))
-        shown = preview(mono, max_size=self.size, contrast=contrast, gamma=self.gamma)
+        shown = preview(
+            mono, max_size=self.size, binning=self.binning, contrast=contrast, gamma=self.gamma
+        )
         data = bmp(shown.image, self.colormap)
         counts, edges = histogram(mono)
         height, width = mono.shape
@@ -494,10 +530,16 @@ class CameraView(widgets.VBox):
     ) -> None:
         with self.hist_x.hold_sync():
             self.hist_x.min, self.hist_x.max = float(edges[0]), float(max(edges[-1], edges[0] + 1))
-        self.hist_y.max = float(max(1, counts.max()) * 1.05)
+        top = max(2, int(counts.max()))
+        self.hist_y.max = top * 1.5
+        decade = 10 ** int(np.log10(top))
+        if list(self.hist_y_axis.tick_values) != [1, decade]:
+            self.hist_y_axis.tick_values = np.array([1, decade])
         with self.hist.hold_sync():
+            # A log scale shows a few bright pixels beside a million dark ones; an empty bin
+            # sits on the floor of the axis (1) instead of at minus infinity.
             self.hist.x = np.asarray(edges[:-1], float)
-            self.hist.y = counts.astype(float)
+            self.hist.y = np.maximum(counts, 1).astype(float)
         low, high = levels
         self.level_lines.x = np.array([[low, low], [high, high]], float)
         self.counters.value = self._counters_text(frame, shape, factor)

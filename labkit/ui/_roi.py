@@ -3,7 +3,8 @@
 Cameras say "read only this part of the sensor" differently: GenICam cameras through the
 standard features ``Width``, ``Height``, ``OffsetX``, ``OffsetY`` (in binned pixels, with
 increments, and only while not acquiring); PVCAM cameras through one ``roi`` setting and
-``set_rois()`` (in sensor pixels, whole binned pixels, restarting acquisition themselves).
+``set_rois()`` (in sensor pixels, whole binned pixels). Neither changes the frames' shape while
+acquiring, so the adapter stops acquisition around the change and starts it again.
 A :class:`RoiControl` hides that from the view: :func:`roi_control` picks the first adapter
 that fits the camera by what the camera offers (never by its class), and plugins add their
 own with :func:`register_roi_adapter`.
@@ -15,8 +16,9 @@ can read (its increments and binning), and returns the region the camera then re
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from labkit.core import ConfigurationError, Region
@@ -149,10 +151,7 @@ class GenICamRoi:
 
     def apply(self, region: Region) -> Region:
         bx, by = self._binning()
-        was_acquiring = bool(self.camera.acquiring)
-        if was_acquiring:
-            self.camera.stop()  # the image size cannot change while the camera acquires
-        try:
+        with _stopped(self.camera):
             # Full size first (offsets to 0), so that any size and offset is then allowed.
             for offset in (self.offset_x, self.offset_y):
                 if offset is not None and _int(offset.value, 0) != 0:
@@ -168,9 +167,6 @@ class GenICamRoi:
                 self.offset_x.set(x)
             if self.offset_y is not None:
                 self.offset_y.set(y)
-        finally:
-            if was_acquiring:
-                self.camera.start()
         return self.region()
 
     def full(self) -> Region:
@@ -180,7 +176,7 @@ class GenICamRoi:
 
 class RegionsRoi:
     """ROI through ``camera.set_rois([(x, y, width, height)])`` and ``camera.regions`` (sensor
-    pixels; the camera keeps its binning and restarts acquisition itself) — PVCAM's way."""
+    pixels, keeping the camera's binning) — PVCAM's way."""
 
     note = ""
 
@@ -220,16 +216,32 @@ class RegionsRoi:
                 instrument=getattr(self.camera, "name", None),
                 hint="Select a larger region",
             )
-        self.camera.set_rois([(x, y, width, height)])
+        with _stopped(self.camera):
+            self.camera.set_rois([(x, y, width, height)])
         return self.region()
 
     def full(self) -> Region:
         full_sensor = getattr(self.camera, "full_sensor", None)
-        if callable(full_sensor):
+        if not callable(full_sensor):
+            rows, columns = self.camera.sensor_shape
+            return self.apply(Region(0, 0, columns, rows))
+        with _stopped(self.camera):
             full_sensor()
-            return self.region()
-        rows, columns = self.camera.sensor_shape
-        return self.apply(Region(0, 0, columns, rows))
+        return self.region()
+
+
+@contextlib.contextmanager
+def _stopped(camera: Any) -> Iterator[None]:
+    """Stop acquisition around a change of the frames' shape (cameras refuse it while they
+    acquire), and start again after it — also when the change was refused."""
+    acquiring = bool(camera.acquiring)
+    if acquiring:
+        camera.stop()
+    try:
+        yield
+    finally:
+        if acquiring:
+            camera.start()
 
 
 _adapters: list[Callable[[Any], RoiControl | None]] = [RegionsRoi.fits, GenICamRoi.fits]

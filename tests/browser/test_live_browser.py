@@ -194,3 +194,46 @@ def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> No
     frames = int(nb.execute("print(run.dataset.movie.shape[0])"))
     assert frames >= 100, "about 60 frames a second for 8 s went to the store"
     expect(widget).to_contain_text("completed")
+
+
+SETUP_PVCAM = """
+import labkit
+from labkit.sim import pvcam as pvsim
+cam = labkit.PvcamCamera(f"pvcam://{pvsim.PRIME_BSI}", name="bsi", library=pvsim.library_path())
+"""
+
+
+def test_a_pvcam_stream_shows_in_the_same_live_view_and_an_unplugged_camera_shows_its_error(
+    lab: Lab,
+) -> None:
+    from playwright.sync_api import expect
+
+    pytest.importorskip("labkit.sim.pvcam").library_path()  # skips if the library is not built
+    show = (
+        "view = labkit.camera_view(cam, start=True, size=512, colormap='inferno', binning='max')\n"
+        "view"
+    )
+    nb = lab.open_notebook("pvcam.ipynb", [SETUP_PVCAM, show])
+    nb.run_all()
+    view = nb.output(1).locator(".labkit-camera-view")
+    image = ".labkit-camera-view .labkit-camera-figure image"
+    expect(lab.page.locator(image)).to_have_attribute("href", re.compile("^blob:"))
+    watch_images(lab.page, image)
+    wait_until(lambda: len(images_seen(lab.page)) >= 30, timeout=60, what="30 pictures")
+    seen = images_seen(lab.page, stop=True)
+    assert len({digest for _, digest in seen}) >= 20, "the simulated spots move"
+    expect(view.locator(".labkit-counter-size")).to_have_text("2048×2048 px shown 1:4")
+    lab.screenshot("pvcam-view", view)
+    _record(
+        lab,
+        view_updates_per_second=image_rate(seen),
+        camera_fps=float(nb.execute("print(view.source.counters.rate())")),
+    )
+
+    nb.execute("pvsim.controls().inject_fault(cam.handle, pvsim.Fault.CAM_REMOVED)")
+    error = view.locator(".labkit-live-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("CameraRemoved")
+    expect(error).to_contain_text("reconnect()")
+    expect(view.locator(".labkit-camera-status")).to_contain_text("stopped")
+    lab.screenshot("pvcam-unplugged", view)
