@@ -39,7 +39,8 @@ __all__ = ["CONTRAST_MODES", "CameraView", "camera_view"]
 
 _WIDTH = 460
 DETAILS_INTERVAL = 0.25
-"""Seconds between updates of the histogram and counters (the image goes at full rate)."""
+"""Seconds between updates of the colour bar, levels, histogram and counters (the image goes
+at full rate)."""
 _MARGIN = {"top": 10, "bottom": 45, "left": 70, "right": 20}
 
 SHRINK_MODES = {"mean of each bin": "mean", "max of each bin": "max"}
@@ -128,6 +129,8 @@ class CameraView(widgets.VBox):
         self._redraw = False
         self._region: Region | None = None
         self._levels: tuple[int, int] | None = None
+        self._levels_at = -1e9
+        self._levels_forced = False
         self._top = 255
         self._image_index = 0
         self._error_shown = False
@@ -221,7 +224,7 @@ class CameraView(widgets.VBox):
         self.hist_y = bqplot.LogScale(min=1.0, max=10.0, allow_padding=False)
         self.hist = bqplot.Lines(
             x=np.zeros(1),
-            y=np.zeros(1),
+            y=np.ones(1),
             scales={"x": self.hist_x, "y": self.hist_y},
             interpolation="step-after",
             fill="bottom",
@@ -429,6 +432,7 @@ class CameraView(widgets.VBox):
     def _redraw_last(self) -> None:
         with self._lock:
             self._redraw = self._last_frame is not None
+            self._levels_forced = True  # a control changed: show the levels exactly
         self.channel.touch()
 
     # -- rendering (on the labkit-live thread) -----------------------------------------------
@@ -493,20 +497,11 @@ class CameraView(widgets.VBox):
             self._fit(region)
             self._region = region
         levels = tuple(int(v) for v in shown.levels)
-        if levels != self._levels:
-            with self.bar_scale.hold_sync():
-                self.bar_scale.min, self.bar_scale.max = float(levels[0]), float(levels[1])
-            with self.bar.hold_sync():
-                self.bar.y = np.array([levels[0], levels[1]], float)
-            self._levels = levels
-            if CONTRAST_MODES[self.contrast_menu.value] is not None:
-                self._set_slider_range(_slider_top(max(int(edges[-1]) - 1, levels[1]), top))
-                with quietly():
-                    self.levels_slider.value = levels
-        # The histogram, the level marks and the counters change a few times a second at
-        # most: text and paths re-laid out at video rate cost the browser more than the image.
+        # The colour bar, the levels, the histogram and the counters change a few times a
+        # second at most: automatic levels jitter with every noisy frame, and axes and text
+        # re-laid out at video rate cost the browser more than the image itself.
         now = self.channel.clock()
-        shown_details = (frame, mono.shape, shown.factor, counts, edges, levels)
+        shown_details = (frame, mono.shape, shown.factor, counts, edges, levels, top)
         if details or now - self._details_at >= DETAILS_INTERVAL:
             self._details_at = now
             self._stale_details = None
@@ -527,12 +522,31 @@ class CameraView(widgets.VBox):
         counts: np.ndarray,
         edges: np.ndarray,
         levels: tuple[int, int],
+        top: int,
     ) -> None:
-        with self.hist_x.hold_sync():
-            self.hist_x.min, self.hist_x.max = float(edges[0]), float(max(edges[-1], edges[0] + 1))
-        top = max(2, int(counts.max()))
-        self.hist_y.max = top * 1.5
-        decade = 10 ** int(np.log10(top))
+        if self._levels_moved(levels):
+            with self.bar_scale.hold_sync():
+                self.bar_scale.min, self.bar_scale.max = float(levels[0]), float(levels[1])
+            with self.bar.hold_sync():
+                self.bar.y = np.array([levels[0], levels[1]], float)
+            self._levels = levels
+            self._levels_at = self.channel.clock()
+            self._levels_forced = False
+            if CONTRAST_MODES[self.contrast_menu.value] is not None:
+                self._set_slider_range(_slider_top(max(int(edges[-1]) - 1, levels[1]), top))
+                with quietly():
+                    self.levels_slider.value = levels
+        # Axes that move with every noisy frame make the browser redraw their ticks: the
+        # ranges change only when the data leaves them (or fills less than half of them).
+        span = _stable_range((self.hist_x.min, self.hist_x.max), float(edges[0]), float(edges[-1]))
+        if span != (self.hist_x.min, self.hist_x.max):
+            with self.hist_x.hold_sync():
+                self.hist_x.min, self.hist_x.max = span
+        most = max(2, int(counts.max()))
+        decade = 10 ** int(np.log10(most))
+        ceiling = float(10 ** np.ceil(np.log10(most * 1.2)))
+        if self.hist_y.max != ceiling:
+            self.hist_y.max = ceiling
         if list(self.hist_y_axis.tick_values) != [1, decade]:
             self.hist_y_axis.tick_values = np.array([1, decade])
         with self.hist.hold_sync():
@@ -543,6 +557,19 @@ class CameraView(widgets.VBox):
         low, high = levels
         self.level_lines.x = np.array([[low, low], [high, high]], float)
         self.counters.value = self._counters_text(frame, shape, factor)
+
+    def _levels_moved(self, levels: tuple[int, int]) -> bool:
+        """Whether the colour bar and the levels slider should show ``levels``: automatic
+        levels of a noisy camera move by a count or two with every frame, which is not worth
+        redrawing an axis for; a move by 1 % of the range, or any move after a second, is."""
+        shown = self._levels
+        if shown is None or self._levels_forced:
+            return True
+        if levels == shown:
+            return False
+        span = max(1, shown[1] - shown[0])
+        moved = max(abs(levels[0] - shown[0]), abs(levels[1] - shown[1]))
+        return moved > span / 100 or self.channel.clock() - self._levels_at >= 1.0
 
     def _fit(self, region: Region) -> None:
         """Size the figure so the image has square pixels and fills it."""
@@ -739,6 +766,18 @@ class CameraView(widgets.VBox):
             if _views.get(id(self.camera)) is self:
                 del _views[id(self.camera)]
         super().close()
+
+
+def _stable_range(current: tuple[Any, Any], low: float, high: float) -> tuple[float, float]:
+    """``current`` if [low, high] fits in it and fills at least half of it, else a range
+    rounded outwards to a step of about a tenth of the data's span."""
+    if current[0] is not None and current[1] is not None:
+        start, end = float(current[0]), float(current[1])
+        if start <= low and high <= end and (high - low) >= 0.5 * (end - start):
+            return start, end
+    step = 10.0 ** np.floor(np.log10(max(high - low, 1.0))) / 2
+    start, end = np.floor(low / step) * step, np.ceil(high / step) * step
+    return float(start), float(max(end, start + 1))
 
 
 def _slider_top(observed: int, dtype_top: int) -> int:

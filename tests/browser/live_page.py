@@ -5,7 +5,8 @@ The functions take Playwright's ``Page`` and run small scripts in it:
 - :func:`watch_images` records every picture a camera view shows: bqplot's ``Image`` mark
   gets a new blob URL per update, so a ``MutationObserver`` on its ``href`` sees each one; the
   bytes behind the URL are hashed, so "the image changed" means different pixels, not just a
-  new URL. :func:`images_seen` returns ``[(milliseconds, sha1), ...]``.
+  new URL. :func:`images_seen` returns ``[(milliseconds, sha1), ...]`` and :func:`updates_seen`
+  the time of every update.
 - :func:`line_points` counts the points of a bqplot ``path.line`` (one ``M``/``L`` each).
 """
 
@@ -13,20 +14,23 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["image_rate", "images_seen", "line_points", "watch_images"]
+__all__ = ["image_rate", "images_seen", "line_points", "updates_seen", "watch_images"]
 
 _WATCH = """
 (selector) => {
   const image = document.querySelector(selector);
   if (!image) return false;
-  window.__labkitImages = [];
-  const seen = window.__labkitImages;
-  const observer = new MutationObserver(() => {
-    const href = image.getAttribute('href');
+  const seen = window.__labkitImages = [];
+  const updates = window.__labkitUpdates = [];
+  const observer = new MutationObserver(records => {
     const when = performance.now();
-    fetch(href).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-1', b))
-      .then(d => seen.push([when, [...new Uint8Array(d)].map(x => x.toString(16)).join('')]))
-      .catch(() => seen.push([when, null]));
+    for (const _ of records) updates.push(when);  // every new picture the page was given
+    // Hash the picture shown now (older ones of the same batch are already revoked).
+    const index = seen.push([when, 'pending']) - 1;
+    fetch(image.getAttribute('href')).then(r => r.arrayBuffer())
+      .then(b => crypto.subtle.digest('SHA-1', b))
+      .then(d => { seen[index] = [when, [...new Uint8Array(d)].map(x => x.toString(16)).join('')]; })
+      .catch(() => { seen[index] = [when, null]; });
   });
   observer.observe(image, {attributes: true, attributeFilter: ['href']});
   window.__labkitImagesStop = () => observer.disconnect();
@@ -42,17 +46,24 @@ def watch_images(page: Any, selector: str) -> None:
 
 
 def images_seen(page: Any, stop: bool = False) -> list[tuple[float, str | None]]:
-    """The pictures seen since :func:`watch_images`: (ms since page load, SHA-1 of the bytes)."""
+    """Pictures hashed since :func:`watch_images`: (ms since page load, SHA-1 of the bytes),
+    one per batch of updates the page processed together."""
     if stop:
         page.evaluate("() => window.__labkitImagesStop()")
-    return [tuple(entry) for entry in page.evaluate("() => window.__labkitImages.slice()")]
+    entries = page.evaluate("() => window.__labkitImages.slice()")
+    return [tuple(entry) for entry in entries if entry[1] != "pending"]
 
 
-def image_rate(seen: list[tuple[float, str | None]]) -> float:
-    """Updates per second between the first and the last picture seen."""
-    if len(seen) < 2:
+def updates_seen(page: Any) -> list[float]:
+    """When each new picture reached the image (ms since page load)."""
+    return list(page.evaluate("() => window.__labkitUpdates.slice()"))
+
+
+def image_rate(times: list[float]) -> float:
+    """Updates per second between the first and the last of ``times`` (ms)."""
+    if len(times) < 2:
         return 0.0
-    return (len(seen) - 1) / ((seen[-1][0] - seen[0][0]) / 1000.0)
+    return (len(times) - 1) / ((times[-1] - times[0]) / 1000.0)
 
 
 def line_points(page: Any, selector: str) -> list[int]:

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.browser.harness import Lab, Notebook, wait_until
-from tests.browser.live_page import image_rate, images_seen, line_points, watch_images
+from tests.browser.live_page import (
+    image_rate,
+    images_seen,
+    line_points,
+    updates_seen,
+    watch_images,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -145,7 +151,7 @@ def test_viky_streams_into_the_live_image_view_and_a_closed_tab_stops_the_update
     expect(view.locator(".labkit-counter-frames")).to_contain_text(re.compile(r"frame \d{2,}"))
     expect(view.locator(".labkit-camera-status")).to_have_text("live")
     lab.screenshot("camera-view", view)
-    rate = image_rate(seen)
+    rate = image_rate(updates_seen(lab.page))
     camera_fps = float(nb.execute("print(view.source.counters.rate())"))
     _record(lab, view_updates_per_second=rate, camera_fps=camera_fps, throttle=25.0)
 
@@ -189,7 +195,7 @@ def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> No
     seen = images_seen(lab.page, stop=True)
     assert len({digest for _, digest in seen}) >= 15
     lab.screenshot("run-camera", widget)
-    _record(lab, run_view_updates_per_second=image_rate(seen))
+    _record(lab, run_view_updates_per_second=image_rate(updates_seen(lab.page)))
     nb.wait_for_output("print(run.status)", "completed", timeout=30)
     frames = int(nb.execute("print(run.dataset.movie.shape[0])"))
     assert frames >= 100, "about 60 frames a second for 8 s went to the store"
@@ -226,7 +232,7 @@ def test_a_pvcam_stream_shows_in_the_same_live_view_and_an_unplugged_camera_show
     lab.screenshot("pvcam-view", view)
     _record(
         lab,
-        view_updates_per_second=image_rate(seen),
+        view_updates_per_second=image_rate(updates_seen(lab.page)),
         camera_fps=float(nb.execute("print(view.source.counters.rate())")),
     )
 

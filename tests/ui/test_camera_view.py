@@ -122,7 +122,8 @@ def test_the_histogram_shows_where_the_pixels_are(camera, scheduler):
     assert counts[0] == counts[-1] == expected.sum() / 2, "two populations, half each"
     assert (counts[1:-1] == 1).all()
     assert edges[0] == 100
-    assert view.hist_x.max == 3001
+    assert view.hist_x.min <= 100
+    assert view.hist_x.max >= 3001
     assert list(view.level_lines.x[:, 0]) == [100, 3000]
 
 
