@@ -48,6 +48,7 @@ __version__ = "0.1.0"
 # Names loaded on first use: "name": "module" (the attribute has the same name there).
 _LAZY = {
     "GenICamCamera": "labkit.drivers.cameras.genicam",
+    "PvcamCamera": "labkit.drivers.cameras.pvcam",
     "ScpiInstrument": "labkit.drivers.scpi",
     "Station": "labkit.station",
     "load_station": "labkit.station",

@@ -372,3 +372,81 @@ def test_a_misspelt_key_gets_a_suggestion(tmp_path):
 def test_a_missing_file_is_a_station_error(tmp_path):
     with pytest.raises(StationError, match="cannot read the file"):
         load_station(tmp_path / "nowhere.yaml")
+
+
+def test_channel_settings_are_reached_by_their_dotted_names(tmp_path):
+    station_file = write(
+        tmp_path,
+        """\
+        simulated: true
+        bench: {seed: 1, time_scale: 0}
+        instruments:
+          fg:
+            driver: keysight33522b
+            limits:
+              ch1.amplitude: {max: 2 V}
+            settings:
+              ch1.frequency: 1 kHz
+            locks:
+              ch2.output: {value: false, reason: channel 2 is not wired}
+    """,
+    )
+    with load_station(station_file) as station:
+        fg = station.fg
+        assert fg.ch1.settings.amplitude.limits[1] == 2.0
+        assert fg.ch1.frequency == 1000.0
+        with pytest.raises(LockedError, match="not wired"):
+            fg.ch2.output = True
+
+
+def test_a_misspelt_channel_setting_names_its_line(tmp_path):
+    station_file = write(
+        tmp_path,
+        """\
+        simulated: true
+        instruments:
+          fg:
+            driver: keysight33522b
+            settings:
+              ch1.frequencey: 1 kHz
+    """,
+    )
+    with pytest.raises(StationError) as raised:
+        load_station(station_file)
+    assert raised.value.line == 6
+    assert "ch1.frequency" in str(raised.value)
+
+
+def test_camera_settings_are_checked_once_the_camera_declared_them(tmp_path):
+    pytest.importorskip("harvesters")
+    good = write(
+        tmp_path,
+        """\
+        instruments:
+          cam:
+            driver: genicam
+            resource: genicam://VikyTL_DEV_red@viky
+            settings:
+              width: 320
+    """,
+        name="good.yaml",
+    )
+    with load_station(good) as station:
+        assert station.cam.width == 320
+    bad = write(
+        tmp_path,
+        """\
+        instruments:
+          cam:
+            driver: genicam
+            resource: genicam://VikyTL_DEV_red@viky
+            settings:
+              widht: 320
+    """,
+        name="bad.yaml",
+    )
+    with pytest.raises(StationError) as raised:
+        load_station(bad)
+    assert raised.value.line == 6
+    assert "'width'" in str(raised.value)
+    assert not [i for i in labkit.instruments() if i.name == "cam"]  # closed again

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["AssignMixin"]
 
 _LIMIT_TOLERANCE = 1e-12
+_NEVER_CANCELLED = threading.Event()  # for sets that are one write: there is nothing to stop
 _RAMP_UPDATES_PER_SECOND = 10.0
 
 
@@ -166,11 +167,11 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
+        if self._single_exchange(spec):  # nothing to cancel: one write
+            return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
         cancel = threading.Event()
         if self._worker.on_worker():
             return self._do_set(spec, value, cancel)
-        if self._single_exchange(spec):
-            return self._worker.call(self._do_set, spec, value, cancel, quick=True)
         self._ramp_cancels.add(cancel)
         future = self._worker.submit(self._do_set, spec, value, cancel)
         try:
@@ -190,9 +191,11 @@ class AssignMixin:
         except LabkitError as error:
             self._note_error(spec, error)
             raise
-        cancel = threading.Event()
         if self._single_exchange(spec):
-            return await self._worker.call_async(self._do_set, spec, value, cancel, quick=True)
+            return await self._worker.call_async(
+                self._do_set, spec, value, _NEVER_CANCELLED, quick=True
+            )
+        cancel = threading.Event()
         self._ramp_cancels.add(cancel)
         acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
         try:
@@ -244,7 +247,7 @@ class AssignMixin:
             if state.ramp_rate is not None and spec.kind == "float":
                 self._ramp(spec, state.ramp_rate, value, cancel)
             else:
-                self._write_value(spec, value)
+                value = self._write_value(spec, value)
                 self._trait(spec).store(self, value)
             if spec.delay:
                 time.sleep(spec.delay)
@@ -262,7 +265,7 @@ class AssignMixin:
     def _set_instantly(self, spec: TraitSpec, state: SettingState, value: Any) -> Any:
         # The same as below without the busy flags, which nobody could ever see set.
         try:
-            self._write_value(spec, value)
+            value = self._write_value(spec, value)
         except LabkitError as error:
             self._attach(error, spec)
             state.error = str(error)
@@ -272,15 +275,22 @@ class AssignMixin:
             state.error = ""
         return value
 
-    def _write_value(self, spec: TraitSpec, value: Any) -> None:
+    def _write_value(self, spec: TraitSpec, value: Any) -> Any:
+        """Write ``value``; returns the value the instrument was actually given.
+
+        A template formats the value (``fmt``), so the instrument receives the formatted token:
+        that, parsed back, is what gets stored. A setter method may return the value it really
+        sent (rounded to the instrument's resolution); None means ``value`` itself.
+        """
         setter = self._setter(spec)
         if isinstance(setter, str):
             command = spec.command(value, self)
             self._io("write", command)
             self._after_set(spec, command)
-        else:
-            setter(self, value)
-            self._after_set(spec, None)
+            return spec.sent_value(value)
+        sent = setter(self, value)
+        self._after_set(spec, None)
+        return value if sent is None else sent
 
     def _ramp(self, spec: TraitSpec, rate: float, target: float, cancel: threading.Event) -> None:
         trait = self._trait(spec)
@@ -298,8 +308,7 @@ class AssignMixin:
             trait.store(self, start)
         distance = target - start
         if distance == 0:
-            self._write_value(spec, target)
-            trait.store(self, target)
+            trait.store(self, self._write_value(spec, target))
             return
         largest_step = self._ramp_step(spec, rate)
         steps = max(1, math.ceil(abs(distance) / largest_step - 1e-9))
@@ -308,7 +317,7 @@ class AssignMixin:
         for index in range(1, steps + 1):
             point = target if index == steps else start + distance * index / steps
             try:
-                self._write_value(spec, point)
+                point = self._write_value(spec, point)
             except LabkitError as error:
                 raise self._ramp_error(spec, reached, target, str(error), error) from error
             reached = point

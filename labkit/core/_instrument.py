@@ -55,6 +55,10 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     transport_options: ClassVar[dict[str, Any]] = {}
     """Link settings the instrument needs (terminations, baud rate...), given once per driver."""
 
+    declared_at_connect: ClassVar[bool] = False
+    """The device declares (some of) its settings when it connects (a camera's node map), so
+    station files check them then rather than before connecting."""
+
     connected = Bool(False, help="The link is open and the instrument answered")
     busy = Bool(False, help="The instrument's worker is doing I/O")
 
@@ -77,7 +81,11 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         self.parent = parent
         base_name = name or type(self).default_name()
         self.name = f"{parent.name}.{base_name}" if parent is not None else base_name
-        self.resource = resource if resource is not None else getattr(transport, "resource", None)
+        if resource is None:
+            resource = (
+                parent.resource if parent is not None else getattr(transport, "resource", None)
+            )
+        self.resource = resource
         self._transport = transport
         self._options = {**type(self).transport_options, **options}
         if timeout is not None:
@@ -519,14 +527,25 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         return spec
 
     def _getter(self, spec: TraitSpec) -> Any:
-        if spec.get is not None:
-            return spec.get
-        return getattr(type(self), f"_get_{spec.name}", None)
+        """The template or function that reads ``spec`` (declared, or a ``_get_<name>`` method)."""
+        return self._accessors(spec)[0]
 
     def _setter(self, spec: TraitSpec) -> Any:
-        if spec.set is not None:
-            return spec.set
-        return getattr(type(self), f"_set_{spec.name}", None)
+        return self._accessors(spec)[1]
+
+    def _accessors(self, spec: TraitSpec) -> tuple[Any, Any]:
+        # Resolved once per class and setting: every read and set of a sweep asks for them.
+        cls = type(self)
+        cache = cls.__dict__.get("_labkit_accessors")
+        if cache is None:
+            cache = {}
+            cls._labkit_accessors = cache  # type: ignore[attr-defined]
+        found = cache.get(spec)
+        if found is None:
+            getter = spec.get if spec.get is not None else getattr(cls, f"_get_{spec.name}", None)
+            setter = spec.set if spec.set is not None else getattr(cls, f"_set_{spec.name}", None)
+            found = cache[spec] = (getter, setter)
+        return found
 
     def _can_read(self, spec: TraitSpec) -> bool:
         return spec.access != "w" and self._getter(spec) is not None

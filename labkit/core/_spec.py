@@ -298,6 +298,12 @@ class TraitSpec:
             return format(float(value), self.fmt)
         return str(value)
 
+    def sent_value(self, value: Any) -> Any:
+        """What the instrument receives for ``value``: a float as its formatted token reads."""
+        if self.kind == "float" and self.choices is None:
+            return float(self.token(value))
+        return value
+
     def command(self, value: Any, instrument: Any) -> str:
         """The set command for ``value``, from the ``set`` template."""
         assert isinstance(self.set, str)

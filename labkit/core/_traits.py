@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from traitlets import TraitType
+from traitlets import All, TraitType
 
 from labkit.core._errors import AccessError
 from labkit.core._spec import TraitSpec, kind_of, split_choices
@@ -42,6 +42,7 @@ class LabkitTrait(TraitType):
 
     def class_init(self, cls: type, name: str) -> None:
         super().class_init(cls, name)
+        self._magic = f"_{name}_changed"
         self.spec.name = name
         if not self.spec.owner:
             self.spec.owner = cls.__name__
@@ -51,7 +52,21 @@ class LabkitTrait(TraitType):
         return value
 
     def store(self, obj: Any, value: Any) -> None:
-        """Record an acknowledged value and notify observers (no I/O, no checks)."""
+        """Record an acknowledged value and notify observers (no I/O, no checks).
+
+        Every read of a sweep stores a value; when nothing observes this trait (no panel, no
+        live view, no ``_<name>_changed`` method), traitlets' notification machinery is skipped.
+        """
+        name = self.name
+        notifiers = obj._trait_notifiers
+        if (
+            name not in notifiers
+            and All not in notifiers
+            and name not in obj._trait_validators
+            and not hasattr(obj, self._magic)
+        ):
+            obj._trait_values[name] = value
+            return
         TraitType.set(self, obj, value)
 
     def replace(self, **changes: Any) -> LabkitTrait:

@@ -19,6 +19,7 @@ from labkit.station._yaml import KeyPath, StationError
 __all__ = ["STATION", "Check"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")  # ch1.amplitude
 
 
 @dataclasses.dataclass
@@ -117,6 +118,7 @@ class Table:
     entry: Check
     describe: str = "a mapping of names"
     nonempty: bool = False
+    names: re.Pattern[str] = _NAME
 
     def check(self, value: Any, path: KeyPath, context: Context) -> None:
         if not isinstance(value, dict):
@@ -124,7 +126,7 @@ class Table:
         if self.nonempty and not value:
             raise context.fail(path, f"{self.describe} must not be empty")
         for key, item in value.items():
-            if not isinstance(key, str) or not _NAME.match(key):
+            if not isinstance(key, str) or not self.names.match(key):
                 raise context.fail(
                     (*path, key),
                     f"{key!r} is not a usable name",
@@ -175,12 +177,14 @@ INSTRUMENT = Record(
         "twin": TEXT,
         "timeout": Scalar((numbers.Real,), "a number of seconds", _positive),
         "options": Table(Anything(), "a mapping of transport options"),
-        "settings": Table(SETTING_VALUE, "a mapping of settings to values"),
-        "limits": Table(LIMIT, "a mapping of settings to limits"),
+        "settings": Table(SETTING_VALUE, "a mapping of settings to values", names=_SETTING),
+        "limits": Table(LIMIT, "a mapping of settings to limits", names=_SETTING),
         "ramps": Table(
-            Scalar((numbers.Real, str), "a rate such as 0.5 or '1 V/s'"), "a mapping of ramps"
+            Scalar((numbers.Real, str), "a rate such as 0.5 or '1 V/s'"),
+            "a mapping of ramps",
+            names=_SETTING,
         ),
-        "locks": Table(LOCK, "a mapping of settings to locks"),
+        "locks": Table(LOCK, "a mapping of settings to locks", names=_SETTING),
         "description": TEXT,
     },
     required=("driver",),

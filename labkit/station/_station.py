@@ -78,6 +78,7 @@ class _Plan:
     ramps: dict[str, Any]
     settings: dict[str, Any]
     locks: dict[str, dict[str, Any]]
+    deferred: list[tuple[str, str, Any, KeyPath]] = dataclasses.field(default_factory=list)
 
 
 class Station(Mapping[str, Instrument]):
@@ -186,7 +187,7 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
     opened: dict[str, Instrument] = {}
     try:
         for plan in plans:
-            opened[plan.name] = _connect(plan, bench)
+            opened[plan.name] = _connect(plan, bench, context)
     except BaseException:
         for instrument in reversed(list(opened.values())):
             try:
@@ -256,28 +257,51 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
         settings={},
         locks={},
     )
-    specs = driver._labkit_specs  # type: ignore[attr-defined]
     for section in ("limits", "ramps", "settings", "locks"):
         for setting, value in entry.get(section, {}).items():
             where = (*path, section, setting)
-            spec = specs.get(setting)
-            if spec is None or spec.role != "setting":
-                settable = [n for n, s in specs.items() if s.role == "setting"]
-                close = difflib.get_close_matches(setting, settable, n=1)
-                what = "a reading, not a setting" if spec is not None else "not a setting"
-                raise context.fail(
-                    where,
-                    f"{setting!r} is {what} of {driver.__name__}",
-                    hint=f"Did you mean {close[0]!r}?"
-                    if close
-                    else f"It has: {', '.join(settable)}",
-                )
-            _check_entry(section, spec, value, plan, where, context)
+            spec = _resolve(driver, setting)
+            if spec is None and driver.declared_at_connect:
+                plan.deferred.append((section, setting, value, where))  # checked once connected
+                continue
+            _require_setting(driver, setting, spec, where, context)
+            _check_entry(section, setting, spec, value, plan, where, context)
     return plan
 
 
+def _resolve(cls: type, dotted: str) -> Any:
+    """The declaration behind ``"voltage"`` or a channel's ``"ch1.amplitude"``, or None."""
+    *channels, name = dotted.split(".")
+    for channel in channels:
+        declaration = getattr(cls, "_labkit_channels", {}).get(channel)
+        if declaration is None:
+            return None
+        cls = declaration.cls
+    return getattr(cls, "_labkit_specs", {}).get(name)
+
+
+def _settable(cls: type, prefix: str = "") -> list[str]:
+    names = [prefix + n for n, s in cls._labkit_specs.items() if s.role == "setting"]  # type: ignore[attr-defined]
+    for channel, declaration in getattr(cls, "_labkit_channels", {}).items():
+        names += _settable(declaration.cls, f"{prefix}{channel}.")
+    return names
+
+
+def _require_setting(cls: type, setting: str, spec: Any, where: KeyPath, context: Context) -> None:
+    if spec is not None and spec.role == "setting":
+        return
+    settable = _settable(cls)
+    close = difflib.get_close_matches(setting, settable, n=1)
+    what = f"a {spec.role}, not a setting" if spec is not None else "not a setting"
+    raise context.fail(
+        where,
+        f"{setting!r} is {what} of {cls.__name__}",
+        hint=f"Did you mean {close[0]!r}?" if close else f"It has: {', '.join(settable)}",
+    )
+
+
 def _check_entry(
-    section: str, spec: Any, value: Any, plan: _Plan, where: KeyPath, context: Context
+    section: str, dotted: str, spec: Any, value: Any, plan: _Plan, where: KeyPath, context: Context
 ) -> None:
     from labkit.core._units import to_number
 
@@ -307,7 +331,7 @@ def _check_entry(
         except LabkitError as error:
             raise context.fail(place, error.message, hint=error.hint) from None
         if spec.numeric:
-            low, high = plan.limits.get(spec.name, (None, None))
+            low, high = plan.limits.get(dotted, (None, None))
             low = hard_low if low is None else low
             high = hard_high if high is None else high
             if not low <= coerced <= high:
@@ -332,7 +356,7 @@ def _check_entry(
         if low is not None and high is not None and low > high:
             raise context.fail(where, f"min {low:g} is above max {high:g}")
         if section == "limits":
-            plan.limits[spec.name] = (low, high)
+            plan.limits[dotted] = (low, high)
             return
     if section == "ramps":
         if spec.kind != "float":
@@ -344,12 +368,12 @@ def _check_entry(
             raise context.fail(where, error.message, hint=error.hint) from None
         if not rate > 0:
             raise context.fail(where, f"a ramp rate must be positive, not {value!r}")
-        plan.ramps[spec.name] = rate
+        plan.ramps[dotted] = rate
         return
     if section == "settings":
         if spec.access == "r":
             raise context.fail(where, f"{spec.name} is read-only")
-        plan.settings[spec.name] = allowed(value, None)
+        plan.settings[dotted] = allowed(value, None)
         return
     # locks
     if not spec.lockable:
@@ -366,7 +390,7 @@ def _check_entry(
     else:
         lock["min"] = number(value["min"], "min") if "min" in value else None
         lock["max"] = number(value["max"], "max") if "max" in value else None
-        chosen = plan.settings.get(spec.name)
+        chosen = plan.settings.get(dotted)
         low = -math.inf if lock["min"] is None else lock["min"]
         high = math.inf if lock["max"] is None else lock["max"]
         if chosen is not None and not low <= chosen <= high:
@@ -375,7 +399,7 @@ def _check_entry(
                 f"the locked range excludes the value {chosen:g}{unit} given under settings",
                 hint="Make them agree",
             )
-    plan.locks[spec.name] = lock
+    plan.locks[dotted] = lock
 
 
 # -- connecting -----------------------------------------------------------------------------
@@ -394,19 +418,25 @@ def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -
         raise context.fail(("bench", "dut"), str(error)) from None
 
 
-def _connect(plan: _Plan, bench: Any) -> Instrument:
+def _connect(plan: _Plan, bench: Any, context: Context) -> Instrument:
     resource = bench.address(plan.twin) if plan.simulated else plan.resource
     options = dict(plan.options)
     if plan.timeout is not None:
         options["timeout"] = plan.timeout
     instrument = plan.driver(resource, name=plan.name, **options)
     try:
+        # Drivers declaring at connection time (cameras' node maps) are checked now, against
+        # what the connected device declared, with the file's lines as before.
+        for section, setting, value, where in plan.deferred:
+            spec = _resolve(type(instrument), setting)
+            _require_setting(type(instrument), setting, spec, where, context)
+            _check_entry(section, setting, spec, value, plan, where, context)
         for setting, (low, high) in plan.limits.items():
-            instrument.settings[setting].limit(low, high)
+            _handle(instrument, setting).limit(low, high)
         for setting, rate in plan.ramps.items():
-            instrument.settings[setting].ramp_rate = rate
+            _handle(instrument, setting).ramp_rate = rate
         for setting, value in plan.settings.items():
-            instrument.settings[setting].set(value)
+            _handle(instrument, setting).set(value)
         for setting, lock in plan.locks.items():
             _apply_lock(instrument, setting, lock)
     except BaseException:
@@ -415,8 +445,15 @@ def _connect(plan: _Plan, bench: Any) -> Instrument:
     return instrument
 
 
+def _handle(instrument: Instrument, dotted: str) -> Any:
+    *channels, name = dotted.split(".")
+    for channel in channels:
+        instrument = instrument.channels[channel]
+    return instrument.settings[name]
+
+
 def _apply_lock(instrument: Instrument, setting: str, lock: dict[str, Any]) -> None:
-    handle = instrument.settings[setting]
+    handle = _handle(instrument, setting)
     digest = lock.get("key_sha256")
     key = lock.get("key")
     if digest is not None:

@@ -281,3 +281,24 @@ def test_instruments_are_closed_when_the_interpreter_exits(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "closed psu connected: True" in result.stdout
+
+
+def test_the_stored_value_is_what_the_instrument_was_sent(supply_sim) -> None:
+    class Coarse(Supply):
+        voltage = Supply.voltage.replace(fmt=".2f")
+        current_limit = Supply.current_limit.replace(set=None)
+
+        def _set_current_limit(self, value: float) -> float:
+            self.write(f"CURR {value:.1f}")
+            return round(value, 1)
+
+    psu = Coarse(f"labsim://{supply_sim.name}", name="coarse")
+    psu.voltage = 1.23456
+    assert psu.voltage == 1.23 == supply_sim.value("voltage")
+    psu.current_limit = 0.46
+    assert psu.current_limit == 0.5 == supply_sim.value("current_limit")
+
+
+def test_channels_report_their_parents_resource(supply) -> None:
+    assert supply.aux.resource == supply.resource
+    assert "None" not in repr(supply.aux)

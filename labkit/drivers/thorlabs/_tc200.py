@@ -234,7 +234,7 @@ class ThorlabsTC200(Instrument):
     def _get_setpoint(self) -> float:
         return celsius(self._exchange("tset?"), "tset?")
 
-    def _set_setpoint(self, value: float) -> None:
+    def _set_setpoint(self, value: float) -> float:
         ceiling = self._trait_values.get("max_temperature")
         if ceiling is not None and value > ceiling + 1e-9:
             raise LimitError(
@@ -245,6 +245,7 @@ class ThorlabsTC200(Instrument):
                 hint=f"Raise {self.name}.max_temperature first, or choose a lower set-point",
             )
         self._exchange(f"tset={value:.1f}")
+        return round(value, 1)  # the controller's resolution: what it now holds
 
     def _get_enabled(self) -> bool:
         return bool(self._status() & STATUS_ENABLED)

@@ -82,6 +82,8 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
     ``pixel_format``), checked against the node map's limits before anything is written.
     """
 
+    declared_at_connect = True  # the node map is known once the camera is open
+
     acquiring = Bool(False, read_only=True, help="Live acquisition is running")
 
     _genicam_features: ClassVar[dict[str, Feature] | None] = None

@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from labkit.core import InstrumentError
+from labkit.core import ConnectionLost, InstrumentError
 
-__all__ = ["ParamNotAvailable", "ParamReadOnly", "PvcamError", "error_name"]
+__all__ = [
+    "CameraRemoved",
+    "ParamNotAvailable",
+    "ParamReadOnly",
+    "PvcamError",
+    "ReadoutFailed",
+    "error_name",
+]
 
 _NAME_AT_END = re.compile(r"\(([A-Za-z][A-Za-z0-9_]*)\)\s*$")
 
@@ -52,3 +59,12 @@ class ParamNotAvailable(PvcamError):
 
 class ParamReadOnly(PvcamError):
     """The parameter cannot be written."""
+
+
+class CameraRemoved(PvcamError, ConnectionLost):
+    """The camera was unplugged or switched off (PVCAM's CAM_REMOVED event, or a call refused
+    because of it); ``reconnect()`` opens it again once it is back."""
+
+
+class ReadoutFailed(PvcamError):
+    """The camera reported a failed readout (status READOUT_FAILED): the acquisition ended."""
