@@ -75,7 +75,7 @@ def best_memcpy(refs: dict[str, tuple[float, float]]) -> tuple[str, tuple[float,
 
 def kinetix_frame(rng: np.random.Generator, frame_nr: int = 1) -> bytes:
     pixels = rng.integers(0, 65535, KINETIX, np.uint16)
-    region = ln.Region.full(*KINETIX)
+    region = ln.Rgn.full(*KINETIX)
     return ln.build_frame([ln.RoiSpec(region, pixels)], frame_nr=frame_nr, bit_depth=16)
 
 

@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from labkit.drivers.cameras.pvcam import CallbackEvent, Param, PvcamLibrary, Region
+from labkit.drivers.cameras.pvcam import CallbackEvent, Param, PvcamLibrary, Rgn
 from labkit.sim import pvcam as pvsim
 
-FULL = Region.from_origin(0, 0, 3200, 3200)
+FULL = Rgn.from_origin(0, 0, 3200, 3200)
 
 
 def memcpy_seconds(nbytes: int, repeats: int = 20) -> float:

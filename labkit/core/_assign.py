@@ -20,7 +20,6 @@ from labkit.core._errors import (
     AccessError,
     ConfigurationError,
     InstrumentError,
-    InterlockError,
     LabkitError,
     LimitError,
     LockedError,
@@ -31,7 +30,7 @@ from labkit.core._state import SettingState
 from labkit.core._units import format_quantity
 
 if TYPE_CHECKING:
-    from labkit.core._conditions import Interlock
+    pass
 
 __all__ = ["AssignMixin"]
 
@@ -113,48 +112,11 @@ class AssignMixin:
 
     def _check_interlocks(self, spec: TraitSpec, value: Any) -> None:
         for interlock in self._interlocks.get(spec.name, ()):
-            if interlock.applies_to(value):
-                try:
-                    holds, why = interlock.condition.holds()
-                except LabkitError as error:
-                    raise self._interlock_unknown(spec, value, interlock, error) from error
-                if not holds:
-                    raise self._interlock_refusal(spec, value, interlock, why)
+            interlock.enforce(value)
 
     async def _check_interlocks_async(self, spec: TraitSpec, value: Any) -> None:
         for interlock in self._interlocks.get(spec.name, ()):
-            if interlock.applies_to(value):
-                try:
-                    holds, why = await interlock.condition.holds_async()
-                except LabkitError as error:
-                    raise self._interlock_unknown(spec, value, interlock, error) from error
-                if not holds:
-                    raise self._interlock_refusal(spec, value, interlock, why)
-
-    def _interlock_refusal(
-        self, spec: TraitSpec, value: Any, interlock: Interlock, why: str
-    ) -> InterlockError:
-        reason = f" ({interlock.reason})" if interlock.reason else ""
-        return InterlockError(
-            f"{format_quantity(value, spec.unit)} refused by an interlock: it requires "
-            f"{interlock.condition.description}{reason}, but {why}",
-            condition=interlock.condition.description,
-            instrument=self.name,
-            setting=spec.name,
-            hint="Wait until the condition holds; interlock.remove() lifts it",
-        )
-
-    def _interlock_unknown(
-        self, spec: TraitSpec, value: Any, interlock: Interlock, error: LabkitError
-    ) -> InterlockError:
-        return InterlockError(
-            f"{format_quantity(value, spec.unit)} refused: the interlock condition "
-            f"{interlock.condition.description} could not be checked ({error})",
-            condition=interlock.condition.description,
-            instrument=self.name,
-            setting=spec.name,
-            hint="Fix the instrument the interlock depends on, then try again",
-        )
+            await interlock.enforce_async(value)
 
     # ------------------------------------------------------------------ internals: setting
 

@@ -12,6 +12,7 @@ import operator
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from labkit.core._errors import InterlockError, LabkitError
 from labkit.core._units import format_quantity
 
 if TYPE_CHECKING:
@@ -173,6 +174,48 @@ class Interlock:
             return value == self.setting.spec.coerce(self.when)
         except Exception:
             return value == self.when
+
+    def enforce(self, value: Any) -> None:
+        """Raise ``InterlockError`` if changing the setting to ``value`` is not allowed now."""
+        if self.applies_to(value):
+            try:
+                verdict = self.condition.holds()
+            except LabkitError as error:
+                raise self._unknown(value, error) from error
+            self._judge(value, verdict)
+
+    async def enforce_async(self, value: Any) -> None:
+        if self.applies_to(value):
+            try:
+                verdict = await self.condition.holds_async()
+            except LabkitError as error:
+                raise self._unknown(value, error) from error
+            self._judge(value, verdict)
+
+    def _judge(self, value: Any, verdict: Verdict) -> None:
+        holds, why = verdict
+        if holds:
+            return
+        reason = f" ({self.reason})" if self.reason else ""
+        raise InterlockError(
+            f"{format_quantity(value, self.setting.unit)} refused by an interlock: it requires "
+            f"{self.condition.description}{reason}, but {why}",
+            condition=self.condition.description,
+            instrument=self.setting.instrument.name,
+            setting=self.setting.name,
+            hint="Wait until the condition holds; interlock.remove() lifts it",
+        )
+
+    def _unknown(self, value: Any, error: LabkitError) -> InterlockError:
+        # Fail closed: a condition that cannot be read does not hold.
+        return InterlockError(
+            f"{format_quantity(value, self.setting.unit)} refused: the interlock condition "
+            f"{self.condition.description} could not be checked ({error})",
+            condition=self.condition.description,
+            instrument=self.setting.instrument.name,
+            setting=self.setting.name,
+            hint="Fix the instrument the interlock depends on, then try again",
+        )
 
     def remove(self) -> None:
         """Lift this interlock."""

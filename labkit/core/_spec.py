@@ -71,6 +71,7 @@ class TraitSpec:
     fmt: str = ".10g"
     bool_tokens: tuple[str, str] = ("1", "0")
     delay: float = 0.0
+    confirm: str | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""

@@ -240,13 +240,15 @@ def Action(
     do: str | Callable[..., Any] | None = None,
     *,
     label: str | None = None,
+    confirm: str | None = None,
     doc: str = "",
 ) -> ActionTrait:
     """Declare an action: a command (``"*RST"``) or a method the instrument runs on request.
 
     Usable as ``reset = Action("*RST")`` or as a decorator ``@Action(label="Zero")``.
+    ``confirm`` is a question a panel asks before running it (a reset that turns outputs off).
     """
-    spec = TraitSpec(role="action", kind="str", set=do, label=label, doc=doc)
+    spec = TraitSpec(role="action", kind="str", set=do, label=label, confirm=confirm, doc=doc)
     trait = ActionTrait(spec)
     if callable(do) and not doc and do.__doc__:
         trait.spec.doc = do.__doc__.strip()

@@ -120,7 +120,12 @@ class ScpiInstrument(Instrument):
     check_errors: ClassVar[bool] = True
     error_query: ClassVar[str] = "SYST:ERR?"
 
-    reset = Action("*RST", label="Reset", doc="Return the instrument to its power-on settings")
+    reset = Action(
+        "*RST",
+        label="Reset",
+        confirm="Return the instrument to its power-on settings? Outputs and ranges change.",
+        doc="Return the instrument to its power-on settings",
+    )
 
     def _on_open(self) -> None:
         self._io("write", "*CLS")

@@ -14,7 +14,7 @@ Typical live-view use::
 
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
-from labkit.native._formats import FrameFlag, ImageFormat, Region, RoiFlag, supported_formats
+from labkit.native._formats import FrameFlag, ImageFormat, Rgn, RoiFlag, supported_formats
 from labkit.native._frame import Frame, Roi
 from labkit.native._preview import Preview, preview
 from labkit.native._recompose import recompose
@@ -28,7 +28,7 @@ __all__ = [
     "FrameFlag",
     "ImageFormat",
     "Preview",
-    "Region",
+    "Rgn",
     "Roi",
     "RoiFlag",
     "RoiSpec",

@@ -18,7 +18,7 @@ from labkit.native._formats import (
     EXT_MD_TAGS,
     SIGNATURE,
     ImageFormat,
-    Region,
+    Rgn,
     RoiFlag,
     container_dtype,
 )
@@ -39,7 +39,7 @@ class RoiSpec:
     ``payload`` replaces the pixel bytes verbatim, for malformed frames.
     """
 
-    region: Region | Sequence[int]
+    region: Rgn | Sequence[int]
     pixels: np.ndarray | None = None
     flags: int = 0
     roi_nr: int | None = None
@@ -76,7 +76,7 @@ def _pack(fmt: str, value: int, what: str) -> bytes:
         raise ValueError(f"{what} {value} does not fit the field ({fmt})") from None
 
 
-def _pixel_bytes(spec: RoiSpec, region: Region, dtype: np.dtype) -> bytes:
+def _pixel_bytes(spec: RoiSpec, region: Rgn, dtype: np.dtype) -> bytes:
     if spec.payload is not None:
         return bytes(spec.payload)
     shape = region.shape
@@ -92,7 +92,7 @@ def _pixel_bytes(spec: RoiSpec, region: Region, dtype: np.dtype) -> bytes:
 
 
 def _roi_bytes(index: int, spec: RoiSpec, version: int, dtype: np.dtype) -> bytes:
-    region = Region(*spec.region)
+    region = Rgn(*spec.region)
     header_only = bool(spec.flags & RoiFlag.HEADER_ONLY)
     pixels = b"" if header_only else _pixel_bytes(spec, region, dtype)
     ext = encode_ext_md(spec.ext_md)

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from labkit.core import FrameFormatError
-from labkit.native._formats import ImageFormat, Region, container_dtype, supported_formats
+from labkit.native._formats import ImageFormat, Rgn, container_dtype, supported_formats
 from labkit.native._frame import Frame
 from labkit.native._layout import HEADER_DTYPE, ROI_DTYPE
 from labkit.native._select import kernels
 
 __all__ = ["as_byte_view", "decode_batch", "decode_frame"]
 
-RoiArg = Region | Sequence[int] | None
+RoiArg = Rgn | Sequence[int] | None
 
 
 def as_byte_view(buffer: Any) -> memoryview:
@@ -46,10 +46,10 @@ def _format_code(image_format: int | None) -> int:
     return code
 
 
-def _roi_region(roi: RoiArg) -> Region:
+def _roi_region(roi: RoiArg) -> Rgn:
     if roi is None:
         raise ValueError(
-            "a frame without metadata needs roi= (a Region or (s1, s2, sbin, p1, p2, pbin), "
+            "a frame without metadata needs roi= (a Rgn or (s1, s2, sbin, p1, p2, pbin), "
             "or the image shape (height, width))"
         )
     values = tuple(int(v) for v in roi)
@@ -57,9 +57,9 @@ def _roi_region(roi: RoiArg) -> Region:
         height, width = values
         if height < 1 or width < 1:
             raise ValueError(f"image shape {values} must be at least 1 x 1")
-        region = Region.full(height, width)
+        region = Rgn.full(height, width)
     elif len(values) == 6:
-        region = Region(*values)
+        region = Rgn(*values)
     else:
         raise ValueError(f"roi= takes 2 values (height, width) or 6 (a region), not {len(values)}")
     if not all(0 <= v <= 0xFFFF for v in region):
@@ -71,7 +71,7 @@ def _roi_region(roi: RoiArg) -> Region:
     return region
 
 
-def _raw_tables(n: int, region: Region, image_format: int) -> tuple[np.ndarray, np.ndarray]:
+def _raw_tables(n: int, region: Rgn, image_format: int) -> tuple[np.ndarray, np.ndarray]:
     """Header and table of a frame that is nothing but the pixels of one known ROI."""
     bpp = container_dtype(image_format).itemsize
     size = region.width * region.height * bpp
@@ -82,12 +82,12 @@ def _raw_tables(n: int, region: Region, image_format: int) -> tuple[np.ndarray, 
     header = np.zeros(1, HEADER_DTYPE)
     h = header[0]
     h["nbytes"], h["roi_count"], h["decoded_count"], h["image_format"] = size, 1, 1, image_format
-    for key, value in zip(Region._fields, region, strict=True):
+    for key, value in zip(Rgn._fields, region, strict=True):
         h[f"implied_{key}"] = value
     table = np.zeros(1, ROI_DTYPE)
     t = table[0]
     t["data_size"], t["width"], t["height"], t["roi_nr"] = size, region.width, region.height, 1
-    for key, value in zip(Region._fields, region, strict=True):
+    for key, value in zip(Rgn._fields, region, strict=True):
         t[key] = value
     return header, table
 

@@ -18,7 +18,7 @@ __all__ = [
     "SIGNATURE",
     "FrameFlag",
     "ImageFormat",
-    "Region",
+    "Rgn",
     "RoiFlag",
     "container_dtype",
     "format_name",
@@ -94,7 +94,7 @@ def supported_formats() -> tuple[int, ...]:
     return tuple(sorted(_CONTAINERS))
 
 
-class Region(NamedTuple):
+class Rgn(NamedTuple):
     """PVCAM's ``rgn_type``: inclusive 0-based sensor coordinates and binning factors."""
 
     s1: int
@@ -120,6 +120,11 @@ class Region(NamedTuple):
         return (self.height, self.width)
 
     @classmethod
-    def full(cls, height: int, width: int) -> Region:
+    def from_origin(cls, x: int, y: int, width: int, height: int, binning: int = 1) -> Rgn:
+        """The region of ``width`` × ``height`` sensor pixels whose top-left pixel is (x, y)."""
+        return cls(x, x + width - 1, binning, y, y + height - 1, binning)
+
+    @classmethod
+    def full(cls, height: int, width: int) -> Rgn:
         """The unbinned region of a ``height`` × ``width`` image at the sensor origin."""
         return cls(0, width - 1, 1, 0, height - 1, 1)

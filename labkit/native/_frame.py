@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from labkit.native._formats import EXT_MD_TAGS, FrameFlag, ImageFormat, Region, RoiFlag
+from labkit.native._formats import EXT_MD_TAGS, FrameFlag, ImageFormat, Rgn, RoiFlag
 from labkit.native._layout import HEADER_DTYPE
 
 __all__ = ["Frame", "Roi"]
@@ -44,7 +44,7 @@ class Roi:
 
     index: int
     roi_nr: int
-    region: Region
+    region: Rgn
     width: int
     height: int
     flags: RoiFlag
@@ -188,7 +188,7 @@ class Frame:
         return _ext_md(self._fields)
 
     @property
-    def implied_roi(self) -> Region | None:
+    def implied_roi(self) -> Rgn | None:
         """Bounding box of the decoded ROIs; None if none was decoded.
 
         Its binning is that of the first ROI with pixels (of the first ROI if none has pixels):
@@ -198,7 +198,7 @@ class Frame:
             return None
         f = self._fields
         assert f is not None
-        return Region(
+        return Rgn(
             f["implied_s1"], f["implied_s2"], f["implied_sbin"],
             f["implied_p1"], f["implied_p2"], f["implied_pbin"],
         )  # fmt: skip
@@ -242,7 +242,7 @@ class Frame:
         return Roi(
             index=index,
             roi_nr=rec["roi_nr"],
-            region=Region(*(rec[k] for k in Region._fields)),
+            region=Rgn(*(rec[k] for k in Rgn._fields)),
             width=width,
             height=height,
             flags=flags,

@@ -38,14 +38,20 @@ def _frame_variables(name: str) -> dict[str, Variable]:
             f"{name}_frame_number", (), (), "int64", {"long_name": "frame number from the camera"}
         ),
         "hardware_timestamp": Variable(
-            f"{name}_hardware_timestamp",
+            f"{name}_frame_hardware_timestamp",
             (),
             (),
             "float64",
             {"long_name": "camera clock at the frame", "units": "s"},
         ),
+        # ``frame_`` keeps these apart from the camera's own settings (cam.exposure is
+        # recorded as cam_exposure when a scan sweeps it).
         "exposure": Variable(
-            f"{name}_exposure", (), (), "float64", {"long_name": "exposure time", "units": "s"}
+            f"{name}_frame_exposure",
+            (),
+            (),
+            "float64",
+            {"long_name": "exposure time of the frame", "units": "s"},
         ),
     }
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import labkit.native as ln
 from labkit.core import FrameFormatError
-from labkit.native import ImageFormat, Region, RoiFlag, RoiSpec
+from labkit.native import ImageFormat, Rgn, RoiFlag, RoiSpec
 
 FORMATS = [ImageFormat(f) for f in ln.supported_formats()]
 EXT_NAMES = ["particle_id", "m0", "m2"]
@@ -54,7 +54,7 @@ class FrameCase:
 
 
 @st.composite
-def regions(draw: st.DrawFn, sbin: int | None = None, pbin: int | None = None) -> Region:
+def regions(draw: st.DrawFn, sbin: int | None = None, pbin: int | None = None) -> Rgn:
     """A valid region, sometimes with a span that does not divide by its binning."""
     sbin = draw(st.integers(1, 4)) if sbin is None else sbin
     pbin = draw(st.integers(1, 4)) if pbin is None else pbin
@@ -62,7 +62,7 @@ def regions(draw: st.DrawFn, sbin: int | None = None, pbin: int | None = None) -
     s1, p1 = draw(st.integers(0, 120)), draw(st.integers(0, 120))
     s2 = s1 + width * sbin - 1 + draw(st.integers(0, sbin - 1))
     p2 = p1 + height * pbin - 1 + draw(st.integers(0, pbin - 1))
-    return Region(s1, s2, sbin, p1, p2, pbin)
+    return Rgn(s1, s2, sbin, p1, p2, pbin)
 
 
 @st.composite
@@ -166,7 +166,7 @@ def check_decoded(frame: ln.Frame, case: FrameCase) -> None:
     decoded = case.decoded
     assert len(frame.rois) == len(decoded)
     for roi, spec in zip(frame.rois, decoded, strict=True):
-        region = Region(*spec.region)
+        region = Rgn(*spec.region)
         assert roi.region == region
         assert roi.shape == region.shape
         assert roi.roi_nr == spec.roi_nr
@@ -184,8 +184,8 @@ def check_decoded(frame: ln.Frame, case: FrameCase) -> None:
             assert roi.pixels.dtype == frame.dtype
             np.testing.assert_array_equal(roi.pixels, spec.pixels)
     if decoded:
-        boxes = [Region(*spec.region) for spec in decoded]
-        assert frame.implied_roi == Region(
+        boxes = [Rgn(*spec.region) for spec in decoded]
+        assert frame.implied_roi == Rgn(
             min(b.s1 for b in boxes),
             max(b.s2 for b in boxes),
             boxes[0].sbin,

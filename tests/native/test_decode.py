@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 import labkit.native as ln
 from labkit.core import FrameFormatError
-from labkit.native import ImageFormat, Region, RoiFlag, RoiSpec
+from labkit.native import ImageFormat, Rgn, RoiFlag, RoiSpec
 
 from .helpers import FrameCase, check_decoded, frame_cases
 
@@ -139,7 +139,7 @@ def test_invalid_rois_are_dropped_but_stepped_over(backend: str) -> None:
     assert frame.roi_count == 3
     assert len(frame.rois) == 2
     np.testing.assert_array_equal(frame.rois[1].pixels, [[5, 6]])
-    assert frame.implied_roi == Region(0, 5, 1, 0, 0, 1)  # the INVALID ROI does not count
+    assert frame.implied_roi == Rgn(0, 5, 1, 0, 0, 1)  # the INVALID ROI does not count
 
 
 def test_invalid_roi_region_is_not_checked_after_v1(backend: str) -> None:
@@ -187,10 +187,10 @@ def test_frames_without_metadata(fmt: ImageFormat) -> None:
     assert frame.ext_md == {}
     np.testing.assert_array_equal(frame.pixels, pixels)
     binned = ln.decode_frame(
-        pixels.tobytes(), metadata=False, roi=Region(10, 23, 2, 0, 9, 2), image_format=fmt
+        pixels.tobytes(), metadata=False, roi=Rgn(10, 23, 2, 0, 9, 2), image_format=fmt
     )
     assert binned.rois[0].shape == (5, 7)
-    assert binned.implied_roi == Region(10, 23, 2, 0, 9, 2)
+    assert binned.implied_roi == Rgn(10, 23, 2, 0, 9, 2)
 
 
 def test_frame_without_metadata_too_short() -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import labkit.native as ln
 from labkit.core import FrameFormatError
-from labkit.native import Region, RoiFlag, RoiSpec
+from labkit.native import Rgn, RoiFlag, RoiSpec
 
 from .helpers import FrameCase, frame_cases
 
@@ -18,19 +18,19 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 def expected_image(case: FrameCase, coordinates: str, offset: tuple[int, int]) -> np.ndarray:
     """The recomposed image computed straight from the builder's specs."""
-    decoded = [Region(*s.region) for s in case.decoded]
+    decoded = [Rgn(*s.region) for s in case.decoded]
     dtype = ln._formats.container_dtype(case.image_format)
     if not decoded:
         return np.zeros((offset[1], offset[0]), dtype)
     carriers = [s for s in case.decoded if not s.flags & RoiFlag.HEADER_ONLY]
-    sbin, pbin = Region(*carriers[0].region)[2::3] if carriers else decoded[0][2::3]
+    sbin, pbin = Rgn(*carriers[0].region)[2::3] if carriers else decoded[0][2::3]
     s1 = min(r.s1 for r in decoded) if coordinates == "implied" else 0
     p1 = min(r.p1 for r in decoded) if coordinates == "implied" else 0
     width = (max(r.s2 for r in decoded) - s1 + 1) // sbin + offset[0]
     height = (max(r.p2 for r in decoded) - p1 + 1) // pbin + offset[1]
     image = np.zeros((height, width), dtype)
     for spec in carriers:
-        r = Region(*spec.region)
+        r = Rgn(*spec.region)
         x, y = (r.s1 - s1) // sbin + offset[0], (r.p1 - p1) // pbin + offset[1]
         image[y : y + r.height, x : x + r.width] = spec.pixels
     return image

@@ -24,7 +24,7 @@ def test_a_stream_of_frames_lands_in_the_run(data_root):
     numbers = ds.cam_frame_number.values
     assert (np.diff(numbers) > 0).all()
     np.testing.assert_array_equal(frames.values[:, 0, 0], numbers % 65536)
-    assert ds.cam_exposure.attrs["units"] == "s"
+    assert ds.cam_frame_exposure.attrs["units"] == "s"
     assert ds.time.dims == ("cam_frame",)
     assert (np.diff(ds.time.values.astype("int64")) >= 0).all()
     meta = json.loads((run.path / "cam" / "zarr.json").read_text())

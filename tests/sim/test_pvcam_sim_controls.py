@@ -15,7 +15,7 @@ except MissingVendorLibrary:
     pytest.skip("simulated libpvcam not built", allow_module_level=True)
 
 # The controls act on cameras opened through PVCAM's own calls; the binding is the easiest way.
-from labkit.drivers.cameras.pvcam import Param, PvcamLibrary, Region
+from labkit.drivers.cameras.pvcam import Param, PvcamLibrary, Rgn
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_render_benchmark(lib: PvcamLibrary, hcam: int) -> None:
     with pytest.raises(InstrumentError, match="PL_ERR_ACQUISITION_SETUP_REQUIRED"):
         sim.benchmark_render(hcam, 1)
     lib.set_param(hcam, Param.READOUT_PORT, "Dynamic Range")
-    lib.setup_seq(hcam, 1, [Region.from_origin(0, 0, 3200, 3200)], 10)
+    lib.setup_seq(hcam, 1, [Rgn.from_origin(0, 0, 3200, 3200)], 10)
     seconds = sim.benchmark_render(hcam, 3)
     assert seconds > 0  # speed is reported by benchmarks/, never asserted
     assert sim.stats(hcam) == pvsim.RenderStats(0, 0, 0.0)  # no acquisition ran

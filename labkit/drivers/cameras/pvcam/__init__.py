@@ -5,7 +5,7 @@ The camera instrument (a labkit ``Instrument`` and ``Camera``)::
     cam = PvcamCamera("pvcam://Kinetix", name="cam")   # or "pvcam://<name>@/path/libpvcam.so"
     cam.set_readout("Dynamic Range")                    # port, then speed and gain
     cam.exposure = "10 ms"; cam.metadata = True
-    cam.roi = "0,0,1600,1600; 1600,1600,1600,1600"     # or cam.set_rois([Region(...), ...])
+    cam.roi = "0,0,1600,1600; 1600,1600,1600,1600"     # or cam.set_rois([Rgn(...), ...])
     frame = cam.snap()                                  # a labkit Frame: pixels, number, times
     queue = cam.subscribe(maxsize=16); cam.start() ...  # live frames; cam.stop(); cam.close()
 
@@ -17,7 +17,7 @@ binding underneath::
     with lib:                            # pl_pvcam_init / pl_pvcam_uninit, reference-counted
         hcam = lib.open_camera(lib.camera_names()[0])
         lib.set_param(hcam, Param.READOUT_PORT, "Dynamic Range")
-        size = lib.setup_seq(hcam, 1, [Region.from_origin(0, 0, 512, 512)], exposure=10)
+        size = lib.setup_seq(hcam, 1, [Rgn.from_origin(0, 0, 512, 512)], exposure=10)
         buffer = lib.new_buffer(size, 1)
         lib.start_seq(hcam, buffer)
 """
@@ -68,7 +68,7 @@ from labkit.drivers.cameras.pvcam._params import (
     param_type,
 )
 from labkit.drivers.cameras.pvcam._session import PvcamSession, RawFrame
-from labkit.drivers.cameras.pvcam._types import FrameInfo, Region, RgnType
+from labkit.drivers.cameras.pvcam._types import FrameInfo, Rgn, RgnType
 from labkit.drivers.cameras.pvcam._values import EnumItem, ParamInfo
 
 __all__ = [
@@ -111,7 +111,7 @@ __all__ = [
     "PvcamSession",
     "RawFrame",
     "ReadoutFailed",
-    "Region",
+    "Rgn",
     "RgnType",
     "SwTriggerStatus",
     "bytes_per_pixel",

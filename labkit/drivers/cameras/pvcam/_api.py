@@ -43,7 +43,7 @@ from labkit.drivers.cameras.pvcam._params import (
     ParamType,
     SwTriggerStatus,
 )
-from labkit.drivers.cameras.pvcam._types import PVCAM_CALLBACK, FrameInfo, Region, RgnType, rs_bool
+from labkit.drivers.cameras.pvcam._types import PVCAM_CALLBACK, FrameInfo, Rgn, RgnType, rs_bool
 from labkit.drivers.cameras.pvcam._values import (
     STORAGE_BYTES,
     EnumItem,
@@ -355,7 +355,7 @@ class PvcamLibrary:
         """Read one attribute, as the Python type that matches the parameter's C type.
 
         CURRENT/DEFAULT/MIN/MAX/INCREMENT give the value type (int, float, bool, str or
-        :class:`Region`); COUNT an int; TYPE a type code; ACCESS an :class:`Access`; AVAIL and
+        :class:`Rgn`); COUNT an int; TYPE a type code; ACCESS an :class:`Access`; AVAIL and
         LIVE a bool. Raises :class:`ParamNotAvailable` for a parameter the camera lacks.
         """
         attr = Attr(attr)
@@ -492,7 +492,7 @@ class PvcamLibrary:
         return mode
 
     @staticmethod
-    def _regions(regions: Iterable[Region | Sequence[int]]) -> Any:
+    def _regions(regions: Iterable[Rgn | Sequence[int]]) -> Any:
         rgns = [RgnType.from_region(r) for r in regions]
         if not rgns:
             raise ValueError("at least one region is needed")
@@ -502,7 +502,7 @@ class PvcamLibrary:
         self,
         hcam: int,
         frames: int,
-        regions: Iterable[Region | Sequence[int]],
+        regions: Iterable[Rgn | Sequence[int]],
         exposure: int,
         exp_mode: int | None = None,
     ) -> int:
@@ -533,7 +533,7 @@ class PvcamLibrary:
     def setup_cont(
         self,
         hcam: int,
-        regions: Iterable[Region | Sequence[int]],
+        regions: Iterable[Rgn | Sequence[int]],
         exposure: int,
         exp_mode: int | None = None,
         circ_mode: CircMode | int = CircMode.OVERWRITE,

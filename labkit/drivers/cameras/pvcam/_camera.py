@@ -69,7 +69,7 @@ from labkit.drivers.cameras.pvcam._params import (
 )
 from labkit.drivers.cameras.pvcam._settings import SOFTWARE_TRIGGERS, declarations
 from labkit.drivers.cameras.pvcam._types import FrameInfo
-from labkit.native import Region as NativeRegion
+from labkit.native import Rgn
 
 __all__ = ["PvcamCamera", "list_cameras"]
 
@@ -512,7 +512,7 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
         return FrameDecoder(
             frame_bytes=frame_bytes,
             metadata=layout.metadata,
-            region=NativeRegion(*regions[0]),
+            region=Rgn(*regions[0]),
             image_format=int(image_format),
             bit_depth=self._get_bit_depth(),
             sensor_shape=self.sensor_shape,

@@ -23,8 +23,7 @@ import numpy as np
 
 from labkit.core import Frame, Region
 from labkit.native import Frame as DecodedFrame
-from labkit.native import Region as NativeRegion
-from labkit.native import RoiFlag, decode_frame, recompose
+from labkit.native import Rgn, RoiFlag, decode_frame, recompose
 
 __all__ = ["ArrayPool", "Coordinates", "FrameDecoder"]
 
@@ -33,7 +32,7 @@ Coordinates = Literal["implied", "sensor"]
 _PS = 1e-12
 
 
-def _region(r: NativeRegion | Any) -> Region:
+def _region(r: Rgn | Any) -> Region:
     return Region(r.s1, r.p1, r.s2 - r.s1 + 1, r.p2 - r.p1 + 1, r.sbin, r.pbin)
 
 
@@ -79,7 +78,7 @@ class FrameDecoder:
         *,
         frame_bytes: int,
         metadata: bool,
-        region: NativeRegion,
+        region: Rgn,
         image_format: int,
         bit_depth: int,
         sensor_shape: tuple[int, int],

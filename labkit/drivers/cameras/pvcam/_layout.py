@@ -19,7 +19,7 @@ import re
 
 from labkit.core import LimitError, Region, SettingTypeError, ValidationError
 from labkit.drivers.cameras.pvcam._describe import Binning, CameraDescription
-from labkit.drivers.cameras.pvcam._types import Region as PvRegion
+from labkit.drivers.cameras.pvcam._types import Rgn
 
 __all__ = ["Layout", "format_rois", "parse_rois"]
 
@@ -77,10 +77,10 @@ class Layout:
     centroid_count: int = 1
     centroid_radius: int = 1
 
-    def pvcam_regions(self) -> list[PvRegion]:
+    def pvcam_regions(self) -> list[Rgn]:
         """The ``rgn_type`` array for ``pl_exp_setup_*``."""
         sbin, pbin = self.binning.serial, self.binning.parallel
-        return [PvRegion(x, x + w - 1, sbin, y, y + h - 1, pbin) for x, y, w, h in self.rois]
+        return [Rgn(x, x + w - 1, sbin, y, y + h - 1, pbin) for x, y, w, h in self.rois]
 
     def regions(self) -> tuple[Region, ...]:
         """The ROIs as labkit regions (sensor pixels, with their binning)."""

@@ -34,7 +34,7 @@ from labkit.drivers.cameras.pvcam._params import (
     ImageStatus,
     SwTriggerStatus,
 )
-from labkit.drivers.cameras.pvcam._types import FrameInfo, Region
+from labkit.drivers.cameras.pvcam._types import FrameInfo, Rgn
 from labkit.drivers.cameras.pvcam._values import EnumItem
 
 __all__ = ["PvcamLink", "configured_library"]
@@ -230,12 +230,12 @@ class PvcamLink:
 
     # -- acquisition ------------------------------------------------------------------------
 
-    def setup_seq(self, frames: int, regions: Sequence[Region], exposure: int, mode: int) -> int:
+    def setup_seq(self, frames: int, regions: Sequence[Rgn], exposure: int, mode: int) -> int:
         """Set up ``frames`` frames; returns the size in bytes of one frame."""
         total = self.call("setup_seq", frames, list(regions), exposure, mode)
         return int(total) // frames
 
-    def setup_cont(self, regions: Sequence[Region], exposure: int, mode: int) -> int:
+    def setup_cont(self, regions: Sequence[Rgn], exposure: int, mode: int) -> int:
         """Set up continuous acquisition into a NO_OVERWRITE ring; returns one frame's size."""
         return int(self.call("setup_cont", list(regions), exposure, mode, CircMode.NO_OVERWRITE))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from labkit.native import FrameFlag, ImageFormat, RoiFlag
+
 __all__ = [
     "CAM_NAME_LEN",
     "ERROR_MSG_LEN",
@@ -249,23 +251,6 @@ class ColorMode(IntEnum):
     BGGR = 5
 
 
-class ImageFormat(IntEnum):
-    """``PL_IMAGE_FORMATS``: the pixel container (valid bits come from the bit depth)."""
-
-    MONO16 = 0
-    BAYER16 = 1
-    MONO8 = 2
-    BAYER8 = 3
-    MONO24 = 4
-    BAYER24 = 5
-    RGB24 = 6
-    RGB48 = 7
-    RGB72 = 8
-    MONO32 = 9
-    BAYER32 = 10
-    RGB96 = 11
-
-
 _BYTES_PER_PIXEL = {
     ImageFormat.MONO16: 2,
     ImageFormat.BAYER16: 2,
@@ -373,22 +358,14 @@ class SwTriggerStatus(IntEnum):
     IGNORED = 1
 
 
-class MdFrameFlag(IntEnum):
-    """``PL_MD_FRAME_FLAGS``, byte 37 of the frame header."""
-
-    ROI_TS_SUPPORTED = 0x01
-
-
-class MdRoiFlag(IntEnum):
-    """``PL_MD_ROI_FLAGS``, byte 22 of an ROI header."""
-
-    INVALID = 0x01
-    HEADER_ONLY = 0x02
-
-
 class MdExtTag(IntEnum):
     """``PL_MD_EXT_TAGS``: extended-metadata items (1-byte tag + u32 value)."""
 
     PARTICLE_ID = 0
     PARTICLE_M0 = 1
     PARTICLE_M2 = 2
+
+
+# The metadata flags and the image formats are the frame decoder's own: one definition.
+MdFrameFlag = FrameFlag
+MdRoiFlag = RoiFlag

@@ -23,7 +23,7 @@ from labkit.drivers.cameras.pvcam._params import (
     ImageStatus,
     Param,
 )
-from labkit.drivers.cameras.pvcam._types import Region
+from labkit.drivers.cameras.pvcam._types import Rgn
 
 __all__ = ["PvcamSession", "RawFrame"]
 
@@ -72,11 +72,11 @@ class PvcamSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def full_sensor(self, binning: int = 1) -> Region:
+    def full_sensor(self, binning: int = 1) -> Rgn:
         """The whole sensor as one region."""
         width = self.library.get_param(self.hcam, Param.SER_SIZE)
         height = self.library.get_param(self.hcam, Param.PAR_SIZE)
-        return Region.from_origin(0, 0, width, height, binning)
+        return Rgn.from_origin(0, 0, width, height, binning)
 
     def _timeout(self, exposure: int, timeout: float | None) -> float:
         if timeout is not None:
@@ -89,7 +89,7 @@ class PvcamSession:
     def snap(
         self,
         exposure: int,
-        regions: Iterable[Region | Sequence[int]] | None = None,
+        regions: Iterable[Rgn | Sequence[int]] | None = None,
         *,
         timeout: float | None = None,
     ) -> RawFrame:
@@ -132,7 +132,7 @@ class PvcamSession:
     def stream(
         self,
         exposure: int,
-        regions: Iterable[Region | Sequence[int]] | None = None,
+        regions: Iterable[Rgn | Sequence[int]] | None = None,
         *,
         frames: int | None = None,
         buffer_frames: int = 16,

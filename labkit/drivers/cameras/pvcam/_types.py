@@ -8,44 +8,21 @@
 from __future__ import annotations
 
 import ctypes
-from typing import NamedTuple
+
+from labkit.native import Rgn
 
 __all__ = [
     "PVCAM_CALLBACK",
     "FrameInfo",
     "FrameInfoGuid",
-    "Region",
+    "Rgn",
     "RgnType",
     "rs_bool",
 ]
 
 rs_bool = ctypes.c_uint16
-
-
-class Region(NamedTuple):
-    """A sensor region in PVCAM's terms: inclusive 0-based corners and binning factors."""
-
-    s1: int
-    s2: int
-    sbin: int
-    p1: int
-    p2: int
-    pbin: int
-
-    @classmethod
-    def from_origin(cls, x: int, y: int, width: int, height: int, binning: int = 1) -> Region:
-        """The region of ``width`` × ``height`` sensor pixels whose top-left pixel is (x, y)."""
-        return cls(x, x + width - 1, binning, y, y + height - 1, binning)
-
-    @property
-    def width(self) -> int:
-        """Output pixels per row (PVCAM divides with truncation)."""
-        return (self.s2 - self.s1 + 1) // self.sbin
-
-    @property
-    def height(self) -> int:
-        """Output rows."""
-        return (self.p2 - self.p1 + 1) // self.pbin
+"""PVCAM's boolean; ``Rgn`` (``rgn_type`` as an immutable tuple) comes from labkit.native,
+so the decoder and the binding share one definition."""
 
 
 class RgnType(ctypes.Structure):
@@ -61,13 +38,13 @@ class RgnType(ctypes.Structure):
     ]
 
     @classmethod
-    def from_region(cls, region: Region | tuple[int, int, int, int, int, int]) -> RgnType:
-        """Build from a :class:`Region` or any six-tuple in PVCAM's field order."""
+    def from_region(cls, region: Rgn | tuple[int, int, int, int, int, int]) -> RgnType:
+        """Build from a :class:`Rgn` or any six-tuple in PVCAM's field order."""
         return cls(*(int(v) for v in region))
 
-    def to_region(self) -> Region:
-        """The same region as an immutable :class:`Region`."""
-        return Region(self.s1, self.s2, self.sbin, self.p1, self.p2, self.pbin)
+    def to_region(self) -> Rgn:
+        """The same region as an immutable :class:`Rgn`."""
+        return Rgn(self.s1, self.s2, self.sbin, self.p1, self.p2, self.pbin)
 
     def __repr__(self) -> str:
         return f"RgnType{tuple(self.to_region())}"

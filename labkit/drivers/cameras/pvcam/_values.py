@@ -14,7 +14,7 @@ from typing import Any
 
 from labkit.core import SettingTypeError
 from labkit.drivers.cameras.pvcam._params import Access, Attr, Param, ParamType
-from labkit.drivers.cameras.pvcam._types import Region, RgnType
+from labkit.drivers.cameras.pvcam._types import Rgn, RgnType
 
 __all__ = ["EnumItem", "ParamInfo", "decode", "encode", "scalar_ctype", "value_type"]
 
@@ -55,7 +55,7 @@ def scalar_ctype(type_code: int) -> type[ctypes._SimpleCData]:
         ) from None
 
 
-def decode(type_code: int, storage: ctypes.Array[Any]) -> int | float | bool | str | Region:
+def decode(type_code: int, storage: ctypes.Array[Any]) -> int | float | bool | str | Rgn:
     """Read a value of ``type_code`` from ``storage`` filled by ``pl_get_param``."""
     if type_code == ParamType.CHAR_PTR:
         return bytes(storage).split(b"\0", 1)[0].decode("utf-8", "replace")

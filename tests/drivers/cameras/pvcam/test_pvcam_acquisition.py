@@ -20,12 +20,12 @@ from labkit.drivers.cameras.pvcam import (
     Param,
     PvcamError,
     PvcamLibrary,
-    Region,
+    Rgn,
     SwTriggerStatus,
 )
 from labkit.sim import pvcam as pvsim
 
-STRIP = Region.from_origin(0, 0, 256, 64)  # 64 rows: a 0.3 ms readout on the Prime BSI
+STRIP = Rgn.from_origin(0, 0, 256, 64)  # 64 rows: a 0.3 ms readout on the Prime BSI
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -93,22 +93,18 @@ def test_setup_errors(lib: PvcamLibrary, kinetix: int, primebsi: int) -> None:
     with pvcam_error("PL_ERR_ACQUISITION_SETUP_REQUIRED"):
         lib.call("pl_exp_start_seq", kinetix, buffer.ctypes.data)
     with pvcam_error("PL_ERR_REGION_INVALID"):
-        lib.setup_seq(kinetix, 1, [Region(0, 3200, 1, 0, 9, 1)], 10)
+        lib.setup_seq(kinetix, 1, [Rgn(0, 3200, 1, 0, 9, 1)], 10)
     with pvcam_error("PL_ERR_BINNING_INVALID"):
-        lib.setup_seq(kinetix, 1, [Region(0, 99, 3, 0, 99, 3)], 10)
+        lib.setup_seq(kinetix, 1, [Rgn(0, 99, 3, 0, 99, 3)], 10)
     with pvcam_error("PL_ERR_METADATA_REQUIRED"):
-        lib.setup_seq(
-            kinetix, 1, [Region.from_origin(0, 0, 8, 8), Region.from_origin(20, 0, 8, 8)], 10
-        )
+        lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(20, 0, 8, 8)], 10)
     lib.set_param(kinetix, Param.METADATA_ENABLED, True)
     with pvcam_error("PL_ERR_REGION_INVALID"):  # overlapping
-        lib.setup_seq(
-            kinetix, 1, [Region.from_origin(0, 0, 8, 8), Region.from_origin(4, 4, 8, 8)], 10
-        )
+        lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(4, 4, 8, 8)], 10)
     with pvcam_error("PL_ERR_BINNING_INVALID"):  # ROIs share one binning
-        lib.setup_seq(kinetix, 1, [Region(0, 7, 1, 0, 7, 1), Region(20, 27, 2, 0, 7, 2)], 10)
+        lib.setup_seq(kinetix, 1, [Rgn(0, 7, 1, 0, 7, 1), Rgn(20, 27, 2, 0, 7, 2)], 10)
     with pvcam_error("PL_ERR_TOO_MANY_REGIONS"):
-        lib.setup_seq(kinetix, 1, [Region.from_origin(10 * i, 0, 8, 8) for i in range(16)], 10)
+        lib.setup_seq(kinetix, 1, [Rgn.from_origin(10 * i, 0, 8, 8) for i in range(16)], 10)
     with pvcam_error("PL_ERR_EXPOSURE_TIME_OUT_OF_RANGE"):
         lib.setup_seq(kinetix, 1, [STRIP], 0)
     with pvcam_error("PL_ERR_EXPOSURE_MODE_INVALID"):
@@ -117,14 +113,12 @@ def test_setup_errors(lib: PvcamLibrary, kinetix: int, primebsi: int) -> None:
         lib.setup_seq(primebsi, 1, [STRIP], 10, ExposureMode.EXT_TRIG_INTERNAL | 4)
     lib.set_param(kinetix, Param.CENTROIDS_ENABLED, True)
     with pvcam_error("PL_ERR_CENTROIDS_CONFLICT"):
-        lib.setup_seq(
-            kinetix, 1, [Region.from_origin(0, 0, 8, 8), Region.from_origin(20, 0, 8, 8)], 10
-        )
+        lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(20, 0, 8, 8)], 10)
     with pvcam_error("PL_ERR_CENTROIDS_CONFLICT"):  # no binning with centroids
-        lib.setup_seq(kinetix, 1, [Region.from_origin(0, 0, 64, 64, binning=2)], 10)
+        lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 64, 64, binning=2)], 10)
     with pvcam_error("PL_ERR_SEQUENCE_TOO_LARGE"):
         lib.set_param(kinetix, Param.CENTROIDS_ENABLED, False)
-        lib.setup_seq(kinetix, 300, [Region.from_origin(0, 0, 3200, 3200)], 10)
+        lib.setup_seq(kinetix, 300, [Rgn.from_origin(0, 0, 3200, 3200)], 10)
 
 
 def test_a_parameter_change_invalidates_the_setup(lib: PvcamLibrary, kinetix: int) -> None:

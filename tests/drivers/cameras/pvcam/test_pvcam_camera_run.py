@@ -21,20 +21,20 @@ def test_a_live_stream_lands_in_the_run(kinetix_cam: PvcamCamera, data_root) -> 
     assert frames.dtype == np.uint8
     numbers = ds.kinetix_frame_number.values
     assert (np.diff(numbers) > 0).all()
-    stamps = ds.kinetix_hardware_timestamp.values
+    stamps = ds.kinetix_frame_hardware_timestamp.values
     assert (np.diff(stamps) > 0).all()
-    np.testing.assert_allclose(ds.kinetix_exposure.values, 2e-3)
+    np.testing.assert_allclose(ds.kinetix_frame_exposure.values, 2e-3)
     assert not kinetix_cam.acquiring, "the stream stopped the camera it started"
 
 
 def test_a_snap_at_each_point_of_a_scan(bsi_cam: PvcamCamera, data_root) -> None:
     bsi_cam.roi = "0,0,128,64"
-    # (named: the frames' own "bsi_exposure" would clash with the swept setting's coordinate)
-    snap = Snap(bsi_cam, name="image")
-    ds = labkit.run(Sweep(bsi_cam.settings.exposure, ["1 ms", "2 ms", "4 ms"], snap)).wait()
-    assert ds.image.shape == (3, 64, 128)
-    np.testing.assert_allclose(ds.image_exposure.values, [1e-3, 2e-3, 4e-3])
-    np.testing.assert_allclose(ds.bsi_exposure.values, [1e-3, 2e-3, 4e-3])
+    ds = labkit.run(
+        Sweep(bsi_cam.settings.exposure, ["1 ms", "2 ms", "4 ms"], Snap(bsi_cam))
+    ).wait()
+    assert ds.bsi.shape == (3, 64, 128)
+    np.testing.assert_allclose(ds.bsi_frame_exposure.values, [1e-3, 2e-3, 4e-3])  # as taken
+    np.testing.assert_allclose(ds.bsi_exposure.values, [1e-3, 2e-3, 4e-3])  # as swept
 
 
 @pytest.fixture(autouse=True)

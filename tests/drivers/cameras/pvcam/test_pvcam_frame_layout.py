@@ -23,7 +23,7 @@ from labkit.drivers.cameras.pvcam import (
     MdRoiFlag,
     Param,
     PvcamLibrary,
-    Region,
+    Rgn,
 )
 from labkit.sim import pvcam as pvsim
 
@@ -37,7 +37,7 @@ class Roi:
     nr: int
     bor: int
     eor: int
-    rgn: Region
+    rgn: Rgn
     flags: int
     ext: bytes
     data_size: int
@@ -96,7 +96,7 @@ def parse(frame: bytes, bytes_per_pixel: int | None = None) -> ParsedFrame:
         nr, bor, eor, *rgn, roi_flags, roi_ext, data_size = struct.unpack_from(
             "<HII6HBHI", frame, offset
         )
-        region = Region(*rgn)
+        region = Rgn(*rgn)
         if version < 2:
             assert frame[offset + 25 : offset + 32] == bytes(7)  # reserved in v1
             data_size = region.width * region.height * bpp
@@ -123,7 +123,7 @@ def ext_items(ext: bytes) -> dict[int, int]:
 
 
 def acquire(
-    lib: PvcamLibrary, hcam: int, regions: list[Region], frames: int = 1, exposure: int = 5
+    lib: PvcamLibrary, hcam: int, regions: list[Rgn], frames: int = 1, exposure: int = 5
 ) -> list[bytes]:
     """Run a sequence and return each frame's bytes."""
     total = lib.setup_seq(hcam, frames, regions, exposure)
@@ -137,7 +137,7 @@ def acquire(
     return [buffer[i * size : (i + 1) * size].tobytes() for i in range(frames)]
 
 
-ROI = Region.from_origin(10, 20, 100, 50)
+ROI = Rgn.from_origin(10, 20, 100, 50)
 
 
 def test_header_v3_single_roi(lib: PvcamLibrary, kinetix: int) -> None:
@@ -196,9 +196,9 @@ def test_several_rois_share_binning(lib: PvcamLibrary, kinetix: int) -> None:
     lib.set_param(kinetix, Param.READOUT_PORT, "Dynamic Range")
     lib.set_param(kinetix, Param.METADATA_ENABLED, True)
     regions = [
-        Region.from_origin(0, 0, 64, 32, binning=2),
-        Region.from_origin(1000, 500, 128, 64, binning=2),
-        Region.from_origin(3000, 3100, 200, 100, binning=2),
+        Rgn.from_origin(0, 0, 64, 32, binning=2),
+        Rgn.from_origin(1000, 500, 128, 64, binning=2),
+        Rgn.from_origin(3000, 3100, 200, 100, binning=2),
     ]
     (frame,) = acquire(lib, kinetix, regions)
     sizes = [r.width * r.height * 2 for r in regions]
@@ -220,7 +220,7 @@ def test_frames_without_metadata(lib: PvcamLibrary, kinetix: int) -> None:
     assert len(frame) == 100 * 50  # MONO8, no header
     assert frame[:4] != SIGNATURE
     lib.set_param(kinetix, Param.READOUT_PORT, "Sensitivity")
-    (frame,) = acquire(lib, kinetix, [Region.from_origin(0, 0, 64, 64, binning=4)])
+    (frame,) = acquire(lib, kinetix, [Rgn.from_origin(0, 0, 64, 64, binning=4)])
     image = np.frombuffer(frame, "<u2").reshape(16, 16)
     assert image.max() <= 4095
 
@@ -244,7 +244,7 @@ def _centroid_setup(
     lib.set_param(hcam, Param.CENTROIDS_RADIUS, radius)
 
 
-FULL_BSI = Region.from_origin(0, 0, 2048, 2048)
+FULL_BSI = Rgn.from_origin(0, 0, 2048, 2048)
 
 
 def test_locate(lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam) -> None:
@@ -308,7 +308,7 @@ def test_track(lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam) -> N
 
 
 def test_blob(lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam) -> None:
-    search = Region.from_origin(0, 0, 2048, 1024)
+    search = Rgn.from_origin(0, 0, 2048, 1024)
     _centroid_setup(lib, primebsi, sim, CentroidsMode.BLOB, count=3)
     (frame,) = acquire(lib, primebsi, [search])
     assert len(frame) == FRAME_HEADER + ROI_HEADER + 2048 * 1024 * 2 + 3 * ROI_HEADER
@@ -329,12 +329,12 @@ def test_frames_are_reproducible_from_the_seed(
     lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam
 ) -> None:
     sim.set_scene(primebsi, seed=5)
-    first = acquire(lib, primebsi, [Region.from_origin(500, 500, 300, 200)], frames=2)
-    again = acquire(lib, primebsi, [Region.from_origin(500, 500, 300, 200)], frames=2)
+    first = acquire(lib, primebsi, [Rgn.from_origin(500, 500, 300, 200)], frames=2)
+    again = acquire(lib, primebsi, [Rgn.from_origin(500, 500, 300, 200)], frames=2)
     assert first == again
     assert first[0] != first[1]  # noise differs from frame to frame
     sim.set_scene(primebsi, seed=6)
-    other = acquire(lib, primebsi, [Region.from_origin(500, 500, 300, 200)], frames=2)
+    other = acquire(lib, primebsi, [Rgn.from_origin(500, 500, 300, 200)], frames=2)
     assert other[0] != first[0]
     assert sim.scene(primebsi).seed == 6
 
@@ -355,7 +355,7 @@ def test_dark_current_follows_the_sensor_temperature(
     lib.set_param(kinetix, Param.READOUT_PORT, "Dynamic Range")
     sim.set_scene(kinetix, spots=0, background_e_per_ms=0.0)
     sim.set_thermal(kinetix, ambient_c=25.0, time_constant_s=0.05)
-    region = Region.from_origin(0, 0, 200, 100)
+    region = Rgn.from_origin(0, 0, 200, 100)
 
     def mean_level(setpoint: int) -> float:
         lib.set_param(kinetix, Param.TEMP_SETPOINT, setpoint)

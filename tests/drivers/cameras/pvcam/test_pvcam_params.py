@@ -20,7 +20,7 @@ from labkit.drivers.cameras.pvcam import (
     ParamType,
     PvcamError,
     PvcamLibrary,
-    Region,
+    Rgn,
     RgnType,
     param_type,
 )
@@ -143,7 +143,7 @@ def test_every_supported_param_and_its_attributes(lib: PvcamLibrary, camera: str
                 assert info.current
                 assert info.count == len(info.current) + 1
             elif expected_type == ParamType.RGN_TYPE:
-                assert isinstance(info.current, Region)
+                assert isinstance(info.current, Rgn)
             elif expected_type == ParamType.ENUM:
                 assert info.count == len(info.items) > 0
                 assert info.current in {item.value for item in info.items}
@@ -173,7 +173,7 @@ def test_sensor_and_attributes(lib: PvcamLibrary, kinetix: int, primebsi: int) -
     assert lib.get_param(kinetix, Param.METADATA_ENABLED, Attr.ACCESS) == Access.READ_WRITE
     assert lib.get_param(kinetix, Param.BIT_DEPTH, Attr.ACCESS) == Access.READ_ONLY
     assert lib.get_param(kinetix, Param.CIRC_BUFFER) is True
-    assert lib.get_param(kinetix, Param.ROI) == Region(0, 3199, 1, 0, 3199, 1)
+    assert lib.get_param(kinetix, Param.ROI) == Rgn(0, 3199, 1, 0, 3199, 1)
 
 
 def test_enumerations_have_real_names(lib: PvcamLibrary, kinetix: int) -> None:
@@ -245,7 +245,7 @@ def test_exposure_resolution(lib: PvcamLibrary, primebsi: int) -> None:
     assert lib.get_param(primebsi, Param.EXPOSURE_TIME, Attr.DEFAULT) == 10_000
     lib.set_param(primebsi, Param.EXP_RES_INDEX, 2)
     assert lib.get_param(primebsi, Param.EXP_RES) == 2
-    lib.setup_seq(primebsi, 1, [Region.from_origin(0, 0, 32, 32)], 2)  # two seconds
+    lib.setup_seq(primebsi, 1, [Rgn.from_origin(0, 0, 32, 32)], 2)  # two seconds
     assert lib.get_param(primebsi, Param.EXPOSURE_TIME) == 2
 
 
@@ -315,4 +315,4 @@ def test_ctypes_structures_match_the_c_layout() -> None:
         "TimeStampBOF": 40,
     }
     assert ctypes.sizeof(RgnType) == 12
-    assert RgnType.from_region(Region(1, 2, 3, 4, 5, 6)).to_region() == Region(1, 2, 3, 4, 5, 6)
+    assert RgnType.from_region(Rgn(1, 2, 3, 4, 5, 6)).to_region() == Rgn(1, 2, 3, 4, 5, 6)

@@ -13,11 +13,11 @@ from labkit.drivers.cameras.pvcam import (
     PvcamError,
     PvcamLibrary,
     PvcamSession,
-    Region,
+    Rgn,
 )
 from labkit.sim import pvcam as pvsim
 
-STRIP = Region.from_origin(0, 0, 256, 64)
+STRIP = Rgn.from_origin(0, 0, 256, 64)
 
 
 @pytest.fixture

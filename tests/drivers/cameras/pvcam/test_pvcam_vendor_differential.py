@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from labkit.drivers.cameras.pvcam import PvcamError, PvcamLibrary, PvcamSession, RgnType
-from labkit.native import Frame, ImageFormat, Region, RoiFlag, RoiSpec, build_frame, decode_frame
+from labkit.native import Frame, ImageFormat, Rgn, RoiFlag, RoiSpec, build_frame, decode_frame
 from labkit.native import recompose as labkit_recompose
 
 ENV = "LABKIT_VENDOR_PVCAM"
@@ -123,7 +123,7 @@ def vendor() -> Iterator[Vendor]:
         library.uninit()
 
 
-def pixels(rng: np.random.Generator, region: Region, dtype: type) -> np.ndarray:
+def pixels(rng: np.random.Generator, region: Rgn, dtype: type) -> np.ndarray:
     high = np.iinfo(dtype).max
     return rng.integers(1, high, size=region.shape, endpoint=True).astype(dtype)
 
@@ -131,15 +131,15 @@ def pixels(rng: np.random.Generator, region: Region, dtype: type) -> np.ndarray:
 def cases() -> dict[str, bytes]:
     rng = np.random.default_rng(5)
     u16, u8 = np.uint16, np.uint8
-    one = Region(16, 79, 1, 8, 55, 1)
+    one = Rgn(16, 79, 1, 8, 55, 1)
     three = [
-        Region(0, 63, 2, 0, 31, 2),
-        Region(128, 191, 2, 40, 103, 2),
-        Region(64, 95, 2, 120, 151, 2),
+        Rgn(0, 63, 2, 0, 31, 2),
+        Rgn(128, 191, 2, 40, 103, 2),
+        Rgn(64, 95, 2, 120, 151, 2),
     ]
-    two = [Region(10, 41, 1, 5, 20, 1), Region(60, 75, 1, 30, 61, 1)]
-    background = Region(0, 127, 1, 0, 95, 1)
-    particles = [Region(20 + 9 * i, 20 + 9 * i, 1, 30 + 5 * i, 30 + 5 * i, 1) for i in range(4)]
+    two = [Rgn(10, 41, 1, 5, 20, 1), Rgn(60, 75, 1, 30, 61, 1)]
+    background = Rgn(0, 127, 1, 0, 95, 1)
+    particles = [Rgn(20 + 9 * i, 20 + 9 * i, 1, 30 + 5 * i, 30 + 5 * i, 1) for i in range(4)]
     made = {
         "v3 one ROI": build_frame(
             [RoiSpec(one, pixels(rng, one, u16))], frame_nr=7, timestamp_bof=10**9,
