@@ -10,26 +10,29 @@ operation when the instrument answers in-process (a simulator, a memory-mapped d
 instrument that has proven instant runs its next *quick* operation (one query, one set without
 a ramp) on the caller's thread instead, under the same lock the worker thread holds: access is
 still serialised, order is kept (never while anything is queued for the thread). Proven instant
-means its last ``INSTANT_STREAK`` quick operations each took under ``INSTANT_SECONDS`` and none
-failed; one slow or failed operation sends it back to the thread until it proves itself again.
-Real instruments, with millisecond replies, always use the thread.
+means that of its last ``INSTANT_WINDOW`` quick operations at most ``INSTANT_SLOW_ALLOWED``
+took longer than ``INSTANT_SECONDS`` (an operation that merely lost its core to another process
+does not make an instrument slow) and none failed: a failure sends it back to the thread until
+it proves itself again. Real instruments, with millisecond replies, always use the thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["INSTANT_SECONDS", "INSTANT_STREAK", "Worker"]
+__all__ = ["INSTANT_SECONDS", "INSTANT_SLOW_ALLOWED", "INSTANT_WINDOW", "Worker"]
 
 T = TypeVar("T")
 
 INSTANT_SECONDS = 100e-6
-INSTANT_STREAK = 16
+INSTANT_WINDOW = 8
+INSTANT_SLOW_ALLOWED = 2
 
 
 class Worker:
@@ -46,7 +49,8 @@ class Worker:
         self._local = threading.local()
         self._queued = 0  # operations handed to the thread and not finished yet
         self._queued_lock = threading.Lock()
-        self._streak = 0  # quick operations in a row that were instant and succeeded
+        self._recent: collections.deque[bool] = collections.deque(maxlen=INSTANT_WINDOW)
+        self._slow = 0  # how many of the recent quick operations were slow
 
     def _remember_thread(self) -> None:
         self._ident = threading.get_ident()
@@ -64,7 +68,25 @@ class Worker:
     @property
     def instant(self) -> bool:
         """The instrument has proven instant: quick operations run on the caller's thread."""
-        return self._streak >= INSTANT_STREAK and not self._queued
+        return (
+            len(self._recent) == INSTANT_WINDOW
+            and self._slow <= INSTANT_SLOW_ALLOWED
+            and not self._queued
+        )
+
+    def _note(self, seconds: float) -> None:
+        """Remember how long a quick operation took (it succeeded)."""
+        recent = self._recent
+        if len(recent) == INSTANT_WINDOW and recent[0]:
+            self._slow -= 1
+        slow = seconds >= INSTANT_SECONDS
+        recent.append(slow)
+        self._slow += slow
+
+    def _forget(self) -> None:
+        """A quick operation failed: prove instant again before running inline."""
+        self._recent.clear()
+        self._slow = 0
 
     # -- running one operation ----------------------------------------------------------------
 
@@ -77,13 +99,12 @@ class Worker:
                 result = function(*args)
             except BaseException:
                 if quick:
-                    self._streak = 0
+                    self._forget()
                 raise
             finally:
                 self._local.inside = False
             if quick:
-                fast = time.perf_counter() - start < INSTANT_SECONDS
-                self._streak = self._streak + 1 if fast else 0
+                self._note(time.perf_counter() - start)
             return result
 
     def _on_thread(self, function: Callable[..., T], args: tuple[Any, ...], quick: bool) -> T:
@@ -119,12 +140,11 @@ class Worker:
             try:
                 result = function(*args)
             except BaseException:
-                self._streak = 0
+                self._forget()
                 raise
             finally:
                 self._local.inside = self._local.inline = False
-            if time.perf_counter() - start >= INSTANT_SECONDS:
-                self._streak = 0
+            self._note(time.perf_counter() - start)
             return True, result
         finally:
             self._lock.release()

@@ -88,13 +88,20 @@ class _ArrayWriter:
         self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
         chunk_bytes = max(1, chunk_items * item_bytes)
         self.max_cached = max(4, _CACHE_BYTES // chunk_bytes)
+        self.lead_chunks = self.chunks[: self.lead]
+        self.growable = variable.growable  # computed once: put() runs for every value
 
     # -- cached path --------------------------------------------------------------------
 
     def put(self, index: tuple[int, ...], value: Any) -> None:
-        lead_chunks = self.chunks[: self.lead]
-        coords = tuple(i // c for i, c in zip(index, lead_chunks, strict=True)) + self.item_zero
-        local = tuple(i % c for i, c in zip(index, lead_chunks, strict=True)) + self.item_all
+        if self.lead == 1:  # the common case of scans and series: one leading axis
+            (i,), (c,) = index, self.lead_chunks
+            coords = (i // c, *self.item_zero)
+            local = (i % c, *self.item_all)
+        else:
+            chunks = self.lead_chunks
+            coords = tuple(i // c for i, c in zip(index, chunks, strict=True)) + self.item_zero
+            local = tuple(i % c for i, c in zip(index, chunks, strict=True)) + self.item_all
         with self.lock:
             chunk = self.cache.get(coords)
             if chunk is None:
@@ -104,7 +111,7 @@ class _ArrayWriter:
                 self.cache.move_to_end(coords)
             chunk.data[local] = value
             chunk.dirty = True
-            for axis in self.variable.growable:
+            for axis in self.growable:
                 if index[axis] >= self.recorded[axis]:
                     self.recorded[axis] = index[axis] + 1
 
@@ -171,7 +178,7 @@ class _ArrayWriter:
             else:
                 self.array[index] = value
         with self.lock:
-            for axis in self.variable.growable:
+            for axis in self.growable:
                 if index[axis] >= self.recorded[axis]:
                     self.recorded[axis] = index[axis] + 1
                 self.written[axis] = max(self.written[axis], index[axis] + 1)
