@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import labkit
 
 project = "labkit"
@@ -19,8 +24,34 @@ extensions = [
 
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "fieldlist"]
 myst_heading_anchors = 3
-nb_execution_mode = "off"  # the test suite executes every notebook; docs render them as stored
 nb_merge_streams = True
+
+# The tutorials live in notebooks/ (where `labkit lab` and Binder open them); Sphinx reads only
+# its source folder, so they are copied into tutorials/ (git-ignored) before every build, with
+# the files they open (the teaching lab's station file).
+DOCS = Path(__file__).resolve().parent
+TUTORIALS = DOCS / "tutorials"
+for _source in sorted((DOCS.parent / "notebooks").glob("*")):
+    if _source.suffix not in (".ipynb", ".yaml"):
+        continue
+    _copy = TUTORIALS / _source.name
+    if not _copy.exists() or _copy.read_bytes() != _source.read_bytes():
+        shutil.copyfile(_source, _copy)
+
+# Execution. The notebooks are stored without outputs, and the test suite already executes
+# every one of them twice (tests/test_notebooks.py, and tests/test_binder.py in Binder's
+# environment), about three minutes each time. CI's docs build therefore renders them as
+# stored: text and code, no outputs. A build meant for publishing runs them, with outputs,
+# by setting LABKIT_DOCS_EXECUTE=1 (cached by jupyter-cache between builds), into a throwaway
+# data root so that a docs build never writes runs into anyone's ~/labkit-data.
+if os.environ.get("LABKIT_DOCS_EXECUTE") == "1":
+    nb_execution_mode = "cache"
+    nb_execution_timeout = 180
+    nb_execution_raise_on_error = True
+    nb_execution_show_tb = True
+    os.environ.setdefault("LABKIT_DATA", tempfile.mkdtemp(prefix="labkit-docs-data-"))
+else:
+    nb_execution_mode = "off"
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

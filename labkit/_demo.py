@@ -1,70 +1,98 @@
-"""``labkit demo``: the quickstart experiment, headless, on simulated instruments.
+"""``labkit demo``: the quickstart notebook's experiment, headless, on the virtual bench.
 
-A bench power supply drives a 100 Ω load; the demo steps the voltage through the real pyserial
-code path (the simulator sits beneath pyserial), reads the current at each step, and shows that
-an out-of-range value is refused before anything is sent.
+A Keithley 2450 drives a diode on :class:`labkit.sim.Bench` while a Keysight 34465A measures
+across it; the demo sweeps the voltage exactly as ``notebooks/00-quickstart.ipynb`` does,
+through the real drivers and pyvisa, then says where the run was written and what it found.
 """
 
 from __future__ import annotations
 
-from labkit.core import LimitError, Reading, Setting
-from labkit.drivers.scpi import ScpiInstrument
+import math
+import sys
+import time
+from typing import Any
 
-__all__ = ["DemoSupply", "run_demo"]
+__all__ = ["SWEEP", "run_demo"]
 
-LOAD_OHMS = 100.0
+SWEEP = (0.0, 0.8, 41)
+"""Start (V), stop (V) and points of the quickstart's sweep: ``np.linspace(0, 0.8, 41)``."""
 
-
-class DemoSupply(ScpiInstrument):
-    """A bench power supply (0–30 V, 0–3 A) with a current read-back."""
-
-    manufacturer = "labkit"
-    models = ("DEMO-PSU",)
-    voltage = Setting(
-        unit="V",
-        min=0,
-        max=30,
-        get="VOLT?",
-        set="VOLT {}",
-        ramp=50,
-        readback="current",
-        safe=0,
-        doc="Output voltage set-point",
-    )
-    current_limit = Setting(
-        unit="A", min=0, max=3, get="CURR?", set="CURR {}", doc="Current limit (compliance)"
-    )
-    output = Setting(bool, get="OUTP?", set="OUTP {}", safe=False, doc="Output on/off")
-    current = Reading(unit="A", get="MEAS:CURR?", doc="Measured output current")
+_ROOM = 295.15  # K, the bench's ambient temperature
+_THERMAL_VOLTAGE = 1.380649e-23 * _ROOM / 1.602176634e-19
 
 
-def serve_demo_supply(name: str = "demo_psu") -> str:
-    """Serve a simulated supply with a 100 Ω load; returns its address."""
-    from labkit.sim import ScpiSimulator, serve
+def ideality(voltage: Any, current: Any) -> float:
+    """The diode's ideality factor from the exponential part of its IV curve (0.1 µA … 1 mA)."""
+    import numpy as np
 
-    def load_current(sim: ScpiSimulator) -> float:
-        if not sim.value("output"):
-            return 0.0
-        return min(sim.value("voltage") / LOAD_OHMS, sim.value("current_limit"))
+    voltage, current = np.asarray(voltage), np.asarray(current)
+    part = (current > 1e-7) & (current < 1e-3)
+    if part.sum() < 2:
+        return math.nan
+    slope = np.polyfit(voltage[part], np.log(current[part]), 1)[0]
+    return float(1.0 / (slope * _THERMAL_VOLTAGE))
 
-    serve(name, ScpiSimulator(DemoSupply, name, readings={"current": load_current}))
-    return f"labsim://{name}"
 
+def run_demo(seed: int = 0, *, out: Any = None) -> int:
+    """Run the quickstart sweep on a bench seeded with ``seed``; print a short summary."""
+    import numpy as np
 
-def run_demo(seed: int = 0) -> int:
-    address = serve_demo_supply()
-    with DemoSupply(address, name="psu") as psu:
-        print(f"Connected to {psu.identity['manufacturer']} {psu.identity['model']} at {address}")
-        psu.current_limit = "500 mA"
-        psu.output = True
-        print(f"{'voltage':>10} {'current':>12}")
-        for step in range(6):
-            psu.voltage = f"{step * 2} V"
-            print(f"{psu.voltage:>8.2f} V {psu.read('current') * 1e3:>9.2f} mA")
+    import labkit
+    from labkit.drivers.keithley import Keithley2450
+    from labkit.drivers.keysight import Keysight34465A
+
+    out = out or sys.stdout
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    say("labkit demo: a diode's IV curve on the virtual bench (simulated instruments)")
+    with labkit.sim.Bench(seed=seed, dut="diode") as bench:
+        smu = Keithley2450(bench.address("smu"), name="smu")
+        dmm = Keysight34465A(bench.address("dmm"), name="dmm")
         try:
-            psu.voltage = "45 V"
-        except LimitError as error:
-            print(f"Refused before anything was sent: {error}")
-        psu.make_safe()
-        print(f"Made safe: voltage {psu.voltage} V, output {'on' if psu.output else 'off'}")
-    return 0
+            for instrument in (smu, dmm):
+                identity = instrument.identity
+                say(
+                    f"  {instrument.name}: {identity['manufacturer']} {identity['model']} "
+                    f"at {instrument.resource}"
+                )
+            smu.current_limit = "10 mA"
+            dmm.nplc = 1
+            try:
+                smu.current_limit = "2 A"
+            except labkit.LimitError as error:
+                say(f"  Refused before anything was sent: {error}")
+            smu.output = True
+            start, stop, points = SWEEP
+            say(f"  Sweeping smu.source_voltage {start:g} → {stop:g} V, {points} points ...")
+            began = time.monotonic()
+            run = labkit.sweep(
+                smu.settings.source_voltage,
+                np.linspace(start, stop, points),
+                read=[smu.readings.current, dmm.readings.voltage],
+                name="diode-iv",
+            )
+            data = run.wait().load()
+            took = time.monotonic() - began
+        finally:
+            smu.make_safe()
+            smu.close()
+            dmm.close()
+    current = data.smu_current.values
+    voltage = data.dmm_voltage.values
+    rising = (current > 1e-6) & (current < 9e-3)  # exponential and increasing: interpolable
+    at_1ma = float(np.interp(1e-3, current[rising], voltage[rising]))
+    say()
+    say(f"Run {run.id} {run.name!r} {run.status}: {run.points} points in {took:.1f} s")
+    say(f"  written to {run.path}")
+    say(f"  forward voltage at 1 mA: {at_1ma:.3f} V")
+    say(f"  ideality factor from the exponential part: {ideality(voltage, current):.2f}")
+    say(
+        f"  current at {stop:g} V: {current[-1] * 1e3:.2f} mA "
+        f"(the 10 mA compliance: the SMU became a current source)"
+    )
+    say()
+    say(f'Reopen it: labkit.open_run("{run.id}"), or: labkit runs show {run.id}')
+    say("In JupyterLab: labkit lab opens the quickstart notebook, which runs the same sweep.")
+    return 0 if run.status == "completed" else 1

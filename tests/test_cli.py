@@ -30,10 +30,40 @@ def test_version() -> None:
     assert labkit("version").stdout.startswith(f"labkit {package.__version__}")
 
 
-def test_demo_runs_an_experiment_on_simulated_instruments() -> None:
-    result = labkit("demo")
+def test_demo_runs_the_quickstart_sweep_and_says_where_the_run_is(tmp_path) -> None:
+    import os
+    import re
+
+    from labkit._demo import SWEEP
+    from labkit.store import open_run
+
+    result = labkit("demo", env={**os.environ, "LABKIT_DATA": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "Refused before anything was sent" in result.stdout
+    written = re.search(r"written to (.+\.zarr)$", result.stdout, re.M)
+    assert written, result.stdout
+    path = written.group(1)
+    assert path.startswith(str(tmp_path))
+    data = open_run(path)
+    assert data.attrs["status"] == "completed"
+    assert data.sizes["smu_source_voltage"] == SWEEP[2]
+    assert f"{SWEEP[2]} points" in result.stdout
+    ideality = float(re.search(r"ideality factor .*: ([0-9.]+)", result.stdout).group(1))
+    assert 1.5 < ideality < 2.0  # the bench's diode has n = 1.75
+
+
+def test_the_demo_runs_the_quickstart_notebooks_sweep() -> None:
+    from pathlib import Path
+
+    from labkit._demo import SWEEP
+
+    start, stop, points = SWEEP
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / "00-quickstart.ipynb"
+    source = json.loads(notebook.read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in source["cells"] if c["cell_type"] == "code")
+    assert "labkit.sim.Bench(seed=0" in code
+    assert f"np.linspace({start:g}, {stop:g}, {points})" in code
+    assert "smu.settings.source_voltage" in code
 
 
 def test_unknown_arguments_are_refused() -> None:

@@ -267,13 +267,16 @@ def test_context_manager_closes(supply_sim) -> None:
 
 def test_instruments_are_closed_when_the_interpreter_exits(tmp_path) -> None:
     script = textwrap.dedent("""
-        from labkit._demo import DemoSupply, serve_demo_supply
+        import labkit
 
-        class Announcing(DemoSupply):
+        class Announcing(labkit.ScpiInstrument):
+            voltage = labkit.Setting(unit="V", min=0, max=30, get="VOLT?", set="VOLT {}")
+
             def _on_close(self):
                 print("closed", self.name, "connected:", self.connected)
 
-        psu = Announcing(serve_demo_supply("exit"), name="psu")
+        labkit.sim.simulate(Announcing, "exit")
+        psu = Announcing("labsim://exit", name="psu")
         psu.voltage = 1
     """)
     result = subprocess.run(
