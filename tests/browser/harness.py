@@ -362,9 +362,13 @@ class Notebook:
             failures, self.errors = self.errors, []
             raise CellError("the kernel reported an exception:\n" + "\n---\n".join(failures))
 
-    def _collect_errors(self) -> None:
+    def _collect_errors(self, budget: float = 0.2) -> None:
+        # Drain what has arrived, for at most ``budget`` seconds: a live view sends widget
+        # messages 25 times a second, so "until the channel is quiet" may mean "until the
+        # run ends". Whatever is left is read at the next check.
         client = self.kernel_client()
-        while True:
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
             try:
                 message = client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
