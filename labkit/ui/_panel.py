@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from labkit.core import ActionHandle, Instrument, ReadingHandle, _loop
+from labkit.ui._confirm import Confirmation
 from labkit.ui._format import escape, title_of
 from labkit.ui._rows import ErrorLine, ReadingRow, SettingRow, icon_button
 from labkit.ui._style import FULL_ROW, GRID_COLUMNS, STYLE
@@ -98,12 +99,18 @@ class Section:
             layout=widgets.Layout(display="flex" if self.actions else "none"),
         )
         self.actions_bar.add_class("labkit-actions")
+        self.confirmation = Confirmation()
         self.message = ErrorLine()
 
         self.channels: dict[str, Section] = {
             name: Section(panel, channel) for name, channel in instrument.channels.items()
         }
-        parts: list[Any] = [self.grid, self.actions_bar, self.message.widget]
+        parts: list[Any] = [
+            self.grid,
+            self.actions_bar,
+            self.confirmation.widget,
+            self.message.widget,
+        ]
         if self.channels:
             tabs = widgets.Tab(
                 children=[s.widget for s in self.channels.values()],
@@ -164,10 +171,22 @@ class Section:
         return self.panel.background(handle.read_async(), on_error)
 
     def _action_clicked(self, action: ActionHandle) -> Callable[[Any], None]:
-        return lambda _button: self.run_action(action.name)
+        def clicked(_button: Any) -> None:
+            question = action.spec.confirm
+            if question:
+                label = title_of(action.spec)
+                self.confirmation.ask(
+                    action.name, question, label, lambda: self.run_action(action.name)
+                )
+            else:
+                self.confirmation.forget()
+                self.run_action(action.name)
+
+        return clicked
 
     def run_action(self, name: str) -> Future[Any] | None:
-        """Run an action as its button does; the panel's values are read again afterwards."""
+        """Run an action now (its button asks first if it declared a question); the panel's
+        values are read again afterwards."""
         action = self.instrument.actions[name]
         button = self.actions[name]
         self.message.clear()
@@ -207,6 +226,8 @@ class Section:
     def _show_connection(self) -> None:
         for button in self.actions.values():
             button.disabled = not self.instrument.connected
+        if not self.instrument.connected:
+            self.confirmation.forget()
 
 
 class InstrumentPanel(widgets.VBox):
@@ -270,6 +291,11 @@ class InstrumentPanel(widgets.VBox):
     @property
     def channels(self) -> dict[str, Section]:
         return self.section.channels
+
+    @property
+    def confirmation(self) -> Confirmation:
+        """The question asked before an action that declared one (a reset)."""
+        return self.section.confirmation
 
     @property
     def message(self) -> ErrorLine:

@@ -103,6 +103,14 @@ STYLE = """
 .labkit-panel .labkit-icon-button:hover:enabled { color: var(--jp-brand-color1, #1976d2); }
 .labkit-panel .labkit-actions { padding: 6px 0 0 0; gap: 6px; }
 .labkit-panel .labkit-running { opacity: 0.6; }
+.labkit-panel .labkit-confirm {
+  background: color-mix(in srgb, var(--jp-warn-color1, #f57c00) 12%, transparent);
+  border-left: 3px solid var(--jp-warn-color1, #f57c00);
+  padding: 2px 4px 2px 8px;
+  margin: 4px 0;
+  gap: 6px;
+}
+.labkit-panel .labkit-confirm-question .widget-html-content { white-space: normal; }
 .labkit-panel .labkit-channels { margin-top: 8px; }
 .labkit-panel .widget-slider .widget-readout { min-width: 56px; }
 </style>

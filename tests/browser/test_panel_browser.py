@@ -128,3 +128,20 @@ def test_boxes_dropdowns_and_toggles_work_in_the_page_and_refusals_show(lab: Lab
     expect(nb.output(2)).to_contain_text("<Setting psu.gain = 4>")
     expect(_setting(panel, ".labkit-status", "gain")).to_contain_text("set by the instructor")
     lab.screenshot("controls", panel)
+
+    # Reset asks first: one click shows the question and sends nothing; Cancel forgets it,
+    # and the button on the question does it.
+    since = int(nb.execute("print(len(sim.received))"))
+    actions = panel.locator(".labkit-actions")
+    actions.locator("button", has_text="Reset").click()
+    question = panel.locator(".labkit-confirm")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text("power-on settings")
+    lab.screenshot("reset-question", panel)
+    question.locator("button", has_text="Cancel").click()
+    expect(question).to_be_hidden()
+    assert nb.execute(f"sent('*RST', {since})") == "0"
+    actions.locator("button", has_text="Reset").click()
+    question.locator(".labkit-confirm-yes").click()
+    expect(question).to_be_hidden()
+    nb.wait_for_output(f"sent('*RST', {since})", "1")

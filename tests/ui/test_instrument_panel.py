@@ -399,3 +399,46 @@ def test_a_fast_run_costs_the_panel_a_redraw_per_interval_not_one_per_change(
     assert slider.value == 20
     assert len(shown) <= elapsed / RENDER_INTERVAL + 2
     assert len(bench.sent("VOLT ")) == 200  # and none of the redraws was sent back
+
+
+def test_an_action_that_declared_a_question_asks_it_before_anything_is_sent(
+    bench: Bench, panel: InstrumentPanel
+) -> None:
+    ask = panel.confirmation
+    panel.actions["reset"].click()
+    panel.wait_idle()
+    assert bench.sent("*RST") == [], "one click asks; it does not reset"
+    assert ask.widget.layout.display == "flex"
+    assert "power-on settings" in plain_text(ask.question.value)
+    assert ask.yes.description == panel.actions["reset"].description
+
+    ask.cancel.click()
+    panel.wait_idle()
+    assert ask.widget.layout.display == "none"
+    assert bench.sent("*RST") == []
+
+    panel.actions["reset"].click()
+    ask.yes.click()
+    panel.wait_idle()
+    assert bench.sent("*RST") == ["*RST"]
+    assert ask.widget.layout.display == "none"
+
+
+def test_another_action_or_a_disconnect_forgets_an_unanswered_question(
+    bench: Bench, panel: InstrumentPanel
+) -> None:
+    ask = panel.confirmation
+    panel.actions["reset"].click()
+    panel.actions["zero"].click()  # no question: it runs, and the reset is not pending any more
+    panel.wait_idle()
+    assert bench.sent("ZERO") == ["ZERO"]
+    assert ask.asking is None
+    assert ask.widget.layout.display == "none"
+    ask.yes.click()  # a late click on the hidden button does nothing
+    panel.wait_idle()
+    assert bench.sent("*RST") == []
+
+    panel.actions["reset"].click()
+    bench.instrument.close()
+    wait_for(lambda: ask.widget.layout.display == "none", what="the question to go")
+    assert bench.sent("*RST") == []
