@@ -31,6 +31,7 @@ from labkit.core import Region
 from labkit.native import preview
 from labkit.ui._image import COLORMAPS, as_mono, bmp, colormap_colors, histogram
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
+from labkit.ui._ranges import stable_range
 from labkit.ui._roi import RoiControl, roi_control
 from labkit.ui._sources import QueueSource, RecordedSource
 from labkit.ui._sync import Pending, guarded, is_quiet, log, quietly
@@ -538,7 +539,9 @@ class CameraView(widgets.VBox):
                     self.levels_slider.value = levels
         # Axes that move with every noisy frame make the browser redraw their ticks: the
         # ranges change only when the data leaves them (or fills less than half of them).
-        span = _stable_range((self.hist_x.min, self.hist_x.max), float(edges[0]), float(edges[-1]))
+        span = stable_range(
+            (self.hist_x.min, self.hist_x.max), float(edges[0]), float(max(edges[-1], edges[0] + 1))
+        )
         if span != (self.hist_x.min, self.hist_x.max):
             with self.hist_x.hold_sync():
                 self.hist_x.min, self.hist_x.max = span
@@ -766,18 +769,6 @@ class CameraView(widgets.VBox):
             if _views.get(id(self.camera)) is self:
                 del _views[id(self.camera)]
         super().close()
-
-
-def _stable_range(current: tuple[Any, Any], low: float, high: float) -> tuple[float, float]:
-    """``current`` if [low, high] fits in it and fills at least half of it, else a range
-    rounded outwards to a step of about a tenth of the data's span."""
-    if current[0] is not None and current[1] is not None:
-        start, end = float(current[0]), float(current[1])
-        if start <= low and high <= end and (high - low) >= 0.5 * (end - start):
-            return start, end
-    step = 10.0 ** np.floor(np.log10(max(high - low, 1.0))) / 2
-    start, end = np.floor(low / step) * step, np.ceil(high / step) * step
-    return float(start), float(max(end, start + 1))
 
 
 def _slider_top(observed: int, dtype_top: int) -> int:

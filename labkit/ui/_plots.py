@@ -20,6 +20,7 @@ import numpy as np
 
 from labkit.ui._image import colormap_colors
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
+from labkit.ui._ranges import stable_range
 
 __all__ = ["Axis", "HeatMapPlot", "LinePlot", "decimate"]
 
@@ -74,6 +75,18 @@ def decimate(x: np.ndarray, ys: np.ndarray, limit: int = MAX_POINTS) -> tuple[np
     return x[index], ys[:, index]
 
 
+def _planned_scale(x: Axis) -> Any:
+    """A scale for ``x``: fixed to the planned set-points where they are known numbers."""
+    if not x.numeric:
+        return bqplot.OrdinalScale()
+    if x.values is not None and x.values.size:
+        values = x.values.astype(float)
+        finite = values[np.isfinite(values)]
+        if finite.size and finite.max() > finite.min():
+            return bqplot.LinearScale(min=float(finite.min()), max=float(finite.max()))
+    return bqplot.LinearScale()
+
+
 def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
     """``array`` with at least ``size`` entries along ``axis`` (doubling), new ones NaN."""
     have = array.shape[axis]
@@ -108,7 +121,10 @@ class LinePlot:
         self._y = np.full((len(self.names), size), np.nan)
         self._t = np.full(size, np.nan) if x.values is None else None  # x from times
         self._count = 0
-        x_scale = bqplot.LinearScale() if x.numeric else bqplot.OrdinalScale()
+        # The x axis spans the planned set-points from the start (the line grows across it,
+        # and the axis is not re-laid out with each point); y moves only when the data
+        # leaves its range (see _ranges).
+        x_scale = _planned_scale(x)
         self.y_scale = bqplot.LinearScale()
         self.lines = bqplot.Lines(
             x=np.zeros(0),
@@ -198,6 +214,13 @@ class LinePlot:
         with self.lines.hold_sync():
             self.lines.x = x
             self.lines.y = ys[0] if len(ys) == 1 else ys
+        finite = ys[np.isfinite(ys)]
+        if finite.size:
+            current = (self.y_scale.min, self.y_scale.max)
+            shown = stable_range(current, float(finite.min()), float(finite.max()), headroom=0.1)
+            if shown != current:
+                with self.y_scale.hold_sync():
+                    self.y_scale.min, self.y_scale.max = shown
         return True
 
     def close(self) -> None:
