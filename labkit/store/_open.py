@@ -104,6 +104,9 @@ def open_run(
             target = _CutStore(LocalStore(str(path), read_only=True), cut)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*consolidated.*")
+        # A run still writing has chunks in flight as zarr's temporary "<key>.<uuid>.partial"
+        # files (written, then renamed): not part of the hierarchy, and not worth a warning.
+        warnings.filterwarnings("ignore", message=r"Object at .*\.partial is not recognized")
         dataset = xr.open_zarr(
             target,
             consolidated=False,
