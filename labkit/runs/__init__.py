@@ -18,7 +18,7 @@ from typing import Any
 
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
-from labkit.runs._camera import CameraStream, Snap
+from labkit.runs._camera import CameraStream, FrameStep, Snap
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback
@@ -35,6 +35,7 @@ __all__ = [
     "CheckReport",
     "ExperimentStep",
     "Feedback",
+    "FrameStep",
     "Grid",
     "Plan",
     "PlanBuilder",

@@ -94,10 +94,10 @@ def split_commands(message: str) -> Iterator[str]:
 def _declarations(
     driver: type, prefix: str = "", fixed: dict[str, Any] | None = None
 ) -> Iterator[tuple[str, TraitSpec, dict[str, Any]]]:
-    for name, spec in driver._labkit_specs.items():  # type: ignore[attr-defined]
+    for name, spec in driver.declarations().items():  # type: ignore[attr-defined]
         yield prefix + name, spec, dict(fixed or {})
-    for channel_name, channel in getattr(driver, "_labkit_channels", {}).items():
-        yield from _declarations(channel.cls, f"{prefix}{channel_name}.", channel.attributes)
+    for channel_name, (cls, attributes) in driver.channel_classes().items():  # type: ignore[attr-defined]
+        yield from _declarations(cls, f"{prefix}{channel_name}.", attributes)
 
 
 class ScpiSimulator(VirtualInstrument):

@@ -256,7 +256,7 @@ class SettingRow:
                 set_range(self.control, self.spec, limits, self.handle.value)
             lock = self.handle.state.lock
             disabled = (
-                not self.instrument._can_write(self.spec)
+                not self.spec.writable
                 or not self.instrument.connected
                 or (lock is not None and lock.locks_value)
             )
@@ -324,7 +324,7 @@ class SettingRow:
                 f"{_LOCK} {what}{reason}</span>"
             )
         if value is None and not in_flight and self.instrument.connected:
-            unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
+            unknown = "not read yet" if spec.readable else "value unknown"
             parts.append(f'<span class="labkit-muted">{unknown}</span>')
         html = " ".join(parts)
         if self.status.value != html:
