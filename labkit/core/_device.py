@@ -73,8 +73,9 @@ class Device(HasTraits):
         Raises ``NotConnectedError`` when there is none (not opened yet, or closed). Setting it
         replaces the link of a connected instrument (``labkit.testing.record`` wraps it).
         """
-        root = self.parent or self
-        link = root._link
+        if self.parent is not None:
+            return self.parent.link
+        link = self._link
         if link is None:
             raise NotConnectedError(
                 "the instrument has no open link", instrument=self.name, hint="Call open() first"
@@ -96,7 +97,7 @@ class Device(HasTraits):
     @property
     def closed(self) -> bool:
         """``close()`` was called: the instrument cannot be used again (make a new one)."""
-        return (self.parent or self)._closed
+        return self.parent.closed if self.parent is not None else self._closed
 
     @property
     def instant(self) -> bool:
@@ -256,7 +257,7 @@ class Device(HasTraits):
         if isinstance(error, ConnectionLost):
             root = self.parent or self
             if root.connected:
-                root._mark_connected(False)
+                self._mark_connected(False)
             if error.hint is None:
                 error.hint = f"Call {root.name}.reconnect() once the link is back"
         return self._attach(error)

@@ -56,7 +56,7 @@ def scpi(*patterns: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a method as the handler of SCPI headers in the manual's notation."""
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
-        function._scpi_patterns = (*getattr(function, "_scpi_patterns", ()), *patterns)  # type: ignore[attr-defined]
+        function.scpi_patterns = (*getattr(function, "scpi_patterns", ()), *patterns)  # type: ignore[attr-defined]
         return function
 
     return mark
@@ -248,7 +248,7 @@ class ScpiTwin(VirtualInstrument):
                 if name in seen:
                     continue
                 seen.add(name)
-                for text_ in getattr(member, "_scpi_patterns", ()):
+                for text_ in getattr(member, "scpi_patterns", ()):
                     patterns.append(_Pattern(text_, name))
         cls._patterns = patterns
 
