@@ -46,8 +46,11 @@ from labkit.core import (
 
 __version__ = "0.1.0"
 
-# Names loaded on first use: "name": "module" (the attribute has the same name there).
+# Names loaded on first use: "name": "module" (the attribute has the same name there) or
+# "module:attribute".
 _LAZY = {
+    "CameraInstrument": "labkit.drivers.cameras",
+    "find_runs": "labkit.store:runs",
     "GenICamCamera": "labkit.drivers.cameras.genicam",
     "PvcamCamera": "labkit.drivers.cameras.pvcam",
     "ScpiInstrument": "labkit.drivers.scpi",
@@ -121,7 +124,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 

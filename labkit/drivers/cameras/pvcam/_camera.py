@@ -309,7 +309,7 @@ class PvcamCamera(CameraInstrument):
         rects, bins = [], set()
         for region in regions:
             if isinstance(region, Region):
-                rects.append((region.x, region.y, region.width, region.height))
+                rects.append(Region(region.x, region.y, region.width, region.height))
                 bins.add((region.bin_x, region.bin_y))
             else:
                 values = tuple(int(v) for v in region)
@@ -317,7 +317,7 @@ class PvcamCamera(CameraInstrument):
                     raise ValidationError(
                         f"{region!r} is not a Region nor (x, y, width, height)", value=region
                     )
-                rects.append(values)
+                rects.append(Region(*values))
         binning = controls.layout.binning
         if len(bins) > 1:
             raise ValidationError(
@@ -373,7 +373,7 @@ class PvcamCamera(CameraInstrument):
         return Region(x, y, width, height, bx, by)
 
     def _apply_region(self, region: Region) -> None:
-        self._use_layout(self._layout_of([(region.x, region.y, region.width, region.height)]))
+        self._use_layout(self._layout_of([region]))  # fitted with the binning in force
 
     # ------------------------------------------------------------------ acquisition setup
 

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from labkit.core import AccessError, ChoiceError
+from labkit.core import AccessError, ChoiceError, Region
 from labkit.drivers.cameras.pvcam._describe import CameraDescription
 from labkit.drivers.cameras.pvcam._errors import PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates
@@ -62,7 +62,7 @@ class PvcamControls:
         low, high = description.exposure_range
         self.exposure = min(max(0.01, low), high)
         self.trigger = description.trigger_modes[0].name if description.trigger_modes else None
-        full = ((0, 0, description.sensor_shape[1], description.sensor_shape[0]),)
+        full = (Region(0, 0, description.sensor_shape[1], description.sensor_shape[0]),)
         unbinned = next((b for b in description.binnings if (b.serial, b.parallel) == (1, 1)), None)
         self.layout = Layout(rois=full, binning=unbinned or description.binnings[0], metadata=False)
         self.coordinates: Coordinates = "implied"
@@ -127,7 +127,8 @@ class PvcamControls:
         elif layout.centroids:
             return None
         else:
-            _, _, width, height = layout.bounding_box
+            box = layout.bounding_box
+            width, height = box.width, box.height
             shape = (height // layout.binning.parallel, width // layout.binning.serial)
         return shape, bytes_per_pixel(container)
 
