@@ -470,7 +470,14 @@ class TraitSpec:
             fields["bool_tokens"] = tuple(fields["bool_tokens"])
         if role == "reading":
             fields.setdefault("access", "r")
-        spec = cls(role=role, kind=kind, choices=values, tokens=tokens, **fields, **accessors)
+        spec = cls(
+            role=role,
+            kind=kind,  # type: ignore[arg-type]
+            choices=values,
+            tokens=tokens,
+            **fields,
+            **accessors,
+        )
         spec.validate_declaration()
         return spec
 

@@ -22,8 +22,9 @@ __all__ = ["CameraRoi", "RoiControl", "register_roi_adapter", "roi_adapters", "r
 class RoiControl(Protocol):
     """What a camera view needs to read and change a camera's region of interest."""
 
-    note: str
-    """A short remark on what the camera can do ("crops from its corner only"), or ''."""
+    @property
+    def note(self) -> str:
+        """A short remark on what the camera can do ("crops from its corner only"), or ''."""
 
     def region(self) -> Region:
         """The region the camera reads now, in unbinned sensor pixels."""
@@ -42,7 +43,7 @@ class CameraRoi:
         self.camera = camera
 
     @classmethod
-    def fits(cls, camera: Any) -> CameraRoi | None:
+    def fits(cls, camera: Any) -> RoiControl | None:
         return cls(camera) if isinstance(camera, Camera) else None
 
     @property
