@@ -509,33 +509,14 @@ class TraitSpec:
         return out
 
 
-_DATA_FIELDS = frozenset(
-    {
-        "role",
-        "kind",
-        "unit",
-        "min",
-        "max",
-        "soft_min",
-        "soft_max",
-        "step",
-        "ramp",
-        "ramp_step",
-        "choices",
-        "tokens",
-        "readback",
-        "access",
-        "lockable",
-        "safe",
-        "fmt",
-        "bool_tokens",
-        "delay",
-        "confirm",
-        "label",
-        "doc",
-        "name",
-    }
-)
+_DATA_FIELDS = frozenset(f.name for f in dataclasses.fields(TraitSpec)) - {
+    "get",
+    "set",
+    "parse",
+    "enum_type",
+    "owner",
+}
+"""What a declaration given as data may say; its accessors come as callables."""
 
 
 class MethodAccessor:
