@@ -236,6 +236,7 @@ class CameraInstrument(Instrument):
             if stop.is_set() and not isinstance(error, ConnectionLost):
                 return  # a call raced with stop(): not a failure
             failure = self._failure(error)
+            self.set_trait("acquiring", False)  # at once: the worker tidies up below
             try:
                 self._worker.submit(self._stop_on_worker, True, stream)
             except RuntimeError:
