@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from labkit.native import FrameFlag, ImageFormat, RoiFlag
+from labkit.native import FrameFlag, ImageCompression, ImageFormat, RoiFlag
 
 __all__ = [
     "CAM_NAME_LEN",
@@ -270,25 +270,6 @@ _BYTES_PER_PIXEL = {
 def bytes_per_pixel(image_format: int) -> int:
     """Bytes one pixel occupies in a frame of ``image_format`` (all samples of a colour pixel)."""
     return _BYTES_PER_PIXEL[ImageFormat(image_format)]
-
-
-class ImageCompression(IntEnum):
-    """``PL_IMAGE_COMPRESSIONS`` (bit order of BITPACK is undocumented)."""
-
-    NONE = 0
-    RESERVED8 = 8
-    BITPACK9 = 9
-    BITPACK10 = 10
-    BITPACK11 = 11
-    BITPACK12 = 12
-    BITPACK13 = 13
-    BITPACK14 = 14
-    BITPACK15 = 15
-    RESERVED16 = 16
-    BITPACK17 = 17
-    BITPACK18 = 18
-    RESERVED24 = 24
-    RESERVED32 = 32
 
 
 class CentroidsMode(IntEnum):
