@@ -34,21 +34,21 @@ static bool overlap(const rgn_type *a, const rgn_type *b) {
 pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, frame_layout *l) {
     const camera_model *m = c->model;
     memset(l, 0, sizeof *l);
-    if (rgns == NULL) return PL_ERR_NULL_POINTER;
-    if (n == 0) return PL_ERR_REGION_INVALID;
-    if (n > m->max_rois) return PL_ERR_TOO_MANY_REGIONS;
-    if ((n > 1 || c->centroids) && !c->metadata) return PL_ERR_METADATA_REQUIRED;
-    if (c->centroids && n > 1) return PL_ERR_CENTROIDS_CONFLICT;
+    if (rgns == NULL) return PVSIM_E_NULL_POINTER;
+    if (n == 0) return PVSIM_E_REGION_INVALID;
+    if (n > m->max_rois) return PVSIM_E_TOO_MANY_REGIONS;
+    if ((n > 1 || c->centroids) && !c->metadata) return PVSIM_E_METADATA_REQUIRED;
+    if (c->centroids && n > 1) return PVSIM_E_CENTROIDS_CONFLICT;
     for (uns16 i = 0; i < n; i++) {
         const rgn_type *r = &rgns[i];
         if (r->s1 > r->s2 || r->s2 >= m->width || r->p1 > r->p2 || r->p2 >= m->height)
-            return PL_ERR_REGION_INVALID;
+            return PVSIM_E_REGION_INVALID;
         /* The binning lists are paired; both lists are symmetric here. */
-        if (r->sbin != r->pbin || !binning_supported(m, r->sbin)) return PL_ERR_BINNING_INVALID;
-        if (r->sbin != rgns[0].sbin || r->pbin != rgns[0].pbin) return PL_ERR_BINNING_INVALID;
-        if (pvsim_roi_width(r) == 0 || pvsim_roi_height(r) == 0) return PL_ERR_REGION_INVALID;
+        if (r->sbin != r->pbin || !binning_supported(m, r->sbin)) return PVSIM_E_BINNING_INVALID;
+        if (r->sbin != rgns[0].sbin || r->pbin != rgns[0].pbin) return PVSIM_E_BINNING_INVALID;
+        if (pvsim_roi_width(r) == 0 || pvsim_roi_height(r) == 0) return PVSIM_E_REGION_INVALID;
         for (uns16 j = 0; j < i; j++)
-            if (overlap(r, &rgns[j])) return PL_ERR_REGION_INVALID;
+            if (overlap(r, &rgns[j])) return PVSIM_E_REGION_INVALID;
         l->rois[i] = *r;
     }
     l->n_rois = n;
@@ -82,7 +82,7 @@ pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, f
         const rgn_type *r = &rgns[0];
         uns32 patch = 2u * l->centroid_radius + 1;
         if (r->sbin != 1 || pvsim_roi_width(r) < patch || pvsim_roi_height(r) < patch)
-            return PL_ERR_CENTROIDS_CONFLICT;
+            return PVSIM_E_CENTROIDS_CONFLICT;
         uint64_t full = (uint64_t)pvsim_roi_width(r) * pvsim_roi_height(r) * bpp;
         uns32 count = l->centroid_count;
         switch (l->centroid_mode) {
@@ -102,9 +102,9 @@ pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, f
             break;
         }
     }
-    if (size > UINT32_MAX) return PL_ERR_SEQUENCE_TOO_LARGE;
+    if (size > UINT32_MAX) return PVSIM_E_SEQUENCE_TOO_LARGE;
     l->frame_bytes = (uns32)size;
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 double pvsim_readout_ns(const camera *c, const frame_layout *l) {

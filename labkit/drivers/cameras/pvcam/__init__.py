@@ -28,6 +28,7 @@ from labkit.drivers.cameras.pvcam._camera import PvcamCamera, list_cameras
 from labkit.drivers.cameras.pvcam._describe import CameraDescription
 from labkit.drivers.cameras.pvcam._errors import (
     CameraRemoved,
+    ErrorCode,
     ParamNotAvailable,
     ParamReadOnly,
     PvcamError,
@@ -87,6 +88,7 @@ __all__ = [
     "ClearMode",
     "ColorMode",
     "EnumItem",
+    "ErrorCode",
     "ExpRes",
     "ExposeOutMode",
     "ExposureMode",
