@@ -98,7 +98,10 @@ enum { EXPOSE_OUT_FIRST_ROW, EXPOSE_OUT_ALL_ROWS, EXPOSE_OUT_ANY_ROW,
        EXPOSE_OUT_ROLLING_SHUTTER, EXPOSE_OUT_LINE_TRIGGER, EXPOSE_OUT_GLOBAL_SHUTTER };
 enum { EXP_RES_ONE_MILLISEC, EXP_RES_ONE_MICROSEC, EXP_RES_ONE_SEC };
 enum { FAN_SPEED_HIGH, FAN_SPEED_MEDIUM, FAN_SPEED_LOW, FAN_SPEED_OFF };
-enum { PL_IMAGE_FORMAT_MONO16 = 0, PL_IMAGE_FORMAT_MONO8 = 2 };
+enum { PL_IMAGE_FORMAT_MONO16 = 0, PL_IMAGE_FORMAT_MONO8 = 2, PL_IMAGE_FORMAT_MONO24 = 4,
+       PL_IMAGE_FORMAT_MONO32 = 9 };
+enum { PL_FRAME_SUMMING_FORMAT_16_BIT, PL_FRAME_SUMMING_FORMAT_24_BIT,
+       PL_FRAME_SUMMING_FORMAT_32_BIT };
 enum { PL_IMAGE_COMPRESSION_NONE = 0 };
 enum { PL_CENTROIDS_MODE_LOCATE, PL_CENTROIDS_MODE_TRACK, PL_CENTROIDS_MODE_BLOB };
 
@@ -238,6 +241,7 @@ typedef enum pvsim_error {
     PVSIM_E_NOT_SOFTWARE_TRIGGERED,
     PVSIM_E_NOT_HARDWARE_TRIGGERED,
     PVSIM_E_ZERO_FRAMES,
+    PVSIM_E_SUMMING_CONFLICT,
     PVSIM_E_COUNT
 } pvsim_error;
 
@@ -305,6 +309,7 @@ extern const camera_model *const pvsim_models[PVSIM_N_CAMERAS];
 extern const enum_item pvsim_fan_speeds[4];
 extern const enum_item pvsim_centroid_modes[3];
 extern const enum_item pvsim_compressions[1];
+extern const enum_item pvsim_summing_formats[3];
 
 /* ---- frame layout (pvsim_layout.c) -------------------------------------------------------- */
 #define PVSIM_MAX_USER_ROIS 15
@@ -316,9 +321,13 @@ typedef struct frame_layout {
     int centroid_mode; /* -1 when centroids are off */
     uns16 centroid_count, centroid_radius;
     uns8 header_version;
-    int32 image_format;
+    int32 image_format;     /* what the host receives (PARAM_IMAGE_FORMAT_HOST) */
     uns32 bytes_per_pixel;
-    int16 bit_depth;
+    int16 bit_depth;        /* PARAM_BIT_DEPTH_HOST */
+    bool summing;           /* host frame summing: each frame sums sum_count camera frames */
+    uns32 sum_count;
+    int32 native_format;    /* what the sensor reads out (PARAM_IMAGE_FORMAT) */
+    uns32 native_bpp;
     uns32 frame_bytes;
     uns16 header_roi_count; /* roiCount written into the frame header */
     uns16 first_row, last_row; /* rows the rolling readout spans */
@@ -368,6 +377,8 @@ typedef struct frame_params {
     double background_e; /* sky + dark current per sensor pixel during the exposure */
     uns32 max_adu;
     uns16 sbin, pbin;
+    uns32 sum_count;      /* camera frames summed into this one (1: no summing) */
+    double sub_period_s;  /* period of the camera frames */
 } frame_params;
 
 int pvsim_scene_init(scene_state *s, const scene_config *cfg, uns16 width, uns16 height);
@@ -422,7 +433,9 @@ typedef struct camera {
     int32 port;
     int16 speed, gain;
     int32 exp_res, expose_out, clear_mode, fan, centroid_mode;
-    bool metadata, centroids;
+    bool metadata, centroids, summing;
+    uns32 sum_count;
+    int32 sum_format;
     uns16 centroid_radius, centroid_count;
     uns32 centroid_threshold;
     int32 binning_ser, binning_par;
@@ -463,7 +476,8 @@ const gain_model *pvsim_gain(const camera *c);
 
 /* ---- parameters (pvsim_params.c) ---------------------------------------------------------- */
 void pvsim_invalidate_setup(camera *c);
-uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel);
+uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel); /* the sensor's */
+uns8 pvsim_host_format(const camera *c, uns32 *bytes_per_pixel, int16 *bit_depth);
 double pvsim_exp_res_ns(int32 exp_res);
 
 /* ---- layout (pvsim_layout.c) -------------------------------------------------------------- */

@@ -57,8 +57,17 @@ static bool software_mode(int32 mode) {
     return mode == EXT_TRIG_SOFTWARE_FIRST || mode == EXT_TRIG_SOFTWARE_EDGE;
 }
 
-static double period_ns(const acq_setup *s) {
+/* The camera's own frame period; with host frame summing PVCAM delivers one frame per
+ * sum_count of them. */
+static double sub_period_ns(const acq_setup *s) {
     return s->exposure_ns > s->readout_ns ? s->exposure_ns : s->readout_ns;
+}
+
+static double period_ns(const acq_setup *s) { return sub_period_ns(s) * s->layout.sum_count; }
+
+/* BOF of a delivered frame's first camera frame to EOF of its last. */
+static double duration_ns(const acq_setup *s) {
+    return sub_period_ns(s) * (s->layout.sum_count - 1) + s->exposure_ns + s->readout_ns;
 }
 
 void pvsim_frame_params(const camera *c, ulong64 index, frame_params *fp) {
@@ -75,9 +84,11 @@ void pvsim_frame_params(const camera *c, ulong64 index, frame_params *fp) {
     double dark_e_per_s = c->model->dark_e_per_s_at_0c * pow(2.0, pvsim_temperature_c(c) / 6.3);
     fp->background_e = c->scene.cfg.background_e_per_ms * fp->exposure_s * 1e3 +
                        dark_e_per_s * fp->exposure_s;
-    fp->max_adu = (1u << l->bit_depth) - 1;
+    fp->max_adu = (1u << g->bit_depth) - 1; /* the sensor's; summed frames clip at the container */
     fp->sbin = l->rois[0].sbin;
     fp->pbin = l->rois[0].pbin;
+    fp->sum_count = l->sum_count;
+    fp->sub_period_s = sub_period_ns(&c->setup) * 1e-9;
 }
 
 static void fill_info(const camera *c, FRAME_INFO *info, ulong64 k, long64 bof, long64 eof) {
@@ -113,7 +124,8 @@ static void *acquisition_thread(void *arg) {
     const acq_setup setup = c->setup;
     const uns32 frame_bytes = setup.layout.frame_bytes;
     const double period = period_ns(&setup);
-    const double duration = setup.exposure_ns + setup.readout_ns;
+    const double duration = duration_ns(&setup);
+    const uns32 summed = setup.layout.sum_count;
     long64 bof = c->acq.t0_ns;
 
     for (ulong64 k = 0;; k++) {
@@ -151,8 +163,11 @@ static void *acquisition_thread(void *arg) {
         pvsim_frame_params(c, k, &fp);
         uns32 slot = (uns32)(k % c->acq.n_slots);
         uns8 *dst = c->acq.buffer + (size_t)slot * frame_bytes;
+        /* A summed frame integrates sum_count exposures. */
+        uint64_t exposure_value = (uint64_t)setup.exposure * summed;
         frame_timing t = {(uns32)(k + 1), bof - c->acq.t0_ns, bof - c->acq.t0_ns + (long64)duration,
-                          setup.exposure_ns, pvsim_speed(c)->line_time_ns, setup.exposure,
+                          setup.exposure_ns * summed, pvsim_speed(c)->line_time_ns,
+                          exposure_value > UINT32_MAX ? UINT32_MAX : (uns32)exposure_value,
                           (uns32)pvsim_exp_res_ns(setup.exp_res)};
         pthread_mutex_unlock(&c->lock);
 

@@ -125,6 +125,9 @@ void pvsim_camera_defaults(camera *c) {
     c->centroid_radius = 2;
     c->centroid_count = 10;
     c->centroid_threshold = 1234;
+    c->summing = false;
+    c->sum_count = 1;
+    c->sum_format = PL_FRAME_SUMMING_FORMAT_16_BIT;
     c->binning_ser = 1;
     c->binning_par = 1;
     c->header_version = 3;

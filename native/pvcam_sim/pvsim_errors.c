@@ -147,6 +147,7 @@ static const condition_entry conditions[PVSIM_E_COUNT] = {
     {PVSIM_E_NOT_SOFTWARE_TRIGGERED, PL_ERR_MODE_INVALID, "The running acquisition does not use a software trigger mode"},
     {PVSIM_E_NOT_HARDWARE_TRIGGERED, PL_ERR_MODE_INVALID, "The running acquisition does not use an external trigger mode"},
     {PVSIM_E_ZERO_FRAMES, PL_ERR_ZERO_FRAMES, NULL},
+    {PVSIM_E_SUMMING_CONFLICT, PL_ERR_CONFIGURATION_INVALID, "Host frame summing cannot be combined with centroids"},
 };
 
 static const error_entry *find_error(int16 code) {

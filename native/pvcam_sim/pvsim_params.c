@@ -54,6 +54,10 @@
 #define PARAM_FRAME_BUFFER_SIZE 0x0803012Cu
 #define PARAM_READOUT_TIME 0x040200B3u
 #define PARAM_COLOR_MODE 0x090201F8u
+#define PARAM_HOST_FRAME_SUMMING_ENABLED 0x0B020102u
+#define PARAM_HOST_FRAME_SUMMING_COUNT 0x07020103u
+#define PARAM_HOST_FRAME_SUMMING_FORMAT 0x09020104u
+#define SUMMING_COUNT_MAX 65535
 
 /* Exposure limits, the same in every resolution. */
 #define EXPOSURE_MIN_NS 1000.0
@@ -95,6 +99,21 @@ uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel) {
     int32 f = c->header_version == 1 ? PL_IMAGE_FORMAT_MONO16 : pvsim_speed(c)->image_format;
     if (bytes_per_pixel) *bytes_per_pixel = f == PL_IMAGE_FORMAT_MONO8 ? 1 : 2;
     return (uns8)f;
+}
+
+/* What PVCAM hands the host: the sensor's container, or with host frame summing the summing
+ * format's (reference §2.3: 16, 24 or 32-bit containers for summed frames). */
+uns8 pvsim_host_format(const camera *c, uns32 *bytes_per_pixel, int16 *bit_depth) {
+    if (!c->summing) {
+        if (bit_depth) *bit_depth = pvsim_gain(c)->bit_depth;
+        return pvsim_effective_format(c, bytes_per_pixel);
+    }
+    static const uns8 formats[3] = {PL_IMAGE_FORMAT_MONO16, PL_IMAGE_FORMAT_MONO24,
+                                    PL_IMAGE_FORMAT_MONO32};
+    int i = c->sum_format >= 0 && c->sum_format <= 2 ? c->sum_format : 0;
+    if (bytes_per_pixel) *bytes_per_pixel = (uns32)(2 + i);
+    if (bit_depth) *bit_depth = (int16)(16 + 8 * i);
+    return formats[i];
 }
 
 void pvsim_invalidate_setup(camera *c) { c->setup.valid = false; }
@@ -258,6 +277,51 @@ static void d_bit_depth(const camera *c, param_info *p) {
 static void d_image_format(const camera *c, param_info *p) {
     enumerated(p, ACC_READ_ONLY, pvsim_effective_format(c, NULL), c->model->image_formats,
                c->model->n_image_formats);
+}
+
+static enum_item host_format_items[PVSIM_N_CAMERAS][6];
+
+static void d_bit_depth_host(const camera *c, param_info *p) {
+    int16 b;
+    pvsim_host_format(c, NULL, &b);
+    numeric(p, TYPE_INT16, ACC_READ_ONLY, b, b, b, b);
+}
+
+static void d_image_format_host(const camera *c, param_info *p) {
+    /* The sensor's containers, and the ones host frame summing produces. */
+    enum_item *items = host_format_items[c->index];
+    int n = 0;
+    for (int i = 0; i < c->model->n_image_formats; i++) items[n++] = c->model->image_formats[i];
+    items[n++] = (enum_item){PL_IMAGE_FORMAT_MONO24, "Mono 24-bit"};
+    items[n++] = (enum_item){PL_IMAGE_FORMAT_MONO32, "Mono 32-bit"};
+    enumerated(p, ACC_READ_ONLY, pvsim_host_format(c, NULL, NULL), items, n);
+}
+
+static void d_summing(const camera *c, param_info *p) {
+    boolean(p, ACC_READ_WRITE, c->summing, false);
+}
+static pvsim_error s_summing(camera *c, long64 v) {
+    c->summing = v != 0;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
+}
+
+static void d_summing_count(const camera *c, param_info *p) {
+    numeric(p, TYPE_UNS32, ACC_READ_WRITE, c->sum_count, 1, SUMMING_COUNT_MAX, 1);
+}
+static pvsim_error s_summing_count(camera *c, long64 v) {
+    c->sum_count = (uns32)v;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
+}
+
+static void d_summing_format(const camera *c, param_info *p) {
+    enumerated(p, ACC_READ_WRITE, c->sum_format, pvsim_summing_formats, 3);
+}
+static pvsim_error s_summing_format(camera *c, long64 v) {
+    c->sum_format = (int32)v;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
 }
 
 static void d_compression(const camera *c, param_info *p) {
@@ -435,9 +499,9 @@ static const param_desc params[] = {
     {PARAM_GAIN_NAME, d_gain_name, NULL},
     {PARAM_PIX_TIME, d_pix_time, NULL},
     {PARAM_BIT_DEPTH, d_bit_depth, NULL},
-    {PARAM_BIT_DEPTH_HOST, d_bit_depth, NULL},
+    {PARAM_BIT_DEPTH_HOST, d_bit_depth_host, NULL},
     {PARAM_IMAGE_FORMAT, d_image_format, NULL},
-    {PARAM_IMAGE_FORMAT_HOST, d_image_format, NULL},
+    {PARAM_IMAGE_FORMAT_HOST, d_image_format_host, NULL},
     {PARAM_IMAGE_COMPRESSION, d_compression, NULL},
     {PARAM_IMAGE_COMPRESSION_HOST, d_compression, NULL},
     {PARAM_SER_SIZE, d_ser_size, NULL},
@@ -460,6 +524,9 @@ static const param_desc params[] = {
     {PARAM_FRAME_BUFFER_SIZE, d_frame_buffer_size, NULL},
     {PARAM_READOUT_TIME, d_readout_time, NULL},
     {PARAM_COLOR_MODE, d_color_mode, NULL},
+    {PARAM_HOST_FRAME_SUMMING_ENABLED, d_summing, s_summing},
+    {PARAM_HOST_FRAME_SUMMING_COUNT, d_summing_count, s_summing_count},
+    {PARAM_HOST_FRAME_SUMMING_FORMAT, d_summing_format, s_summing_format},
 };
 
 static const param_desc *find_param(uns32 id) {

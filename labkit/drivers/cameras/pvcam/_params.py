@@ -28,6 +28,7 @@ __all__ = [
     "ExposeOutMode",
     "ExposureMode",
     "FanSpeed",
+    "FrameSummingFormat",
     "ImageCompression",
     "ImageFormat",
     "ImageStatus",
@@ -131,6 +132,9 @@ class Param(IntEnum):
     IMAGE_COMPRESSION = 0x090200F9
     IMAGE_COMPRESSION_HOST = 0x090200FD
     HOST_FRAME_DECOMPRESSION_ENABLED = 0x0B020105
+    HOST_FRAME_SUMMING_ENABLED = 0x0B020102
+    HOST_FRAME_SUMMING_COUNT = 0x07020103
+    HOST_FRAME_SUMMING_FORMAT = 0x09020104
     COLOR_MODE = 0x090201F8
     # Sensor geometry and regions
     SER_SIZE = 0x0602003A
@@ -270,6 +274,14 @@ _BYTES_PER_PIXEL = {
 def bytes_per_pixel(image_format: int) -> int:
     """Bytes one pixel occupies in a frame of ``image_format`` (all samples of a colour pixel)."""
     return _BYTES_PER_PIXEL[ImageFormat(image_format)]
+
+
+class FrameSummingFormat(IntEnum):
+    """``PL_FRAME_SUMMING_FORMATS``: the container of host-summed frames (MONO16/24/32)."""
+
+    BIT_16 = 0
+    BIT_24 = 1
+    BIT_32 = 2
 
 
 class CentroidsMode(IntEnum):
