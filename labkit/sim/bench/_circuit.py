@@ -71,6 +71,7 @@ class Circuit:
         self.lead_resistance = lead_resistance
         self.dmm_input_resistance = dmm_input_resistance
         self._last: tuple[tuple[Any, ...], OperatingPoint] | None = None
+        self._guess: float | None = None  # the last junction voltage solved: where Newton starts
 
     def advance(self, now: float) -> None:
         """Nothing to integrate: the circuit is solved when measured."""
@@ -163,13 +164,19 @@ class Circuit:
         v_dut, _i, v_term, dv_dut, _di, dv_term = self._network(temperature)
         sensed, slope = (v_dut, dv_dut) if self.smu.remote_sense else (v_term, dv_term)
         low, high = min(volts, 0.0), max(volts, 0.0)
-        return solve_increasing(lambda vj: sensed(vj) - volts, slope, low, high)
+        self._guess = solve_increasing(
+            lambda vj: sensed(vj) - volts, slope, low, high, guess=self._guess
+        )
+        return self._guess
 
     def _hold_current(self, amps: float, temperature: float) -> float:
         _v, total, _t, _dv, d_total, _dt = self._network(temperature)
         bound = self.dut.junction_bound(amps, temperature)
         low, high = min(bound, 0.0), max(bound, 0.0)
-        return solve_increasing(lambda vj: total(vj) - amps, d_total, low, high)
+        self._guess = solve_increasing(
+            lambda vj: total(vj) - amps, d_total, low, high, guess=self._guess
+        )
+        return self._guess
 
     def _point(self, vj: float, temperature: float, compliance: bool) -> OperatingPoint:
         v_dut, total, v_term, *_ = self._network(temperature)
