@@ -45,7 +45,7 @@ from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_
 from labkit.drivers.cameras.pvcam._api import PvcamLibrary
 from labkit.drivers.cameras.pvcam._controls import PvcamControls
 from labkit.drivers.cameras.pvcam._describe import UINT32_MAX, CameraDescription, describe
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
+from labkit.drivers.cameras.pvcam._errors import SEQUENCE_REFUSED, CameraRemoved, PvcamError
 from labkit.drivers.cameras.pvcam._frames import FrameDecoder
 from labkit.drivers.cameras.pvcam._layout import Layout, layout_with
 from labkit.drivers.cameras.pvcam._library import find_library
@@ -444,7 +444,7 @@ class PvcamCamera(CameraInstrument):
         try:
             decoder = self._setup(frames)
         except PvcamError as error:
-            if "TOO_LARGE" in (error.name or "").upper():
+            if error.has_code(*SEQUENCE_REFUSED):
                 return None  # more than PVCAM takes in one sequence: collect live frames
             raise
         wait = self._default_timeout(frames) if timeout is None else float(timeout)
