@@ -283,7 +283,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         """
         if not more:
             spec = self._spec(name)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             return self._worker.call(self._do_read, spec, quick=True)
         specs = [self._spec(n) for n in (name, *more)]
@@ -293,7 +293,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
     async def read_async(self, name: str | Any, *more: str | Any) -> Any:
         if not more:
             spec = self._spec(name)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             return await self._worker.call_async(self._do_read, spec, quick=True)
         specs = [self._spec(n) for n in (name, *more)]
@@ -401,7 +401,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
             raise AssertionError("unreachable")  # pragma: no cover
         try:
             value = state.check(raw)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             for interlock in state.interlocks if interlocks else ():
                 interlock.enforce(value)
