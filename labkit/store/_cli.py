@@ -14,9 +14,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from labkit.core import LabkitError
-from labkit.store._catalog import read_attrs, read_info, runs
-from labkit.store._jsonable import jsonable
-from labkit.store._validate import validate_store
 
 __all__ = ["configure_parser", "main", "run_command"]
 
@@ -24,7 +21,17 @@ __all__ = ["configure_parser", "main", "run_command"]
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``runs`` options and actions to ``parser`` (a sub-parser of ``labkit``)."""
     parser.description = "List the runs in the data root, or show, export or check one."
-    parser.add_argument("--root", help="data root (default: $LABKIT_DATA or ~/labkit-data)")
+    parser.add_argument(
+        "--root",
+        help="data root, a folder or a store URL such as s3://bucket/runs "
+        "(default: $LABKIT_DATA or ~/labkit-data)",
+    )
+    parser.add_argument(
+        "--storage-options",
+        metavar="JSON",
+        help='options for a URL root, e.g. \'{"endpoint_url": "http://..."}\' '
+        "(default: $LABKIT_STORAGE_OPTIONS)",
+    )
     parser.add_argument("--name", help="runs with this name (a glob: 'iv*')")
     parser.add_argument("--since", help="runs started at or after this date/time (ISO)")
     parser.add_argument("--until", help="runs started at or before this date/time (ISO)")
@@ -42,13 +49,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="runs_action", metavar="ACTION")
     show = actions.add_parser("show", help="the metadata of one run")
     show.add_argument("run", help="run id, name or path")
-    export = actions.add_parser("export", help="write a run to NetCDF (.nc) or HDF5 (.h5)")
-    export.add_argument("run", help="run id, name or path")
+    export = actions.add_parser(
+        "export", help="write a run to NetCDF (.nc), HDF5 (.h5), Parquet or CSV"
+    )
+    export.add_argument("run", help="run id, name, path or URL")
     export.add_argument("target", help="file to write")
-    export.add_argument("--format", choices=("netcdf", "hdf5"))
+    export.add_argument("--format", choices=("netcdf", "hdf5", "parquet", "csv"))
     check = actions.add_parser("validate", help="check a run's store against the Zarr v3 spec")
     check.add_argument("run", help="run id, name or path")
     parser.set_defaults(handler=run_command)
+
+
+def _storage_options(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        options = json.loads(text)
+    except ValueError as error:
+        raise SystemExit(f"--storage-options is not valid JSON: {error}") from None
+    if not isinstance(options, dict):
+        raise SystemExit("--storage-options must be a JSON object")
+    return options
 
 
 def _metadata_filters(pairs: Sequence[str]) -> dict[str, Any]:
@@ -66,24 +87,31 @@ def _metadata_filters(pairs: Sequence[str]) -> dict[str, Any]:
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Carry out ``labkit runs ...``; returns the exit status."""
+    from labkit.store._catalog import read_attrs, read_info, runs
+    from labkit.store._export import export_run
+    from labkit.store._jsonable import jsonable
+    from labkit.store._open import resolve_run
+    from labkit.store._validate import validate_store
+
     out = out or sys.stdout
     action = getattr(args, "runs_action", None)
     try:
-        if action in ("show", "export", "validate"):
-            from labkit.store._open import export_run, resolve_run
+        options = _storage_options(getattr(args, "storage_options", None))
         if action == "show":
-            path = resolve_run(args.run, args.root)
+            path = resolve_run(args.run, args.root, options)
             attrs = read_attrs(path)
             attrs["status"] = read_info(path).status
             json.dump(jsonable(attrs), out, indent=2)
             out.write("\n")
             return 0
         if action == "export":
-            target = export_run(args.run, args.target, root=args.root, format=args.format)
+            target = export_run(
+                args.run, args.target, root=args.root, storage_options=options, format=args.format
+            )
             out.write(f"{target}\n")
             return 0
         if action == "validate":
-            path = resolve_run(args.run, args.root)
+            path = resolve_run(args.run, args.root, options)
             problems = validate_store(path)
             for problem in problems:
                 out.write(f"{problem}\n")
@@ -96,6 +124,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
             status=args.status,
             instrument=args.instrument,
             root=args.root,
+            storage_options=options,
             last=args.last,
             **_metadata_filters(args.meta),
         )

@@ -43,13 +43,13 @@ def test_every_array_uses_a_data_type_with_a_v3_specification(mixed_run):
         assert meta["zarr_format"] == 3
         assert meta["node_type"] == "array"
         kinds[name] = meta["data_type"]
-        assert meta["data_type"] in SPEC_DATA_TYPES | {"string"}, name
+        assert meta["data_type"] in SPEC_DATA_TYPES, name
         assert len(meta["dimension_names"]) == len(meta["shape"])
         assert meta["chunk_grid"]["name"] == "regular"
         assert meta["chunk_key_encoding"]["name"] == "default"
     assert kinds["dmm_current"] == "float64"
     assert kinds["smu_output"] == "bool"
-    assert kinds["dmm_mode"] == "string"
+    assert kinds["dmm_mode"] == "int32"  # codes into the labels attribute
     assert kinds["time_read"] == "int64"
     assert kinds["cam"] == "uint16"
     assert kinds["repeat"] == "int64"
