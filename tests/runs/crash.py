@@ -174,8 +174,9 @@ def _find_store(root: str) -> str | None:
     if where.path is not None:
         found = sorted(where.path.glob("*/*.zarr"))
         return str(found[0]) if found else None
-    from labkit.store._scan import _listing
     from zarr.core.sync import sync
+
+    from labkit.store._scan import _listing
 
     store = where.store(read_only=True)
     for day in sync(_listing(store, "")):

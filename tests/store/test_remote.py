@@ -123,7 +123,8 @@ def test_a_reader_sees_a_running_run_grow_whole_points_only(lab, remote_root):
             assert np.isfinite(current).all(), "a published point has its data"
             assert not np.isnat(ds.time.values).any()
             seen.append(length)
-        assert seen == sorted(seen) and seen[-1] > seen[0]
+        assert seen == sorted(seen)
+        assert seen[-1] > seen[0]
     finally:
         stop.set()
         run.wait()
@@ -169,7 +170,8 @@ def test_the_s3_catalog_keeps_an_index_beside_the_runs_and_rebuilds_it(lab, s3_r
     )
     again = labkit.runs(root=s3_root.url, **s3_root.kwargs())
     assert [r.id for r in again] == [r.id for r in listed]
-    assert calls and all(k.endswith(".labkit-index.json") for k in calls), calls
+    assert calls
+    assert all(k.endswith(".labkit-index.json") for k in calls), calls
     # A new run makes the index stale: only the new run is read, then the index is rewritten.
     labkit.sweep(
         lab.smu.settings.voltage,
