@@ -181,7 +181,8 @@ def location(
     """A :class:`Location` from a path or URL, refusing at once what cannot be used.
 
     ``environment_options`` adds ``LABKIT_STORAGE_OPTIONS`` under ``storage_options`` (for
-    the data root taken from ``LABKIT_DATA``).
+    the data root taken from ``LABKIT_DATA``); a URL under ``LABKIT_DATA`` given without
+    ``storage_options`` gets them too (a store's URL found in the catalog, say).
     """
     if isinstance(target, Location):
         if storage_options:
@@ -208,7 +209,9 @@ def location(
                 f"storage_options were given for the local path {text!r}, which takes none"
             )
         return Location(str(Path(text).expanduser().absolute()))
-    options = dict(_options_from_environment() if environment_options else {})
+    under_default = text.startswith((os.environ.get("LABKIT_DATA") or "\0").rstrip("/"))
+    use_environment = environment_options or (storage_options is None and under_default)
+    options = dict(_options_from_environment() if use_environment else {})
     options.update(storage_options or {})
     if "::" in text:
         raise ConfigurationError(

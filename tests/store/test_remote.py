@@ -231,6 +231,7 @@ def test_storage_options_from_the_environment_for_the_default_root(lab, s3, s3_r
     assert run.url.startswith(s3_root.url)
     assert [r.id for r in labkit.runs()] == [run.id]
     assert labkit.open_run(run.id).sizes["smu_voltage"] == 2
+    assert labkit.open_run(run.url).sizes["smu_voltage"] == 2  # a URL under LABKIT_DATA
 
 
 class warnings_as_errors:
