@@ -16,6 +16,7 @@ import fnmatch
 import html
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from labkit.core import LabkitError
@@ -164,7 +165,8 @@ def read_attrs(store: Any) -> dict[str, Any]:
 
 
 def _info(store: Any, summary: dict[str, Any]) -> RunInfo:
-    store = as_store(location(store))
+    if not isinstance(store, Path):  # a catalog passes Paths (local) or Locations as they are
+        store = as_store(location(store))
     stored = summary.get("status") or "running"
     status = stored
     if stored in ("running", "paused") and not owner_alive(
@@ -279,6 +281,7 @@ def runs(
             )
     wanted_instruments = _as_set(instrument)
     found = RunList()
+    base = folder.path
     for day, store_name, entry in scan(
         folder, _day_filter(start, stop), use_index=index, refresh=refresh
     ):
@@ -296,7 +299,11 @@ def runs(
         user = entry.get("metadata") or {}
         if any(k not in user or not _matches(user[k], want) for k, want in metadata.items()):
             continue
-        info = _info(folder / day / store_name, entry)
+        if base is not None:
+            store: Any = Path(f"{base}/{day}/{store_name}")
+        else:
+            store = Location(f"{folder.url}/{day}/{store_name}", folder.options)
+        info = _info(store, entry)
         if statuses is not None and info.status not in statuses:
             continue
         found.append(info)

@@ -94,7 +94,7 @@ class Location:
         self.url = url.rstrip("/") if "://" in url else url
         self.options = dict(options or {})
         self.path: Path | None = None if "://" in url else Path(url)
-        self._key = (self.url, json.dumps(self.options, sort_keys=True, default=repr))
+        self._key: tuple[str, str] | None = None  # made when compared (catalogs make many)
 
     # -- what it is -------------------------------------------------------------------------
 
@@ -159,11 +159,16 @@ class Location:
 
     # -- comparison and display -------------------------------------------------------------
 
+    def _identity(self) -> tuple[str, str]:
+        if self._key is None:
+            self._key = (self.url, json.dumps(self.options, sort_keys=True, default=repr))
+        return self._key
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Location) and self._key == other._key
+        return isinstance(other, Location) and self._identity() == other._identity()
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(self._identity())
 
     def __str__(self) -> str:
         return self.url
