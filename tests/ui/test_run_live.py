@@ -42,7 +42,10 @@ def test_a_sweep_shows_lines_per_unit_with_names_and_units(lab):
         assert not readback.lines.display_legend
         ds = run.dataset
         # Points recorded before the view watched the run come from the store.
-        wait_for(lambda: np.isfinite(currents.lines.y).all(), what="every point")
+        wait_for(
+            lambda: len(currents.lines.x) == 21 and np.isfinite(currents.lines.y).all(),
+            what="every point",
+        )
         np.testing.assert_allclose(currents.lines.x, ds.smu_voltage.values)
         np.testing.assert_allclose(currents.lines.y[0], ds.dmm_current.values)
         np.testing.assert_allclose(currents.lines.y[1], ds.smu_current.values)
