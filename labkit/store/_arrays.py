@@ -117,9 +117,12 @@ class ArrayWriter:
         """zarr-python omits ``dimension_names: []``; the format requires it on 0-d arrays."""
         if self.variable.dims:
             return
-        key = f"{self.array.path}/zarr.json"
         text = json.dumps(self.meta, indent=2).encode()
-        sync(self.array.store.set(key, BUFFERS.buffer.from_bytes(text)))
+        sync(self.array.store.set(self._key("zarr.json"), BUFFERS.buffer.from_bytes(text)))
+
+    def _key(self, name: str) -> str:
+        """A key of this array in its store (arrays may be stores of their own: no path)."""
+        return f"{self.array.path}/{name}" if self.array.path else name
 
     def publish_metadata(self, recorded: list[int], labels: int) -> None:
         """Make the array's own zarr.json cover ``recorded`` and carry the first ``labels``
@@ -263,7 +266,7 @@ class ArrayWriter:
             raise ValueError(
                 f"{self.variable.name}: an item of shape {data.shape}, expected {self.item_shape}"
             )
-        key = f"{self.array.path}/{self.array.metadata.encode_chunk_key(index + self.item_zero)}"
+        key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
         buffer = BUFFERS.buffer.from_array_like(data.reshape(-1).view(np.uint8))
         sync(self.array.store.set(key, buffer))
 

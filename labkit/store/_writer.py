@@ -194,9 +194,10 @@ class RunWriter:
                 data = labels.encode(data)
             attrs["labels"] = list(labels.labels)
             variable.labels = tuple(labels.labels)
+        # Each array through a store rooted at its own folder: zarr then writes no implicit
+        # root group (an empty zarr.json there would pass for a run before its metadata).
         array = zarr.create_array(
-            self._store,
-            name=variable.name,
+            (self.location / variable.name).store(),
             shape=variable.initial_shape(),
             dtype=variable.numpy_dtype,
             chunks=variable.chunks,

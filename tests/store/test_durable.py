@@ -146,3 +146,26 @@ def test_a_live_reader_never_sees_a_time_without_its_data(lab):
         assert np.isnan(ds.dmm_current.values[~present]).all(), "no data shown without its time"
         looks += 1
     run.wait()
+
+
+def test_a_store_killed_while_it_is_made_is_not_a_run(tmp_path, monkeypatch):
+    """Arrays first, the group's document last: before it, nothing passes for a run (zarr
+    itself would write an empty root group while making arrays, if let)."""
+
+    def killed(self, attributes, extents):
+        raise KeyboardInterrupt("killed before the group's document")
+
+    monkeypatch.setattr(RunWriter, "_publish", killed)
+    writer = _writer(
+        tmp_path,
+        [
+            Variable("x", ("x",), (5,), "float64", data=np.arange(5.0)),
+            Variable("s", (), (), "float64"),
+            Variable("v", ("sample",), (None,), "float64"),
+        ],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        writer.create()
+    assert (writer.path / "x" / "zarr.json").exists()
+    assert not (writer.path / "zarr.json").exists()
+    assert list(labkit.runs(root=tmp_path)) == []
