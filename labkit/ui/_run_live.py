@@ -29,7 +29,7 @@ from labkit.runs import CameraStream, Snap
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
-from labkit.ui._plots import Axis, HeatMapPlot, LinePlot, label_of
+from labkit.ui._plots import Axis, HeatMapPlot, LinePlot
 from labkit.ui._sync import guarded, log
 
 __all__ = ["RunLive", "live_view"]
@@ -67,7 +67,9 @@ def _numeric(variable: Any) -> bool:
 def _axis(plan: Any, dim: str) -> Axis:
     coordinate = plan.variables.get(dim)
     if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
-        return Axis(dim, label_of(coordinate.attrs, dim), coordinate.data)
+        attrs = coordinate.attrs
+        name = str(attrs.get("long_name") or dim)
+        return Axis(dim, name, coordinate.data, unit=attrs.get("units"))
     return Axis(dim, dim, None, plan.dims[dim].size)
 
 
@@ -147,18 +149,15 @@ class RunLive(widgets.VBox):
         dim = group.dims[0]
         x = _axis(plan, dim)
         if x.values is None:  # no set-points (a time series, a feedback loop): by time
-            x = Axis(dim, "time since the run started (s)", None, None)
+            x = Axis(dim, "time since the run started", None, None, unit="s")
         by_unit: dict[str, list[str]] = {}
         for name in names:
             by_unit.setdefault(plan.variables[name].attrs.get("units", ""), []).append(name)
         for unit, members in by_unit.items():
             attrs = [plan.variables[n].attrs for n in members]
             labels = [a.get("long_name") or n for a, n in zip(attrs, members, strict=True)]
-            if len(members) == 1:
-                y_label = label_of(attrs[0], members[0])
-            else:
-                y_label = f"({unit})" if unit else ""
-            plot = LinePlot(x, members, labels, y_label, **self._options)
+            y_name = str(attrs[0].get("long_name") or members[0]) if len(members) == 1 else ""
+            plot = LinePlot(x, members, labels, y_name, unit or None, **self._options)
             self.plots.append(plot)
             self._feed_lines(plot, group.time)
 
@@ -189,7 +188,8 @@ class RunLive(widgets.VBox):
             _axis(plan, group.dims[-1]),
             _axis(plan, group.dims[-2]),
             name,
-            label_of(variable.attrs, name),
+            str(variable.attrs.get("long_name") or name),
+            unit=variable.attrs.get("units"),
             title=str(variable.attrs.get("long_name") or name),
             **self._options,
         )
