@@ -18,6 +18,7 @@ the run ends, so the final picture is exactly what was saved.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -111,6 +112,12 @@ class RunLive(widgets.VBox):
         )
         super().__init__(([figures] if self.plots else []) + list(self.cameras))
         self.add_class("labkit-live")
+        # Which run a figure shows, for the page (and browser tests): a class per run.
+        tag = "labkit-run-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(run.id))
+        for view in self.plots:
+            view.figure.add_class(tag)
+        for camera in self.cameras:
+            camera.add_class(tag)
         self._timers: list[threading.Timer] = []
         run.watch(self._on_record)
         run.observe(self._on_status, names="status")

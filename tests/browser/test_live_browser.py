@@ -171,8 +171,9 @@ def test_viky_streams_into_the_live_image_view_and_a_closed_tab_stops_the_update
     # Open the notebook again: the page's widget manager restores the models, the link
     # acknowledges, and updates resume.
     lab.page = context.new_page()
-    lab.page.goto(f"{lab.server.url}/lab/tree/camera.ipynb?token={lab.server.token}")
-    Notebook(lab, "camera.ipynb").wait_for_kernel()  # the same kernel, which nb still talks to
+    path = lab.path("camera.ipynb")
+    lab.page.goto(f"{lab.server.url}/lab/tree/{path}?token={lab.server.token}")
+    Notebook(lab, path).wait_for_kernel()  # the same kernel, which nb still talks to
     wait_until(
         lambda: int(nb.execute("print(view.channel.sent)")) > sent + 10,
         timeout=30,
