@@ -231,10 +231,11 @@ class NumberControl(Control):
         return [self.entry] if self.slider is None else [self.slider, self.entry]
 
     def text(self, value: Any) -> str:
-        """What the box shows for ``value``: ``105 µA``, ``0.63 V``, ``12.5 V`` (step 0.5)."""
+        """What the box shows for ``value``: ``105 µA``, ``0.63 V``, ``2.5 mV``: six
+        significant digits, trailing zeros dropped, never rounded to a coarser step."""
         if value is None:
             return ""
-        return format_quantity(value, self.spec.unit, resolution=self.spec.step)
+        return format_quantity(value, self.spec.unit)
 
     def show(self, value: Any) -> None:
         if value is None:

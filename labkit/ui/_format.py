@@ -93,7 +93,7 @@ def format_value(value: Any, spec: TraitSpec) -> str:
     if spec.kind == "bool":
         return "on" if value else "off"
     if isinstance(value, numbers.Real):
-        return format_quantity(value, spec.unit, resolution=spec.step)
+        return format_quantity(value, spec.unit)
     return str(value)
 
 

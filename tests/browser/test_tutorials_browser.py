@@ -93,7 +93,7 @@ def check_live_views(lab: Lab, nb: Notebook, label: str) -> int:
     seen: dict[str, Any] = {}
 
     def truthful() -> bool:
-        seen["saved"] = saved = json.loads(nb.execute(SAVED))
+        seen["saved"] = saved = json.loads(nb.execute(SAVED).splitlines()[0])
         seen["figures"] = figures = live_figures(lab.page)
         seen["problems"] = _problems(figures, saved)
         return not seen["problems"]
