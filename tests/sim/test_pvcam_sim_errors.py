@@ -22,6 +22,14 @@ from pathlib import Path
 import pytest
 
 from labkit.core import MissingVendorLibrary
+from labkit.drivers.cameras.pvcam import (
+    Attr,
+    ErrorCode,
+    Param,
+    PvcamError,
+    PvcamLibrary,
+    Rgn,
+)
 from labkit.sim import pvcam as pvsim
 
 try:
@@ -32,14 +40,6 @@ pytestmark = pytest.mark.skipif(
     LIBRARY is None, reason="needs labkit's compiled parts: the simulated libpvcam is not built"
 )
 
-from labkit.drivers.cameras.pvcam import (
-    Attr,
-    ErrorCode,
-    Param,
-    PvcamError,
-    PvcamLibrary,
-    Rgn,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "tests" / "data" / "pvcam-errors.md"
