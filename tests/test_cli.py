@@ -206,7 +206,7 @@ def test_labkit_lab_starts_serves_and_opens_the_quickstart(tmp_path) -> None:
         assert contents["type"] == "notebook"
         assert "labkit quickstart" in json.dumps(contents["content"]["cells"][0]["source"])
         assert b"JupyterLab" in get("/lab/tree/00-quickstart.ipynb")
-        opener = next((home / "runtime").glob("jpserver-*-open.html")).read_text()
+        opener = next((home / "runtime").glob("jpserver-file-to-run-*-open.html")).read_text()
         assert re.search(r"/lab/tree/00-quickstart\.ipynb", opener), "the browser opens on it"
         printed = (tmp_path / "lab.log").read_text()
         assert "Starting JupyterLab on" in printed
