@@ -150,7 +150,14 @@ def _lab(args: argparse.Namespace, extra: Sequence[str]) -> int:
             "--allow-root. Its notebooks run code as root: keep it on this machine "
             "(it listens on localhost, behind a token) and prefer a normal user where you can."
         )
-    return subprocess.call(command, cwd=folder, env={**os.environ, "LABKIT_NOTEBOOK": "1"})
+    env = {**os.environ, "LABKIT_NOTEBOOK": "1"}
+    if os.name == "posix":
+        # Become JupyterLab: Ctrl+C, a terminal closing or a service manager's SIGTERM then
+        # reach it (and its kernels) directly, instead of leaving it running behind us.
+        sys.stdout.flush()
+        os.chdir(folder)
+        os.execve(command[0], command, env)
+    return subprocess.call(command, cwd=folder, env=env)
 
 
 def lab_command(
