@@ -8,14 +8,19 @@ The top-level ``labkit`` command builds its parser and hands the ``runs`` sub-pa
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from labkit.core import LabkitError
+from labkit.core._units import format_quantity
 
-__all__ = ["configure_parser", "main", "run_command"]
+__all__ = ["configure_parser", "main", "run_command", "summary"]
+
+_WIDTH = 100
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -47,8 +52,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--last", type=int, help="only the newest N runs")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     actions = parser.add_subparsers(dest="runs_action", metavar="ACTION")
-    show = actions.add_parser("show", help="the metadata of one run")
-    show.add_argument("run", help="run id, name or path")
+    show = actions.add_parser("show", help="a summary of one run (--json: all its metadata)")
+    show.add_argument("run", help="run id, name, path or URL")
+    show.add_argument(
+        "--json", dest="show_json", action="store_true", help="all the run's metadata as JSON"
+    )
     export = actions.add_parser(
         "export", help="write a run to NetCDF (.nc), HDF5 (.h5), Parquet or CSV"
     )
@@ -101,8 +109,11 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
             path = resolve_run(args.run, args.root, options)
             attrs = read_attrs(path)
             attrs["status"] = read_info(path).status
-            json.dump(jsonable(attrs), out, indent=2)
-            out.write("\n")
+            if args.json or getattr(args, "show_json", False):
+                json.dump(jsonable(attrs), out, indent=2)
+                out.write("\n")
+            else:
+                out.write(summary(attrs, path, args.run))
             return 0
         if action == "export":
             target = export_run(
@@ -137,6 +148,106 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (LabkitError, ValueError, OSError) as error:
         sys.stderr.write(f"labkit runs: {error}\n")
         return 2
+
+
+def summary(attrs: dict[str, Any], path: Any, asked: str) -> str:
+    """``labkit runs show``: what a person wants to know of a run, in a screenful."""
+    lines = [f"{attrs.get('name', '?')}  ({attrs.get('run_id', '?')})"]
+
+    def field(label: str, text: str, indent: str = "") -> None:
+        wrapped = textwrap.wrap(
+            text,
+            _WIDTH - 14,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+        lines.append(f"  {label:<11} {wrapped[0]}")
+        lines.extend(f"  {'':<11} {more}" for more in wrapped[1:])
+
+    total, written = attrs.get("points_total"), attrs.get("points_written")
+    points = f"{written} of {total} points" if total is not None else f"{written} points"
+    field("status", f"{attrs.get('status', '?')}, {points}")
+    field("time", _times(attrs.get("start_time"), attrs.get("end_time")))
+    plan = attrs.get("plan") or {}
+    for number, step in enumerate(_steps(plan.get("steps") or [])):
+        field("plan" if number == 0 else "", step)
+    data = [_variable(name, v) for name, v in (plan.get("variables") or {}).items()]
+    if data:
+        field("data", "; ".join(data))
+    for number, (name, entry) in enumerate(sorted((attrs.get("snapshot") or {}).items())):
+        identity = entry.get("identity") or {}
+        model = " ".join(str(identity[k]) for k in ("manufacturer", "model") if identity.get(k))
+        field(
+            "instruments" if number == 0 else "",
+            f"{name}: {model or entry.get('driver', '?')} at {entry.get('resource')}",
+        )
+        settings = [_setting(n, e) for n, e in (entry.get("settings") or {}).items()]
+        if settings:
+            field("", ", ".join(s for s in settings if s), indent="  ")
+    metadata = attrs.get("metadata") or {}
+    if metadata:
+        field("metadata", ", ".join(f"{k}={json.dumps(v)}" for k, v in metadata.items()))
+    field("provenance", _provenance(attrs.get("provenance") or {}))
+    for number, event in enumerate(attrs.get("events") or []):
+        detail = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "time"))
+        text = f"{event.get('event')} {str(event.get('time', ''))[11:19]}"
+        field("events" if number == 0 else "", f"{text} {detail}".strip())
+    field("path", str(path))
+    lines.append(f"\nAll of its metadata: labkit runs show {asked} --json")
+    return "\n".join(lines) + "\n"
+
+
+def _times(start: Any, end: Any) -> str:
+    try:
+        began = _dt.datetime.fromisoformat(str(start))
+    except ValueError:
+        return f"started {start}"
+    text = f"started {began:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+    try:
+        ended = _dt.datetime.fromisoformat(str(end))
+    except ValueError:
+        return text + ", not ended"
+    seconds = (ended - began).total_seconds()
+    return f"{text}, took {format_quantity(seconds, 's', resolution=0.01)}"
+
+
+def _steps(steps: list[dict[str, Any]], depth: int = 0) -> Iterator[str]:
+    for step in steps:
+        label = step.get("label") or step.get("step", "?")
+        extra = []
+        if step.get("points"):
+            extra.append(f"{step['points']} points")
+        if step.get("settle"):
+            extra.append(f"settle {format_quantity(step['settle'], 's')}")
+        yield "  " * depth + label + (f" ({', '.join(extra)})" if extra else "")
+        yield from _steps(step.get("steps") or [], depth + 1)
+
+
+def _variable(name: str, variable: dict[str, Any]) -> str:
+    shape = "×".join(str(n) for n in variable.get("shape") or []) or "1"
+    unit = variable.get("units")
+    unit = f" in {unit}" if unit and "since" not in str(unit) else ""
+    return f"{name}[{shape}]{unit}"
+
+
+def _setting(name: str, entry: dict[str, Any]) -> str:
+    value = entry.get("value")
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f"{name} {'on' if value else 'off'}"
+    return f"{name} {format_quantity(value, entry.get('unit'))}"
+
+
+def _provenance(provenance: dict[str, Any]) -> str:
+    kind = provenance.get("kind", "?")
+    where = provenance.get("notebook") or provenance.get("script") or provenance.get("cwd") or ""
+    versions = provenance.get("versions") or {}
+    labkit = f", labkit {versions['labkit']}" if "labkit" in versions else ""
+    user = f" by {provenance['user']}@{provenance.get('host', '?')}" if "user" in provenance else ""
+    return f"{kind} {where}{user}{labkit}".strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

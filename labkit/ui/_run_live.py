@@ -20,6 +20,7 @@ the camera itself: it previews, it does not say what was saved.)
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,7 +32,7 @@ from labkit.runs import CameraStream, Snap
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
-from labkit.ui._plots import Axis, HeatMapPlot, LinePlot, label_of
+from labkit.ui._plots import Axis, HeatMapPlot, LinePlot
 from labkit.ui._sync import guarded, log
 
 __all__ = ["RunLive", "live_view"]
@@ -70,7 +71,9 @@ def _numeric(variable: Any) -> bool:
 def _axis(plan: Any, dim: str) -> Axis:
     coordinate = plan.variables.get(dim)
     if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
-        return Axis(dim, label_of(coordinate.attrs, dim), coordinate.data)
+        attrs = coordinate.attrs
+        name = str(attrs.get("long_name") or dim)
+        return Axis(dim, name, coordinate.data, unit=attrs.get("units"))
     return Axis(dim, dim, None, plan.dims[dim].size)
 
 
@@ -113,6 +116,12 @@ class RunLive(widgets.VBox):
         )
         super().__init__(([figures] if self.plots else []) + list(self.cameras))
         self.add_class("labkit-live")
+        # Which run a figure shows, for the page (and browser tests): a class per run.
+        tag = "labkit-run-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(run.id))
+        for view in self.plots:
+            view.figure.add_class(tag)
+        for camera in self.cameras:
+            camera.add_class(tag)
         self._timers: list[threading.Timer] = []
         run.watch(self._on_record, names=self._wanted)
         run.observe(self._on_status, names="status")
@@ -151,18 +160,15 @@ class RunLive(widgets.VBox):
         dim = group.dims[0]
         x = _axis(plan, dim)
         if x.values is None:  # no set-points (a time series, a feedback loop): by time
-            x = Axis(dim, "time since the run started (s)", None, None)
+            x = Axis(dim, "time since the run started", None, None, unit="s")
         by_unit: dict[str, list[str]] = {}
         for name in names:
             by_unit.setdefault(plan.variables[name].attrs.get("units", ""), []).append(name)
         for unit, members in by_unit.items():
             attrs = [plan.variables[n].attrs for n in members]
             labels = [a.get("long_name") or n for a, n in zip(attrs, members, strict=True)]
-            if len(members) == 1:
-                y_label = label_of(attrs[0], members[0])
-            else:
-                y_label = f"({unit})" if unit else ""
-            plot = LinePlot(x, members, labels, y_label, **self._options)
+            y_name = str(attrs[0].get("long_name") or members[0]) if len(members) == 1 else ""
+            plot = LinePlot(x, members, labels, y_name, unit or None, **self._options)
             self.plots.append(plot)
             self._feed_lines(plot, group.time)
 
@@ -196,7 +202,8 @@ class RunLive(widgets.VBox):
             _axis(plan, group.dims[-1]),
             _axis(plan, group.dims[-2]),
             name,
-            label_of(variable.attrs, name),
+            str(variable.attrs.get("long_name") or name),
+            unit=variable.attrs.get("units"),
             title=str(variable.attrs.get("long_name") or name),
             **self._options,
         )
