@@ -352,7 +352,7 @@ class InstrumentPanel(widgets.VBox):
                 continue
             for row in section.rows.values():
                 if isinstance(row, SettingRow) and row.readback_handle is not None:
-                    if not row._readback_side_effect():
+                    if not row.readback_side_effect():
                         section.read(row.readback_handle, row.error.show)
                 elif isinstance(row, ReadingRow) and not row.side_effect:
                     row.read()

@@ -212,11 +212,11 @@ class SettingRow:
         error = failure_of(future)
         if error is not None:
             self.error.show(error)
-        elif self.readback_handle is not None and not self._readback_side_effect():
+        elif self.readback_handle is not None and not self.readback_side_effect():
             self.section.read(self.readback_handle, self.error.show)
         self._settled()
 
-    def _readback_side_effect(self) -> str | None:
+    def readback_side_effect(self) -> str | None:
         """Why reading the read-back now would change the instrument (None: it would not)."""
         if self.readback_handle is None:
             return None
@@ -273,7 +273,7 @@ class SettingRow:
         spec = self.readback_handle.spec
         shown = escape(format_value(self.readback_handle.value, spec))
         title = f"Read-back: {title_of(spec).lower()}, measured"
-        effect = self._readback_side_effect()
+        effect = self.readback_side_effect()
         if effect:
             title += f"; not read on its own: {effect} (⟳ reads it)"
         if self._readback_stale:
@@ -314,7 +314,7 @@ class SettingRow:
             unknown = "not read yet" if spec.readable else "value unknown"
             parts.append(f'<span class="labkit-muted">{unknown}</span>')
         if self.readback_handle is not None and self.readback_handle.value is None:
-            effect = self._readback_side_effect()
+            effect = self.readback_side_effect()
             if effect and self.instrument.connected:
                 parts.append(_unread(f"read-back not read: {effect}"))
         html = " ".join(parts)

@@ -41,7 +41,7 @@ def _switches_function(function: str) -> Any:
     it is the measure function already."""
 
     def side_effect(smu: Any) -> str | None:
-        now = smu._trait_values.get("measure_function")
+        now = smu.last_value("measure_function")
         if now == function:
             return None
         return f"measuring it makes {function} the measure function (now {now or 'unknown'})"

@@ -68,7 +68,7 @@ def _switches_function(function: str) -> Any:
     the function already."""
 
     def side_effect(dmm: Any) -> str | None:
-        now = dmm._trait_values.get("function")
+        now = dmm.last_value("function")
         if now == function:
             return None
         return f"measuring it switches the meter to {function} (now {now or 'unknown'})"
