@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from traitlets import TraitType
 
 from labkit.core._errors import AccessError, DeclarationError
-from labkit.core._spec import TraitSpec, kind_of, split_choices
+from labkit.core._kinds import kind_of, split_choices
+from labkit.core._spec import TraitSpec
 
 if TYPE_CHECKING:
     from labkit.core._instrument import Instrument
