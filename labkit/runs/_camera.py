@@ -1,12 +1,14 @@
 """Camera steps: stream frames into the run, or snap one frame at each point of a scan.
 
 Any object following :class:`labkit.core.Camera` works. A stream subscribes its own bounded
-:class:`~labkit.core.FrameQueue` and writes frames from a thread of its own, one frame per
-Zarr chunk, uncompressed (unless ``compression=`` asks), straight to the store: the camera's
-thread never waits for the disk, and
-if the disk falls behind the oldest queued frames are dropped and counted (in the run's
-events), never the camera. Frame numbers, host and camera time stamps and exposures are
-stored as coordinates along the frame dimension.
+:class:`~labkit.core.FrameQueue`; its thread takes frames off it and hands them to a writer
+thread (:mod:`._frame_writer`) that stores them one frame per Zarr chunk, uncompressed (unless
+``compression=`` asks), straight from the frame's pixels. Neither the camera's thread nor the
+stream's ever waits for the disk. Every frame number the camera produced is either stored or
+listed as lost with the stage that lost it — in the driver, in the queue, at the disk (see
+:mod:`._ledger`) — in the run's attributes (``attrs["frames"][name]``), its ``camera stream``
+event and the step's ``ledger`` (for live views). Frame numbers, host and camera time stamps
+and exposures are stored as coordinates along the frame dimension.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ import numpy as np
 
 from labkit.core import ConfigurationError, Frame, FrameSource, InstrumentTimeout, StreamClosed
 from labkit.runs._context import StepContext, seconds
+from labkit.runs._frame_writer import FrameWriter, backlog_slots
+from labkit.runs._ledger import FrameLedger
 from labkit.runs._plan import PlanBuilder
 from labkit.store import Variable
 from labkit.store._variables import SPEC_DTYPES
 
 __all__ = ["CameraStream", "FrameStep", "Snap"]
+
+_NOTE_INTERVAL = 0.5
+"""Seconds between updates of the run's frame accounting while a stream runs."""
 
 
 @runtime_checkable
@@ -114,6 +121,8 @@ class CameraStream:
     arrived before the step subscribed are not recorded. ``no_frame_timeout`` fails the run if
     the camera goes silent. Frames are stored as their raw bytes; ``compression`` (``"lz4"``,
     ``"zstd"``, ``"gzip"``) trades CPU for space, frame by frame on the writing thread.
+    ``backlog`` is how many frames may wait for the disk (by default half a second of frames
+    at the camera's rate, within 512 MiB); beyond it frames are lost at the disk, and counted.
     """
 
     def __init__(
@@ -127,6 +136,7 @@ class CameraStream:
         start: bool = True,
         no_frame_timeout: Any = 10.0,
         compression: str | None = None,
+        backlog: int | None = None,
     ) -> None:
         _check_camera(camera)
         if frames is None and duration is None:
@@ -142,6 +152,8 @@ class CameraStream:
         self.start = start
         self.no_frame_timeout = seconds(no_frame_timeout, "no_frame_timeout")
         self.compression = compression
+        self.backlog = None if backlog is None else max(1, int(backlog))
+        self.ledger: FrameLedger | None = None
 
     def prepare(self, plan: PlanBuilder) -> None:
         fixed = self.frames is not None and self.duration is None
@@ -153,18 +165,25 @@ class CameraStream:
     async def run(self, ctx: StepContext) -> None:
         camera = self.camera
         queue = camera.subscribe(self.queue_size)
+        track = getattr(queue, "track_dropped", None)
+        if callable(track):
+            track()  # the queue keeps the numbers it drops: the ledger says which were lost
+        fresh = self.start and not camera.acquiring  # then the camera numbers from 1
+        ledger = self.ledger = FrameLedger(queue, first=1 if fresh else None)
         started_here = False
         stop = threading.Event()
         try:
-            if self.start and not camera.acquiring:
+            if fresh:
                 await asyncio.to_thread(camera.start)
                 started_here = True
-            writing = asyncio.ensure_future(asyncio.to_thread(self._consume, ctx, queue, stop))
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(self._consume, ctx, queue, stop, ledger)
+            )
             try:
                 await asyncio.shield(writing)
             except asyncio.CancelledError:
                 stop.set()
-                await asyncio.wait([writing])  # let the last frame finish writing
+                await asyncio.wait([writing])  # let the frames taken finish writing
                 raise
         finally:
             camera.unsubscribe(queue)
@@ -173,44 +192,80 @@ class CameraStream:
                     await asyncio.to_thread(camera.stop)
                 except Exception as error:
                     ctx.event("camera stop failed", camera=self.name, error=repr(error))
+            accounting = ledger.as_attrs()
+            ctx.annotate("frames", self.name, accounting)
             ctx.event(
                 "camera stream",
                 camera=self.name,
                 delivered=queue.delivered,
                 dropped=queue.dropped,
+                stored=accounting["stored"],
+                lost=accounting["lost"],
+                lost_in=accounting["lost_in"],
+                summary=ledger.summary(),
             )
 
-    def _consume(self, ctx: StepContext, queue: Any, stop: threading.Event) -> int:
-        """On its own thread: take frames off the queue and write them, until done."""
+    def _consume(
+        self, ctx: StepContext, queue: Any, stop: threading.Event, ledger: FrameLedger
+    ) -> int:
+        """On its own thread: take frames off the queue and hand them to the writer thread,
+        until done; returns how many were accepted for storing."""
         deadline = None if self.duration is None else time.monotonic() + self.duration
-        last_frame = time.monotonic()
+        last_frame = last_note = time.monotonic()
+        writer: FrameWriter | None = None
         count = 0
-        while not stop.is_set():
-            if self.frames is not None and count >= self.frames:
-                break
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
-            try:
-                frame = queue.get(timeout=wait)
-            except TimeoutError:
-                if time.monotonic() - last_frame > self.no_frame_timeout:
-                    raise InstrumentTimeout(
-                        f"no frame for {self.no_frame_timeout:g} s",
-                        instrument=getattr(self.camera, "name", self.name),
-                        hint="Check the camera's trigger and exposure settings",
-                    ) from None
-                continue
-            except StreamClosed:
-                break
-            last_frame = time.monotonic()
-            if count == 0:
-                pixels = _pixels_variable(self.name, self.camera, frame, self.compression)
-                ctx.declare(self.name, pixels)
-            ctx.at(count).record(_frame_values(self.name, frame), time=frame.timestamp)
-            count += 1
+        try:
+            while not stop.is_set():
+                if self.frames is not None and count >= self.frames:
+                    break
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
+                try:
+                    frame = queue.get(timeout=wait)
+                except TimeoutError:
+                    if time.monotonic() - last_frame > self.no_frame_timeout:
+                        raise InstrumentTimeout(
+                            f"no frame for {self.no_frame_timeout:g} s",
+                            instrument=getattr(self.camera, "name", self.name),
+                            hint="Check the camera's trigger and exposure settings",
+                        ) from None
+                    continue
+                except StreamClosed:
+                    break
+                last_frame = time.monotonic()
+                ledger.took(frame.number)
+                if writer is None:
+                    writer = self._writer(ctx, frame, ledger)
+                if writer.offer(frame, count):
+                    count += 1
+                else:
+                    ledger.lost_at_disk(frame.number)
+                if last_frame - last_note >= _NOTE_INTERVAL:
+                    last_note = last_frame
+                    ctx.annotate("frames", self.name, ledger.as_attrs())
+        finally:
+            if writer is not None:
+                try:
+                    writer.close()
+                finally:
+                    for frame in writer.unwritten:
+                        ledger.lost_at_disk(frame.number)
         return count
+
+    def _writer(self, ctx: StepContext, first: Frame, ledger: FrameLedger) -> FrameWriter:
+        """Declare the frames' array from the first frame; the thread that writes them."""
+        ctx.declare(self.name, _pixels_variable(self.name, self.camera, first, self.compression))
+        rate = float(getattr(self.camera, "frame_rate", 0.0) or 0.0)
+        slots = self.backlog or backlog_slots(np.asarray(first.pixels).nbytes, rate)
+        name = self.name
+
+        def store(frame: Frame, index: int) -> None:
+            ctx.at(index).record(_frame_values(name, frame), time=frame.timestamp)
+            ledger.stored(frame.number)
+
+        return FrameWriter(store, slots, name)
 
     def describe(self) -> dict[str, Any]:
         return {
