@@ -22,7 +22,10 @@ count is checked against the source's own count); unpaced, MB/s and each writer'
 of the *paired* ratios and at the spread (min–max) over the repeats.
 
 Run: ``python benchmarks/bench_frame_stream.py [--repeats 5] [--rates 0.25,0.5,1,2]
-[--frames 120] [--seconds 1.5] [--root DIR]``
+[--frames 120] [--seconds 1.5] [--root DIR] [--compression lz4]``
+
+``--compression lz4`` stores the run's frames with Blosc lz4 + bitshuffle (the other writers
+stay uncompressed): the rates then compare bytes delivered by the camera per second.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from labkit.runs._frame_writer import backlog_slots
 SHAPE = (2048, 2048)
 FRAME_BYTES = 2 * SHAPE[0] * SHAPE[1]
 QUEUE = 64  # CameraStream's default queue
+WRITERS = ("plain", "zarr", "labkit")
 
 
 class PacedCamera:
@@ -186,14 +190,18 @@ def zarr_store(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
     return _synced(folder, lambda: loop_writer(camera, depth, write))
 
 
+COMPRESSION: str | None = None  # --compression: the run's frames compressed (lz4, zstd)
+
+
 def labkit_run(folder: Path, camera: PacedCamera, seconds: float | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def job() -> tuple[int, int]:
+        options: dict[str, Any] = {"queue_size": QUEUE, "compression": COMPRESSION}
         if seconds is None:
-            step = CameraStream(camera, frames=camera.count, queue_size=QUEUE)
+            step = CameraStream(camera, frames=camera.count, **options)
         else:  # the source stops after its frames; the stream ends a while later
-            step = CameraStream(camera, duration=seconds, queue_size=QUEUE)
+            step = CameraStream(camera, duration=seconds, **options)
         run = labkit.run(step, data_root=folder)
         run.wait()
         accounting = run.attrs["frames"]["cam"]
@@ -236,7 +244,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds per paced measurement")
     parser.add_argument("--rates", default="0.25,0.5,1,2", help="paced rates in GB/s ('' for none)")
     parser.add_argument("--root", help="folder on the disk to test (default: a temp folder)")
+    parser.add_argument("--compression", help="the run's frames compressed: lz4 (bitshuffle), zstd")
     args = parser.parse_args()
+    global COMPRESSION
+    COMPRESSION = args.compression
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     pixels = [np.random.default_rng(i).integers(0, 4096, SHAPE, dtype=np.uint16) for i in range(4)]
     with tempfile.TemporaryDirectory(dir=args.root) as name:
@@ -257,7 +268,10 @@ def main() -> None:
         first = labkit_run(base / "runs", PacedCamera(8, None, pixels), None)
         plain(base / "plain", PacedCamera(8, None, pixels), QUEUE)
         zarr_store(base / "zarr", PacedCamera(8, None, pixels), QUEUE)
-        print(f"first labkit run after start-up (8 frames): {first['faults']:.0f} faults/frame")
+        print(
+            f"first labkit run after start-up (imports included): "
+            f"{first['faults'] * 8:.0f} minor faults for 8 frames"
+        )
 
         def measure(key: str, function: Callable[[], dict[str, Any]]) -> None:
             results.setdefault(key, []).append(function())
@@ -294,6 +308,17 @@ def main() -> None:
                 random.shuffle(group)
                 for key, job in group:
                     measure(key, job)
+            done = len(results["unpaced|plain"])
+            line = ", ".join(
+                f"{w} {results[f'unpaced|{w}'][-1]['rate'] / 1e6:.0f}"
+                for w in ("plain", "zarr", "dd", "labkit")
+            )
+            lost = "; ".join(
+                f"{g:g} GB/s "
+                + "/".join(str(results[f"{g:g} GB/s|{w}"][-1]["lost"]) for w in WRITERS)
+                for g in rates
+            )
+            print(f"repeat {done}: unpaced MB/s {line}; lost plain/zarr/labkit {lost}", flush=True)
 
         print("\nunpaced (MB/s; ratio to plain paired within each repeat; minor faults/frame)")
         plains = [r["rate"] for r in results["unpaced|plain"]]

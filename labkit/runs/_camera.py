@@ -238,14 +238,15 @@ class CameraStream:
                 ledger.took(frame.number)
                 if writer is None:
                     writer = self._writer(ctx, frame, ledger)
-                if writer.offer(frame, count):
+                if self._offer(ctx, writer, frame, count, ledger, stop):
                     count += 1
-                else:
+                else:  # stopped while the disk was behind: the frame in hand is not stored
                     ledger.lost_at_disk(frame.number)
                 if last_frame - last_note >= _NOTE_INTERVAL:
                     last_note = last_frame
                     ctx.annotate("frames", self.name, ledger.as_attrs())
         finally:
+            ledger.finish()
             if writer is not None:
                 try:
                     writer.close()
@@ -253,6 +254,31 @@ class CameraStream:
                     for frame in writer.unwritten:
                         ledger.lost_at_disk(frame.number)
         return count
+
+    def _offer(
+        self,
+        ctx: StepContext,
+        writer: FrameWriter,
+        frame: Frame,
+        index: int,
+        ledger: FrameLedger,
+        stop: threading.Event,
+    ) -> bool:
+        """Hand ``frame`` to the writer; while every slot waits for the disk, wait (the
+        camera's queue holds what arrives; what it drops meanwhile is lost at the disk)."""
+        if writer.offer(frame, index):
+            return True
+        with ledger.waiting_for_disk() as note:
+            last_note = time.monotonic()
+            while not stop.is_set():
+                writer.wait_for_slot(0.1)
+                if writer.offer(frame, index):
+                    return True
+                if time.monotonic() - last_note >= _NOTE_INTERVAL:
+                    last_note = time.monotonic()
+                    note()
+                    ctx.annotate("frames", self.name, ledger.as_attrs())
+        return False
 
     def _writer(self, ctx: StepContext, first: Frame, ledger: FrameLedger) -> FrameWriter:
         """Declare the frames' array from the first frame; the thread that writes them."""

@@ -2,10 +2,11 @@
 
 The stream's thread only takes frames off the camera's queue and hands them here (no copy: a
 frame's pixels are already the driver's own array, and stay untouched until written). At most
-``slots`` frames wait for the disk; when all are taken the stream loses the next frame *at the
-disk* and says so, and the camera's queue never fills because the disk is slow. ``slots`` is
-sized from the frame's size and the camera's rate (see :func:`backlog_slots`), so the memory
-held is bounded whatever the disk does.
+``slots`` frames wait for the disk; when all are taken the stream's thread waits for a slot
+while the camera's queue holds what arrives, and what that queue drops meanwhile is counted as
+lost *at the disk* (see :class:`~labkit.runs._ledger.FrameLedger`). ``slots`` is sized from the
+frame's size and the camera's rate (see :func:`backlog_slots`), so the memory held is bounded
+whatever the disk does.
 
 Frames are written in the order they were offered, each through the run writer's ``record``
 (its chunk first, then its numbers and time stamp under the writer's record lock), so the
@@ -67,6 +68,14 @@ class FrameWriter:
             self._pending.append((frame, index))
             self._cond.notify_all()
             return True
+
+    def wait_for_slot(self, timeout: float) -> None:
+        """Wait until a slot is free (or ``timeout`` s); raises the store's error."""
+        with self._cond:
+            if self.error is None and self._busy >= self.slots:
+                self._cond.wait(timeout)
+            if self.error is not None:
+                raise self.error
 
     @property
     def waiting(self) -> int:

@@ -8,15 +8,18 @@ and the disk a frame can be lost at three stages, and the run says which frames,
   delivered incomplete). Seen as a gap in the numbers that no later stage explains.
 - ``queue``: the stream's bounded queue dropped it because the stream's own thread was late
   taking frames (the queue keeps the numbers it drops).
-- ``disk``: the stream took it but every buffer waiting for the disk was full (the store writes
-  slower than the camera delivers), or the store failed before it was written.
+- ``disk``: the store wrote slower than the camera delivered: the queue dropped it while the
+  stream's thread waited for a buffer waiting for the disk to come free (see
+  :meth:`FrameLedger.waiting_for_disk`), or the store failed before it was written.
 
 A numbering that starts again (the camera was restarted) opens a new *segment*.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from labkit.core import FrameNumbers
@@ -24,6 +27,7 @@ from labkit.core import FrameNumbers
 __all__ = ["STAGES", "FrameLedger"]
 
 STAGES = ("driver", "queue", "disk")
+_HORIZON = 1 << 40  # frame numbers looked at after the newest taken: all of them
 
 
 class _Segment:
@@ -54,6 +58,7 @@ class FrameLedger:
         self._expected_first = first
         self._lock = threading.Lock()
         self._segments: list[_Segment] = []
+        self._disk_dropped: set[int] = set()  # dropped by the queue while the disk was behind
 
     def took(self, number: int) -> None:
         """Frame ``number`` came off the queue: frames skipped since the last one were lost
@@ -76,10 +81,42 @@ class FrameLedger:
         for n in dropped:  # sorted
             if n > cursor:
                 segment.lost["driver"].add_range(cursor, n - 1)
-            segment.lost["queue"].add(n)
+            if n in self._disk_dropped:
+                self._disk_dropped.discard(n)
+                segment.lost["disk"].add(n)
+            else:
+                segment.lost["queue"].add(n)
             cursor = n + 1
         if cursor <= end:
             segment.lost["driver"].add_range(cursor, end)
+
+    @contextlib.contextmanager
+    def waiting_for_disk(self) -> Iterator[Callable[[], None]]:
+        """Around the stream's wait for the disk: frames its queue drops meanwhile were lost
+        because of the disk, not because the stream's thread was late. Yields a function that
+        takes note of the drops so far (so that counts are current during a long wait)."""
+        newest = self._segments[-1].last if self._segments else 0
+        before = set(self._dropped_after(newest))
+
+        def note() -> None:
+            after = self._dropped_after(newest)
+            with self._lock:
+                self._disk_dropped.update(n for n in after if n not in before)
+
+        try:
+            yield note
+        finally:
+            note()
+
+    def finish(self) -> None:
+        """The stream took its last frame: drops after it are beyond the stream's end."""
+        with self._lock:
+            self._disk_dropped.clear()
+
+    def _dropped_after(self, newest: int) -> list[int]:
+        if self.queue is None:
+            return []
+        return self.queue.dropped_between(newest + 1, newest + 1 + _HORIZON)
 
     def stored(self, number: int) -> None:
         with self._lock:
@@ -104,6 +141,7 @@ class FrameLedger:
             totals = {"stored": sum(s.stored.count for s in self._segments)}
             for stage in STAGES:
                 totals[stage] = sum(s.lost[stage].count for s in self._segments)
+            totals["disk"] += len(self._disk_dropped)  # dropped while waiting, not yet placed
             return totals
 
     def lost_numbers(self, stage: str) -> list[int]:

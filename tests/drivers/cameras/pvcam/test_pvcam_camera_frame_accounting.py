@@ -23,9 +23,9 @@ def test_a_disk_too_slow_loses_pvcam_frames_at_the_disk(
     bsi_cam: PvcamCamera, data_root, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bsi_cam.roi = STRIP
-    bsi_cam.exposure = "2 ms"
+    bsi_cam.exposure = "10 ms"
     disk = stall_disk(monkeypatch, "bsi")
-    step = CameraStream(bsi_cam, frames=20, backlog=3)
+    step = CameraStream(bsi_cam, frames=20, backlog=3, queue_size=4)
     disk.close()
     run = labkit.run(step)
     wait_until(lambda: step.ledger is not None and step.ledger.counts()["disk"] >= 15)
@@ -39,8 +39,9 @@ def test_a_disk_too_slow_loses_pvcam_frames_at_the_disk(
     assert accounting["lost_in"]["disk"] >= 15
     assert accounting["lost_in"]["driver"] == stats["lost"] + stats["bad_frames"]
     numbers = accounting["numbers"]
-    # Three frames waited at the stalled disk (the backlog); the next ones were lost there.
-    assert len([n for n in numbers["stored"] if n < numbers["disk"][0]]) == 3
+    # Three frames waited at the stalled disk (the backlog), one in the stream's hand; the
+    # queue kept the newest and dropped older ones while the stream waited: lost at the disk.
+    assert len([n for n in numbers["stored"] if n < numbers["disk"][0]]) == 4
     assert (ds.bsi_frame_number.values == numbers["stored"]).all()
 
 
