@@ -301,6 +301,7 @@ class CameraStream:
             "frames": self.frames,
             "duration": self.duration,
             "queue_size": self.queue_size,
+            "backlog": self.backlog,
         }
 
 
