@@ -11,9 +11,9 @@ A library is used in three steps, each only when the previous one passed:
    (:mod:`labkit.drivers.compiled.probe`)
 3. **load** in this process with ctypes, and build the instrument class.
 
-The probe costs about a second once per library and process (interpreter start, pint); each
-result is kept for the life of the process, keyed by the file's path, size and time, so a
-rebuilt library is probed again.
+The probe costs a Python start-up (about 0.15 s) once per library and process; each result is
+kept for the life of the process, keyed by the file's path, size and time, so a rebuilt library
+is probed again.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit._library_files import LIBRARY_NAME, inspect_library, plugin_name
-from labkit.core import PluginError
+from labkit.core import DeclarationError, PluginError
 
 __all__ = [
     "LIBRARY_NAME",
@@ -41,7 +41,9 @@ __all__ = [
     "static_problem",
 ]
 
-PROBE_TIMEOUT = 60.0  # seconds; a self-test talks to a simulated device, nothing slower
+PROBE_TIMEOUT = 60.0
+"""Seconds a probe may take (``[plugins] probe_timeout`` in the configuration changes it); a
+self-test talks to the plugin's simulated device, nothing slower."""
 _PROBE_MODULE = "labkit.drivers.compiled.probe"
 
 _lock = threading.Lock()
@@ -80,7 +82,10 @@ def load_library(path: Path) -> Any:
     if not result.get("ok"):
         raise LibraryUnusable(str(result.get("reason")), library=path)
     compiled = importlib.import_module("labkit.drivers.compiled")
-    return compiled.driver_class(path)
+    try:
+        return compiled.driver_class(path)
+    except DeclarationError as error:  # what the probe leaves to the instrument model: units
+        raise LibraryUnusable(f"bad declarations: {error}", library=path) from None
 
 
 def probe(path: Path) -> dict[str, Any]:
@@ -114,12 +119,13 @@ def _run_probe(path: Path) -> dict[str, Any]:
         **os.environ,
         "PYTHONPATH": package_root + (os.pathsep + pythonpath if pythonpath else ""),
     }
+    timeout = _probe_timeout()
     try:
         finished = subprocess.run(
             [sys.executable, "-m", _PROBE_MODULE, str(path)],
             capture_output=True,
             text=True,
-            timeout=PROBE_TIMEOUT,
+            timeout=timeout,
             env=env,
             stdin=subprocess.DEVNULL,
         )
@@ -127,7 +133,7 @@ def _run_probe(path: Path) -> dict[str, Any]:
         stage = _last_stage(_text(expired.stdout))
         return {
             "ok": False,
-            "reason": f"timed out: the probe process hung for {PROBE_TIMEOUT:g} s {stage}",
+            "reason": f"timed out: the probe process hung for {timeout:g} s {stage}",
         }
     lines = finished.stdout.splitlines()
     for line in reversed(lines):
@@ -149,6 +155,18 @@ def _run_probe(path: Path) -> dict[str, Any]:
         "reason": f"crashed: the probe process exited with status {finished.returncode} "
         f"{stage} ({detail})",
     }
+
+
+def _probe_timeout() -> float:
+    from labkit.config import setting
+
+    value = setting("plugins", "probe_timeout", PROBE_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise PluginError(
+            f"[plugins] probe_timeout must be a number of seconds above 0, not {value!r}",
+            hint="Fix labkit's configuration file",
+        )
+    return float(value)
 
 
 def _last_stage(stdout: str) -> str:

@@ -64,7 +64,7 @@ static _Thread_local char open_message[128];
 #ifdef CRASH_IN_CONSTRUCTOR
 __attribute__((constructor)) static void crash_on_load(void)
 {
-    volatile int *nothing = NULL;
+    volatile int *volatile nothing = NULL; /* the compiler cannot prove it NULL */
     *nothing = 1;
 }
 #endif
@@ -72,7 +72,7 @@ __attribute__((constructor)) static void crash_on_load(void)
 static labkit_status meter_open(const char *resource, labkit_device **out)
 {
 #ifdef CRASH_IN_OPEN
-    volatile int *nothing = NULL;
+    volatile int *volatile nothing = NULL; /* the compiler cannot prove it NULL */
     *nothing = (int)strlen(resource);
 #endif
 #ifdef OPEN_FAILS
@@ -199,7 +199,7 @@ LABKIT_PLUGIN_EXPORT
 const labkit_plugin *labkit_plugin_entry(uint32_t host_abi_version)
 {
 #ifdef CRASH_IN_ENTRY
-    volatile int *nothing = NULL;
+    volatile int *volatile nothing = NULL; /* the compiler cannot prove it NULL */
     *nothing = (int)host_abi_version;
 #endif
 #ifdef HANG_IN_ENTRY
