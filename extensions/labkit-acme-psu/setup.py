@@ -17,7 +17,9 @@ setup(
             sources=["src/acme_psu.c", "src/psu_sim.c"],
             depends=["src/psu_sim.h", f"{labkit.plugin_include_dir()}/labkit_plugin.h"],
             include_dirs=[labkit.plugin_include_dir()],
-            extra_compile_args=[] if sys.platform == "win32" else ["-std=c11", "-fvisibility=hidden"],
+            extra_compile_args=[]
+            if sys.platform == "win32"
+            else ["-std=c11", "-fvisibility=hidden"],
             extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
             libraries=[] if sys.platform == "win32" else ["m"],
         )

@@ -51,6 +51,9 @@ class PluginLink:
     offers ``describe``.
     """
 
+    writes = ("set", "action")
+    """The calls that change the device (what ``labkit.testing.record`` records)."""
+
     def __init__(self, library: Any, resource: str, *, instrument: str | None = None) -> None:
         self.library = library
         self.resource = resource
