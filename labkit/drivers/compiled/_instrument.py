@@ -64,6 +64,10 @@ class CompiledInstrument(Instrument):
             )
 
     @classmethod
+    def default_name(cls) -> str:
+        return cls.library.name
+
+    @classmethod
     def _example(cls) -> str:
         return cls.library.declarations.test_resource or "the plugin's documented form"
 
@@ -116,5 +120,4 @@ def driver_class(path: str | os.PathLike[str]) -> type[CompiledInstrument]:
                 **traits,
             }
             cls = _classes[id(library)] = type(class_name, (CompiledInstrument,), namespace)
-            cls.default_name = classmethod(lambda c: library.name)  # type: ignore[method-assign]
         return cls

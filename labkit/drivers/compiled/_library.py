@@ -70,6 +70,13 @@ class PluginLibrary:
         with _lock:
             library = _loaded.get(key)
             if library is None:
+                if any(loaded[0] == key[0] for loaded in _loaded):
+                    # dlopen would hand back the build already mapped under this path.
+                    raise PluginLoadError(
+                        "load error: an earlier build of this library is loaded in this process",
+                        library=str(path),
+                        hint="Restart the kernel (or the script) to load the new build",
+                    )
                 library = _loaded[key] = cls._load(resolved)
             return library
 
@@ -93,7 +100,7 @@ class PluginLibrary:
                 f"{_abi.format_version(_abi.ABI_VERSION)} (it returned NULL)",
                 library=str(path),
             )
-        address = ctypes.cast(pointer, ctypes.c_void_p).value
+        address = ctypes.addressof(pointer.contents)
         header = _abi.TableHeader.from_address(address)
         if header.abi_version >> 16 != _abi.ABI_MAJOR:
             raise PluginLoadError(

@@ -145,3 +145,22 @@ def test_a_plugin_claiming_more_text_than_its_buffer_is_caught(
             link.get("label")
     finally:
         link.close()
+
+
+def test_a_rebuilt_library_asks_for_a_restart_instead_of_running_the_old_build(
+    build_plugin: Callable[..., Path], tmp_path: Path
+) -> None:
+    import os
+    import shutil
+
+    library = tmp_path / "libmeter.so"
+    shutil.copy(build_plugin(), library)
+    assert PluginLibrary.load(library).name == "meter"
+    library.unlink()  # a new file, as `install` or a linker writes it (never overwrite a mapped one)
+    shutil.copy(build_plugin("LONG_TEXT"), library)
+    os.utime(library, ns=(1, 1))
+    with pytest.raises(
+        PluginLoadError, match="an earlier build of this library is loaded"
+    ) as caught:
+        PluginLibrary.load(library)
+    assert caught.value.hint == "Restart the kernel (or the script) to load the new build"
