@@ -48,6 +48,12 @@ class PluginLibrary:
                 f"bad table: the name {self.name!r} is not an identifier (letters, digits, _)",
                 library=str(path),
             )
+        # The table's function pointers, read once: a ctypes struct makes a new function object
+        # on every attribute access.
+        self._functions = {
+            name: getattr(table, name)
+            for name in (*_abi.REQUIRED_FUNCTIONS, *_abi.OPTIONAL_FUNCTIONS)
+        }
         raw = table.declarations
         if raw is None:
             raise PluginLoadError("bad table: declarations is NULL", library=str(path))
@@ -127,11 +133,11 @@ class PluginLibrary:
 
     def offers(self, function: str) -> bool:
         """Whether the table has the optional ``function`` (``identify``, ``describe``)."""
-        return _address(getattr(self._table, function)) != 0
+        return _address(self._functions[function]) != 0
 
     def function(self, name: str) -> Any:
         """The table's function ``name`` (a ctypes function pointer)."""
-        return getattr(self._table, name)
+        return self._functions[name]
 
     def open(self, resource: str, *, instrument: str | None = None) -> Any:
         """Open the device at ``resource``: a :class:`~labkit.drivers.compiled.PluginLink`."""

@@ -61,6 +61,11 @@ class PluginLink:
         self.declarations: Declarations = library.declarations
         self._device = ctypes.c_void_p()
         self._kinds = _kinds(self.declarations)
+        self._names: dict[str, bytes] = {}
+        self._cell = _abi.Value()  # one call at a time per device: one value cell suffices
+        self._set = library.function("set")
+        self._get = library.function("get")
+        self._read = library.function("read")
 
     @property
     def plugin(self) -> str:
@@ -122,7 +127,8 @@ class PluginLink:
     def set(self, name: str, value: Any) -> None:
         """Write the setting ``name``; ``value`` is already checked against the declarations."""
         kind = self._kind(name)
-        cell = _abi.Value(kind=kind)
+        cell = self._cell
+        cell.kind = kind
         keep: Any = None
         if kind == _abi.FLOAT:
             cell.as_.f = float(value)
@@ -143,8 +149,10 @@ class PluginLink:
             keep = ctypes.create_string_buffer(encoded)
             cell.as_.text.data = ctypes.addressof(keep)
             cell.as_.text.size = len(encoded)
-        device = self._require_open()
-        status = self.library.function("set")(device, name.encode(), ctypes.byref(cell))
+        device = self._device
+        if not device.value:
+            self._require_open()
+        status = self._set(device, self._encoded(name), ctypes.byref(cell))
         del keep
         if status != _abi.OK:
             raise self._error(status, "set", name)
@@ -161,7 +169,7 @@ class PluginLink:
         """Run the action ``name``."""
         self._kind(name)
         device = self._require_open()
-        status = self.library.function("action")(device, name.encode())
+        status = self.library.function("action")(device, self._encoded(name))
         if status != _abi.OK:
             raise self._error(status, "action", name)
 
@@ -181,6 +189,12 @@ class PluginLink:
         return identity
 
     # ---------------------------------------------------------------------- internals
+
+    def _encoded(self, name: str) -> bytes:
+        encoded = self._names.get(name)
+        if encoded is None:
+            encoded = self._names[name] = name.encode("utf-8")
+        return encoded
 
     def _kind(self, name: str) -> int:
         try:
@@ -202,9 +216,13 @@ class PluginLink:
         if kind == _abi.TEXT:
             function = self.library.function(operation)
             return self._text_call(operation, function, name)
-        cell = _abi.Value(kind=kind)
-        device = self._require_open()
-        status = self.library.function(operation)(device, name.encode(), ctypes.byref(cell))
+        cell = self._cell
+        cell.kind = kind
+        device = self._device
+        if not device.value:
+            self._require_open()
+        function = self._read if operation == "read" else self._get
+        status = function(device, self._encoded(name), ctypes.byref(cell))
         if status != _abi.OK:
             raise self._error(status, operation, name)
         if cell.kind != kind:
@@ -228,7 +246,7 @@ class PluginLink:
                 cell = _abi.Value(kind=_abi.TEXT)
                 cell.as_.text.data = ctypes.addressof(buffer)
                 cell.as_.text.size = capacity
-                status = function(device, name.encode(), ctypes.byref(cell))
+                status = function(device, self._encoded(name), ctypes.byref(cell))
                 if status == _abi.OK and cell.kind != _abi.TEXT:
                     raise self._fault(operation, name, f"changed the value's kind to {cell.kind}")
                 text = cell.as_.text
