@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NEEDS_NATIVE
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "extensions" / "labkit-acme-psu"
 
@@ -20,7 +22,7 @@ EXAMPLE = ROOT / "extensions" / "labkit-acme-psu"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pip-install the example into a fresh site folder (its C library compiled by setuptools)."""
     if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler to build the example plugin")
+        pytest.skip(f"{NEEDS_NATIVE}: no C compiler to build the example plugin")
     target = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
     shutil.copytree(EXAMPLE, build / "src", ignore=shutil.ignore_patterns("build", "*.egg-info"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import labkit
+from tests.conftest import NEEDS_NATIVE
 
 SOURCE = Path(__file__).with_name("testplugin.c")
 EXAMPLE = Path(__file__).resolve().parents[3] / "extensions" / "labkit-acme-psu" / "src"
@@ -18,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "extensions" / "labkit-acme-psu"
 def compiler() -> str:
     found = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if found is None:
-        pytest.skip("no C compiler here to build test plugins (apt-get install build-essential)")
+        pytest.skip(f"{NEEDS_NATIVE}: no C compiler to build test plugins (apt-get install gcc)")
     return found
 
 

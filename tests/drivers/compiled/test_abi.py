@@ -11,6 +11,7 @@ import pytest
 
 import labkit
 from labkit.drivers.compiled import _abi
+from tests.conftest import NEEDS_NATIVE
 
 from .conftest import compiler
 
@@ -105,7 +106,7 @@ def test_the_header_compiles_cleanly_as_c99_and_cxx11(
 ) -> None:
     found = shutil.which(tool) or (compiler() if tool == "cc" else None)
     if found is None:
-        pytest.skip(f"no {tool} here")
+        pytest.skip(f"{NEEDS_NATIVE}: no {tool} here")
     source = tmp_path / "use.h.c"
     source.write_text(
         '#include "labkit_plugin.h"\nstatic labkit_plugin table;\nLABKIT_PLUGIN_DEFINE(table)\n'

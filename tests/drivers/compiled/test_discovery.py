@@ -116,8 +116,16 @@ def test_every_library_is_listed_with_its_reason_and_the_good_one_loads(
 def test_the_table_says_why_and_how_many_cannot_be_used(plugin_folder: Path) -> None:
     table = run_cli(plugin_folder)
     assert table.returncode == 0, table.stderr
-    assert "failed: wrong ABI: built for labkit plugin ABI 2.0" in table.stdout
-    assert "failed: not a library: a text file" in table.stdout
+    lines = table.stdout.splitlines()
+    for name, reason in (
+        ("wrong_abi", "wrong ABI: built for labkit plugin ABI 2.0"),
+        ("notes", "not a library: a text file"),
+        ("crash_in_open", "crashed: the probe process died of SIGSEGV"),
+    ):
+        row = next(i for i, line in enumerate(lines) if line.startswith(f"{name} "))
+        assert " failed " in lines[row]
+        assert lines[row + 1].strip().startswith(reason), lines[row : row + 3]
+    assert f"{len(BROKEN) + 3} of " in table.stdout  # every broken library, "notes", "arm_meter"
     assert "cannot be used; the others work." in table.stdout
 
 

@@ -55,30 +55,40 @@ def test_the_panel_drives_the_library_and_shows_its_refusals(psu: labkit.Instrum
     panel = psu.panel()
     panel.wait_idle()
     voltage = panel.rows["voltage"]
-    assert isinstance(voltage.control, widgets.FloatSlider)
-    assert (voltage.control.min, voltage.control.max) == (0, 30)
-    assert isinstance(panel.rows["sense"].control, widgets.Dropdown)
-    assert isinstance(panel.rows["output"].control, widgets.ToggleButton)
+    assert isinstance(voltage.control.slider, widgets.FloatSlider)
+    assert (voltage.control.slider.min, voltage.control.slider.max) == (0, 30)  # a PS-3005
+    assert isinstance(panel.rows["sense"].control.widget, widgets.Dropdown)
+    assert isinstance(panel.rows["output"].control.widget, widgets.ToggleButton)
     assert list(panel.actions) == ["clear_protection", "reset"]
     assert "voltage_out" not in panel.rows  # shown beside voltage, as its read-back
 
-    voltage.control.value = 12.5
+    voltage.control.entry.value = "12.5 V"  # typed, as a person does, and Enter
     panel.wait_idle()
     assert psu.voltage == 12.5
     assert psu.link.get("voltage") == 12.5
     assert voltage.error.text == ""
 
-    panel.rows["output"].control.value = True
+    with record(psu) as log:
+        panel.rows["current_limit"].control.entry.value = "-1"  # refused by labkit: never sent
+        panel.wait_idle()
+        panel.rows["voltage"].control.entry.value = "45 V"  # within the family, not this model
+        panel.wait_idle()
+    assert log.sent == []
+    assert "below the lower hard limit 0 A" in panel.rows["current_limit"].error.text
+    assert "above the upper hard limit 30 V" in panel.rows["voltage"].error.text
+
+    output = panel.rows["output"].control.widget
+    output.value = True
     panel.wait_idle()
-    panel.rows["ovp_level"].control.value = 5  # the supply trips: output off, latched
+    panel.rows["ovp_level"].control.entry.value = "5"  # the supply trips: output off, latched
     panel.wait_idle()
-    panel.rows["output"].control.value = False
+    output.value = False
     panel.wait_idle()
-    panel.rows["output"].control.value = True  # refused by the plugin, shown, reverted
+    output.value = True  # refused by the plugin, shown, reverted
     panel.wait_idle()
     error = panel.rows["output"].error.text
     assert "the acme_psu plugin reports: the over-voltage protection tripped" in error
-    assert panel.rows["output"].control.value is False
+    assert output.value is False
     assert "OVP" in plain_text(panel.rows["tripped"].label.value)
 
 

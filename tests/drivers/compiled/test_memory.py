@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NEEDS_NATIVE
+
 from .conftest import EXAMPLE, compile_library, compiler
 
 HARNESS = Path(__file__).with_name("harness.c")
@@ -88,7 +90,9 @@ def _sanitized(tmp_path: Path, flags: list[str]) -> tuple[Path, Path]:
         timeout=120,
     )
     if built.returncode and "sanitize" in built.stderr:
-        pytest.skip(f"the compiler has no runtime for {flags[0]}: {built.stderr[:200]}")
+        pytest.skip(
+            f"{NEEDS_NATIVE}: the compiler has no runtime for {flags[0]}: {built.stderr[:200]}"
+        )
     assert built.returncode == 0, built.stderr
     return library, harness
 

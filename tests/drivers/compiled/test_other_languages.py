@@ -14,6 +14,7 @@ import pytest
 import labkit
 from labkit import plugins
 from labkit.testing import DriverConformance
+from tests.conftest import NEEDS_NATIVE
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "extensions" / "plugin-examples"
 
@@ -21,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "extensions" / "plugin-examples
 def build_cxx(folder: Path) -> None:
     compiler = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
     if compiler is None:
-        pytest.skip("no C++ compiler here")
+        pytest.skip(f"{NEEDS_NATIVE}: no C++ compiler here (apt-get install g++)")
     built = subprocess.run(
         [
             compiler,
