@@ -29,14 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labkit._library_files import LIBRARY_NAME, inspect_library, plugin_name
+from labkit._library_files import inspect_library
 from labkit.core import DeclarationError, PluginError
 
 __all__ = [
-    "LIBRARY_NAME",
     "LibraryUnusable",
+    "forget_probes",
     "library_loader",
-    "plugin_name",
+    "load_library",
     "probe",
     "static_problem",
 ]

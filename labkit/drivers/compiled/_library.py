@@ -2,7 +2,7 @@
 
 Every check that can fail does so with a :class:`PluginLoadError` whose reason says which kind
 of problem it is. Loading runs the library's own code (its constructors, then the entry point),
-so labkit probes a library in a separate process first (:mod:`._probe`); this module is what
+so labkit probes a library in a separate process first (:mod:`.probe`); this module is what
 both the probe and the in-process load use.
 """
 
