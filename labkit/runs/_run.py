@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import dataclasses
 import logging
 import sys
 import threading
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from labkit.runs._plan import Plan
     from labkit.store import RunWriter
 
-__all__ = ["FINAL_STATUSES", "Run"]
+__all__ = ["FINAL_STATUSES", "Run", "RunFeed"]
 
 FINAL_STATUSES = ("completed", "aborted", "failed")
 
@@ -45,6 +46,20 @@ class _Watch(NamedTuple):
     callback: Watcher
     durable: bool
     names: frozenset[str] | None  # the values it needs (None: all)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFeed:
+    """The run engine's side of a :class:`Run`: it attaches itself, says the run is running,
+    updates its state as points are recorded and stored, hands it each recorded point (with
+    the writer's record sequence, so watchers of stored points hear of it once it is stored),
+    and says how it ended. Users observe the Run's traits and call ``watch`` instead."""
+
+    attach: Callable[[Engine, bool | None], None]
+    running: Callable[[concurrent.futures.Future[None]], None]
+    update: Callable[..., None]
+    finished: Callable[[str, BaseException | None, int, int], None]
+    recorded: Callable[[int, tuple[int, ...], dict[str, Any]], None]
 
 
 class Run(HasTraits):
@@ -80,6 +95,17 @@ class Run(HasTraits):
         )
         self._pending_lock = threading.Lock()
         writer.on_durable(self._stored)
+        self.feed = RunFeed(
+            attach=self._attach,
+            running=self._running,
+            update=self._update,
+            finished=self._finished,
+            recorded=self._recorded,
+        )
+        """How the run engine tells this handle what happens (the engine is its only user)."""
+
+    def _running(self, future: concurrent.futures.Future[None]) -> None:
+        self._future = future
 
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine

@@ -1,8 +1,12 @@
-"""A compiled plugin as a labkit instrument class: one class per library, built from its
-declarations, whose accessors call the plugin through a :class:`PluginLink`.
+"""A compiled plugin as a labkit instrument: the model's "declarations from the device" path.
 
-labkit's guards — kind, unit, choices, limits, locks, interlocks, ramps — run in the instrument
-model before an accessor is called, so the library only ever sees values its declarations allow.
+:func:`driver_class` gives each plugin library one driver class. Its declarations are not in a
+class body: like a camera's node map or a server's PVs, they come from the device when it
+connects — :meth:`PluginLink.declarations` turns the device's own document (``describe``, a
+model of the family with other limits) or else the library's into labkit traits, and the
+instrument model gives that instrument a class of its own holding them. labkit's guards —
+kind, unit, choices, limits, locks, interlocks, ramps — then run before any call reaches the
+library, so the library only ever sees values its declarations allow.
 """
 
 from __future__ import annotations
@@ -10,14 +14,15 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from labkit.core import ConfigurationError, Instrument, NotConnectedError
+from labkit.core import ConfigurationError, Instrument
 from labkit.drivers.compiled._library import PluginLibrary
 from labkit.drivers.compiled._link import PluginLink
-from labkit.drivers.compiled._schema import Declaration
-from labkit.drivers.compiled._traits import make_traits
+from labkit.drivers.compiled._schema import Declarations
+from labkit.drivers.compiled._traits import check_declarations
 
 __all__ = ["CompiledInstrument", "driver_class"]
 
@@ -26,20 +31,26 @@ _classes: dict[int, type[CompiledInstrument]] = {}
 
 
 class CompiledInstrument(Instrument):
-    """Base of the instrument classes made from compiled plugins (:func:`driver_class`)."""
+    """Base of the instrument classes made from compiled plugins (:func:`driver_class`).
+
+    ``resource`` is the string the plugin's ``open()`` takes; the plugin's options and timeouts
+    go into it (labkit passes nothing else).
+    """
 
     library: ClassVar[PluginLibrary]
+    declared_at_connect = True  # the device says which model it is, and so its limits
 
     def __init__(
         self,
         resource: str | None = None,
         *,
         name: str | None = None,
+        link: PluginLink | None = None,
         connect: bool = True,
         **options: Any,
     ) -> None:
         plugin = type(self).library.name
-        if resource is None:
+        if resource is None and link is None:
             raise ConfigurationError(
                 f"a {plugin} device needs a resource string",
                 instrument=name,
@@ -51,16 +62,27 @@ class CompiledInstrument(Instrument):
                 instrument=name,
                 hint="A compiled plugin's options (and timeouts) go into its resource string",
             )
-        link = PluginLink(type(self).library, resource, instrument=name)
-        super().__init__(resource, name=name, transport=link, connect=connect)  # type: ignore[arg-type]
+        self._declared: Declarations | None = None
+        super().__init__(resource, name=name, link=link, connect=connect)
+
+    def make_link(self) -> PluginLink:
+        assert self.resource is not None  # checked in __init__
+        return PluginLink(type(self).library, self.resource, instrument=self.name)
+
+    def device_declarations(self) -> Iterable[Any]:
+        declarations = self.link.declarations()
+        self._declared = self.link.schema
+        return declarations
 
     def _on_open(self) -> None:
-        if self.link.declarations != type(self).library.declarations:
+        # Reconnecting keeps the class the first connection made: the device must still be
+        # the model it was (an instrument never changes its limits behind a user's back).
+        if self._declared is not None and self.link.schema != self._declared:
             raise ConfigurationError(
-                f"the device at {self.resource} declares other settings than its library",
+                f"the device at {self.resource} now declares other settings or limits than "
+                "when it first connected (another model of the family?)",
                 instrument=self.name,
-                hint="Devices with their own declarations (describe) need labkit's "
-                "declarations-at-connect mechanism",
+                hint="Create the instrument again to take the new device's declarations",
             )
 
     @classmethod
@@ -71,53 +93,30 @@ class CompiledInstrument(Instrument):
     def _example(cls) -> str:
         return cls.library.declarations.test_resource or "the plugin's documented form"
 
-    @property
-    def link(self) -> PluginLink:
-        link = self.transport
-        if link is None:
-            raise NotConnectedError("no plugin link", instrument=self.name)
-        return link  # type: ignore[return-value]  # a PluginLink, or a recorder around one
-
     def identify(self) -> dict[str, str] | None:
-        return self.link.identify()
-
-
-def _accessors(item: Declaration) -> dict[str, Any]:
-    name = item.name
-    if item.role == "action":
-
-        def do(instrument: CompiledInstrument) -> None:
-            instrument.link.action(name)
-
-        return {"do": do}
-
-    def get(instrument: CompiledInstrument) -> Any:
-        return instrument.link.get(name) if item.role == "setting" else instrument.link.read(name)
-
-    def put(instrument: CompiledInstrument, value: Any) -> None:
-        instrument.link.set(name, value)
-
-    access = item.options.get("access", "rw")
-    found: dict[str, Any] = {"get": get if access != "w" else None}
-    if item.role == "setting":
-        found["set"] = put if access != "r" else None
-    return found
+        identity: dict[str, str] | None = self.link.identify()
+        return identity
 
 
 def driver_class(path: str | os.PathLike[str]) -> type[CompiledInstrument]:
-    """The instrument class of the compiled plugin at ``path`` (loaded here, once)."""
+    """The driver class of the compiled plugin at ``path`` (loaded here, once).
+
+    The library's declarations are checked by the instrument model's own rules here, so a
+    plugin whose units or limits labkit cannot use fails when it is loaded, not in front of an
+    instrument; each device's declarations are checked again when it connects.
+    """
     library = PluginLibrary.load(Path(path))
     with _lock:
         cls = _classes.get(id(library))
         if cls is None:
-            traits = make_traits(library.declarations, plugin=library.name, accessors=_accessors)
+            check_declarations(library.declarations, plugin=library.name)
             class_name = "".join(part.capitalize() for part in re.split(r"_+", library.name))
             namespace: dict[str, Any] = {
                 "__doc__": f"{library.description} (compiled plugin {library.name} "
                 f"{library.version}, {library.path.name})",
                 "__module__": f"labkit.plugins.compiled.{library.name}",
+                "__qualname__": class_name,
                 "library": library,
-                **traits,
             }
             cls = _classes[id(library)] = type(class_name, (CompiledInstrument,), namespace)
         return cls

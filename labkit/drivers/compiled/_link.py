@@ -27,7 +27,8 @@ from labkit.core import (
 )
 from labkit.drivers.compiled import _abi
 from labkit.drivers.compiled._errors import PluginFault
-from labkit.drivers.compiled._schema import Declarations, parse_declarations
+from labkit.drivers.compiled._schema import Declaration, Declarations, parse_declarations
+from labkit.drivers.compiled._traits import make_traits
 
 __all__ = ["PluginLink"]
 
@@ -47,8 +48,8 @@ _HINTS = {
 class PluginLink:
     """An open (or openable) device behind a compiled plugin library.
 
-    ``declarations`` are the library's, or the device's own once it is open and the plugin
-    offers ``describe``.
+    ``schema`` holds the library's declarations, or the device's own once it is open and the
+    plugin offers ``describe``; :meth:`declarations` gives them to the instrument model.
     """
 
     writes = ("set", "action")
@@ -58,9 +59,9 @@ class PluginLink:
         self.library = library
         self.resource = resource
         self.instrument = instrument
-        self.declarations: Declarations = library.declarations
+        self.schema: Declarations = library.declarations
         self._device = ctypes.c_void_p()
-        self._kinds = _kinds(self.declarations)
+        self._kinds = _kinds(self.schema)
         self._names: dict[str, bytes] = {}
         self._cell = _abi.Value()  # one call at a time per device: one value cell suffices
         self._set = library.function("set")
@@ -103,11 +104,11 @@ class PluginLink:
             if self.library.offers("describe"):
                 text = self._text_call("describe", self.library.function("describe"))
                 try:
-                    self.declarations = parse_declarations(text, plugin=self.plugin)
+                    self.schema = parse_declarations(text, plugin=self.plugin)
                 except LabkitError as error:
                     error.message = f"the device's own declarations (describe): {error.message}"
                     raise
-                self._kinds = _kinds(self.declarations)
+                self._kinds = _kinds(self.schema)
         except BaseException:
             self.close()
             raise
@@ -121,6 +122,13 @@ class PluginLink:
         if status != _abi.OK:
             error = self._error(status, "close", None, device=None, message="")
             warnings.warn(f"closing {self.resource}: {error}", stacklevel=2)
+
+    def declarations(self) -> list[tuple[str, Any]]:
+        """The device's declarations as labkit traits (``(name, trait)`` in panel order), for
+        :meth:`labkit.Instrument.device_declarations`; each reaches the device through the
+        instrument's link (``instrument.link.set(name, value)``), so a recorder sees it."""
+        traits = make_traits(self.schema, plugin=self.plugin, accessors=_accessors)
+        return list(traits.items())
 
     # ---------------------------------------------------------------------- values
 
@@ -323,6 +331,34 @@ class PluginLink:
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
         return f"<PluginLink {self.plugin} {self.resource} ({state})>"
+
+
+def _accessors(item: Declaration) -> dict[str, Any]:
+    """How a declaration's trait reaches the device: through the instrument's link."""
+    name = item.name
+    if item.role == "action":
+
+        def do(instrument: Any) -> None:
+            instrument.link.action(name)
+
+        return {"do": do}
+
+    def get(instrument: Any) -> Any:
+        return instrument.link.get(name)
+
+    def measure(instrument: Any) -> Any:
+        return instrument.link.read(name)
+
+    def put(instrument: Any, value: Any) -> None:
+        instrument.link.set(name, value)
+
+    access = item.options.get("access", "rw")
+    found: dict[str, Any] = {
+        "get": None if access == "w" else (get if item.role == "setting" else measure)
+    }
+    if item.role == "setting":
+        found["set"] = put if access != "r" else None
+    return found
 
 
 def _kinds(declarations: Declarations) -> dict[str, int]:

@@ -77,7 +77,7 @@ def _self_test(library: Any, resource: str) -> str | None:
     try:
         _stage("identify()")
         link.identify()
-        for item in link.declarations:
+        for item in link.schema:
             if item.role == "setting" and item.options.get("access", "rw") != "w":
                 _stage(f"get({item.name!r})")
                 link.get(item.name)

@@ -138,15 +138,98 @@ def test_a_station_file_names_the_plugin_and_its_limits_are_checked_first(
     )
     with labkit.load_station(good) as station:
         supply = station.supply
-        assert type(supply) is psu_class
+        assert supply.driver_class is psu_class
         assert supply.link.get("voltage") == 5
         assert supply.link.get("sense") == "remote"
         with pytest.raises(labkit.LimitError, match="12 V"):
             supply.voltage = 13
+    untouched = fresh()
     bad = tmp_path / "bad.yaml"
-    bad.write_text(good.read_text().replace("max: 12", "max: 45"))
-    with pytest.raises(labkit.station.StationError, match=r"45 V is beyond the hard limits"):
+    bad.write_text(good.read_text().replace("max: 12", "max: 45").replace(resource, untouched))
+    with pytest.raises(
+        labkit.station.StationError, match=r"45 V is beyond the hard limits"
+    ) as caught:
         labkit.load_station(bad)
+    assert caught.value.line == 5
+    assert labkit.instruments() == []
+    with psu_class(untouched, name="check") as check:  # the supply keeps its state
+        assert check.link.get("voltage") == 0  # the file's 5 V never reached it
+        assert check.link.get("sense") == "local"
+
+
+def big(tag: str = "") -> str:
+    return f"sim://big{next(_names)}{tag}?model=PS-6010&load=10"
+
+
+def test_each_supply_declares_its_models_limits(psu_class: type) -> None:
+    with psu_class(fresh(), name="small") as small, psu_class(big(), name="large") as large:
+        assert small.driver_class is large.driver_class is psu_class
+        assert small.identity["model"] == "PS-3005"
+        assert large.identity["model"] == "PS-6010"
+        assert small.settings.voltage.limits == (0, 30)
+        assert large.settings.voltage.limits == (0, 60)
+        assert large.settings.current_limit.limits == (0, 10)
+        assert large.snapshot()["settings"]["ovp_level"]["max"] == 66
+        large.voltage = 45
+        assert large.link.get("voltage") == 45
+        with record(small) as log, pytest.raises(labkit.LimitError, match="30 V"):
+            small.voltage = 45  # the PS-6010's range is not the PS-3005's
+        assert log.sent == []
+        assert small.link.get("voltage") == 0
+
+
+def test_the_panel_of_a_larger_model_shows_its_range(psu_class: type) -> None:
+    pytest.importorskip("ipywidgets")
+    with psu_class(big(), name="large") as large:
+        panel = large.panel()
+        panel.wait_idle()
+        slider = panel.rows["voltage"].control.slider
+        assert (slider.min, slider.max) == (0, 60)
+        panel.rows["voltage"].control.entry.value = "45 V"
+        panel.wait_idle()
+        assert large.link.get("voltage") == 45
+        assert panel.rows["voltage"].error.text == ""
+
+
+def test_a_station_checks_settings_against_the_connected_models_limits(
+    psu_class: type, tmp_path: Path
+) -> None:
+    large, small = big(), fresh()
+    station = tmp_path / "station.yaml"
+    station.write_text(
+        "instruments:\n"
+        "  supply:\n"
+        "    driver: acme_psu\n"
+        f"    resource: {large}\n"
+        "    settings: {voltage: 45 V}\n"
+    )
+    with labkit.load_station(station) as loaded:
+        assert loaded.supply.link.get("voltage") == 45
+    station.write_text(station.read_text().replace(large, small))
+    with pytest.raises(labkit.station.StationError, match=r"45 V.*30 V") as caught:
+        labkit.load_station(station)
+    assert caught.value.line == 5
+    with psu_class(small, name="check") as check:
+        assert check.link.get("voltage") == 0  # checked once connected, before any set
+
+
+def test_reconnecting_to_another_model_is_refused(
+    psu_class: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psu_class(big(), name="large") as large:
+        large.reconnect()  # the same supply: the same declarations
+        assert large.settings.voltage.limits == (0, 60)
+        link = large.link
+        opened = link.open
+
+        def open_as_a_smaller_model() -> None:
+            opened()
+            link.schema = psu_class.library.declarations  # the PS-3005's document
+
+        monkeypatch.setattr(link, "open", open_as_a_smaller_model)
+        with pytest.raises(labkit.ConfigurationError, match="other settings or limits"):
+            large.reconnect()
+        assert not large.connected
 
 
 def test_make_safe_brings_the_outputs_to_their_declared_safe_values(psu: labkit.Instrument) -> None:
@@ -185,3 +268,10 @@ class TestConformance(DriverConformance):
 
     def open_instrument(self) -> labkit.Instrument:
         return self.driver(fresh(), name="psu")
+
+
+class TestConformanceOfTheLargerModel(TestConformance):
+    """The same suite on a PS-6010, whose declarations come from its describe()."""
+
+    def open_instrument(self) -> labkit.Instrument:
+        return self.driver(big(), name="psu")

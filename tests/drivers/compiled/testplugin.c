@@ -18,6 +18,13 @@
  *   -DBAD_STATUS           read() returns a status the ABI does not define
  *   -DLONG_TEXT            get("label") needs a bigger buffer than labkit's first one
  *   -DLYING_TEXT           get("label") claims to have written more than the buffer holds
+ *   -DNARROW_DEVICE        describe(): this device's range only goes to 10 V (the library's
+ *                          declarations say 100 V)
+ *   -DBAD_DESCRIBE         describe() writes declarations that are not JSON
+ *
+ * Every build exports testplugin_writes() and testplugin_open_devices(): how many set() and
+ * action() calls reached the library, and how many devices are open now, so tests can check
+ * from C that a refused value never reached it and that every handle was released.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +68,17 @@ struct labkit_device {
 
 static _Thread_local char open_message[128];
 
+/* What reached the library, counted where labkit cannot fake it (any thread: atomics). */
+static long writes;
+static long open_devices;
+
+LABKIT_PLUGIN_EXPORT long testplugin_writes(void) { return __atomic_load_n(&writes, __ATOMIC_SEQ_CST); }
+
+LABKIT_PLUGIN_EXPORT long testplugin_open_devices(void)
+{
+    return __atomic_load_n(&open_devices, __ATOMIC_SEQ_CST);
+}
+
 #ifdef CRASH_IN_CONSTRUCTOR
 __attribute__((constructor)) static void crash_on_load(void)
 {
@@ -86,21 +104,28 @@ static labkit_status meter_open(const char *resource, labkit_device **out)
     }
     labkit_device *device = calloc(1, sizeof *device);
     if (device == NULL) return LABKIT_ERROR_NO_MEMORY;
+#ifdef NARROW_DEVICE
+    device->range = 10.0;
+#else
     device->range = 100.0;
+#endif
     device->gain = 1;
     strcpy(device->label, "meter");
     *out = device;
+    __atomic_add_fetch(&open_devices, 1, __ATOMIC_SEQ_CST);
     return LABKIT_OK;
 }
 
 static labkit_status meter_close(labkit_device *device)
 {
+    __atomic_sub_fetch(&open_devices, 1, __ATOMIC_SEQ_CST);
     free(device);
     return LABKIT_OK;
 }
 
 static labkit_status meter_set(labkit_device *device, const char *name, const labkit_value *value)
 {
+    __atomic_add_fetch(&writes, 1, __ATOMIC_SEQ_CST);
     if (strcmp(name, "range") == 0) {
         device->range = value->as.f;
     } else if (strcmp(name, "gain") == 0) {
@@ -154,6 +179,7 @@ MAYBE_UNUSED static labkit_status meter_read(labkit_device *device, const char *
 
 static labkit_status meter_action(labkit_device *device, const char *name)
 {
+    __atomic_add_fetch(&writes, 1, __ATOMIC_SEQ_CST);
     if (strcmp(name, "zero") != 0) return LABKIT_ERROR_UNKNOWN_NAME;
     device->zeroed = 1;
     return LABKIT_OK;
@@ -164,6 +190,27 @@ static int32_t meter_last_error(const labkit_device *device, char *message, size
     labkit_copy_message(message, size, device ? device->message : open_message);
     return device ? 7 : 0;
 }
+
+#if defined(NARROW_DEVICE) || defined(BAD_DESCRIBE)
+static labkit_status meter_describe(labkit_device *device, labkit_text *json)
+{
+    (void)device;
+#ifdef BAD_DESCRIBE
+    return labkit_put_text(json, "{\"labkit_declarations\": 1, \"declarations\": [");
+#else
+    return labkit_put_text(
+        json,
+        "{\"labkit_declarations\": 1, \"declarations\": ["
+        "{\"role\": \"setting\", \"name\": \"range\", \"unit\": \"V\", \"min\": 0.1,"
+        " \"max\": 10, \"safe\": 10, \"doc\": \"Input range (this model: up to 10 V)\"},"
+        "{\"role\": \"setting\", \"name\": \"gain\", \"kind\": \"int\", \"min\": 1,"
+        " \"max\": 8, \"doc\": \"Gain\"},"
+        "{\"role\": \"setting\", \"name\": \"label\", \"kind\": \"str\", \"doc\": \"A label\"},"
+        "{\"role\": \"reading\", \"name\": \"signal\", \"unit\": \"V\", \"doc\": \"The signal\"},"
+        "{\"role\": \"action\", \"name\": \"zero\", \"doc\": \"Zero the input\"}]}");
+#endif
+}
+#endif
 
 MAYBE_UNUSED static const labkit_plugin meter = {
 #ifdef WRONG_ABI
@@ -189,6 +236,9 @@ MAYBE_UNUSED static const labkit_plugin meter = {
 #endif
     .action = meter_action,
     .last_error = meter_last_error,
+#if defined(NARROW_DEVICE) || defined(BAD_DESCRIBE)
+    .describe = meter_describe,
+#endif
 };
 
 #ifdef NO_ENTRY
