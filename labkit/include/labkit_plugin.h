@@ -239,7 +239,9 @@ typedef struct labkit_plugin {
 
     /* Optional (NULL if not offered): this device's own declarations, as a JSON document like
      * `declarations`, when they differ from the library's (a model of the family with a
-     * narrower range). labkit asks once, right after open(), and uses them for this device. */
+     * narrower range). labkit asks right after each open(), before any other call, and uses
+     * them for this device (labkit's "declarations from the device"); a device that declares
+     * otherwise when it is opened again is refused (another model behind the same resource). */
     labkit_status (*describe)(labkit_device *device, labkit_text *json);
 
     void (*reserved[8])(void); /* NULL */

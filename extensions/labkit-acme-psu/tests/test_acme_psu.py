@@ -95,6 +95,18 @@ def test_values_out_of_range_never_reach_the_library(psu) -> None:
     assert log3.sent == [repr(("set", ("voltage", 1.5))).encode()]
 
 
+def test_a_ps6010_declares_its_own_wider_range() -> None:
+    with AcmePsu(f"{fresh()}&model=PS-6010", name="big") as big:
+        assert big.identity["model"] == "PS-6010"
+        assert big.settings.voltage.limits == (0, 60)  # from the supply's describe()
+        big.voltage = "45 V"
+        big.output = True
+        assert big.read("voltage_out") == pytest.approx(45.0, abs=0.05)
+        with record(big) as log, pytest.raises(labkit.LimitError, match="60 V"):
+            big.voltage = "65 V"
+        assert log.sent == []
+
+
 def test_the_supply_keeps_its_state_across_a_reconnect() -> None:
     resource = fresh()
     with AcmePsu(resource, name="first") as first:

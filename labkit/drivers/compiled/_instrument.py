@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,15 +68,13 @@ class CompiledInstrument(Instrument):
         assert self.resource is not None  # checked in __init__
         return PluginLink(type(self).library, self.resource, instrument=self.name)
 
-    def device_declarations(self) -> Iterable[Any]:
-        declarations = self.link.declarations()
-        self._declared = self.link.schema
-        return declarations
-
     def _on_open(self) -> None:
-        # Reconnecting keeps the class the first connection made: the device must still be
-        # the model it was (an instrument never changes its limits behind a user's back).
-        if self._declared is not None and self.link.schema != self._declared:
+        # The declarations came from the link (the default device_declarations()) when it
+        # first connected; reconnecting keeps that class, so the device must still declare
+        # what it did (an instrument never changes its limits behind a user's back).
+        if self._declared is None:
+            self._declared = self.link.schema
+        elif self.link.schema != self._declared:
             raise ConfigurationError(
                 f"the device at {self.resource} now declares other settings or limits than "
                 "when it first connected (another model of the family?)",

@@ -51,6 +51,11 @@ BROKEN = {
         "cable is unplugged (simulated failure) (LABKIT_ERROR_NO_DEVICE)",
     ),
     "lies": ("LYING_TEXT", "self-test failed: the meter plugin broke labkit's plugin ABI: get"),
+    "bad_describe": (
+        "BAD_DESCRIBE",
+        "self-test failed: open('meter://selftest'): the device's own declarations (describe): "
+        "the meter plugin's declarations: not valid JSON",
+    ),
 }
 
 

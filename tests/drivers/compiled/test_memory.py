@@ -167,12 +167,16 @@ PYTHON = textwrap.dedent(
             psu.voltage = 45
         except labkit.LimitError:
             pass
+    with Psu("sim://big?model=PS-6010&load=10", name="big") as big:  # declares at connect
+        big.voltage = 45
+        big.reconnect()
+        big.read("voltage_out")
     try:
         Psu("tcp://nowhere", name="nowhere")
     except labkit.InstrumentError:
         pass
     handle = library._handle._handle
-    del links, psu, Psu
+    del links, psu, big, Psu
     _ctypes.dlclose(handle)
     mapped = open("/proc/self/maps").read()
     print("still mapped" if path in mapped else "unloaded")
