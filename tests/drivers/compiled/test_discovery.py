@@ -174,3 +174,56 @@ def test_the_good_library_becomes_an_instrument_class(folder_in_this_process: Pa
     with meter_class("meter://discovered", name="meter") as meter:
         meter.range = "20 V"
         assert meter.read("signal") == pytest.approx(0.2)
+
+
+def test_libraries_named_by_entry_points_are_listed_with_their_reasons(
+    plugin_folder: Path, tmp_path: Path
+) -> None:
+    """A distribution's entry points may name libraries; bad ones are listed as a folder's are."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "vendor_drivers.py").write_text(
+        f"GOOD = {str(plugin_folder / 'libmeter.so')!r}\n"
+        f"WRONG_ABI = {str(plugin_folder / 'libwrong_abi.so')!r}\n"
+        f"CRASHES = {str(plugin_folder / 'libcrash_in_open.so')!r}\n"
+        f"NOTES = {str(plugin_folder / 'libnotes.so')!r}\n"
+        f"GONE = {str(tmp_path / 'libgone.so')!r}\n"
+    )
+    info = site / "vendor_drivers-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vendor-drivers\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[labkit.drivers]\n"
+        "ep_good = vendor_drivers:GOOD\n"
+        "ep_wrong_abi = vendor_drivers:WRONG_ABI\n"
+        "ep_crashes = vendor_drivers:CRASHES\n"
+        "ep_notes = vendor_drivers:NOTES\n"
+        "ep_gone = vendor_drivers:GONE\n"
+    )
+    empty = tmp_path / "no-plugins"
+    empty.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "LABKIT_PLUGIN_PATH": str(empty),
+        "LABKIT_CONFIG": str(plugin_folder / "config.toml"),
+    }
+    listed = subprocess.run(
+        [sys.executable, "-m", "labkit", "plugins", "--kind", "driver", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr
+    found = {p["name"]: p for p in json.loads(listed.stdout) if p["name"].startswith("ep_")}
+    assert found["ep_good"]["status"] == "loaded"
+    assert found["ep_good"]["origin"] == "entry point of vendor-drivers 1.0"
+    for name, reason in (
+        ("ep_wrong_abi", "wrong ABI: built for labkit plugin ABI 2.0"),
+        ("ep_crashes", "crashed: the probe process died of SIGSEGV while open("),
+        ("ep_notes", "not a library: a text file"),
+        ("ep_gone", "not a library: cannot read it (No such file or directory)"),
+    ):
+        assert found[name]["status"] == "failed", found[name]
+        assert found[name]["reason"].startswith(reason), (name, found[name]["reason"])
