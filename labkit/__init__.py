@@ -33,6 +33,7 @@ from labkit.core import (
     RampInterrupted,
     Reading,
     ReplyError,
+    RunWaitTimeout,
     Setting,
     SettingTypeError,
     Transport,
@@ -41,6 +42,7 @@ from labkit.core import (
     _hooks,
     close_all,
     instruments,
+    safe_on_exit,
 )
 
 __version__ = "0.1.0"
@@ -86,6 +88,7 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingTypeError",
     "Transport",
@@ -95,6 +98,7 @@ __all__ = [
     "close_all",
     "instruments",
     "open_transport",
+    "safe_on_exit",
     *_LAZY,
 ]
 

@@ -23,10 +23,12 @@ from labkit.core._errors import (
     PluginError,
     RampInterrupted,
     ReplyError,
+    RunWaitTimeout,
     SettingTypeError,
     UnitError,
     ValidationError,
 )
+from labkit.core._exit import safe_on_exit
 from labkit.core._handles import ActionHandle, Handle, Namespace, ReadingHandle, SettingHandle
 from labkit.core._instrument import Channel, Instrument
 from labkit.core._registry import close_all, instruments
@@ -67,6 +69,7 @@ __all__ = [
     "ReadingHandle",
     "Region",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingHandle",
     "SettingTypeError",
@@ -78,4 +81,5 @@ __all__ = [
     "ValidationError",
     "close_all",
     "instruments",
+    "safe_on_exit",
 ]

@@ -348,5 +348,5 @@ def _wait(future: Future[Any]) -> Any:
             return future.result(timeout=0.1)
         except WaitTimeout:
             if future.done():
-                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
+                raise  # not the wait: the operation itself raised a TimeoutError
             continue

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from labkit.core import Camera, ConfigurationError, Frame, InstrumentTimeout, StreamClosed
+from labkit.core import (
+    Camera,
+    ConfigurationError,
+    Frame,
+    InstrumentTimeout,
+    NotConnectedError,
+    StreamClosed,
+)
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import PlanBuilder
 from labkit.store import Variable
@@ -159,10 +166,16 @@ class CameraStream:
             )
 
     def _consume(self, ctx: StepContext, queue: Any, stop: threading.Event) -> int:
-        """On its own thread: take frames off the queue and write them, until done."""
-        deadline = None if self.duration is None else time.monotonic() + self.duration
-        last_frame = time.monotonic()
+        """On its own thread: take frames off the queue and write them, until done.
+
+        The stream ending early fails the run: a camera closed mid-run (its queues end), or
+        one that stopped acquiring with frames still wanted, is not a completed recording.
+        """
+        start = time.monotonic()
+        deadline = None if self.duration is None else start + self.duration
+        last_frame = start
         count = 0
+        seen_acquiring = bool(self.camera.acquiring)
         while not stop.is_set():
             if self.frames is not None and count >= self.frames:
                 break
@@ -179,15 +192,33 @@ class CameraStream:
                         instrument=getattr(self.camera, "name", self.name),
                         hint="Check the camera's trigger and exposure settings",
                     ) from None
+                acquiring = bool(self.camera.acquiring)
+                if seen_acquiring and not acquiring and not len(queue) and not stop.is_set():
+                    raise self._ended_early("stopped acquiring", count, start) from None
+                seen_acquiring = seen_acquiring or acquiring
                 continue
             except StreamClosed:
-                break
+                if stop.is_set():
+                    break
+                raise self._ended_early("was closed", count, start) from None
             last_frame = time.monotonic()
             if count == 0:
                 ctx.declare(self.name, _pixels_variable(self.name, self.camera, frame))
             ctx.at(count).record(_frame_values(self.name, frame), time=frame.timestamp)
             count += 1
         return count
+
+    def _ended_early(self, what: str, count: int, start: float) -> NotConnectedError:
+        wanted = []
+        if self.frames is not None:
+            wanted.append(f"{count} of {self.frames} frames")
+        if self.duration is not None:
+            wanted.append(f"{time.monotonic() - start:.3g} s of {self.duration:g} s")
+        return NotConnectedError(
+            f"the camera {what} during the stream, after {' and '.join(wanted)}",
+            instrument=getattr(self.camera, "name", self.name),
+            hint="The frames recorded so far are in the run; reopen the camera and run again",
+        )
 
     def describe(self) -> dict[str, Any]:
         return {

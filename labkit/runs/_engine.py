@@ -19,7 +19,16 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from labkit.core import Condition, ConfigurationError, Instrument, SettingHandle, _loop, instruments
+from labkit.core import (
+    Condition,
+    ConfigurationError,
+    Instrument,
+    SettingHandle,
+    _exit,
+    _loop,
+    instruments,
+)
+from labkit.runs import _claims
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
@@ -105,8 +114,10 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.claimed: set[tuple[int, str]] = set()  # settings this run owns (see _claims)
         self.pause_requested = False
         self.abort_requested = False
+        self.abort_reason: str | None = None
         self.suspensions: dict[int, str] = {}
         self.suspend_epoch = 0
         self.task: asyncio.Task[Any] | None = None
@@ -127,11 +138,13 @@ class Engine:
         self.pause_requested = False
         self._notify()
 
-    def request_abort(self) -> None:
+    def request_abort(self, reason: str = "by request") -> None:
         if self.abort_requested or self.run.done:
             return
         self.abort_requested = True
-        self.run._update(message="aborting")
+        self.abort_reason = reason
+        self.event("abort requested", reason=reason)
+        self.run._update(message=f"aborting: {reason}")
         if self.task is not None:
             self.task.cancel()
 
@@ -142,7 +155,13 @@ class Engine:
     # -- used by steps ----------------------------------------------------------------------
 
     def touch(self, handle: SettingHandle) -> None:
+        """Note that the run sets ``handle`` (made safe if the run ends badly), claiming it
+        if the plan did not (a step setting something it did not declare)."""
         instrument = handle.instrument
+        key = (id(instrument), handle.name)
+        if key not in self.claimed:
+            _claims.claim(self.run, [handle])
+            self.claimed.add(key)
         self.touched.setdefault(instrument.name, instrument)
 
     def event(self, event: str, **details: Any) -> None:
@@ -215,11 +234,14 @@ class Engine:
                     details["made_safe"] = await self._make_safe()
         except Exception as failure:  # keep going: the status must be written
             details.setdefault("finish_errors", []).append(repr(failure))
+        if status == "aborted" and self.abort_reason:
+            details["abort_reason"] = self.abort_reason
         try:
             await asyncio.to_thread(self.writer.finish, status, **details)
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
+        _claims.release(self.run)
         self.run._finished(status, error, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
@@ -281,8 +303,13 @@ def start(
     redo_on_suspend: bool = True,
 ) -> Run:
     """Prepare, check, create the store and launch; returns the :class:`Run` at once."""
+    if _exit.exiting():
+        raise ConfigurationError(
+            "Python is exiting: no new run may start", hint="Start runs before the script ends"
+        )
     plan = Plan.build(steps)
     plan.check()
+    claimed = _claimed_settings(plan)
     watched = [_suspender(item) for item in suspenders]
     root = check_writable(resolve_data_root(data_root))
     run_name = name or _default_name(plan)
@@ -306,12 +333,27 @@ def start(
         "events": [],
     }
     writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
-    writer.create()
     run = Run(run_id, run_name, path, plan, writer)
+    try:
+        _claims.claim(run, claimed.values())
+        writer.create()
+    except BaseException:
+        _claims.release(run)
+        run._forget()
+        raise
     engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
+    engine.claimed.update(claimed)
     run._attach(engine, progress)
     run._future = _loop.submit(engine.main())
     return run
+
+
+def _claimed_settings(plan: Plan) -> dict[tuple[int, str], SettingHandle]:
+    """The settings a plan sets, each once."""
+    found: dict[tuple[int, str], SettingHandle] = {}
+    for entry in plan.setpoints:
+        found.setdefault((id(entry.handle.instrument), entry.handle.name), entry.handle)
+    return found
 
 
 def _snapshot(instrument: Instrument) -> dict[str, Any]:
