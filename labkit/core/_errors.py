@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 
+_LONGEST = 2000  # characters of an error's message
+
+
 class LabkitError(Exception):
     """Base of every error labkit raises on purpose.
 
@@ -50,6 +53,8 @@ class LabkitError(Exception):
         setting: str | None = None,
         hint: str | None = None,
     ) -> None:
+        if len(message) > _LONGEST:  # a value quoted whole must never flood a notebook
+            message = f"{message[: _LONGEST - 40]}… ({len(message):,} characters in all)"
         self.message = message
         self.instrument = instrument
         self.setting = setting
