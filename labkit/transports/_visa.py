@@ -100,6 +100,7 @@ class VisaTransport:
         self.resource = resource
         self.resource_name = name
         self.backend = backend if backend is not None else inline
+        self._resource: Any = None
         self.timeout = float(timeout)
         self.read_termination = read_termination
         self.write_termination = write_termination
@@ -133,9 +134,19 @@ class VisaTransport:
                 f"{resource}: stop_bits {stop_bits!r} must be 1, 1.5 or 2",
                 hint="Fix the transport options",
             )
-        self._resource: Any = None
         self._last_command: str | None = None
         self.open()
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for a reply; changing it applies to the open session at once."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = float(seconds)
+        if self._resource is not None:
+            self._resource.timeout = self._timeout * 1000.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
