@@ -9,8 +9,7 @@ import pytest
 
 import labkit
 from labkit import Reading, Setting
-from labkit.core import _loop
-from labkit.core import _worker
+from labkit.core import _loop, _worker
 from labkit.core._worker import INSTANT_WINDOW
 
 
