@@ -277,7 +277,8 @@ class TraitSpec:
             return bool(value)
         if isinstance(value, numbers.Integral) and value in (0, 1):
             return bool(value)
-        if isinstance(value, str) and len(value) <= 16:
+        if isinstance(value, str):
+            check_text(value, where=where, limit="on/off")
             word = value.strip().lower()
             if word in _TRUE_WORDS or word in _FALSE_WORDS:
                 return word in _TRUE_WORDS

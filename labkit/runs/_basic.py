@@ -48,7 +48,7 @@ class Set:
         self._value: Any = None
 
     def prepare(self, plan: PlanBuilder) -> None:
-        self._value = plan.setpoints(self.setting, [self.value])[0].item()
+        self._value = plan.setpoints(self.setting, [self.value]).tolist()[0]
 
     async def run(self, ctx: StepContext) -> None:
         await ctx.set(self.setting, self._value)
