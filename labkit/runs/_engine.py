@@ -26,13 +26,14 @@ from labkit.core import (
     SettingHandle,
     _exit,
     _loop,
+    _watch,
     instruments,
 )
 from labkit.runs import _claims
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
-from labkit.runs._run import Run
+from labkit.runs._run import Run, active_runs
 from labkit.store import RunWriter, check_writable, jsonable, new_run_id, store_path
 from labkit.store import data_root as resolve_data_root
 
@@ -118,6 +119,7 @@ class Engine:
         self.pause_requested = False
         self.abort_requested = False
         self.abort_reason: str | None = None
+        self.fail_error: BaseException | None = None  # a failure from outside the steps
         self.suspensions: dict[int, str] = {}
         self.suspend_epoch = 0
         self.task: asyncio.Task[Any] | None = None
@@ -147,6 +149,20 @@ class Engine:
         self.run._update(message=f"aborting: {reason}")
         if self.task is not None:
             self.task.cancel()
+
+    def request_fail(self, error: BaseException) -> None:
+        """End the run as failed with ``error`` (an interlock tripped under it)."""
+        if self.abort_requested or self.fail_error is not None or self.run.done:
+            return
+        self.fail_error = error
+        self.run._update(message=f"failing: {error}")
+        if self.task is not None:
+            self.task.cancel()
+
+    def uses(self) -> set[int]:
+        """The ids of the instruments this run sets or reads."""
+        used = {id(instrument) for instrument in self.plan.instruments.values()}
+        return used | {id(instrument) for instrument in self.touched.values()}
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -209,13 +225,16 @@ class Engine:
             for node in self.plan.root.children:
                 await root.run(node.step)
         except asyncio.CancelledError:
-            status = "aborted"
+            if self.fail_error is not None:
+                status, error = "failed", self.fail_error
+            else:
+                status = "aborted"
         except Exception as failure:
             status, error = "failed", failure
         finally:
             for helper in helpers:
                 helper.cancel()
-        if status == "aborted":
+        if status == "aborted" or self.fail_error is not None:
             uncancel = getattr(self.task, "uncancel", None)
             while uncancel is not None and self.task is not None and self.task.cancelling():
                 uncancel()
@@ -368,3 +387,35 @@ def _default_name(plan: Plan) -> str:
     if len(steps) == 1:
         return str(steps[0].description.get("name") or steps[0].description["step"]).lower()
     return "run"
+
+
+def _in_use() -> set[int]:
+    """Instruments running runs use: their interlocks are watched whatever their state."""
+    used: set[int] = set()
+    for run in active_runs():
+        if run._engine is not None:
+            used |= run._engine.uses()
+    return used
+
+
+def _interlock_tripped(trip: _watch.Trip) -> None:
+    """On labkit's loop: a run using the tripped instrument records it and fails."""
+    key = id(trip.instrument)
+    for run in active_runs():
+        engine = run._engine
+        if engine is None or key not in engine.uses():
+            continue
+        interlock = trip.interlock
+        engine.event(
+            "interlock tripped",
+            setting=interlock.setting.full_name,
+            condition=interlock.condition.description,
+            reason=trip.reason,
+            made_safe=jsonable(trip.made_safe),
+            error=trip.error,
+        )
+        engine.request_fail(trip.exception())
+
+
+_watch.on_trip(_interlock_tripped)
+_watch.in_use_by(_in_use)
