@@ -356,14 +356,15 @@ def start(
     try:
         _claims.claim(run, claimed.values())
         writer.create()
-    except BaseException:
-        _claims.release(run)
-        run._forget()
+        engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
+        engine.claimed.update(claimed)
+        run._attach(engine, progress)
+        run._future = _loop.submit(engine.main())
+    except BaseException:  # Ctrl-C included: a run that never started holds nothing
+        if run._future is None:
+            _claims.release(run)
+            run._forget()
         raise
-    engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-    engine.claimed.update(claimed)
-    run._attach(engine, progress)
-    run._future = _loop.submit(engine.main())
     return run
 
 
