@@ -33,6 +33,8 @@ from labkit.store._variables import SPEC_DTYPES
 
 __all__ = ["CameraStream", "Snap"]
 
+_STOPPED_GRACE = 0.5  # seconds a camera may report "not acquiring" before the stream fails
+
 
 def _camera_name(camera: Any, name: str | None) -> str:
     text = name or getattr(camera, "name", None) or "camera"
@@ -176,6 +178,7 @@ class CameraStream:
         last_frame = start
         count = 0
         seen_acquiring = bool(self.camera.acquiring)
+        stopped_since: float | None = None
         while not stop.is_set():
             if self.frames is not None and count >= self.frames:
                 break
@@ -194,7 +197,14 @@ class CameraStream:
                     ) from None
                 acquiring = bool(self.camera.acquiring)
                 if seen_acquiring and not acquiring and not len(queue) and not stop.is_set():
-                    raise self._ended_early("stopped acquiring", count, start) from None
+                    # Give a camera that stopped because it failed the moment it takes to
+                    # close the queues with its error: that error says more than this one.
+                    now = time.monotonic()
+                    stopped_since = stopped_since or now
+                    if now - stopped_since >= _STOPPED_GRACE:
+                        raise self._ended_early("stopped acquiring", count, start) from None
+                else:
+                    stopped_since = None
                 seen_acquiring = seen_acquiring or acquiring
                 continue
             except StreamClosed:
