@@ -17,6 +17,7 @@ so tests decide when checks are due instead of waiting on a wall clock.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as _dt
 import logging
@@ -128,7 +129,7 @@ class InterlockWatcher:
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
         self._changed: asyncio.Event | None = None
-        self._task: asyncio.Future[Any] | None = None
+        self._task: concurrent.futures.Future[None] | None = None
         self.trips: list[Trip] = []
 
     # -- registration (any thread) ---------------------------------------------------------

@@ -201,7 +201,7 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
         if any(plan.simulated for plan in plans):
             bench = _make_bench(data.get("bench", {}), plans, context)
         for plan in plans:
-            plan.address = bench.address(plan.twin) if plan.simulated else plan.resource
+            plan.address = bench.address(plan.twin) if bench and plan.simulated else plan.resource
             _check_options(plan, context)
         # Only now is anything contacted: first every instrument is connected (identified
         # and read, nothing changed), then each is configured.
@@ -470,7 +470,7 @@ def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -
 
 def _check_options(plan: _Plan, context: Context) -> None:
     """Transport options are checked against the transport of the address, before connecting."""
-    if plan.driver.declared_at_connect:  # a camera: its options are its driver's own
+    if plan.driver.declared_at_connect or plan.address is None:  # a camera: options are its own
         return
     from labkit.transports import check_options
 
@@ -480,9 +480,11 @@ def _check_options(plan: _Plan, context: Context) -> None:
     try:
         check_options(plan.address, options)
     except LabkitError as error:
-        key = error.setting if error.setting in plan.options else None
-        path = ("instruments", plan.name, "options", key) if key else ("instruments", plan.name)
-        if error.setting == "timeout" and key is None:
+        key = error.setting
+        path: KeyPath = ("instruments", plan.name)
+        if key in plan.options:
+            path = ("instruments", plan.name, "options", key)
+        elif key == "timeout":
             path = ("instruments", plan.name, "timeout")
         raise context.fail(path, error.message, hint=error.hint) from None
 
