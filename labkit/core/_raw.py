@@ -1,0 +1,196 @@
+"""Raw message I/O goes through the same guards as settings.
+
+``smu.write(":SOUR:VOLT 500")`` must not be a way around a limit or an instructor's lock. So a
+message written from outside the instrument's own code (a notebook, a script, a helper running
+on the caller's thread) is read before it is sent:
+
+- every command in it (``;``-separated, SCPI's compound rules for the header path) that is
+  the set command of a declared setting — matched the SCPI way: any keyword spelt from its
+  short form on (``SOURce1:VOLTage`` matches ``SOUR1:VOLT``), case-insensitive — has its value
+  checked exactly as ``handle.set`` checks it: kind, unit, choices, locks, limits, interlocks;
+  a value labkit cannot read (``VOLT MAX``) is refused;
+- on an instrument with an instructor's lock in force (on any of its settings or channels), every
+  other command that is not a plain query needs the instructor's key
+  (``with smu.raw_access(key): smu.write(...)``), and so do binary writes;
+- plain queries (one header ending in ``?``) are always let through: they ask, they do not set.
+
+The instrument's own code — a driver's ``_set_<name>`` method, an action, a read — is trusted:
+its writes are what a checked set or action sends. Commands labkit does not know on an instrument
+nobody locked pass unchecked (labkit cannot check what no declaration describes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from labkit.core._errors import LabkitError, LockedError, ValidationError
+
+__all__ = ["RawCommand", "check_raw", "split_commands"]
+
+_TOKEN = "\x00labkit-value\x00"
+_KEYWORD = re.compile(r"^(\*?[A-Za-z_]+)([0-9]*)$")
+_RISKY_QUERIES = {"*TST?", "*CAL?"}  # queries that run something (a self-test, a calibration)
+
+
+def split_commands(message: str) -> list[str]:
+    """``"SOUR:VOLT 1;CURR 2\\n*OPC?"`` → ``["SOUR:VOLT 1", "SOUR:CURR 2", "*OPC?"]``.
+
+    A command after ``;`` that starts with neither ``:`` nor ``*`` continues the previous
+    command's header path, as SCPI says; quoted strings are not split.
+    """
+    parts: list[str] = []
+    path: list[str] = []
+    for raw in _split_outside_quotes(message):
+        part = raw.strip()
+        if not part:
+            continue
+        header, _, rest = part.partition(" ")
+        if header.startswith("*"):
+            parts.append(part)
+            continue
+        absolute = header.startswith(":")
+        keywords = header.lstrip(":").split(":")
+        full = keywords if absolute or not path else [*path, *keywords]
+        path = full[:-1]
+        parts.append(":".join(full) + (f" {rest}" if rest else ""))
+    return parts
+
+
+def _split_outside_quotes(message: str) -> Iterator[str]:
+    start, quote = 0, ""
+    for index, char in enumerate(message):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in ";\n\r":
+            yield message[start:index]
+            start = index + 1
+    yield message[start:]
+
+
+def _keywords(header: str) -> list[tuple[str, str]] | None:
+    found = []
+    for keyword in header.lstrip(":").split(":"):
+        match = _KEYWORD.match(keyword.strip())
+        if match is None:
+            return None
+        found.append((match[1].upper(), match[2] or "1"))
+    return found
+
+
+def _same_header(template: list[tuple[str, str]], given: list[tuple[str, str]]) -> bool:
+    """SCPI: each keyword is its short form (the template's) or longer, suffix 1 by default."""
+    return len(template) == len(given) and all(
+        g_word.startswith(t_word) and g_num == t_num
+        for (t_word, t_num), (g_word, g_num) in zip(template, given, strict=True)
+    )
+
+
+class RawCommand:
+    """The set command of one declared setting, ready to recognise in a raw message."""
+
+    __slots__ = ("handle", "header")
+
+    def __init__(self, handle: Any, header: list[tuple[str, str]]) -> None:
+        self.handle = handle
+        self.header = header
+
+    @classmethod
+    def of(cls, handle: Any) -> RawCommand | None:
+        template = handle.spec.set
+        if not isinstance(template, str):
+            return None
+        try:
+            text = template.format(_TOKEN, value=_TOKEN, self=handle.instrument)
+        except (AttributeError, IndexError, KeyError, ValueError):
+            return None
+        header, _, parameters = text.strip().partition(" ")
+        if parameters.strip().strip("\"'") != _TOKEN or _TOKEN in header:
+            return None  # the value is not the whole parameter: labkit cannot pick it out
+        keywords = _keywords(header)
+        return None if keywords is None else cls(handle, keywords)
+
+
+def _commands(instrument: Any) -> list[RawCommand]:
+    found = []
+    for handle in _handles(instrument):
+        command = RawCommand.of(handle)
+        if command is not None:
+            found.append(command)
+    return found
+
+
+def _handles(instrument: Any) -> Iterable[Any]:
+    yield from instrument.settings
+    for channel in instrument.channels.values():
+        yield from _handles(channel)
+
+
+def _locks(instrument: Any) -> list[Any]:
+    return [h.state.lock for h in _handles(instrument) if h.state.lock is not None]
+
+
+def _is_plain_query(part: str) -> bool:
+    header, _, _ = part.partition(" ")
+    return header.endswith("?") and header.upper() not in _RISKY_QUERIES
+
+
+def check_raw(instrument: Any, message: str | bytes, *, key: str | None) -> list[tuple[Any, Any]]:
+    """Refuse ``message`` (raising) if it breaks a guard; returns ``(handle, value)`` for the
+    settings it sets, checked. ``key`` is the instructor's key given with ``raw_access``."""
+    locks = _locks(instrument)
+    opened = bool(locks) and key is not None and all(lock.opens_with(key) for lock in locks)
+    name = instrument.name
+    if isinstance(message, bytes):
+        if locks and not opened:
+            raise _locked(name, "binary data", locks)
+        return []
+    known = _commands(instrument)
+    checked: list[tuple[Any, Any]] = []
+    for part in split_commands(message):
+        header, _, parameters = part.partition(" ")
+        given = _keywords(header)
+        command = next(
+            (c for c in known if given is not None and _same_header(c.header, given)), None
+        )
+        if command is not None:
+            checked.append((command.handle, _check_value(command.handle, parameters.strip(), part)))
+        elif locks and not opened and not _is_plain_query(part):
+            raise _locked(name, repr(part), locks)
+    return checked
+
+
+def _check_value(handle: Any, token: str, part: str) -> Any:
+    spec = handle.spec
+    try:
+        value = spec.from_reply(token, where=handle.name)
+    except LabkitError:
+        raise ValidationError(
+            f"the raw command {part!r} sets {handle.full_name}, and labkit cannot tell which "
+            f"value {token!r} is, so it cannot check it",
+            instrument=handle.instrument.name,
+            setting=handle.name,
+            value=token,
+            limit=spec.unit or spec.choices or spec.kind,
+            hint=f"Set it with {handle.full_name.split('.')[-2]}.{handle.name} = ... instead",
+        ) from None
+    checked = handle.check(value)
+    for interlock in handle.interlocks:
+        interlock.enforce(checked)
+    return checked
+
+
+def _locked(name: str, what: str, locks: list[Any]) -> LockedError:
+    reasons = "; ".join(sorted({lock.describe() for lock in locks}))
+    return LockedError(
+        f"raw I/O refused: an instructor locked settings of {name} ({reasons}), so {what} "
+        "may only be sent with the instructor's key",
+        instrument=name,
+        value=what,
+        limit="the instructor's key",
+        hint=f"with {name}.raw_access(key): ... — or set the declared settings instead",
+    )
