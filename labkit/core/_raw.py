@@ -26,8 +26,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from labkit.core._errors import LabkitError, LockedError, ValidationError
+from labkit.core._units import MAX_TEXT, shorten
 
-__all__ = ["RawCommand", "check_raw", "split_commands"]
+__all__ = ["RawCommand", "check_raw", "refuse_wrong_key", "split_commands"]
 
 _TOKEN = "\x00labkit-value\x00"
 _KEYWORD = re.compile(r"^(\*?[A-Za-z_]+)([0-9]*)$")
@@ -58,17 +59,15 @@ def split_commands(message: str) -> list[str]:
     return parts
 
 
+_SEPARATOR_OR_QUOTED = re.compile(r""""[^"]*"|'[^']*'|[;\n\r]""")
+
+
 def _split_outside_quotes(message: str) -> Iterator[str]:
-    start, quote = 0, ""
-    for index, char in enumerate(message):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char in ";\n\r":
-            yield message[start:index]
-            start = index + 1
+    start = 0
+    for found in _SEPARATOR_OR_QUOTED.finditer(message):  # in C: a long message costs little
+        if found.group() in (";", "\n", "\r"):
+            yield message[start : found.start()]
+            start = found.end()
     yield message[start:]
 
 
@@ -160,18 +159,20 @@ def check_raw(instrument: Any, message: str | bytes, *, key: str | None) -> list
         if command is not None:
             checked.append((command.handle, _check_value(command.handle, parameters.strip(), part)))
         elif locks and not opened and not _is_plain_query(part):
-            raise _locked(name, repr(part), locks)
+            raise _locked(name, shorten(part), locks)
     return checked
 
 
 def _check_value(handle: Any, token: str, part: str) -> Any:
     spec = handle.spec
     try:
+        if len(token) > MAX_TEXT:  # no value is that long: refused before it is read
+            raise ValidationError("too long")
         value = spec.from_reply(token, where=handle.name)
     except LabkitError:
         raise ValidationError(
-            f"the raw command {part!r} sets {handle.full_name}, and labkit cannot tell which "
-            f"value {token!r} is, so it cannot check it",
+            f"the raw command {shorten(part)} sets {handle.full_name}, and labkit cannot tell "
+            f"which value {shorten(token, 30)} is, so it cannot check it",
             instrument=handle.instrument.name,
             setting=handle.name,
             value=token,
@@ -194,3 +195,15 @@ def _locked(name: str, what: str, locks: list[Any]) -> LockedError:
         limit="the instructor's key",
         hint=f"with {name}.raw_access(key): ... — or set the declared settings instead",
     )
+
+
+def refuse_wrong_key(instrument: Any, key: str) -> None:
+    """Refuse a key that does not open every lock in force on ``instrument``."""
+    locks = _locks(instrument)
+    if locks and not all(lock.opens_with(key) for lock in locks):
+        raise LockedError(
+            f"that key does not open the locks on {instrument.name}",
+            instrument=instrument.name,
+            limit="the instructor's key",
+            hint="Ask the instructor who locked it",
+        )

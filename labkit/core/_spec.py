@@ -415,7 +415,7 @@ class TraitSpec:
             )
         number = float(text)
         if self.kind == "int":
-            if number != round(number):
+            if not math.isfinite(number) or number != round(number):
                 raise ReplyError(
                     f"expected a whole number, the instrument answered {reply!r}",
                     setting=where,

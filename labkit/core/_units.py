@@ -136,14 +136,21 @@ def _unit(text: str) -> pint.Unit:
 @functools.lru_cache(maxsize=512)
 def _kind(unit: Any) -> tuple[Any, bool, bool]:
     """What a unit measures beyond its dimension: its root units (``radian``, ``count``...),
-    whether it is a level (dB, neper...) and whether it is dimensionless."""
+    whether it is a level (dB, neper, dBm: equal steps in it are not equal steps of what it
+    measures) and whether it is dimensionless."""
     registry = ureg()
     _, root = registry.get_root_units(unit)
-    logarithmic = any(
-        getattr(getattr(registry._units.get(name), "converter", None), "is_logarithmic", False)
-        for name in unit._units
-    )
+
+    def measured(x: float) -> float:
+        return float(registry.Quantity(x, unit).to_root_units().magnitude)
+
+    first, second = measured(2.0) - measured(1.0), measured(3.0) - measured(2.0)
+    logarithmic = not math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-300)
     return root, logarithmic, unit.dimensionless
+
+
+def _root_names(root: Any) -> list[str]:
+    return sorted(set(re.findall(r"[A-Za-z_]+", str(root))) - {"dimensionless"})
 
 
 def check_unit(unit: str | None, *, where: str) -> None:
@@ -163,7 +170,7 @@ def check_unit(unit: str | None, *, where: str) -> None:
 def _describe(unit: Any) -> str:
     """ "an angle", "a ratio", "a level", or the dimension with its dimensionless base units."""
     root, logarithmic, dimensionless = _kind(unit)
-    named = sorted(getattr(root, "_units", {}))
+    named = _root_names(root)
     if logarithmic:
         return "a level"
     if dimensionless:

@@ -150,6 +150,11 @@ class InterlockWatcher:
         with self._lock:
             return [entry.interlock for entry in self._entries.values()]
 
+    def rates(self) -> list[tuple[Interlock, float]]:
+        """Every watched interlock with its interval."""
+        with self._lock:
+            return [(entry.interlock, entry.interval) for entry in self._entries.values()]
+
     # -- the checks ------------------------------------------------------------------------
 
     @staticmethod
@@ -300,10 +305,8 @@ def set_watcher(replacement: InterlockWatcher | None) -> InterlockWatcher | None
     with _watcher_lock:
         old, _watcher = _watcher, replacement
     if old is not None and old is not replacement:
-        with old._lock:
-            entries = list(old._entries.values())
         if replacement is not None:
-            for entry in entries:
-                replacement.watch(entry.interlock, entry.interval)
+            for interlock, interval in old.rates():
+                replacement.watch(interlock, interval)
         old.stop()
     return old
