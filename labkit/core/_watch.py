@@ -186,10 +186,13 @@ class InterlockWatcher:
         with self._lock:
             entries = list(self._entries.values())
         for entry in entries:
+            handle = entry.interlock.setting
+            if _closed(handle.instrument):  # gone for good: forget it
+                self.unwatch(entry.interlock)
+                continue
             if entry.due > now:
                 continue
             entry.due = now + entry.interval
-            handle = entry.interlock.setting
             if not handle.instrument.connected:
                 continue
             if id(handle.instrument) in busy or self.engaged(entry.interlock):
@@ -285,6 +288,14 @@ class InterlockWatcher:
             loop.call_soon_threadsafe(changed.set)
 
 
+def _closed(instrument: Any) -> bool:
+    root = getattr(instrument, "parent", None) or instrument
+    closed = getattr(root, "closed", None)
+    if closed is None:  # before the instrument model said so publicly
+        closed = vars(root).get("_closed", False)
+    return bool(closed)
+
+
 _watcher: InterlockWatcher | None = None
 _watcher_lock = threading.Lock()
 
@@ -307,6 +318,7 @@ def set_watcher(replacement: InterlockWatcher | None) -> InterlockWatcher | None
     if old is not None and old is not replacement:
         if replacement is not None:
             for interlock, interval in old.rates():
-                replacement.watch(interlock, interval)
+                if not _closed(interlock.setting.instrument):
+                    replacement.watch(interlock, interval)
         old.stop()
     return old

@@ -187,3 +187,12 @@ def test_the_real_loop_checks_on_its_own(supply, supply_sim, thermometer, hot):
         live.stop()
         _watch.set_watcher(old)
         _watch._trip_hooks.remove(heard)
+
+
+def test_a_closed_instruments_interlocks_are_forgotten(supply, thermometer, watcher, clock):
+    interlock = supply.settings.output.interlock(thermometer.readings.temperature < 350)
+    watcher.watch(interlock, 0.5)
+    supply.close()
+    clock.advance(1)
+    assert check(watcher) == []
+    assert interlock not in watcher.watched()
