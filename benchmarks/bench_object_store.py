@@ -11,7 +11,7 @@ about S3.
 
 **Catalog.** Roots of 100, 1,000 and 10,000 runs are generated cheaply — each run's group
 document (a realistic one: snapshot, plan, provenance, about 6 kB) written directly, plus one
-array — locally and on the S3 server; then ``labkit.runs(root=...)`` (labkit's real code) lists
+array — locally and on the S3 server; then ``labkit.find_runs(root=...)`` (labkit's real code) lists
 them: cold (no index: every run's document is read, concurrently, and the index is written),
 warm (the index in each day folder: only the folder listings and the index documents are read),
 and a search on the warm index (name glob and a metadata key). Compared, in the same run, with a
@@ -248,14 +248,16 @@ def catalog_part(s3: S3Server, sizes: list[int]) -> None:
 def _catalog_row(count: int, where: str, root: str, options: dict | None) -> None:
     bare = _timed(lambda: _bare_listing(root, options))
     start = time.perf_counter()
-    listed = labkit.runs(root=root, storage_options=options)
+    listed = labkit.find_runs(root=root, storage_options=options)
     cold = time.perf_counter() - start
     assert len(listed) == count, (len(listed), count)
-    warm = _timed(lambda: labkit.runs(root=root, storage_options=options))
-    search = _timed(lambda: labkit.runs("iv*", root=root, storage_options=options, sample="A2"))
-    found = labkit.runs("iv*", root=root, storage_options=options, sample="A2")
+    warm = _timed(lambda: labkit.find_runs(root=root, storage_options=options))
+    search = _timed(
+        lambda: labkit.find_runs("iv*", root=root, storage_options=options, sample="A2")
+    )
+    found = labkit.find_runs("iv*", root=root, storage_options=options, sample="A2")
     assert len(found) == count // 20 or count < 20, len(found)
-    plain = _timed(lambda: labkit.runs(root=root, storage_options=options, index=False), 1)
+    plain = _timed(lambda: labkit.find_runs(root=root, storage_options=options, index=False), 1)
     print(f"  {count:6d} {where:6} {bare:10.3f} {cold:9.3f} {warm:9.3f} {search:9.3f} {plain:9.3f}")
 
 

@@ -27,6 +27,7 @@ from labkit.core import (
     LabkitError,
     LimitError,
     LockedError,
+    MessageInstrument,
     MissingVendorLibrary,
     NotConnectedError,
     PluginError,
@@ -47,8 +48,11 @@ from labkit.core import (
 
 __version__ = "0.1.0"
 
-# Names loaded on first use: "name": "module" (the attribute has the same name there).
+# Names loaded on first use: "name": "module" (the attribute has the same name there) or
+# "module:attribute".
 _LAZY = {
+    "CameraInstrument": "labkit.drivers.cameras",
+    "find_runs": "labkit.store:runs",
     "GenICamCamera": "labkit.drivers.cameras.genicam",
     "PvcamCamera": "labkit.drivers.cameras.pvcam",
     "ScpiInstrument": "labkit.drivers.scpi",
@@ -60,6 +64,7 @@ _LAZY = {
     "grid": "labkit.runs",
     "open_run": "labkit.store",
     "open_runs": "labkit.store",
+    "open_transport": "labkit.transports",
     "run": "labkit.runs",
     "sweep": "labkit.runs",
     "timeseries": "labkit.runs",
@@ -83,6 +88,7 @@ __all__ = [
     "LabkitError",
     "LimitError",
     "LockedError",
+    "MessageInstrument",
     "MissingVendorLibrary",
     "NotConnectedError",
     "PluginError",
@@ -98,7 +104,6 @@ __all__ = [
     "__version__",
     "close_all",
     "instruments",
-    "open_transport",
     "safe_on_exit",
     *_LAZY,
 ]
@@ -124,7 +129,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
@@ -133,24 +139,10 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def open_transport(resource: str, options: Any = None) -> Transport:
-    """Open the transport for ``resource`` (``GPIB0::24::INSTR``, ``labsim://tc``,
-    ``usb:0x2457:0x101e``...) with ``options``, simulators included; drivers get theirs so."""
-    return _open_transport(resource, options or {})
+def _open_link(resource: str, options: Any) -> Transport:
+    from labkit.transports import open_transport as _open
 
-
-def _open_transport(resource: str, options: Any) -> Transport:
-    # The simulators sit beneath pyserial: tell pyserial where labkit's URL handlers live
-    # before any URL is opened, so "labsim://name" resolves like any pyserial URL.
-    from labkit import transports
-
-    kind = transports.kind_of_address(resource)
-    if kind.name == "serial" and "://" in resource:
-        import serial
-
-        if "labkit.sim.serial_handlers" not in serial.protocol_handler_packages:
-            serial.protocol_handler_packages.append("labkit.sim.serial_handlers")
-    return transports.open_transport(resource, options)
+    return _open(resource, options)
 
 
 def _instrument_panel(instrument: Instrument) -> Any:
@@ -171,7 +163,7 @@ def _live_view(run: Any) -> Any:
     return live_view(run)
 
 
-_hooks.register_transport_opener(_open_transport)
+_hooks.register_link_opener(_open_link)
 _hooks.register_display("panel", _instrument_panel)
 _hooks.register_display("run", _run_widget)
 _hooks.register_display("live", _live_view)

@@ -3,8 +3,19 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
-from labkit.core._camera import Camera, Frame, FrameBroadcaster, FrameQueue, Region, StreamClosed
+from labkit.core._camera import (
+    Camera,
+    Frame,
+    FrameBroadcaster,
+    FrameQueue,
+    FrameSource,
+    Region,
+    StreamClosed,
+    fit_span,
+)
 from labkit.core._conditions import Condition, Interlock
+from labkit.core._declarations import reserved_names
+from labkit.core._device import Device
 from labkit.core._errors import (
     AccessError,
     ChoiceError,
@@ -29,17 +40,32 @@ from labkit.core._errors import (
     ValidationError,
 )
 from labkit.core._exit import safe_on_exit
+from labkit.core._guards import (
+    Bound,
+    SettingLock,
+    bounds_in_force,
+    check_lock,
+    check_ramp_rate,
+    check_soft_limits,
+    check_value,
+    check_writable,
+)
 from labkit.core._handles import ActionHandle, Handle, Namespace, ReadingHandle, SettingHandle
 from labkit.core._instrument import Channel, Instrument
+from labkit.core._link import DeclaringLink, Link
+from labkit.core._message import MessageInstrument
+from labkit.core._moved import moved_names
 from labkit.core._registry import close_all, instruments
 from labkit.core._spec import TraitSpec
-from labkit.core._traits import Action, Reading, Setting
-from labkit.core._transport import Transport, UsbTransport
+from labkit.core._state import SettingState
+from labkit.core._traits import Action, Reading, Setting, as_trait
+from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
     "Action",
     "ActionHandle",
+    "Bound",
     "Camera",
     "Channel",
     "ChoiceError",
@@ -47,10 +73,13 @@ __all__ = [
     "ConfigurationError",
     "ConnectionLost",
     "DeclarationError",
+    "DeclaringLink",
+    "Device",
     "Frame",
     "FrameBroadcaster",
     "FrameFormatError",
     "FrameQueue",
+    "FrameSource",
     "Handle",
     "Instrument",
     "InstrumentError",
@@ -59,7 +88,9 @@ __all__ = [
     "InterlockError",
     "LabkitError",
     "LimitError",
+    "Link",
     "LockedError",
+    "MessageInstrument",
     "MissingVendorLibrary",
     "Namespace",
     "NotConnectedError",
@@ -72,14 +103,35 @@ __all__ = [
     "RunWaitTimeout",
     "Setting",
     "SettingHandle",
+    "SettingLock",
+    "SettingState",
     "SettingTypeError",
     "StreamClosed",
     "TraitSpec",
     "Transport",
     "UnitError",
-    "UsbTransport",
+    "UsbLink",
     "ValidationError",
+    "as_trait",
+    "bounds_in_force",
+    "check_lock",
+    "check_ramp_rate",
+    "check_soft_limits",
+    "check_value",
+    "check_writable",
     "close_all",
+    "fit_span",
     "instruments",
+    "reserved_names",
     "safe_on_exit",
 ]
+
+__getattr__ = moved_names(
+    "labkit.core",
+    {
+        "UsbTransport": (
+            "labkit.core.UsbLink (pyusb's is labkit.transports.UsbTransport)",
+            lambda: UsbLink,
+        )
+    },
+)

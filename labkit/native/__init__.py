@@ -12,6 +12,7 @@ Typical live-view use::
     shown = preview(image, max_size=800, contrast=("percentile", 1, 99.5))
 """
 
+from labkit.core._moved import moved_names
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
 from labkit.native._formats import (
@@ -24,7 +25,7 @@ from labkit.native._formats import (
     pixel_layout,
     supported_formats,
 )
-from labkit.native._frame import Frame, Roi
+from labkit.native._frame import DecodedFrame, Roi
 from labkit.native._preview import Preview, preview
 from labkit.native._recompose import recompose, recomposed_shape
 from labkit.native._select import BACKENDS, backend, c_import_error
@@ -33,7 +34,7 @@ available_backends: tuple[str, ...] = tuple(BACKENDS)
 """The backends this installation can run, the default first."""
 
 __all__ = [
-    "Frame",
+    "DecodedFrame",
     "FrameFlag",
     "ImageCompression",
     "ImageFormat",
@@ -57,3 +58,13 @@ __all__ = [
     "recomposed_shape",
     "supported_formats",
 ]
+
+__getattr__ = moved_names(
+    "labkit.native",
+    {
+        "Frame": (
+            "labkit.native.DecodedFrame (labkit.core.Frame is a camera's)",
+            lambda: DecodedFrame,
+        )
+    },
+)

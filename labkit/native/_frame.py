@@ -1,4 +1,4 @@
-"""What a decoded frame looks like to Python: :class:`Frame` and its :class:`Roi` list.
+"""What a decoded frame looks like to Python: :class:`DecodedFrame` and its :class:`Roi` list.
 
 A frame wraps the two record tables a backend produced (see ``_layout.py``) and the caller's
 buffer. Fields are read from the records on demand and the ROIs, with their zero-copy pixel
@@ -28,7 +28,7 @@ from labkit.native._formats import (
 )
 from labkit.native._layout import HEADER_DTYPE
 
-__all__ = ["Frame", "Roi"]
+__all__ = ["DecodedFrame", "Roi"]
 
 _HEADER_NAMES = HEADER_DTYPE.names
 
@@ -74,8 +74,8 @@ def _ext_md(fields: dict[str, int], buffer: memoryview, start: int, where: str) 
 class Roi:
     """One decoded ROI. ``pixels`` is a read-through view of the frame buffer, or ``None``.
 
-    (A plain record, built per ROI on first access to ``Frame.rois``; for hundreds of centroids
-    per frame, ``Frame.table`` has the same fields as NumPy columns.)
+    (A plain record, built per ROI on first access to ``DecodedFrame.rois``; for hundreds of centroids
+    per frame, ``DecodedFrame.table`` has the same fields as NumPy columns.)
 
     Timestamps are raw header values; the ``*_ps`` forms are exact picoseconds where the unit is
     known (v1/v2) and ``None`` in v3, whose header no longer says the unit of ROI timestamps.
@@ -123,8 +123,9 @@ class Roi:
         return (self.height, self.width)
 
 
-class Frame:
-    """A decoded PVCAM frame: header fields, extended metadata and the ROIs.
+class DecodedFrame:
+    """A decoded PVCAM frame: header fields, extended metadata and the ROIs (labkit's own frame,
+    pixels and times, is :class:`labkit.core.Frame`).
 
     The pixel views point into the buffer that was decoded; they keep it alive, and they change
     when the camera overwrites that buffer (copy or :func:`recompose` what you want to keep).
@@ -362,9 +363,9 @@ class Frame:
 
     def __repr__(self) -> str:
         if not self.has_metadata:
-            return f"<Frame without metadata {self.rois[0].shape} {format_name(self.image_format)}>"
+            return f"<DecodedFrame without metadata {self.rois[0].shape} {format_name(self.image_format)}>"
         return (
-            f"<Frame v{self.version} #{self.frame_nr} {len(self.table)}/{self.roi_count} ROIs "
+            f"<DecodedFrame v{self.version} #{self.frame_nr} {len(self.table)}/{self.roi_count} ROIs "
             f"{self.image_format.name} implied={tuple(self.implied_roi or ())}>"
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from labkit.core import FrameFormatError
 from labkit.native._formats import PixelLayout, RoiFlag
-from labkit.native._frame import Frame, roi_size_problem
+from labkit.native._frame import DecodedFrame, roi_size_problem
 from labkit.native._select import kernels
 from labkit.native._twin_recompose import BINNING, OUTSIDE
 
@@ -60,12 +60,12 @@ def _check_fill(fill: int | None, dtype: np.dtype) -> int | None:
     return value
 
 
-def _carriers(frame: Frame) -> np.ndarray:
+def _carriers(frame: DecodedFrame) -> np.ndarray:
     return np.flatnonzero((frame.table["flags"] & RoiFlag.HEADER_ONLY) == 0)
 
 
 def recomposed_shape(
-    frame: Frame, coordinates: Coordinates = "implied", offset: tuple[int, int] = (0, 0)
+    frame: DecodedFrame, coordinates: Coordinates = "implied", offset: tuple[int, int] = (0, 0)
 ) -> tuple[int, int]:
     """``(height, width)`` of the smallest image that holds every ROI of ``frame``.
 
@@ -93,7 +93,7 @@ def recomposed_shape(
     return (height + off_y, width + off_x)
 
 
-def _unusable(frame: Frame, carriers: np.ndarray) -> FrameFormatError | None:
+def _unusable(frame: DecodedFrame, carriers: np.ndarray) -> FrameFormatError | None:
     """The error for pixels that cannot be copied: a compressed frame, a short ROI."""
     if not len(carriers):
         return None
@@ -114,7 +114,7 @@ def _unusable(frame: Frame, carriers: np.ndarray) -> FrameFormatError | None:
 
 
 def _failure(
-    frame: Frame, status: int, index: int, origin: tuple[int, int], offset: tuple[int, int],
+    frame: DecodedFrame, status: int, index: int, origin: tuple[int, int], offset: tuple[int, int],
     shape: tuple[int, ...], natural: tuple[int, int],
 ) -> Exception:  # fmt: skip
     """The error for a ROI the backend could not place (the slow path: only on failure)."""
@@ -140,7 +140,7 @@ def _failure(
 
 
 def recompose(
-    frame: Frame,
+    frame: DecodedFrame,
     *,
     out: np.ndarray | None = None,
     coordinates: Coordinates = "implied",

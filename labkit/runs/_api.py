@@ -2,7 +2,7 @@
 ``labkit.run`` and ``labkit.dry_run``.
 
 Each starts a run and returns its :class:`Run` at once (the dry run only checks). Run options
-are the same everywhere: ``name``, ``metadata`` (searchable with ``labkit.runs(key=value)``),
+are the same everywhere: ``name``, ``metadata`` (searchable with ``labkit.find_runs(key=value)``),
 ``suspenders``, ``data_root`` (a folder or a store URL such as ``s3://bucket/runs``) with
 ``storage_options``, ``progress`` (a terminal progress bar) and ``flush_interval`` (seconds
 between flushes; by default 0.2 s on a local disk, 1 s on object storage).

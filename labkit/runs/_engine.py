@@ -33,7 +33,7 @@ from labkit.runs import _claims
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
-from labkit.runs._run import Run, active_runs
+from labkit.runs._run import Run
 from labkit.store import RunWriter, check_writable, jsonable, new_run_id, store_path
 from labkit.store import data_root as resolve_data_root
 
@@ -89,7 +89,7 @@ def _error_info(error: BaseException) -> dict[str, Any]:
         value = getattr(error, field, None)
         if value is not None:
             info[field] = value
-    step = getattr(error, "_labkit_step", None) or getattr(error, "step", None)
+    step = getattr(error, "labkit_step", None) or getattr(error, "step", None)
     if step:
         info["step"] = step
     info["traceback"] = "".join(traceback.format_exception(error)[-12:])
@@ -133,7 +133,7 @@ class Engine:
             return
         self.pause_requested = True
         if not self._holding:
-            self.run._update(message="pausing at the next point")
+            self.run.feed.update(message="pausing at the next point")
         self._notify()
 
     def request_resume(self) -> None:
@@ -146,7 +146,7 @@ class Engine:
         self.abort_requested = True
         self.abort_reason = reason
         self.event("abort requested", reason=reason)
-        self.run._update(message=f"aborting: {reason}")
+        self.run.feed.update(message=f"aborting: {reason}")
         if self.task is not None:
             self.task.cancel()
 
@@ -155,7 +155,7 @@ class Engine:
         if self.abort_requested or self.fail_error is not None or self.run.done:
             return
         self.fail_error = error
-        self.run._update(message=f"failing: {error}")
+        self.run.feed.update(message=f"failing: {error}")
         if self.task is not None:
             self.task.cancel()
 
@@ -198,7 +198,7 @@ class Engine:
                 else:
                     state, reason = "suspended", "; ".join(self.suspensions.values())
                 if (state, reason) != announced:
-                    self.run._update(
+                    self.run.feed.update(
                         points=self.writer.durable_points,
                         recorded=self.writer.points,
                         status=state,
@@ -211,12 +211,13 @@ class Engine:
         finally:
             self._holding = False
         self.event("resumed")
-        self.run._update(status="running", message="")
+        self.run.feed.update(status="running", message="")
 
     # -- the task ---------------------------------------------------------------------------
 
     async def main(self) -> None:
         self.task = asyncio.current_task()
+        _running.add(self)
         self._changed = asyncio.Event()
         helpers = [asyncio.create_task(self._publish())]
         status, error = "completed", None
@@ -254,7 +255,7 @@ class Engine:
                 if self.writer.error is None:
                     await asyncio.to_thread(self.writer.flush)
                 if self.touched:
-                    self.run._update(message="bringing outputs to safe values")
+                    self.run.feed.update(message="bringing outputs to safe values")
                     details["made_safe"] = await self._make_safe()
         except Exception as failure:  # keep going: the status must be written
             details.setdefault("finish_errors", []).append(repr(failure))
@@ -266,7 +267,8 @@ class Engine:
             if error is None:
                 status, error = "failed", failure
         _claims.release(self.run)
-        self.run._finished(status, error, self.writer.durable_points, self.writer.points)
+        _running.discard(self)
+        self.run.feed.finished(status, error, self.writer.durable_points, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
         touched = list(self.touched.values())
@@ -285,7 +287,7 @@ class Engine:
         """Push counters to the Run's traits a few times a second (not at every point):
         ``points`` counts what is stored, ``recorded`` what was acquired."""
         while True:
-            self.run._update(points=self.writer.durable_points, recorded=self.writer.points)
+            self.run.feed.update(points=self.writer.durable_points, recorded=self.writer.points)
             await asyncio.sleep(_PUBLISH_INTERVAL)
 
     async def _check_suspender(self, key: int, suspender: Suspender, since: float | None):
@@ -360,17 +362,20 @@ def start(
     }
     writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
     run = Run(run_id, run_name, writer.path, plan, writer)
+    submitted = False
     try:
         _claims.claim(run, claimed.values())
         writer.create()
         engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
         engine.claimed.update(claimed)
-        run._attach(engine, progress)
-        run._future = _loop.submit(engine.main())
+        run.feed.attach(engine, progress)
+        future = _loop.submit(engine.main())
+        submitted = True
+        run.feed.running(future)
     except BaseException:  # Ctrl-C included: a run that never started holds nothing
-        if run._future is None:
+        if not submitted:
             _claims.release(run)
-            run._forget()
+            run.feed.forget()
         raise
     return run
 
@@ -397,21 +402,22 @@ def _default_name(plan: Plan) -> str:
     return "run"
 
 
+_running: set[Engine] = set()  # engines whose task has started and not finished (on the loop)
+
+
 def _in_use() -> set[int]:
     """Instruments running runs use: their interlocks are watched whatever their state."""
     used: set[int] = set()
-    for run in active_runs():
-        if run._engine is not None:
-            used |= run._engine.uses()
+    for engine in list(_running):
+        used |= engine.uses()
     return used
 
 
 def _interlock_tripped(trip: _watch.Trip) -> None:
     """On labkit's loop: a run using the tripped instrument records it and fails."""
     key = id(trip.instrument)
-    for run in active_runs():
-        engine = run._engine
-        if engine is None or key not in engine.uses():
+    for engine in list(_running):
+        if key not in engine.uses():
             continue
         interlock = trip.interlock
         engine.event(

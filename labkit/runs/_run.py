@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import dataclasses
 import logging
 import sys
 import threading
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from labkit.runs._plan import Plan
     from labkit.store import RunWriter
 
-__all__ = ["FINAL_STATUSES", "Run", "active_runs"]
+__all__ = ["FINAL_STATUSES", "Run", "RunFeed", "active_runs"]
 
 FINAL_STATUSES = ("completed", "aborted", "failed")
 
@@ -45,13 +46,23 @@ log = logging.getLogger("labkit.runs")
 Watcher = Callable[[tuple[int, ...], dict[str, Any]], None]
 
 _active_lock = threading.Lock()
-_active: dict[str, Run] = {}  # runs not ended yet, held even if their handle was dropped
+
+
+class _Active(NamedTuple):
+    """A run that has not ended, with how to abort it and wait for its end (at exit)."""
+
+    run: Run
+    abort: Callable[[str], None]
+    ended: threading.Event
+
+
+_active: dict[str, _Active] = {}  # runs not ended yet, held even if their handle was dropped
 
 
 def active_runs() -> list[Run]:
     """Runs of this process that have not ended, oldest first."""
     with _active_lock:
-        return list(_active.values())
+        return [entry.run for entry in _active.values()]
 
 
 def _say(text: str) -> None:
@@ -65,6 +76,23 @@ class _Watch(NamedTuple):
     callback: Watcher
     durable: bool
     names: frozenset[str] | None  # the values it needs (None: all)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFeed:
+    """The run engine's side of a :class:`Run`: it attaches itself, says the run is running,
+    updates its state as points are recorded and stored, hands it each recorded point (with
+    the writer's record sequence, so watchers of stored points hear of it once it is stored),
+    and says how it ended (or, with ``forget``, that it never started: its store could not be
+    made or it was interrupted while starting). Users observe the Run's traits and call
+    ``watch`` instead."""
+
+    attach: Callable[[Engine, bool | None], None]
+    running: Callable[[concurrent.futures.Future[None]], None]
+    update: Callable[..., None]
+    finished: Callable[[str, BaseException | None, int, int], None]
+    recorded: Callable[[int, tuple[int, ...], dict[str, Any]], None]
+    forget: Callable[[], None]
 
 
 class Run(HasTraits):
@@ -101,8 +129,18 @@ class Run(HasTraits):
         self._pending_lock = threading.Lock()
         writer.on_durable(self._stored)
         self._final_status: str | None = None
-        with _active_lock:
-            _active[run_id] = self
+        self.feed = RunFeed(
+            attach=self._attach,
+            running=self._running,
+            update=self._update,
+            finished=self._finished,
+            recorded=self._recorded,
+            forget=self._forget,
+        )
+        """How the run engine tells this handle what happens (the engine is its only user)."""
+
+    def _running(self, future: concurrent.futures.Future[None]) -> None:
+        self._future = future
 
     def _forget(self) -> None:
         """The run could not start after all (its store could not be created)."""
@@ -111,6 +149,8 @@ class Run(HasTraits):
 
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine
+        with _active_lock:
+            _active[self.id] = _Active(self, self._request_abort, self._done)
         if progress is None:
             progress = _terminal()
         if progress:
@@ -407,13 +447,14 @@ def _terminal() -> bool:
 
 def _end_runs_at_exit() -> None:
     """At interpreter exit: abort every run still going and wait until each is recorded."""
-    runs = [run for run in active_runs() if run._engine is not None]
-    for run in runs:
-        if not run.done:
-            _say(f"Python is exiting: aborting run {run.id} ({run.name!r})")
-            run._request_abort("Python exited while the run was going")
-    for run in runs:
-        run._done.wait()
+    with _active_lock:
+        ending = list(_active.values())
+    for entry in ending:
+        if not entry.ended.is_set():
+            _say(f"Python is exiting: aborting run {entry.run.id} ({entry.run.name!r})")
+            entry.abort("Python exited while the run was going")
+    for entry in ending:
+        entry.ended.wait()
 
 
 _exit.on_exit(_end_runs_at_exit)

@@ -322,6 +322,6 @@ def find_by_name(
     if not matching:
         raise RunNotFound(
             f"no run named {name!r} in {str(data_root(root, storage_options))!r}",
-            hint="labkit.runs() lists the runs there; pass a path to open a store elsewhere",
+            hint="labkit.find_runs() lists the runs there; pass a path to open a store elsewhere",
         )
     return matching.latest

@@ -68,7 +68,7 @@ def open_runs(
     refs = list(selection)
     if not refs:
         raise ConfigurationError(
-            "open_runs needs at least one run", hint="labkit.runs() lists them"
+            "open_runs needs at least one run", hint="labkit.find_runs() lists them"
         )
 
     def one(ref: Any) -> Any:
@@ -85,7 +85,7 @@ def open_runs(
         )
         raise ConfigurationError(
             f"these runs do not share a layout (variables, dimensions, lengths): {groups}",
-            hint="Select runs of one kind, e.g. labkit.runs(name='iv*'), or open them one by one",
+            hint="Select runs of one kind, e.g. labkit.find_runs(name='iv*'), or open them one by one",
         )
     varying = [d for d in datasets[0].indexes if not _equal_indexes(datasets, d)]
     if varying:

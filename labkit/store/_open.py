@@ -155,7 +155,7 @@ def open_run(
     """Open a run as a lazy ``xarray.Dataset``: coordinates, units and metadata in ``attrs``.
 
     ``ref`` is a run id, a run name (the newest run of that name), a path or URL of a store
-    (``s3://bucket/runs/2026-11-24/…_iv.zarr``), or what ``labkit.runs()`` or a run returned.
+    (``s3://bucket/runs/2026-11-24/…_iv.zarr``), or what ``labkit.find_runs()`` or a run returned.
     ``root`` and ``storage_options`` say where to look up ids and names (default: the data
     root). ``chunks`` is passed to xarray (default: the Zarr chunks, as Dask arrays).
     """

@@ -18,9 +18,9 @@ from labkit.core._units import unit_symbol, ureg
 
 __all__ = [
     "choice_label",
+    "display_quantity",
     "escape",
     "format_number",
-    "format_quantity",
     "format_value",
     "nice_step",
     "plain_text",
@@ -71,11 +71,10 @@ def format_number(value: float) -> str:
     return f"{number:.6g}"
 
 
-def format_quantity(
-    value: Any, unit: str | None, *, compact: bool = True, resolution: float | None = None
-) -> str:
-    """``3 V``, ``105 µA``, ``2.5 MHz``: a value with an SI prefix, at ``resolution`` (a step)
-    when one is given; the same wording as labkit's error messages."""
+def display_quantity(value: Any, unit: str | None, *, resolution: float | None = None) -> str:
+    """A value as a panel shows it: ``3 V``, ``105 µA``, ``2.5 MHz``, ``—`` when unknown: an
+    SI prefix, at ``resolution`` (a step) when one is given, in the wording of labkit's error
+    messages (:func:`labkit.core._units.format_quantity`), with units pint spells better."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -93,14 +92,14 @@ def format_value(value: Any, spec: TraitSpec) -> str:
     if spec.kind == "bool":
         return "on" if value else "off"
     if isinstance(value, numbers.Real):
-        return format_quantity(value, spec.unit)
+        return display_quantity(value, spec.unit)
     return str(value)
 
 
 def choice_label(choice: Any, spec: TraitSpec) -> str:
     """A dropdown entry: ``1 ms`` for a discrete time constant, the label itself for an enum."""
     if spec.numeric:
-        return format_quantity(choice, spec.unit)
+        return display_quantity(choice, spec.unit)
     return str(choice)
 
 

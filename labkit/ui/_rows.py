@@ -24,7 +24,7 @@ import ipywidgets as widgets
 
 from labkit.core import LabkitError, ReadingHandle, SettingHandle
 from labkit.ui._controls import Control, control_kind, make_control
-from labkit.ui._format import escape, format_quantity, format_value, title_of
+from labkit.ui._format import display_quantity, escape, format_value, title_of
 from labkit.ui._style import FULL_ROW
 from labkit.ui._sync import Pending, failure_of, guarded, log, quietly
 
@@ -148,13 +148,13 @@ class SettingRow:
         if spec.numeric and spec.choices is None:
             if math.isfinite(low) and math.isfinite(high):
                 parts.append(
-                    f"Limits: {format_quantity(low, spec.unit)} … "
-                    f"{format_quantity(high, spec.unit)}"
+                    f"Limits: {display_quantity(low, spec.unit)} … "
+                    f"{display_quantity(high, spec.unit)}"
                 )
             elif math.isfinite(low):
-                parts.append(f"Limits: ≥ {format_quantity(low, spec.unit)}")
+                parts.append(f"Limits: ≥ {display_quantity(low, spec.unit)}")
             elif math.isfinite(high):
-                parts.append(f"Limits: ≤ {format_quantity(high, spec.unit)}")
+                parts.append(f"Limits: ≤ {display_quantity(high, spec.unit)}")
         if spec.access == "r":
             parts.append("Read-only: set by the instrument")
         parts.append(self.handle.full_name)
@@ -212,11 +212,11 @@ class SettingRow:
         error = failure_of(future)
         if error is not None:
             self.error.show(error)
-        elif self.readback_handle is not None and not self._readback_side_effect():
+        elif self.readback_handle is not None and not self.readback_side_effect():
             self.section.read(self.readback_handle, self.error.show)
         self._settled()
 
-    def _readback_side_effect(self) -> str | None:
+    def readback_side_effect(self) -> str | None:
         """Why reading the read-back now would change the instrument (None: it would not)."""
         if self.readback_handle is None:
             return None
@@ -257,7 +257,7 @@ class SettingRow:
                 self.control.rerange(limits, self.handle.value)
             lock = self.handle.state.lock
             disabled = (
-                not self.instrument._can_write(self.spec)
+                not self.spec.writable
                 or not self.instrument.connected
                 or (lock is not None and lock.locks_value)
             )
@@ -273,7 +273,7 @@ class SettingRow:
         spec = self.readback_handle.spec
         shown = escape(format_value(self.readback_handle.value, spec))
         title = f"Read-back: {title_of(spec).lower()}, measured"
-        effect = self._readback_side_effect()
+        effect = self.readback_side_effect()
         if effect:
             title += f"; not read on its own: {effect} (⟳ reads it)"
         if self._readback_stale:
@@ -293,15 +293,15 @@ class SettingRow:
         parts = []
         if state.busy or in_flight:
             if state.ramp_rate is not None and spec.kind == "float":
-                goal = f" → {escape(format_quantity(target, spec.unit))}" if in_flight else ""
-                now = escape(format_quantity(value, spec.unit))
+                goal = f" → {escape(display_quantity(target, spec.unit))}" if in_flight else ""
+                now = escape(display_quantity(value, spec.unit))
                 parts.append(
                     f'{_SPINNER} ramping{goal} <span class="labkit-muted">(now {now})</span>'
                 )
             else:
                 parts.append(f"{_SPINNER} setting…")
         elif state.ramp_rate is not None:
-            rate = format_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
+            rate = display_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
             parts.append(f'<span class="labkit-muted">ramps at {escape(rate)}</span>')
         if state.lock is not None:
             reason = f": {escape(state.lock.reason)}" if state.lock.reason else ""
@@ -311,10 +311,10 @@ class SettingRow:
                 f"{_LOCK} {what}{reason}</span>"
             )
         if value is None and not in_flight and self.instrument.connected:
-            unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
+            unknown = "not read yet" if spec.readable else "value unknown"
             parts.append(f'<span class="labkit-muted">{unknown}</span>')
         if self.readback_handle is not None and self.readback_handle.value is None:
-            effect = self._readback_side_effect()
+            effect = self.readback_side_effect()
             if effect and self.instrument.connected:
                 parts.append(_unread(f"read-back not read: {effect}"))
         html = " ".join(parts)

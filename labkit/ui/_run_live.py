@@ -28,7 +28,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from labkit.runs import CameraStream, Snap
+from labkit.runs import FrameStep
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
@@ -140,7 +140,7 @@ class RunLive(widgets.VBox):
     def _build(self, plan: Any, *, size: int, colormap: str) -> None:
         cameras: dict[str, Any] = {}
         for node in _nodes(plan.root):
-            if isinstance(node.step, (CameraStream, Snap)):
+            if isinstance(node.step, FrameStep):
                 cameras[node.path] = node.step
         for group in plan.groups:
             step = cameras.get(group.owner)
@@ -173,7 +173,7 @@ class RunLive(widgets.VBox):
             self._feed_lines(plot, group.time)
 
     def _feed_lines(self, plot: LinePlot, time_name: str) -> None:
-        timed = plot._t is not None
+        timed = plot.timed
         self._wanted.update(plot.names)
         if timed:
             self._wanted.add(time_name)
@@ -224,13 +224,14 @@ class RunLive(widgets.VBox):
     def _camera(self, step: Any, group: Any, *, size: int, colormap: str) -> None:
         options = {**self._options, "size": size, "colormap": colormap}
         title = f"{getattr(step.camera, 'name', step.name)} — recorded as {step.name!r}"
-        if isinstance(step, CameraStream):
-            view = CameraView(step.camera, title=title, controls_camera=False, **options)
-            view.recording = (
+        if step.continuous:  # the camera's own stream: a view of the camera itself
+            recording = (
                 f"run {self.run.id} records this camera: change its region of interest between "
                 f"runs (labkit.ui.camera_view({getattr(step.camera, 'name', 'camera')}))"
             )
-            view._roi_buttons_state()
+            view = CameraView(
+                step.camera, title=title, controls_camera=False, recording=recording, **options
+            )
             self.cameras.append(view)
             return
         view, source = recorded_view(title=title, **options)

@@ -63,7 +63,7 @@ def test_sigkill_at_a_random_moment(tmp_path, kind, seed):
     assert outcome.opened, f"plain xr.open_zarr could not open {outcome.store} cleanly"
     assert outcome.lost == [], "points reported stored were lost"
     assert outcome.torn == [], "points published with data missing"
-    listed = labkit.runs(root=root)
+    listed = labkit.find_runs(root=root)
     if outcome.store is None or not list(listed):
         assert outcome.reported == 0
         return

@@ -34,7 +34,7 @@ def test_a_second_run_setting_the_same_setting_is_refused_naming_the_first(slow_
     first.abort()
     # The refused run sent nothing and left no store behind in the catalog.
     assert "VOLT 0.5" not in list(lab.smu_sim.received)[sent:]
-    assert [r.name for r in labkit.runs()].count("second") == 0
+    assert [r.name for r in labkit.find_runs()].count("second") == 0
     # Once the first run ended (and made its outputs safe), the setting is free again.
     again = labkit.sweep(lab.smu.settings.voltage, [0.5, 0.6], name="second")
     assert again.wait(30).attrs["status"] == "completed"

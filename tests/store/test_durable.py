@@ -168,4 +168,4 @@ def test_a_store_killed_while_it_is_made_is_not_a_run(tmp_path, monkeypatch):
         writer.create()
     assert (writer.path / "x" / "zarr.json").exists()
     assert not (writer.path / "zarr.json").exists()
-    assert list(labkit.runs(root=tmp_path)) == []
+    assert list(labkit.find_runs(root=tmp_path)) == []

@@ -48,14 +48,16 @@ def test_runs_stream_to_the_root_and_come_back_listed_searched_reopened(lab, rem
     assert isinstance(sweep.path, Location)
     assert sweep.url.startswith(remote_root.url + "/")
     assert not Path(remote_root.url.split("://")[0] + ":").exists(), "no local folder 's3:'"
-    found = labkit.runs(root=remote_root.url, **remote_root.kwargs())
+    found = labkit.find_runs(root=remote_root.url, **remote_root.kwargs())
     assert [r.name for r in found] == ["iv", "drift", "movie"]
     assert [r.status for r in found] == ["completed"] * 3
     assert [r.points for r in found] == [40, 25, 6]
     assert [
-        r.name for r in labkit.runs(root=remote_root.url, sample="B2", **remote_root.kwargs())
+        r.name for r in labkit.find_runs(root=remote_root.url, sample="B2", **remote_root.kwargs())
     ] == ["drift"]
-    assert labkit.runs("mov*", root=remote_root.url, **remote_root.kwargs()).latest.id == movie.id
+    assert (
+        labkit.find_runs("mov*", root=remote_root.url, **remote_root.kwargs()).latest.id == movie.id
+    )
 
     by_id = labkit.open_run(sweep.id, root=remote_root.url, **remote_root.kwargs())
     by_url = labkit.open_run(sweep.url, **remote_root.kwargs())
@@ -144,7 +146,7 @@ def test_a_selection_of_runs_opens_as_one_dataset_and_computes_on_a_cluster(lab,
             metadata={"heater": heater},
             **kwargs,
         ).wait()
-    selection = labkit.runs("iv", root=remote_root.url, **remote_root.kwargs())
+    selection = labkit.find_runs("iv", root=remote_root.url, **remote_root.kwargs())
     combined = open_runs(selection)
     assert combined.sizes == {"run": 3, "smu_voltage": 21}
     assert list(combined.run.values) == [r.id for r in selection]
@@ -162,13 +164,13 @@ def test_a_selection_of_runs_opens_as_one_dataset_and_computes_on_a_cluster(lab,
 
 def test_the_s3_catalog_keeps_an_index_beside_the_runs_and_rebuilds_it(lab, s3_root, monkeypatch):
     _runs_there(lab, s3_root)
-    listed = labkit.runs(root=s3_root.url, **s3_root.kwargs())
+    listed = labkit.find_runs(root=s3_root.url, **s3_root.kwargs())
     calls: list[str] = []
     original = _scan._get_json
     monkeypatch.setattr(
         _scan, "_get_json", lambda s, key, limit: calls.append(key) or original(s, key, limit)
     )
-    again = labkit.runs(root=s3_root.url, **s3_root.kwargs())
+    again = labkit.find_runs(root=s3_root.url, **s3_root.kwargs())
     assert [r.id for r in again] == [r.id for r in listed]
     assert calls
     assert all(k.endswith(".labkit-index.json") for k in calls), calls
@@ -182,12 +184,12 @@ def test_the_s3_catalog_keeps_an_index_beside_the_runs_and_rebuilds_it(lab, s3_r
         **s3_root.kwargs(),
     ).wait()
     calls.clear()
-    assert [r.name for r in labkit.runs(root=s3_root.url, **s3_root.kwargs())][-1] == "late"
+    assert [r.name for r in labkit.find_runs(root=s3_root.url, **s3_root.kwargs())][-1] == "late"
     assert len([k for k in calls if k.endswith("/zarr.json")]) == 1
     # The runs are the truth: without the index, the same answer.
-    fresh = labkit.runs(root=s3_root.url, index=False, **s3_root.kwargs())
+    fresh = labkit.find_runs(root=s3_root.url, index=False, **s3_root.kwargs())
     assert [r.id for r in fresh] == [
-        r.id for r in labkit.runs(root=s3_root.url, **s3_root.kwargs())
+        r.id for r in labkit.find_runs(root=s3_root.url, **s3_root.kwargs())
     ]
 
 
@@ -199,7 +201,7 @@ def test_a_url_labkit_cannot_use_is_refused_at_once_naming_what_is_missing(
     with pytest.raises(ConfigurationError, match="gcsfs"):
         labkit.run(step, data_root="gs://lab-data/runs")
     with pytest.raises(ConfigurationError, match="adlfs"):
-        labkit.runs(root="az://lab-data/runs")
+        labkit.find_runs(root="az://lab-data/runs")
     with pytest.raises(ConfigurationError, match="protocol 'nosuch'"):
         labkit.open_run("nosuch://lab-data/runs/x.zarr")
     monkeypatch.setenv("LABKIT_DATA", "gs://lab-data/runs")
@@ -220,7 +222,7 @@ def test_a_file_url_is_a_local_folder(lab, tmp_path):
     run.wait()
     assert isinstance(run.path, Path)
     assert run.path.parent.parent == tmp_path / "data"
-    assert [r.id for r in labkit.runs(root=(tmp_path / "data").as_uri())] == [run.id]
+    assert [r.id for r in labkit.find_runs(root=(tmp_path / "data").as_uri())] == [run.id]
 
 
 def test_storage_options_from_the_environment_for_the_default_root(lab, s3, s3_root, monkeypatch):
@@ -229,7 +231,7 @@ def test_storage_options_from_the_environment_for_the_default_root(lab, s3, s3_r
     run = labkit.sweep(lab.smu.settings.voltage, [0.0, 1.0], read=[lab.dmm.readings.current])
     run.wait()
     assert run.url.startswith(s3_root.url)
-    assert [r.id for r in labkit.runs()] == [run.id]
+    assert [r.id for r in labkit.find_runs()] == [run.id]
     assert labkit.open_run(run.id).sizes["smu_voltage"] == 2
     assert labkit.open_run(run.url).sizes["smu_voltage"] == 2  # a URL under LABKIT_DATA
 

@@ -24,7 +24,7 @@ def test_sigkill_on_s3(s3, s3_root, monkeypatch, kind):
     assert outcome.lost == []
     assert outcome.torn == []
     assert outcome.reported > 0
-    (info,) = labkit.runs(root=s3_root.url, **s3_root.kwargs())
+    (info,) = labkit.find_runs(root=s3_root.url, **s3_root.kwargs())
     assert info.status == "interrupted"
     assert info.points >= outcome.reported
     assert labkit.open_run(info).attrs["status"] == "interrupted"

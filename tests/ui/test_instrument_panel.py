@@ -15,7 +15,7 @@ import labkit
 from labkit import Channel, Reading, Setting
 from labkit.ui import InstrumentPanel, instrument_panel
 from labkit.ui._controls import NumberControl
-from labkit.ui._format import format_quantity, plain_text
+from labkit.ui._format import display_quantity, plain_text
 from labkit.ui._sync import RENDER_INTERVAL
 from tests.ui.panel_bench import Bench, Supply, wait_for
 
@@ -321,7 +321,7 @@ def test_busy_while_ramping_and_a_stopped_ramp_reverts_to_where_it_stopped(
     assert 0 < reached < 10
     assert "stopped at" in row.error.text
     assert row.control.slider.value == reached
-    assert box(row) == format_quantity(reached, "V")
+    assert box(row) == display_quantity(reached, "V")
     assert bench.simulator.value("voltage") == reached
     assert busy_seen[0] is True
     assert busy_seen[-1] is False

@@ -7,7 +7,7 @@ import pytest
 from labkit import Setting
 from labkit.ui._format import (
     choice_label,
-    format_quantity,
+    display_quantity,
     format_value,
     nice_step,
     plain_text,
@@ -92,7 +92,7 @@ def test_values_read_plainly() -> None:
 def test_numbers_read_with_si_prefixes_at_their_resolution(
     value: float, unit: str | None, resolution: float | None, text: str
 ) -> None:
-    assert format_quantity(value, unit, resolution=resolution) == text
+    assert display_quantity(value, unit, resolution=resolution) == text
 
 
 def test_plain_text_is_what_the_html_shows() -> None:

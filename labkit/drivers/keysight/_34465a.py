@@ -68,7 +68,7 @@ def _switches_function(function: str) -> Any:
     the function already."""
 
     def side_effect(dmm: Any) -> str | None:
-        now = dmm._trait_values.get("function")
+        now = dmm.last_value("function")
         if now == function:
             return None
         return f"measuring it switches the meter to {function} (now {now or 'unknown'})"
@@ -203,9 +203,9 @@ class Keysight34465A(ScpiInstrument):
 
     def identify(self) -> dict[str, str]:
         identity = super().identify()
-        options = [o.strip().strip('"') for o in self._io("query", "*OPT?").split(",")]
+        options = [o.strip().strip('"') for o in self.query("*OPT?").split(",")]
         self.has_dig = "DIG" in options or _firmware_major(identity["firmware"]) >= 3
-        self._line_hz = parse_number(self._io("query", "SYST:LFR?")) or 50.0
+        self._line_hz = parse_number(self.query("SYST:LFR?")) or 50.0
         return identity
 
     # -- settings written to every function --------------------------------------------
@@ -222,8 +222,7 @@ class Keysight34465A(ScpiInstrument):
                 hint="Use 0.02 PLC or more, or install the DIG option (or firmware A.03+)",
             )
         token = format(value, "g")
-        self._io(
-            "write",
+        self.write(
             f"SENS:VOLT:DC:NPLC {token};:SENS:CURR:DC:NPLC {token};"
             f":SENS:RES:NPLC {token};:SENS:FRES:NPLC {token}",
         )
@@ -231,9 +230,7 @@ class Keysight34465A(ScpiInstrument):
     # -- measuring --------------------------------------------------------------------
 
     def _single(self, function: str) -> float:
-        samples = (self._trait_values.get("sample_count") or 1) * (
-            self._trait_values.get("trigger_count") or 1
-        )
+        samples = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
         if samples != 1:
             raise ConfigurationError(
                 f"one reading was asked for, but each READ? takes {samples} "
@@ -242,34 +239,31 @@ class Keysight34465A(ScpiInstrument):
                 hint=f"Use {self.name}.read_all(), or set both counts to 1",
             )
         self._require_immediate()
-        if self._trait_values.get("function") != function:
-            self._assign(self._labkit_specs["function"], function)
+        if self.last_value("function") != function:
+            self.set("function", function)
         with self._waiting(1):
-            (value,) = _readings(self._io("query", "READ?"), "READ?")
+            (value,) = _readings(self.query("READ?"), "READ?")
         return value
 
     def acquisition_seconds(self, readings: int | None = None) -> float:
         """How long the meter takes for ``readings`` readings (default: sample_count ×
         trigger_count) with its present function, NPLC, autozero and trigger delay."""
-        values = self._trait_values
+        value = self.last_value
         if readings is None:
-            readings = (values.get("sample_count") or 1) * (values.get("trigger_count") or 1)
-        function = values.get("function") or "dc voltage"
+            readings = (value("sample_count") or 1) * (value("trigger_count") or 1)
+        function = value("function") or "dc voltage"
         if function in ("ac voltage", "ac current"):
             each = _AC_SECONDS
         else:
-            each = (values.get("nplc") or 10.0) / getattr(self, "_line_hz", 50.0)
-            if values.get("autozero", True):
+            each = (value("nplc") or 10.0) / getattr(self, "_line_hz", 50.0)
+            if value("autozero") is not False:
                 each *= 2  # a zero reading after every reading
-        return readings * (each + (values.get("trigger_delay") or 0.0))
+        return readings * (each + (value("trigger_delay") or 0.0))
 
     @contextlib.contextmanager
     def _waiting(self, readings: int | None = None) -> Iterator[None]:
         """The link's timeout lengthened by the acquisition's own time, around one exchange."""
-        link = self._transport
-        if link is None:
-            yield
-            return
+        link = self.transport
         base = link.timeout
         link.timeout = base + _MARGIN * self.acquisition_seconds(readings)
         try:
@@ -278,7 +272,7 @@ class Keysight34465A(ScpiInstrument):
             link.timeout = base
 
     def _require_immediate(self) -> None:
-        if self._trait_values.get("trigger_source") == "bus":
+        if self.last_value("trigger_source") == "bus":
             raise ConfigurationError(
                 "READ? with trigger source 'bus' would deadlock the meter",
                 instrument=self.name,
@@ -300,18 +294,18 @@ class Keysight34465A(ScpiInstrument):
         def run() -> list[float]:
             self._require_immediate()
             with self._waiting():
-                return _readings(self._io("query", "READ?"), "READ?")
+                return _readings(self.query("READ?"), "READ?")
 
-        return self._worker.call(run)
+        return self.run_io(run)
 
     def fetch(self) -> list[float]:
         """``FETCh?``: the readings of the last INIT (kept in memory); waits for them."""
 
         def run() -> list[float]:
             with self._waiting():
-                return _readings(self._io("query", "FETC?"), "FETC?")
+                return _readings(self.query("FETC?"), "FETC?")
 
-        return self._worker.call(run)
+        return self.run_io(run)
 
     def read_memory(self, count: int | None = None) -> list[float]:
         """``R?``: take (and erase) up to ``count`` readings from memory (all by default)."""

@@ -210,7 +210,7 @@ class Bench:
 
         wanted = set(addresses.values())
         for instrument in instruments():
-            if instrument.resource not in wanted or instrument._closed:
+            if instrument.resource not in wanted or instrument.closed:
                 continue
             try:
                 instrument.reconnect()

@@ -22,8 +22,9 @@ binding underneath::
         lib.start_seq(hcam, buffer)
 """
 
+from labkit.core._moved import moved_names
 from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_address
-from labkit.drivers.cameras.pvcam._api import Frame, PvcamLibrary
+from labkit.drivers.cameras.pvcam._api import BufferFrame, PvcamLibrary
 from labkit.drivers.cameras.pvcam._camera import PvcamCamera, list_cameras
 from labkit.drivers.cameras.pvcam._describe import CameraDescription
 from labkit.drivers.cameras.pvcam._errors import (
@@ -80,6 +81,7 @@ __all__ = [
     "SCHEME",
     "Access",
     "Attr",
+    "BufferFrame",
     "CallbackEvent",
     "CameraDescription",
     "CameraRemoved",
@@ -94,7 +96,6 @@ __all__ = [
     "ExposeOutMode",
     "ExposureMode",
     "FanSpeed",
-    "Frame",
     "FrameInfo",
     "FrameSummingFormat",
     "ImageCompression",
@@ -127,3 +128,14 @@ __all__ = [
     "parse_address",
     "standard_locations",
 ]
+
+
+__getattr__ = moved_names(
+    __name__,
+    {
+        "Frame": (
+            "BufferFrame (labkit.core.Frame is the frame runs and views get)",
+            lambda: BufferFrame,
+        )
+    },
+)

@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 
 from labkit.core import NotConnectedError
-from labkit.drivers.cameras.pvcam._api import ContStatus, PvcamLibrary
-from labkit.drivers.cameras.pvcam._api import Frame as RawFrame
+from labkit.drivers.cameras.pvcam._api import BufferFrame, ContStatus, PvcamLibrary
 from labkit.drivers.cameras.pvcam._errors import (
     CameraRemoved,
     ErrorCode,
@@ -256,7 +255,7 @@ class PvcamLink:
         """``pl_exp_check_cont_status(_ex)``: status, and the newest frame's number with _ex."""
         return ContStatus(*self.call("check_cont_status"))
 
-    def get_oldest_frame(self) -> RawFrame:
+    def get_oldest_frame(self) -> BufferFrame:
         return self.call("get_oldest_frame")
 
     def unlock_oldest_frame(self) -> None:

@@ -1,12 +1,13 @@
-"""Live acquisition: PVCAM's ring buffer → decoded frames → every subscriber's queue.
+"""Live acquisition: PVCAM's ring buffer → decoded frames, as the camera base's frame stream.
 
 Design. The camera writes into a NO_OVERWRITE circular buffer of ``slots`` frames. PVCAM's EOF
 callback (on PVCAM's own thread) only records the frame number and the host time and wakes the
 acquisition thread; it takes no lock, so it can never wait behind a PVCAM call. The acquisition
-thread takes every frame that arrived, oldest first (``pl_exp_get_oldest_frame``), decodes it,
-copies its pixels into a new array, gives the slot back (``pl_exp_unlock_oldest_frame``) and
-publishes the frame to the :class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the
-oldest frames of a slow consumer without ever making the camera wait.
+thread (the camera base's, running :meth:`LiveAcquisition.frames`) takes every frame that
+arrived, oldest first (``pl_exp_get_oldest_frame``), decodes it, copies its pixels into a new
+array, gives the slot back (``pl_exp_unlock_oldest_frame``) and yields the frame; the base
+publishes it to its :class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the oldest
+frames of a slow consumer without ever making the camera wait.
 
 Why NO_OVERWRITE with get-oldest rather than OVERWRITE with get-latest: a run streaming to disk
 needs every frame the camera took, in order; get-latest silently skips frames whenever the thread
@@ -28,9 +29,10 @@ status), so a frame period longer than the poll (a 0.6 s exposure) is just a qui
 PVCAM still say ``PL_ERR_DATA_NOT_AVAILABLE_YET`` (169), that means "none yet". Every decision
 is taken by PVCAM's error code or status, never by a name in a message.
 
-Failures end the thread cleanly: a removed camera (CAM_REMOVED callback, or a call refused with
-``PL_ERR_DEVICE_REMOVED``) or a failed readout (status READOUT_FAILED) are handed to
-``on_failure`` as typed errors; the camera then fails every subscriber's queue with it. A frame
+Failures end the stream: a removed camera (CAM_REMOVED callback, or a call refused with
+``PL_ERR_DEVICE_REMOVED``) or a failed readout (status READOUT_FAILED) are raised from
+:meth:`LiveAcquisition.frames` as typed errors; the base then fails every subscriber's queue
+with it. A frame
 that cannot be decoded is not a failure of the acquisition: it is counted (``bad_frames``), the
 last reason kept (``last_bad_frame``), logged, and the stream goes on.
 """
@@ -41,10 +43,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from labkit.core import FrameBroadcaster, LabkitError
+from labkit.core import Frame, LabkitError
 from labkit.drivers.cameras.pvcam._errors import CameraRemoved, ErrorCode, PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates, FrameDecoder
 from labkit.drivers.cameras.pvcam._link import PvcamLink
@@ -143,75 +145,74 @@ class LiveStats:
 
 
 class LiveAcquisition:
-    """The acquisition thread of one live acquisition (see the module doc).
+    """One live acquisition of a PVCAM camera: a frame stream of the camera base (see the
+    module doc).
 
     ``coordinates`` is read for every frame, so a change applies from the next frame on.
-    ``poll`` is the quiet interval after which the thread checks the status.
+    ``poll`` is the quiet interval after which the status is checked. ``on_close`` runs once the
+    camera stopped (it keeps the counters).
     """
 
     def __init__(
         self,
         *,
-        name: str,
         link: PvcamLink,
         decoder: FrameDecoder,
         signals: Signals,
-        broadcaster: FrameBroadcaster,
         slots: int,
         coordinates: Callable[[], Coordinates],
-        on_failure: Callable[[BaseException], None],
+        on_close: Callable[[LiveAcquisition], None],
         poll: float = _POLL,
     ) -> None:
         self.link = link
         self.decoder = decoder
         self.signals = signals
-        self.broadcaster = broadcaster
         self.coordinates = coordinates
-        self.on_failure = on_failure
+        self.on_close = on_close
         self.stats = LiveStats(slots, decoder.frame_bytes)
-        self.error: BaseException | None = None
         self.poll = poll
         self._reported = 0  # the newest frame number PVCAM's status reported
         self._arrived_taken = 0  # FRAME_INFO number of the last frame taken
         self._last = 0  # frame number (the header's when there is metadata) of the last frame
         self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"labkit-{name}-live", daemon=True)
 
-    def start(self) -> None:
-        self.thread.start()
+    # -- the stream (on the acquisition thread) ----------------------------------------------
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the thread to end after the frame in hand, and wait for it."""
-        self._stopping.set()
-        self.signals.stop()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self.thread.is_alive()
-
-    # -- the thread ---------------------------------------------------------------------------
-
-    def _run(self) -> None:
+    def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
+        self._stopping = stop
         try:
-            while not self._stopping.is_set():
+            while not stop.is_set():
                 signal = self.signals.wait(self.poll)
-                if self._stopping.is_set() or signal == _STOP:
-                    break
+                if stop.is_set() or signal == _STOP:
+                    return
                 if signal == _REMOVED or self.signals.removed:
                     raise self._removed()
                 if signal is None:  # quiet: how does the acquisition stand?
                     self.stats.quiet_polls += 1
                     self._check_status()
-                while self._arrived_taken < self._arrived() and not self._stopping.is_set():
-                    if not self._take_one():
+                    yield None
+                while self._arrived_taken < self._arrived() and not stop.is_set():
+                    taken, frame = self._take_one()
+                    if not taken:
                         break
+                    if frame is not None:
+                        yield frame
         except BaseException as error:
-            if self._stopping.is_set() and not isinstance(error, CameraRemoved):
+            if stop.is_set() and not isinstance(error, CameraRemoved):
                 return  # a call raced with stop(): not a failure
-            self.error = error
-            self.on_failure(error)
+            raise
+
+    def wake(self) -> None:
+        """Stop was asked: end a wait for the next signal now."""
+        self.signals.stop()
+
+    def close(self) -> None:
+        """On the worker, the thread done: stop the camera's continuous acquisition."""
+        self.signals.stop()
+        try:
+            self.link.stop_cont()
+        finally:
+            self.on_close(self)
 
     def _arrived(self) -> int:
         """The newest frame known to have arrived, by callback or by status."""
@@ -251,10 +252,11 @@ class LiveAcquisition:
                 raise
         return self.link.get_oldest_frame()
 
-    def _take_one(self) -> bool:
+    def _take_one(self) -> tuple[bool, Frame | None]:
+        """(whether a frame was taken from the ring, the frame if it decoded)."""
         raw = self._oldest()
         if raw is None:
-            return False
+            return False, None
         started = time.thread_time()
         arrived = raw.number if raw.number is not None else self._arrived_taken + 1
         frame = None
@@ -282,9 +284,8 @@ class LiveAcquisition:
         self._last = max(self._last, number)
         if frame is not None:
             self.stats.frames += 1
-            self.broadcaster.publish(frame)
         self.stats.cpu_seconds += time.thread_time() - started
-        return True
+        return True, frame
 
     def _bad_frame(self, number: int, error: ValueError) -> None:
         """Count and report a frame that cannot be decoded; the stream goes on."""
