@@ -1,22 +1,27 @@
 """Raw message I/O goes through the same guards as settings.
 
-``smu.write(":SOUR:VOLT 500")`` must not be a way around a limit or an instructor's lock. So a
-message written from outside the instrument's own code (a notebook, a script, a helper running
-on the caller's thread) is read before it is sent:
+``smu.write(":SOUR:VOLT 500")`` must not be a way around a limit, an interlock or an
+instructor's lock. So a message written from outside the instrument's own code (a notebook, a
+script, a helper running on the caller's thread) is read before it is sent:
 
 - every command in it (``;``-separated, SCPI's compound rules for the header path) that is
   the set command of a declared setting — matched the SCPI way: any keyword spelt from its
   short form on (``SOURce1:VOLTage`` matches ``SOUR1:VOLT``), case-insensitive — has its value
   checked exactly as ``handle.set`` checks it: kind, unit, choices, locks, limits, interlocks;
-  a value labkit cannot read (``VOLT MAX``) is refused;
-- on an instrument with an instructor's lock in force (on any of its settings or channels), every
-  other command that is not a plain query needs the instructor's key
-  (``with smu.raw_access(key): smu.write(...)``), and so do binary writes;
-- plain queries (one header ending in ``?``) are always let through: they ask, they do not set.
+  a value labkit cannot read (``VOLT MAX``) is refused; once sent, the value is stored as a
+  set's would be;
+- plain queries (one header ending in ``?``, other than self-tests and calibrations) are
+  always let through: they ask, they do not set;
+- every other command, and binary data, may change anything, and labkit cannot tell what. On
+  an instrument with guards beyond its declaration in force — an instructor's lock, soft
+  limits, an interlock, on any of its settings or channels — it is refused unless sent inside
+  ``with inst.raw_access(key):``. Where a lock is in force ``key`` must be the instructor's
+  key (of every lock); where only soft limits or interlocks are, ``inst.raw_access()`` is
+  the user saying, knowingly, that this message goes around them. On an instrument with no
+  such guard, such commands pass (labkit cannot check what no declaration describes).
 
-The instrument's own code — a driver's ``_set_<name>`` method, an action, a read — is trusted:
-its writes are what a checked set or action sends. Commands labkit does not know on an instrument
-nobody locked pass unchecked (labkit cannot check what no declaration describes).
+The instrument's own code — a driver's ``_set_<name>`` method, an action, a read, anything run
+with ``run_io`` — is trusted: its writes are what a checked set or action sends.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 from labkit.core._errors import LabkitError, LockedError, ValidationError
 from labkit.core._units import MAX_TEXT, shorten
 
-__all__ = ["RawCommand", "check_raw", "refuse_wrong_key", "split_commands"]
+__all__ = ["RawCommand", "check_raw", "guards_in_force", "refuse_wrong_key", "split_commands"]
 
 _TOKEN = "\x00labkit-value\x00"
 _KEYWORD = re.compile(r"^(\*?[A-Za-z_]+)([0-9]*)$")
@@ -133,20 +138,47 @@ def _locks(instrument: Any) -> list[Any]:
     return [h.state.lock for h in _handles(instrument) if h.state.lock is not None]
 
 
+def guards_in_force(instrument: Any) -> list[str]:
+    """What guards ``instrument`` beyond its declaration: locks, soft limits, interlocks."""
+    found = []
+    for handle in _handles(instrument):
+        state = handle.state
+        if state.lock is not None:
+            found.append(f"{handle.full_name} {state.lock.describe()}")
+        if state.soft_min is not None or state.soft_max is not None:
+            found.append(f"{handle.full_name} has soft limits")
+        for interlock in state.interlocks:
+            found.append(f"{handle.full_name} has an interlock ({interlock.condition.description})")
+    return found
+
+
 def _is_plain_query(part: str) -> bool:
     header, _, _ = part.partition(" ")
     return header.endswith("?") and header.upper() not in _RISKY_QUERIES
 
 
-def check_raw(instrument: Any, message: str | bytes, *, key: str | None) -> list[tuple[Any, Any]]:
+def check_raw(
+    instrument: Any,
+    message: str | bytes,
+    *,
+    key: str | None,
+    raw_access: bool | None = None,
+) -> list[tuple[Any, Any]]:
     """Refuse ``message`` (raising) if it breaks a guard; returns ``(handle, value)`` for the
-    settings it sets, checked. ``key`` is the instructor's key given with ``raw_access``."""
+    settings it sets, checked. ``raw_access`` says the message is sent inside
+    ``inst.raw_access(key)`` (by default: when a key is given)."""
+    if raw_access is None:
+        raw_access = key is not None
     locks = _locks(instrument)
-    opened = bool(locks) and key is not None and all(lock.opens_with(key) for lock in locks)
+    if locks:
+        opened = raw_access and key is not None and all(lock.opens_with(key) for lock in locks)
+    else:
+        opened = raw_access
+    guarded = [] if opened else guards_in_force(instrument)
     name = instrument.name
     if isinstance(message, bytes):
-        if locks and not opened:
-            raise _locked(name, "binary data", locks)
+        if guarded:
+            raise _refused(name, "binary data", guarded, bool(locks))
         return []
     known = _commands(instrument)
     checked: list[tuple[Any, Any]] = []
@@ -158,8 +190,8 @@ def check_raw(instrument: Any, message: str | bytes, *, key: str | None) -> list
         )
         if command is not None:
             checked.append((command.handle, _check_value(command.handle, parameters.strip(), part)))
-        elif locks and not opened and not _is_plain_query(part):
-            raise _locked(name, shorten(part), locks)
+        elif guarded and not _is_plain_query(part):
+            raise _refused(name, shorten(part), guarded, bool(locks))
     return checked
 
 
@@ -185,15 +217,25 @@ def _check_value(handle: Any, token: str, part: str) -> Any:
     return checked
 
 
-def _locked(name: str, what: str, locks: list[Any]) -> LockedError:
-    reasons = "; ".join(sorted({lock.describe() for lock in locks}))
+def _refused(name: str, what: str, guarded: list[str], locked: bool) -> LockedError:
+    shown = "; ".join(guarded[:4]) + ("; …" if len(guarded) > 4 else "")
+    if locked:
+        return LockedError(
+            f"raw I/O refused: an instructor locked settings of {name} ({shown}), so {what} "
+            "may only be sent with the instructor's key",
+            instrument=name,
+            value=what,
+            limit="the instructor's key",
+            hint=f"with {name}.raw_access(key): ... — or set the declared settings instead",
+        )
     return LockedError(
-        f"raw I/O refused: an instructor locked settings of {name} ({reasons}), so {what} "
-        "may only be sent with the instructor's key",
+        f"raw I/O refused: {what} is not a declared setting's command, so labkit cannot check "
+        f"it against the guards in force on {name} ({shown})",
         instrument=name,
         value=what,
-        limit="the instructor's key",
-        hint=f"with {name}.raw_access(key): ... — or set the declared settings instead",
+        limit="declared settings' commands and plain queries",
+        hint=f"Set the declared settings instead; to send it around those guards, knowingly: "
+        f"with {name}.raw_access(): ...",
     )
 
 
