@@ -228,7 +228,7 @@ class InterlockWatcher:
             dict(made),
             failure,
         )
-        interlock.tripped = trip  # type: ignore[attr-defined]
+        interlock.tripped = trip
         self.trips.append(trip)
         message = str(trip.exception())
         if failure:
@@ -289,11 +289,7 @@ class InterlockWatcher:
 
 
 def _closed(instrument: Any) -> bool:
-    root = getattr(instrument, "parent", None) or instrument
-    closed = getattr(root, "closed", None)
-    if closed is None:  # before the instrument model said so publicly
-        closed = vars(root).get("_closed", False)
-    return bool(closed)
+    return bool(instrument.closed)  # a channel asks its parent
 
 
 _watcher: InterlockWatcher | None = None

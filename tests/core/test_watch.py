@@ -69,7 +69,6 @@ def test_an_engaged_interlock_is_rechecked_and_trips_the_output_off(
     interlock = supply.settings.output.interlock(
         thermometer.readings.temperature < "350 K", when=True, reason="the sample melts"
     )
-    watcher.watch(interlock, 0.5)
     supply.output = True
     supply.voltage = 2
     assert check(watcher) == []  # not due yet
@@ -98,8 +97,7 @@ def test_an_engaged_interlock_is_rechecked_and_trips_the_output_off(
 def test_a_disengaged_interlock_costs_nothing(
     supply, thermometer, thermometer_sim, hot, watcher, clock
 ):
-    interlock = supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
-    watcher.watch(interlock, 0.5)
+    supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
     supply.output = False
     hot["kelvin"] = 900.0
     asked = temperature_queries(thermometer_sim)
@@ -112,8 +110,7 @@ def test_a_disengaged_interlock_costs_nothing(
 def test_a_condition_that_cannot_be_read_trips_it(
     supply, supply_sim, thermometer, thermometer_sim, watcher, clock
 ):
-    interlock = supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
-    watcher.watch(interlock, 0.5)
+    supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
     supply.output = True
     thermometer_sim.faults.inject("disconnect")
     clock.advance(0.5)
@@ -126,8 +123,7 @@ def test_a_condition_that_cannot_be_read_trips_it(
 def test_a_trip_under_a_run_fails_the_run_and_is_recorded(
     supply, supply_sim, thermometer, hot, watcher, clock, data_root
 ):
-    interlock = supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
-    watcher.watch(interlock, 0.5)
+    supply.settings.output.interlock(thermometer.readings.temperature < 350, when=True)
     run = labkit.run(
         labkit.runs.Set(supply.settings.output, True),
         labkit.runs.Set(supply.settings.voltage, 3),
@@ -153,8 +149,7 @@ def test_a_trip_under_a_run_fails_the_run_and_is_recorded(
 def test_during_a_run_it_is_watched_even_at_its_safe_value(
     supply, supply_sim, thermometer, thermometer_sim, hot, watcher, clock, data_root
 ):
-    interlock = supply.settings.voltage.interlock(thermometer.readings.temperature < 350)
-    watcher.watch(interlock, 0.5)
+    supply.settings.voltage.interlock(thermometer.readings.temperature < 350)
     run = labkit.run(labkit.runs.Set(supply.settings.voltage, 0), labkit.runs.Wait("60 s"))
     wait_for(lambda: "VOLT 0" in supply_sim.received, what="the run's set-point")
     asked = temperature_queries(thermometer_sim)
@@ -175,10 +170,9 @@ def test_the_real_loop_checks_on_its_own(supply, supply_sim, thermometer, hot):
     old = _watch.set_watcher(live)
     try:
         live.start()
-        interlock = supply.settings.output.interlock(
-            thermometer.readings.temperature < 350, when=True
+        supply.settings.output.interlock(
+            thermometer.readings.temperature < 350, when=True, check_every=0.02
         )
-        live.watch(interlock, 0.02)
         supply.output = True
         hot["kelvin"] = 500.0
         assert tripped.wait(20), "the watcher never tripped it"
@@ -191,8 +185,38 @@ def test_the_real_loop_checks_on_its_own(supply, supply_sim, thermometer, hot):
 
 def test_a_closed_instruments_interlocks_are_forgotten(supply, thermometer, watcher, clock):
     interlock = supply.settings.output.interlock(thermometer.readings.temperature < 350)
-    watcher.watch(interlock, 0.5)
     supply.close()
     clock.advance(1)
     assert check(watcher) == []
     assert interlock not in watcher.watched()
+
+
+def test_every_interlock_is_watched_from_the_moment_it_is_made(supply, thermometer, watcher, clock):
+    interlock = supply.settings.output.interlock(
+        thermometer.readings.temperature < 350, when=True, check_every=2
+    )
+    assert (interlock, 2.0) in watcher.rates()
+    interlock.remove()
+    assert interlock not in watcher.watched()
+    assert interlock not in supply.settings.output.interlocks
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(labkit.ConfigurationError, match="check_every"):
+            supply.settings.output.interlock(
+                thermometer.readings.temperature < 350, check_every=bad
+            )
+
+
+def test_going_to_the_safe_value_never_needs_the_condition(
+    supply, supply_sim, thermometer, hot, watcher, clock
+):
+    """A trip brings outputs to safe values even under an interlock on every value."""
+    supply.voltage = 2
+    supply.settings.voltage.interlock(thermometer.readings.temperature < 350)
+    hot["kelvin"] = 400.0
+    with pytest.raises(labkit.InterlockError):
+        supply.voltage = 3
+    clock.advance(0.5)
+    (trip,) = check(watcher)
+    assert trip.error is None
+    assert supply_sim.value("voltage") == 0.0
+    supply.voltage = 0  # by hand too
