@@ -7,11 +7,13 @@ included — is given infinities, NaN, values in units of another dimension or k
 characters, huge strings and huge integers,
 
 - through the sync API (``inst.setting = value``),
-- through plans (``labkit.run(Set(...))`` and ``labkit.sweep(...)``), and
+- through plans (``labkit.run(Set(...))`` and ``labkit.sweep(...)``),
+- through raw I/O (``inst.write("<its declared set command> <value>")``), and
 - through station files (``settings: {setting: value}``),
 
 and each must be refused before a single byte reaches the instrument (a recording transport
-wraps its link), leaving the value as it was, with an error that names the instrument, the
+wraps its link, and the simulator's own log of what arrived, below the real library, must not
+grow), leaving the value as it was, with an error that names the instrument, the
 setting and the limit (what the value had to be), quotes at most a short piece of the value,
 and, from a plan, names the step. The time of each refusal is measured and reported (not
 asserted: speed is measured, not asserted); that refusals of huge inputs cost what small ones
@@ -31,6 +33,7 @@ import pytest
 
 import labkit
 from labkit import AccessError, LabkitError
+from labkit.core._raw import RawCommand
 from labkit.core._units import MAX_TEXT
 from labkit.runs import Set
 from labkit.station import StationError, load_station
@@ -147,6 +150,9 @@ def bad_values(spec: Any) -> dict[str, Any]:
 # -- the instruments ------------------------------------------------------------------------------
 
 
+ARRIVED: dict[str, Any] = {}  # instrument name → its simulator's log of what arrived
+
+
 @pytest.fixture
 def instrument(request, unique_name, tmp_path) -> Iterator[Any]:
     """The driver's instrument on its simulator (the bench's twin, or a simulated camera)."""
@@ -175,7 +181,9 @@ def instrument(request, unique_name, tmp_path) -> Iterator[Any]:
                 twin, Keysight33500BTwin(bench, twin, model=model), interfaces=("visa",)
             )
         made = cls(bench.address(twin), name=unique_name, timeout=5.0)
+        ARRIVED[made.name] = bench.instrument(twin).received
         yield made
+        ARRIVED.pop(made.name, None)
         made.close()
 
 
@@ -230,12 +238,18 @@ def _refuse(timings: Timings, door: str, attempt: Any) -> BaseException:
 
 
 def _doors(handle: Any, value: Any) -> dict[str, Any]:
-    """The ways in: assignment, a plan's Set step and a sweep."""
-    return {
+    """The ways in: assignment, a plan's Set step, a sweep, and the setting's own command
+    written raw (where the driver declares it as a template and the value is one token)."""
+    doors = {
         "sync API": lambda: setattr(handle.instrument, handle.name, value),
         "plan (Set)": lambda: labkit.run(Set(handle, value)),
         "plan (Sweep)": lambda: labkit.sweep(handle, [value]),
     }
+    text = value if isinstance(value, str) else repr(value)
+    if RawCommand.of(handle) is not None and text.isprintable():
+        message = handle.spec.set.format(text, value=text, self=handle.instrument)
+        doors["raw I/O"] = lambda: handle.instrument.write(message)
+    return doors
 
 
 @pytest.mark.slow
@@ -243,6 +257,8 @@ def _doors(handle: Any, value: Any) -> dict[str, Any]:
 def test_no_bad_value_reaches_any_instrument(instrument, data_root, capsys):
     timings = Timings()
     refusals = 0
+    arrived = ARRIVED.get(instrument.name)  # cameras: no message log; the recorder says it
+    logged = list(arrived) if arrived is not None else None
     with record(instrument) as wire:
         for handle in handles_of(instrument):
             before = handle.value
@@ -255,13 +271,15 @@ def test_no_bad_value_reaches_any_instrument(instrument, data_root, capsys):
                     except AssertionError:
                         pytest.fail(f"{where} was accepted through the {door}")
                     try:
-                        _assert_names_it(error, handle, step=door != "sync API")
+                        _assert_names_it(error, handle, step=door.startswith("plan"))
                     except AssertionError as failure:
                         pytest.fail(f"{where} through the {door}: {failure}")
                     refusals += 1
                 assert wire.sent == [], f"{where}: {wire.sent[:3]} reached the instrument"
             assert handle.value == before or (before != before and handle.value != handle.value)
     assert refusals > 0
+    if arrived is not None:
+        assert list(arrived) == logged, "the simulator received something"
     assert not list(data_root.glob("**/*.zarr")), "a refused plan created a run"
     with capsys.disabled():
         print(f"\n{timings.report(type(instrument).__name__)}")
