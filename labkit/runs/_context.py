@@ -57,14 +57,15 @@ def whole_count(value: Any, what: str) -> int:
             limit="a whole number",
             hint="Give e.g. 100",
         )
-    if not 0 <= value <= _COUNT_MAX:
+    count = int(value)
+    if not 0 <= count <= _COUNT_MAX:
         raise LimitError(
             f"{what} must be a whole number from 0 to {_COUNT_MAX:,}, not {shorten(value)}",
             value=value,
             limit=(0, _COUNT_MAX),
             hint="Give e.g. 100",
         )
-    return int(value)
+    return count
 
 
 class StepContext:
