@@ -21,8 +21,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from labkit.core import ConfigurationError, Frame, FrameSource, InstrumentTimeout, StreamClosed
-from labkit.runs._context import StepContext, seconds
+from labkit.core import (
+    ConfigurationError,
+    Frame,
+    FrameSource,
+    InstrumentTimeout,
+    NotConnectedError,
+    StreamClosed,
+)
+from labkit.runs._context import StepContext, seconds, whole_count
 from labkit.runs._frame_writer import FrameWriter, backlog_slots
 from labkit.runs._ledger import FrameLedger
 from labkit.runs._plan import PlanBuilder
@@ -47,6 +54,9 @@ class FrameStep(Protocol):
     camera: Any
     name: str
     continuous: bool
+
+
+_STOPPED_GRACE = 0.5  # seconds a camera may report "not acquiring" before the stream fails
 
 
 def _camera_name(camera: Any, name: str | None) -> str:
@@ -152,7 +162,11 @@ class CameraStream:
         self.start = start
         self.no_frame_timeout = seconds(no_frame_timeout, "no_frame_timeout")
         self.compression = compression
-        self.backlog = None if backlog is None else max(1, int(backlog))
+        self.backlog = None if backlog is None else whole_count(backlog, "backlog")
+        if self.backlog == 0:
+            raise ConfigurationError(
+                "a camera stream's backlog holds at least one frame", hint="Give e.g. 8"
+            )
         self.ledger: FrameLedger | None = None
 
     def prepare(self, plan: PlanBuilder) -> None:
@@ -209,11 +223,18 @@ class CameraStream:
         self, ctx: StepContext, queue: Any, stop: threading.Event, ledger: FrameLedger
     ) -> int:
         """On its own thread: take frames off the queue and hand them to the writer thread,
-        until done; returns how many were accepted for storing."""
-        deadline = None if self.duration is None else time.monotonic() + self.duration
-        last_frame = last_note = time.monotonic()
+        until done; returns how many were accepted for storing.
+
+        The stream ending early fails the run: a camera closed mid-run (its queues end), or
+        one that stopped acquiring with frames still wanted, is not a completed recording.
+        """
+        start = time.monotonic()
+        deadline = None if self.duration is None else start + self.duration
+        last_frame = last_note = start
         writer: FrameWriter | None = None
         count = 0
+        seen_acquiring = bool(self.camera.acquiring)
+        stopped_since: float | None = None
         try:
             while not stop.is_set():
                 if self.frames is not None and count >= self.frames:
@@ -231,9 +252,22 @@ class CameraStream:
                             instrument=getattr(self.camera, "name", self.name),
                             hint="Check the camera's trigger and exposure settings",
                         ) from None
+                    acquiring = bool(self.camera.acquiring)
+                    if seen_acquiring and not acquiring and not len(queue) and not stop.is_set():
+                        # Give a camera that stopped because it failed the moment it takes to
+                        # close the queues with its error: that error says more than this one.
+                        now = time.monotonic()
+                        stopped_since = stopped_since or now
+                        if now - stopped_since >= _STOPPED_GRACE:
+                            raise self._ended_early("stopped acquiring", count, start) from None
+                    else:
+                        stopped_since = None
+                    seen_acquiring = seen_acquiring or acquiring
                     continue
                 except StreamClosed:
-                    break
+                    if stop.is_set():
+                        break
+                    raise self._ended_early("was closed", count, start) from None
                 last_frame = time.monotonic()
                 ledger.took(frame.number)
                 if writer is None:
@@ -292,6 +326,18 @@ class CameraStream:
             ledger.stored(frame.number)
 
         return FrameWriter(store, slots, name)
+
+    def _ended_early(self, what: str, count: int, start: float) -> NotConnectedError:
+        wanted = []
+        if self.frames is not None:
+            wanted.append(f"{count} of {self.frames} frames")
+        if self.duration is not None:
+            wanted.append(f"{time.monotonic() - start:.3g} s of {self.duration:g} s")
+        return NotConnectedError(
+            f"the camera {what} during the stream, after {' and '.join(wanted)}",
+            instrument=getattr(self.camera, "name", self.name),
+            hint="The frames recorded so far are in the run; reopen the camera and run again",
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
