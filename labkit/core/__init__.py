@@ -36,6 +36,7 @@ from labkit.core._errors import (
     ReplyError,
     SettingTypeError,
     UnitError,
+    UnknownSettingError,
     ValidationError,
 )
 from labkit.core._guards import (
@@ -107,6 +108,7 @@ __all__ = [
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "UsbLink",
     "ValidationError",
     "as_trait",

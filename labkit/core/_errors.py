@@ -29,6 +29,7 @@ __all__ = [
     "ReplyError",
     "SettingTypeError",
     "UnitError",
+    "UnknownSettingError",
     "ValidationError",
 ]
 
@@ -89,6 +90,11 @@ class ConfigurationError(LabkitError):
 
 class DeclarationError(ConfigurationError, TypeError):
     """An instrument class declares a setting that cannot work (min above max, unknown unit...)."""
+
+
+class UnknownSettingError(ConfigurationError, AttributeError):
+    """A value was given to a setting the instrument does not have (a typo, or a feature this
+    camera lacks): refused before anything is sent, naming what it does have."""
 
 
 class ValidationError(LabkitError, ValueError):

@@ -22,6 +22,7 @@ I/O; the acquisition thread only takes frames.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from labkit.core import (
     InstrumentTimeout,
     LabkitError,
     Region,
+    UnknownSettingError,
 )
 
 __all__ = ["CameraInstrument", "FrameStream"]
@@ -77,6 +79,8 @@ class CameraInstrument(Instrument):
     broadcaster: FrameBroadcaster
     sensor_shape: tuple[int, int]
     region_note: str
+    stopped_by: str
+    """Who last stopped live acquisition by calling stop() (where it was called from)."""
 
     region_note_default: ClassVar[str] = ""
 
@@ -85,7 +89,33 @@ class CameraInstrument(Instrument):
         self.sensor_shape = (0, 0)
         self.region_note = type(self).region_note_default
         self._acquisition: tuple[threading.Thread, threading.Event, FrameStream] | None = None
+        self.stopped_by = ""
         super().__init__(resource, **options)
+        self._attributes_checked = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse a value for a setting the camera does not have (``cam.offset_x = 10`` on a
+        camera without ``OffsetX``), instead of keeping it as a Python attribute nobody sends."""
+        if (
+            not name.startswith("_")
+            and self.__dict__.get("_attributes_checked")
+            and name not in self.__dict__
+            and not hasattr(type(self), name)
+        ):
+            raise self._unknown_setting(name)
+        super().__setattr__(name, value)
+
+    def _unknown_setting(self, name: str) -> UnknownSettingError:
+        settable = [h.name for h in self.settings if h.spec.writable]
+        close = difflib.get_close_matches(name, settable, n=3, cutoff=0.5)
+        hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
+        hint += f"Its settings: {', '.join(settable) or 'none'}"
+        return UnknownSettingError(
+            f"the camera has no setting {name!r}; nothing was sent",
+            instrument=self.name,
+            setting=name,
+            hint=hint,
+        )
 
     @classmethod
     def default_name(cls) -> str:
@@ -189,6 +219,7 @@ class CameraInstrument(Instrument):
     def _start_on_worker(self) -> None:
         if self._acquisition is not None:
             return
+        self.stopped_by = ""
         stream = self._open_stream("live")
         stop = threading.Event()
         thread = threading.Thread(
@@ -203,9 +234,14 @@ class CameraInstrument(Instrument):
         thread.start()
 
     def stop(self) -> None:
-        """Stop live acquisition (and ramps); subscribed queues stay open for the next start."""
+        """Stop live acquisition (and ramps); subscribed queues stay open for the next start.
+
+        Who stopped it is kept in :attr:`stopped_by` (a run recording the stream says so).
+        """
         super().stop()
         if not self.closed:
+            if self.acquiring:
+                self.stopped_by = f"{self.name}.stop() was called {_caller()}"
             self.run_io(self._stop_on_worker, False)
 
     def _stop_on_worker(self, quiet: bool, only: FrameStream | None = None) -> None:
@@ -322,3 +358,19 @@ class CameraInstrument(Instrument):
         finally:
             super().close()
             self.broadcaster.close()
+
+
+def _caller() -> str:
+    """Where a call into the camera came from: the first frame outside labkit's camera code
+    and core (a notebook cell, a script's line, a view's button), and on which thread."""
+    import inspect
+
+    frame = inspect.currentframe()
+    frame = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    inside = ("labkit/drivers/cameras/", "labkit/core/", "labkit\\drivers\\cameras\\")
+    while frame is not None and any(part in frame.f_code.co_filename for part in inside):
+        frame = frame.f_back  # type: ignore[assignment]
+    thread = threading.current_thread().name
+    if frame is None:
+        return f"on thread {thread!r}"
+    return f"from {frame.f_code.co_filename}:{frame.f_lineno} on thread {thread!r}"
