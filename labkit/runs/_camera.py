@@ -89,11 +89,11 @@ def _image_variable(
             f"camera {getattr(camera, 'name', name)!r} delivered {pixels.ndim}-D {dtype} {what}; "
             "runs store 2-D (or 2-D × channels) numeric frames",
         )
-    dims = dims + ((f"{name}_channel",) if pixels.ndim == 3 else ())
+    all_dims = dims + ((f"{name}_channel",) if pixels.ndim == 3 else ())
     attrs = {"long_name": f"{getattr(camera, 'name', name)} {what}", "units": "counts"}
     if not np.issubdtype(pixels.dtype, np.integer):
         del attrs["units"]  # a 3D camera's coordinates: the camera's own scale, not counts
-    return Variable(name, dims, pixels.shape, dtype, attrs, compression=compression)
+    return Variable(name, all_dims, pixels.shape, dtype, attrs, compression=compression)
 
 
 def _frame_images(
