@@ -367,9 +367,11 @@ def _caller() -> str:
 
     frame = inspect.currentframe()
     frame = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
-    inside = ("labkit/drivers/cameras/", "labkit/core/", "labkit\\drivers\\cameras\\")
-    while frame is not None and any(part in frame.f_code.co_filename for part in inside):
-        frame = frame.f_back  # type: ignore[assignment]
+    inside = ("labkit/drivers/cameras/", "labkit/core/")
+    while frame is not None and any(
+        part in frame.f_code.co_filename.replace("\\", "/") for part in inside
+    ):
+        frame = frame.f_back
     thread = threading.current_thread().name
     if frame is None:
         return f"on thread {thread!r}"

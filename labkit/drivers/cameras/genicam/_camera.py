@@ -10,8 +10,8 @@ features GenApi says it touched get their limits and values read again
 
 The frame stream polls the link for filled buffers (never waiting inside GenICam) and copies
 each into a :class:`~labkit.core.Frame` (every part of a multi-part buffer, such as a 3D
-camera's intensity and coordinate planes, in ``Frame.parts``); the base class runs it on the acquisition thread and
-hands frames to every subscriber. The region of interest goes through the standard features
+camera's intensity and coordinate planes, in ``Frame.parts``); the base class runs it on the
+acquisition thread and hands frames to every subscriber. The region of interest goes through the standard features
 ``Width``/``Height``/``OffsetX``/``OffsetY`` (binned pixels, with increments).
 """
 
