@@ -37,6 +37,7 @@ from labkit.core._errors import (
     RunWaitTimeout,
     SettingTypeError,
     UnitError,
+    UnknownSettingError,
     ValidationError,
 )
 from labkit.core._exit import safe_on_exit
@@ -112,6 +113,7 @@ __all__ = [
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "UsbLink",
     "ValidationError",
     "as_trait",

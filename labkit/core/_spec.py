@@ -212,8 +212,11 @@ class TraitSpec:
                 )
 
     def hard_range(self) -> tuple[float, float]:
-        lo = -math.inf if self.min is None else float(self.min)
-        hi = math.inf if self.max is None else float(self.max)
+        """The hard limits (±inf where open); whole numbers stay ints for an int setting, so
+        snapshots, panels and errors show ``800``, not ``800.0``."""
+        whole = int if self.kind == "int" else float
+        lo = -math.inf if self.min is None else whole(self.min)
+        hi = math.inf if self.max is None else whole(self.max)
         return lo, hi
 
     # -- values in --------------------------------------------------------------------
