@@ -3,6 +3,7 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._axes import Axis
 from labkit.core._camera import (
     Camera,
     Frame,
@@ -63,6 +64,7 @@ __all__ = [
     "AccessError",
     "Action",
     "ActionHandle",
+    "Axis",
     "Bound",
     "Camera",
     "Channel",

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkit.core import Condition, ConfigurationError, Handle, LabkitError, SettingHandle
+from labkit.runs._arrays import check_arrays, read_variables
 from labkit.runs._context import StepContext, group_by_instrument, seconds
-from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
+from labkit.runs._plan import PlanBuilder
 from labkit.runs._step import is_step
-from labkit.store import Variable, dtype_for_kind
 
 __all__ = ["Call", "Read", "Sequence", "Set", "Settle", "SettleTimeout", "Wait", "as_step"]
 
@@ -90,30 +90,16 @@ class Read:
         self.handles = [handle for _, handle in items]
         self.name = name
         self._grouped = group_by_instrument(self.handles)
+        self._arrays: dict[int, tuple[Any, ...]] = {}  # position → axes the store was laid for
 
     def prepare(self, plan: PlanBuilder) -> None:
-        variables: dict[int, Any] = {}
-        for position, (label, handle) in enumerate(self.items):
-            if label is None and handle_name(handle) in plan.dims:
-                label = f"{handle_name(handle)}_readback"  # a swept setting, read back
-            if label is None:
-                variables[position] = handle
-            else:
-                attrs = handle_attrs(handle)
-                variables[position] = Variable(
-                    label,
-                    (),
-                    (),
-                    dtype_for_kind(handle.spec.kind),
-                    attrs,
-                    labels=text_labels(handle),
-                )
-                plan.uses(handle)
+        variables, self._arrays = read_variables(plan, self.items)
         plan.record(self.name, variables)
 
     async def run(self, ctx: StepContext) -> None:
         started = time.time_ns()
         values = await ctx.read(self.handles, self._grouped)
+        check_arrays(self.handles, self._arrays)
         ctx.record(dict(enumerate(values)), time=started)
 
     def describe(self) -> dict[str, Any]:
