@@ -36,26 +36,63 @@ def as_step(item: Any) -> Any:
 
 
 class Set:
-    """Set a setting once (checked with the plan, ramped, acknowledged)."""
+    """Set a setting once (checked with the plan, ramped, acknowledged): ``Set(smu.settings
+    .voltage, 1)``; or several at once, concurrently: ``Set({smu.settings.voltage: 1,
+    gate.settings.voltage: "500 mV"})`` — every value checked before any moves, each
+    ramped at its own rate, the step done when the last is acknowledged (two 1 V ramps at
+    1 V/s take 1 s, not 2 s)."""
 
-    def __init__(self, setting: SettingHandle, value: Any) -> None:
-        self.setting = setting
-        self.value = value
-        self._value: Any = None
+    def __init__(self, setting: SettingHandle | Mapping[SettingHandle, Any], value: Any = None):
+        if isinstance(setting, Mapping):
+            if value is not None:
+                raise ConfigurationError("give Set a mapping of settings to values, or one pair")
+            targets = list(setting.items())
+        else:
+            targets = [(setting, value)]
+        if not targets:
+            raise ConfigurationError("Set needs at least one setting")
+        for handle, _ in targets:
+            if not isinstance(handle, SettingHandle):
+                raise ConfigurationError(
+                    f"Set needs setting handles, not {handle!r}",
+                    hint="e.g. Set(smu.settings.voltage, 1)",
+                )
+        seen = [handle.full_name for handle, _ in targets]
+        if len(set(seen)) != len(seen):
+            raise ConfigurationError(f"Set names a setting twice: {', '.join(seen)}")
+        self.targets = targets
+        self.setting, self.value = targets[0]
+        self._values: list[Any] = []
 
     def prepare(self, plan: PlanBuilder) -> None:
-        self._value = plan.setpoints(self.setting, [self.value])[0].item()
+        self._values = [plan.setpoints(h, [v])[0].item() for h, v in self.targets]
 
     async def run(self, ctx: StepContext) -> None:
-        await ctx.set(self.setting, self._value)
+        if len(self.targets) == 1:
+            await ctx.set(self.setting, self._values[0])
+            return
+        await ctx.set_together(
+            [(handle, value) for (handle, _), value in zip(self.targets, self._values, strict=True)]
+        )
 
     def describe(self) -> dict[str, Any]:
+        values = self._values or [v for _, v in self.targets]
+        if len(self.targets) == 1:
+            return {
+                "step": "Set",
+                "label": f"Set({self.setting.full_name})",
+                "setting": self.setting.full_name,
+                "value": values[0],
+                "unit": self.setting.unit,
+            }
+        names = [handle.full_name for handle, _ in self.targets]
         return {
             "step": "Set",
-            "label": f"Set({self.setting.full_name})",
-            "setting": self.setting.full_name,
-            "value": self._value if self._value is not None else self.value,
-            "unit": self.setting.unit,
+            "label": f"Set({', '.join(names)})",
+            "together": [
+                {"setting": h.full_name, "value": v, "unit": h.unit}
+                for (h, _), v in zip(self.targets, values, strict=True)
+            ],
         }
 
 
