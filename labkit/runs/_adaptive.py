@@ -115,7 +115,10 @@ class Adaptive:
             read, self._arrays = read_variables(plan, self.items)
             variables.update(read)
             variables["loss"] = Variable(
-                f"{self.dim}_loss", (), (), attrs={"long_name": "learner's loss after the point"}
+                f"{self.dim}_loss",
+                (),
+                (),
+                attrs={"long_name": "learner's loss after the point", "role": "learner loss"},
             )
             group = plan.record(self.name, variables)
         group.coordinates.extend(v.name for k, v in group.variables.items() if isinstance(k, tuple))
