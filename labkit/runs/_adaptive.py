@@ -18,7 +18,7 @@ from typing import Any
 
 from labkit.core import ConfigurationError, Handle, SettingHandle
 from labkit.runs._arrays import check_arrays, read_variables
-from labkit.runs._context import StepContext, group_by_instrument
+from labkit.runs._context import StepContext, group_by_instrument, seconds
 from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
 from labkit.store import Variable
 
@@ -36,8 +36,9 @@ class Adaptive:
     npoints=60)`` (1-D, ``adaptive.Learner1D``) or ``Adaptive({x.settings.position: (0, 1),
     y.settings.position: (0, 1)}, value=..., npoints=400)`` (2-D, ``adaptive.Learner2D``).
     It stops after ``npoints`` points, or earlier once the learner's loss is at most
-    ``loss_goal``. ``read=`` records more readings at each point; ``learner=`` takes another
-    learner class (or a function of the bounds making one). Points are recorded along
+    ``loss_goal``. ``read=`` records more readings at each point; ``settle`` waits after each
+    set (a lock-in's filter settling); ``learner=`` takes another learner class (or a function
+    of the bounds making one). Points are recorded along
     ``dim`` in the order they were taken; the set-points are coordinates of that dimension.
     """
 
@@ -51,6 +52,7 @@ class Adaptive:
         loss_goal: float | None = None,
         read: Any = (),
         learner: Any = None,
+        settle: Any = 0,
         dim: str = "adaptive",
         name: str = "adaptive",
     ) -> None:
@@ -86,6 +88,7 @@ class Adaptive:
         self.npoints = npoints
         self.loss_goal = loss_goal
         self.learner_factory = learner
+        self.settle = seconds(settle, "Adaptive's settle time")
         self.dim = dim
         self.name = name
         self._bounds: list[tuple[float, float]] = []
@@ -152,6 +155,8 @@ class Adaptive:
                 where = asked[0]
                 coordinates = [float(c) for c in (where if len(settings) > 1 else (where,))]
                 await point.set_together(list(zip(settings, coordinates, strict=True)))
+                if self.settle:
+                    await point.sleep(self.settle)
                 started = time.time_ns()
                 values = await point.read(self.handles, grouped)
                 check_arrays(self.handles, self._arrays)
@@ -180,6 +185,7 @@ class Adaptive:
             "settings": [h.full_name for h, _ in self.axes],
             "value": self.value.full_name,
             "npoints": self.npoints,
+            "settle": self.settle,
             "loss_goal": self.loss_goal,
             "dim": self.dim,
         }
