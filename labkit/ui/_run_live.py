@@ -75,10 +75,13 @@ def _numeric(variable: Any) -> bool:
 
 def _axis(plan: Any, dim: str) -> Axis:
     coordinate = plan.variables.get(dim)
-    if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
-        attrs = coordinate.attrs
-        name = str(attrs.get("long_name") or dim)
-        return Axis(dim, name, coordinate.data, unit=attrs.get("units"))
+    if coordinate is not None and coordinate.dims == (dim,):
+        # Its values: written with the plan, or planned (a sweep that may stop early).
+        values = coordinate.data if coordinate.data is not None else plan.dims[dim].planned
+        if values is not None:
+            attrs = coordinate.attrs
+            name = str(attrs.get("long_name") or dim)
+            return Axis(dim, name, values, unit=attrs.get("units"))
     return Axis(dim, dim, None, plan.dims[dim].size)
 
 

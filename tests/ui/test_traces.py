@@ -121,3 +121,23 @@ def test_the_panel_shows_a_small_plot_of_an_array_reading(optics):  # noqa: F811
     assert "2048 wavelength" in row.value.value
     np.testing.assert_allclose(row.plot.plot.lines.x, spec.wavelengths)
     panel.close()
+
+
+def test_a_sweep_that_may_stop_early_is_plotted_against_its_set_points(lab):
+    volts = np.linspace(0, 1, 11)
+    run = labkit.sweep(
+        lab.smu.settings.voltage,
+        volts,
+        read=[lab.dmm.readings.current],
+        until=lambda point: point["dmm_current"] > 0.45e-3,
+    )
+    live = acknowledged(live_view(run))
+    try:
+        ds = run.wait()
+        (plot,) = live.plots
+        assert not plot.timed  # against the set-points, not the time
+        wait_for(lambda: len(plot.lines.x) == ds.sizes["smu_voltage"], what="every point")
+        np.testing.assert_allclose(plot.lines.x, ds.smu_voltage.values)
+        assert ds.sizes["smu_voltage"] == 6  # stopped after 0.5 V
+    finally:
+        live.close()
