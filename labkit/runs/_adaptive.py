@@ -145,14 +145,19 @@ class Adaptive:
         settings = [handle for handle, _ in self.axes]
         points = ctx.points(None)
         async with contextlib.aclosing(points):
+            taken: tuple[int, Any] | None = None  # the index and point asked last
             async for point in points:
                 i = point.index[-1]
-                reason = self._done(learner, i)
-                if reason is not None:
-                    point.stopped(reason, points=i)
-                    break
-                asked, _ = learner.ask(1)
-                where = asked[0]
+                if taken is not None and taken[0] == i:  # redone after a suspension
+                    where = taken[1]
+                else:
+                    reason = self._done(learner, i)
+                    if reason is not None:
+                        point.stopped(reason, points=i)
+                        break
+                    asked, _ = learner.ask(1)
+                    where = asked[0]
+                    taken = (i, where)
                 coordinates = [float(c) for c in (where if len(settings) > 1 else (where,))]
                 await point.set_together(list(zip(settings, coordinates, strict=True)))
                 if self.settle:

@@ -115,7 +115,7 @@ class SamplesPlot:
 
     def _render(self) -> bool:
         with self._lock:
-            table = np.asarray(list(self._points.values()), dtype=float)
+            table = np.asarray([self._points[k] for k in sorted(self._points)], dtype=float)
         if not table.size:
             return True
         for axis in range(2 if self.two_d else 1):

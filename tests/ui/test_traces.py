@@ -141,3 +141,28 @@ def test_a_sweep_that_may_stop_early_is_plotted_against_its_set_points(lab):
         assert ds.sizes["smu_voltage"] == 6  # stopped after 0.5 V
     finally:
         live.close()
+
+
+def test_adaptive_sampling_in_two_dimensions_shows_dots_coloured_by_value(unique_name, data_root):
+    resonator = Resonator(name=unique_name)
+    try:
+        step = Adaptive(
+            {resonator.settings.position: (-1, 1), resonator.settings.y: (-1, 1)},
+            value=resonator.readings.response,
+            npoints=20,
+        )
+        run = labkit.run(step)
+        live = acknowledged(live_view(run))
+        try:
+            ds = run.wait()
+            (plot,) = live.plots
+            assert plot.two_d
+            wait_for(lambda: len(plot.mark.x) == 20, what="every point")
+            np.testing.assert_allclose(plot.mark.x, ds[f"{unique_name}_position"].values)
+            np.testing.assert_allclose(plot.mark.y, ds[f"{unique_name}_y"].values)
+            np.testing.assert_allclose(plot.mark.color, ds[f"{unique_name}_response"].values)
+            assert plot.axes[2].label.startswith(f"{unique_name} response (")
+        finally:
+            live.close()
+    finally:
+        resonator.close()
