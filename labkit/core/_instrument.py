@@ -206,8 +206,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         features, a server's limits change, a scope's record length follows its timebase.
 
         Checked again; the limits in force follow at once. The first change gives this
-        instrument its own copy of a class-body declaration (others of the driver keep theirs;
-        handles taken before show the class's), so drivers tell what they learn at connect.
+        instrument (and its handles) its own copy of a class-body declaration.
         """
         spec = self._spec(name)
         checked = spec.replace(**changes)
@@ -220,7 +219,9 @@ class Instrument(Device, metaclass=InstrumentMeta):
             state = self._states.get(spec.name)
             if state is not None:
                 state.spec = spec
-            self._make_handles()
+            for handles in (self.settings, self.readings, self.actions):
+                if spec.name in handles:  # handles taken before now see the copy too
+                    handles[spec.name].spec = spec
         for field in changes:
             setattr(spec, field, getattr(checked, field))
         state = self._states.get(spec.name)

@@ -113,6 +113,22 @@ def test_the_device_tells_lengths_and_coordinates_at_connect_for_itself_only(pai
     assert type(first).declarations()["spectrum"] is first.readings.spectrum.spec
 
 
+def test_a_handle_taken_before_the_first_change_sees_the_instruments_own_declaration(
+    unique_name,
+) -> None:
+    third = Recorder("buffer://c/3", name=unique_name)
+    try:
+        class_spec = Recorder.declarations()["trace"]
+        handle = third.readings.trace
+        third.store("length", 3)  # what a refresh does: the driver tells the new length
+        assert handle.spec is third.readings.trace.spec
+        assert handle.spec is not class_spec
+        assert handle.spec.shape == (3,)
+        assert class_spec.shape == (None,)
+    finally:
+        third.close()
+
+
 def test_an_axis_follows_a_setting_and_the_handle_sees_it(pair) -> None:
     first, _ = pair
     handle = first.readings.trace

@@ -218,6 +218,7 @@ class Keysight34465A(ScpiInstrument):
     samples = Reading(
         unit="V",
         axes=[Axis("reading", size=1, label="reading number")],
+        side_effect=lambda dmm: dmm.burst_effect(),
         doc="READ?: every reading of one acquisition (sample_count × trigger_count) of the "
         "present function, in its unit",
     )
@@ -332,6 +333,14 @@ class Keysight34465A(ScpiInstrument):
         (axis,) = spec.axes or ()
         if axis.size != count or spec.unit != unit:
             self.update_declaration("samples", axes=[axis.with_size(count)], unit=unit)
+
+    def burst_effect(self) -> str | None:
+        """What reading ``samples`` changes: a burst of several readings replaces the meter's
+        reading memory (and takes their time); one reading is like ``voltage``."""
+        count = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
+        if count == 1:
+            return None
+        return f"it takes {count} readings (READ?), replacing those in the meter's memory"
 
     def _get_samples(self) -> list[float]:
         self._require_immediate()
