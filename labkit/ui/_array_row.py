@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import ipywidgets as widgets
+
 from labkit.core import ReadingHandle
-from labkit.core._snapshot import shown_value
 from labkit.ui._format import escape
 from labkit.ui._plots import Axis
 from labkit.ui._rows import ReadingRow, _unread
@@ -26,11 +27,12 @@ class ArrayReadingRow(ReadingRow):
         self.plot = SmallTrace(_plot_axis(spec.axes), spec.title, spec.unit)
         self._shown: Any = None
         super().__init__(section, handle)
-        self.control_cell.children = (self.value, self.refresh, self.plot.widget)
+        line = widgets.HBox([self.value, self.refresh], layout=widgets.Layout(align_items="center"))
+        self.control_cell.children = (widgets.VBox([line, self.plot.widget]),)
 
     def render(self) -> None:
         value = self.handle.value
-        shown = "not read yet" if value is None else shown_value(self.spec, value)
+        shown = "not read yet" if value is None else _shape(self.spec, value)
         html = f'<span class="labkit-value">{escape(shown)}</span>'
         if self.value.value != html:
             self.value.value = html
@@ -50,6 +52,12 @@ class ArrayReadingRow(ReadingRow):
             status = _unread(f"{why}: {effect}")
         if self.status.value != status:
             self.status.value = status
+
+
+def _shape(spec: Any, value: Any) -> str:
+    """``2048 wavelength``: the length along each axis (the unit is on the plot)."""
+    sizes = zip(getattr(value, "shape", ()), spec.axes or (), strict=False)
+    return " × ".join(f"{n} {axis.name}" for n, axis in sizes)
 
 
 def _plot_axis(axes: Any) -> Axis:

@@ -185,7 +185,7 @@ class SmallTrace:
 
     def __init__(self, x: Axis, label: str, unit: str | None) -> None:
         self.plot = TracePlot(x, label, label, unit, width="260px", height="150px", rate=4.0)
-        self.plot.figure.fig_margin = {"top": 6, "bottom": 36, "left": 56, "right": 8}
+        self.plot.figure.fig_margin = {"top": 6, "bottom": 36, "left": 56, "right": 24}
         self.plot.figure.add_class("labkit-smalltrace")
         self.widget = self.plot.figure
 
