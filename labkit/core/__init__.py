@@ -35,10 +35,13 @@ from labkit.core._errors import (
     PluginError,
     RampInterrupted,
     ReplyError,
+    RunWaitTimeout,
     SettingTypeError,
     UnitError,
+    UnknownSettingError,
     ValidationError,
 )
+from labkit.core._exit import safe_on_exit
 from labkit.core._guards import (
     Bound,
     SettingLock,
@@ -100,6 +103,7 @@ __all__ = [
     "ReadingHandle",
     "Region",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingHandle",
     "SettingLock",
@@ -109,6 +113,7 @@ __all__ = [
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "UsbLink",
     "ValidationError",
     "as_trait",
@@ -122,6 +127,7 @@ __all__ = [
     "fit_span",
     "instruments",
     "reserved_names",
+    "safe_on_exit",
 ]
 
 __getattr__ = moved_names(

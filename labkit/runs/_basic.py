@@ -17,8 +17,12 @@ from labkit.runs._step import is_step
 __all__ = ["Call", "Read", "Sequence", "Set", "Settle", "SettleTimeout", "Wait", "as_step"]
 
 
-class SettleTimeout(LabkitError, TimeoutError):
-    """A condition did not settle (or a feedback loop did not reach its target) in time."""
+class SettleTimeout(LabkitError):
+    """A condition did not settle (or a feedback loop did not reach its target) in time.
+
+    It fails the run, so it is not a ``TimeoutError``: around ``run.wait()`` that means the
+    wait ended with the run still going (:class:`~labkit.RunWaitTimeout`).
+    """
 
 
 def as_step(item: Any) -> Any:
@@ -65,7 +69,7 @@ class Set:
         self._values: list[Any] = []
 
     def prepare(self, plan: PlanBuilder) -> None:
-        self._values = [plan.setpoints(h, [v])[0].item() for h, v in self.targets]
+        self._values = [plan.setpoints(h, [v]).tolist()[0] for h, v in self.targets]
 
     async def run(self, ctx: StepContext) -> None:
         if len(self.targets) == 1:
