@@ -3,6 +3,7 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._acquisition import Acquired, RecordedQuantity, TimedAcquisition
 from labkit.core._camera import (
     Camera,
     Frame,
@@ -61,6 +62,7 @@ from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
+    "Acquired",
     "Action",
     "ActionHandle",
     "Bound",
@@ -96,6 +98,7 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReadingHandle",
+    "RecordedQuantity",
     "Region",
     "ReplyError",
     "Setting",
@@ -104,6 +107,7 @@ __all__ = [
     "SettingState",
     "SettingTypeError",
     "StreamClosed",
+    "TimedAcquisition",
     "TraitSpec",
     "Transport",
     "UnitError",

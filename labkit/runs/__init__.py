@@ -29,6 +29,7 @@ from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
 from labkit.runs._run import Run
 from labkit.runs._step import ExperimentStep, is_step
+from labkit.runs._triggered import Triggered
 
 __all__ = [
     "PID",
@@ -53,6 +54,7 @@ __all__ = [
     "Suspender",
     "Sweep",
     "TimeSeries",
+    "Triggered",
     "Wait",
     "as_step",
     "available_steps",

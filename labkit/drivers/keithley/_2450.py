@@ -26,7 +26,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labkit.core import Action, ConfigurationError, Reading, ReplyError, Setting
-from labkit.drivers.keithley._2450_sweep import SweepData, SweepPlan, check_sweep, parse_buffer
+from labkit.drivers.keithley._2450_sweep import (
+    BufferedSweep,
+    SweepData,
+    SweepPlan,
+    check_sweep,
+    parse_buffer,
+)
 from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number
 
 __all__ = ["Keithley2450", "SweepData", "SweepPlan"]
@@ -339,6 +345,11 @@ class Keithley2450(ScpiInstrument):
             dual=dual,
             buffer=buffer,
         )
+
+    def buffered_sweep(self, start: Any, stop: Any, points: int, **options: Any) -> BufferedSweep:
+        """The sweep of :meth:`plan_sweep` as a timed acquisition for a run
+        (``labkit.runs.Triggered``): checked now, armed, started and collected by the run."""
+        return BufferedSweep(self, self.plan_sweep(start, stop, points, **options))
 
     def sweep_seconds(self, plan: SweepPlan) -> float:
         """How long the 2450 needs for ``plan`` (delay + integration per point)."""

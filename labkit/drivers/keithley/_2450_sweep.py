@@ -18,10 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from labkit.core import ConfigurationError, LimitError, ReplyError
+from labkit.core import Acquired, ConfigurationError, LimitError, RecordedQuantity, ReplyError
 from labkit.core._units import to_number
 
-__all__ = ["SWEEP_POINTS_MAX", "SweepData", "SweepPlan", "check_sweep", "parse_buffer"]
+__all__ = [
+    "SWEEP_POINTS_MAX",
+    "BufferedSweep",
+    "SweepData",
+    "SweepPlan",
+    "check_sweep",
+    "parse_buffer",
+]
 
 SWEEP_POINTS_MAX = 1_000_000  # points of one :SOURce:SWEep (Reference Manual)
 COUNT_MAX = 268_435_455  # repeats of one sweep
@@ -166,3 +173,66 @@ def parse_buffer(reply: str, count: int, command: str, name: str) -> SweepData:
         )
     table = values.reshape(count, 3)
     return SweepData(table[:, 1].copy(), table[:, 0].copy(), table[:, 2].copy())
+
+
+_QUANTITIES = {
+    "current": ("current", "A"),
+    "voltage": ("voltage", "V"),
+    "resistance": ("resistance", "ohm"),
+}
+
+
+class BufferedSweep:
+    """The 2450's own sweep as a :class:`~labkit.core.TimedAcquisition`: armed (the sweep
+    sent, its buffer cleared), started with ``:INITiate``, collected from its buffer."""
+
+    trigger = "start"
+
+    def __init__(self, smu: Any, plan: SweepPlan) -> None:
+        self.instrument = smu
+        self.name = smu.name
+        self.plan = plan
+        self.points = plan.points
+        measured, unit = _QUANTITIES[smu.last_value("measure_function") or "current"]
+        source_unit = "V" if plan.function == "voltage" else "A"
+        self.quantities = (
+            RecordedQuantity(measured, unit, f"{smu.name} {measured} (buffer)"),
+            RecordedQuantity(f"source_{plan.function}", source_unit, f"{smu.name} level sourced"),
+        )
+        handle = (
+            smu.settings.source_voltage
+            if plan.function == "voltage"
+            else smu.settings.source_current
+        )
+        levels = np.tile(plan.levels, plan.count)
+        self.setpoints = ((handle, levels),)
+        self._measured = measured
+
+    def describe(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "instrument": self.name,
+            "kind": "2450 linear sweep into a reading buffer",
+            "command": plan.command(),
+            "points": plan.points,
+            "buffer": plan.buffer,
+            "buffer_size": self.instrument.last_value("buffer_size"),
+            "trigger": "the 2450's own trigger model, started with :INITiate",
+            "seconds": self.seconds(),
+        }
+
+    def seconds(self) -> float:
+        return float(self.instrument.sweep_seconds(self.plan))
+
+    def arm(self) -> None:
+        self.instrument.run_io(self.instrument.arm_sweep, self.plan)
+
+    def start(self) -> None:
+        self.instrument.write(":INIT")
+
+    def collect(self, timeout: float) -> Acquired:
+        data = self.instrument.run_io(self.instrument.collect_sweep, self.plan)
+        return Acquired(
+            {self._measured: data.reading, f"source_{self.plan.function}": data.source},
+            data.time,
+        )

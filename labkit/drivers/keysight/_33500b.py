@@ -42,6 +42,7 @@ from labkit.core import (
     Setting,
     TraitSpec,
 )
+from labkit.drivers.keysight._33500b_trigger import TriggerTrain
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = [
@@ -356,6 +357,11 @@ class Keysight33500B(ScpiInstrument):
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         _check_queue(self, self, spec, command)
+
+    def trigger_train(self, count: int, period: Any, **options: Any) -> TriggerTrain:
+        """``count`` Trig Out edges ``period`` apart (timer-triggered bursts), to lead a fly
+        scan in a run (``labkit.runs.Triggered``): see :class:`TriggerTrain`."""
+        return TriggerTrain(self, count, period, **options)
 
 
 def _sync_phases() -> Any:

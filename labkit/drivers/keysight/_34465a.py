@@ -30,7 +30,13 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from labkit.core import Action, ChoiceError, ConfigurationError, Reading, ReplyError, Setting
-from labkit.drivers.keysight._34465a_timed import TimedData, TimedPlan, check_timed, stream
+from labkit.drivers.keysight._34465a_timed import (
+    TimedData,
+    TimedPlan,
+    TimedSampling,
+    check_timed,
+    stream,
+)
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = ["Keysight34465A", "TimedData", "TimedPlan"]
@@ -367,16 +373,22 @@ class Keysight34465A(ScpiInstrument):
         ``trigger`` (``immediate``, ``bus``, ``external``, ``level``)."""
         return check_timed(self, samples, interval, trigger=trigger, triggers=triggers, delay=delay)
 
-    def arm_timed(self, plan: TimedPlan) -> None:
-        """Configure the trigger system for ``plan`` and ``INITiate``: the meter then waits
-        for its triggers (or starts at once with trigger ``immediate``)."""
+    def timed_sampling(self, samples: int, interval: Any = None, **options: Any) -> TimedSampling:
+        """:meth:`plan_timed` as a timed acquisition for a run (``labkit.runs.Triggered``)."""
+        return TimedSampling(self, self.plan_timed(samples, interval, **options))
+
+    def arm_timed(self, plan: TimedPlan, *, initiate: bool = True) -> None:
+        """Configure the trigger system for ``plan`` and ``INITiate`` (unless ``initiate`` is
+        False): the meter then waits for its triggers (or starts at once with trigger
+        ``immediate``)."""
         self.set("sample_source", "timer")
         self.set("sample_timer", plan.interval)
         self.set("sample_count", plan.samples)
         self.set("trigger_source", plan.trigger)
         self.set("trigger_count", plan.triggers)
         self.set("trigger_delay", plan.delay)
-        self.run_action("initiate")
+        if initiate:
+            self.run_action("initiate")
 
     def collect_timed(
         self,

@@ -20,9 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from labkit.core import InstrumentError, LimitError
+from labkit.core import (
+    Acquired,
+    ConfigurationError,
+    InstrumentError,
+    LimitError,
+    RecordedQuantity,
+)
 
-__all__ = ["TimedData", "TimedPlan", "check_timed", "stream"]
+__all__ = ["TimedData", "TimedPlan", "TimedSampling", "check_timed", "stream"]
 
 COUNT_MAX = 1_000_000_000
 _TRIGGERS = {"immediate", "external", "bus", "level"}
@@ -152,3 +158,75 @@ def stream(
         )
     index = np.repeat(np.arange(plan.triggers), plan.samples)
     return TimedData(values[: plan.total], plan.times, index)
+
+
+_QUANTITIES = {
+    "dc voltage": ("voltage", "V"),
+    "dc current": ("current", "A"),
+    "resistance": ("resistance", "ohm"),
+    "4-wire resistance": ("resistance", "ohm"),
+    "ac voltage": ("ac_voltage", "V"),
+    "ac current": ("ac_current", "A"),
+}
+
+
+class TimedSampling:
+    """The 34465A's timed sampling as a :class:`~labkit.core.TimedAcquisition`.
+
+    With trigger ``immediate`` it starts on :meth:`start` (``INITiate``); with ``bus`` it is
+    armed (``INITiate``) and started with ``*TRG``; with ``external`` it is armed and waits
+    for another instrument's trigger output on its rear Ext Trig input.
+    """
+
+    def __init__(self, dmm: Any, plan: TimedPlan) -> None:
+        self.instrument = dmm
+        self.name = dmm.name
+        self.plan = plan
+        self.points = plan.total
+        function = dmm.last_value("function") or "dc voltage"
+        if function not in _QUANTITIES:
+            raise ConfigurationError(
+                f"{dmm.name}: timed sampling records DC/AC voltage, current or resistance, "
+                f"not {function}",
+                instrument=dmm.name,
+                hint=f"Set {dmm.name}.function = 'dc voltage' first",
+            )
+        quantity, unit = _QUANTITIES[function]
+        self.quantities = (RecordedQuantity(quantity, unit, f"{dmm.name} {function}"),)
+        self.setpoints = ()
+        self.trigger = {"immediate": "start", "bus": "start"}.get(plan.trigger, plan.trigger)
+        self._quantity = quantity
+        self.sleep: Callable[[float], None] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "instrument": self.name,
+            "kind": "34465A timed sampling into reading memory",
+            "samples_per_trigger": plan.samples,
+            "interval": plan.interval,
+            "trigger_source": plan.trigger,
+            "triggers": plan.triggers,
+            "trigger_delay": plan.delay,
+            "memory": self.instrument.memory_size,
+            "seconds": self.seconds(),
+        }
+
+    def seconds(self) -> float:
+        return self.plan.seconds
+
+    def arm(self) -> None:
+        dmm, plan = self.instrument, self.plan
+        if plan.trigger == "immediate":
+            dmm.arm_timed(plan, initiate=False)
+        else:
+            dmm.arm_timed(plan)
+
+    def start(self) -> None:
+        action = "initiate" if self.plan.trigger == "immediate" else "trigger"
+        self.instrument.run_action(action)
+
+    def collect(self, timeout: float) -> Acquired:
+        data = self.instrument.collect_timed(self.plan, timeout=timeout, sleep=self.sleep)
+        index = data.trigger if self.plan.trigger == "external" else None
+        return Acquired({self._quantity: data.values}, data.times, trigger_index=index)
