@@ -58,7 +58,8 @@ def iv(points: int) -> None:
         smu.output = False
         smu.close()
 
-    assert len(data) == points and len(stepped) == points
+    assert len(data) == points
+    assert len(stepped) == points
     integration = points * NPLC / LINE
     print(f"IV, {points} points at NPLC {NPLC} (2450 twin, real-time bench)")
     print(f"  software-stepped      {software:8.3f} s   ({software / points * 1e3:.2f} ms/point)")
