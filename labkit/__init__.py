@@ -12,6 +12,7 @@ from typing import Any
 from labkit.core import (
     AccessError,
     Action,
+    Axis,
     Channel,
     ChoiceError,
     Condition,
@@ -71,6 +72,7 @@ _LAZY = {
 __all__ = [
     "AccessError",
     "Action",
+    "Axis",
     "Channel",
     "ChoiceError",
     "Condition",

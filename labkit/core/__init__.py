@@ -4,6 +4,7 @@
 """
 
 from labkit.core._acquisition import Acquired, RecordedQuantity, TimedAcquisition
+from labkit.core._axes import Axis
 from labkit.core._camera import (
     Camera,
     Frame,
@@ -65,6 +66,7 @@ __all__ = [
     "Acquired",
     "Action",
     "ActionHandle",
+    "Axis",
     "Bound",
     "Camera",
     "Channel",

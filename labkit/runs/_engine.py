@@ -105,6 +105,7 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.latest: dict[str, Any] = {}  # newest recorded value of each variable
         self.pause_requested = False
         self.abort_requested = False
         self.suspensions: dict[int, str] = {}

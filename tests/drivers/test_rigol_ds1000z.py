@@ -374,3 +374,20 @@ def test_averaging_divides_the_noise_by_the_root_of_the_count(bench):
     assert averaged == pytest.approx(noisy / 8, rel=0.3)
     with pytest.raises(ChoiceError):
         scope.averages = 3
+
+
+def test_a_second_transfer_of_the_same_trace_sends_only_queries(scripted):
+    scope, dialogue = scripted
+    dialogue.replies[":WAV:PRE?"] = "0,0,1200,1,2.000000e-08,-1.200000e-05,0,4.000000e-02,50,127"
+    _memory(dialogue, (np.arange(1200) % 256).astype(np.uint8))
+    assert scope.transfer_change(1) is not None  # nothing transferred yet: it would select CH1
+    scope.waveform(1)
+    assert scope.transfer_change(1) is None
+    assert scope.ch1.readings.trace.spec.side_effect_of(scope.ch1) is None
+    dialogue.sent.clear()
+    scope.waveform(1)
+    assert dialogue.sent == [":WAV:PRE?", ":WAV:DATA?"]
+    scope.run()  # an action (a *RST, say) may move the set-up: the next transfer sends it
+    dialogue.sent.clear()
+    scope.waveform(1)
+    assert dialogue.sent[0].startswith(":WAV:SOUR CHAN1")

@@ -19,6 +19,10 @@ Reading ``voltage``, ``current`` or ``resistance`` switches the meter to that fu
 (one ``SENS:FUNC``, only when needed) and sends ``READ?``: one trigger of one sample, so
 ``sample_count × trigger_count`` must be 1 (use :meth:`read_all` for several). An over-range
 reading (``9.9E+37``) is ``inf``.
+
+``samples`` is :meth:`read_all` as an array reading: ``sample_count × trigger_count`` readings
+of the present function along the ``reading`` axis (its length and the unit follow those
+settings), so ``Read(dmm.readings.samples)`` records a burst of readings at each point of a run.
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from labkit.core import Action, ChoiceError, ConfigurationError, Reading, ReplyError, Setting
+from labkit.core import (
+    Action,
+    Axis,
+    ChoiceError,
+    ConfigurationError,
+    Reading,
+    ReplyError,
+    Setting,
+)
 from labkit.drivers.keysight._34465a_timed import (
     TimedData,
     TimedPlan,
@@ -60,6 +72,19 @@ _FUNCTIONS = {
     "dc voltage ratio": "VOLT:RAT",
 }
 _OVERFLOW_BIT = 1 << 14  # Questionable Data register: Reading Memory Overflow
+_UNITS = {
+    "dc voltage": "V",
+    "ac voltage": "V",
+    "dc current": "A",
+    "ac current": "A",
+    "resistance": "ohm",
+    "4-wire resistance": "ohm",
+    "frequency": "Hz",
+    "period": "s",
+    "capacitance": "F",
+    "diode": "V",
+}
+"""The unit of a reading of each function (temperature's follows UNIT:TEMP; ratio has none)."""
 _AC_SECONDS = 2.5  # a reading with the slowest (3 Hz) AC filter settles in about this long
 _MARGIN = 1.5
 
@@ -222,6 +247,12 @@ class Keysight34465A(ScpiInstrument):
         parse=lambda reply: bool(int(float(reply)) & _OVERFLOW_BIT),
         doc="Reading memory overflowed: the oldest readings of this acquisition were lost",
     )
+    samples = Reading(
+        unit="V",
+        axes=[Axis("reading", size=1, label="reading number")],
+        doc="READ?: every reading of one acquisition (sample_count × trigger_count) of the "
+        "present function, in its unit",
+    )
 
     initiate = Action("INIT", doc="Arm the trigger system; readings go to memory")
     abort = Action("ABOR", doc="Stop a measurement in progress")
@@ -329,6 +360,25 @@ class Keysight34465A(ScpiInstrument):
 
     def _get_resistance(self) -> float:
         return self._single("resistance")
+
+    def store(self, name: str, value: Any) -> None:
+        super().store(name, value)
+        if name in ("sample_count", "trigger_count", "function"):
+            self._follow_samples()
+
+    def _follow_samples(self) -> None:
+        """Keep ``samples``' length and unit those of the next READ?."""
+        count = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
+        unit = _UNITS.get(self.last_value("function") or "dc voltage")
+        spec = self.readings.samples.spec
+        (axis,) = spec.axes or ()
+        if axis.size != count or spec.unit != unit:
+            self.update_declaration("samples", axes=[axis.with_size(count)], unit=unit)
+
+    def _get_samples(self) -> list[float]:
+        self._require_immediate()
+        with self._waiting():
+            return _readings(self.query("READ?"), "READ?")
 
     def read_all(self) -> list[float]:
         """``READ?``: trigger and return every reading (sample_count × trigger_count)."""
