@@ -35,6 +35,7 @@ POWER_ON = {
     ":SENS:COUN?": "1",
     ':TRAC:POIN? "defbuffer1"': "10000",
     ':TRAC:FILL:MODE? "defbuffer1"': "CONT",
+    ':TRAC:ACT? "defbuffer1"': "0",
 }
 
 

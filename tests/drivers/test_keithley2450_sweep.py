@@ -116,3 +116,18 @@ def test_the_twin_keeps_named_buffers_and_their_elements():
         twin.handle(':TRAC:DEL "defbuffer1"')
         codes = [twin.next_error().split(",")[0] for _ in range(3)]
         assert codes == ["-222", "-225", "-221"]
+
+
+def test_the_buffer_is_an_array_reading_recorded_in_a_run(on_bench, data_root):
+    import labkit
+    from labkit.runs import Read
+
+    smu, _, _ = on_bench
+    smu.clear_buffer()
+    data = smu.sweep(0.3, 0.7, 11, delay=0.0)
+    ds = labkit.run(Read(smu.readings.buffer), name="buffer").wait()
+    assert ds.smu_buffer.dims == ("smu_buffer_point",)
+    assert ds.smu_buffer.attrs["units"] == "A"
+    np.testing.assert_allclose(ds.smu_buffer.values, data.reading)
+    reopened = labkit.open_run("buffer")
+    np.testing.assert_array_equal(reopened.smu_buffer_point.values, np.arange(11))

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from labkit.core import Action, ConfigurationError, Reading, ReplyError, Setting
+from labkit.core import Action, Axis, ConfigurationError, Reading, ReplyError, Setting
 from labkit.drivers.keithley._2450_sweep import (
     BufferedSweep,
     SweepData,
@@ -232,6 +232,12 @@ class Keithley2450(ScpiInstrument):
     )
 
     buffer_count = Reading(int, get=':TRAC:ACT? "defbuffer1"', doc="Readings in defbuffer1")
+    buffer = Reading(
+        unit="A",
+        axes=[Axis("buffer_point", size=None, label="reading number in defbuffer1")],
+        doc="Every reading in defbuffer1 (:TRACe:DATA?), in the measure function's unit; "
+        "its length follows the buffer's count",
+    )
     current = Reading(
         unit="A",
         side_effect=_switches_function("current"),
@@ -266,6 +272,12 @@ class Keithley2450(ScpiInstrument):
                 hint="On the front panel: Menu > System > Settings > Command Set > SCPI "
                 "(then restart the instrument)",
             )
+
+    def identify(self) -> dict[str, str]:
+        identity = super().identify()
+        # The buffer reading's length: what defbuffer1 holds now.
+        self._follow_buffer(int(parse_number(self.query(':TRAC:ACT? "defbuffer1"'))))
+        return identity
 
     def parse_error_reply(self, reply: str) -> tuple[int, str]:
         # The 2450 adds ";severity;time" to each message: '-113,"Undefined header;1;..."'
@@ -395,12 +407,27 @@ class Keithley2450(ScpiInstrument):
         finally:
             link.timeout = base
 
+    def _get_buffer(self) -> np.ndarray:
+        return self._read_buffer("defbuffer1").reading
+
+    def _follow_buffer(self, count: int) -> None:
+        """Keep ``buffer``'s length the count of defbuffer1 and its unit the function's."""
+        unit = {"current": "A", "voltage": "V", "resistance": "ohm"}[
+            self.last_value("measure_function") or "current"
+        ]
+        spec = self.readings.buffer.spec
+        (axis,) = spec.axes or ()
+        if axis.size != count or spec.unit != unit:
+            self.update_declaration("buffer", axes=[axis.with_size(count)], unit=unit)
+
     def read_buffer(self, buffer: str = "defbuffer1") -> SweepData:
         """Every reading in ``buffer`` with its source level and time (``:TRACe:DATA?``)."""
         return self.run_io(self._read_buffer, buffer)
 
     def _read_buffer(self, buffer: str) -> SweepData:
         count = int(parse_number(self.query(f':TRAC:ACT? "{buffer}"')))
+        if buffer == "defbuffer1":
+            self._follow_buffer(count)
         if count == 0:
             return SweepData(np.zeros(0), np.zeros(0), np.zeros(0))
         command = f':TRAC:DATA? 1,{count},"{buffer}",READ,SOUR,REL'
