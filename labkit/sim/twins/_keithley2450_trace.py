@@ -60,6 +60,18 @@ class ReadingBuffer:
     def capacity(self) -> int:
         return self.readings.maxlen or 0
 
+    def __eq__(self, other: object) -> bool:
+        """Buffers are alike when configured alike (what they hold is measured data)."""
+        if not isinstance(other, ReadingBuffer):
+            return NotImplemented
+        return (self.capacity, self.fill_mode, self.style) == (
+            other.capacity,
+            other.fill_mode,
+            other.style,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def store(self, reading: Reading) -> None:
         if len(self.readings) == self.capacity:
             if self.fill_mode == "ONCE":
