@@ -18,7 +18,7 @@ from typing import Any
 
 from labkit.core import ConfigurationError, Handle, SettingHandle
 from labkit.runs._arrays import check_arrays, read_variables
-from labkit.runs._context import StepContext, group_by_instrument
+from labkit.runs._context import StepContext, group_by_instrument, seconds
 from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
 from labkit.store import Variable
 
@@ -36,8 +36,9 @@ class Adaptive:
     npoints=60)`` (1-D, ``adaptive.Learner1D``) or ``Adaptive({x.settings.position: (0, 1),
     y.settings.position: (0, 1)}, value=..., npoints=400)`` (2-D, ``adaptive.Learner2D``).
     It stops after ``npoints`` points, or earlier once the learner's loss is at most
-    ``loss_goal``. ``read=`` records more readings at each point; ``learner=`` takes another
-    learner class (or a function of the bounds making one). Points are recorded along
+    ``loss_goal``. ``read=`` records more readings at each point; ``settle`` waits after each
+    set (a lock-in's filter settling); ``learner=`` takes another learner class (or a function
+    of the bounds making one). Points are recorded along
     ``dim`` in the order they were taken; the set-points are coordinates of that dimension.
     """
 
@@ -51,6 +52,7 @@ class Adaptive:
         loss_goal: float | None = None,
         read: Any = (),
         learner: Any = None,
+        settle: Any = 0,
         dim: str = "adaptive",
         name: str = "adaptive",
     ) -> None:
@@ -86,6 +88,7 @@ class Adaptive:
         self.npoints = npoints
         self.loss_goal = loss_goal
         self.learner_factory = learner
+        self.settle = seconds(settle, "Adaptive's settle time")
         self.dim = dim
         self.name = name
         self._bounds: list[tuple[float, float]] = []
@@ -115,7 +118,10 @@ class Adaptive:
             read, self._arrays = read_variables(plan, self.items)
             variables.update(read)
             variables["loss"] = Variable(
-                f"{self.dim}_loss", (), (), attrs={"long_name": "learner's loss after the point"}
+                f"{self.dim}_loss",
+                (),
+                (),
+                attrs={"long_name": "learner's loss after the point", "role": "learner loss"},
             )
             group = plan.record(self.name, variables)
         group.coordinates.extend(v.name for k, v in group.variables.items() if isinstance(k, tuple))
@@ -139,16 +145,23 @@ class Adaptive:
         settings = [handle for handle, _ in self.axes]
         points = ctx.points(None)
         async with contextlib.aclosing(points):
+            taken: tuple[int, Any] | None = None  # the index and point asked last
             async for point in points:
                 i = point.index[-1]
-                reason = self._done(learner, i)
-                if reason is not None:
-                    point.stopped(reason, points=i)
-                    break
-                asked, _ = learner.ask(1)
-                where = asked[0]
+                if taken is not None and taken[0] == i:  # redone after a suspension
+                    where = taken[1]
+                else:
+                    reason = self._done(learner, i)
+                    if reason is not None:
+                        point.stopped(reason, points=i)
+                        break
+                    asked, _ = learner.ask(1)
+                    where = asked[0]
+                    taken = (i, where)
                 coordinates = [float(c) for c in (where if len(settings) > 1 else (where,))]
                 await point.set_together(list(zip(settings, coordinates, strict=True)))
+                if self.settle:
+                    await point.sleep(self.settle)
                 started = time.time_ns()
                 values = await point.read(self.handles, grouped)
                 check_arrays(self.handles, self._arrays)
@@ -177,6 +190,7 @@ class Adaptive:
             "settings": [h.full_name for h, _ in self.axes],
             "value": self.value.full_name,
             "npoints": self.npoints,
+            "settle": self.settle,
             "loss_goal": self.loss_goal,
             "dim": self.dim,
         }

@@ -92,7 +92,9 @@ class Sweep:
             # coordinate, recorded as each set-point is reached.
             coordinate = dataclasses.replace(coordinate, shape=(None,), data=None, chunks=None)
             size = None
-        with plan.dimension(self.dim, size, coordinate=coordinate, estimate=len(self._values)):
+        with plan.dimension(
+            self.dim, size, coordinate=coordinate, estimate=len(self._values), planned=self._values
+        ):
             if self.read is not None:
                 plan.step(self.read)
             for step in self.body:

@@ -72,6 +72,7 @@ class Dim:
     size: int | None
     owner: str
     estimate: int | None = None  # expected length of an open-ended dimension, for progress
+    planned: Any = None  # the values it is expected to take (a sweep that may stop early)
 
 
 @dataclasses.dataclass
@@ -210,6 +211,7 @@ class PlanBuilder:
         *,
         coordinate: Variable | None = None,
         estimate: int | None = None,
+        planned: Any = None,
     ) -> Iterator[Dim]:
         """Open a dimension around what is prepared inside the ``with`` block.
 
@@ -228,7 +230,7 @@ class PlanBuilder:
             )
         if size is not None and size < 0:
             raise ConfigurationError(f"{self.path}: dimension {name!r} has a negative size")
-        dim = Dim(name, size, self.path, estimate)
+        dim = Dim(name, size, self.path, estimate, planned)
         self.dims[name] = dim
         if coordinate is not None:
             self.add_variable(coordinate)

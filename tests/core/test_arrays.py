@@ -187,3 +187,23 @@ def test_an_axis_coordinate_is_values_linear_or_an_index() -> None:
     assert Axis("n").coordinate() is None
     assert Axis("t", size=3, step=1.0).same_coordinate(Axis("t", size=3, step=1.0))
     assert not Axis("t", size=3, step=1.0).same_coordinate(Axis("t", size=4, step=1.0))
+
+
+class Logger(labkit.ScpiInstrument):
+    """A data logger whose buffer is an array reading answered as a SCPI list."""
+
+    manufacturer = "ACME"
+    models = ("LOG-1",)
+    buffer = Reading(unit="V", axes=[Axis("reading", size=4)], get="DATA?", doc="Last 4 readings")
+
+
+def test_a_simulator_made_from_the_declarations_answers_an_array_reading(unique_name):
+    from labkit.sim import simulate, unserve
+
+    simulate(Logger, unique_name, readings={"buffer": lambda sim: [0.5, -1.25, 2e-6, 3]})
+    logger = Logger(f"labsim://{unique_name}", name=unique_name, timeout=1.0)
+    try:
+        np.testing.assert_array_equal(logger.read("buffer"), [0.5, -1.25, 2e-6, 3])
+    finally:
+        logger.close()
+        unserve(unique_name)
