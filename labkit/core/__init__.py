@@ -3,6 +3,7 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._acquisition import Acquired, RecordedQuantity, TimedAcquisition
 from labkit.core._axes import Axis
 from labkit.core._camera import (
     Camera,
@@ -65,6 +66,7 @@ from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
+    "Acquired",
     "Action",
     "ActionHandle",
     "Axis",
@@ -101,6 +103,7 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReadingHandle",
+    "RecordedQuantity",
     "Region",
     "ReplyError",
     "RunWaitTimeout",
@@ -110,6 +113,7 @@ __all__ = [
     "SettingState",
     "SettingTypeError",
     "StreamClosed",
+    "TimedAcquisition",
     "TraitSpec",
     "Transport",
     "UnitError",

@@ -31,6 +31,7 @@ from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
 from labkit.runs._run import Run, active_runs
 from labkit.runs._step import ExperimentStep, is_step
+from labkit.runs._triggered import Triggered
 
 __all__ = [
     "PID",
@@ -57,6 +58,7 @@ __all__ = [
     "Suspender",
     "Sweep",
     "TimeSeries",
+    "Triggered",
     "Wait",
     "active_runs",
     "as_step",

@@ -30,6 +30,8 @@ POWER_ON = {
     "TRIG:COUN?": "+1.00000000E+00",
     "TRIG:DEL?": "+0.00000000E+00",
     "SAMP:COUN?": "+1",
+    "SAMP:SOUR?": "IMM",
+    "SAMP:TIM?": "+1.00000000E+00",
 }
 
 

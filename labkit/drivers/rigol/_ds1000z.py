@@ -48,7 +48,7 @@ from labkit.core import (
     TraitSpec,
 )
 from labkit.drivers.rigol._waveform import Preamble, Waveform
-from labkit.drivers.scpi import ScpiInstrument
+from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
@@ -169,6 +169,74 @@ class ScopeChannel(MessageInstrument):
         get=":CHAN{self.index}:BWL?",
         set=":CHAN{self.index}:BWL {}",
         doc="20 MHz bandwidth limit (less noise on slow signals)",
+    )
+
+    # -- automatic measurements (:MEASure:ITEM? <item>,CHANnel<n>): inf when impossible --
+    vmax = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VMAX,CHAN{self.index}",
+        parse=parse_number,
+        doc="Maximum of the screen waveform",
+    )
+    vmin = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VMIN,CHAN{self.index}",
+        parse=parse_number,
+        doc="Minimum of the screen waveform",
+    )
+    vpp = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VPP,CHAN{self.index}",
+        parse=parse_number,
+        doc="Peak-to-peak voltage of the screen waveform",
+    )
+    vamp = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VAMP,CHAN{self.index}",
+        parse=parse_number,
+        doc="Amplitude: top minus base",
+    )
+    vavg = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VAVG,CHAN{self.index}",
+        parse=parse_number,
+        doc="Mean voltage of the screen waveform",
+    )
+    vrms = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VRMS,CHAN{self.index}",
+        parse=parse_number,
+        doc="RMS voltage of the screen waveform",
+    )
+    period = Reading(
+        unit="s",
+        get=":MEAS:ITEM? PER,CHAN{self.index}",
+        parse=parse_number,
+        doc="Period (from successive rising mid-level crossings)",
+    )
+    frequency = Reading(
+        unit="Hz",
+        get=":MEAS:ITEM? FREQ,CHAN{self.index}",
+        parse=parse_number,
+        doc="Frequency, 1 / period",
+    )
+    rise_time = Reading(
+        unit="s",
+        get=":MEAS:ITEM? RTIM,CHAN{self.index}",
+        parse=parse_number,
+        doc="10 % to 90 % rise time",
+    )
+    fall_time = Reading(
+        unit="s",
+        get=":MEAS:ITEM? FTIM,CHAN{self.index}",
+        parse=parse_number,
+        doc="90 % to 10 % fall time",
+    )
+    duty_cycle = Reading(
+        float,
+        get=":MEAS:ITEM? PDUT,CHAN{self.index}",
+        parse=parse_number,
+        doc="Positive duty cycle (fraction of the period above mid level)",
     )
 
     trace = Reading(
@@ -298,6 +366,20 @@ class RigolDS1000Z(ScpiInstrument):
         doc="Acquisition state (:TRIGger:STATus?)",
     )
     sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
+    acquire_type = Setting(
+        choices={"normal": "NORM", "average": "AVER", "peak": "PEAK", "high resolution": "HRES"},
+        get=":ACQ:TYPE?",
+        set=":ACQ:TYPE {}",
+        doc="Normal, averaged over `averages` acquisitions (noise / √N), peak detect, or "
+        "high resolution",
+    )
+    averages = Setting(
+        int,
+        choices=tuple(2**n for n in range(1, 11)),
+        get=":ACQ:AVER?",
+        set=":ACQ:AVER {}",
+        doc="Acquisitions averaged in average mode (2 … 1024, powers of two)",
+    )
 
     run = Action(":RUN", doc="Acquire continuously")
     halt = Action(":STOP", label="Stop", doc="Stop acquiring; the last acquisition stays")
