@@ -13,6 +13,7 @@ from typing import Any
 from labkit.core import (
     AccessError,
     Action,
+    Axis,
     Channel,
     ChoiceError,
     Condition,
@@ -75,6 +76,7 @@ _LAZY = {
 __all__ = [
     "AccessError",
     "Action",
+    "Axis",
     "Channel",
     "ChoiceError",
     "Condition",
