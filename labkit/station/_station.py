@@ -85,10 +85,19 @@ class Station(Mapping[str, Instrument]):
     """The connected instruments of a station file, by name (``station["smu"]``,
     ``station.smu``), with the bench they run on when simulated."""
 
-    def __init__(self, instruments: dict[str, Instrument], *, source: str, bench: Any = None):
+    def __init__(
+        self,
+        instruments: dict[str, Instrument],
+        *,
+        source: str,
+        bench: Any = None,
+        serve: dict[str, Any] | None = None,
+    ):
         self._instruments = instruments
         self.source = source
         self.bench = bench
+        self.serve_options = serve or {"serve": {}, "instruments": {}}
+        """The file's ``serve:`` sections, for ``labkit serve`` (checked by labkit.remote)."""
 
     def __getitem__(self, name: str) -> Instrument:
         try:
@@ -197,7 +206,15 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
         if bench is not None:
             bench.close()
         raise
-    return Station(opened, source=source, bench=bench)
+    serve = {
+        "serve": dict(data.get("serve") or {}),
+        "instruments": {
+            name: dict(entry["serve"])
+            for name, entry in data["instruments"].items()
+            if entry.get("serve")
+        },
+    }
+    return Station(opened, source=source, bench=bench, serve=serve)
 
 
 # -- checking -------------------------------------------------------------------------------
