@@ -1,15 +1,24 @@
 """labkit.remote: instruments shared over EPICS pvAccess (p4p).
 
 :func:`serve` publishes a station's instruments as PVs (``labkit serve STATION --prefix P``);
-the serving process keeps every guard. Importing this package imports p4p; ``import labkit``
-does not.
+the serving process keeps every guard. The names here that talk pvAccess load p4p when first
+used, so ``labkit --help`` and the pure parts (addresses, access grants) work without it.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from labkit.remote._access import AccessPolicy, Client, Grant
 from labkit.remote._address import RemoteAddress, parse_address
 from labkit.remote._claims import Claims
 from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
-from labkit.remote._server import Server, serve
+
+_LAZY = {
+    "Server": "labkit.remote._server",
+    "serve": "labkit.remote._server",
+}
 
 __all__ = [
     "DEFAULT_PORT",
@@ -19,8 +28,20 @@ __all__ = [
     "Grant",
     "RemoteAddress",
     "ServeConfig",
-    "Server",
     "parse_address",
-    "serve",
     "serve_config",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.remote' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
