@@ -71,11 +71,11 @@ class Server:
                 f"the instrument served as {name!r} is named {instrument.name!r}",
                 hint="Serve each instrument under its own name",
             )
+        rates = dict(self.config.poll.get(name, {}))
         served = ServedInstrument(
-            instrument, prefix=self.config.prefix, claim_of=self.claims.holder
+            instrument, prefix=self.config.prefix, claim_of=self.claims.holder, poll=rates
         )
         attach_handlers(served, self.config.access, self.claims)
-        rates = dict(self.config.poll.get(name, {}))
         for reading in rates:
             member = served.members.get(f"{name}.{reading}")
             if member is None or not member.readable:
@@ -87,7 +87,6 @@ class Server:
                     instrument=name,
                     hint=f"It can read: {', '.join(readable)}",
                 )
-        served.poll = rates
         if served.camera:
             self.publishers.append(
                 serve_camera(served, self.config.access, self.claims, rate=self.config.frame_rate)
