@@ -254,11 +254,11 @@ def declaration_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             number = _optional(display.get(field, NAN))
             if number is not None and display.get("limitLow") != display.get("limitHigh"):
                 declaration[key] = number
-    choices = list(labkit.get("choices") or ())
-    numbers = list(labkit.get("number_choices") or ())
+    choices = _listed(labkit.get("choices"))
+    numbers = [float(n) for n in _listed(labkit.get("number_choices"))]
     value = fields.get("value")
     if not choices and isinstance(value, Mapping) and "choices" in value:
-        choices = list(value["choices"])
+        choices = _listed(value["choices"])
     if numbers:
         declaration["choices"] = numbers
     elif choices:
@@ -292,6 +292,11 @@ def state_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             _optional(control.get("limitHigh", NAN)),
         )
     return state
+
+
+def _listed(values: Any) -> list[Any]:
+    """A list from what p4p gives for an array field (a list, a NumPy array or None)."""
+    return [] if values is None else list(values)
 
 
 def _kind_of_wire(value: Any) -> str:

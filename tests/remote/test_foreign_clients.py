@@ -63,12 +63,16 @@ def test_p4p_cli_monitors_changes_made_anywhere(bench_server):
     threading.Thread(target=lambda: [lines.put(x) for x in watcher.stdout], daemon=True).start()
     try:
         # the client says "disconnected" until it has found the server, then the value
-        first = next(line for line in iter(lambda: lines.get(timeout=60), None) if "Error" not in line)
+        first = next(
+            line for line in iter(lambda: lines.get(timeout=60), None) if "Error" not in line
+        )
         assert first.startswith("T:smu:nplc")
         assert first.rstrip().endswith("1.0")
         station.smu.nplc = 5
         # (the busy flag's updates may come first, with the old value)
-        update = next(line for line in iter(lambda: lines.get(timeout=60), None) if "1.0" not in line)
+        update = next(
+            line for line in iter(lambda: lines.get(timeout=60), None) if "1.0" not in line
+        )
         assert update.startswith("T:smu:nplc")
         assert update.rstrip().endswith("5.0")
     finally:
