@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import queue
 import sys
 import textwrap
 import threading
@@ -114,9 +113,9 @@ class Updates:
     """A monitor's updates, waited for by condition (no sleeping on the wall clock)."""
 
     def __init__(self) -> None:
-        self.values: queue.Queue[Any] = queue.Queue()
         self.seen: list[Any] = []
         self.changed = threading.Condition()
+        self._cursor = 0  # updates before it were matched by an earlier wait_for
 
     def __call__(self, value: Any) -> None:
         with self.changed:
@@ -124,17 +123,23 @@ class Updates:
             self.changed.notify_all()
 
     def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 20.0) -> Any:
-        """The first update (already seen or coming) for which ``predicate`` holds."""
+        """The first update since the last one matched (already seen or coming) for which
+        ``predicate`` holds."""
         with self.changed:
-            found: list[Any] = []
+            found: list[int] = []
 
             def ready() -> bool:
-                found[:] = [v for v in self.seen if not isinstance(v, Exception) and predicate(v)]
-                return bool(found)
+                for index in range(self._cursor, len(self.seen)):
+                    value = self.seen[index]
+                    if not isinstance(value, Exception) and predicate(value):
+                        found.append(index)
+                        return True
+                return False
 
             if not self.changed.wait_for(ready, timeout):
                 raise AssertionError(f"no such update within {timeout} s; saw {self.seen[-5:]}")
-            return found[0]
+            self._cursor = found[0] + 1
+            return self.seen[found[0]]
 
 
 @pytest.fixture
