@@ -16,6 +16,8 @@ from labkit.remote._claims import Claims
 from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
 
 _LAZY = {
+    "PvaLink": "labkit.remote._link",
+    "RemoteRefused": "labkit.remote._link",
     "Server": "labkit.remote._server",
     "serve": "labkit.remote._server",
 }

@@ -2,7 +2,7 @@
 
 pvAccess tells a server two things about a client: the address its connection comes from
 (checked by TCP, so as good as the network is trusted) and, with each operation, the account
-name the client *claims* (not authenticated; see docs/remote/trust.md). A write is allowed
+name the client *claims* (not authenticated; see docs/concepts/trust-model.md). A write is allowed
 only if a grant matches the client's account (or one of its groups, looked up on the server)
 and host, and covers the PV; nothing is writable unless the station says so. Reads are open
 by default; they can be restricted by host only, because a pvAccess server learns the

@@ -109,7 +109,7 @@ class Server:
         lines += [f"  {line}" for line in self.config.access.describe()]
         if not self.config.loopback_only:
             lines.append(
-                "  NOTE: pvAccess does not authenticate clients (docs/remote/trust.md); "
+                "  NOTE: pvAccess does not authenticate clients (docs/concepts/trust-model.md); "
                 "serve beyond loopback only on a network you trust"
             )
         for served in self.served.values():
