@@ -14,6 +14,7 @@ from labkit.remote._access import AccessPolicy, Client, Grant
 from labkit.remote._address import RemoteAddress, parse_address
 from labkit.remote._claims import Claims
 from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
+from labkit.remote._process import ServerProcess, serve_in_background
 
 _LAZY = {
     "PvaLink": "labkit.remote._link",
@@ -30,8 +31,10 @@ __all__ = [
     "Grant",
     "RemoteAddress",
     "ServeConfig",
+    "ServerProcess",
     "parse_address",
     "serve_config",
+    "serve_in_background",
     *_LAZY,
 ]
 

@@ -10,8 +10,9 @@ import threading
 import pytest
 
 from labkit.core import ConnectionLost
+from labkit.remote import ServerProcess
 from labkit.remote._link import PvaLink
-from tests.remote.serving import STATION, ServeProcess
+from tests.remote.serving import STATION, client_env
 
 
 @pytest.fixture
@@ -23,9 +24,9 @@ def station_path(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_server_is_connection_lost_naming_it_and_the_link_comes_back(station_path):
-    server = ServeProcess(station_path).start()
+    server = ServerProcess(station_path, prefix="T:").start()
     try:
-        link = PvaLink(server.url, timeout=3)
+        link = PvaLink(server.address("smu"), timeout=3)
         link.watch_connection("T:smu:_status")
         assert link.wait_connected(30)
         changes: list[bool] = []
@@ -56,7 +57,7 @@ def test_a_killed_server_is_connection_lost_naming_it_and_the_link_comes_back(st
         assert link.get("T:smu:nplc")["value"] == 3
         link.close()
     finally:
-        if server.process is not None and server.process.poll() is None:
+        if server.running:
             assert server.stop() == 0
 
 
@@ -78,18 +79,18 @@ KILLED_WRITER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_client_killed_mid_write_leaves_the_server_and_instrument_consistent(station_path):
-    server = ServeProcess(station_path).start()
+    server = ServerProcess(station_path, prefix="T:").start()
     try:
         writer = subprocess.run(
-            [sys.executable, "-c", KILLED_WRITER, server.url],
+            [sys.executable, "-c", KILLED_WRITER, server.address("smu")],
             capture_output=True,
             text=True,
-            env=server.client_env(),
+            env=client_env(server),
             timeout=120,
         )
         assert writer.stdout.strip() == "ramping", writer.stderr[-2000:]
         assert writer.returncode == -9
-        with PvaLink(server.url, timeout=10) as link:
+        with PvaLink(server.address("smu"), timeout=10) as link:
             done = threading.Event()
             seen: list[float] = []
 

@@ -7,13 +7,14 @@ import sys
 
 from p4p.client.thread import Context
 
-from tests.remote.serving import STATION, ServeProcess
+from labkit.remote import ServerProcess
+from tests.remote.serving import STATION
 
 
 def test_labkit_serve_prints_the_pv_names_and_who_may_write(tmp_path):
     path = tmp_path / "station.yaml"
     path.write_text(STATION)
-    server = ServeProcess(path).start()
+    server = ServerProcess(path, prefix="T:").start()
     try:
         printed = "".join(server.output)
         assert f"labkit serves 1 instruments at 127.0.0.1 port {server.port}" in printed
@@ -22,8 +23,7 @@ def test_labkit_serve_prints_the_pv_names_and_who_may_write(tmp_path):
         assert "T:smu:current" in printed
         assert "(read 10/s)" in printed
         assert "T:smu:_status" in printed
-        conf = {k: v for k, v in server.client_env().items() if k.startswith("EPICS_PVA")}
-        with Context("pva", conf=conf, useenv=False, nt=False) as client:
+        with Context("pva", conf=server.client_conf(), useenv=False, nt=False) as client:
             assert client.get("T:smu:output")["value"] is False
     finally:
         assert server.stop() == 0
