@@ -137,14 +137,15 @@ def _serve_floor() -> None:
 
 
 def _serve_camera() -> None:
+    from labkit.core import Region
     from labkit.drivers.cameras.pvcam import PvcamCamera
     from labkit.remote import Server, serve_config
     from labkit.sim import pvcam as pvsim
 
-    from labkit.core import Region
-
     camera = PvcamCamera(f"pvcam://{pvsim.PRIME_BSI}", name="cam", library=pvsim.library_path())
-    camera.exposure = float(sys.argv[2])  # 0.02 s: 50 frames/s, which the simulator renders with room
+    camera.exposure = float(
+        sys.argv[2]
+    )  # 0.02 s: 50 frames/s, which the simulator renders with room
     camera.set_rois([Region(512, 512, 1024, 1024)])
     viewer_rate = float(sys.argv[3]) or 100_000  # 0: every frame (unthrottled)
     config = serve_config({"prefix": "C:", "frame_rate": viewer_rate}, port=0, broadcast_port=0)
@@ -209,7 +210,9 @@ def roundtrip(seconds: float) -> None:
         with labkit.load_station(path) as station:
             smu, dmm = station["smu"], station["dmm"]
             values = iter(np.tile(np.linspace(0, 0.7, 71), 100_000))
-            local = _timed(lambda: (smu.set("source_voltage", next(values)), dmm.read("voltage")), seconds)
+            local = _timed(
+                lambda: (smu.set("source_voltage", next(values)), dmm.read("voltage")), seconds
+            )
     served = Served("--serve-bench")
     try:
         with PvaLink(served.info["url"]) as link:
@@ -311,7 +314,9 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
         f"camera frames over pvAccess ({rows} × {columns}, 16-bit, {frame_bytes / 1e6:.1f} MB, "
         f"{throttle})"
     )
-    print(f"  camera alone                {alone['rate']:7.1f} frames/s, recorder lost {alone['recorder_dropped']}")
+    print(
+        f"  camera alone                {alone['rate']:7.1f} frames/s, recorder lost {alone['recorder_dropped']}"
+    )
     print(
         f"  camera with two viewers     {watched['rate']:7.1f} frames/s, recorder lost "
         f"{watched['recorder_dropped']}  (ratio {watched['rate'] / alone['rate']:.2f})"
@@ -329,9 +334,11 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1].startswith("--serve-"):
-        {"--serve-bench": _serve_bench, "--serve-floor": _serve_floor, "--serve-camera": _serve_camera}[
-            sys.argv[1]
-        ]()
+        {
+            "--serve-bench": _serve_bench,
+            "--serve-floor": _serve_floor,
+            "--serve-camera": _serve_camera,
+        }[sys.argv[1]]()
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="roundtrip,monitor,camera")
