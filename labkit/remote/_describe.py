@@ -68,10 +68,17 @@ def factory_arguments(member: MemberDescription) -> dict[str, Any]:
         if field in declaration:
             arguments[field] = declaration[field]
     if member.role == "setting":
-        # the server's soft limits and ramp rate in force become the remote declaration's
-        for field, key in (("soft_min", "soft_min"), ("soft_max", "soft_max"), ("ramp", "ramp")):
-            if member.state.get(key) is not None:
-                arguments[field] = member.state[key]
+        # The limits in force on the server (its soft limits and an instructor's locked ones)
+        # become this declaration's soft limits, its ramp rate in force the ramp: a value the
+        # server would refuse is refused here, before anything is sent.
+        low, high = member.state.get("limits") or (None, None)
+        hard_low, hard_high = declaration.get("min"), declaration.get("max")
+        if low is not None and (hard_low is None or low > hard_low):
+            arguments["soft_min"] = low
+        if high is not None and (hard_high is None or high < hard_high):
+            arguments["soft_max"] = high
+        if member.state.get("ramp") is not None:
+            arguments["ramp"] = member.state["ramp"]
     return arguments
 
 

@@ -33,23 +33,43 @@ class RemoteRefused(InstrumentError):
 
 
 class PvaLink:
-    """The client of one pvAccess server (``pva://host[:port]/NAME`` or a parsed address)."""
+    """The client of one pvAccess server (``pva://host[:port]/NAME`` or a parsed address).
 
-    def __init__(self, address: RemoteAddress | str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    It follows labkit's link protocol (``resource``, ``is_open``, ``open()``, ``close()``), so
+    an instrument can hold it like any other link; ``connect=False`` leaves opening to it.
+    """
+
+    def __init__(
+        self,
+        address: RemoteAddress | str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect: bool = True,
+    ) -> None:
         self.address = parse_address(address) if isinstance(address, str) else address
+        self.resource = self.address.url
         self.timeout = timeout
-        self._context: Context | None = Context(
-            "pva", conf=self.address.client_conf(), useenv=False, nt=False
-        )
+        self._context: Context | None = None
         self._subscriptions: list[Any] = []
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._listeners: list[Callable[[bool], None]] = []
         self._watch: Any = None
+        if connect:
+            self.open()
 
     @property
     def server(self) -> str:
         return self.address.server
+
+    @property
+    def is_open(self) -> bool:
+        return self._context is not None
+
+    def open(self) -> None:
+        """Make the client context (p4p finds the server and reconnects by itself)."""
+        if self._context is None:
+            self._context = Context("pva", conf=self.address.client_conf(), useenv=False, nt=False)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -126,12 +146,17 @@ class PvaLink:
         if self._context is None:
             raise ConnectionLost(f"the link to {self.server} was closed", resource=self.address.url)
 
+        connected = [False]
+
         def event(value: Any) -> None:
             if isinstance(value, Disconnected):
-                callback(self.lost(name))
+                if connected[0]:  # p4p also says "disconnected" before it first connects
+                    connected[0] = False
+                    callback(self.lost(name))
             elif isinstance(value, Exception):
                 callback(RemoteRefused(str(value), resource=self.address.url))
             else:
+                connected[0] = True
                 callback(value)
 
         subscription = self._context.monitor(name, event, request=request, notify_disconnect=True)
@@ -177,6 +202,7 @@ class PvaLink:
         if context is not None:
             context.close()
         self._connected.clear()
+        self._watch = None
 
     def __enter__(self) -> PvaLink:
         return self

@@ -26,6 +26,7 @@ __all__ = [
     "SettingView",
     "declaration_from_fields",
     "meta_fields",
+    "put_value",
     "stamp",
     "state_from_fields",
     "value_code",
@@ -147,6 +148,14 @@ def wire_value(spec: TraitSpec, value: Any) -> Any:
     return str(value)
 
 
+def put_value(declaration: Mapping[str, Any], value: Any) -> Any:
+    """What a client puts for ``value``: the choice's index for an enumeration, else the value."""
+    choices = declaration.get("choices")
+    if choices is not None and declaration.get("kind") in ("enum", "str"):
+        return {"value.index": list(choices).index(value)}
+    return value
+
+
 def value_from_wire(declaration: Mapping[str, Any], wire: Any) -> Any:
     """The labkit value for a PV's ``value`` field, given the declaration it came from.
 
@@ -156,6 +165,8 @@ def value_from_wire(declaration: Mapping[str, Any], wire: Any) -> Any:
     kind = declaration.get("kind", "float")
     choices = declaration.get("choices")
     if choices is not None and kind in ("enum", "str"):
+        if hasattr(wire, "todict"):  # a p4p sub-structure
+            wire = wire.todict()
         index = wire.get("index") if isinstance(wire, Mapping) else wire
         if isinstance(index, str):
             return index  # a client that sent the label itself

@@ -1,0 +1,119 @@
+"""A served instrument's PVs as the declarations of a remote instrument, with their I/O.
+
+Each member's description (:mod:`._describe`) becomes the ``Setting``/``Reading``/``Action``
+the serving instrument declares — same kind, unit, limits, choices, ramp, doc — whose ``get``
+and ``set`` talk to the server through the instrument's :class:`~labkit.remote.PvaLink`:
+
+- setting a value is a put that completes when the serving instrument acknowledged it;
+- reading a setting asks for the PV (the value the server acknowledged last);
+- reading a reading the server polls waits for its next update, measured after the request —
+  a fresh value without commanding the instrument; a reading it does not poll is read on
+  demand (an RPC, which the station grants only to clients allowed to write);
+- an action is a put of 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from labkit.core import Action, ConnectionLost, Reading, Setting
+from labkit.remote._describe import MemberDescription, RemoteDescription, factory_arguments
+from labkit.remote._pvdata import put_value, value_from_wire
+
+__all__ = ["remote_declarations"]
+
+_FACTORIES: dict[str, Callable[..., Any]] = {"setting": Setting, "reading": Reading}
+
+
+def remote_declarations(
+    description: RemoteDescription, link_of: Callable[[Any], Any]
+) -> list[tuple[str, Any]]:
+    """``(name, trait)`` for every member of the instrument itself (channels aside), in the
+    server's order; ``link_of(instrument)`` gives the PvaLink the accessors use."""
+    return [(m.name, _declare(m, description, link_of)) for m in description.members]
+
+
+def _declare(
+    member: MemberDescription, description: RemoteDescription, link_of: Callable[[Any], Any]
+) -> Any:
+    arguments = factory_arguments(member)
+    declaration = member.declaration
+    pv = member.pv
+    if member.role == "action":
+
+        def run(instrument: Any) -> None:
+            link_of(instrument).put(pv, 1)
+
+        return Action(run, **arguments)
+    kind = arguments.pop("kind")
+    readable = "r" in declaration.get("access", "rw") or member.role == "reading"
+    if member.role == "reading" and member.name in description.poll:
+        getter = _next_update(pv, declaration, link_of)
+    elif member.role == "reading":
+
+        def getter(instrument: Any) -> Any:
+            return value_from_wire(declaration, link_of(instrument).read_now(pv)["value"])
+
+    else:
+
+        def getter(instrument: Any) -> Any:
+            return value_from_wire(declaration, link_of(instrument).get(pv)["value"])
+
+    if member.role == "setting":
+
+        def setter(instrument: Any, value: Any) -> None:
+            link_of(instrument).put(pv, put_value(declaration, value))
+
+        writable = "w" in declaration.get("access", "rw")
+        if not writable:
+            arguments["access"] = "r"
+        return Setting(
+            kind,
+            get=getter if readable else None,
+            set=setter if writable else None,
+            **arguments,
+        )
+    return Reading(kind, get=getter, **arguments)
+
+
+def _next_update(pv: str, declaration: Any, link_of: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A getter returning the first update of ``pv`` that arrives after it was called.
+
+    A new monitor first delivers the value the server has (measured before the request); the
+    one after it was measured after. Arrival order, not time stamps: the server's clock and
+    this machine's need not agree.
+    """
+
+    def getter(instrument: Any) -> Any:
+        link = link_of(instrument)
+        arrived = threading.Event()
+        found: list[Any] = []
+        delivered = [0]
+
+        def update(value: Any) -> None:
+            if isinstance(value, Exception):
+                found.append(value)
+                arrived.set()
+                return
+            delivered[0] += 1
+            if delivered[0] > 1 and value["alarm.severity"] < 3:
+                found.append(value)
+                arrived.set()
+
+        subscription = link.monitor(pv, update)
+        try:
+            if not arrived.wait(link.timeout):
+                raise ConnectionLost(
+                    f"{pv} had no new value from {link.server} within {link.timeout} s",
+                    resource=link.resource,
+                    hint="The server reads it at the station's poll rate; is it still serving?",
+                )
+        finally:
+            subscription.close()
+        if isinstance(found[0], Exception):
+            raise found[0]
+        return value_from_wire(declaration, found[0]["value"])
+
+    return getter
