@@ -235,6 +235,6 @@ def _resolve(host: str, section: str) -> list[Network]:
             hint="Give an address (10.0.0.5), a network (10.0.0.0/24) or a known host name",
         ) from None
     return sorted(
-        {ipaddress.ip_network(info[4][0].split("%")[0]) for info in infos},
+        {ipaddress.ip_network(str(info[4][0]).split("%")[0]) for info in infos},
         key=str,
     )

@@ -79,9 +79,10 @@ class PvaLink:
 
     def get_many(self, names: list[str], *, timeout: float | None = None) -> list[Any]:
         """Several PVs at once (in parallel on the wire)."""
-        return self._call(
+        values: list[Any] = self._call(
             ", ".join(names), "get", lambda c: c.get(names, timeout=timeout or self.timeout)
         )
+        return values
 
     def put(self, name: str, value: Any, *, timeout: float | None = None) -> None:
         """Put and wait until the server completed it (for a setting: acknowledged)."""

@@ -50,7 +50,7 @@ class Member:
     code: str
     readable: bool
     writable: bool
-    pv: SharedPV = dataclasses.field(repr=False, default=None)  # type: ignore[assignment]
+    pv: Any = dataclasses.field(repr=False, default=None)  # the SharedPV, once made
     alarm: Alarm = dataclasses.field(default_factory=Alarm)
     runs: int = 0  # an action's count of completed runs
 

@@ -94,8 +94,8 @@ class Server:
         self.pollers.append(Poller(served, rates))
         self.served[name] = served
         for pv_name in served.pvs:
-            member, _, leaf = pv_name[len(self.config.prefix) :].rpartition(":")
-            self._targets[pv_name] = f"{member.replace(':', '.')}.{leaf}"
+            path, _, leaf = pv_name[len(self.config.prefix) :].rpartition(":")
+            self._targets[pv_name] = f"{path.replace(':', '.')}.{leaf}"
 
     # -- the PV names -------------------------------------------------------------------------
 
@@ -245,10 +245,10 @@ class Server:
                 )
             )
 
-            @pv.put
             def refuse(pv: SharedPV, op: Any) -> None:
                 op.done(error=message)
 
+            pv.put(refuse)
             self._refusals[message] = pv
         return pv
 
