@@ -27,6 +27,7 @@ from labkit.core import (
     LabkitError,
     LimitError,
     LockedError,
+    MessageInstrument,
     MissingVendorLibrary,
     NotConnectedError,
     PluginError,
@@ -45,8 +46,11 @@ from labkit.core import (
 
 __version__ = "0.1.0"
 
-# Names loaded on first use: "name": "module" (the attribute has the same name there).
+# Names loaded on first use: "name": "module" (the attribute has the same name there) or
+# "module:attribute".
 _LAZY = {
+    "CameraInstrument": "labkit.drivers.cameras",
+    "find_runs": "labkit.store:runs",
     "GenICamCamera": "labkit.drivers.cameras.genicam",
     "PvcamCamera": "labkit.drivers.cameras.pvcam",
     "ScpiInstrument": "labkit.drivers.scpi",
@@ -57,6 +61,7 @@ _LAZY = {
     "export_run": "labkit.store",
     "grid": "labkit.runs",
     "open_run": "labkit.store",
+    "open_transport": "labkit.transports",
     "run": "labkit.runs",
     "sweep": "labkit.runs",
     "timeseries": "labkit.runs",
@@ -80,6 +85,7 @@ __all__ = [
     "LabkitError",
     "LimitError",
     "LockedError",
+    "MessageInstrument",
     "MissingVendorLibrary",
     "NotConnectedError",
     "PluginError",
@@ -94,7 +100,6 @@ __all__ = [
     "__version__",
     "close_all",
     "instruments",
-    "open_transport",
     *_LAZY,
 ]
 
@@ -119,7 +124,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
@@ -128,24 +134,10 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def open_transport(resource: str, options: Any = None) -> Transport:
-    """Open the transport for ``resource`` (``GPIB0::24::INSTR``, ``labsim://tc``,
-    ``usb:0x2457:0x101e``...) with ``options``, simulators included; drivers get theirs so."""
-    return _open_transport(resource, options or {})
+def _open_link(resource: str, options: Any) -> Transport:
+    from labkit.transports import open_transport as _open
 
-
-def _open_transport(resource: str, options: Any) -> Transport:
-    # The simulators sit beneath pyserial: tell pyserial where labkit's URL handlers live
-    # before any URL is opened, so "labsim://name" resolves like any pyserial URL.
-    from labkit import transports
-
-    kind = transports.kind_of_address(resource)
-    if kind.name == "serial" and "://" in resource:
-        import serial
-
-        if "labkit.sim.serial_handlers" not in serial.protocol_handler_packages:
-            serial.protocol_handler_packages.append("labkit.sim.serial_handlers")
-    return transports.open_transport(resource, options)
+    return _open(resource, options)
 
 
 def _instrument_panel(instrument: Instrument) -> Any:
@@ -166,7 +158,7 @@ def _live_view(run: Any) -> Any:
     return live_view(run)
 
 
-_hooks.register_transport_opener(_open_transport)
+_hooks.register_link_opener(_open_link)
 _hooks.register_display("panel", _instrument_panel)
 _hooks.register_display("run", _run_widget)
 _hooks.register_display("live", _live_view)

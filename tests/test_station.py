@@ -246,7 +246,7 @@ MALFORMED = [
               source_voltage: 2
         """,
         7,
-        r"outside the allowed range -210 … 1 V",
+        r"2 V is above the upper soft limit 1 V",
     ),
     (
         "lock of value and limits",

@@ -3,8 +3,19 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
-from labkit.core._camera import Camera, Frame, FrameBroadcaster, FrameQueue, Region, StreamClosed
+from labkit.core._camera import (
+    Camera,
+    Frame,
+    FrameBroadcaster,
+    FrameQueue,
+    FrameSource,
+    Region,
+    StreamClosed,
+    fit_span,
+)
 from labkit.core._conditions import Condition, Interlock
+from labkit.core._declarations import reserved_names
+from labkit.core._device import Device
 from labkit.core._errors import (
     AccessError,
     ChoiceError,
@@ -27,17 +38,31 @@ from labkit.core._errors import (
     UnitError,
     ValidationError,
 )
+from labkit.core._guards import (
+    Bound,
+    SettingLock,
+    bounds_in_force,
+    check_lock,
+    check_ramp_rate,
+    check_soft_limits,
+    check_value,
+    check_writable,
+)
 from labkit.core._handles import ActionHandle, Handle, Namespace, ReadingHandle, SettingHandle
 from labkit.core._instrument import Channel, Instrument
+from labkit.core._link import DeclaringLink, Link
+from labkit.core._message import MessageInstrument
 from labkit.core._registry import close_all, instruments
 from labkit.core._spec import TraitSpec
-from labkit.core._traits import Action, Reading, Setting
-from labkit.core._transport import Transport, UsbTransport
+from labkit.core._state import SettingState
+from labkit.core._traits import Action, Reading, Setting, as_trait
+from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
     "Action",
     "ActionHandle",
+    "Bound",
     "Camera",
     "Channel",
     "ChoiceError",
@@ -45,10 +70,13 @@ __all__ = [
     "ConfigurationError",
     "ConnectionLost",
     "DeclarationError",
+    "DeclaringLink",
+    "Device",
     "Frame",
     "FrameBroadcaster",
     "FrameFormatError",
     "FrameQueue",
+    "FrameSource",
     "Handle",
     "Instrument",
     "InstrumentError",
@@ -57,7 +85,9 @@ __all__ = [
     "InterlockError",
     "LabkitError",
     "LimitError",
+    "Link",
     "LockedError",
+    "MessageInstrument",
     "MissingVendorLibrary",
     "Namespace",
     "NotConnectedError",
@@ -69,13 +99,41 @@ __all__ = [
     "ReplyError",
     "Setting",
     "SettingHandle",
+    "SettingLock",
+    "SettingState",
     "SettingTypeError",
     "StreamClosed",
     "TraitSpec",
     "Transport",
     "UnitError",
-    "UsbTransport",
+    "UsbLink",
     "ValidationError",
+    "as_trait",
+    "bounds_in_force",
+    "check_lock",
+    "check_ramp_rate",
+    "check_soft_limits",
+    "check_value",
+    "check_writable",
     "close_all",
+    "fit_span",
     "instruments",
+    "reserved_names",
 ]
+
+_MOVED = {"UsbTransport": ("UsbLink", UsbLink)}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import warnings
+
+        new, value = _MOVED[name]
+        warnings.warn(
+            f"labkit.core.{name} is now labkit.core.{new} (labkit.transports.UsbTransport is "
+            "pyusb's transport)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module 'labkit.core' has no attribute {name!r}")

@@ -13,12 +13,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Camera", "Frame", "FrameBroadcaster", "FrameQueue", "Region", "StreamClosed"]
+__all__ = [
+    "Camera",
+    "Frame",
+    "FrameBroadcaster",
+    "FrameQueue",
+    "FrameSource",
+    "Region",
+    "StreamClosed",
+    "fit_span",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +46,22 @@ class Region:
     def shape(self) -> tuple[int, int]:
         """(rows, columns) of the image this region gives after binning."""
         return self.height // self.bin_y, self.width // self.bin_x
+
+
+def fit_span(
+    start: float, size: float, *, extent: int, step: int = 1, size_step: int = 1, minimum: int = 1
+) -> tuple[int, int]:
+    """``(start, size)`` of the smallest span a sensor axis can read that holds
+    ``[start, start + size)``: the start rounded down to a multiple of ``step``, the size up to
+    ``minimum`` plus a multiple of ``size_step``, within ``[0, extent)`` (in one unit: sensor
+    pixels, or binned pixels for a camera counting in those)."""
+    begin = min(max(0, math.floor(start / step) * step), max(0, extent - minimum))
+    end = min(start + size, extent)
+    length = minimum + max(0, math.ceil((end - begin - minimum) / size_step)) * size_step
+    room = extent - begin
+    if length > room:
+        length = minimum + max(0, (room - minimum) // size_step) * size_step
+    return int(begin), int(length)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,8 +298,8 @@ class FrameBroadcaster:
 
 
 @runtime_checkable
-class Camera(Protocol):
-    """What runs and live views need from any camera (PVCAM, GenICam, simulated)."""
+class FrameSource(Protocol):
+    """What a run needs to record a camera's frames (a camera, or any source of frames)."""
 
     name: str
 
@@ -297,3 +323,24 @@ class Camera(Protocol):
         """A new queue receiving every frame from now on (oldest dropped when full)."""
 
     def unsubscribe(self, queue: FrameQueue) -> None: ...
+
+
+@runtime_checkable
+class Camera(FrameSource, Protocol):
+    """What runs, live views and users need from any camera (PVCAM, GenICam, simulated):
+    frames, and the region of interest — validated and rounded by the camera itself, so a
+    view only draws the rectangle."""
+
+    region_note: str
+    """What the camera's cropping cannot do ("crops from its corner only"), or ''."""
+
+    @property
+    def region(self) -> Region:
+        """The part of the sensor read now, in unbinned sensor pixels, with the binning."""
+
+    def set_region(self, region: Region) -> Region:
+        """Read at least ``region`` from now on (rounded outwards to what the camera can read,
+        acquisition paused around the change); returns the region read."""
+
+    def full_sensor(self) -> Region:
+        """Read the whole sensor again; returns the region."""

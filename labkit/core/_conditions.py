@@ -219,7 +219,7 @@ class Interlock:
 
     def remove(self) -> None:
         """Lift this interlock."""
-        self.setting.instrument._remove_interlock(self)
+        self.setting.state.remove_interlock(self)
 
     def describe(self) -> str:
         target = ""

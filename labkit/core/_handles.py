@@ -18,6 +18,7 @@ from labkit.core._spec import TraitSpec
 from labkit.core._units import format_quantity
 
 if TYPE_CHECKING:
+    from labkit.core._guards import SettingLock
     from labkit.core._instrument import Instrument
     from labkit.core._state import SettingState
 
@@ -55,17 +56,22 @@ class Handle:
     @property
     def value(self) -> Any:
         """The last value the instrument acknowledged or reported (no I/O)."""
-        return self.instrument._trait_values.get(self.spec.name)
+        return self.instrument.last_value(self.spec.name)
+
+    @property
+    def readable(self) -> bool:
+        """The instrument can be asked for it."""
+        return self.spec.readable
 
     def current(self) -> Any:
         """The value now: read from the instrument if it can be read, else the last known one."""
-        if self.instrument._can_read(self.spec):
-            return self.instrument._read_now(self.spec)
+        if self.spec.readable:
+            return self.instrument.read(self)
         return self.value
 
     async def current_async(self) -> Any:
-        if self.instrument._can_read(self.spec):
-            return await self.instrument._read_now_async(self.spec)
+        if self.spec.readable:
+            return await self.instrument.read_async(self)
         return self.value
 
     # Comparisons build conditions for interlocks and suspenders. There is deliberately no
@@ -98,47 +104,53 @@ class Handle:
 class SettingHandle(Handle):
     """A setting: set, read, check without I/O, limits, locks and interlocks."""
 
-    __slots__ = ()
+    __slots__ = ("state",)
+
+    def __init__(self, instrument: Instrument, spec: TraitSpec, state: SettingState) -> None:
+        super().__init__(instrument, spec)
+        self.state = state
+        """The setting's limits in force, lock, ramp rate, interlocks, busy and error."""
 
     @property
-    def state(self) -> SettingState:
-        return self.instrument._states[self.spec.name]
+    def writable(self) -> bool:
+        """The instrument can be told it (not read-only)."""
+        return self.spec.writable
 
     def set(self, value: Any) -> Any:
         """Set and block until the instrument acknowledged; returns the stored value."""
-        return self.instrument._assign(self.spec, value)
+        return self.instrument.set(self, value)
 
     async def set_async(self, value: Any) -> Any:
         """Set from async code (the run engine); the I/O runs on the instrument's worker."""
-        return await self.instrument._assign_async(self.spec, value)
+        return await self.instrument.set_async(self, value)
 
     def submit(self, value: Any) -> Future[Any]:
         """Check now, then set in the background; the future resolves when acknowledged."""
-        return self.instrument._submit_assign(self.spec, value)
+        return self.instrument.submit(self, value)
 
     def read(self) -> Any:
         """Ask the instrument for the value it has now."""
-        return self.instrument._read_now(self.spec)
+        return self.instrument.read(self)
 
     async def read_async(self) -> Any:
-        return await self.instrument._read_now_async(self.spec)
+        return await self.instrument.read_async(self)
 
     def check(self, value: Any) -> Any:
         """Validate ``value`` against type, unit, choices, locks and limits, with no I/O.
 
         Returns the value as it would be sent (in the declared unit). Used by dry runs.
         """
-        return self.instrument._prepare(self.spec, value)
+        return self.state.check(value)
 
     @property
     def limits(self) -> tuple[float, float]:
         """The range in force now: hard, soft and locked limits combined."""
-        lower, upper = self.state.bounds(self.spec)
+        lower, upper = self.state.bounds()
         return lower.value, upper.value
 
     def limit(self, min: float | str | None = None, max: float | str | None = None) -> None:
         """Narrow (or widen, up to the hard limits) the soft limits."""
-        self.instrument._set_soft_limits(self.spec, min, max)
+        self.state.limit(min, max)
 
     def lock(
         self,
@@ -148,12 +160,34 @@ class SettingHandle(Handle):
         max: Any = None,
         reason: str = "",
         key: str | None = None,
+        key_sha256: str | None = None,
     ) -> None:
-        """Lock the value or the limits (as an instructor); ``key`` is then needed to unlock."""
-        self.instrument._lock(self.spec, value=value, min=min, max=max, reason=reason, key=key)
+        """Lock the value or the limits (as an instructor); ``key`` is then needed to unlock
+        (or give only its SHA-256, ``key_sha256``, to publish the locking code without it).
+
+        Locking a value sets it first when the instrument is connected.
+        """
+        lock = self.state.make_lock(
+            current=self.value,
+            value=value,
+            min=min,
+            max=max,
+            reason=reason,
+            key=key,
+            key_digest=key_sha256,
+        )
+        self.engage(lock)
+
+    def engage(self, lock: SettingLock) -> None:
+        """Put a lock in force that was checked already (``state.make_lock``, a station
+        file); a locked value is set first when the instrument is connected."""
+        writes = lock.locks_value and self.instrument.connected and self.spec.writable
+        if writes and self.value != lock.value:
+            self.set(lock.value)
+        self.state.lock = lock
 
     def unlock(self, key: str | None = None) -> None:
-        self.instrument._unlock(self.spec, key)
+        self.state.unlock(key)
 
     @property
     def locked(self) -> bool:
@@ -165,7 +199,7 @@ class SettingHandle(Handle):
 
     @ramp_rate.setter
     def ramp_rate(self, rate: float | str | None) -> None:
-        self.instrument._set_ramp_rate(self.spec, rate)
+        self.state.set_ramp_rate(rate)
 
     def interlock(self, condition: Condition, *, when: Any = None, reason: str = "") -> Interlock:
         """Allow changes (to values matching ``when``) only while ``condition`` holds.
@@ -183,12 +217,12 @@ class SettingHandle(Handle):
                     hint="Compare a handle (tc.readings.temperature < 350) or pass a function",
                 )
         interlock = Interlock(self, condition, when=when, reason=reason)
-        self.instrument._add_interlock(interlock)
+        self.state.add_interlock(interlock)
         return interlock
 
     @property
     def interlocks(self) -> list[Interlock]:
-        return list(self.instrument._interlocks.get(self.spec.name, ()))
+        return list(self.state.interlocks)
 
 
 class ReadingHandle(Handle):
@@ -197,10 +231,10 @@ class ReadingHandle(Handle):
     __slots__ = ()
 
     def read(self) -> Any:
-        return self.instrument._read_now(self.spec)
+        return self.instrument.read(self)
 
     async def read_async(self) -> Any:
-        return await self.instrument._read_now_async(self.spec)
+        return await self.instrument.read_async(self)
 
 
 class ActionHandle(Handle):
@@ -209,13 +243,13 @@ class ActionHandle(Handle):
     __slots__ = ()
 
     def __call__(self) -> Any:
-        return self.instrument._run_action(self.spec)
+        return self.instrument.run_action(self)
 
     async def run_async(self) -> Any:
-        return await self.instrument._run_action_async(self.spec)
+        return await self.instrument.run_action_async(self)
 
     def submit(self) -> Future[Any]:
-        return self.instrument._submit_action(self.spec)
+        return self.instrument.submit_action(self)
 
     def __repr__(self) -> str:
         return f"<Action {self.full_name}>"

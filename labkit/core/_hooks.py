@@ -1,8 +1,8 @@
 """Where the outer layers plug into core without core importing them.
 
-``core`` may not import transports or the UI (DESIGN.md), yet an instrument opens a transport
-from its address and shows a panel in a notebook. The top-level package registers those
-factories here when it is imported; core only calls them.
+``core`` may not import transports or the UI (DESIGN.md), yet an instrument opens a link from
+its address and shows a panel in a notebook. The top-level package registers those factories
+here when it is imported; core only calls them.
 """
 
 from __future__ import annotations
@@ -11,29 +11,30 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkit.core._errors import ConfigurationError
-from labkit.core._transport import Transport
+from labkit.core._link import Link
 
-__all__ = ["display", "open_transport", "register_display", "register_transport_opener"]
+__all__ = ["display", "open_link", "register_display", "register_link_opener"]
 
-TransportOpener = Callable[[str, Mapping[str, Any]], Transport]
+LinkOpener = Callable[[str, Mapping[str, Any]], Link]
 
-_transport_opener: TransportOpener | None = None
+_link_opener: LinkOpener | None = None
 _displays: dict[str, Callable[[Any], Any]] = {}
 
 
-def register_transport_opener(opener: TransportOpener) -> None:
-    global _transport_opener
-    _transport_opener = opener
+def register_link_opener(opener: LinkOpener) -> None:
+    """Register how an address becomes a link (labkit registers its transports)."""
+    global _link_opener
+    _link_opener = opener
 
 
-def open_transport(resource: str, options: Mapping[str, Any]) -> Transport:
-    """Open the transport for ``resource`` with the registered opener."""
-    if _transport_opener is None:
+def open_link(resource: str, options: Mapping[str, Any]) -> Link:
+    """The open link for ``resource``, from the registered opener."""
+    if _link_opener is None:
         raise ConfigurationError(
             f"no transport layer is registered to open {resource!r}",
-            hint="Import labkit (not only labkit.core), or pass transport= explicitly",
+            hint="Import labkit (not only labkit.core), or pass link= explicitly",
         )
-    return _transport_opener(resource, options)
+    return _link_opener(resource, options)
 
 
 def register_display(kind: str, factory: Callable[[Any], Any]) -> None:

@@ -1,66 +1,80 @@
-"""``Instrument``: a traitlets model of one instrument, declared once.
+"""``Instrument``: declarations, guards and values over a :class:`~labkit.core.Device`.
 
-A driver subclasses :class:`Instrument` and declares its settings, readings and actions with
-``Setting``, ``Reading`` and ``Action``. From those declarations an instrument gets validation
-before any byte is sent, units, limits, locks, interlocks and ramps (``_assign``, ``_guards``);
-a worker thread for its I/O; a blocking face for notebooks and scripts and an async face for the
-run engine; snapshots; and the handles scans refer to.
+A driver subclasses :class:`Instrument` (or :class:`~labkit.core.MessageInstrument` for a
+message-based one, or a camera base) and declares its settings, readings and actions with
+``Setting``, ``Reading`` and ``Action`` — or lets the device declare them when it connects
+(:meth:`Instrument.device_declarations`). From the declarations an instrument gets validation
+before any byte is sent (the guards of :mod:`._guards`, kept per setting in a
+:class:`~labkit.core.SettingState`), units, limits, locks, interlocks and ramps; a blocking face
+for notebooks and an async face for the run engine; snapshots; and the handles scans refer to.
+
+Every set and every read takes one path, whatever the instrument: check (no I/O), write or
+read on the worker, store the acknowledged value. An instrument that answers in-process runs
+that path on the caller's thread (the worker's inline mode), which is what keeps a sweep's
+per-point cost at tens of microseconds; nothing in the path is skipped for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, ClassVar
 
-from traitlets import Bool
-from traitlets import HasTraits as _HasTraits
-
-from labkit.core import _declarations, _hooks, _registry
-from labkit.core._assign import AssignMixin
-from labkit.core._conditions import Interlock
-from labkit.core._declarations import Channel, InstrumentMeta, snake_case
+from labkit.core import _hooks, _registry
+from labkit.core._declarations import Channel, InstrumentMeta, device_class, snake_case
+from labkit.core._device import Device
 from labkit.core._errors import (
     AccessError,
     ConfigurationError,
-    ConnectionLost,
-    InstrumentError,
-    InstrumentTimeout,
     LabkitError,
-    NotConnectedError,
-    ReplyError,
 )
-from labkit.core._guards import GuardMixin
+from labkit.core._guards import check_writable
 from labkit.core._handles import ActionHandle, Namespace, ReadingHandle, SettingHandle
+from labkit.core._link import Link
+from labkit.core._ramp import ramp_error, ramp_points
+from labkit.core._snapshot import describe_rows, snapshot_entry
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
+from labkit.core._templates import (
+    MovedToMessageInstrument,
+    read_template,
+    run_template,
+    write_template,
+)
 from labkit.core._traits import LabkitTrait
-from labkit.core._transport import Transport
 from labkit.core._units import format_quantity
-from labkit.core._worker import Worker
 
 __all__ = ["Channel", "Instrument"]
 
+_NEVER_CANCELLED = threading.Event()  # for sets that are one write: there is nothing to stop
 
-class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
+
+class Instrument(Device, metaclass=InstrumentMeta):
     """A connected instrument whose settings, readings and actions are traits.
 
-    ``resource`` is the address the transport is picked from (``"GPIB0::24::INSTR"``,
-    ``"labsim://tc"``, ``"usb:2457:101e"``); or pass ``transport=`` directly. ``name`` defaults
-    to the class name in snake case. Extra keyword arguments go to the transport (termination,
-    baud rate...) on top of the class's ``transport_options``.
+    ``resource`` is the address the link is made from (``"GPIB0::24::INSTR"``,
+    ``"labsim://tc"``, ``"genicam://cam0"``); or pass the ``link=`` itself (``transport=`` is
+    the same). ``name`` defaults to the class name in snake case. Extra keyword arguments go to
+    the link (termination, baud rate...) on top of the class's ``transport_options``.
     """
+
+    _labkit_api = True
 
     transport_options: ClassVar[dict[str, Any]] = {}
     """Link settings the instrument needs (terminations, baud rate...), given once per driver."""
 
     declared_at_connect: ClassVar[bool] = False
-    """The device declares (some of) its settings when it connects (a camera's node map), so
-    station files check them then rather than before connecting."""
+    """The device declares (some of) its settings when it connects: :meth:`device_declarations`
+    is asked then, and station files check those settings once connected."""
 
-    connected = Bool(False, help="The link is open and the instrument answered")
-    busy = Bool(False, help="The instrument's worker is doing I/O")
+    identity: dict[str, str] | None
+    settings: Namespace[SettingHandle]
+    readings: Namespace[ReadingHandle]
+    actions: Namespace[ActionHandle]
 
     _labkit_specs: ClassVar[dict[str, TraitSpec]]
     _labkit_traits: ClassVar[dict[str, LabkitTrait]]
@@ -71,53 +85,31 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         resource: str | None = None,
         *,
         name: str | None = None,
-        transport: Transport | None = None,
+        link: Link | None = None,
+        transport: Link | None = None,
         timeout: float | None = None,
         connect: bool = True,
         parent: Instrument | None = None,
         **options: Any,
     ) -> None:
-        super().__init__()
-        self.parent = parent
+        link = link if link is not None else transport
         base_name = name or type(self).default_name()
-        self.name = f"{parent.name}.{base_name}" if parent is not None else base_name
         if resource is None:
-            resource = (
-                parent.resource if parent is not None else getattr(transport, "resource", None)
-            )
-        self.resource = resource
-        self._transport = transport
-        self._options = {**type(self).transport_options, **options}
+            resource = parent.resource if parent is not None else getattr(link, "resource", None)
+        link_options = {**type(self).transport_options, **options}
         if timeout is not None:
-            self._options["timeout"] = timeout
-        self._worker = parent._worker if parent is not None else Worker(self.name)
-        self._closed = False
-        self._needs_clear = False
-        self._busy_count = 0
-        self._busy_lock = threading.Lock()
+            link_options["timeout"] = timeout
+        super().__init__(
+            f"{parent.name}.{base_name}" if parent is not None else base_name,
+            resource,
+            link,
+            link_options,
+            parent,
+        )
         self._ramp_cancels: set[threading.Event] = set()
-        self._states = {
-            n: SettingState(s) for n, s in self._labkit_specs.items() if s.role == "setting"
-        }
-        self._interlocks: dict[str, list[Interlock]] = {}
-        self.identity: dict[str, str] | None = None
-        specs = self._labkit_specs
-        self.settings: Namespace[SettingHandle] = Namespace(
-            "setting",
-            self.name,
-            {n: SettingHandle(self, s) for n, s in specs.items() if s.role == "setting"},
-        )
-        self.readings: Namespace[ReadingHandle] = Namespace(
-            "reading",
-            self.name,
-            {n: ReadingHandle(self, s) for n, s in specs.items() if s.role == "reading"},
-        )
-        self.actions: Namespace[ActionHandle] = Namespace(
-            "action",
-            self.name,
-            {n: ActionHandle(self, s) for n, s in specs.items() if s.role == "action"},
-        )
-        self._channels: dict[str, Instrument] = {}
+        self._states: dict[str, SettingState] = {}
+        self.identity = None
+        self._make_handles()
         for channel_name, declaration in self._labkit_channels.items():
             channel = declaration.cls(parent=self, name=channel_name, connect=False)
             for key, value in declaration.attributes.items():
@@ -131,6 +123,23 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
                 self._closed = True
                 raise
 
+    def _make_handles(self) -> None:
+        specs = self._labkit_specs
+        for name, spec in specs.items():
+            if spec.role == "setting" and name not in self._states:
+                self._states[name] = SettingState(spec, self.name)
+        self.settings = Namespace(
+            "setting",
+            self.name,
+            {n: SettingHandle(self, s, self._states[n]) for n, s in _role(specs, "setting")},
+        )
+        self.readings = Namespace(
+            "reading", self.name, {n: ReadingHandle(self, s) for n, s in _role(specs, "reading")}
+        )
+        self.actions = Namespace(
+            "action", self.name, {n: ActionHandle(self, s) for n, s in _role(specs, "action")}
+        )
+
     # ------------------------------------------------------------------ identity & display
 
     @classmethod
@@ -138,23 +147,25 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         return snake_case(cls.__name__)
 
     @property
-    def transport(self) -> Transport | None:
-        if self.parent is not None:
-            return self.parent.transport
-        return self._transport
-
-    @property
-    def instant(self) -> bool:
-        """The instrument answers in-process and fast (a simulator, a memory-mapped device):
-        its single reads and sets run on the caller's thread. Real instruments never are."""
-        return self._worker.instant
+    def driver_class(self) -> type[Instrument]:
+        """The driver class this instrument was made from (``type(inst)`` is a class of its own
+        once its device declared settings at connect)."""
+        return getattr(type(self), "_labkit_device_of", None) or type(self)
 
     @property
     def channels(self) -> dict[str, Instrument]:
         return dict(self._channels)
 
+    # Message I/O moved to MessageInstrument; drivers written on Instrument keep working.
+    write = MovedToMessageInstrument()
+    query = MovedToMessageInstrument()
+    read_message = MovedToMessageInstrument()
+    write_bytes = MovedToMessageInstrument()
+    read_bytes = MovedToMessageInstrument()
+    transport = MovedToMessageInstrument()
+
     def __repr__(self) -> str:
-        state = "connected" if self.connected else ("closed" if self._closed else "not connected")
+        state = "connected" if self.connected else ("closed" if self.closed else "not connected")
         return f"<{type(self).__name__} {self.name!r} at {self.resource} ({state})>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -162,20 +173,7 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
 
     def describe(self) -> str:
         """A text table of settings and readings with their values, units and limits."""
-        lines = [repr(self)]
-        for name, spec in self._labkit_specs.items():
-            if spec.role == "action":
-                continue
-            value = self._trait_values.get(name)
-            shown = "?" if value is None else format_quantity(value, spec.unit)
-            extra = ""
-            if spec.role == "setting":
-                lower, upper = self._states[name].bounds(spec)
-                if lower.finite or upper.finite:
-                    extra = f"  [{format_quantity(lower.value)} … {format_quantity(upper.value)}]"
-                if self._states[name].lock is not None:
-                    extra += f"  {self._states[name].lock.describe()}"
-            lines.append(f"  {name:<24} {shown:<16}{extra}")
+        lines = [repr(self), *describe_rows(self._labkit_specs, self.last_value, self._states)]
         for channel in self._channels.values():
             lines.extend("  " + line for line in channel.describe().splitlines())
         return "\n".join(lines)
@@ -202,126 +200,81 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         bundle["text/plain"] = self.describe()
         return bundle
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ declarations
 
-    def open(self) -> Instrument:
-        """Open the link, greet the instrument and read its settings. Returns the instrument."""
-        if self.parent is not None:
-            return self.parent.open()
-        if self.connected:
-            return self
-        if self._closed:
-            raise NotConnectedError(
-                "this instrument was closed",
+    @classmethod
+    def declarations(cls) -> dict[str, TraitSpec]:
+        """The declarations (``{name: TraitSpec}``, in panel order), inherited ones included,
+        for checking without connecting (station files, simulators, docs).
+
+        ``type(inst).declarations()`` also holds what the instrument's device declared at
+        connect; ``inst.settings``/``readings``/``actions`` hold them with their handles.
+        """
+        return dict(cls._labkit_specs)
+
+    @classmethod
+    def channel_classes(cls) -> dict[str, tuple[type[Instrument], dict[str, Any]]]:
+        """``{channel name: (channel class, its attributes)}`` declared with ``Channel``."""
+        return {n: (c.cls, dict(c.attributes)) for n, c in cls._labkit_channels.items()}
+
+    def device_declarations(self) -> Iterable[Any]:
+        """What the connected device declares, when ``declared_at_connect`` is True.
+
+        Called once, on the worker, with the link open and before ``_on_open``; yields
+        :class:`~labkit.core.TraitSpec` objects (with their ``name``), ``(name, declaration)``
+        pairs or a ``{name: declaration}`` mapping, whose ``get``/``set`` are callables taking
+        the instrument. By default the link's own ``declarations()`` (a pvAccess context, a
+        plugin library); a driver that maps the device's features itself overrides this.
+        They are checked as a class body's are (names free, readings readable...) and the
+        instrument gets a class of its own holding them.
+        """
+        declare = getattr(self.link, "declarations", None)
+        if not callable(declare):
+            raise ConfigurationError(
+                f"{type(self).__name__} says its device declares its settings, but its link "
+                f"{type(self.link).__name__} has no declarations()",
                 instrument=self.name,
-                hint="Create it again to reconnect",
+                hint="Override device_declarations() or give a link that declares",
             )
-        self._worker.call(self._open_on_worker)
-        self._mark_connected(True)
-        return self
+        return declare()
 
-    def _open_on_worker(self) -> None:
-        if self._transport is None:
-            if self.resource is None:
-                raise ConfigurationError(
-                    "no resource address and no transport given",
-                    instrument=self.name,
-                    hint="Pass an address such as 'GPIB0::24::INSTR'",
-                )
-            try:
-                self._transport = _hooks.open_transport(self.resource, self._options)
-            except LabkitError as error:
-                raise self._attach(error) from None
-        elif not self._transport.is_open:
-            self._transport.open()
-        try:
-            self._on_open()
-            self.identity = self.identify()
-            for instrument in (self, *self._channels.values()):
-                instrument._refresh_on_worker(
-                    [
-                        s
-                        for s in instrument._labkit_specs.values()
-                        if s.role == "setting" and instrument._can_read(s)
-                    ]
-                )
-        except LabkitError as error:
-            self._safe_close_transport()
-            raise self._attach(error) from None
-        except BaseException:
-            self._safe_close_transport()
-            raise
+    def update_declaration(self, name: str, **changes: Any) -> TraitSpec:
+        """Change what the device now says about a declaration (``min``, ``max``, ``step``,
+        ``choices``...): GenICam limits follow other features, a server's limits change.
 
-    def _safe_close_transport(self) -> None:
-        try:
-            if self._transport is not None:
-                self._transport.close()
-        except Exception:
-            pass
+        The declaration is checked again and the limits in force follow at once.
+        """
+        spec = self._spec(name)
+        checked = spec.replace(**changes)
+        for field in changes:
+            setattr(spec, field, getattr(checked, field))
+        state = self._states.get(spec.name)
+        if state is not None:
+            state.declaration_changed()
+        return spec
 
-    def _mark_connected(self, value: bool) -> None:
-        self.connected = value
-        for channel in self._channels.values():
-            channel.connected = value
+    def _greet(self) -> None:
+        if self.declared_at_connect and "_labkit_device_of" not in type(self).__dict__:
+            self.__class__ = device_class(self, self.device_declarations())
+            for trait in type(self).class_own_traits().values():
+                trait.instance_init(self)
+            self._make_handles()
+        self._on_open()
+        self.identity = self.identify()
+        for instrument in (self, *self._channels.values()):
+            instrument.refresh_settings()
 
-    def close(self) -> None:
-        """Close the link and end the worker thread. Nothing is moved to safe values."""
-        if self.parent is not None:
-            return
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self.connected:
-                self._worker.call(self._close_on_worker)
-        finally:
-            self._mark_connected(False)
-            self._worker.shutdown()
-            _registry.unregister(self)
+    def refresh_settings(self) -> dict[str, Any]:
+        """Read every readable setting (on connect, and when the device changed several)."""
+        return self.run_io(
+            self._refresh_on_worker,
+            [s for s in self._labkit_specs.values() if s.role == "setting" and s.readable],
+        )
 
-    def _close_on_worker(self) -> None:
-        try:
-            self._on_close()
-        finally:
-            if self._transport is not None:
-                self._transport.close()
-
-    def reconnect(self) -> Instrument:
-        """Close and reopen the link (after a disconnect), then read the settings again."""
-        if self.parent is not None:
-            return self.parent.reconnect()
-        if self._closed:
-            raise NotConnectedError(
-                "this instrument was closed", instrument=self.name, hint="Create it again instead"
-            )
-
-        def again() -> None:
-            self._safe_close_transport()
-            if self._transport is not None:
-                try:
-                    self._transport.open()
-                except LabkitError as error:
-                    raise self._attach(error) from None
-            self._needs_clear = False
-            self._open_on_worker()
-
-        self._worker.call(again)
-        self._mark_connected(True)
-        return self
-
-    def __enter__(self) -> Instrument:
-        return self.open()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
+    def _forget(self) -> None:
+        _registry.unregister(self)
 
     # ------------------------------------------------------------------ hooks for drivers
-
-    def _on_open(self) -> None:
-        """Called on the worker once the link is open: handshakes, clearing status."""
-
-    def _on_close(self) -> None:
-        """Called on the worker before the link closes (return to local mode...)."""
 
     def identify(self) -> dict[str, str] | None:
         """Who the instrument says it is (vendor, model, serial, firmware), if it can say."""
@@ -330,57 +283,16 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         """Called on the worker after each write of a setting (SCPI: check the error queue)."""
 
-    # ------------------------------------------------------------------ message I/O for drivers
+    # ------------------------------------------------------------------ driver-author API
 
-    def write(self, message: str) -> None:
-        """Send a message to the instrument (on its worker thread)."""
-        self._worker.call(self._io, "write", message)
+    def store(self, name: str, value: Any) -> None:
+        """Record a value the device reported for ``name`` and tell observers (no I/O, no
+        checks): a setting the device changed by itself, a monitor's update.
 
-    def query(self, message: str) -> str:
-        """Send a message and return the reply (on the worker thread)."""
-        return self._worker.call(self._io, "query", message)
-
-    def read_message(self) -> str:
-        """Read one message the instrument sent (after a write)."""
-        return self._worker.call(self._io, "read")
-
-    def write_bytes(self, data: bytes) -> None:
-        self._worker.call(self._io, "write_bytes", data)
-
-    def read_bytes(self, size: int) -> bytes:
-        return self._worker.call(self._io, "read_bytes", size)
-
-    def _io(self, operation: str, *args: Any) -> Any:
-        transport = self.transport
-        if transport is None:
-            raise NotConnectedError(
-                "the instrument has no open link", instrument=self.name, hint="Call open() first"
-            )
-        root = self.parent or self
-        try:
-            if root._needs_clear:
-                root._needs_clear = False
-                transport.clear()
-            return getattr(transport, operation)(*args)
-        except InstrumentTimeout as error:
-            root._needs_clear = True  # a late reply must not be taken for the next one
-            raise self._attach(error) from None
-        except ConnectionLost as error:
-            root._mark_connected(False)
-            if error.hint is None:
-                error.hint = f"Call {root.name}.reconnect() once the link is back"
-            raise self._attach(error) from None
-        except LabkitError as error:
-            raise self._attach(error) from None
-
-    def _attach(self, error: LabkitError, spec: TraitSpec | None = None) -> LabkitError:
-        if error.instrument is None:
-            error.instrument = self.name
-        if spec is not None and error.setting is None:
-            error.setting = spec.name
-        if isinstance(error, InstrumentError) and error.resource is None:
-            error.resource = (self.parent or self).resource
-        return error
+        Cheap when nobody observes it (no panel, no live view): a sweep stores every point.
+        """
+        if not self._set_quietly(name, value):
+            self._labkit_traits[name].notify(self, value)
 
     # ------------------------------------------------------------------ settings and readings
 
@@ -391,42 +303,74 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     async def set_async(self, name: str | SettingHandle, value: Any) -> Any:
         return await self._assign_async(self._spec(name, "setting"), value)
 
+    def submit(self, name: str | SettingHandle, value: Any) -> Future[Any]:
+        """Check ``value`` now (raising at once), then set it in the background; the future
+        resolves with the acknowledged value (panels use this)."""
+        spec = self._spec(name, "setting")
+        value = self._checked(spec, value)
+        cancel = threading.Event()
+        self._ramp_cancels.add(cancel)
+        future = self._worker.submit(self._do_set, spec, value, cancel)
+        future.add_done_callback(lambda _: self._ramp_cancels.discard(cancel))
+        return future
+
     def read(self, name: str | Any, *more: str | Any) -> Any:
         """Read one or more readings (or readable settings) from the instrument now.
 
         One name returns its value; several return a ``{name: value}`` dict read in one go.
         """
-        specs = [self._spec(n) for n in (name, *more)]
         if not more:
-            return self._read_now(specs[0])
-        self._require_connected()
-        values = self._worker.call(self._refresh_on_worker, specs)
-        return values
+            spec = self._spec(name)
+            if not self._connected_now:
+                self.require_connected()
+            return self._worker.call(self._do_read, spec, quick=True)
+        specs = [self._spec(n) for n in (name, *more)]
+        self.require_connected()
+        return self._worker.call(self._refresh_on_worker, specs)
 
     async def read_async(self, name: str | Any, *more: str | Any) -> Any:
-        specs = [self._spec(n) for n in (name, *more)]
         if not more:
-            return await self._read_now_async(specs[0])
-        self._require_connected()
+            spec = self._spec(name)
+            if not self._connected_now:
+                self.require_connected()
+            return await self._worker.call_async(self._do_read, spec, quick=True)
+        specs = [self._spec(n) for n in (name, *more)]
+        self.require_connected()
         return await self._worker.call_async(self._refresh_on_worker, specs)
 
     def refresh(self, *names: str) -> dict[str, Any]:
         """Read every readable setting and reading (or those named); returns their values."""
-        self._require_connected()
-        specs = self._refreshable(names)
-        return self._worker.call(self._refresh_on_worker, specs)
+        self.require_connected()
+        return self._worker.call(self._refresh_on_worker, self._refreshable(names))
 
     async def refresh_async(self, *names: str) -> dict[str, Any]:
-        self._require_connected()
+        self.require_connected()
         return await self._worker.call_async(self._refresh_on_worker, self._refreshable(names))
 
     def _refreshable(self, names: Iterable[str]) -> list[TraitSpec]:
         if names:
             return [self._spec(n) for n in names]
-        return [s for s in self._labkit_specs.values() if s.role != "action" and self._can_read(s)]
+        return [s for s in self._labkit_specs.values() if s.readable]
 
     def _refresh_on_worker(self, specs: list[TraitSpec]) -> dict[str, Any]:
         return {spec.name: self._do_read(spec) for spec in specs}
+
+    def run_action(self, name: str | ActionHandle) -> Any:
+        """Run an action (``inst.reset()`` does the same) and wait for it."""
+        spec = self._spec(name, "action")
+        self.require_connected()
+        return self._worker.call(self._action_call, spec)
+
+    async def run_action_async(self, name: str | ActionHandle) -> Any:
+        spec = self._spec(name, "action")
+        self.require_connected()
+        return await self._worker.call_async(self._action_call, spec)
+
+    def submit_action(self, name: str | ActionHandle) -> Future[Any]:
+        """Start an action in the background (panels use this)."""
+        spec = self._spec(name, "action")
+        self.require_connected()
+        return self._worker.submit(self._action_call, spec)
 
     def stop(self) -> None:
         """Stop ramps in progress where they are (each raises ``RampInterrupted``)."""
@@ -452,11 +396,7 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         return changed
 
     def _safe_specs(self) -> list[TraitSpec]:
-        return [
-            s
-            for s in self._labkit_specs.values()
-            if s.role == "setting" and s.safe is not None and self._can_write(s)
-        ]
+        return [s for s in self._labkit_specs.values() if s.safe is not None and s.writable]
 
     def snapshot(self, *, refresh: bool = False) -> dict[str, Any]:
         """Every setting with value, unit and limits, and every reading's last value.
@@ -468,25 +408,14 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         settings: dict[str, Any] = {}
         readings: dict[str, Any] = {}
         for name, spec in self._labkit_specs.items():
-            value = self._trait_values.get(name)
             if spec.role == "setting":
-                state = self._states[name]
-                lower, upper = state.bounds(spec)
-                entry: dict[str, Any] = {"value": value, "unit": spec.unit}
-                entry["min"] = lower.value if lower.finite else None
-                entry["max"] = upper.value if upper.finite else None
-                if spec.choices is not None:
-                    entry["choices"] = list(spec.choices)
-                if state.ramp_rate is not None:
-                    entry["ramp"] = state.ramp_rate
-                if state.lock is not None:
-                    entry["locked"] = state.lock.describe()
-                settings[name] = entry
+                settings[name] = snapshot_entry(spec, self.last_value(name), self._states[name])
             elif spec.role == "reading":
-                readings[name] = {"value": value, "unit": spec.unit}
+                readings[name] = {"value": self.last_value(name), "unit": spec.unit}
+        driver = self.driver_class
         snapshot: dict[str, Any] = {
             "name": self.name,
-            "driver": f"{type(self).__module__}.{type(self).__qualname__}",
+            "driver": f"{driver.__module__}.{driver.__qualname__}",
             "resource": (self.parent or self).resource,
             "connected": bool(self.connected),
             "identity": self.identity,
@@ -500,24 +429,16 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     # ------------------------------------------------------------------ internals: lookup
 
     def _spec(self, name: Any, role: str | None = None) -> TraitSpec:
-        if hasattr(name, "spec") and hasattr(name, "instrument"):
+        if type(name) is str:
+            spec = self._labkit_specs.get(name)
+            if spec is None:
+                raise AttributeError(self._no_such(name))
+        else:
+            spec = name.spec
             if name.instrument is not self:
                 raise ConfigurationError(
                     f"{name.full_name} belongs to another instrument", instrument=self.name
                 )
-            spec = name.spec
-        else:
-            spec = self._labkit_specs.get(name)  # type: ignore[arg-type]
-            if spec is None:
-                import difflib
-
-                close = difflib.get_close_matches(str(name), list(self._labkit_specs), n=3)
-                hint = (
-                    f"Did you mean {' or '.join(map(repr, close))}?"
-                    if close
-                    else f"It has: {', '.join(self._labkit_specs)}"
-                )
-                raise AttributeError(f"{self.name} has no setting or reading {name!r}. {hint}")
         if role is not None and spec.role != role:
             raise AccessError(
                 f"{spec.name} is a {spec.role}, not a {role}",
@@ -526,99 +447,191 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
             )
         return spec
 
-    def _getter(self, spec: TraitSpec) -> Any:
-        """The template or function that reads ``spec`` (declared, or a ``_get_<name>`` method)."""
-        return self._accessors(spec)[0]
+    def _no_such(self, name: str) -> str:
+        import difflib
 
-    def _setter(self, spec: TraitSpec) -> Any:
-        return self._accessors(spec)[1]
+        close = difflib.get_close_matches(str(name), list(self._labkit_specs), n=3)
+        hint = (
+            f"Did you mean {' or '.join(map(repr, close))}?"
+            if close
+            else f"It has: {', '.join(self._labkit_specs)}"
+        )
+        return f"{self.name} has no setting or reading {name!r}. {hint}"
 
-    def _accessors(self, spec: TraitSpec) -> tuple[Any, Any]:
-        # Resolved once per class and setting: every read and set of a sweep asks for them.
-        cls = type(self)
-        cache = cls.__dict__.get("_labkit_accessors")
-        if cache is None:
-            cache = {}
-            cls._labkit_accessors = cache  # type: ignore[attr-defined]
-        found = cache.get(spec)
-        if found is None:
-            getter = spec.get if spec.get is not None else getattr(cls, f"_get_{spec.name}", None)
-            setter = spec.set if spec.set is not None else getattr(cls, f"_set_{spec.name}", None)
-            found = cache[spec] = (getter, setter)
-        return found
+    # ------------------------------------------------------------------ internals: setting
 
-    def _can_read(self, spec: TraitSpec) -> bool:
-        return spec.access != "w" and self._getter(spec) is not None
+    def _checked(self, spec: TraitSpec, raw: Any) -> Any:
+        """Everything that can refuse a value before the write: type, unit, choices, lock,
+        limits (no I/O), the connection, then interlocks (which may read other instruments)."""
+        state = self._states.get(spec.name)
+        if state is None:
+            check_writable(spec, raw, self.name)  # a reading or an action: refused
+            raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            value = state.check(raw)
+            if not self._connected_now:
+                self.require_connected()
+            for interlock in state.interlocks:
+                interlock.enforce(value)
+        except LabkitError as error:
+            state.flag("error", str(error))
+            raise
+        return value
 
-    def _can_write(self, spec: TraitSpec) -> bool:
-        return spec.role == "setting" and spec.access != "r" and self._setter(spec) is not None
+    async def _checked_async(self, spec: TraitSpec, raw: Any) -> Any:
+        state = self._states.get(spec.name)
+        if state is None or not state.interlocks:
+            return self._checked(spec, raw)
+        try:
+            value = state.check(raw)
+            self.require_connected()
+            for interlock in state.interlocks:
+                await interlock.enforce_async(value)
+        except LabkitError as error:
+            state.flag("error", str(error))
+            raise
+        return value
 
-    def _trait(self, spec: TraitSpec) -> LabkitTrait:
-        return self._labkit_traits[spec.name]
+    def _single_exchange(self, spec: TraitSpec) -> bool:
+        """A set that is one write (no ramp, no settling wait): it may run inline."""
+        return not spec.delay and not self._states[spec.name].ramping
 
-    def _require_connected(self) -> None:
-        if not self.connected:
-            root = self.parent or self
-            hint = (
-                f"Call {root.name}.reconnect()"
-                if not root._closed
-                else "Create the instrument again"
+    def _assign(self, spec: TraitSpec, raw: Any) -> Any:
+        """The blocking face: check, write on the worker, wait for the acknowledgement."""
+        value = self._checked(spec, raw)
+        if self._single_exchange(spec):  # nothing to cancel: one write
+            return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
+        cancel = threading.Event()
+        if self._worker.on_worker():
+            return self._do_set(spec, value, cancel)
+        self._ramp_cancels.add(cancel)
+        future = self._worker.submit(self._do_set, spec, value, cancel)
+        try:
+            return _wait(future)
+        except KeyboardInterrupt:
+            cancel.set()
+            return future.result()  # raises RampInterrupted (or finishes a write already sent)
+        finally:
+            self._ramp_cancels.discard(cancel)
+
+    async def _assign_async(self, spec: TraitSpec, raw: Any) -> Any:
+        """The async face for the run engine; cancelling stops a ramp where it is."""
+        value = await self._checked_async(spec, raw)
+        if self._single_exchange(spec):
+            return await self._worker.call_async(
+                self._do_set, spec, value, _NEVER_CANCELLED, quick=True
             )
-            raise NotConnectedError(
-                "the instrument is not connected", instrument=self.name, hint=hint
-            )
+        cancel = threading.Event()
+        self._ramp_cancels.add(cancel)
+        acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
+        try:
+            return await asyncio.shield(acknowledged)
+        except asyncio.CancelledError:
+            cancel.set()  # stop a ramp where it is, then let the cancellation through
+            try:
+                await acknowledged
+            except LabkitError:
+                pass
+            raise
+        finally:
+            self._ramp_cancels.discard(cancel)
+
+    def _do_set(self, spec: TraitSpec, value: Any, cancel: threading.Event) -> Any:
+        """On the worker: write (or ramp), then store the acknowledged value."""
+        state = self._states[spec.name]
+        state.flag("busy", True)
+        self._enter_busy()
+        try:
+            if state.ramping:
+                value = self._ramp(spec, state.ramp_rate, value, cancel)
+            else:
+                value = self._write_value(spec, value)
+                self.store(spec.name, value)
+            if spec.delay:
+                time.sleep(spec.delay)
+            state.succeeded()
+            return value
+        except LabkitError as error:
+            self._attach(self._link_failed(error), spec)
+            state.flag("error", str(error))
+            raise
+        finally:
+            state.flag("busy", False)
+            self._leave_busy()
+
+    def _write_value(self, spec: TraitSpec, value: Any) -> Any:
+        """Write ``value``; returns the value the instrument was actually given.
+
+        A template formats the value (``fmt``), so the instrument receives the formatted token:
+        that, parsed back, is what gets stored. A setter may return the value it really sent
+        (rounded to the instrument's resolution); None means ``value`` itself.
+        """
+        setter = spec.set
+        if isinstance(setter, str):
+            sent, command = write_template(self, spec, value)
+            self._after_set(spec, command)
+            return sent
+        sent = setter(self, value)  # type: ignore[misc]
+        self._after_set(spec, None)
+        return value if sent is None else sent
+
+    def _ramp(self, spec: TraitSpec, rate: float, target: float, cancel: threading.Event) -> float:
+        start = self.last_value(spec.name)
+        if start is None:
+            if not spec.readable:
+                raise ConfigurationError(
+                    f"cannot ramp to {format_quantity(target, spec.unit)}: the present value is "
+                    "unknown and cannot be read",
+                    instrument=self.name,
+                    setting=spec.name,
+                    hint="Set the ramp rate to None for one direct set, or set a known value first",
+                )
+            start = self._read_value(spec)
+            self.store(spec.name, start)
+        if target == start:
+            reached = self._write_value(spec, target)
+            self.store(spec.name, reached)
+            return reached
+        points, pause = ramp_points(spec, start, target, rate)
+        reached = start
+        for index, point in enumerate(points, 1):
+            try:
+                reached = self._write_value(spec, point)
+            except LabkitError as error:
+                raise ramp_error(spec, reached, target, str(error), error, self.name) from error
+            self.store(spec.name, reached)
+            if index < len(points) and cancel.wait(pause):
+                raise ramp_error(spec, reached, target, "it was stopped", None, self.name)
+        if cancel.is_set():
+            cancel.clear()
+        return reached
 
     # ------------------------------------------------------------------ internals: reading
 
     def _read_value(self, spec: TraitSpec) -> Any:
         """Ask the instrument (on the worker) and parse; no storing."""
-        getter = self._getter(spec)
+        getter = spec.get
         if isinstance(getter, str):
-            command = spec.query(self)
-            reply = self._io("query", command)
-            try:
-                return spec.from_reply(reply, where=spec.name)
-            except ReplyError as error:
-                if error.command is None:
-                    error.command = command  # a garbled reply names the query it answered
-                raise
-        raw = getter(self)
-        if isinstance(raw, (str, bytes)) and spec.kind != "str":
-            return spec.from_reply(raw, where=spec.name)
-        if raw is not None and spec.kind == "float":
-            return float(raw)
-        if raw is not None and spec.kind == "int":
-            return int(raw)
-        return raw
+            return read_template(self, spec)
+        return spec.accept(getter(self))  # type: ignore[misc]
 
     def _do_read(self, spec: TraitSpec) -> Any:
-        if not self._can_read(spec):
+        if not spec.readable:
             raise AccessError(
                 f"{spec.name} cannot be read from the instrument",
                 instrument=self.name,
                 setting=spec.name,
                 hint=f"Its last written value is {self.name}.{spec.name}",
             )
-        visible = not self._worker.running_inline()
-        if visible:
-            self._enter_busy()
+        self._enter_busy()
         try:
             value = self._read_value(spec)
         except LabkitError as error:
-            raise self._attach(error, spec) from None
+            raise self._attach(self._link_failed(error), spec) from None
         finally:
-            if visible:
-                self._leave_busy()
-        self._trait(spec).store(self, value)
+            self._leave_busy()
+        self.store(spec.name, value)
         return value
-
-    def _read_now(self, spec: TraitSpec) -> Any:
-        self._require_connected()
-        return self._worker.call(self._do_read, spec, quick=True)
-
-    async def _read_now_async(self, spec: TraitSpec) -> Any:
-        self._require_connected()
-        return await self._worker.call_async(self._do_read, spec, quick=True)
 
     # ------------------------------------------------------------------ internals: actions
 
@@ -626,36 +639,26 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         self._enter_busy()
         try:
             if isinstance(spec.set, str):
-                self._io("write", spec.set.format(self=self))
-                self._after_set(spec, spec.set)
+                self._after_set(spec, run_template(self, spec))
                 return None
             assert spec.set is not None
             return spec.set(self)
         except LabkitError as error:
-            raise self._attach(error, spec) from None
+            raise self._attach(self._link_failed(error), spec) from None
         finally:
             self._leave_busy()
 
-    def _run_action(self, spec: TraitSpec) -> Any:
-        self._require_connected()
-        return self._worker.call(self._action_call, spec)
 
-    async def _run_action_async(self, spec: TraitSpec) -> Any:
-        self._require_connected()
-        return await self._worker.call_async(self._action_call, spec)
-
-    def _submit_action(self, spec: TraitSpec) -> Future[Any]:
-        self._require_connected()
-        return self._worker.submit(self._action_call, spec)
+def _role(specs: dict[str, TraitSpec], role: str) -> list[tuple[str, TraitSpec]]:
+    return [(n, s) for n, s in specs.items() if s.role == role]
 
 
-_declarations.BASE_ATTRIBUTES = frozenset(dir(Instrument)) | {
-    "name",
-    "resource",
-    "parent",
-    "identity",
-    "settings",
-    "readings",
-    "actions",
-    "transport",
-}
+def _wait(future: Future[Any]) -> Any:
+    # Waiting in short slices keeps Ctrl-C / the notebook's interrupt button responsive.
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except WaitTimeout:
+            if future.done():
+                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
+            continue

@@ -41,10 +41,10 @@ def lookup(cls: type[Instrument], name: str, resource: Any) -> Instrument | None
         existing = _open.get(name)
         if existing is None:
             return None
-        if not existing.connected and existing._closed:
+        if not existing.connected and existing.closed:
             del _open[name]
             return None
-        old_cls = type(existing)
+        old_cls = existing.driver_class
         same_resource = resource is None or existing.resource == resource
         if old_cls is cls and same_resource:
             return existing

@@ -24,7 +24,7 @@ from labkit.core._errors import (
 )
 from labkit.core._units import format_quantity, is_quantity, to_number
 
-__all__ = ["KINDS", "TraitSpec"]
+__all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
 Kind = Literal["float", "int", "bool", "str", "enum"]
 Role = Literal["setting", "reading", "action"]
@@ -40,12 +40,23 @@ _REL_TOL = 1e-9
 
 @dataclasses.dataclass(eq=False)
 class TraitSpec:
-    """Everything declared about one setting, reading or action.
+    """Everything declared about one setting, reading or action: a declaration.
 
     ``choices`` are the values a user picks from (labels for ``enum``, numbers for a discrete
     ``float``/``int``); ``tokens`` are what the instrument is sent for each, in the same order.
-    ``get``/``set`` are command templates (``"VOLT?"``, ``"VOLT {}"``) or callables taking the
-    instrument (and the value); ``parse`` turns a reply into a value.
+    ``get``/``set`` are command templates (``"VOLT?"``, ``"VOLT {}"``, for message instruments)
+    or callables taking the instrument (and the value): ``get(inst) -> value``,
+    ``set(inst, value) -> value sent or None``, an action's ``set(inst)``. A driver's
+    ``_get_<name>``/``_set_<name>`` methods become such callables when its class is made, so
+    :attr:`readable` and :attr:`writable` are settled then, once. ``parse`` turns a reply into a
+    value.
+
+    Declarations are made by ``Setting``/``Reading``/``Action`` in a class body, or from data
+    (:meth:`from_jsonable`, or this constructor) by a link that reads them from the device.
+    The value of a declaration is a scalar of ``kind`` today; the kind decides how values are
+    checked (:meth:`coerce`), sent (:meth:`token`) and taken back (:meth:`from_reply`,
+    :meth:`accept`), so a new kind (an array reading with its dimensions) adds its own rules
+    there without changing the instrument.
     """
 
     role: Role
@@ -95,10 +106,12 @@ class TraitSpec:
 
     @property
     def readable(self) -> bool:
-        return self.access != "w" and self.get is not None
+        """The instrument can be asked for it (settled when the driver class is made)."""
+        return self.role != "action" and self.access != "w" and self.get is not None
 
     @property
     def writable(self) -> bool:
+        """It is a setting the instrument can be told (settled when the class is made)."""
         return self.role == "setting" and self.access != "r" and self.set is not None
 
     @property
@@ -406,6 +419,61 @@ class TraitSpec:
             reply=reply,
         )
 
+    def accept(self, raw: Any) -> Any:
+        """A value a ``get`` callable returned, in this declaration's kind.
+
+        Text is parsed as a reply; numbers become ``float``/``int``; anything else passes as
+        it is (a callable returning the right type already pays nothing).
+        """
+        if raw is None:
+            return None
+        kind = self.kind
+        if isinstance(raw, (str, bytes)) and kind != "str":
+            return self.from_reply(raw, where=self.name)
+        if kind == "float" and type(raw) is not float:
+            return float(raw)
+        if kind == "int" and type(raw) is not int:
+            return int(raw)
+        return raw
+
+    @classmethod
+    def from_jsonable(cls, data: Mapping[str, Any], **accessors: Any) -> TraitSpec:
+        """A declaration from plain data (what :meth:`jsonable` gives, a JSON table from a
+        device or a plugin library), checked as a class-body one is.
+
+        ``data`` has ``role`` (``setting``, ``reading``, ``action``) and the fields of the
+        factories: ``kind`` (``float``, ``int``, ``bool``, ``str``, ``enum``), ``unit``,
+        ``min``, ``max``, ``step``, ``choices`` (a list, or ``{label: token}``), ``safe``,
+        ``access``, ``doc``, ``label``... and optionally ``name``. Unknown keys are refused,
+        naming them. ``accessors`` are ``get=``/``set=``/``parse=`` callables (or templates).
+        """
+        fields = dict(data)
+        unknown = set(fields) - _DATA_FIELDS
+        where = str(fields.get("name") or "")
+        if unknown:
+            raise DeclarationError(
+                f"unknown declaration fields: {', '.join(sorted(unknown))}",
+                setting=where or None,
+                hint=f"Known fields: {', '.join(sorted(_DATA_FIELDS))}",
+            )
+        role = fields.pop("role", None)
+        if role not in ("setting", "reading", "action"):
+            raise DeclarationError(
+                f"role {role!r} must be 'setting', 'reading' or 'action'", setting=where or None
+            )
+        choices = fields.pop("choices", None)
+        kind, enum_type = kind_of(fields.pop("kind", None), choices)
+        values, tokens = split_choices(choices, enum_type)
+        if fields.get("tokens") is not None:
+            tokens = tuple(str(t) for t in fields.pop("tokens"))
+        if "bool_tokens" in fields:
+            fields["bool_tokens"] = tuple(fields["bool_tokens"])
+        if role == "reading":
+            fields.setdefault("access", "r")
+        spec = cls(role=role, kind=kind, choices=values, tokens=tokens, **fields, **accessors)
+        spec.validate_declaration()
+        return spec
+
     def jsonable(self) -> dict[str, Any]:
         """The declaration as plain data, for snapshots, docs and simulators."""
         out: dict[str, Any] = {"role": self.role, "kind": self.kind}
@@ -432,6 +500,59 @@ class TraitSpec:
         if self.doc:
             out["doc"] = self.doc
         return out
+
+
+_DATA_FIELDS = frozenset(
+    {
+        "role",
+        "kind",
+        "unit",
+        "min",
+        "max",
+        "soft_min",
+        "soft_max",
+        "step",
+        "ramp",
+        "ramp_step",
+        "choices",
+        "tokens",
+        "readback",
+        "access",
+        "lockable",
+        "safe",
+        "fmt",
+        "bool_tokens",
+        "delay",
+        "confirm",
+        "label",
+        "doc",
+        "name",
+    }
+)
+
+
+class MethodAccessor:
+    """``get``/``set`` of a declaration served by a driver method (``_get_voltage``).
+
+    Looked up on the instrument at each call, so a subclass overriding the method is obeyed.
+    """
+
+    __slots__ = ("method", "resolved")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.resolved: dict[type, Any] = {}  # class → its function (every set of a sweep)
+
+    def __call__(self, instrument: Any, *value: Any) -> Any:
+        function = self.resolved.get(instrument.__class__)
+        if function is None:
+            function = self.resolved[instrument.__class__] = getattr(
+                instrument.__class__, self.method
+            )
+        return function(instrument, *value)
+
+    def __repr__(self) -> str:
+        return f"<method {self.method}>"
 
 
 class _AnyAttribute:

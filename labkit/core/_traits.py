@@ -11,9 +11,9 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from traitlets import All, TraitType
+from traitlets import TraitType
 
-from labkit.core._errors import AccessError
+from labkit.core._errors import AccessError, DeclarationError
 from labkit.core._spec import TraitSpec, kind_of, split_choices
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ __all__ = [
     "ReadingTrait",
     "Setting",
     "SettingTrait",
+    "as_trait",
 ]
 
 
@@ -42,7 +43,6 @@ class LabkitTrait(TraitType):
 
     def class_init(self, cls: type, name: str) -> None:
         super().class_init(cls, name)
-        self._magic = f"_{name}_changed"
         self.spec.name = name
         if not self.spec.owner:
             self.spec.owner = cls.__name__
@@ -52,21 +52,11 @@ class LabkitTrait(TraitType):
         return value
 
     def store(self, obj: Any, value: Any) -> None:
-        """Record an acknowledged value and notify observers (no I/O, no checks).
+        """Record an acknowledged value and notify observers (no I/O, no checks)."""
+        obj.store(self.name, value)
 
-        Every read of a sweep stores a value; when nothing observes this trait (no panel, no
-        live view, no ``_<name>_changed`` method), traitlets' notification machinery is skipped.
-        """
-        name = self.name
-        notifiers = obj._trait_notifiers
-        if (
-            name not in notifiers
-            and All not in notifiers
-            and name not in obj._trait_validators
-            and not hasattr(obj, self._magic)
-        ):
-            obj._trait_values[name] = value
-            return
+    def notify(self, obj: Any, value: Any) -> None:
+        """Store through traitlets, notifying observers (the slow path of ``store``)."""
         TraitType.set(self, obj, value)
 
     def replace(self, **changes: Any) -> LabkitTrait:
@@ -84,7 +74,7 @@ class SettingTrait(LabkitTrait):
     info_text = "a labkit setting"
 
     def set(self, obj: Instrument, value: Any) -> None:
-        obj._assign(self.spec, value)
+        obj.set(self.name, value)
 
 
 class ReadingTrait(LabkitTrait):
@@ -108,14 +98,7 @@ class ActionTrait(LabkitTrait):
     info_text = "a labkit action"
 
     def get(self, obj: Any, cls: Any = None) -> Any:
-        try:
-            return obj._trait_values[self.name]
-        except KeyError:
-            from labkit.core._handles import ActionHandle
-
-            bound = ActionHandle(obj, self.spec)
-            obj._trait_values[self.name] = bound
-            return bound
+        return obj.actions[self.name]
 
     def set(self, obj: Any, value: Any) -> None:
         raise AccessError(
@@ -254,3 +237,22 @@ def Action(
         trait.spec.doc = do.__doc__.strip()
         trait.help = trait.spec.doc
     return trait
+
+
+_TRAITS: dict[str, type[LabkitTrait]] = {
+    "setting": SettingTrait,
+    "reading": ReadingTrait,
+    "action": ActionTrait,
+}
+
+
+def as_trait(declaration: TraitSpec | LabkitTrait) -> LabkitTrait:
+    """The trait carrying ``declaration`` (a trait is returned as it is)."""
+    if isinstance(declaration, LabkitTrait):
+        return declaration
+    if not isinstance(declaration, TraitSpec):
+        raise DeclarationError(
+            f"{declaration!r} is not a declaration",
+            hint="Give TraitSpec objects (TraitSpec.from_jsonable(...)) or Setting/Reading/Action",
+        )
+    return _TRAITS[declaration.role](declaration)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Transport", "UsbTransport"]
+from labkit.core._link import Link
+
+__all__ = ["Transport", "UsbLink"]
 
 
 @runtime_checkable
-class Transport(Protocol):
-    """A message- and byte-level link to one instrument."""
+class Transport(Link, Protocol):
+    """A message- and byte-level link to one instrument (the link of a ``MessageInstrument``)."""
 
     resource: str
     """The address this transport was opened from (``GPIB0::24::INSTR``, ``labsim://tc``...)."""
@@ -50,8 +52,10 @@ class Transport(Protocol):
 
 
 @runtime_checkable
-class UsbTransport(Transport, Protocol):
+class UsbLink(Transport, Protocol):
     """A USB link: the message face of :class:`Transport` plus endpoint-level transfers.
+
+    ``labkit.transports.UsbTransport`` (pyusb) is the one labkit opens from ``usb:`` addresses.
 
     Binary USB protocols (a spectrometer's command bytes, spectra on a second endpoint) need to
     name the endpoint of each transfer; message-based devices use the ``Transport`` face, which

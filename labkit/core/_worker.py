@@ -61,10 +61,6 @@ class Worker:
             self._local, "inside", False
         )
 
-    def running_inline(self) -> bool:
-        """True inside an operation running on its caller's thread (nobody can see it busy)."""
-        return getattr(self._local, "inline", False)
-
     @property
     def instant(self) -> bool:
         """The instrument has proven instant: quick operations run on the caller's thread."""
@@ -135,7 +131,7 @@ class Worker:
         try:
             if self._queued:  # something was queued meanwhile: keep the order
                 return False, None
-            self._local.inside = self._local.inline = True
+            self._local.inside = True
             start = time.perf_counter()
             try:
                 result = function(*args)
@@ -143,7 +139,7 @@ class Worker:
                 self._forget()
                 raise
             finally:
-                self._local.inside = self._local.inline = False
+                self._local.inside = False
             self._note(time.perf_counter() - start)
             return True, result
         finally:

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 from labkit.core import (
     Action,
     ConfigurationError,
-    Instrument,
     InstrumentError,
+    MessageInstrument,
     ReplyError,
     TraitSpec,
 )
@@ -103,7 +103,7 @@ def parse_block(data: bytes) -> bytes:
     return payload
 
 
-class ScpiInstrument(Instrument):
+class ScpiInstrument(MessageInstrument):
     """An instrument speaking SCPI.
 
     ``models`` lists the model names this driver is for; connecting to anything else is refused
@@ -128,10 +128,10 @@ class ScpiInstrument(Instrument):
     )
 
     def _on_open(self) -> None:
-        self._io("write", "*CLS")
+        self.write("*CLS")
 
     def identify(self) -> dict[str, str]:
-        identity = parse_identity(self._io("query", "*IDN?"))
+        identity = parse_identity(self.query("*IDN?"))
         if self.models and not any(
             model.casefold() in identity["model"].casefold() for model in self.models
         ):
@@ -145,7 +145,7 @@ class ScpiInstrument(Instrument):
 
     def errors(self) -> list[tuple[int, str]]:
         """Empty the instrument's error queue and return what was in it."""
-        return self._worker.call(self._drain_errors)
+        return self.run_io(self._drain_errors)
 
     def parse_error_reply(self, reply: str) -> tuple[int, str]:
         """One error-queue reply as ``(code, message)``; override for other formats."""
@@ -154,16 +154,21 @@ class ScpiInstrument(Instrument):
     def _drain_errors(self) -> list[tuple[int, str]]:
         found = []
         for _ in range(_MAX_QUEUED_ERRORS):
-            code, message = self.parse_error_reply(self._io("query", self.error_query))
+            code, message = self.parse_error_reply(self.query(self.error_query))
             if code == 0:
                 break
             found.append((code, message))
         return found
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
-        if not self.check_errors:
-            return
-        found = self._drain_errors()
+        if self.check_errors:
+            self.raise_queued_error(command, spec.name)
+
+    def raise_queued_error(self, command: str | None = None, setting: str | None = None) -> None:
+        """Read the error queue; if the instrument refused something, raise ``InstrumentError``
+        with its code and message (naming ``command`` and ``setting``). Channels of a SCPI
+        instrument call their parent's after each set."""
+        found = self.run_io(self._drain_errors)
         if found:
             code, message = found[0]
             more = f" (and {len(found) - 1} more errors)" if len(found) > 1 else ""
@@ -173,7 +178,7 @@ class ScpiInstrument(Instrument):
                 else f"the instrument reported error {code}, {message}{more}",
                 code=code,
                 command=command,
-                setting=spec.name,
+                setting=setting,
                 hint="Check the value against the instrument's present mode and range",
             )
 
@@ -183,13 +188,13 @@ class ScpiInstrument(Instrument):
         Reads ``#``, the digit count, the length, exactly that many bytes, then the reply's
         termination; works over every transport (it uses byte reads only).
         """
-        return self._worker.call(self._query_block, command)
+        return self.run_io(self._query_block, command)
 
     def _query_block(self, command: str) -> bytes:
-        self._io("write", command)
-        head = self._io("read_bytes", 2)
+        self.write(command)
+        head = self.read_bytes(2)
         if head[:1] != b"#" or not head[1:2].isdigit():
-            rest = self._io("read")
+            rest = self.read_message()
             raise ReplyError(
                 f"expected a block (#<n><length>...), the instrument answered "
                 f"{(head + rest.encode()).decode('ascii', 'replace')!r}",
@@ -203,11 +208,11 @@ class ScpiInstrument(Instrument):
                 command=command,
                 reply=head,
             )
-        size_text = self._io("read_bytes", digits)
+        size_text = self.read_bytes(digits)
         if not size_text.isdigit():
             raise ReplyError(f"the block length {size_text!r} is not a number", command=command)
-        payload = self._io("read_bytes", int(size_text))
-        tail = self._io("read")
+        payload = self.read_bytes(int(size_text))
+        tail = self.read_message()
         if tail.strip():
             raise ReplyError(
                 f"unexpected data after the block: {tail[:40]!r}", command=command, reply=tail

@@ -8,8 +8,8 @@ A driver subclasses :class:`UsbInstrument` and talks to endpoints by number::
             reply = self.bulk_read(0x81, 3)
             ...
 
-The transport comes from the address (``usb:0x2457:0x101e[:serial][@backend]``); connecting
-anything but a USB transport is refused. Transfers run on the instrument's worker thread and
+The link comes from the address (``usb:0x2457:0x101e[:serial][@backend]``); connecting
+anything but a USB link is refused. Transfers run on the instrument's worker thread and
 raise labkit errors naming the instrument, the resource and the transfer.
 """
 
@@ -17,16 +17,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.core import ConfigurationError, Instrument, UsbTransport
+from labkit.core import ConfigurationError, MessageInstrument, UsbLink
 
 __all__ = ["UsbInstrument"]
 
 
-class UsbInstrument(Instrument):
-    """An instrument reached through USB bulk and control transfers."""
+class UsbInstrument(MessageInstrument):
+    """An instrument reached through USB bulk and control transfers (and, for message-based
+    devices, the message I/O of :class:`~labkit.core.MessageInstrument`)."""
+
+    @property
+    def usb(self) -> UsbLink:
+        """The USB link (the same object as :attr:`link`)."""
+        return self.link  # type: ignore[no-any-return]
 
     def _on_open(self) -> None:
-        if not isinstance(self.transport, UsbTransport):
+        if not isinstance(self.link, UsbLink):
             raise ConfigurationError(
                 f"{type(self).__name__} talks to USB endpoints, but {self.resource} is not a "
                 "USB address",
@@ -36,11 +42,11 @@ class UsbInstrument(Instrument):
 
     def bulk_write(self, endpoint: int, data: bytes, timeout: float | None = None) -> int:
         """Send ``data`` to a bulk OUT endpoint."""
-        return self._worker.call(self._io, "bulk_write", endpoint, bytes(data), timeout)
+        return self.run_io(lambda: self.usb.bulk_write(endpoint, bytes(data), timeout))
 
     def bulk_read(self, endpoint: int, size: int, timeout: float | None = None) -> bytes:
         """One bulk IN transfer of at most ``size`` bytes."""
-        return self._worker.call(self._io, "bulk_read", endpoint, size, timeout)
+        return self.run_io(lambda: self.usb.bulk_read(endpoint, size, timeout))
 
     def control_transfer(
         self,
@@ -52,13 +58,8 @@ class UsbInstrument(Instrument):
         timeout: float | None = None,
     ) -> bytes | int:
         """A control transfer on endpoint 0 (vendor requests)."""
-        return self._worker.call(
-            self._io,
-            "control_transfer",
-            request_type,
-            request,
-            value,
-            index,
-            data_or_length,
-            timeout,
+        return self.run_io(
+            lambda: self.usb.control_transfer(
+                request_type, request, value, index, data_or_length, timeout
+            )
         )

@@ -15,7 +15,7 @@ Typical live-view use::
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
 from labkit.native._formats import FrameFlag, ImageFormat, Rgn, RoiFlag, supported_formats
-from labkit.native._frame import Frame, Roi
+from labkit.native._frame import DecodedFrame, Roi
 from labkit.native._preview import Preview, preview
 from labkit.native._recompose import recompose
 from labkit.native._select import BACKENDS, backend, c_import_error
@@ -24,7 +24,7 @@ available_backends: tuple[str, ...] = tuple(BACKENDS)
 """The backends this installation can run, the default first."""
 
 __all__ = [
-    "Frame",
+    "DecodedFrame",
     "FrameFlag",
     "ImageFormat",
     "Preview",
@@ -44,3 +44,17 @@ __all__ = [
     "recompose",
     "supported_formats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Frame":
+        import warnings
+
+        warnings.warn(
+            "labkit.native.Frame is now labkit.native.DecodedFrame (labkit.core.Frame is the "
+            "frame cameras hand to runs and views)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return DecodedFrame
+    raise AttributeError(f"module 'labkit.native' has no attribute {name!r}")

@@ -14,7 +14,7 @@ import numpy as np
 
 from labkit.core import FrameFormatError
 from labkit.native._formats import ImageFormat, Rgn, container_dtype, supported_formats
-from labkit.native._frame import Frame
+from labkit.native._frame import DecodedFrame
 from labkit.native._layout import HEADER_DTYPE, ROI_DTYPE
 from labkit.native._select import kernels
 
@@ -99,7 +99,7 @@ def decode_frame(
     roi: RoiArg = None,
     image_format: int | None = None,
     backend: str | None = None,
-) -> Frame:
+) -> DecodedFrame:
     """Decode one PVCAM frame without copying its pixels.
 
     With ``metadata=True`` (PARAM_METADATA_ENABLED) the buffer starts with the 48-byte frame
@@ -129,7 +129,7 @@ def decode_frame(
     else:
         code = int(ImageFormat.MONO16) if code < 0 else code
         header, table = _raw_tables(len(view), _roi_region(roi), code)
-    return Frame(view, header, table, container_dtype(int(header["image_format"][0])))
+    return DecodedFrame(view, header, table, container_dtype(int(header["image_format"][0])))
 
 
 def decode_batch(
@@ -142,7 +142,7 @@ def decode_batch(
     roi: RoiArg = None,
     image_format: int | None = None,
     backend: str | None = None,
-) -> list[Frame]:
+) -> list[DecodedFrame]:
     """Decode ``count`` frames of a circular buffer whose frames sit ``stride`` bytes apart.
 
     The buffer holds ``len(buffer) // stride`` slots (PVCAM's ring: size = slots × frame size);
@@ -178,5 +178,5 @@ def decode_batch(
     frames = []
     for slot, (header, table) in zip(order, tables, strict=True):
         dtype = container_dtype(int(header[0]["image_format"]))
-        frames.append(Frame(view[slot * stride : (slot + 1) * stride], header, table, dtype))
+        frames.append(DecodedFrame(view[slot * stride : (slot + 1) * stride], header, table, dtype))
     return frames

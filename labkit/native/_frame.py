@@ -1,4 +1,4 @@
-"""What a decoded frame looks like to Python: :class:`Frame` and its :class:`Roi` list.
+"""What a decoded frame looks like to Python: :class:`DecodedFrame` and its :class:`Roi` list.
 
 A frame wraps the two record tables a backend produced (see ``_layout.py``) and the caller's
 buffer. Fields are read from the records on demand and the ROIs, with their zero-copy pixel
@@ -15,7 +15,7 @@ import numpy as np
 from labkit.native._formats import EXT_MD_TAGS, FrameFlag, ImageFormat, Rgn, RoiFlag
 from labkit.native._layout import HEADER_DTYPE
 
-__all__ = ["Frame", "Roi"]
+__all__ = ["DecodedFrame", "Roi"]
 
 _HEADER_NAMES = HEADER_DTYPE.names
 
@@ -34,8 +34,8 @@ def _ext_md(fields: dict[str, int]) -> dict[str, int]:
 class Roi:
     """One decoded ROI. ``pixels`` is a read-through view of the frame buffer, or ``None``.
 
-    (A plain record, built per ROI on first access to ``Frame.rois``; for hundreds of centroids
-    per frame, ``Frame.table`` has the same fields as NumPy columns.)
+    (A plain record, built per ROI on first access to ``DecodedFrame.rois``; for hundreds of centroids
+    per frame, ``DecodedFrame.table`` has the same fields as NumPy columns.)
 
     Timestamps are raw header values; the ``*_ps`` forms are exact picoseconds where the unit is
     known (v1/v2) and ``None`` in v3, whose header no longer says the unit of ROI timestamps.
@@ -68,8 +68,9 @@ class Roi:
         return (self.height, self.width)
 
 
-class Frame:
-    """A decoded PVCAM frame: header fields, extended metadata and the ROIs.
+class DecodedFrame:
+    """A decoded PVCAM frame: header fields, extended metadata and the ROIs (labkit's own frame,
+    pixels and times, is :class:`labkit.core.Frame`).
 
     The pixel views point into the buffer that was decoded; they keep it alive, and they change
     when the camera overwrites that buffer (copy or :func:`recompose` what you want to keep).

@@ -6,7 +6,7 @@ lk_frames.h``; the extension checks the match when it loads), and the twin fills
 dtypes field by field, so the two backends can be compared byte for byte.
 
 Times are kept raw (value and resolution), never multiplied out: a v1/v2 timestamp times its
-resolution in picoseconds can exceed 64 bits, so :class:`labkit.native.Frame` does the product
+resolution in picoseconds can exceed 64 bits, so :class:`labkit.native.DecodedFrame` does the product
 with Python integers.
 """
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from labkit.core import FrameFormatError
 from labkit.native._formats import RoiFlag
-from labkit.native._frame import Frame
+from labkit.native._frame import DecodedFrame
 from labkit.native._select import kernels
 from labkit.native._twin_recompose import BINNING, OUTSIDE
 
@@ -52,7 +52,7 @@ def _check_fill(fill: int | None, dtype: np.dtype) -> int | None:
 
 
 def _failure(
-    frame: Frame, status: int, index: int, origin: tuple[int, int], offset: tuple[int, int],
+    frame: DecodedFrame, status: int, index: int, origin: tuple[int, int], offset: tuple[int, int],
     shape: tuple[int, ...], natural: tuple[int, int],
 ) -> Exception:  # fmt: skip
     """The error for a ROI the backend could not place (the slow path: only on failure)."""
@@ -77,7 +77,7 @@ def _failure(
 
 
 def recompose(
-    frame: Frame,
+    frame: DecodedFrame,
     *,
     out: np.ndarray | None = None,
     coordinates: Literal["implied", "sensor"] = "implied",

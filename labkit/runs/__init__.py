@@ -6,19 +6,21 @@ the built-ins are :class:`Set`, :class:`Read`, :class:`Wait`, :class:`Settle`, :
 :class:`Feedback`, :class:`CameraStream` and :class:`Snap`; plugins add more through the
 ``labkit.steps`` entry points. :func:`run` starts a plan and returns a :class:`Run` at once.
 
-``labkit.runs`` is also callable: ``labkit.runs(name="iv*", status="completed")`` lists runs
-(:func:`labkit.store.runs`), so the catalog and the package share the name a user expects.
+Runs are found with ``labkit.find_runs(name="iv*", status="completed")``
+(:func:`labkit.store.runs`). Calling this package, ``labkit.runs(...)``, still lists runs too,
+with a ``DeprecationWarning``: a package that starts runs is not the catalog of them.
 """
 
 from __future__ import annotations
 
 import sys
 import types
+import warnings
 from typing import Any
 
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
-from labkit.runs._camera import CameraStream, Snap
+from labkit.runs._camera import CameraStream, FrameStep, Snap
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback
@@ -35,6 +37,7 @@ __all__ = [
     "CheckReport",
     "ExperimentStep",
     "Feedback",
+    "FrameStep",
     "Grid",
     "Plan",
     "PlanBuilder",
@@ -68,9 +71,15 @@ __all__ = [
 
 
 class _CatalogModule(types.ModuleType):
-    """This module, callable: ``labkit.runs(...)`` lists runs from the catalog."""
+    """This module, callable for a while: ``labkit.runs(...)`` was how runs were listed."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(
+            "labkit.runs(...) is now labkit.find_runs(...) (labkit.runs is the package of steps "
+            "and the run engine)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from labkit.store import runs as catalog
 
         return catalog(*args, **kwargs)

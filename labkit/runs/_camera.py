@@ -14,17 +14,31 @@ import asyncio
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from labkit.core import Camera, ConfigurationError, Frame, InstrumentTimeout, StreamClosed
+from labkit.core import ConfigurationError, Frame, FrameSource, InstrumentTimeout, StreamClosed
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import PlanBuilder
 from labkit.store import Variable
 from labkit.store._variables import SPEC_DTYPES
 
-__all__ = ["CameraStream", "Snap"]
+__all__ = ["CameraStream", "FrameStep", "Snap"]
+
+
+@runtime_checkable
+class FrameStep(Protocol):
+    """A step that records a camera's frames into a run (live views show it as an image).
+
+    ``continuous``: the frames flow from the camera's own stream while the step runs (a view
+    may watch the camera itself); otherwise they are taken one by one and only the recorded
+    frames are shown. Plugin steps following this get a camera view in a run's live view.
+    """
+
+    camera: Any
+    name: str
+    continuous: bool
 
 
 def _camera_name(camera: Any, name: str | None) -> str:
@@ -81,10 +95,11 @@ def _frame_values(name: str, frame: Frame) -> dict[str, Any]:
 
 
 def _check_camera(camera: Any) -> None:
-    if not isinstance(camera, Camera):
+    if not isinstance(camera, FrameSource):
         raise ConfigurationError(
             f"{camera!r} does not follow the labkit Camera protocol",
-            hint="It needs name, sensor_shape, acquiring, snap, start, stop, subscribe, unsubscribe",
+            hint="It needs name, sensor_shape, acquiring, snap, start, stop, subscribe, "
+            "unsubscribe",
         )
 
 
@@ -114,6 +129,7 @@ class CameraStream:
         if frames is not None and (not isinstance(frames, int) or frames < 0):
             raise ConfigurationError(f"frames must be a whole number, not {frames!r}")
         self.camera = camera
+        self.continuous = True
         self.frames = frames
         self.duration = None if duration is None else seconds(duration, "a stream's duration")
         self.name = _camera_name(camera, name)
@@ -206,6 +222,7 @@ class Snap:
     def __init__(self, camera: Any, *, name: str | None = None, timeout: Any = None) -> None:
         _check_camera(camera)
         self.camera = camera
+        self.continuous = False
         self.name = _camera_name(camera, name)
         self.timeout = None if timeout is None else seconds(timeout, "Snap's timeout")
 

@@ -65,9 +65,9 @@ class StepContext:
         try:
             await step.run(StepContext(self._engine, node, self.index, self.redo))
         except Exception as error:
-            if getattr(error, "_labkit_step", None) is None:
+            if getattr(error, "labkit_step", None) is None:
                 try:
-                    error._labkit_step = node.path  # type: ignore[attr-defined]
+                    error.labkit_step = node.path  # type: ignore[attr-defined]
                 except AttributeError:
                     pass
             raise
@@ -160,7 +160,7 @@ class StepContext:
         stored = {variables[key].name: value for key, value in values.items()}
         stored[declared.time] = _now_ns() if time is None else time_value(time)
         self._engine.writer.record(self.index, stored, point=not self.redo)
-        self._engine.run._recorded(self.index, stored)
+        self._engine.run.feed.recorded(self.index, stored)
 
     def declare(self, key: Any, item: Variable, *, group: str | None = None) -> Variable:
         """Create, at run time, data whose item shape is only known now (a camera frame).

@@ -79,7 +79,7 @@ def _error_info(error: BaseException) -> dict[str, Any]:
         value = getattr(error, field, None)
         if value is not None:
             info[field] = value
-    step = getattr(error, "_labkit_step", None) or getattr(error, "step", None)
+    step = getattr(error, "labkit_step", None) or getattr(error, "step", None)
     if step:
         info["step"] = step
     info["traceback"] = "".join(traceback.format_exception(error)[-12:])
@@ -120,7 +120,7 @@ class Engine:
             return
         self.pause_requested = True
         if not self._holding:
-            self.run._update(message="pausing at the next point")
+            self.run.feed.update(message="pausing at the next point")
         self._notify()
 
     def request_resume(self) -> None:
@@ -131,7 +131,7 @@ class Engine:
         if self.abort_requested or self.run.done:
             return
         self.abort_requested = True
-        self.run._update(message="aborting")
+        self.run.feed.update(message="aborting")
         if self.task is not None:
             self.task.cancel()
 
@@ -163,7 +163,7 @@ class Engine:
                 else:
                     state, reason = "suspended", "; ".join(self.suspensions.values())
                 if (state, reason) != announced:
-                    self.run._update(points=self.writer.points, status=state, message=reason)
+                    self.run.feed.update(points=self.writer.points, status=state, message=reason)
                     self.event(state, reason=reason)
                     announced = (state, reason)
                 self._changed.clear()
@@ -171,7 +171,7 @@ class Engine:
         finally:
             self._holding = False
         self.event("resumed")
-        self.run._update(status="running", message="")
+        self.run.feed.update(status="running", message="")
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -211,7 +211,7 @@ class Engine:
                 if self.writer.error is None:
                     await asyncio.to_thread(self.writer.flush)
                 if self.touched:
-                    self.run._update(message="bringing outputs to safe values")
+                    self.run.feed.update(message="bringing outputs to safe values")
                     details["made_safe"] = await self._make_safe()
         except Exception as failure:  # keep going: the status must be written
             details.setdefault("finish_errors", []).append(repr(failure))
@@ -220,7 +220,7 @@ class Engine:
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
-        self.run._finished(status, error, self.writer.points)
+        self.run.feed.finished(status, error, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
         touched = list(self.touched.values())
@@ -238,7 +238,7 @@ class Engine:
     async def _publish(self) -> None:
         """Push counters to the Run's traits a few times a second (not at every point)."""
         while True:
-            self.run._update(points=self.writer.points)
+            self.run.feed.update(points=self.writer.points)
             await asyncio.sleep(_PUBLISH_INTERVAL)
 
     async def _check_suspender(self, key: int, suspender: Suspender, since: float | None):
@@ -309,8 +309,8 @@ def start(
     writer.create()
     run = Run(run_id, run_name, path, plan, writer)
     engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-    run._attach(engine, progress)
-    run._future = _loop.submit(engine.main())
+    run.feed.attach(engine, progress)
+    run.feed.running(_loop.submit(engine.main()))
     return run
 
 

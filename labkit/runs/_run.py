@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import sys
 import threading
@@ -26,13 +27,26 @@ if TYPE_CHECKING:
     from labkit.runs._plan import Plan
     from labkit.store import RunWriter
 
-__all__ = ["FINAL_STATUSES", "Run"]
+__all__ = ["FINAL_STATUSES", "Run", "RunFeed"]
 
 FINAL_STATUSES = ("completed", "aborted", "failed")
 
 log = logging.getLogger("labkit.runs")
 
 Watcher = Callable[[tuple[int, ...], dict[str, Any]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFeed:
+    """The run engine's side of a :class:`Run`: it attaches itself, says the run is running,
+    updates its state as points are written, hands it each recorded point, and says how it
+    ended. Users observe the Run's traits and call ``watch`` instead."""
+
+    attach: Callable[[Engine, bool | None], None]
+    running: Callable[[concurrent.futures.Future[None]], None]
+    update: Callable[..., None]
+    finished: Callable[[str, BaseException | None, int], None]
+    recorded: Callable[[tuple[int, ...], dict[str, Any]], None]
 
 
 class Run(HasTraits):
@@ -61,6 +75,17 @@ class Run(HasTraits):
         self._bar: Any = None
         self._watchers: tuple[Watcher, ...] = ()
         self._watchers_lock = threading.Lock()
+        self.feed = RunFeed(
+            attach=self._attach,
+            running=self._running,
+            update=self._update,
+            finished=self._finished,
+            recorded=self._recorded,
+        )
+        """How the run engine tells this handle what happens (the engine is its only user)."""
+
+    def _running(self, future: concurrent.futures.Future[None]) -> None:
+        self._future = future
 
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine

@@ -8,7 +8,8 @@ the code that runs in the lab.
 - :class:`Bench` — the virtual bench: coupled, seeded physics serving its instruments;
 - :class:`VirtualInstrument` (text protocols), :class:`ScpiTwin` (SCPI instruments from the
   manual's command tree), :class:`VirtualUsbDevice` (binary USB protocols),
-  :class:`ScpiSimulator` (a SCPI simulator generated from a driver's declarations);
+  :class:`ScpiSimulator` (a SCPI simulator generated from a driver's declarations); both SCPI
+  kinds keep IEEE 488.2 through one engine, :class:`Ieee4882Instrument`;
 - :func:`serve` makes one reachable; :class:`Faults` injects timeouts, slow or garbled
   replies, disconnects and instrument errors.
 
@@ -21,6 +22,7 @@ import importlib
 from typing import Any
 
 from labkit.sim._dialogue import Dialogue
+from labkit.sim._ieee4882 import Ieee4882Instrument
 from labkit.sim._scpi import ScpiError, ScpiSimulator
 from labkit.sim._served import find, serve, served, unserve
 from labkit.sim._virtual import Connection, Faults, SimulatedDisconnect, VirtualInstrument
@@ -42,6 +44,7 @@ __all__ = [
     "Connection",
     "Dialogue",
     "Faults",
+    "Ieee4882Instrument",
     "ScpiError",
     "ScpiSimulator",
     "SimulatedDisconnect",

@@ -2,37 +2,28 @@
 
 The command templates, kinds, limits and choices a driver declares are enough to answer it:
 ``ScpiSimulator(PowerSupply)`` accepts every set command the driver can send (refusing values
-outside the hard limits with SCPI error -222, as instruments do), answers every query with the
-stored value in the instrument's own format, and keeps a SCPI error queue. Readings come from
-functions you give (the virtual bench gives physics) or follow the setting they are the
-read-back of. Nothing is written twice: the simulator's table is the declaration.
+outside the hard limits with SCPI error -222, as instruments do) and answers every query with
+the stored value in the instrument's own format; IEEE 488.2 (the error queue, status bytes,
+common commands) is :class:`~labkit.sim.Ieee4882Instrument`'s, as for every simulated SCPI
+instrument. Readings come from functions you give (the virtual bench gives physics) or follow
+the setting they are the read-back of. Nothing is written twice: the simulator's table is the
+declaration.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from labkit.core import LabkitError
-from labkit.core._spec import TraitSpec
-from labkit.sim._virtual import VirtualInstrument
+from labkit.core import LabkitError, TraitSpec
+from labkit.sim._ieee4882 import Ieee4882Instrument, ScpiError, split_commands
 
 __all__ = ["ScpiError", "ScpiSimulator", "split_commands"]
 
 _ERROR_QUERY = re.compile(r"^:?SYST(?:EM)?:ERR(?:OR)?(?::NEXT)?\?$", re.IGNORECASE)
-_NO_ERROR = '+0,"No error"'
-
-
-class ScpiError(Exception):
-    """Raised inside a simulator's command handler to queue a SCPI error."""
-
-    def __init__(self, code: int, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{code},{message}")
+_ERROR_COUNT = re.compile(r"^:?SYST(?:EM)?:ERR(?:OR)?:COUN(?:T)?\?$", re.IGNORECASE)
 
 
 class _Pattern:
@@ -71,36 +62,16 @@ def _literal_pattern(literal: str) -> str:
     return "".join(r"\s+" if piece.isspace() else re.escape(piece) for piece in pieces if piece)
 
 
-def split_commands(message: str) -> Iterator[str]:
-    """Split a SCPI program message at ``;`` outside quotes."""
-    current: list[str] = []
-    quote: str | None = None
-    for char in message:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == ";":
-            yield "".join(current).strip()
-            current = []
-            continue
-        current.append(char)
-    tail = "".join(current).strip()
-    if tail:
-        yield tail
-
-
 def _declarations(
     driver: type, prefix: str = "", fixed: dict[str, Any] | None = None
 ) -> Iterator[tuple[str, TraitSpec, dict[str, Any]]]:
-    for name, spec in driver._labkit_specs.items():  # type: ignore[attr-defined]
+    for name, spec in driver.declarations().items():  # type: ignore[attr-defined]
         yield prefix + name, spec, dict(fixed or {})
-    for channel_name, channel in getattr(driver, "_labkit_channels", {}).items():
-        yield from _declarations(channel.cls, f"{prefix}{channel_name}.", channel.attributes)
+    for channel_name, (cls, attributes) in driver.channel_classes().items():  # type: ignore[attr-defined]
+        yield from _declarations(cls, f"{prefix}{channel_name}.", attributes)
 
 
-class ScpiSimulator(VirtualInstrument):
+class ScpiSimulator(Ieee4882Instrument):
     """A SCPI instrument answering exactly what ``driver`` declares.
 
     ``readings`` maps a reading's name to a function of the simulator returning its value;
@@ -128,7 +99,6 @@ class ScpiSimulator(VirtualInstrument):
         self.read_termination = termination
         self.write_termination = termination
         self.reading_functions = dict(readings or {})
-        self.errors: deque[tuple[int, str]] = deque(maxlen=20)
         self._specs: dict[str, TraitSpec] = {}
         self._setters: list[tuple[str, _Pattern]] = []
         self._getters: list[tuple[str, _Pattern]] = []
@@ -171,9 +141,8 @@ class ScpiSimulator(VirtualInstrument):
         return min(max(zero, low), high)
 
     def reset(self) -> None:
-        """``*RST``: every setting back to its starting value, the error queue emptied."""
+        """``*RST``: every setting back to its starting value (the error queue stays)."""
         self.state = {(key, ()): value for key, value in self._initial.items()}
-        self.errors.clear()
 
     def value(self, name: str, *attributes: str) -> Any:
         """The value the simulated instrument holds for a setting (or computes for a reading)."""
@@ -182,50 +151,21 @@ class ScpiSimulator(VirtualInstrument):
             return self._reading(name, attributes)
         return self.state.get((name, attributes), self._initial.get(name))
 
-    def push_error(self, code: int, message: str) -> None:
-        self.errors.append((code, message))
-
     # -- messages -------------------------------------------------------------------------
 
-    def handle(self, message: str) -> str | None:
-        replies = []
-        for command in split_commands(message):
-            # An injected error hits the next command that changes something, as a refused set.
-            fault = None if command.endswith("?") else self.faults.take("error")
-            if fault is not None:
-                self.push_error(fault.code, fault.message)
-                continue
-            try:
-                reply = self.command(command)
-            except ScpiError as error:
-                self.push_error(error.code, error.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return ";".join(replies) if replies else None
+    def fault_applies(self, command: str) -> bool:
+        # An injected error hits the next command that changes something, as a refused set.
+        return not command.endswith("?")
+
+    def execute(self, command: str) -> str | None:
+        return self.command(command)
 
     def command(self, command: str) -> str | None:
-        """Answer one SCPI command; override to add instrument-specific commands."""
-        upper = command.upper()
-        if upper == "*IDN?":
-            return self.identity
-        if upper == "*RST":
-            self.reset()
-            return None
-        if upper == "*CLS":
-            self.errors.clear()
-            return None
-        if upper == "*OPC?":
-            return "1"
-        if upper in ("*ESR?", "*STB?", "*TST?"):
-            return "0"
-        if upper in ("*WAI", "*OPC"):
-            return None
+        """Answer one of the driver's commands; override to add instrument-specific ones."""
         if _ERROR_QUERY.match(command):
-            if not self.errors:
-                return _NO_ERROR
-            code, text = self.errors.popleft()
-            return f'{code:+d},"{text}"'
+            return self.next_error()
+        if _ERROR_COUNT.match(command):
+            return str(len(self.errors))
         for key, pattern in self._getters:
             match = pattern.match(command)
             if match:

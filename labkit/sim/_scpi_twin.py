@@ -26,14 +26,12 @@ queues an error, as the instrument would. The twin handles the rest as IEEE 488.
 
 from __future__ import annotations
 
-import collections
 import math
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from labkit.sim._scpi import ScpiError, split_commands
-from labkit.sim._virtual import VirtualInstrument
+from labkit.sim._ieee4882 import Ieee4882Instrument, ScpiError, split_parameters
 
 __all__ = [
     "ScpiTwin",
@@ -48,7 +46,6 @@ __all__ = [
 ]
 
 _NODE = re.compile(r"^(\[)?:?([A-Za-z*][A-Za-z0-9*]*?)(#)?(\])?$")
-_COMMON = re.compile(r"^\*[A-Z]+\??$", re.IGNORECASE)
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -56,7 +53,7 @@ def scpi(*patterns: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a method as the handler of SCPI headers in the manual's notation."""
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
-        function._scpi_patterns = (*getattr(function, "_scpi_patterns", ()), *patterns)  # type: ignore[attr-defined]
+        function.scpi_patterns = (*getattr(function, "scpi_patterns", ()), *patterns)  # type: ignore[attr-defined]
         return function
 
     return mark
@@ -117,28 +114,6 @@ def _match(nodes: list[_Node], i: int, words: list[str], j: int, suffixes: list[
         extra = [1] if node.suffix else []
         return _match(nodes, i + 1, words, j, suffixes + extra)
     return None
-
-
-def split_parameters(text: str) -> list[str]:
-    """``'1,"a,b", 2'`` → ``['1', '"a,b"', '2']`` (commas inside quotes stay)."""
-    out: list[str] = []
-    current: list[str] = []
-    quote: str | None = None
-    for char in text:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == ",":
-            out.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    tail = "".join(current).strip()
-    if tail or out:
-        out.append(tail)
-    return out
 
 
 # -- parameter parsing ----------------------------------------------------------------------
@@ -232,11 +207,14 @@ def nr1(value: float) -> str:
 # -- the twin -----------------------------------------------------------------------------
 
 
-class ScpiTwin(VirtualInstrument):
-    """A virtual SCPI instrument: subclasses declare handlers with :func:`scpi`."""
+class ScpiTwin(Ieee4882Instrument):
+    """A virtual SCPI instrument: subclasses declare handlers with :func:`scpi`.
 
-    identity: ClassVar[str] = "labkit,ScpiTwin,0,0"
-    error_queue_size: ClassVar[int] = 20
+    IEEE 488.2 (the error queue, status bytes, common commands, ``;``-joined programs) is
+    :class:`~labkit.sim.Ieee4882Instrument`'s; a twin answers its own command tree, with the
+    SCPI path rule within one program message.
+    """
+
     _patterns: ClassVar[list[_Pattern]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -248,83 +226,30 @@ class ScpiTwin(VirtualInstrument):
                 if name in seen:
                     continue
                 seen.add(name)
-                for text_ in getattr(member, "_scpi_patterns", ()):
+                for text_ in getattr(member, "scpi_patterns", ()):
                     patterns.append(_Pattern(text_, name))
         cls._patterns = patterns
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
-        self.errors: collections.deque[tuple[int, str]] = collections.deque()
         self.suffixes: list[int] = []
         self.matched = ""
         """The pattern of the command being handled (one handler may serve several)."""
-        self.event_status = 0
+        self._path: list[str] = []
 
-    # -- errors ---------------------------------------------------------------------------
+    def message_started(self) -> None:
+        self._path = []
 
-    def push_error(self, code: int, message: str) -> None:
-        """Queue an error; a full queue keeps its oldest entries and ends with -350."""
-        if len(self.errors) >= self.error_queue_size:
-            self.errors[-1] = (-350, "Queue overflow")
-        else:
-            self.errors.append((code, message))
-        if -199 <= code <= -100:
-            self.event_status |= 0x20  # command error
-        elif -299 <= code <= -200:
-            self.event_status |= 0x10  # execution error
-        else:
-            self.event_status |= 0x08  # device-dependent error
-
-    def format_error(self, code: int, message: str) -> str:
-        """How the instrument writes one error queue entry (override for other formats)."""
-        return f'{code:+d},"{message}"'
-
-    def next_error(self) -> str:
-        if not self.errors:
-            return self.format_error(0, "No error")
-        code, message = self.errors.popleft()
-        return self.format_error(code, message)
-
-    # -- hooks for subclasses -------------------------------------------------------------
-
-    def reset(self) -> None:
-        """``*RST``: back to the power-on settings (subclasses extend)."""
-
-    def trigger(self) -> None:
-        """``*TRG`` or a bus trigger."""
-
-    # -- messages -------------------------------------------------------------------------
-
-    def handle(self, message: str) -> str | None:
-        replies: list[str] = []
-        path: list[str] = []
-        for command in split_commands(message):
-            if not command:
-                continue
-            fault = self.faults.take("error")
-            if fault is not None:
-                self.push_error(fault.code, fault.message)
-                continue
-            try:
-                reply, path = self._execute(command, path)
-            except ScpiError as error:
-                self.push_error(error.code, error.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return ";".join(replies) if replies else None
-
-    def _execute(self, command: str, path: list[str]) -> tuple[str | None, list[str]]:
+    def execute(self, command: str) -> str | None:
         head, _, rest = re.sub(r"\s", " ", command.strip(), count=1).partition(" ")
         parameters = split_parameters(rest.strip()) if rest.strip() else []
         query = head.endswith("?")
-        if _COMMON.match(head):
-            return self._common(head.upper(), parameters), path
         bare = head[:-1] if query else head
         absolute = bare.startswith(":")
         words = [w for w in bare.split(":") if w]
         if not words:
             raise ScpiError(-102, "Syntax error")
+        path = self._path
         candidates = [words] if absolute or not path else [path + words, words]
         for attempt in candidates:
             for pattern in self._patterns:
@@ -336,43 +261,13 @@ class ScpiTwin(VirtualInstrument):
                 self.suffixes = suffixes
                 self.matched = pattern.text
                 result = getattr(self, pattern.method)(*parameters)
-                reply = None if result is None else str(result)
-                return reply, attempt[:-1]
+                self._path = attempt[:-1]
+                return None if result is None else str(result)
         raise ScpiError(-113, "Undefined header")
 
     def suffix(self, index: int = 0) -> int:
         """The numeric suffix of the ``index``-th suffixed node of the command (1 if absent)."""
         return self.suffixes[index] if index < len(self.suffixes) else 1
-
-    def _common(self, head: str, parameters: list[str]) -> str | None:
-        if head == "*IDN?":
-            return self.identity
-        if head == "*RST":
-            self.reset()
-            return None
-        if head == "*CLS":
-            self.errors.clear()
-            self.event_status = 0
-            return None
-        if head == "*OPC?":
-            return "1"
-        if head in ("*OPC", "*WAI", "*ESE", "*SRE"):
-            return None
-        if head == "*ESR?":
-            status, self.event_status = self.event_status, 0
-            return str(status)
-        if head == "*STB?":
-            return str(0x04 if self.errors else 0)
-        if head in ("*ESE?", "*SRE?", "*TST?"):
-            return "0"
-        if head == "*TRG":
-            self.trigger()
-            return None
-        return self.common(head, parameters)
-
-    def common(self, head: str, parameters: list[str]) -> str | None:
-        """Other common commands (``*LANG?``...): override; the default refuses them."""
-        raise ScpiError(-113, "Undefined header")
 
     @scpi(":SYSTem:ERRor[:NEXT]?")
     def _system_error(self) -> str:

@@ -26,15 +26,28 @@ instructor's key may be given as ``key`` (plain text) or, to publish the file wi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import importlib
-import math
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from labkit.core import Instrument, LabkitError, PluginError
+from labkit.core import (
+    ConfigurationError,
+    Instrument,
+    LabkitError,
+    PluginError,
+    SettingLock,
+    TraitSpec,
+    bounds_in_force,
+    check_lock,
+    check_ramp_rate,
+    check_soft_limits,
+    check_value,
+    check_writable,
+)
 from labkit.station._schema import STATION, Context
 from labkit.station._yaml import KeyPath, StationError, load_yaml
 
@@ -77,7 +90,7 @@ class _Plan:
     limits: dict[str, tuple[Any, Any]]
     ramps: dict[str, Any]
     settings: dict[str, Any]
-    locks: dict[str, dict[str, Any]]
+    locks: dict[str, SettingLock]
     deferred: list[tuple[str, str, Any, KeyPath]] = dataclasses.field(default_factory=list)
 
 
@@ -286,21 +299,21 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
     return plan
 
 
-def _resolve(cls: type, dotted: str) -> Any:
+def _resolve(cls: type[Instrument], dotted: str) -> TraitSpec | None:
     """The declaration behind ``"voltage"`` or a channel's ``"ch1.amplitude"``, or None."""
     *channels, name = dotted.split(".")
     for channel in channels:
-        declaration = getattr(cls, "_labkit_channels", {}).get(channel)
-        if declaration is None:
+        found = cls.channel_classes().get(channel)
+        if found is None:
             return None
-        cls = declaration.cls
-    return getattr(cls, "_labkit_specs", {}).get(name)
+        cls = found[0]
+    return cls.declarations().get(name)
 
 
-def _settable(cls: type, prefix: str = "") -> list[str]:
-    names = [prefix + n for n, s in cls._labkit_specs.items() if s.role == "setting"]  # type: ignore[attr-defined]
-    for channel, declaration in getattr(cls, "_labkit_channels", {}).items():
-        names += _settable(declaration.cls, f"{prefix}{channel}.")
+def _settable(cls: type[Instrument], prefix: str = "") -> list[str]:
+    names = [prefix + n for n, s in cls.declarations().items() if s.role == "setting"]
+    for channel, (channel_cls, _) in cls.channel_classes().items():
+        names += _settable(channel_cls, f"{prefix}{channel}.")
     return names
 
 
@@ -317,106 +330,63 @@ def _require_setting(cls: type, setting: str, spec: Any, where: KeyPath, context
     )
 
 
-def _check_entry(
-    section: str, dotted: str, spec: Any, value: Any, plan: _Plan, where: KeyPath, context: Context
-) -> None:
-    from labkit.core._units import to_number
-
-    driver = plan.driver.__name__
-    hard_low, hard_high = spec.hard_range()
-    unit = f" {spec.unit}" if spec.unit else ""
-
-    def number(raw: Any, key: str) -> float:
-        try:
-            return to_number(raw, spec.unit, where=spec.name)
-        except LabkitError as error:
-            raise context.fail((*where, key), error.message, hint=error.hint) from None
-
-    def within_hard(number_: float, key: str, what: str) -> None:
-        if not hard_low <= number_ <= hard_high:
-            raise context.fail(
-                (*where, key),
-                f"the {what} {number_:g}{unit} is beyond the hard limits of "
-                f"{driver}.{spec.name} ({hard_low:g} … {hard_high:g}{unit})",
-                hint="A station file can only narrow an instrument's own range",
-            )
-
-    def allowed(raw: Any, key: str | None) -> Any:
+@contextlib.contextmanager
+def _line(context: Context, where: KeyPath, key: str | None = None) -> Iterator[None]:
+    """An error of the guards, reported at the file's line for ``where`` (or its ``key``)."""
+    try:
+        yield
+    except LabkitError as error:
         place = where if key is None else (*where, key)
-        try:
-            coerced = spec.coerce(raw, where=spec.name)
-        except LabkitError as error:
-            raise context.fail(place, error.message, hint=error.hint) from None
-        if spec.numeric:
-            low, high = plan.limits.get(dotted, (None, None))
-            low = hard_low if low is None else low
-            high = hard_high if high is None else high
-            if not low <= coerced <= high:
-                raise context.fail(
-                    place,
-                    f"{coerced:g}{unit} lies outside the allowed range {low:g} … {high:g}{unit}",
-                    hint="Change the value or the limits",
-                )
-        return coerced
+        raise context.fail(place, error.message, hint=error.hint) from None
 
-    if section in ("limits",) or (section == "locks" and ("min" in value or "max" in value)):
-        if not spec.numeric:
-            raise context.fail(where, f"{spec.name} is not a number and has no limits")
-        low = number(value["min"], "min") if "min" in value else None
-        high = number(value["max"], "max") if "max" in value else None
-        if low is None and high is None:
-            raise context.fail(where, "give min and/or max")
-        if low is not None:
-            within_hard(low, "min", "lower limit")
-        if high is not None:
-            within_hard(high, "max", "upper limit")
-        if low is not None and high is not None and low > high:
-            raise context.fail(where, f"min {low:g} is above max {high:g}")
-        if section == "limits":
-            plan.limits[dotted] = (low, high)
-            return
-    if section == "ramps":
-        if spec.kind != "float":
-            raise context.fail(where, f"{spec.name} is not a float setting and cannot ramp")
-        rate_unit = f"{spec.unit}/s" if spec.unit else "1/s"
-        try:
-            rate = to_number(value, rate_unit, where=spec.name)
-        except LabkitError as error:
-            raise context.fail(where, error.message, hint=error.hint) from None
-        if not rate > 0:
-            raise context.fail(where, f"a ramp rate must be positive, not {value!r}")
-        plan.ramps[dotted] = rate
-        return
-    if section == "settings":
-        if spec.access == "r":
-            raise context.fail(where, f"{spec.name} is read-only")
-        plan.settings[dotted] = allowed(value, None)
-        return
-    # locks
-    if not spec.lockable:
-        raise context.fail(where, f"{spec.name} is declared not lockable")
-    if "value" in value and ("min" in value or "max" in value):
-        raise context.fail(where, "lock either a value or limits (min/max), not both")
-    if "value" not in value and "min" not in value and "max" not in value:
-        raise context.fail(where, "a lock needs value, or min and/or max")
-    if "key" in value and "key_sha256" in value:
-        raise context.fail((*where, "key_sha256"), "give key or key_sha256, not both")
-    lock = dict(value)
-    if "value" in value:
-        lock["value"] = allowed(value["value"], "value")
+
+def _check_entry(
+    section: str,
+    dotted: str,
+    spec: TraitSpec,
+    value: Any,
+    plan: _Plan,
+    where: KeyPath,
+    context: Context,
+) -> None:
+    """Check one entry of ``limits``/``ramps``/``settings``/``locks`` with the instrument's
+    own guard rules (``labkit.core.check_*``), as the instrument will apply it."""
+    low, high = plan.limits.get(dotted, (None, None))
+    bounds = bounds_in_force(spec, low, high)
+    if section == "limits":
+        for key in ("min", "max"):
+            if key in value:
+                with _line(context, where, key):
+                    check_soft_limits(
+                        spec, *((value[key], None) if key == "min" else (None, value[key]))
+                    )
+        with _line(context, where):
+            if "min" not in value and "max" not in value:
+                raise ConfigurationError("give min and/or max")
+            plan.limits[dotted] = check_soft_limits(spec, value.get("min"), value.get("max"))
+    elif section == "ramps":
+        with _line(context, where):
+            plan.ramps[dotted] = check_ramp_rate(spec, value)
+    elif section == "settings":
+        with _line(context, where):
+            check_writable(spec, value)
+            plan.settings[dotted] = check_value(spec, value, bounds, None)
     else:
-        lock["min"] = number(value["min"], "min") if "min" in value else None
-        lock["max"] = number(value["max"], "max") if "max" in value else None
-        chosen = plan.settings.get(dotted)
-        low = -math.inf if lock["min"] is None else lock["min"]
-        high = math.inf if lock["max"] is None else lock["max"]
-        if chosen is not None and not low <= chosen <= high:
-            raise context.fail(
-                where,
-                f"the locked range excludes the value {chosen:g}{unit} given under settings",
-                hint="Make them agree",
+        request = dict(value)
+        key = "value" if "value" in value and "min" not in value and "max" not in value else None
+        with _line(context, where, key):
+            lock = check_lock(
+                spec,
+                value=request.get("value"),
+                min=request.get("min"),
+                max=request.get("max"),
+                reason=request.get("reason", ""),
+                key=request.get("key"),
+                key_digest=request.get("key_sha256"),
+                bounds=bounds,
+                current=plan.settings.get(dotted),
             )
-    plan.locks[dotted] = lock
+        plan.locks[dotted] = lock
 
 
 # -- connecting -----------------------------------------------------------------------------
@@ -469,19 +439,5 @@ def _handle(instrument: Instrument, dotted: str) -> Any:
     return instrument.settings[name]
 
 
-def _apply_lock(instrument: Instrument, setting: str, lock: dict[str, Any]) -> None:
-    handle = _handle(instrument, setting)
-    digest = lock.get("key_sha256")
-    key = lock.get("key")
-    if digest is not None:
-        key = os.urandom(16).hex()  # replaced by the published digest right below
-    handle.lock(
-        value=lock.get("value"),
-        min=lock.get("min"),
-        max=lock.get("max"),
-        reason=lock.get("reason", ""),
-        key=key,
-    )
-    if digest is not None:
-        state = handle.state
-        state.lock = dataclasses.replace(state.lock, key_digest=digest.lower())
+def _apply_lock(instrument: Instrument, setting: str, lock: SettingLock) -> None:
+    _handle(instrument, setting).engage(lock)

@@ -398,6 +398,6 @@ def find_by_name(name: str, root: str | os.PathLike[str] | None = None) -> RunIn
     if not matching:
         raise RunNotFound(
             f"no run named {name!r} in {str(data_root(root))!r}",
-            hint="labkit.runs() lists the runs there; pass a path to open a store elsewhere",
+            hint="labkit.find_runs() lists the runs there; pass a path to open a store elsewhere",
         )
     return matching.latest

@@ -84,7 +84,7 @@ def open_run(
     """Open a run as a lazy ``xarray.Dataset``: coordinates, units and metadata in ``attrs``.
 
     ``ref`` is a run id, a run name (the newest run of that name), a path to a store, or what
-    ``labkit.runs()`` or a run returned. ``chunks`` is passed to xarray (default: the Zarr
+    ``labkit.find_runs()`` or a run returned. ``chunks`` is passed to xarray (default: the Zarr
     chunks, as Dask arrays).
     """
     import xarray as xr

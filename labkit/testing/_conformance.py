@@ -99,7 +99,7 @@ class DriverConformance:
     # -- the declarations -------------------------------------------------------------------
 
     def _specs(self) -> dict[str, TraitSpec]:
-        return dict(self.driver._labkit_specs)
+        return self.driver.declarations()
 
     def test_declarations_are_documented(self) -> None:
         assert self.driver.__doc__, f"{self.driver.__name__} needs a class doc string"
@@ -143,19 +143,19 @@ class DriverConformance:
     def _handles(self, instrument: Instrument) -> Iterator[tuple[Instrument, SettingHandle]]:
         for owner in (instrument, *instrument.channels.values()):
             for handle in owner.settings:
-                if handle.name not in self.skip_settings and owner._can_write(handle.spec):
+                if handle.name not in self.skip_settings and handle.writable:
                     yield owner, handle
 
     def test_settings_round_trip(self, instrument: Instrument) -> None:
         failures = []
-        for owner, handle in self._handles(instrument):
+        for _owner, handle in self._handles(instrument):
             rate = handle.ramp_rate
             handle.ramp_rate = None  # round trips test values, not ramp timing
             try:
                 for value in self.values.get(handle.name) or round_trip_values(handle):
                     handle.set(value)
                     stored = handle.value
-                    got = handle.read() if owner._can_read(handle.spec) else stored
+                    got = handle.read() if handle.readable else stored
                     if not (_equal(handle.spec, stored, value) and _equal(handle.spec, got, value)):
                         failures.append(f"{handle.full_name}: set {value!r}, read back {got!r}")
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from labkit.core import Transport
+from labkit.core import NotConnectedError, Transport
 
 __all__ = ["RecordingTransport", "record"]
 
@@ -91,14 +91,14 @@ class record:
         self.recorder: RecordingTransport | None = None
 
     def __enter__(self) -> RecordingTransport:
-        root = self.instrument.parent or self.instrument
-        if root._transport is None:
-            raise RuntimeError(f"{root.name} has no open transport to record")
-        self.recorder = RecordingTransport(root._transport)
-        root._transport = self.recorder
+        try:
+            link = self.instrument.link
+        except NotConnectedError:
+            raise RuntimeError(f"{self.instrument.name} has no open link to record") from None
+        self.recorder = RecordingTransport(link)
+        self.instrument.link = self.recorder
         return self.recorder
 
     def __exit__(self, *exc_info: Any) -> None:
-        root = self.instrument.parent or self.instrument
         assert self.recorder is not None
-        root._transport = self.recorder.inner
+        self.instrument.link = self.recorder.inner

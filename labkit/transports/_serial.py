@@ -12,6 +12,8 @@ from typing import Any
 
 from labkit.core import ConfigurationError, ConnectionLost, InstrumentTimeout
 
+_SIM_HANDLERS = "labkit.sim.serial_handlers"
+
 __all__ = ["SerialTransport"]
 
 _PARITY = {
@@ -78,6 +80,11 @@ class SerialTransport:
 
     def open(self) -> None:
         import serial
+
+        # labkit's simulators answer pyserial URLs (``labsim://name``) through pyserial's own
+        # protocol-handler lookup, which searches packages by name.
+        if _SIM_HANDLERS not in serial.protocol_handler_packages:
+            serial.protocol_handler_packages.append(_SIM_HANDLERS)
 
         if self.is_open:
             return

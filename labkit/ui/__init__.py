@@ -12,13 +12,7 @@ from labkit.ui._image import COLORMAPS
 from labkit.ui._live import DEFAULT_RATE, LiveChannel, Scheduler
 from labkit.ui._panel import InstrumentPanel, Section, instrument_panel
 from labkit.ui._plots import HeatMapPlot, LinePlot
-from labkit.ui._roi import (
-    GenICamRoi,
-    RegionsRoi,
-    RoiControl,
-    register_roi_adapter,
-    roi_control,
-)
+from labkit.ui._roi import CameraRoi, RoiControl, register_roi_adapter, roi_control
 from labkit.ui._rows import ReadingRow, SettingRow
 from labkit.ui._run_live import RunLive, live_view
 from labkit.ui.run_widget import RunWidget
@@ -27,14 +21,13 @@ __all__ = [
     "COLORMAPS",
     "CONTRAST_MODES",
     "DEFAULT_RATE",
+    "CameraRoi",
     "CameraView",
-    "GenICamRoi",
     "HeatMapPlot",
     "InstrumentPanel",
     "LinePlot",
     "LiveChannel",
     "ReadingRow",
-    "RegionsRoi",
     "RoiControl",
     "RunLive",
     "RunWidget",
@@ -47,3 +40,9 @@ __all__ = [
     "register_roi_adapter",
     "roi_control",
 ]
+
+
+def __getattr__(name: str) -> object:
+    from labkit.ui import _roi
+
+    return getattr(_roi, name)  # GenICamRoi, RegionsRoi: moved, with a DeprecationWarning

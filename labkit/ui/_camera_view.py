@@ -112,6 +112,7 @@ class CameraView(widgets.VBox):
         roi: RoiControl | bool | None = True,
         start: bool = False,
         controls_camera: bool = True,
+        recording: str | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduler: Scheduler | None = None,
     ) -> None:
@@ -124,7 +125,7 @@ class CameraView(widgets.VBox):
         self.gamma = gamma
         self.colormap = "gray"
         self.binning = "mean"
-        self.recording: str | None = None  # why the ROI may not change now (a run records)
+        self.recording = recording  # why the ROI may not change now (a run records)
         self._lock = threading.Lock()
         self._last_frame: Any = None
         self._redraw = False

@@ -17,9 +17,9 @@ from labkit.core._units import ureg
 
 __all__ = [
     "choice_label",
+    "display_quantity",
     "escape",
     "format_number",
-    "format_quantity",
     "format_value",
     "nice_step",
     "plain_text",
@@ -67,8 +67,10 @@ def format_number(value: float) -> str:
     return f"{number:.6g}"
 
 
-def format_quantity(value: Any, unit: str | None, *, compact: bool = False) -> str:
-    """``3 V``; with ``compact``, SI prefixes as people write them (``1 ms``, ``2.5 MHz``)."""
+def display_quantity(value: Any, unit: str | None, *, compact: bool = False) -> str:
+    """A value as a panel shows it: ``3 V``, ``—`` when unknown, ``∞``; with ``compact``, SI
+    prefixes as people write them (``1 ms``, ``2.5 MHz``). (Messages use
+    :func:`labkit.core._units.format_quantity`.)"""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -90,7 +92,7 @@ def format_value(value: Any, spec: TraitSpec) -> str:
     if spec.kind == "bool":
         return "on" if value else "off"
     if spec.numeric and spec.choices is not None:
-        return format_quantity(value, spec.unit, compact=True)
+        return display_quantity(value, spec.unit, compact=True)
     if isinstance(value, numbers.Real):
         return format_number(value)
     return str(value)
@@ -99,7 +101,7 @@ def format_value(value: Any, spec: TraitSpec) -> str:
 def choice_label(choice: Any, spec: TraitSpec) -> str:
     """A dropdown entry: ``1 ms`` for a discrete time constant, the label itself for an enum."""
     if spec.numeric:
-        return format_quantity(choice, spec.unit, compact=True)
+        return display_quantity(choice, spec.unit, compact=True)
     return str(choice)
 
 

@@ -4,7 +4,7 @@ The panel is a header (name, model, resource, connection; refresh, stop and reco
 buttons) over a :class:`Section` per instrument: one grid row per setting and reading
 (label | control | unit | read-back | status), the actions as buttons, and the channels as
 tabs holding their own sections. Nothing in it is specific to a driver: everything comes from
-``inst._labkit_specs`` and the handles, and every change goes through the same validation as
+``inst.declarations()`` and the handles, and every change goes through the same validation as
 code does (``handle.submit``), so the panel can never do what the instrument would refuse.
 
 One panel per instrument: asking again returns the same (live) panel, which may be displayed
@@ -386,7 +386,7 @@ class InstrumentPanel(widgets.VBox):
     @guarded
     def _on_instrument(self, change: dict[str, Any]) -> None:
         self.section.redraw(self._show_header)
-        if change["name"] == "connected" and not change["new"] and self.instrument._closed:
+        if change["name"] == "connected" and not change["new"] and self.instrument.closed:
             self._forget()
 
     def _show_header(self) -> None:
@@ -410,12 +410,12 @@ class InstrumentPanel(widgets.VBox):
                 else ""
             )
             badge = f'<span class="labkit-badge labkit-online">● connected</span>{busy}'
-        elif instrument._closed:
+        elif instrument.closed:
             badge = '<span class="labkit-badge labkit-offline">● closed</span>'
         else:
             badge = '<span class="labkit-badge labkit-offline">● disconnected</span>'
         self.badge.value = badge
-        can_reconnect = not instrument.connected and not instrument._closed
+        can_reconnect = not instrument.connected and not instrument.closed
         self.reconnect_button.layout.display = "flex" if can_reconnect else "none"
         self.refresh_button.disabled = not instrument.connected
 

@@ -157,6 +157,11 @@ class LinePlot:
         self.widget = self.figure
 
     @property
+    def timed(self) -> bool:
+        """The x axis is time (no set-points to plot against)."""
+        return self._t is not None
+
+    @property
     def count(self) -> int:
         """Points along the dimension that hold data so far."""
         return self._count

@@ -24,7 +24,7 @@ import ipywidgets as widgets
 
 from labkit.core import LabkitError, ReadingHandle, SettingHandle
 from labkit.ui._controls import control_kind, make_control, set_range, show_toggle
-from labkit.ui._format import escape, format_quantity, format_value, title_of, unit_label
+from labkit.ui._format import display_quantity, escape, format_value, title_of, unit_label
 from labkit.ui._style import FULL_ROW
 from labkit.ui._sync import Pending, failure_of, guarded, is_quiet, log, quietly
 
@@ -152,13 +152,13 @@ class SettingRow:
         if spec.numeric and spec.choices is None:
             if math.isfinite(low) and math.isfinite(high):
                 parts.append(
-                    f"Limits: {format_quantity(low, spec.unit)} … "
-                    f"{format_quantity(high, spec.unit)}"
+                    f"Limits: {display_quantity(low, spec.unit)} … "
+                    f"{display_quantity(high, spec.unit)}"
                 )
             elif math.isfinite(low):
-                parts.append(f"Limits: ≥ {format_quantity(low, spec.unit)}")
+                parts.append(f"Limits: ≥ {display_quantity(low, spec.unit)}")
             elif math.isfinite(high):
-                parts.append(f"Limits: ≤ {format_quantity(high, spec.unit)}")
+                parts.append(f"Limits: ≤ {display_quantity(high, spec.unit)}")
         if spec.access == "r":
             parts.append("Read-only: set by the instrument")
         parts.append(self.handle.full_name)
@@ -256,7 +256,7 @@ class SettingRow:
                 set_range(self.control, self.spec, limits, self.handle.value)
             lock = self.handle.state.lock
             disabled = (
-                not self.instrument._can_write(self.spec)
+                not self.spec.writable
                 or not self.instrument.connected
                 or (lock is not None and lock.locks_value)
             )
@@ -306,15 +306,15 @@ class SettingRow:
         parts = []
         if state.busy or in_flight:
             if state.ramp_rate is not None and spec.kind == "float":
-                goal = f" → {escape(format_quantity(target, spec.unit))}" if in_flight else ""
-                now = escape(format_quantity(value, spec.unit))
+                goal = f" → {escape(display_quantity(target, spec.unit))}" if in_flight else ""
+                now = escape(display_quantity(value, spec.unit))
                 parts.append(
                     f'{_SPINNER} ramping{goal} <span class="labkit-muted">(now {now})</span>'
                 )
             else:
                 parts.append(f"{_SPINNER} setting…")
         elif state.ramp_rate is not None:
-            rate = format_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
+            rate = display_quantity(state.ramp_rate, f"{spec.unit}/s" if spec.unit else "1/s")
             parts.append(f'<span class="labkit-muted">ramps at {escape(rate)}</span>')
         if state.lock is not None:
             reason = f": {escape(state.lock.reason)}" if state.lock.reason else ""
@@ -324,7 +324,7 @@ class SettingRow:
                 f"{_LOCK} {what}{reason}</span>"
             )
         if value is None and not in_flight and self.instrument.connected:
-            unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
+            unknown = "not read yet" if spec.readable else "value unknown"
             parts.append(f'<span class="labkit-muted">{unknown}</span>')
         html = " ".join(parts)
         if self.status.value != html:

@@ -25,7 +25,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from labkit.runs import CameraStream, Snap
+from labkit.runs import FrameStep
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
@@ -127,7 +127,7 @@ class RunLive(widgets.VBox):
     def _build(self, plan: Any, *, size: int, colormap: str) -> None:
         cameras: dict[str, Any] = {}
         for node in _nodes(plan.root):
-            if isinstance(node.step, (CameraStream, Snap)):
+            if isinstance(node.step, FrameStep):
                 cameras[node.path] = node.step
         for group in plan.groups:
             step = cameras.get(group.owner)
@@ -163,7 +163,7 @@ class RunLive(widgets.VBox):
             self._feed_lines(plot, group.time)
 
     def _feed_lines(self, plot: LinePlot, time_name: str) -> None:
-        timed = plot._t is not None
+        timed = plot.timed
 
         def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
             if any(n in values for n in plot.names):
@@ -209,13 +209,14 @@ class RunLive(widgets.VBox):
     def _camera(self, step: Any, group: Any, *, size: int, colormap: str) -> None:
         options = {**self._options, "size": size, "colormap": colormap}
         title = f"{getattr(step.camera, 'name', step.name)} — recorded as {step.name!r}"
-        if isinstance(step, CameraStream):
-            view = CameraView(step.camera, title=title, controls_camera=False, **options)
-            view.recording = (
+        if step.continuous:  # the camera's own stream: a view of the camera itself
+            recording = (
                 f"run {self.run.id} records this camera: change its region of interest between "
                 f"runs (labkit.ui.camera_view({getattr(step.camera, 'name', 'camera')}))"
             )
-            view._roi_buttons_state()
+            view = CameraView(
+                step.camera, title=title, controls_camera=False, recording=recording, **options
+            )
             self.cameras.append(view)
             return
         view, source = recorded_view(title=title, **options)

@@ -11,7 +11,7 @@ from labkit import Action, Channel, Reading, Setting
 from labkit.sim import ScpiSimulator, serve
 
 
-class Output(labkit.Instrument):
+class Output(labkit.MessageInstrument):
     """One output of a dual supply."""
 
     voltage = Setting(

@@ -12,7 +12,7 @@ from labkit import Action, DeclarationError, Reading, Setting
 
 
 def test_factories_make_real_traitlets_traits_with_labkit_metadata() -> None:
-    class Meter(labkit.Instrument):
+    class Meter(labkit.MessageInstrument):
         """A meter."""
 
         range = Setting(unit="V", min=0.1, max=1000, get="RANG?", set="RANG {}", doc="Range")
@@ -25,7 +25,7 @@ def test_factories_make_real_traitlets_traits_with_labkit_metadata() -> None:
     assert (trait.spec.min, trait.spec.max) == (0.1, 1000)
     assert trait.metadata["labkit"] == "setting"
     assert trait.help == "Range"
-    assert list(Meter._labkit_specs) == ["range", "value", "reset"]
+    assert list(Meter.declarations()) == ["range", "value", "reset"]
     assert issubclass(Meter, HasTraits)
 
 
@@ -79,7 +79,7 @@ def test_only_float_settings_ramp() -> None:
 
 
 def test_class_level_checks_name_the_attribute() -> None:
-    class Broken(labkit.Instrument):
+    class Broken(labkit.MessageInstrument):
         level = Setting(unit="volts per banana", set="L {}")
 
     with pytest.raises(DeclarationError, match=r"Broken\.level.*unit 'volts per banana'"):
@@ -92,17 +92,17 @@ def test_class_level_checks_name_the_attribute() -> None:
 
     with pytest.raises(DeclarationError, match="needs a way to write it"):
 
-        class NoSetter(labkit.Instrument):
+        class NoSetter(labkit.MessageInstrument):
             level = Setting(unit="V", get="L?")
 
     with pytest.raises(DeclarationError, match="readback 'nothing' is not a reading"):
 
-        class BadReadback(labkit.Instrument):
+        class BadReadback(labkit.MessageInstrument):
             level = Setting(unit="V", set="L {}", readback="nothing")
 
     with pytest.raises(DeclarationError, match="taken by labkit's Instrument API"):
 
-        class Clash(labkit.Instrument):
+        class Clash(labkit.MessageInstrument):
             snapshot = Setting(set="S {}")
 
 
@@ -118,19 +118,19 @@ def test_getter_and_setter_methods_are_found_by_name() -> None:
         def _set_power(self, value: float) -> None:
             pass
 
-    assert Laser._labkit_specs["power"].role == "setting"
+    assert Laser.declarations()["power"].role == "setting"
 
 
 def test_a_subclass_can_narrow_an_inherited_setting() -> None:
-    class Base(labkit.Instrument):
+    class Base(labkit.MessageInstrument):
         voltage = Setting(unit="V", min=-20, max=20, set="V {}")
 
     class Smaller(Base):
         voltage = Base.voltage.replace(min=-5, max=5)
 
-    assert Smaller._labkit_specs["voltage"].max == 5
-    assert Base._labkit_specs["voltage"].max == 20
-    assert Smaller._labkit_specs["voltage"].owner == "Smaller"
+    assert Smaller.declarations()["voltage"].max == 5
+    assert Base.declarations()["voltage"].max == 20
+    assert Smaller.declarations()["voltage"].owner == "Smaller"
 
 
 def test_action_as_a_decorator_takes_the_method_and_its_doc() -> None:
@@ -139,7 +139,7 @@ def test_action_as_a_decorator_takes_the_method_and_its_doc() -> None:
         def home(self) -> None:
             """Move to the reference switch."""
 
-    spec = Stage._labkit_specs["home"]
+    spec = Stage.declarations()["home"]
     assert spec.role == "action"
     assert spec.doc == "Move to the reference switch."
     assert spec.title == "Home"

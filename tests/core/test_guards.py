@@ -21,7 +21,7 @@ def test_soft_limits_narrow_within_the_hard_ones(supply) -> None:
     assert supply.settings.voltage.limits == (1.0, 5.0)
     with pytest.raises(LimitError, match="upper soft limit 5 V"):
         supply.voltage = 6
-    with pytest.raises(LimitError, match="outside the hard limits"):
+    with pytest.raises(LimitError, match="beyond the hard limits"):
         supply.settings.voltage.limit(max=40)
 
 

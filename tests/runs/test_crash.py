@@ -1,7 +1,7 @@
 """A process killed with SIGKILL mid-run leaves a store that opens and shows how far it got.
 
 A child process runs a long sweep; the test kills it at random moments (some while the store
-is being created), then reopens what is on disk: the store opens, ``labkit.runs()`` says the
+is being created), then reopens what is on disk: the store opens, ``labkit.find_runs()`` says the
 run was interrupted, and every point the store says was flushed is there and correct.
 """
 
@@ -88,7 +88,7 @@ def test_sigkill_at_a_random_moment_loses_nothing_flushed(tmp_path, seed):
     delay = chance.uniform(0.0, 0.05) if moment == "starting" else chance.uniform(0.0, 1.5)
     root = tmp_path / "data"
     store, seen = _kill_at(root, moment, delay)
-    listed = labkit.runs(root=root)
+    listed = labkit.find_runs(root=root)
     if store is None or not (store / "zarr.json").exists():
         # Killed before the store's metadata was written: nothing to open, nothing listed.
         assert moment == "starting"

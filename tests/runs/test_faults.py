@@ -51,7 +51,7 @@ def test_an_instrument_fault_mid_run_fails_the_run_and_keeps_the_points(slow_lab
     assert lab.smu_sim.value("voltage") == 0.0
     assert lab.smu_sim.value("output") is False
     assert ds.attrs["made_safe"]["smu"]["voltage"] == 0.0
-    assert labkit.runs(status="failed")[0].id == run.id
+    assert labkit.find_runs(status="failed")[0].id == run.id
 
 
 def test_a_timeout_mid_run_is_recorded_with_the_command(lab):

@@ -202,7 +202,7 @@ def test_choice_settings_are_stored_as_strings(lab):
 def test_a_run_lists_in_the_catalog_and_opens_by_name(lab, data_root):
     run = labkit.sweep(lab.smu.settings.voltage, [0, 1], read=[lab.dmm.readings.current], name="iv")
     run.wait()
-    found = labkit.runs(name="iv")
+    found = labkit.find_runs(name="iv")
     assert [r.id for r in found] == [run.id]
     assert found.latest.status == "completed"
     assert found.latest.points == 2

@@ -178,7 +178,7 @@ def test_runs_of_another_host_are_judged_by_their_heartbeat(tmp_path):
 
 
 def test_labkit_runs_is_the_catalog_and_the_steps_package(catalog):
-    assert names(labkit.runs(root=catalog, status="aborted")) == ["iv-gate"]
+    assert names(labkit.find_runs(root=catalog, status="aborted")) == ["iv-gate"]
     assert labkit.runs.Sweep.__name__ == "Sweep"
     from labkit.runs import Sweep
 

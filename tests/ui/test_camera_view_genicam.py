@@ -16,7 +16,7 @@ import pytest
 import labkit
 from labkit.core import ConfigurationError, ConnectionLost, Region
 from labkit.runs import CameraStream
-from labkit.ui import CameraView, GenICamRoi, live_view, roi_control
+from labkit.ui import CameraRoi, CameraView, live_view, roi_control
 from tests.ui.live_helpers import Page, read_bmp, wait_for
 
 pytest.importorskip("harvesters.core")
@@ -38,7 +38,7 @@ def viky(unique_name: str) -> Iterator[GenICamCamera]:
 def unplug(camera: GenICamCamera) -> None:
     """Pull the plug: the GenTL device handle goes away under the stream (as the driver's
     own tests do)."""
-    link = camera.transport
+    link = camera.link
     with link.lock:
         link.acquirer.device.module.close()
 
@@ -73,7 +73,7 @@ def test_viky_streams_into_a_live_view_and_the_picture_moves(viky):
 
 def test_a_region_selected_on_the_image_is_applied_through_the_roi_adapter(viky):
     control = roi_control(viky)
-    assert isinstance(control, GenICamRoi)
+    assert isinstance(control, CameraRoi)
     view = CameraView(viky, size=256, start=True)
     Page(view.channel)
     try:

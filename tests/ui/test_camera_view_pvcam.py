@@ -13,7 +13,7 @@ import pytest
 import labkit
 from labkit.core import ConnectionLost, MissingVendorLibrary, Region
 from labkit.runs import CameraStream
-from labkit.ui import CameraView, RegionsRoi, live_view, roi_control
+from labkit.ui import CameraRoi, CameraView, live_view, roi_control
 from tests.ui.live_helpers import Page, read_bmp, wait_for
 
 try:
@@ -63,7 +63,7 @@ def test_a_pvcam_stream_shows_in_the_live_view_shrunk_in_the_kernel(bsi):
 
 def test_a_region_is_applied_through_set_rois_in_sensor_pixels_and_whole_bins(bsi):
     control = roi_control(bsi)
-    assert isinstance(control, RegionsRoi)
+    assert isinstance(control, CameraRoi)
     view = CameraView(bsi, size=512, start=True)
     Page(view.channel)
     try:

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 
 from labkit.core import (
     Channel,
-    Instrument,
     InstrumentError,
+    MessageInstrument,
     Reading,
     ReplyError,
     Setting,
@@ -64,7 +64,7 @@ def is_serial_address(resource: str | None) -> bool:
     return bool(resource) and bool(_SERIAL_ADDRESS.match(resource or ""))
 
 
-class E3631AOutput(Instrument):
+class E3631AOutput(MessageInstrument):
     """One output of an E3631A (the +6 V one's ranges): a voltage set-point, a current limit,
     and the supply's measurement of both."""
 
@@ -99,7 +99,7 @@ class E3631AOutput(Instrument):
     def _levels(self) -> tuple[float, float]:
         """``APPLy? <output>`` → (voltage set-point, current limit)."""
         command = f"APPL? {self.identifier}"
-        reply = self._io("query", command)
+        reply = self.query(command)
         parts = reply.strip().strip('"').split(",")
         try:
             volts, amps = (float(part) for part in parts)
@@ -114,7 +114,7 @@ class E3631AOutput(Instrument):
 
     def _apply(self, *levels: float) -> None:
         self._sent = f"APPL {self.identifier}," + ",".join(format(v, ".10g") for v in levels)
-        self._io("write", self._sent)
+        self.write(self._sent)
 
     def _get_voltage(self) -> float:
         return self._levels()[0]
@@ -132,8 +132,8 @@ class E3631AOutput(Instrument):
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         parent = self.parent
         assert isinstance(parent, AgilentE3631A)
-        parent._after_set(spec, command or self._sent)  # the supply's error queue
-        parent._follow_tracking(self)
+        parent.raise_queued_error(command or self._sent, spec.name)  # the supply's error queue
+        parent.follow_tracking(self)
 
 
 class E3631APositive25VOutput(E3631AOutput):
@@ -199,26 +199,26 @@ class AgilentE3631A(ScpiInstrument):
 
     def _on_open(self) -> None:
         if self.serial:
-            self._io("write", "SYST:REM")
+            self.write("SYST:REM")
         super()._on_open()
 
     def _on_close(self) -> None:
         if self.serial and self.connected:
             try:
-                self._io("write", "SYST:LOC")
+                self.write("SYST:LOC")
             except InstrumentError:
                 pass  # the link is gone: there is no front panel to give back over it
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         super()._after_set(spec, command)
-        if spec is self._labkit_specs["tracking"]:
+        if spec.name == "tracking":
             for channel in (self.p25v, self.n25v):
-                channel._refresh_on_worker([channel._labkit_specs["voltage"]])
+                channel.refresh("voltage")
 
-    def _follow_tracking(self, changed: E3631AOutput) -> None:
+    def follow_tracking(self, changed: E3631AOutput) -> None:
         """While tracking, the other ±25 V output moved too: read its voltage back."""
-        if not self._trait_values.get("tracking"):
+        if not self.last_value("tracking"):
             return
         partner = {"P25V": self.n25v, "N25V": self.p25v}.get(changed.identifier)
         if partner is not None:
-            partner._refresh_on_worker([partner._labkit_specs["voltage"]])
+            partner.refresh("voltage")

@@ -188,7 +188,7 @@ class Keithley2450(ScpiInstrument):
 
     def _on_open(self) -> None:
         super()._on_open()
-        language = self._io("query", "*LANG?").strip().upper()
+        language = self.query("*LANG?").strip().upper()
         if language != "SCPI":
             raise ConfigurationError(
                 f"the 2450 at {self.resource} uses the {language} command set, not SCPI",
@@ -206,23 +206,23 @@ class Keithley2450(ScpiInstrument):
 
     def _set_nplc(self, value: float) -> None:
         token = format(value, ".6g")
-        self._io("write", f":SENS:CURR:NPLC {token};:SENS:VOLT:NPLC {token};:SENS:RES:NPLC {token}")
+        self.write(f":SENS:CURR:NPLC {token};:SENS:VOLT:NPLC {token};:SENS:RES:NPLC {token}")
 
     def _set_four_wire(self, value: bool) -> None:
         token = "ON" if value else "OFF"
-        self._io("write", f":SENS:CURR:RSEN {token};:SENS:VOLT:RSEN {token};:SENS:RES:RSEN {token}")
+        self.write(f":SENS:CURR:RSEN {token};:SENS:VOLT:RSEN {token};:SENS:RES:RSEN {token}")
 
     # -- measuring --------------------------------------------------------------------
 
     def _measure(self, function: str, token: str) -> float:
         command = f":MEAS:{token}?"
-        reply = self._io("query", command)
+        reply = self.query(command)
         try:
             value = parse_number(reply)
         except ReplyError as error:
             error.command = command
             raise
-        self._trait(self._labkit_specs["measure_function"]).store(self, function)
+        self.store("measure_function", function)
         return value
 
     def _get_current(self) -> float:
@@ -235,6 +235,6 @@ class Keithley2450(ScpiInstrument):
         return self._measure("resistance", "RES")
 
     def _get_in_compliance(self) -> bool:
-        function = self._trait_values.get("source_function") or "voltage"
+        function = self.last_value("source_function") or "voltage"
         query = ":SOUR:VOLT:ILIM:TRIP?" if function == "voltage" else ":SOUR:CURR:VLIM:TRIP?"
-        return self._labkit_specs["in_compliance"].from_reply(self._io("query", query))
+        return self.readings.in_compliance.spec.from_reply(self.query(query))

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 from labkit.core import (
     Action,
     Channel,
-    Instrument,
     InstrumentError,
+    MessageInstrument,
     ReplyError,
     Setting,
     TraitSpec,
@@ -78,7 +78,9 @@ def _load(reply: str) -> str:
     )
 
 
-def _check_queue(root: ScpiInstrument, owner: Instrument, spec: TraitSpec, command: Any) -> None:
+def _check_queue(
+    root: ScpiInstrument, owner: MessageInstrument, spec: TraitSpec, command: Any
+) -> None:
     """Read the error queue after a set; on a refusal keep the value the generator really has.
 
     The 33500B clips a value that breaks a limit depending on other settings and queues an
@@ -86,21 +88,20 @@ def _check_queue(root: ScpiInstrument, owner: Instrument, spec: TraitSpec, comma
     the error names it.
     """
     try:
-        ScpiInstrument._after_set(root, spec, command)
+        root.raise_queued_error(command, spec.name)
     except InstrumentError as error:
-        if error.code is None or not owner._can_read(spec):
+        if error.code is None or not spec.readable:
             raise  # not a refusal from the queue (a timeout...), or nothing to read back
         try:
-            actual = owner._read_value(spec)
+            actual = owner.read(spec.name)
         except Exception:
             raise error from None
-        owner._trait(spec).store(owner, actual)
         shown = f"{actual:g} {spec.unit}" if isinstance(actual, float) else repr(actual)
         error.message += f"; the generator has {shown} now"
         raise
 
 
-class WaveformOutput(Instrument):
+class WaveformOutput(MessageInstrument):
     """One output of a 33500B generator: waveform, frequency, amplitude, offset and switch."""
 
     index: int = 1
@@ -188,11 +189,9 @@ class WaveformOutput(Instrument):
     )
 
     def _set_load(self, value: str) -> None:
-        self._io("write", f"OUTP{self.index}:LOAD {LOADS[value]}")
+        self.write(f"OUTP{self.index}:LOAD {LOADS[value]}")
         # The generator keeps its output and rescales what it reports: read both again.
-        specs = self._labkit_specs
-        for name in ("amplitude", "offset"):
-            self._trait(specs[name]).store(self, self._read_value(specs[name]))
+        self.refresh("amplitude", "offset")
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         assert isinstance(self.parent, ScpiInstrument)
@@ -235,7 +234,7 @@ class Keysight33500B(ScpiInstrument):
         identity = super().identify()
         # Amplitudes in Vpp and phases in degrees, whatever the front panel was set to.
         units = ";".join(f":SOUR{channel.index}:VOLT:UNIT VPP" for channel in self._outputs())
-        self._io("write", f"{units};:UNIT:ANGL DEG")
+        self.write(f"{units};:UNIT:ANGL DEG")
         return identity
 
     def _outputs(self) -> list[Any]:

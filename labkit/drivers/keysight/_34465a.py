@@ -150,8 +150,7 @@ class Keysight34465A(ScpiInstrument):
 
     def _set_nplc(self, value: float) -> None:
         token = format(value, "g")
-        self._io(
-            "write",
+        self.write(
             f"SENS:VOLT:DC:NPLC {token};:SENS:CURR:DC:NPLC {token};"
             f":SENS:RES:NPLC {token};:SENS:FRES:NPLC {token}",
         )
@@ -159,9 +158,7 @@ class Keysight34465A(ScpiInstrument):
     # -- measuring --------------------------------------------------------------------
 
     def _single(self, function: str) -> float:
-        samples = (self._trait_values.get("sample_count") or 1) * (
-            self._trait_values.get("trigger_count") or 1
-        )
+        samples = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
         if samples != 1:
             raise ConfigurationError(
                 f"one reading was asked for, but each READ? takes {samples} "
@@ -170,13 +167,13 @@ class Keysight34465A(ScpiInstrument):
                 hint=f"Use {self.name}.read_all(), or set both counts to 1",
             )
         self._require_immediate()
-        if self._trait_values.get("function") != function:
-            self._assign(self._labkit_specs["function"], function)
-        (value,) = _readings(self._io("query", "READ?"), "READ?")
+        if self.last_value("function") != function:
+            self.set("function", function)
+        (value,) = _readings(self.query("READ?"), "READ?")
         return value
 
     def _require_immediate(self) -> None:
-        if self._trait_values.get("trigger_source") == "bus":
+        if self.last_value("trigger_source") == "bus":
             raise ConfigurationError(
                 "READ? with trigger source 'bus' would deadlock the meter",
                 instrument=self.name,
@@ -197,13 +194,13 @@ class Keysight34465A(ScpiInstrument):
 
         def run() -> list[float]:
             self._require_immediate()
-            return _readings(self._io("query", "READ?"), "READ?")
+            return _readings(self.query("READ?"), "READ?")
 
-        return self._worker.call(run)
+        return self.run_io(run)
 
     def fetch(self) -> list[float]:
         """``FETCh?``: the readings of the last INIT (kept in memory)."""
-        return self._worker.call(lambda: _readings(self._io("query", "FETC?"), "FETC?"))
+        return self.run_io(lambda: _readings(self.query("FETC?"), "FETC?"))
 
     def read_memory(self, count: int | None = None) -> list[float]:
         """``R?``: take (and erase) up to ``count`` readings from memory (all by default)."""

@@ -37,7 +37,6 @@ from labkit.core import (
     ConfigurationError,
     InstrumentError,
     InstrumentTimeout,
-    LabkitError,
     LimitError,
     Reading,
     ReplyError,
@@ -107,11 +106,11 @@ class OceanOpticsSpectrometer(UsbInstrument):
     # -- the protocol ---------------------------------------------------------------------
 
     def _send(self, *data: int, payload: bytes = b"") -> None:
-        self._io("bulk_write", COMMANDS, bytes(data) + payload, None)
+        self.bulk_write(COMMANDS, bytes(data) + payload, None)
 
     def _query(self, command: bytes, size: int) -> bytes:
-        self._io("bulk_write", COMMANDS, command, None)
-        reply = self._io("bulk_read", QUERIES, size, None)
+        self.bulk_write(COMMANDS, command, None)
+        reply = self.bulk_read(QUERIES, size, None)
         if len(reply) != size:
             raise ReplyError(
                 f"expected {size} bytes after command {command[0]:#04x}, got {len(reply)}",
@@ -137,8 +136,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
 
     def status(self) -> dict[str, int]:
         """The status query (0xFE): pixels, integration time (µs), trigger mode, USB speed..."""
-        self._require_connected()
-        return self._worker.call(self._attached, self._read_status)
+        return self.run_io(self._read_status)
 
     def _read_slot(self, slot: int) -> bytes:
         raw = self._query(bytes([0x05, slot]), 17)
@@ -160,15 +158,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
                 instrument=self.name,
                 hint="Slots are 0…19: 0 serial number, 1–4 wavelength calibration",
             )
-        self._require_connected()
-        return self._worker.call(self._attached, lambda: _slot_text(self._read_slot(int(slot))))
-
-    def _attached(self, function: Any) -> Any:
-        """Run ``function`` (on the worker); an error it raises names this instrument."""
-        try:
-            return function()
-        except LabkitError as error:
-            raise self._attach(error) from None
+        return self.run_io(lambda: _slot_text(self._read_slot(int(slot))))
 
     def _slot_number(self, slot: int) -> float:
         text = _slot_text(self._read_slot(slot))
@@ -262,7 +252,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
         for endpoint in endpoints:
             for _ in range(_DRAIN_LIMIT):
                 try:
-                    self._io("bulk_read", endpoint, 512, _DRAIN_TIMEOUT)
+                    self.bulk_read(endpoint, 512, _DRAIN_TIMEOUT)
                 except InstrumentTimeout:
                     break
         self._stale = False
@@ -278,7 +268,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
                     f"within {timeout:g} s",
                     command="EP 0x01: 09",
                 )
-            data += self._io("bulk_read", endpoint, size - len(data), remaining)
+            data += self.bulk_read(endpoint, size - len(data), remaining)
         return bytes(data)
 
     def _scan(self) -> np.ndarray:
@@ -287,9 +277,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
             self._drain()
         self._stale = True
         self._send(0x09)
-        transport = self.transport
-        integration = self._trait_values.get("integration_time") or 0.0
-        timeout = (transport.timeout if transport is not None else 2.0) + integration
+        timeout = self.transport.timeout + (self.last_value("integration_time") or 0.0)
         size = 2 * self.pixels + 1
         raw = b""
         if self.high_speed and self.split_bytes:
@@ -317,8 +305,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
     def spectrum(self) -> np.ndarray:
         """A spectrum now: counts per pixel (``scans_to_average`` averaged, dark-corrected
         when asked), against :attr:`wavelengths`."""
-        self._require_connected()
-        return self._worker.call(self._attached, self._spectrum)
+        return self.run_io(self._spectrum)
 
     def _get_peak_wavelength(self) -> float:
         counts = self._spectrum()

@@ -32,8 +32,8 @@ from labkit.core import (
     Action,
     Channel,
     ConfigurationError,
-    Instrument,
     InstrumentError,
+    MessageInstrument,
     Reading,
     ReplyError,
     Setting,
@@ -107,7 +107,7 @@ def _trigger_status(reply: str) -> str:
     return states[reply.strip().upper()]
 
 
-class ScopeChannel(Instrument):
+class ScopeChannel(MessageInstrument):
     """One analog input of a DS1000Z: display, vertical scale and offset, coupling, probe."""
 
     index: int = 1
@@ -157,15 +157,13 @@ class ScopeChannel(Instrument):
     )
 
     def _set_probe(self, value: float) -> None:
-        self._io("write", f":CHAN{self.index}:PROB {value:g}")
+        self.write(f":CHAN{self.index}:PROB {value:g}")
         # The scope keeps the signal's size on screen: scale and offset change with the ratio.
-        specs = self._labkit_specs
-        for name in ("scale", "offset"):
-            self._trait(specs[name]).store(self, self._read_value(specs[name]))
+        self.refresh("scale", "offset")
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         assert isinstance(self.parent, ScpiInstrument)
-        ScpiInstrument._after_set(self.parent, spec, command)
+        self.parent.raise_queued_error(command, spec.name)
 
 
 class RigolDS1000Z(ScpiInstrument):
@@ -271,14 +269,10 @@ class RigolDS1000Z(ScpiInstrument):
 
     def preamble(self) -> Preamble:
         """``:WAV:PRE?`` for the present waveform source and mode."""
-        self._require_connected()
-        try:
-            return self._worker.call(self._preamble)
-        except ReplyError as error:
-            raise self._attach(error) from None
+        return self.run_io(self._preamble)
 
     def _preamble(self) -> Preamble:
-        reply = self._io("query", ":WAV:PRE?")
+        reply = self.query(":WAV:PRE?")
         try:
             return Preamble.parse(reply)
         except ReplyError as error:
@@ -299,21 +293,17 @@ class RigolDS1000Z(ScpiInstrument):
                 hint="normal reads the screen, raw the memory",
             )
         source = self._channels[f"ch{channel}"]
-        if source._trait_values.get("display") is False:
+        if source.last_value("display") is False:
             raise ConfigurationError(
                 f"channel {channel} is off, so it has no waveform",
                 instrument=self.name,
                 hint=f"Turn it on: {self.name}.ch{channel}.display = True",
             )
-        self._require_connected()
-        try:
-            return self._worker.call(self._transfer, channel, mode)
-        except ReplyError as error:
-            raise self._attach(error) from None
+        return self.run_io(self._transfer, channel, mode)
 
     def _transfer(self, channel: int, mode: str) -> Waveform:
         if mode == "raw":
-            state = _trigger_status(self._io("query", ":TRIG:STAT?"))
+            state = _trigger_status(self.query(":TRIG:STAT?"))
             if state != "stopped":
                 raise ConfigurationError(
                     f"raw mode reads the acquisition memory, which needs a stopped scope "
@@ -323,7 +313,7 @@ class RigolDS1000Z(ScpiInstrument):
                 )
         token = "RAW" if mode == "raw" else "NORM"
         setup = f":WAV:SOUR CHAN{channel};:WAV:MODE {token};:WAV:FORM BYTE;:WAV:STAR 1"
-        self._io("write", setup)
+        self.write(setup)
         self._raise_errors(setup)
         preamble = self._preamble()
         if preamble.format != 0:
@@ -337,7 +327,7 @@ class RigolDS1000Z(ScpiInstrument):
         for first in range(1, preamble.points + 1, chunk):
             last = min(first + chunk - 1, preamble.points)
             # STOP first: chunks move up, so STARt never passes STOP on the way.
-            self._io("write", f":WAV:STOP {last};:WAV:STAR {first}")
+            self.write(f":WAV:STOP {last};:WAV:STAR {first}")
             payload = self._query_block(":WAV:DATA?")
             if len(payload) != last - first + 1:
                 raise ReplyError(

@@ -39,9 +39,10 @@ from typing import Any, ClassVar
 from labkit.core import (
     Action,
     ConfigurationError,
-    Instrument,
     InstrumentError,
     InstrumentTimeout,
+    LabkitError,
+    MessageInstrument,
     Reading,
     ReplyError,
     Setting,
@@ -154,7 +155,7 @@ def _choices(values: tuple[float, ...]) -> dict[float, int]:
     return {value: index for index, value in enumerate(values)}
 
 
-class SR830(Instrument):
+class SR830(MessageInstrument):
     """Stanford Research SR830 lock-in amplifier: reference, input, filters, and X, Y, R, θ."""
 
     manufacturer = "Stanford Research Systems"
@@ -307,23 +308,21 @@ class SR830(Instrument):
 
     def _on_open(self) -> None:
         # Replies go only to the interface OUTX selects: say which one first.
-        self._io("write", f"OUTX {0 if self.interface == 'rs232' else 1}")
-        self._io("write", "*CLS")
+        self.write(f"OUTX {0 if self.interface == 'rs232' else 1}")
+        self.write("*CLS")
 
-    def _io(self, operation: str, *args: Any) -> Any:
-        try:
-            return super()._io(operation, *args)
-        except InstrumentTimeout as error:
+    def _link_failed(self, error: LabkitError) -> LabkitError:
+        if isinstance(error, InstrumentTimeout) and "OUTX" not in (error.hint or ""):
             other = "GPIB" if self.interface == "rs232" else "RS-232"
             error.hint = (
                 f"{error.hint or 'Check the connection'}. The SR830 answers only the interface "
                 f"OUTX selected last: if a program on {other} took it, "
                 f"{self.name}.reconnect() selects this one again"
             )
-            raise
+        return super()._link_failed(error)
 
     def identify(self) -> dict[str, str]:
-        identity = parse_identity(self._io("query", "*IDN?"))
+        identity = parse_identity(self.query("*IDN?"))
         if not any(m.casefold() in identity["model"].casefold() for m in self.models):
             raise ConfigurationError(
                 f"the instrument at {self.resource} is a {identity['manufacturer']} "
@@ -336,8 +335,8 @@ class SR830(Instrument):
     # -- status ---------------------------------------------------------------------------
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
-        status = _status_byte(self._io("query", "*ESR?"), "*ESR?")
-        self._io("query", "LIAS?")  # clear overloads latched under the previous settings
+        status = _status_byte(self.query("*ESR?"), "*ESR?")
+        self.query("LIAS?")  # clear overloads latched under the previous settings
         if status & (_EXECUTION_ERROR | _COMMAND_ERROR):
             what = (
                 "a command error (not understood)"
@@ -357,7 +356,7 @@ class SR830(Instrument):
             )
 
     def _check_lia(self, values: dict[str, float], command: str) -> None:
-        status = _status_byte(self._io("query", "LIAS?"), "LIAS?")
+        status = _status_byte(self.query("LIAS?"), "LIAS?")
         found = _conditions(status)
         if found and self.check_status:
             raise LockInStatusError(
@@ -374,24 +373,24 @@ class SR830(Instrument):
         """The conditions flagged since the last look (``LIAS?``, which clears them)."""
 
         def run() -> tuple[str, ...]:
-            return _conditions(_status_byte(self._io("query", "LIAS?"), "LIAS?"))
+            return _conditions(_status_byte(self.query("LIAS?"), "LIAS?"))
 
-        return self._worker.call(run)
+        return self.run_io(run)
 
     def errors(self) -> list[tuple[int, str]]:
         """The hardware error status (``ERRS?``, which clears it) as ``[(bit, message)]``."""
 
         def run() -> list[tuple[int, str]]:
-            status = _status_byte(self._io("query", "ERRS?"), "ERRS?")
+            status = _status_byte(self.query("ERRS?"), "ERRS?")
             return [(bit, text) for bit, text in HARDWARE_ERRORS.items() if status & (1 << bit)]
 
-        return self._worker.call(run)
+        return self.run_io(run)
 
     # -- readings -------------------------------------------------------------------------
 
     def _output(self, index: int, name: str) -> float:
         command = f"OUTP? {index}"
-        value = _number(self._io("query", command), command)
+        value = _number(self.query(command), command)
         self._check_lia({name: value}, command)
         return value
 
@@ -425,7 +424,7 @@ class SR830(Instrument):
         command = "SNAP? " + ",".join(str(SNAP_PARAMETERS[n]) for n in wanted)
 
         def run() -> dict[str, float]:
-            reply = self._io("query", command)
+            reply = self.query(command)
             parts = reply.strip().split(",")
             if len(parts) != len(wanted):
                 raise ReplyError(
@@ -438,27 +437,20 @@ class SR830(Instrument):
             }
             self._check_lia(values, command)
             for name, value in values.items():
-                spec = self._labkit_specs.get(name)
-                if spec is not None and spec.role == "reading":
-                    self._trait(spec).store(self, value)
+                if name in self.readings:
+                    self.store(name, value)
             return values
 
-        return self._attached(run)
-
-    def _attached(self, run: Any) -> Any:
-        try:
-            return self._worker.call(run)
-        except InstrumentError as error:
-            raise self._attach(error) from None
+        return self.run_io(run)
 
     # -- automatic functions ----------------------------------------------------------------
 
     def _auto(self, command: str, settings: tuple[str, ...], timeout: float = 30.0) -> None:
         """Run an auto function and wait until the lock-in is ready again (serial poll bit 1,
         read with ``*STB?`` so that it works over RS-232 too), then read what it changed."""
-        self._io("write", command)
+        self.write(command)
         deadline = time.monotonic() + timeout
-        while not _status_byte(self._io("query", "*STB?"), "*STB?") & _INTERFACE_READY:
+        while not _status_byte(self.query("*STB?"), "*STB?") & _INTERFACE_READY:
             if time.monotonic() > deadline:
                 raise InstrumentError(
                     f"{command} did not finish within {timeout:g} s",
@@ -466,7 +458,7 @@ class SR830(Instrument):
                     hint="The signal may be too noisy or absent; set it by hand",
                 )
             time.sleep(0.05)
-        self._refresh_on_worker([self._labkit_specs[name] for name in settings])
+        self.refresh(*settings)
 
     @Action(label="Auto gain")
     def auto_gain(self) -> None:

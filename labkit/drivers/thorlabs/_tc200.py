@@ -30,9 +30,9 @@ from typing import Any, ClassVar
 
 from labkit.core import (
     ConfigurationError,
-    Instrument,
     InstrumentError,
     LimitError,
+    MessageInstrument,
     Reading,
     ReplyError,
     Setting,
@@ -101,7 +101,7 @@ def celsius(text: str, command: str) -> float:
     )
 
 
-class ThorlabsTC200(Instrument):
+class ThorlabsTC200(MessageInstrument):
     """Thorlabs TC200 heater controller: a PID loop driving a resistive heater (up to 18 W)
     toward a set-point read by its sensor (PTC100, PTC1000 or a 10 kΩ thermistor)."""
 
@@ -167,10 +167,10 @@ class ThorlabsTC200(Instrument):
 
     def command(self, message: str) -> str:
         """Send one command and return the controller's answer (its echo and prompt removed)."""
-        return self._worker.call(self._exchange, message)
+        return self.run_io(self._exchange, message)
 
     def _exchange(self, message: str) -> str:
-        raw = self._io("query", message)
+        raw = self.query(message)
         lines = raw.split("\r")
         echo = lines[0].strip()
         if echo != message:
@@ -205,10 +205,10 @@ class ThorlabsTC200(Instrument):
 
     def status(self) -> int:
         """The status byte (see the module's notes for its bits)."""
-        return self._worker.call(self._status)
+        return self.run_io(self._status)
 
     def _on_open(self) -> None:
-        self._io("clear")  # a prompt or a banner left from before is not a reply
+        self.clear()  # a prompt or a banner left from before is not a reply
 
     def identify(self) -> dict[str, str]:
         try:
@@ -235,7 +235,7 @@ class ThorlabsTC200(Instrument):
         return celsius(self._exchange("tset?"), "tset?")
 
     def _set_setpoint(self, value: float) -> float:
-        ceiling = self._trait_values.get("max_temperature")
+        ceiling = self.last_value("max_temperature")
         if ceiling is not None and value > ceiling + 1e-9:
             raise LimitError(
                 f"{value:g} degC is above the controller's max_temperature {ceiling:g} degC",
@@ -319,7 +319,7 @@ class ThorlabsTC200(Instrument):
         return _UNIT_TOKENS[bits]
 
     def _set_display_unit(self, value: str) -> None:
-        token = self._labkit_specs["display_unit"].token(value)
+        token = self.settings.display_unit.spec.token(value)
         self._exchange(f"unit={token}")
 
     def _get_sensor(self) -> str:
@@ -328,7 +328,7 @@ class ThorlabsTC200(Instrument):
         return name.casefold()
 
     def _set_sensor(self, value: str) -> None:
-        token = self._labkit_specs["sensor"].token(value)
+        token = self.settings.sensor.spec.token(value)
         self._exchange(f"sns={token}")
 
     # -- readings -------------------------------------------------------------------------

@@ -1,46 +1,38 @@
 """``GenICamCamera``: a GenICam camera as a labkit instrument and a labkit ``Camera``.
 
-Opening a camera reads its node map and makes an instrument class for that camera whose settings,
-readings and actions are its features, declared with the node map's own types, limits, units and
-enumerations (see :mod:`._features`); ``inst.panel()`` and snapshots come from them as for any
-driver. The class is made per opened camera because GenICam limits are live: they are refreshed
-from the camera after every write (GenApi says which nodes a write touched) and on ``refresh()``.
+A camera family on :class:`~labkit.drivers.cameras.CameraInstrument`: the link is harvesters
+(:class:`._link.GenICamLink`); at connect the node map's features become the camera's settings,
+readings and actions (:meth:`GenICamCamera.device_declarations`, mapped by :mod:`._features`
+with the node map's own types, limits, units and enumerations), so ``inst.panel()`` and
+snapshots come from them as for any driver. GenICam limits are live: after every write the
+features GenApi says it touched get their limits and values read again
+(:meth:`~labkit.core.Instrument.update_declaration`), and reading a setting refreshes its limits.
 
-Threads: node I/O runs on the instrument's worker, like every instrument's I/O. Acquisition runs
-on its own thread, which polls for filled buffers (never waiting inside GenICam), copies each into
-a :class:`~labkit.core.Frame` and hands it to a :class:`~labkit.core.FrameBroadcaster`: every
-subscriber has its own bounded queue, and a slow one loses its oldest frames, never the camera's
-pace. If the stream fails (the camera is unplugged), the thread ends and every subscriber gets
-the typed error (``ConnectionLost`` naming the camera).
+The frame stream polls the link for filled buffers (never waiting inside GenICam) and copies
+each into a :class:`~labkit.core.Frame`; the base class runs it on the acquisition thread and
+hands frames to every subscriber. The region of interest goes through the standard features
+``Width``/``Height``/``OffsetX``/``OffsetY`` (binned pixels, with increments).
 """
 
 from __future__ import annotations
 
-import re
 import threading
-import time
-from collections.abc import Callable
-from typing import Any, ClassVar
-
-from traitlets import Bool
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from labkit.core import (
     ConfigurationError,
-    ConnectionLost,
     Frame,
-    FrameBroadcaster,
-    FrameQueue,
-    Instrument,
-    InstrumentError,
-    InstrumentTimeout,
     LabkitError,
     Region,
     TraitSpec,
-    instruments,
+    fit_span,
+    reserved_names,
 )
+from labkit.drivers.cameras._base import CameraInstrument
 from labkit.drivers.cameras.genicam._features import (
     Feature,
-    Limits,
+    check_write,
     declare,
     describe,
     live_limits,
@@ -55,19 +47,10 @@ __all__ = ["GenICamCamera"]
 _IDLE = 0.002
 """Seconds the acquisition thread sleeps when no buffer is ready (frames come every ≥ 5 ms)."""
 
-_JOIN = 10.0
+_ROI_NODES = ("Width", "Height", "OffsetX", "OffsetY")
 
 
-class _CameraMeta(type(Instrument)):  # type: ignore[misc]
-    """``GenICamCamera(address)`` opens the camera first, then makes the instrument for it."""
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls.__dict__.get("_genicam_features") is not None or kwargs.get("parent") is not None:
-            return super().__call__(*args, **kwargs)
-        return cls._connect(*args, **kwargs)  # type: ignore[attr-defined]
-
-
-class GenICamCamera(Instrument, metaclass=_CameraMeta):
+class GenICamCamera(CameraInstrument):
     """A GenICam camera reached through a GenTL producer with harvesters.
 
     ``GenICamCamera("genicam://<device>[@<producer>]", name="cam")``: ``<device>`` is the camera's
@@ -84,16 +67,37 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
 
     declared_at_connect = True  # the node map is known once the camera is open
 
-    acquiring = Bool(False, read_only=True, help="Live acquisition is running")
+    buffers: int
+    command_timeout: float
+    features: dict[str, Feature]
+    info: CameraInfo | None
 
-    _genicam_features: ClassVar[dict[str, Feature] | None] = None
-    _genicam_info: ClassVar[CameraInfo | None] = None
-
-    # ------------------------------------------------------------------ making one
-
-    @classmethod
-    def default_name(cls) -> str:
-        return "camera"
+    def __init__(
+        self,
+        resource: str | None = None,
+        *,
+        producers: Any = None,
+        visibility: str = "expert",
+        timeout: float | None = None,
+        buffers: int = 8,
+        command_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        resource = SCHEME if resource is None else resource
+        parse_address(resource)
+        self.buffers = buffers
+        self.command_timeout = command_timeout
+        self.features = {}
+        self.info = None
+        self._producers = producers
+        self._visibility = visibility
+        self._timeout = 5.0 if timeout is None else float(timeout)
+        self._by_node: dict[str, Feature] = {}
+        self._chunk_nodes: tuple[str, ...] = ()
+        self._changed: set[str] = set()
+        self._changed_lock = threading.Lock()
+        self._exposure_seconds: Callable[[], float | None] = lambda: None
+        super().__init__(resource, **options)
 
     @classmethod
     def check_available(cls) -> None:
@@ -104,98 +108,55 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         if not find_producers():
             raise no_producer_error()
 
-    @classmethod
-    def _connect(
-        cls,
-        resource: str | None = None,
-        *,
-        name: str | None = None,
-        producers: Any = None,
-        visibility: str = "expert",
-        timeout: float | None = None,
-        buffers: int = 8,
-        command_timeout: float = 10.0,
-        connect: bool = True,
-    ) -> GenICamCamera:
-        resource = SCHEME if resource is None else resource
-        parse_address(resource)
-        if not connect:
-            raise ConfigurationError(
-                "a GenICam camera connects when it is made: its settings come from its node map",
-                instrument=name,
-                hint="Leave connect= out",
-            )
-        name = name or cls.default_name()
-        for existing in instruments():
-            if existing.name != name:
-                continue
-            if isinstance(existing, cls) and existing.resource == resource:
-                return existing  # re-running the cell that made it
-            raise ConfigurationError(
-                f"an instrument named {name!r} is already open: {type(existing).__qualname__} at "
-                f"{existing.resource}, so it cannot also be a GenICam camera at {resource}",
-                instrument=name,
-                hint=f"Close it first ({name}.close()) or give this one another name=",
-            )
-        link = GenICamLink(resource, producers=producers, timeout=timeout or 5.0)
-        try:
-            model = _camera_class(cls, link, visibility)
-            return model(
-                resource,
-                name=name,
-                transport=link,
-                timeout=timeout,
-                buffers=buffers,
-                command_timeout=command_timeout,
-            )
-        except BaseException:
-            link.close()
-            raise
+    def make_link(self) -> GenICamLink:
+        return GenICamLink(
+            self.resource or SCHEME, producers=self._producers, timeout=self._timeout
+        )
 
-    def __init__(
-        self,
-        resource: str | None = None,
-        *,
-        buffers: int = 8,
-        command_timeout: float = 10.0,
-        **options: Any,
-    ) -> None:
-        features = type(self)._genicam_features or {}
-        self.buffers = buffers
-        self.command_timeout = command_timeout
-        self.broadcaster = FrameBroadcaster()
-        self.sensor_shape: tuple[int, int] = (0, 0)
-        self._features_by_node = {f.node: f for f in features.values()}
-        self._chunk_nodes = tuple(f.node for f in features.values() if f.role == "chunk")
-        self._changed: set[str] = set()
-        self._changed_lock = threading.Lock()
-        self._acquisition: tuple[threading.Thread, threading.Event] | None = None
-        self._exposure_seconds: Callable[[], float | None] = lambda: None
-        super().__init__(resource, **options)
+    # ------------------------------------------------------------------ declarations from the node map
+
+    def device_declarations(self) -> dict[str, Any]:
+        """The node map's features, as settings, readings and actions (see :mod:`._features`)."""
+        link = self._genicam()
+        self.info = link.info
+        features = describe(
+            link.node_map,
+            visibility=self._visibility,
+            reserved=reserved_names(type(self), instance=self),
+        )
+        self._by_node = {f.node: f for f in features}
+        self._chunk_nodes = tuple(f.node for f in features if f.role == "chunk")
+        self.features = {f.attribute: f for f in features if f.role != "chunk"}
+        declarations = {}
+        for feature in self.features.values():
+            limits = None
+            if feature.role == "setting" and feature.kind in ("int", "float", "enum"):
+                limits = link.read_node(feature.node, lambda node, f=feature: live_limits(node, f))
+            declarations[feature.attribute] = declare(feature, limits, self._node_calls(feature))
+        return declarations
+
+    def _node_calls(self, feature: Feature) -> Callable[[str], Callable[..., Any]]:
+        """The get/set/action callables of a feature's declaration (on the worker)."""
+
+        def calls(operation: str) -> Callable[..., Any]:
+            if operation == "read":
+                return lambda _camera: self._read_feature(feature)
+            if operation == "write":
+                return lambda _camera, value: self._write_feature(feature, value)
+            return lambda _camera: self._execute_feature(feature)
+
+        return calls
 
     # ------------------------------------------------------------------ what it is
 
     @property
-    def info(self) -> CameraInfo:
-        """What the producer said about this camera (vendor, model, serial, id, producer)."""
-        info = type(self)._genicam_info
-        assert info is not None
-        return info
-
-    @property
     def node_map(self) -> Any:
         """The camera's GenApi node map: every feature, unchecked (for experts)."""
-        return self._link().node_map
-
-    @property
-    def features(self) -> dict[str, Feature]:
-        """What each setting, reading and action was made from (``features["width"].node``)."""
-        features = type(self)._genicam_features or {}
-        return {name: f for name, f in features.items() if f.role != "chunk"}
+        return self._genicam().node_map
 
     def feature(self, node: str) -> Any:
         """The handle of the setting, reading or action made from the GenICam feature ``node``."""
-        feature = self._features_by_node.get(node)
+        feature = self._by_node.get(node)
         if feature is None or feature.role == "chunk":
             raise AttributeError(
                 f"{self.name} exposes no GenICam feature {node!r}; it is not in its node map, "
@@ -208,7 +169,8 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
 
     def identify(self) -> dict[str, str]:
         info = self.info
-        identity = {
+        assert info is not None
+        return {
             "vendor": self._device_text("DeviceVendorName") or info.vendor,
             "model": self._device_text("DeviceModelName") or info.model,
             "serial": self._device_text("DeviceSerialNumber") or info.serial,
@@ -216,39 +178,28 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
             "id": info.id,
             "producer": str(info.producer.path),
         }
-        return identity
 
     def _device_text(self, node: str) -> str:
         try:
-            wrapper = self._link().node_map.get_node(node)
+            wrapper = self._genicam().node_map.get_node(node)
             return str(wrapper.value) if int(wrapper.node.get_access_mode()) in (3, 4) else ""
         except Exception:
             return ""
 
-    def _link(self) -> GenICamLink:
-        link = self.transport
-        if link is None:
-            from labkit.core import NotConnectedError
-
-            raise NotConnectedError("the camera is not open", instrument=self.name)
-        return link  # type: ignore[return-value]
-
-    def _io(self, operation: str, *args: Any) -> Any:
-        raise ConfigurationError(
-            "a GenICam camera is not message-based: it has no write/query",
-            instrument=self.name,
-            hint="Use its settings (cam.width = 640), cam.feature('Width') or cam.node_map",
-        )
+    def _genicam(self) -> GenICamLink:
+        return self.link  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ node I/O (on the worker)
 
     def _on_open(self) -> None:
-        link = self._link()
-        for node, feature in self._features_by_node.items():
+        link = self._genicam()
+        for node, feature in self._by_node.items():
             if feature.role != "chunk":
                 link.watch(node, self._node_changed)
         self.sensor_shape = self._read_sensor_shape()
         self._exposure_seconds = self._exposure_reader()
+        if "OffsetX" not in self._by_node or "OffsetY" not in self._by_node:
+            self.region_note = "this camera crops from its corner only"
 
     def _node_changed(self, node: str) -> None:
         # GenApi calls this on whatever thread touched the node map.
@@ -256,7 +207,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
             self._changed.add(node)
 
     def _read_sensor_shape(self) -> tuple[int, int]:
-        node_map = self._link().node_map
+        node_map = self._genicam().node_map
         for height, width in (("SensorHeight", "SensorWidth"), ("HeightMax", "WidthMax")):
             try:
                 return int(node_map.get_node(height).value), int(node_map.get_node(width).value)
@@ -268,7 +219,7 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
             return (0, 0)
 
     def _exposure_reader(self) -> Callable[[], float | None]:
-        feature = self._features_by_node.get("ExposureTime")
+        feature = self._by_node.get("ExposureTime")
         if feature is None or feature.unit is None:
             return lambda: None
         try:
@@ -281,31 +232,28 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         attribute = feature.attribute
 
         def exposure() -> float | None:
-            value = self._trait_values.get(attribute)
+            value = self.last_value(attribute)
             return None if value is None else float(value) * factor
 
         return exposure
 
-    def _spec_of(self, feature: Feature) -> TraitSpec:
-        return self._labkit_specs[feature.attribute]
-
     def _read_feature(self, feature: Feature) -> Any:
-        return self._link().read_node(feature.node, lambda node: read_value(node, feature))
+        if feature.role == "setting":
+            self._update_limits(feature)
+        return self._genicam().read_node(feature.node, lambda node: read_value(node, feature))
 
     def _write_feature(self, feature: Feature, value: Any) -> None:
-        from labkit.drivers.cameras.genicam._features import check_write
-
-        link = self.transport
-        acquiring = self._acquisition is not None
-        checked = link.read_node(  # type: ignore[union-attr]
+        link = self._genicam()
+        acquiring = bool(self.acquiring)
+        checked = link.read_node(
             feature.node, lambda node: check_write(node, feature, value, acquiring=acquiring)
         )
         with self._changed_lock:
             self._changed.discard(feature.node)
-        link.write_node(feature.node, checked)  # type: ignore[union-attr]
+        link.write_node(feature.node, checked)
 
     def _execute_feature(self, feature: Feature) -> None:
-        self._link().execute_node(feature.node, self.command_timeout)
+        self._genicam().execute_node(feature.node, self.command_timeout)
         self._sync_changed()
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
@@ -316,143 +264,53 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         with self._changed_lock:
             changed, self._changed = self._changed, set()
         for node in changed:
-            feature = self._features_by_node.get(node)
+            feature = self._by_node.get(node)
             if feature is None or feature.role not in ("setting", "reading"):
                 continue
-            spec = self._spec_of(feature)
-            self._update_limits(feature, spec)
-            if spec.name != written and feature.role == "setting" and feature.readable:
+            self._update_limits(feature)
+            if feature.attribute != written and feature.role == "setting" and feature.readable:
                 try:
-                    self._trait(spec).store(self, self._read_feature(feature))
+                    value = self._genicam().read_node(node, lambda n, f=feature: read_value(n, f))
                 except LabkitError:
-                    pass  # unreadable now; its last value stays until it can be read
+                    continue  # unreadable now; its last value stays until it can be read
+                self.store(feature.attribute, value)
 
-    def _update_limits(self, feature: Feature, spec: TraitSpec) -> None:
+    def _update_limits(self, feature: Feature) -> None:
+        """The feature's declaration takes the limits the node map gives now."""
         if not feature.writable or feature.kind not in ("int", "float", "enum"):
             return
-        limits: Limits | None = self._link().read_node(
-            feature.node, lambda node: live_limits(node, feature)
-        )
+        try:
+            limits = self._genicam().read_node(
+                feature.node, lambda node: live_limits(node, feature)
+            )
+        except LabkitError:
+            return
         if limits is None:
             return
+        spec = self.settings[feature.attribute].spec
         if feature.kind == "enum":
             if limits.choices and spec.kind == "enum":
-                spec.choices = limits.choices
+                self.update_declaration(feature.attribute, choices=limits.choices)
             return
+        changes: dict[str, Any] = {"min": limits.min, "max": limits.max, "step": limits.step}
+        if limits.min is not None and limits.max is not None and limits.min > limits.max:
+            changes = {"min": None, "max": None, "step": limits.step}
         if limits.choices is not None:
-            spec.choices = limits.choices
-        spec.min, spec.max = limits.min, limits.max
-        spec.step = limits.step
+            changes["choices"] = limits.choices
+        if any(getattr(spec, k) != v for k, v in changes.items()):
+            self.update_declaration(feature.attribute, **changes)
 
-    def _refresh_on_worker(self, specs: list[TraitSpec]) -> dict[str, Any]:
-        features = type(self)._genicam_features or {}
-        for spec in specs:
-            feature = features.get(spec.name)
-            if feature is not None:
-                try:
-                    self._update_limits(feature, spec)
-                except LabkitError:
-                    pass
-        with self._changed_lock:
-            self._changed.clear()
-        return super()._refresh_on_worker(specs)
+    # ------------------------------------------------------------------ frames
 
-    # ------------------------------------------------------------------ the Camera protocol
-
-    def subscribe(self, maxsize: int = 8) -> FrameQueue:
-        """A queue receiving every frame from now on; when full, its oldest frame is dropped."""
-        return self.broadcaster.subscribe(maxsize)
-
-    def unsubscribe(self, queue: FrameQueue) -> None:
-        self.broadcaster.unsubscribe(queue)
-
-    @property
-    def frame_rate(self) -> float:
-        """Frames per second delivered since the last start()."""
-        return self.broadcaster.rate
-
-    def start(self) -> None:
-        """Start live acquisition: frames go to every subscribed queue until stop()."""
-        self._require_connected()
-        self._on_worker(self._start_on_worker)
-
-    def _start_on_worker(self) -> None:
-        if self._acquisition is not None:
-            return
-        link = self._link()
-        link.start_stream(buffers=self.buffers, chunks=self._chunk_nodes)
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=self._acquire,
-            args=(link, stop),
-            name=f"labkit-{self.name}-acquisition",
-            daemon=True,
+    def _open_stream(self, purpose: str) -> _GenICamStream:
+        link = self._genicam()
+        link.start_stream(
+            buffers=self.buffers if purpose == "live" else 2, chunks=self._chunk_nodes
         )
-        self._acquisition = (thread, stop)
-        self.broadcaster.start()
-        self.set_trait("acquiring", True)
-        thread.start()
+        return _GenICamStream(self, link)
 
-    def stop(self) -> None:
-        """Stop live acquisition (and ramps); subscribed queues stay open for the next start."""
-        super().stop()
-        if not self._closed:
-            self._on_worker(self._stop_on_worker, False)
-
-    def _on_worker(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run on the worker; labkit errors come back naming this camera."""
-        try:
-            return self._worker.call(function, *args)
-        except LabkitError as error:
-            raise self._attach(error) from None
-
-    def _stop_on_worker(self, quiet: bool) -> None:
-        acquisition, self._acquisition = self._acquisition, None
-        if acquisition is None:
-            return
-        thread, stop = acquisition
-        stop.set()
-        thread.join(_JOIN)
-        self.set_trait("acquiring", False)
-        try:
-            self._link().stop_stream()
-        except LabkitError:
-            if not quiet:
-                raise
-
-    def _acquire(self, link: GenICamLink, stop: threading.Event) -> None:
-        """The acquisition thread: fetch, copy, publish, until stopped or the stream fails."""
-        number = 0
-        try:
-            while not stop.is_set():
-                raw = link.fetch()
-                if raw is None:
-                    stop.wait(_IDLE)
-                    continue
-                number += 1
-                self.broadcaster.publish(self._frame(raw, number))
-        except BaseException as error:
-            failure = self._failure(error)
-            self.set_trait("acquiring", False)
-            if isinstance(failure, ConnectionLost):
-                self._mark_connected(False)
-            try:
-                self._worker.submit(self._stop_on_worker, True)
-            except RuntimeError:
-                pass  # the instrument is closing; close() stops the stream
-            self.broadcaster.fail(failure)
-
-    def _failure(self, error: BaseException) -> LabkitError:
-        if not isinstance(error, LabkitError):
-            error = InstrumentError(
-                f"acquisition failed: {error!r}", hint="See the traceback; reconnect() to go on"
-            )
-        self._attach(error)
-        if isinstance(error, ConnectionLost):
-            error.hint = f"Check the camera's cable and power, then call {self.name}.reconnect()"
-        return error
-
-    def _frame(self, raw: RawFrame, number: int) -> Frame:
+    def frame_of(self, raw: RawFrame, number: int) -> Frame:
+        """A labkit frame from one of the link's buffers (its region, binning, exposure)."""
         bin_x = self._binning("BinningHorizontal")
         bin_y = self._binning("BinningVertical")
         region = Region(
@@ -477,142 +335,106 @@ class GenICamCamera(Instrument, metaclass=_CameraMeta):
         )
 
     def _binning(self, node: str) -> int:
-        feature = self._features_by_node.get(node)
-        value = self._trait_values.get(feature.attribute) if feature is not None else None
+        feature = self._by_node.get(node)
+        value = self.last_value(feature.attribute) if feature is not None else None
         return int(value) if isinstance(value, int) and value > 0 else 1
 
-    def snap(self, timeout: float | None = None) -> Frame:
-        """Acquire one frame and return it (from the live stream while acquiring).
+    # ------------------------------------------------------------------ the region of interest
 
-        Waits at most ``timeout`` seconds (the camera's ``timeout`` by default), then raises
-        ``InstrumentTimeout``: a camera waiting for a trigger sends nothing.
-        """
-        self._require_connected()
-        wait = self._link().timeout if timeout is None else float(timeout)
-        return self._on_worker(self._snap_on_worker, wait)
-
-    def _snap_on_worker(self, timeout: float) -> Frame:
-        if self._acquisition is not None:
-            queue = self.subscribe(1)
+    def _roi_handles(self) -> list[Any]:
+        handles = []
+        for node in _ROI_NODES:
             try:
-                return queue.get(timeout)
-            except TimeoutError:
-                raise self._no_frame(timeout) from None
-            finally:
-                self.unsubscribe(queue)
-        link = self._link()
-        link.start_stream(buffers=2, chunks=self._chunk_nodes)
+                handles.append(self.feature(node))
+            except AttributeError:
+                handles.append(None)
+        if handles[0] is None or handles[1] is None:
+            raise ConfigurationError(
+                "this camera has no Width and Height features to crop with",
+                instrument=self.name,
+                hint="Use the whole sensor",
+            )
+        return handles
+
+    @property
+    def region(self) -> Region:
+        """The region read now: ``OffsetX``/``OffsetY``/``Width``/``Height`` × the binning."""
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    raw = link.fetch()
-                except ConnectionLost:
-                    self._mark_connected(False)
-                    raise
-                if raw is not None:
-                    return self._frame(raw, 1)
-                if time.monotonic() > deadline:
-                    raise self._no_frame(timeout)
-                time.sleep(_IDLE)
-        finally:
-            try:
-                link.stop_stream()
-            except LabkitError:
-                if self.connected:
-                    raise
+            width, height, offset_x, offset_y = self._roi_handles()
+        except ConfigurationError:
+            return self.full_region()
+        bx, by = self._binning("BinningHorizontal"), self._binning("BinningVertical")
+        x = _whole(offset_x.value if offset_x is not None else 0)
+        y = _whole(offset_y.value if offset_y is not None else 0)
+        return Region(x * bx, y * by, _whole(width.value) * bx, _whole(height.value) * by, bx, by)
 
-    def _no_frame(self, timeout: float) -> InstrumentTimeout:
-        return InstrumentTimeout(
-            f"no frame arrived within {timeout:g} s",
-            instrument=self.name,
-            resource=self.resource,
-            hint="Is the camera waiting for a trigger (trigger_mode)? Give snap() a longer timeout",
-        )
+    def _fit_region(self, region: Region) -> Region:
+        """Whole binned pixels on the features' increments; from the corner without offsets."""
+        width, height, offset_x, offset_y = self._roi_handles()
+        rows, columns = self.sensor_shape
+        bx, by = self._binning("BinningHorizontal"), self._binning("BinningVertical")
+        spans = []
+        for start, size, extent, limit, offset, bins in (
+            (region.x, region.width, columns, width, offset_x, bx),
+            (region.y, region.height, rows, height, offset_y, by),
+        ):
+            begin = start / bins if offset is not None else 0.0
+            span = (start + size) / bins - begin
+            spans.append(
+                fit_span(
+                    begin,
+                    span,
+                    extent=extent // bins,
+                    step=_whole(offset.spec.step, 1) if offset is not None else 1,
+                    size_step=_whole(limit.spec.step, 1),
+                    minimum=_whole(limit.spec.min, 1),
+                )
+            )
+        (x, w), (y, h) = spans
+        return Region(x * bx, y * by, w * bx, h * by, bx, by)
 
-    # ------------------------------------------------------------------ closing
+    def _apply_region(self, region: Region) -> None:
+        width, height, offset_x, offset_y = self._roi_handles()
+        bx, by = region.bin_x, region.bin_y
+        # Offsets to 0 and full size first, so that any size and offset is then allowed.
+        for offset in (offset_x, offset_y):
+            if offset is not None and offset.value:
+                self.set(offset, 0)
+        for extent in (width, height):
+            if extent.spec.max is not None and extent.value != extent.spec.max:
+                self.set(extent, extent.spec.max)
+        self.set(width, region.width // bx)
+        self.set(height, region.height // by)
+        if offset_x is not None:
+            self.set(offset_x, region.x // bx)
+        if offset_y is not None:
+            self.set(offset_y, region.y // by)
 
-    def reconnect(self) -> Instrument:
-        """Release the camera and open it again (after it was unplugged), re-reading settings."""
-        if not self._closed:
-            self._worker.call(self._stop_on_worker, True)
-        return super().reconnect()
+
+class _GenICamStream:
+    """One acquisition of a GenICam camera: the link's buffers, polled, as labkit frames."""
+
+    def __init__(self, camera: GenICamCamera, link: GenICamLink) -> None:
+        self.camera = camera
+        self.link = link
+
+    def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
+        number = 0
+        while not stop.is_set():
+            raw = self.link.fetch()
+            if raw is None:
+                stop.wait(_IDLE)
+                yield None
+                continue
+            number += 1
+            yield self.camera.frame_of(raw, number)
 
     def close(self) -> None:
-        """Stop acquisition, destroy the acquirer and release the producer; no thread is left."""
-        if self._closed:
-            return
-        try:
-            self._worker.call(self._stop_on_worker, True)
-            if not self.connected:  # the link dropped: still release what it holds
-                self._worker.call(self._safe_close_transport)
-        finally:
-            super().close()
-            self.broadcaster.close()
+        self.link.stop_stream()
 
 
-# ---------------------------------------------------------------------------------- the classes
-
-
-class _NodeCall:
-    """A setting's get/set or an action's callable: talks to the node on the worker."""
-
-    def __init__(self, feature: Feature, operation: str) -> None:
-        self.feature = feature
-        self.operation = operation
-
-    def __call__(self, instrument: GenICamCamera, *value: Any) -> Any:
-        if self.operation == "read":
-            return instrument._read_feature(self.feature)
-        if self.operation == "write":
-            return instrument._write_feature(self.feature, *value)
-        return instrument._execute_feature(self.feature)
-
-    def __repr__(self) -> str:
-        return f"<GenICam {self.operation} {self.feature.node}>"
-
-
-def _class_name(info: CameraInfo) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", f"{info.model}") or ["Camera"]
-    name = "".join(w[:1].upper() + w[1:] for w in words)
-    return f"GenICam{name}" if not name[0].isdigit() else f"GenICam_{name}"
-
-
-def _camera_class(base: type[GenICamCamera], link: GenICamLink, visibility: str) -> type:
-    """Open ``link`` and make the instrument class of that camera from its node map."""
-    link.open()
-    info = link.info
-    reserved = set(dir(base)) | {
-        "name",
-        "resource",
-        "parent",
-        "identity",
-        "settings",
-        "readings",
-        "actions",
-        "transport",
-        "broadcaster",
-        "buffers",
-        "command_timeout",
-        "sensor_shape",
-    }
-    features = describe(link.node_map, visibility=visibility, reserved=reserved)
-    namespace: dict[str, Any] = {
-        "__module__": base.__module__,
-        "__doc__": (
-            f"{info.vendor} {info.model} (GenICam camera through {info.producer.path.name}): "
-            "its settings, readings and actions are its node map's features."
-        ),
-        "_genicam_features": {f.attribute: f for f in features},
-        "_genicam_info": info,
-    }
-    for feature in features:
-        if feature.role == "chunk":
-            continue
-        limits = None
-        if feature.role == "setting" and feature.kind in ("int", "float", "enum"):
-            limits = link.read_node(feature.node, lambda node, f=feature: live_limits(node, f))
-        namespace[feature.attribute] = declare(
-            feature, limits, lambda operation, f=feature: _NodeCall(f, operation)
-        )
-    return type(base)(_class_name(info), (base,), namespace)
+def _whole(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

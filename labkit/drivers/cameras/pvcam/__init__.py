@@ -23,7 +23,7 @@ binding underneath::
 """
 
 from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_address
-from labkit.drivers.cameras.pvcam._api import Frame, PvcamLibrary
+from labkit.drivers.cameras.pvcam._api import BufferFrame, PvcamLibrary
 from labkit.drivers.cameras.pvcam._camera import PvcamCamera, list_cameras
 from labkit.drivers.cameras.pvcam._describe import CameraDescription
 from labkit.drivers.cameras.pvcam._errors import (
@@ -78,6 +78,7 @@ __all__ = [
     "SCHEME",
     "Access",
     "Attr",
+    "BufferFrame",
     "CallbackEvent",
     "CameraDescription",
     "CameraRemoved",
@@ -91,7 +92,6 @@ __all__ = [
     "ExposeOutMode",
     "ExposureMode",
     "FanSpeed",
-    "Frame",
     "FrameInfo",
     "ImageCompression",
     "ImageFormat",
@@ -123,3 +123,17 @@ __all__ = [
     "parse_address",
     "standard_locations",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Frame":
+        import warnings
+
+        warnings.warn(
+            "labkit.drivers.cameras.pvcam.Frame is now BufferFrame (a frame's bytes in an "
+            "acquisition buffer; labkit.core.Frame is the frame runs and views get)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return BufferFrame
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,7 +53,7 @@ from labkit.drivers.cameras.pvcam._values import (
     value_type,
 )
 
-__all__ = ["Frame", "PvcamLibrary"]
+__all__ = ["BufferFrame", "PvcamLibrary"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ _NOT_CHECKED = frozenset({"pl_error_code"})
 UINT32_MAX = 0xFFFFFFFF
 
 
-class Frame:
+class BufferFrame:
     """One frame in an acquisition buffer: a NumPy view of its bytes and its ``FRAME_INFO``.
 
     ``data`` is a view into the buffer the library writes; in a circular buffer it is overwritten
@@ -129,7 +129,7 @@ class Frame:
         return self.info.FrameNr if self.info is not None else None
 
     def __repr__(self) -> str:
-        return f"Frame(number={self.number}, offset={self.offset}, nbytes={self.data.nbytes})"
+        return f"BufferFrame(number={self.number}, offset={self.offset}, nbytes={self.data.nbytes})"
 
 
 class PvcamLibrary:
@@ -658,7 +658,7 @@ class PvcamLibrary:
         )
         return ImageStatus(status.value), arrived.value, passes.value
 
-    def _frame(self, hcam: int, name: str) -> Frame:
+    def _frame(self, hcam: int, name: str) -> BufferFrame:
         pointer = c_void_p()
         info: FrameInfo | None = None
         if f"{name}_ex" in self._functions:
@@ -681,13 +681,13 @@ class PvcamLibrary:
                 function=name,
                 resource=str(self.path),
             )
-        return Frame(buffer[offset : offset + frame_bytes], info, offset)
+        return BufferFrame(buffer[offset : offset + frame_bytes], info, offset)
 
-    def get_latest_frame(self, hcam: int) -> Frame:
+    def get_latest_frame(self, hcam: int) -> BufferFrame:
         """The newest complete frame, as a view into the acquisition buffer."""
         return self._frame(hcam, "pl_exp_get_latest_frame")
 
-    def get_oldest_frame(self, hcam: int) -> Frame:
+    def get_oldest_frame(self, hcam: int) -> BufferFrame:
         """The oldest frame not yet released; release it with :meth:`unlock_oldest_frame`."""
         return self._frame(hcam, "pl_exp_get_oldest_frame")
 

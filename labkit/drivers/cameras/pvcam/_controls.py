@@ -1,49 +1,125 @@
-"""The settings of a PVCAM camera: how each one reads and writes the camera.
+"""The settings of a PVCAM camera: what each one holds, and how it reads and writes the camera.
 
-:class:`CameraControls` holds the getters and setters the declarations of :mod:`._settings` name
-(``_get_<name>`` / ``_set_<name>``, run on the instrument's worker), the speed-table helpers,
-and the rule that, while acquiring, refuses a change of the frames' shape or pixel type. It is
-mixed into :class:`~._camera.PvcamCamera` and keeps no state of its own: it uses the camera's
-link (``_link()``), its description, its readout layout and its acquisition state.
+:class:`PvcamControls` belongs to one opened camera. It keeps what labkit decides for the camera
+between acquisitions (the exposure, the trigger mode, the readout layout of ROIs and binning,
+how several ROIs join, the ring's size) and what was written to the camera (put back after a
+reconnect), and it holds the getters and setters the declarations of :mod:`._settings` call,
+on the instrument's worker, with the speed-table helpers and the rule that, while acquiring,
+refuses a change of the frames' shape or pixel type. It talks to the camera through the
+camera's public face: its link, ``while_stopped()``, ``refresh()`` and ``acquiring``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labkit.core import AccessError, ChoiceError
+from labkit.core import AccessError, ChoiceError, Region
+from labkit.drivers.cameras.pvcam._describe import CameraDescription
+from labkit.drivers.cameras.pvcam._errors import PvcamError
+from labkit.drivers.cameras.pvcam._frames import Coordinates
 from labkit.drivers.cameras.pvcam._layout import Layout, format_rois, parse_rois
 from labkit.drivers.cameras.pvcam._params import (
+    Attr,
     ExposureMode,
     Param,
     SwTriggerStatus,
     bytes_per_pixel,
 )
 
-__all__ = ["CameraControls"]
+if TYPE_CHECKING:
+    from labkit.drivers.cameras.pvcam._camera import PvcamCamera
+    from labkit.drivers.cameras.pvcam._link import PvcamLink
+
+__all__ = ["CAMERA_SETTINGS", "PvcamControls"]
+
+_MISSING: Any = object()
+
+CAMERA_SETTINGS = (
+    "expose_out_mode",
+    "clear_mode",
+    "readout_port",
+    "speed",
+    "gain",
+    "metadata",
+    "centroid_mode",
+    "centroid_count",
+    "centroid_radius",
+    "centroids",
+    "temperature_setpoint",
+    "fan_speed",
+)
+"""Settings written to the camera itself, put back in this order after a reconnect."""
 
 
-class CameraControls:
-    """Getters, setters and readout methods of :class:`~._camera.PvcamCamera` (a mixin)."""
+class PvcamControls:
+    """The settings of one PVCAM camera (see the module doc)."""
 
-    # What PvcamCamera provides: sensor_shape, description, _link(), _read(), _worker,
-    # _layout, _coordinates, _exposure, _trigger, _buffer_frames, _written, _live,
-    # _while_stopped(), and the Instrument machinery (_labkit_specs, _trait,
-    # _read_value, _attach, _require_connected).
-    _layout: Layout
-    _coordinates: str
+    def __init__(self, camera: PvcamCamera, description: CameraDescription) -> None:
+        self.camera = camera
+        self.description = description
+        low, high = description.exposure_range
+        self.exposure = min(max(0.01, low), high)
+        self.trigger = description.trigger_modes[0].name if description.trigger_modes else None
+        full = (Region(0, 0, description.sensor_shape[1], description.sensor_shape[0]),)
+        unbinned = next((b for b in description.binnings if (b.serial, b.parallel) == (1, 1)), None)
+        self.layout = Layout(rois=full, binning=unbinned or description.binnings[0], metadata=False)
+        self.coordinates: Coordinates = "implied"
+        self.buffer_frames = 16
+        self.written: dict[str, Any] = {}
 
-    def _container(self, gain: Any = None) -> int:
+    @property
+    def sensor_shape(self) -> tuple[int, int]:
+        return self.description.sensor_shape
+
+    def link(self) -> PvcamLink:
+        return self.camera.link  # type: ignore[no-any-return]
+
+    def read_param(self, param: int, attr: Attr = Attr.CURRENT, default: Any = _MISSING) -> Any:
+        """A parameter's value; ``default`` if the camera refuses it (when one is given)."""
+        try:
+            return self.link().read_param(param, attr)
+        except PvcamError:
+            if default is _MISSING:
+                raise
+            return default
+
+    def remember(self, name: str, value: Any) -> Any:
+        """What the camera acknowledged for ``name``: what a reconnect writes back."""
+        self.written[name] = value
+        return value
+
+    def layout_from_camera(self) -> None:
+        """Take metadata and centroid settings as the camera has them (after opening)."""
+        camera = self.description
+        changes: dict[str, Any] = {}
+        link = self.link()
+        if camera.metadata:
+            changes["metadata"] = bool(link.read_param(Param.METADATA_ENABLED))
+        if camera.centroids is not None:
+            changes["centroids"] = bool(link.read_param(Param.CENTROIDS_ENABLED))
+            changes["centroid_count"] = int(link.read_param(Param.CENTROIDS_COUNT))
+            changes["centroid_radius"] = int(link.read_param(Param.CENTROIDS_RADIUS))
+        self.layout = dataclasses.replace(self.layout, **changes)
+
+    def restore(self, setters: dict[str, Any]) -> None:
+        """Write back what was written before the camera was reopened (it forgot)."""
+        written, self.written = self.written, {}
+        for name in CAMERA_SETTINGS:
+            if name in written and name in setters:
+                setters[name](written[name])
+                self.written[name] = written[name]
+
+    def container(self, gain: Any = None) -> int:
         """The pixel container of ``gain`` (default: the gain in force), from the speed table."""
         if gain is None:
-            speed = self._current_speed(self._current_port())
-            index = int(self._read(Param.GAIN_INDEX, default=speed.gains[0].index))
+            speed = self.current_speed(self.current_port())
+            index = int(self.read_param(Param.GAIN_INDEX, default=speed.gains[0].index))
             gain = next((g for g in speed.gains if g.index == index), speed.gains[0])
         return int(gain.image_format)
 
-    def _geometry(self, layout: Layout, container: int, coordinates: str) -> tuple[Any, ...] | None:
+    def geometry(self, layout: Layout, container: int, coordinates: str) -> tuple[Any, ...] | None:
         """(shape, bytes per pixel) of the frames; None where the shape moves with centroids."""
         if coordinates == "sensor":
             height, width = self.sensor_shape
@@ -51,11 +127,12 @@ class CameraControls:
         elif layout.centroids:
             return None
         else:
-            _, _, width, height = layout.bounding_box
+            box = layout.bounding_box
+            width, height = box.width, box.height
             shape = (height // layout.binning.parallel, width // layout.binning.serial)
         return shape, bytes_per_pixel(container)
 
-    def _same_frames(
+    def same_frames(
         self,
         *,
         layout: Layout | None = None,
@@ -64,13 +141,13 @@ class CameraControls:
     ) -> None:
         """While acquiring, refuse a change that would change the frames' shape or pixel type
         (before anything is written), as a GenICam camera refuses payload changes."""
-        if self._live is None:
+        if not self.camera.acquiring:
             return
-        now = self._geometry(self._layout, self._container(), self._coordinates)
-        after = self._geometry(
-            layout or self._layout,
-            self._container(gain),
-            coordinates or self._coordinates,
+        now = self.geometry(self.layout, self.container(), self.coordinates)
+        after = self.geometry(
+            layout or self.layout,
+            self.container(gain),
+            coordinates or self.coordinates,
         )
         if now is not None and now == after:
             return
@@ -82,13 +159,10 @@ class CameraControls:
 
     def _store(self, *names: str) -> None:
         """Read settings the camera changed by itself (speed resets gain...) and store them."""
-        for name in names:
-            spec = self._labkit_specs.get(name)
-            if spec is not None:
-                self._trait(spec).store(self, self._read_value(spec))
+        self.camera.refresh(*(n for n in names if n in self.camera.settings))
 
     def _enum_name(self, param: int, items: Sequence[Any]) -> str:
-        value = self._link().read_param(param)
+        value = self.link().read_param(param)
         for item in items:
             if item.value == value:
                 return str(item.name)
@@ -103,109 +177,109 @@ class CameraControls:
     def _write_enum(self, param: int, items: Sequence[Any], name: str, live: bool = False) -> None:
         value = self._enum_value(items, name)
         if live:
-            self._link().write_param(param, value)
+            self.link().write_param(param, value)
         else:
-            self._while_stopped(lambda: self._link().write_param(param, value))
+            self.camera.while_stopped(lambda: self.link().write_param(param, value))
 
     # ------------------------------------------------------------------ exposure and triggers
 
-    def _get_exposure(self) -> float:
-        return self._exposure
+    def get_exposure(self) -> float:
+        return self.exposure
 
-    def _set_exposure(self, seconds: float) -> float:
+    def set_exposure(self, seconds: float) -> float:
         resolution, count = self.description.exposure_counts(seconds)
         exact = count * resolution.unit  # in the finest resolution that reaches it
-        self._while_stopped(lambda: setattr(self, "_exposure", exact))
+        self.camera.while_stopped(lambda: setattr(self, "exposure", exact))
         return exact
 
-    def _get_trigger_mode(self) -> str | None:
-        return self._trigger
+    def get_trigger_mode(self) -> str | None:
+        return self.trigger
 
-    def _set_trigger_mode(self, name: str) -> None:
-        self._while_stopped(lambda: setattr(self, "_trigger", name))
+    def set_trigger_mode(self, name: str) -> None:
+        self.camera.while_stopped(lambda: setattr(self, "trigger", name))
 
-    def _get_expose_out_mode(self) -> str:
+    def get_expose_out_mode(self) -> str:
         return self._enum_name(Param.EXPOSE_OUT_MODE, self.description.expose_out_modes)
 
-    def _set_expose_out_mode(self, name: str) -> None:
+    def set_expose_out_mode(self, name: str) -> None:
         self._write_enum(Param.EXPOSE_OUT_MODE, self.description.expose_out_modes, name)
 
-    def _get_clear_mode(self) -> str:
+    def get_clear_mode(self) -> str:
         return self._enum_name(Param.CLEAR_MODE, self.description.clear_modes)
 
-    def _set_clear_mode(self, name: str) -> None:
+    def set_clear_mode(self, name: str) -> None:
         self._write_enum(Param.CLEAR_MODE, self.description.clear_modes, name)
 
-    def _trigger_value(self) -> int:
-        if self._trigger is None:
+    def trigger_value(self) -> int:
+        if self.trigger is None:
             return int(ExposureMode.TIMED)
-        return self._enum_value(self.description.trigger_modes, self._trigger)
+        return self._enum_value(self.description.trigger_modes, self.trigger)
 
-    def _exp_mode(self) -> int:
+    def exp_mode(self) -> int:
         """``exp_mode`` of the setup: the trigger mode OR-ed with the expose-out mode."""
-        mode = self._trigger_value()
+        mode = self.trigger_value()
         if mode >= 256 and self.description.expose_out_modes:
-            mode |= int(self._link().read_param(Param.EXPOSE_OUT_MODE))
+            mode |= int(self.link().read_param(Param.EXPOSE_OUT_MODE))
         return mode
 
-    def _software_trigger(self) -> str:
+    def software_trigger(self) -> str:
         """Send one software trigger; "ignored" when the camera was still exposing."""
-        status = self._link().trigger()
+        status = self.link().trigger()
         return "triggered" if status == SwTriggerStatus.TRIGGERED else "ignored"
 
     # ------------------------------------------------------------------ the speed table
 
-    def _current_port(self) -> Any:
-        return self.description.port_by_value(int(self._link().read_param(Param.READOUT_PORT)))
+    def current_port(self) -> Any:
+        return self.description.port_by_value(int(self.link().read_param(Param.READOUT_PORT)))
 
-    def _current_speed(self, port: Any) -> Any:
-        index = int(self._read(Param.SPDTAB_INDEX, default=0))
+    def current_speed(self, port: Any) -> Any:
+        index = int(self.read_param(Param.SPDTAB_INDEX, default=0))
         return port.speeds[min(max(index, 0), len(port.speeds) - 1)]
 
-    def _get_readout_port(self) -> str:
-        return str(self._current_port().name)
+    def get_readout_port(self) -> str:
+        return str(self.current_port().name)
 
-    def _set_readout_port(self, name: str) -> None:
+    def set_readout_port(self, name: str) -> None:
         port = self.description.port(name)
-        self._same_frames(gain=port.speeds[0].gains[0])
-        self._while_stopped(lambda: self._link().write_param(Param.READOUT_PORT, port.value))
+        self.same_frames(gain=port.speeds[0].gains[0])
+        self.camera.while_stopped(lambda: self.link().write_param(Param.READOUT_PORT, port.value))
         for dependent in ("speed", "gain"):
-            self._written.pop(dependent, None)  # PVCAM reset them
+            self.written.pop(dependent, None)  # PVCAM reset them
         self._store("speed", "gain", "bit_depth")
 
-    def _get_speed(self) -> str:
-        return str(self._current_speed(self._current_port()).name)
+    def get_speed(self) -> str:
+        return str(self.current_speed(self.current_port()).name)
 
-    def _set_speed(self, name: str) -> None:
-        port = self._current_port()
+    def set_speed(self, name: str) -> None:
+        port = self.current_port()
         speed = port.speed(name)
         if speed is None:
-            raise self._not_in("speed", name, f"port {port.name!r}", [s.name for s in port.speeds])
-        self._same_frames(gain=speed.gains[0])
-        self._while_stopped(lambda: self._link().write_param(Param.SPDTAB_INDEX, speed.index))
-        self._written.pop("gain", None)  # PVCAM reset it
+            raise self.not_in("speed", name, f"port {port.name!r}", [s.name for s in port.speeds])
+        self.same_frames(gain=speed.gains[0])
+        self.camera.while_stopped(lambda: self.link().write_param(Param.SPDTAB_INDEX, speed.index))
+        self.written.pop("gain", None)  # PVCAM reset it
         self._store("gain", "bit_depth")
 
-    def _get_gain(self) -> str:
-        speed = self._current_speed(self._current_port())
-        index = int(self._read(Param.GAIN_INDEX, default=speed.gains[0].index))
+    def get_gain(self) -> str:
+        speed = self.current_speed(self.current_port())
+        index = int(self.read_param(Param.GAIN_INDEX, default=speed.gains[0].index))
         for gain in speed.gains:
             if gain.index == index:
                 return str(gain.name)
         return f"unknown gain index {index}"
 
-    def _set_gain(self, name: str) -> None:
-        port = self._current_port()
-        speed = self._current_speed(port)
+    def set_gain(self, name: str) -> None:
+        port = self.current_port()
+        speed = self.current_speed(port)
         gain = speed.gain(name)
         if gain is None:
             where = f"speed {speed.name!r} of port {port.name!r}"
-            raise self._not_in("gain", name, where, [g.name for g in speed.gains])
-        self._same_frames(gain=gain)
-        self._while_stopped(lambda: self._link().write_param(Param.GAIN_INDEX, gain.index))
+            raise self.not_in("gain", name, where, [g.name for g in speed.gains])
+        self.same_frames(gain=gain)
+        self.camera.while_stopped(lambda: self.link().write_param(Param.GAIN_INDEX, gain.index))
         self._store("bit_depth")
 
-    def _not_in(self, what: str, name: str, where: str, valid: list[str]) -> ChoiceError:
+    def not_in(self, what: str, name: str, where: str, valid: list[str]) -> ChoiceError:
         elsewhere = [
             f"{p.name} / {s.name}"
             for p, s, g in self.description.modes()
@@ -220,103 +294,103 @@ class CameraControls:
             f"{name!r} is not a {what} of {where}", value=name, limit=valid, hint=hint
         )
 
-    def _get_bit_depth(self) -> int:
+    def get_bit_depth(self) -> int:
         param = Param.BIT_DEPTH_HOST if self.description.host_formats else Param.BIT_DEPTH
-        return int(self._link().read_param(param))
+        return int(self.link().read_param(param))
 
     # ------------------------------------------------------------------ ROIs, binning, metadata
 
     def _change_layout(self, write: tuple[int, Any] | None = None, **changes: Any) -> None:
-        layout = dataclasses.replace(self._layout, **changes)
+        layout = dataclasses.replace(self.layout, **changes)
         layout.check(self.description)
-        self._same_frames(layout=layout)
+        self.same_frames(layout=layout)
 
         def apply() -> None:
             if write is not None:
-                self._link().write_param(*write)
-            self._layout = layout
+                self.link().write_param(*write)
+            self.layout = layout
 
-        self._while_stopped(apply)
+        self.camera.while_stopped(apply)
 
-    def _get_roi(self) -> str:
-        return format_rois(self._layout.rois)
+    def get_roi(self) -> str:
+        return format_rois(self.layout.rois)
 
-    def _set_roi(self, text: str) -> str:
+    def set_roi(self, text: str) -> str:
         rects = parse_rois(text, self.sensor_shape)
         self._change_layout(rois=rects)
         return format_rois(rects)
 
-    def _get_binning(self) -> str:
-        return self._layout.binning.name
+    def get_binning(self) -> str:
+        return self.layout.binning.name
 
-    def _set_binning(self, name: str) -> None:
+    def set_binning(self, name: str) -> None:
         self._change_layout(binning=self.description.binning(name))
 
-    def _get_roi_coordinates(self) -> str:
-        return self._coordinates
+    def get_roi_coordinates(self) -> str:
+        return self.coordinates
 
-    def _set_roi_coordinates(self, value: str) -> None:
-        self._same_frames(coordinates=value)
-        self._coordinates = value  # type: ignore[assignment]  # the live thread reads it per frame
+    def set_roi_coordinates(self, value: str) -> None:
+        self.same_frames(coordinates=value)
+        self.coordinates = value  # type: ignore[assignment]  # the live thread reads it per frame
 
-    def _get_metadata(self) -> bool:
-        return bool(self._link().read_param(Param.METADATA_ENABLED))
+    def get_metadata(self) -> bool:
+        return bool(self.link().read_param(Param.METADATA_ENABLED))
 
-    def _set_metadata(self, on: bool) -> None:
+    def set_metadata(self, on: bool) -> None:
         self._change_layout(metadata=on, write=(Param.METADATA_ENABLED, on))
 
     # ------------------------------------------------------------------ centroids
 
-    def _get_centroids(self) -> bool:
-        return bool(self._link().read_param(Param.CENTROIDS_ENABLED))
+    def get_centroids(self) -> bool:
+        return bool(self.link().read_param(Param.CENTROIDS_ENABLED))
 
-    def _set_centroids(self, on: bool) -> None:
+    def set_centroids(self, on: bool) -> None:
         self._change_layout(centroids=on, write=(Param.CENTROIDS_ENABLED, on))
 
-    def _get_centroid_mode(self) -> str:
+    def get_centroid_mode(self) -> str:
         assert self.description.centroids is not None
         return self._enum_name(Param.CENTROIDS_MODE, self.description.centroids.modes)
 
-    def _set_centroid_mode(self, name: str) -> None:
+    def set_centroid_mode(self, name: str) -> None:
         assert self.description.centroids is not None
         self._write_enum(Param.CENTROIDS_MODE, self.description.centroids.modes, name)
 
-    def _get_centroid_count(self) -> int:
-        return int(self._link().read_param(Param.CENTROIDS_COUNT))
+    def get_centroid_count(self) -> int:
+        return int(self.link().read_param(Param.CENTROIDS_COUNT))
 
-    def _set_centroid_count(self, count: int) -> None:
+    def set_centroid_count(self, count: int) -> None:
         self._change_layout(centroid_count=count, write=(Param.CENTROIDS_COUNT, count))
 
-    def _get_centroid_radius(self) -> int:
-        return int(self._link().read_param(Param.CENTROIDS_RADIUS))
+    def get_centroid_radius(self) -> int:
+        return int(self.link().read_param(Param.CENTROIDS_RADIUS))
 
-    def _set_centroid_radius(self, radius: int) -> None:
+    def set_centroid_radius(self, radius: int) -> None:
         self._change_layout(centroid_radius=radius, write=(Param.CENTROIDS_RADIUS, radius))
 
     # ------------------------------------------------------------------ cooling, fan, buffer
 
-    def _get_temperature(self) -> float:
-        return int(self._link().read_param(Param.TEMP)) / 100.0
+    def get_temperature(self) -> float:
+        return int(self.link().read_param(Param.TEMP)) / 100.0
 
-    def _get_temperature_setpoint(self) -> float:
-        return int(self._link().read_param(Param.TEMP_SETPOINT)) / 100.0
+    def get_temperature_setpoint(self) -> float:
+        return int(self.link().read_param(Param.TEMP_SETPOINT)) / 100.0
 
-    def _set_temperature_setpoint(self, celsius: float) -> float:
+    def set_temperature_setpoint(self, celsius: float) -> float:
         hundredths = round(celsius * 100)  # PVCAM's unit on the wire
-        self._link().write_param(Param.TEMP_SETPOINT, hundredths)
+        self.link().write_param(Param.TEMP_SETPOINT, hundredths)
         return hundredths / 100.0
 
-    def _get_fan_speed(self) -> str:
+    def get_fan_speed(self) -> str:
         return self._enum_name(Param.FAN_SPEED_SETPOINT, self.description.fan_speeds)
 
-    def _set_fan_speed(self, name: str) -> None:
+    def set_fan_speed(self, name: str) -> None:
         self._write_enum(Param.FAN_SPEED_SETPOINT, self.description.fan_speeds, name, live=True)
 
-    def _get_buffer_frames(self) -> int:
-        return self._buffer_frames
+    def get_buffer_frames(self) -> int:
+        return self.buffer_frames
 
-    def _set_buffer_frames(self, frames: int) -> None:
-        self._while_stopped(lambda: setattr(self, "_buffer_frames", int(frames)))
+    def set_buffer_frames(self, frames: int) -> None:
+        self.camera.while_stopped(lambda: setattr(self, "buffer_frames", int(frames)))
 
-    def _get_readout_time(self) -> float:
-        return int(self._link().read_param(Param.READOUT_TIME)) * 1e-6
+    def get_readout_time(self) -> float:
+        return int(self.link().read_param(Param.READOUT_TIME)) * 1e-6

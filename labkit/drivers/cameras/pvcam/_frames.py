@@ -22,8 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from labkit.core import Frame, Region
-from labkit.native import Frame as DecodedFrame
-from labkit.native import Rgn, RoiFlag, decode_frame, recompose
+from labkit.native import DecodedFrame, Rgn, RoiFlag, decode_frame, recompose
 
 __all__ = ["ArrayPool", "Coordinates", "FrameDecoder"]
 

@@ -9,7 +9,9 @@ patch (2r + 1 pixels) wide and high.
 
 ROIs are written as text so that they are one declared setting (shown in panels, saved in every
 run's snapshot): ``"x,y,width,height"`` in unbinned sensor pixels, several separated by ``;``,
-or ``"full"`` for the whole sensor.
+or ``"full"`` for the whole sensor. In the layout each ROI is a labkit
+:class:`~labkit.core.Region` of unbinned sensor pixels (the binning is the layout's, one for
+all); PVCAM's own ``rgn_type`` (:class:`~labkit.native.Rgn`) is made only for the C calls.
 """
 
 from __future__ import annotations
@@ -23,17 +25,15 @@ from labkit.drivers.cameras.pvcam._types import Rgn
 
 __all__ = ["Layout", "format_rois", "parse_rois"]
 
-Rect = tuple[int, int, int, int]  # x, y, width, height in unbinned sensor pixels
-
 _SEPARATOR = re.compile(r"\s*;\s*")
 _NUMBERS = re.compile(r"[\s,]+")
 
 
-def parse_rois(text: str, sensor_shape: tuple[int, int]) -> tuple[Rect, ...]:
-    """``"0,0,512,512; 600,0,512,512"`` → rectangles; ``"full"`` or ``""`` → the whole sensor."""
+def parse_rois(text: str, sensor_shape: tuple[int, int]) -> tuple[Region, ...]:
+    """``"0,0,512,512; 600,0,512,512"`` → regions; ``"full"`` or ``""`` → the whole sensor."""
     stripped = text.strip()
     if stripped.casefold() in ("", "full"):
-        return ((0, 0, sensor_shape[1], sensor_shape[0]),)
+        return (Region(0, 0, sensor_shape[1], sensor_shape[0]),)
     rects = []
     for index, part in enumerate(_SEPARATOR.split(stripped.strip(";")), start=1):
         fields = [f for f in _NUMBERS.split(part.strip()) if f]
@@ -48,29 +48,37 @@ def parse_rois(text: str, sensor_shape: tuple[int, int]) -> tuple[Rect, ...]:
                 hint="Write e.g. '0,0,512,512' (sensor pixels), several separated by ';', "
                 "or 'full'",
             )
-        rects.append(tuple(numbers))
-    return tuple(rects)  # type: ignore[return-value]
+        rects.append(Region(*numbers))
+    return tuple(rects)
 
 
-def format_rois(rects: tuple[Rect, ...]) -> str:
-    """The canonical text of ``rects`` (what the ``roi`` setting reads back)."""
-    return "; ".join(",".join(str(v) for v in rect) for rect in rects)
+def format_rois(rois: tuple[Region, ...]) -> str:
+    """The canonical text of ``rois`` (what the ``roi`` setting reads back)."""
+    return "; ".join(f"{r.x},{r.y},{r.width},{r.height}" for r in rois)
 
 
-def _describe_rect(index: int, rect: Rect) -> str:
-    x, y, width, height = rect
-    return f"ROI {index} ({width}×{height} at x={x}, y={y})"
+def _describe_rect(index: int, r: Region) -> str:
+    return f"ROI {index} ({r.width}×{r.height} at x={r.x}, y={r.y})"
 
 
-def _overlap(a: Rect, b: Rect) -> bool:
-    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+def _overlap(a: Region, b: Region) -> bool:
+    return (
+        a.x < b.x + b.width
+        and b.x < a.x + a.width
+        and a.y < b.y + b.height
+        and b.y < a.y + a.height
+    )
+
+
+def _numbers(r: Region) -> tuple[int, int, int, int]:
+    return (r.x, r.y, r.width, r.height)
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
     """The readout of one acquisition; change it with :func:`dataclasses.replace`."""
 
-    rois: tuple[Rect, ...]
+    rois: tuple[Region, ...]
     binning: Binning
     metadata: bool
     centroids: bool = False
@@ -80,20 +88,20 @@ class Layout:
     def pvcam_regions(self) -> list[Rgn]:
         """The ``rgn_type`` array for ``pl_exp_setup_*``."""
         sbin, pbin = self.binning.serial, self.binning.parallel
-        return [Rgn(x, x + w - 1, sbin, y, y + h - 1, pbin) for x, y, w, h in self.rois]
+        return [Rgn(r.x, r.x + r.width - 1, sbin, r.y, r.y + r.height - 1, pbin) for r in self.rois]
 
     def regions(self) -> tuple[Region, ...]:
         """The ROIs as labkit regions (sensor pixels, with their binning)."""
         sbin, pbin = self.binning.serial, self.binning.parallel
-        return tuple(Region(x, y, w, h, sbin, pbin) for x, y, w, h in self.rois)
+        return tuple(dataclasses.replace(r, bin_x=sbin, bin_y=pbin) for r in self.rois)
 
     @property
-    def bounding_box(self) -> Rect:
-        x1 = min(r[0] for r in self.rois)
-        y1 = min(r[1] for r in self.rois)
-        x2 = max(r[0] + r[2] for r in self.rois)
-        y2 = max(r[1] + r[3] for r in self.rois)
-        return (x1, y1, x2 - x1, y2 - y1)
+    def bounding_box(self) -> Region:
+        x1 = min(r.x for r in self.rois)
+        y1 = min(r.y for r in self.rois)
+        x2 = max(r.x + r.width for r in self.rois)
+        y2 = max(r.y + r.height for r in self.rois)
+        return Region(x1, y1, x2 - x1, y2 - y1)
 
     def check(self, camera: CameraDescription) -> None:
         """Raise a :class:`~labkit.core.ValidationError` naming the first broken rule."""
@@ -109,9 +117,9 @@ class Layout:
                 hint=f"Give at most {camera.max_rois} ROIs",
             )
         sbin, pbin = self.binning.serial, self.binning.parallel
-        for index, rect in enumerate(self.rois, start=1):
-            x, y, w, h = rect
-            what = _describe_rect(index, rect)
+        for index, roi in enumerate(self.rois, start=1):
+            x, y, w, h = rect = _numbers(roi)
+            what = _describe_rect(index, roi)
             if w < 1 or h < 1 or x < 0 or y < 0:
                 raise LimitError(
                     f"{what} is empty or starts left of or above the sensor",
@@ -133,7 +141,7 @@ class Layout:
                     hint=f"Make the width a multiple of {sbin} and the height of {pbin}",
                 )
             for other_index, other in enumerate(self.rois[: index - 1], start=1):
-                if _overlap(rect, other):
+                if _overlap(roi, other):
                     raise ValidationError(
                         f"{what} overlaps {_describe_rect(other_index, other)}",
                         value=rect,
@@ -165,7 +173,7 @@ class Layout:
                 hint="Set the binning to 1x1 first",
             )
         patch = 2 * self.centroid_radius + 1
-        x, y, w, h = self.rois[0]
+        w, h = self.rois[0].width, self.rois[0].height
         if w < patch or h < patch:
             raise ValidationError(
                 f"the centroid search region ({w}×{h}) is smaller than one {patch}×{patch} "

@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 
 from labkit.core import NotConnectedError
-from labkit.drivers.cameras.pvcam._api import Frame as RawFrame
-from labkit.drivers.cameras.pvcam._api import PvcamLibrary
+from labkit.drivers.cameras.pvcam._api import BufferFrame, PvcamLibrary
 from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError, ReadoutFailed
 from labkit.drivers.cameras.pvcam._library import find_library
 from labkit.drivers.cameras.pvcam._params import (
@@ -251,7 +250,7 @@ class PvcamLink:
     def cont_status(self) -> ImageStatus:
         return self.call("check_cont_status")[0]
 
-    def get_oldest_frame(self) -> RawFrame:
+    def get_oldest_frame(self) -> BufferFrame:
         return self.call("get_oldest_frame")
 
     def unlock_oldest_frame(self) -> None:

@@ -1,12 +1,13 @@
-"""Live acquisition: PVCAM's ring buffer → decoded frames → every subscriber's queue.
+"""Live acquisition: PVCAM's ring buffer → decoded frames, as the camera base's frame stream.
 
 Design. The camera writes into a NO_OVERWRITE circular buffer of ``slots`` frames. PVCAM's EOF
 callback (on PVCAM's own thread) only records the frame number and the host time and wakes the
 acquisition thread; it takes no lock, so it can never wait behind a PVCAM call. The acquisition
-thread takes every frame that arrived, oldest first (``pl_exp_get_oldest_frame``), decodes it,
-copies its pixels into a new array, gives the slot back (``pl_exp_unlock_oldest_frame``) and
-publishes the frame to the :class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the
-oldest frames of a slow consumer without ever making the camera wait.
+thread (the camera base's) takes every frame that arrived, oldest first
+(``pl_exp_get_oldest_frame``), decodes it, copies its pixels into a new array, gives the slot
+back (``pl_exp_unlock_oldest_frame``) and yields the frame; the base publishes it to its
+:class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the oldest frames of a slow
+consumer without ever making the camera wait.
 
 Why NO_OVERWRITE with get-oldest rather than OVERWRITE with get-latest: a run streaming to disk
 needs every frame the camera took, in order; get-latest silently skips frames whenever the thread
@@ -20,9 +21,9 @@ Why copy: a frame's pixels must outlive its ring slot, which the camera rewrites
 frames later; a copy runs at memcpy speed and frees the slot at once, so no consumer can ever see
 pixels change under it.
 
-Failures end the thread cleanly: a removed camera (CAM_REMOVED callback, or a call refused),
-a failed readout (found by polling the status when no frame comes), or a malformed frame are
-handed to ``on_failure`` as typed errors; the camera then fails every subscriber's queue with it.
+Failures end the stream: a removed camera (CAM_REMOVED callback, or a call refused), a failed
+readout (found by polling the status when no frame comes), or a malformed frame raise typed
+errors from :meth:`LiveAcquisition.frames`; the base then fails every subscriber's queue with it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from labkit.core import FrameBroadcaster, LabkitError
+from labkit.core import Frame, LabkitError
 from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates, FrameDecoder
 from labkit.drivers.cameras.pvcam._link import PvcamLink
@@ -50,6 +51,9 @@ _REMOVED = -2
 _POLL = 0.25
 """Seconds without a frame after which the thread asks PVCAM whether the readout failed (and
 takes any frame whose EOF callback it missed)."""
+
+_WAKE = 0.05
+"""Seconds between looks at the stop flag while no frame comes."""
 
 _OVERRUN_RETRIES = 4
 
@@ -122,73 +126,74 @@ class LiveStats:
 
 
 class LiveAcquisition:
-    """The acquisition thread of one live acquisition (see the module doc).
+    """One live acquisition of a PVCAM camera: a frame stream of the camera base.
 
     ``coordinates`` is read for every frame, so a change applies from the next frame on.
+    ``on_close`` runs after the device stopped (the camera keeps the counters).
     """
 
     def __init__(
         self,
         *,
-        name: str,
         link: PvcamLink,
         decoder: FrameDecoder,
         signals: Signals,
-        broadcaster: FrameBroadcaster,
         slots: int,
         coordinates: Callable[[], Coordinates],
-        on_failure: Callable[[BaseException], None],
+        on_close: Callable[[LiveAcquisition], None],
     ) -> None:
         self.link = link
         self.decoder = decoder
         self.signals = signals
-        self.broadcaster = broadcaster
         self.coordinates = coordinates
-        self.on_failure = on_failure
+        self.on_close = on_close
         self.stats = LiveStats(slots, decoder.frame_bytes)
-        self.error: BaseException | None = None
         self._arrived_taken = 0  # FRAME_INFO number of the last frame taken
         self._last = 0  # frame number (the header's when there is metadata) of the last frame
         self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"labkit-{name}-live", daemon=True)
 
-    def start(self) -> None:
-        self.thread.start()
+    # -- the stream (on the acquisition thread) ----------------------------------------------
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the thread to end after the frame in hand, and wait for it."""
-        self._stopping.set()
-        self.signals.stop()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self.thread.is_alive()
-
-    # -- the thread ---------------------------------------------------------------------------
-
-    def _run(self) -> None:
+    def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
+        self._stopping = stop
+        quiet_since = time.monotonic()
         try:
-            while not self._stopping.is_set():
-                signal = self.signals.wait(_POLL)
-                if self._stopping.is_set() or signal == _STOP:
-                    break
+            while not stop.is_set():
+                signal = self.signals.wait(_WAKE)
+                if stop.is_set() or signal == _STOP:
+                    return
                 if signal == _REMOVED or self.signals.removed:
                     raise self._removed()
-                if signal is None:  # quiet: did the readout fail, or did a callback go missing?
+                if signal is None:
+                    if time.monotonic() - quiet_since < _POLL:
+                        yield None
+                        continue
+                    # quiet: did the readout fail, or did a callback go missing?
+                    quiet_since = time.monotonic()
                     self._check_status()
-                    while not self._stopping.is_set() and self._take_one():
-                        pass
+                    frame = self._take_one()
+                    while frame is not None and not stop.is_set():
+                        yield frame
+                        frame = self._take_one()
                     continue
-                while self._arrived_taken < self.signals.arrived and not self._stopping.is_set():
-                    if not self._take_one():
+                while self._arrived_taken < self.signals.arrived and not stop.is_set():
+                    frame = self._take_one()
+                    if frame is None:
                         break
+                    quiet_since = time.monotonic()
+                    yield frame
         except BaseException as error:
-            if self._stopping.is_set() and not isinstance(error, CameraRemoved):
+            if stop.is_set() and not isinstance(error, CameraRemoved):
                 return  # a call raced with stop(): not a failure
-            self.error = error
-            self.on_failure(error)
+            raise
+
+    def close(self) -> None:
+        """On the worker, the thread done: stop the camera's continuous acquisition."""
+        self.signals.stop()
+        try:
+            self.link.stop_cont()
+        finally:
+            self.on_close(self)
 
     def _removed(self) -> CameraRemoved:
         return CameraRemoved(
@@ -219,10 +224,10 @@ class LiveAcquisition:
                 raise
         return self.link.get_oldest_frame()
 
-    def _take_one(self) -> bool:
+    def _take_one(self) -> Frame | None:
         raw = self._oldest()
         if raw is None:
-            return False
+            return None
         started = time.thread_time()
         arrived = raw.number if raw.number is not None else self._arrived_taken + 1
         try:
@@ -245,9 +250,8 @@ class LiveAcquisition:
             self.stats.lost += frame.number - self._last - 1
         self._last = max(self._last, frame.number)
         self.stats.frames += 1
-        self.broadcaster.publish(frame)
         self.stats.cpu_seconds += time.thread_time() - started
-        return True
+        return frame
 
 
 def describe_failure(error: BaseException, camera: str) -> LabkitError:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from labkit.core import ConnectionLost, InstrumentTimeout
-from labkit.drivers.cameras.pvcam._api import Frame, PvcamLibrary
+from labkit.drivers.cameras.pvcam._api import BufferFrame, PvcamLibrary
 from labkit.drivers.cameras.pvcam._errors import PvcamError
 from labkit.drivers.cameras.pvcam._params import (
     CallbackEvent,
@@ -112,7 +112,7 @@ class PvcamSession:
         finally:
             lib.finish_seq(hcam)
 
-    def _oldest_frame(self, removed: threading.Event) -> Frame:
+    def _oldest_frame(self, removed: threading.Event) -> BufferFrame:
         """The oldest unread frame, through overruns; an unplugged camera is ConnectionLost."""
         for _ in range(_OVERRUN_RETRIES):
             try:

@@ -1,16 +1,19 @@
-"""The declarations of one camera's instrument class, made from its :class:`CameraDescription`.
+"""The declarations of one PVCAM camera, made from its :class:`CameraDescription` at connect.
 
 Choices are the names the camera reports (``pl_get_enum_param``), limits are its own ranges, and
 a setting exists only if the camera has the parameter. The speed and gain choices list every name
 of the whole speed table, so a panel can always show the value; which of them the current port
-(and speed) allows is checked when one is chosen, with an error naming the valid ones.
+(and speed) allows is checked when one is chosen, with an error naming the valid ones. Each
+declaration reads and writes through the camera's :class:`~._controls.PvcamControls`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from labkit.core import Action, Reading, Setting
+from labkit.drivers.cameras.pvcam._controls import CAMERA_SETTINGS, PvcamControls
 from labkit.drivers.cameras.pvcam._describe import CameraDescription
 from labkit.drivers.cameras.pvcam._params import ExposureMode
 
@@ -25,9 +28,9 @@ SOFTWARE_TRIGGERS = frozenset(
 BUFFER_FRAMES = (2, 1024)
 
 
-def declarations(camera: CameraDescription, software_trigger: Any) -> dict[str, Any]:
-    """``{attribute: Setting/Reading/Action}`` in panel order; ``software_trigger`` is the
-    callable behind the action (only declared if the camera has a software trigger mode)."""
+def declarations(camera: CameraDescription, controls: PvcamControls) -> dict[str, Any]:
+    """``{attribute: Setting/Reading/Action}`` in panel order, read and written by
+    ``controls`` (the software trigger is declared only if the camera has such a mode)."""
     d: dict[str, Any] = {}
     low, high = camera.exposure_range
     d["exposure"] = Setting(
@@ -133,8 +136,34 @@ def declarations(camera: CameraDescription, software_trigger: Any) -> dict[str, 
         )
     if any(m.value in SOFTWARE_TRIGGERS for m in camera.trigger_modes):
         d["software_trigger"] = Action(
-            software_trigger,
+            lambda _camera: controls.software_trigger(),
             label="Software trigger",
             doc="Start an exposure in a software trigger mode (while acquiring)",
         )
+    for name, trait in d.items():
+        if trait.spec.role == "action":
+            continue
+        trait.spec.get = _reader(getattr(controls, f"get_{name}"))
+        if trait.spec.access != "r":
+            setter = getattr(controls, f"set_{name}")
+            trait.spec.set = _writer(setter, controls, name if name in CAMERA_SETTINGS else None)
     return d
+
+
+def _reader(get: Callable[[], Any]) -> Callable[[Any], Any]:
+    return lambda _camera: get()
+
+
+def _writer(
+    set_: Callable[[Any], Any], controls: PvcamControls, remembered: str | None
+) -> Callable[[Any, Any], Any]:
+    """The setter; what the camera acknowledged for a camera setting is what a reconnect
+    writes back (setters return it rounded to the camera's resolution)."""
+
+    def write(_camera: Any, value: Any) -> Any:
+        sent = set_(value)
+        if remembered is not None:
+            controls.remember(remembered, value if sent is None else sent)
+        return sent
+
+    return write

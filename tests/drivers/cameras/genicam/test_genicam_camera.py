@@ -151,7 +151,7 @@ def test_settings_carry_the_node_maps_kinds_limits_units_and_choices(
         kind = _KINDS[gen.node.principal_interface_type]
         assert spec.kind == kind or (kind == "enum" and spec.kind == "str"), handle.name
         assert gen.node.name in spec.doc
-        writable = camera._can_write(spec)
+        writable = spec.writable
         if writable and kind in ("int", "float"):
             assert (spec.min, spec.max) == (gen.min, gen.max), handle.name
             if kind == "int":
@@ -382,8 +382,8 @@ def test_close_releases_the_camera_and_its_producer(open_camera: Opener) -> None
     camera.close()
     assert not camera.connected
     assert not acquisition_threads(camera)
-    assert camera.transport is not None
-    assert not camera.transport.is_open
+    assert camera.link is not None
+    assert not camera.link.is_open
     # The producer was released: a Harvester of its own can load it and see every camera.
     with Harvester() as harvester:
         harvester.add_file(str(simulated_producer()))
@@ -399,7 +399,7 @@ def test_an_unplugged_camera_fails_every_consumer_and_ends_the_thread(
     first, second = camera.subscribe(64), camera.subscribe(1)
     camera.start()
     take(first, 2)
-    link = camera.transport
+    link = camera.link
     with link.lock:  # pull the plug: the GenTL device handle goes away under the stream
         link.acquirer.device.module.close()
     for queue in (first, second):

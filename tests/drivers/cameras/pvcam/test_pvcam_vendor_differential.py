@@ -22,7 +22,15 @@ import numpy as np
 import pytest
 
 from labkit.drivers.cameras.pvcam import PvcamError, PvcamLibrary, PvcamSession, RgnType
-from labkit.native import Frame, ImageFormat, Rgn, RoiFlag, RoiSpec, build_frame, decode_frame
+from labkit.native import (
+    DecodedFrame,
+    ImageFormat,
+    Rgn,
+    RoiFlag,
+    RoiSpec,
+    build_frame,
+    decode_frame,
+)
 from labkit.native import recompose as labkit_recompose
 
 ENV = "LABKIT_VENDOR_PVCAM"
@@ -209,7 +217,7 @@ def test_decode_and_recompose_agree_with_the_vendor(
     vendor: Vendor, simulated: dict[str, bytes], name: str
 ) -> None:
     buffer = np.frombuffer(CASES.get(name) or simulated[name], np.uint8).copy()
-    ours: Frame = decode_frame(buffer)
+    ours: DecodedFrame = decode_frame(buffer)
     theirs_p = vendor.decode(buffer, ours.roi_count)
     try:
         theirs = theirs_p.contents

@@ -1,0 +1,133 @@
+"""``MessageInstrument``: an instrument that talks in messages over a :class:`Transport`.
+
+Most lab instruments are message-based: SCPI over GPIB, USB-TMC or LAN, and every serial
+protocol (``KEY=value`` / ``OK``). Their link is a :class:`~labkit.core.Transport` (pyvisa,
+pyserial, pyusb, picked by the address) and their declarations may use command templates
+(``get="VOLT?"``, ``set="VOLT {}"``). This class gives them typed message I/O —
+:meth:`~MessageInstrument.write`, :meth:`~MessageInstrument.query`,
+:meth:`~MessageInstrument.read_message`, :meth:`~MessageInstrument.write_bytes`,
+:meth:`~MessageInstrument.read_bytes` — on the instrument's worker, with the one rule message
+links need: after a timeout a late reply may still arrive, so the input is cleared before the
+next exchange rather than taken for its answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from labkit.core._errors import ConfigurationError, InstrumentTimeout, LabkitError
+from labkit.core._instrument import Instrument
+from labkit.core._transport import Transport
+
+__all__ = ["MessageInstrument"]
+
+T = TypeVar("T")
+
+
+class MessageInstrument(Instrument):
+    """An instrument whose link is a message :class:`~labkit.core.Transport`.
+
+    Driver methods (``_get_<name>``, ``_set_<name>``, actions) call ``self.query(...)``,
+    ``self.write(...)``...; called from the worker (where those methods run) they run at once,
+    from anywhere else they queue on it, so two cells, a panel and a run never interleave
+    half-commands.
+    """
+
+    _labkit_api = True
+
+    @property
+    def transport(self) -> Transport:
+        """The message link (the same object as :attr:`link`)."""
+        return self.link  # type: ignore[no-any-return]
+
+    def _greet(self) -> None:
+        link = self.link
+        if not isinstance(link, Transport):
+            raise ConfigurationError(
+                f"{type(self).__name__} talks in messages, but its link "
+                f"{type(link).__name__} is not a Transport",
+                instrument=self.name,
+                hint="Open it from an instrument address (GPIB0::24::INSTR, ASRL/dev/ttyUSB0...)",
+            )
+        super()._greet()
+
+    # ------------------------------------------------------------------ message I/O
+
+    def write(self, message: str) -> None:
+        """Send a message to the instrument (on its worker thread)."""
+        self.__exchange(_write, message)
+
+    def query(self, message: str) -> str:
+        """Send a message and return the reply (on the worker thread)."""
+        return self.__exchange(_query, message)
+
+    def read_message(self) -> str:
+        """Read one message the instrument sent (after a write)."""
+        return self.__exchange(_read)
+
+    def write_bytes(self, data: bytes) -> None:
+        """Send raw bytes, no termination added."""
+        self.__exchange(_write_bytes, bytes(data))
+
+    def read_bytes(self, size: int) -> bytes:
+        """Read exactly ``size`` raw bytes."""
+        return self.__exchange(_read_bytes, size)
+
+    def clear(self) -> None:
+        """Discard anything the instrument sent that nobody read (a late reply)."""
+        self.__exchange(_clear)
+
+    def __exchange(self, call: Callable[..., T], *args: Any) -> T:
+        if self._worker.on_worker():
+            return self.__on_link(call, args)
+        self.require_connected()
+        return self._worker.call(self.__on_link, call, args)
+
+    def __on_link(self, call: Callable[..., T], args: tuple[Any, ...]) -> T:
+        root = self.parent or self
+        transport = self.link
+        try:
+            if root.stale_input:
+                root.stale_input = False
+                transport.clear()
+            return call(transport, *args)
+        except LabkitError as error:
+            raise self._link_failed(error) from None
+
+    def _link_failed(self, error: LabkitError) -> LabkitError:
+        if isinstance(error, InstrumentTimeout):
+            (self.parent or self).stale_input = True  # a late reply must not answer the next query
+        return super()._link_failed(error)
+
+    stale_input: bool = False
+    """A reply may still be on its way after a timeout: clear the input before the next
+    exchange (set by the message I/O, cleared by a reconnect)."""
+
+    def _open_on_worker(self) -> None:
+        self.stale_input = False
+        super()._open_on_worker()
+
+
+def _write(transport: Transport, message: str) -> None:
+    transport.write(message)
+
+
+def _query(transport: Transport, message: str) -> str:
+    return transport.query(message)
+
+
+def _read(transport: Transport) -> str:
+    return transport.read()
+
+
+def _write_bytes(transport: Transport, data: bytes) -> None:
+    transport.write_bytes(data)
+
+
+def _read_bytes(transport: Transport, size: int) -> bytes:
+    return transport.read_bytes(size)
+
+
+def _clear(transport: Transport) -> None:
+    transport.clear()

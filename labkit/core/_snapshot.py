@@ -1,0 +1,51 @@
+"""How an instrument's declarations and values read as text and as a snapshot (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from labkit.core._spec import TraitSpec
+from labkit.core._state import SettingState
+from labkit.core._units import format_quantity
+
+__all__ = ["describe_rows", "snapshot_entry"]
+
+
+def describe_rows(
+    specs: Mapping[str, TraitSpec],
+    value_of: Callable[[str], Any],
+    states: Mapping[str, SettingState],
+) -> list[str]:
+    """One line per setting and reading: name, value with unit, range in force, lock."""
+    lines = []
+    for name, spec in specs.items():
+        if spec.role == "action":
+            continue
+        value = value_of(name)
+        shown = "?" if value is None else format_quantity(value, spec.unit)
+        extra = ""
+        state = states.get(name)
+        if state is not None:
+            lower, upper = state.bounds()
+            if lower.finite or upper.finite:
+                extra = f"  [{format_quantity(lower.value)} … {format_quantity(upper.value)}]"
+            if state.lock is not None:
+                extra += f"  {state.lock.describe()}"
+        lines.append(f"  {name:<24} {shown:<16}{extra}")
+    return lines
+
+
+def snapshot_entry(spec: TraitSpec, value: Any, state: SettingState) -> dict[str, Any]:
+    """A setting in a snapshot: value, unit, the limits in force, choices, ramp, lock."""
+    lower, upper = state.bounds()
+    entry: dict[str, Any] = {"value": value, "unit": spec.unit}
+    entry["min"] = lower.value if lower.finite else None
+    entry["max"] = upper.value if upper.finite else None
+    if spec.choices is not None:
+        entry["choices"] = list(spec.choices)
+    if state.ramp_rate is not None:
+        entry["ramp"] = state.ramp_rate
+    if state.lock is not None:
+        entry["locked"] = state.lock.describe()
+    return entry
