@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 _NT = NTNDArray()
 _INT32 = 2**31
+# The NTNDArray value union's members, by NumPy type code (the normative type's own names).
+_UNION = {
+    "?": "booleanValue", "b": "byteValue", "h": "shortValue", "i": "intValue", "l": "longValue",
+    "B": "ubyteValue", "H": "ushortValue", "I": "uintValue", "L": "ulongValue",
+    "f": "floatValue", "d": "doubleValue",
+}  # fmt: skip
 
 
 def frame_fields(
@@ -40,7 +46,7 @@ def frame_fields(
     """The NTNDArray fields for one frame (the pixels flattened, dimensions innermost first)."""
     pixels = np.ascontiguousarray(frame.pixels)
     code = pixels.dtype.char
-    if code not in NTNDArray._code2u:
+    if code not in _UNION:
         pixels = pixels.astype(np.float64)
         code = "d"
     shape = pixels.shape
@@ -81,7 +87,7 @@ def frame_fields(
         attributes.append({"name": "Regions", "value": json.dumps(regions)})
     size = int(pixels.nbytes)
     return {
-        "value": (NTNDArray._code2u[code], pixels.reshape(-1)),
+        "value": (_UNION[code], pixels.reshape(-1)),
         "codec": {"name": ""},
         "compressedSize": size,
         "uncompressedSize": size,

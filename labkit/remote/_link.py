@@ -137,6 +137,21 @@ class PvaLink:
             hint="It reconnects by itself when the server is back",
         )
 
+    # -- what the server declares -------------------------------------------------------------
+
+    def describe(self) -> Any:
+        """The served instrument this link's address names, as its PVs describe it."""
+        from labkit.remote._describe import fetch
+
+        return fetch(self, self.address.name)
+
+    def declarations(self) -> list[tuple[str, Any]]:
+        """The instrument's declarations, with accessors using the instrument's link (the
+        instrument model asks a declaring link this when its instrument connects)."""
+        from labkit.remote._declare import remote_declarations
+
+        return remote_declarations(self.describe(), lambda instrument: instrument.link)
+
     # -- monitors and the connection -----------------------------------------------------------
 
     def monitor(
