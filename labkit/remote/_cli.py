@@ -77,7 +77,8 @@ def serve_command(args: argparse.Namespace) -> int:
         print(
             f"clients: EPICS_PVA_ADDR_LIST={args.listen[0] if args.listen else '127.0.0.1'} "
             f"EPICS_PVA_SERVER_PORT={conf['EPICS_PVAS_SERVER_PORT']} "
-            f"EPICS_PVA_BROADCAST_PORT={conf['EPICS_PVAS_BROADCAST_PORT']}"
+            f"EPICS_PVA_BROADCAST_PORT={conf['EPICS_PVAS_BROADCAST_PORT']} "
+            f"prefix={server.config.prefix}"
         )
         print("ready; Ctrl-C stops the server", flush=True)
         try:

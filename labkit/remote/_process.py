@@ -21,7 +21,7 @@ from labkit.core import ConfigurationError
 
 __all__ = ["ServerProcess", "serve_in_background"]
 
-_PORTS = re.compile(r"EPICS_PVA_SERVER_PORT=(\d+) EPICS_PVA_BROADCAST_PORT=(\d+)")
+_PORTS = re.compile(r"EPICS_PVA_SERVER_PORT=(\d+) EPICS_PVA_BROADCAST_PORT=(\d+) prefix=(\S*)")
 
 
 class ServerProcess:
@@ -31,7 +31,7 @@ class ServerProcess:
         self,
         station: str | os.PathLike[str],
         *,
-        prefix: str = "",
+        prefix: str | None = None,
         port: int = 0,
         broadcast_port: int = 0,
         simulated: bool = False,
@@ -51,9 +51,11 @@ class ServerProcess:
         if self.running:
             return self
         command = [
-            sys.executable, "-m", "labkit", "serve", str(self.station), "--prefix", self.prefix,
+            sys.executable, "-m", "labkit", "serve", str(self.station),
             "--port", str(self.port), "--broadcast-port", str(self.broadcast_port),
         ]  # fmt: skip
+        if self.prefix is not None:
+            command += ["--prefix", self.prefix]
         if self.simulated:
             command.append("--simulated")
         env = {k: v for k, v in os.environ.items() if not k.startswith("EPICS_PVAS_")}
@@ -77,6 +79,7 @@ class ServerProcess:
             found = _PORTS.search(line)
             if found:
                 self.port, self.broadcast_port = int(found[1]), int(found[2])
+                self.prefix = found[3]
             if line.startswith("ready"):
                 return self
 
@@ -98,7 +101,7 @@ class ServerProcess:
 
     def address(self, instrument: str) -> str:
         """``pva://127.0.0.1:PORT/PREFIXinstrument``."""
-        return f"pva://127.0.0.1:{self.port}/{self.prefix}{instrument}"
+        return f"pva://127.0.0.1:{self.port}/{self.prefix or ''}{instrument}"
 
     def client_conf(self) -> dict[str, str]:
         """EPICS_PVA_* settings for other EPICS clients (p4p's CLI, ophyd-async)."""
@@ -140,7 +143,8 @@ class ServerProcess:
 
 
 def serve_in_background(
-    station: str | os.PathLike[str], *, prefix: str = "", **options: Any
+    station: str | os.PathLike[str], *, prefix: str | None = None, **options: Any
 ) -> ServerProcess:
-    """Serve ``station`` from a new ``labkit serve`` process; returns once it serves."""
+    """Serve ``station`` from a new ``labkit serve`` process; returns once it serves.
+    ``prefix`` overrides the station file's ``serve: prefix:``."""
     return ServerProcess(station, prefix=prefix, **options).start()
