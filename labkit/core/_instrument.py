@@ -276,6 +276,17 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
     # ------------------------------------------------------------------ hooks for drivers
 
+    def hold_for_run(self, run: str, settings: Iterable[str]) -> None:
+        """A run is about to move ``settings`` (names, ``"ch1.amplitude"`` for a channel's).
+
+        Called by the run engine before the run starts; raising refuses the run. An instrument
+        others share (a remote one) claims them so that no one else writes them meanwhile;
+        one this process alone uses has nothing to do.
+        """
+
+    def release_from_run(self, run: str) -> None:
+        """The run that held settings with :meth:`hold_for_run` has ended (made safe too)."""
+
     def identify(self) -> dict[str, str] | None:
         """Who the instrument says it is (vendor, model, serial, firmware), if it can say."""
         return None

@@ -17,6 +17,8 @@ from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
 from labkit.remote._process import ServerProcess, serve_in_background
 
 _LAZY = {
+    "RemoteChannel": "labkit.remote._instrument",
+    "RemoteInstrument": "labkit.remote._instrument",
     "PvaLink": "labkit.remote._link",
     "RemoteRefused": "labkit.remote._link",
     "Server": "labkit.remote._server",

@@ -105,6 +105,7 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.holders: list[Instrument] = []  # instruments holding settings for this run
         self.pause_requested = False
         self.abort_requested = False
         self.suspensions: dict[int, str] = {}
@@ -220,6 +221,8 @@ class Engine:
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
+        if self.holders:
+            await asyncio.to_thread(_release_settings, self.holders, self.run.id)
         self.run.feed.finished(status, error, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
@@ -288,30 +291,66 @@ def start(
     run_name = name or _default_name(plan)
     run_id = new_run_id()
     path = store_path(root, run_id, run_name)
-    everyone = {i.name: i for i in instruments()}
-    everyone.update(plan.instruments)
-    attributes = {
-        "run_id": run_id,
-        "name": run_name,
-        "status": "running",
-        "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-        "end_time": None,
-        "points_total": plan.total,
-        "instruments": sorted(plan.instruments),
-        "metadata": dict(metadata or {}),
-        "suspenders": [s.description for s in watched],
-        "snapshot": {n: _snapshot(i) for n, i in sorted(everyone.items())},
-        "plan": plan.describe(),
-        "provenance": provenance(everyone.values()),
-        "events": [],
-    }
-    writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
-    writer.create()
-    run = Run(run_id, run_name, path, plan, writer)
-    engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-    run.feed.attach(engine, progress)
-    run.feed.running(_loop.submit(engine.main()))
+    holders = _hold_settings(plan, run_id)
+    try:
+        everyone = {i.name: i for i in instruments()}
+        everyone.update(plan.instruments)
+        attributes = {
+            "run_id": run_id,
+            "name": run_name,
+            "status": "running",
+            "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+            "end_time": None,
+            "points_total": plan.total,
+            "instruments": sorted(plan.instruments),
+            "metadata": dict(metadata or {}),
+            "suspenders": [s.description for s in watched],
+            "snapshot": {n: _snapshot(i) for n, i in sorted(everyone.items())},
+            "plan": plan.describe(),
+            "provenance": provenance(everyone.values()),
+            "events": [],
+        }
+        writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
+        writer.create()
+        run = Run(run_id, run_name, path, plan, writer)
+        engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
+        engine.holders = holders
+        run.feed.attach(engine, progress)
+        run.feed.running(_loop.submit(engine.main()))
+    except BaseException:
+        _release_settings(holders, run_id)
+        raise
     return run
+
+
+def _hold_settings(plan: Plan, run_id: str) -> list[Instrument]:
+    """Tell each instrument which settings the run moves (a shared one claims them); all or
+    none: a refusal releases what was held and refuses the run before anything is written."""
+    moved: dict[str, tuple[Instrument, set[str]]] = {}
+    for entry in plan.setpoints:
+        instrument = entry.handle.instrument
+        root = instrument.parent or instrument
+        name = entry.handle.name
+        if root is not instrument:
+            name = f"{instrument.name.rsplit('.', 1)[-1]}.{name}"
+        moved.setdefault(root.name, (root, set()))[1].add(name)
+    held: list[Instrument] = []
+    try:
+        for root, names in moved.values():
+            root.hold_for_run(run_id, sorted(names))
+            held.append(root)
+    except BaseException:
+        _release_settings(held, run_id)
+        raise
+    return held
+
+
+def _release_settings(held: list[Instrument], run_id: str) -> None:
+    for instrument in held:
+        try:
+            instrument.release_from_run(run_id)
+        except Exception:  # a claim lapses by itself; the end of a run must not fail on it
+            pass
 
 
 def _snapshot(instrument: Instrument) -> dict[str, Any]:

@@ -1,0 +1,268 @@
+"""``RemoteInstrument``: an instrument another process serves, used here as if it were local.
+
+``labkit.connect("pva://host:port/LAB1:smu")`` makes one. Its declarations come from the
+server when it connects, through the instrument model's one mechanism (the link declares: see
+:meth:`PvaLink.declarations`), so panels, units, limits, dry runs, runs, live views and
+snapshots work unchanged. A value is checked here first — type, unit, choices, and the limits
+in force on the server — and then by the serving instrument, which alone decides; what only the
+server knows (a lock set a moment ago, an interlock, another run's claim) comes back as
+:class:`RemoteRefused` with the server's own words.
+
+The instrument follows the server: monitors keep every value current (a change made by anyone
+shows here), the limits in force follow the server's, and the connection follows its status
+PV — a server that goes away marks the instrument disconnected (its calls raise
+``ConnectionLost`` naming the server) and it reconnects by itself when the server is back.
+A run that moves its settings claims them on the server for as long as it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from labkit.core import ConnectionLost, Instrument, LabkitError
+from labkit.core._declarations import device_class
+from labkit.remote._address import parse_address
+from labkit.remote._declare import remote_declarations
+from labkit.remote._describe import MemberDescription, RemoteDescription
+from labkit.remote._link import DEFAULT_TIMEOUT, PvaLink, RemoteRefused
+from labkit.remote._pvdata import declaration_from_fields, state_from_fields, value_from_wire
+
+__all__ = ["RemoteChannel", "RemoteInstrument"]
+
+log = logging.getLogger(__name__)
+
+LEASE = 5.0  # seconds a run's claim lasts unless renewed
+RENEW = 1.5  # seconds between renewals
+
+
+def _link_of(instrument: Any) -> Any:
+    return instrument.link
+
+
+class RemoteChannel(Instrument):
+    """A channel of a remote instrument (``psu.p6v``); its declarations come from the server."""
+
+    @classmethod
+    def default_name(cls) -> str:
+        return "channel"
+
+    def adopt(self, members: tuple[MemberDescription, ...], description: RemoteDescription) -> None:
+        """Take the channel's declarations, as the server lists them (once, at connect)."""
+        found = remote_declarations(
+            RemoteDescription(
+                name=self.name,
+                driver=description.driver,
+                identity=None,
+                members=members,
+                channels={},
+                camera=False,
+                poll={},
+                pvs={},
+            ),
+            _link_of,
+        )
+        self.__class__ = device_class(self, found)
+        for trait in type(self).class_own_traits().values():
+            trait.instance_init(self)
+        self._make_handles()
+
+
+class RemoteInstrument(Instrument):
+    """An instrument served over EPICS pvAccess by ``labkit serve`` in another process.
+
+    ``RemoteInstrument("pva://host:port/PREFIXname")``; ``name`` defaults to the served name.
+    ``timeout`` (s) bounds each request to the server (5 s).
+    """
+
+    declared_at_connect = True
+
+    def __init__(
+        self,
+        resource: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        connect: bool = True,
+        **options: Any,
+    ) -> None:
+        self._description: RemoteDescription | None = None
+        self._runs: dict[str, tuple[list[str], threading.Event]] = {}
+        super().__init__(resource, name=name, timeout=timeout, connect=connect, **options)
+
+    @classmethod
+    def default_name(cls) -> str:
+        return "remote"
+
+    # -- the link and the declarations ------------------------------------------------------
+
+    def make_link(self) -> PvaLink:
+        if self.resource is None:
+            raise LabkitError(
+                "a remote instrument needs its pva:// address",
+                instrument=self.name,
+                hint="labkit.connect('pva://HOST:PORT/PREFIXname')",
+            )
+        timeout = float(self._options.get("timeout", DEFAULT_TIMEOUT))
+        return PvaLink(self.resource, timeout=timeout, connect=False)
+
+    @property
+    def description(self) -> RemoteDescription | None:
+        """What the server declared when this instrument connected."""
+        return self._description
+
+    def device_declarations(self) -> Iterable[Any]:
+        link: PvaLink = self.link
+        self._description = link.describe()
+        return remote_declarations(self._description, _link_of)
+
+    def identify(self) -> dict[str, str] | None:
+        return dict(self._description.identity or {}) if self._description else None
+
+    def refresh_settings(self) -> dict[str, Any]:
+        """The values the server has: from its PVs, without commanding the instrument."""
+        link: PvaLink = self.link
+        description = link.describe() if self.connected else self._description
+        values: dict[str, Any] = {}
+        if description is None:
+            return values
+        groups = [(self, description.members)]
+        groups += [
+            (self._channels[n], m) for n, m in description.channels.items() if n in self._channels
+        ]
+        for instrument, members in groups:
+            for member in members:
+                if member.role != "action" and member.value is not None:
+                    instrument.store(member.name, member.value)
+                    values[f"{instrument.name}.{member.name}"] = member.value
+        return values
+
+    def _on_open(self) -> None:
+        description = self._description
+        assert description is not None
+        link: PvaLink = self.link
+        for channel_name, members in description.channels.items():
+            if channel_name not in self._channels:
+                channel = RemoteChannel(parent=self, name=channel_name, connect=False)
+                channel.adopt(members, description)
+                self._channels[channel_name] = channel
+        groups: list[tuple[Instrument, tuple[MemberDescription, ...]]] = [
+            (self, description.members)
+        ]
+        groups += [(self._channels[n], m) for n, m in description.channels.items()]
+        for instrument, members in groups:
+            for member in members:
+                link.monitor(member.pv, functools.partial(self._follow, instrument, member))
+        link.on_connection(self._server_seen)
+        link.watch_connection(description.pvs.get("status") or f"{link.address.name}:_status")
+
+    # -- following the server ---------------------------------------------------------------
+
+    def _follow(self, instrument: Instrument, member: MemberDescription, value: Any) -> None:
+        """A monitor update: store the value, follow the limits in force and the hard limits."""
+        if isinstance(value, Exception):
+            return  # the status PV's monitor says whether the server is there
+        try:
+            fields = value.todict()
+            if member.role != "action" and fields.get("alarm", {}).get("severity", 0) < 3:
+                instrument.store(member.name, value_from_wire(member.declaration, fields["value"]))
+            if member.role == "setting":
+                self._follow_limits(instrument, member, fields)
+        except (LabkitError, ValueError, KeyError, TypeError):
+            log.debug("an update of %s could not be followed", member.pv, exc_info=True)
+
+    def _follow_limits(
+        self, instrument: Instrument, member: MemberDescription, fields: Any
+    ) -> None:
+        handle = instrument.settings[member.name]
+        spec = handle.spec
+        declared = declaration_from_fields(fields)
+        changes = {
+            key: declared.get(key)
+            for key in ("min", "max")
+            if spec.numeric and declared.get(key) != getattr(spec, key)
+        }
+        if changes:
+            instrument.update_declaration(member.name, **changes)
+        if not spec.numeric:
+            return
+        low, high = state_from_fields(fields).get("limits") or (None, None)
+        hard_low, hard_high = spec.hard_range()
+        low = None if low is None or low <= hard_low else low
+        high = None if high is None or high >= hard_high else high
+        state = handle.state
+        if (state.soft_min, state.soft_max) != (low, high):
+            handle.limit(low, high)
+
+    def _server_seen(self, up: bool) -> None:
+        if self.closed:
+            return
+        self._mark_connected(up)
+        if not up:
+            log.warning("%s: lost the pvAccess server %s", self.name, self.link.server)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def hold_for_run(self, run: str, settings: Iterable[str]) -> None:
+        """Claim ``settings`` on the server for ``run``, and keep the claim while it runs."""
+        names = sorted(set(settings))
+        if not names:
+            return
+        self._claim("claim", names, run)
+        stop = threading.Event()
+        self._runs[run] = (names, stop)
+        threading.Thread(
+            target=self._renew, args=(run, names, stop), name=f"labkit-claim-{run}", daemon=True
+        ).start()
+
+    def release_from_run(self, run: str) -> None:
+        held = self._runs.pop(run, None)
+        if held is None:
+            return
+        names, stop = held
+        stop.set()
+        try:
+            self._claim("release", names, run)
+        except LabkitError as error:  # lapses by itself after its lease
+            log.info("%s: releasing run %s's claim failed (%s)", self.name, run, error)
+
+    def _claim(self, action: str, names: list[str], run: str) -> None:
+        link: PvaLink = self.link
+        claim_pv = (self._description.pvs.get("claim") if self._description else None) or (
+            f"{link.address.name}:_claim"
+        )
+        try:
+            link.call(
+                claim_pv,
+                {"action": action, "settings": ",".join(names), "run": run, "lease": str(LEASE)},
+            )
+        except RemoteRefused as error:
+            raise self._attach(error) from None
+
+    def _renew(self, run: str, names: list[str], stop: threading.Event) -> None:
+        while not stop.wait(RENEW):
+            try:
+                self._claim("renew", names, run)
+            except ConnectionLost:
+                continue  # the server is away: renew when it is back
+            except LabkitError as error:
+                log.warning("%s: run %s lost its claim: %s", self.name, run, error)
+
+    def _on_close(self) -> None:
+        for run in list(self._runs):
+            self.release_from_run(run)
+
+    # -- what a run records -----------------------------------------------------------------
+
+    def snapshot(self, *, refresh: bool = False) -> dict[str, Any]:
+        snapshot = super().snapshot(refresh=refresh)
+        address = parse_address(self.resource) if self.resource else None
+        snapshot["remote"] = {
+            "url": self.resource,
+            "server": address.server if address else None,
+            "served_driver": self._description.driver if self._description else None,
+        }
+        return snapshot
