@@ -48,6 +48,7 @@ def _declare(
 
         return Action(run, **arguments)
     kind = arguments.pop("kind")
+    name = member.name
     readable = "r" in declaration.get("access", "rw") or member.role == "reading"
     if member.role == "reading" and member.name in description.poll:
         getter = _next_update(pv, declaration, link_of)
@@ -64,7 +65,12 @@ def _declare(
     if member.role == "setting":
 
         def setter(instrument: Any, value: Any) -> None:
-            link_of(instrument).put(pv, put_value(declaration, value))
+            link = link_of(instrument)
+            link.put(
+                pv,
+                put_value(declaration, value),
+                timeout=_ramp_time(instrument, name, value) + link.timeout,
+            )
 
         writable = "w" in declaration.get("access", "rw")
         if not writable:
@@ -76,6 +82,15 @@ def _declare(
             **arguments,
         )
     return Reading(kind, get=getter, **arguments)
+
+
+def _ramp_time(instrument: Any, name: str, value: Any) -> float:
+    """How long the server's ramp to ``value`` takes (0 without one): a put waits for it."""
+    rate = getattr(instrument, "server_ramp", lambda name: None)(name)
+    current = instrument.last_value(name)
+    if not rate or current is None or not isinstance(value, (int, float)):
+        return 0.0
+    return abs(float(value) - float(current)) / rate * 1.5 + 1.0
 
 
 def _next_update(pv: str, declaration: Any, link_of: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -24,7 +24,7 @@ _FACTORY_FIELDS = {
     "setting": (
         "unit", "min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step", "choices",
         "readback", "access", "safe", "label", "doc",
-    ),
+    ),  # not "ramp": see factory_arguments
     "reading": ("unit", "choices", "label", "doc"),
     "action": ("label", "confirm", "doc"),
 }  # fmt: skip
@@ -77,8 +77,8 @@ def factory_arguments(member: MemberDescription) -> dict[str, Any]:
             arguments["soft_min"] = low
         if high is not None and (hard_high is None or high < hard_high):
             arguments["soft_max"] = high
-        if member.state.get("ramp") is not None:
-            arguments["ramp"] = member.state["ramp"]
+        # The server ramps (it owns the hardware); the declaration here does not, or every
+        # step would be a put of its own.
     return arguments
 
 

@@ -50,6 +50,17 @@ class RemoteChannel(Instrument):
     def default_name(cls) -> str:
         return "channel"
 
+    def server_ramp(self, name: str) -> float | None:
+        """The ramp rate the server applies to ``name`` (None: it sets it in one step)."""
+        parent: Any = self.parent
+        return parent.server_ramp(f"{self.name.rsplit('.', 1)[-1]}.{name}")
+
+    def require_connected(self) -> None:
+        parent: Any = self.parent
+        if not self.connected and parent is not None and not parent.closed:
+            parent.require_connected()
+        super().require_connected()
+
     def adopt(self, members: tuple[MemberDescription, ...], description: RemoteDescription) -> None:
         """Take the channel's declarations, as the server lists them (once, at connect)."""
         found = remote_declarations(
@@ -91,11 +102,16 @@ class RemoteInstrument(Instrument):
     ) -> None:
         self._description: RemoteDescription | None = None
         self._runs: dict[str, tuple[list[str], threading.Event]] = {}
+        self._server_ramps: dict[str, float | None] = {}
         super().__init__(resource, name=name, timeout=timeout, connect=connect, **options)
 
     @classmethod
     def default_name(cls) -> str:
         return "remote"
+
+    def server_ramp(self, name: str) -> float | None:
+        """The ramp rate the server applies to ``name`` (``"ch.name"`` for a channel's)."""
+        return self._server_ramps.get(name)
 
     # -- the link and the declarations ------------------------------------------------------
 
@@ -154,7 +170,10 @@ class RemoteInstrument(Instrument):
         ]
         groups += [(self._channels[n], m) for n, m in description.channels.items()]
         for instrument, members in groups:
+            where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
             for member in members:
+                if member.role == "setting":
+                    self._server_ramps[where + member.name] = member.state.get("ramp")
                 link.monitor(member.pv, functools.partial(self._follow, instrument, member))
         link.on_connection(self._server_seen)
         link.watch_connection(description.pvs.get("status") or f"{link.address.name}:_status")
@@ -189,13 +208,24 @@ class RemoteInstrument(Instrument):
             instrument.update_declaration(member.name, **changes)
         if not spec.numeric:
             return
-        low, high = state_from_fields(fields).get("limits") or (None, None)
+        state_now = state_from_fields(fields)
+        where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
+        self._server_ramps[where + member.name] = state_now.get("ramp")
+        low, high = state_now.get("limits") or (None, None)
         hard_low, hard_high = spec.hard_range()
         low = None if low is None or low <= hard_low else low
         high = None if high is None or high >= hard_high else high
         state = handle.state
         if (state.soft_min, state.soft_max) != (low, high):
             handle.limit(low, high)
+
+    def require_connected(self) -> None:
+        """While the server is away, say so — naming it — rather than "not connected"."""
+        if self.connected or self.closed or self.worker.on_worker():
+            super().require_connected()
+            return
+        link: PvaLink = self.link
+        raise self._attach(link.lost())
 
     def _server_seen(self, up: bool) -> None:
         if self.closed:
@@ -264,5 +294,6 @@ class RemoteInstrument(Instrument):
             "url": self.resource,
             "server": address.server if address else None,
             "served_driver": self._description.driver if self._description else None,
+            "server_ramps": {k: v for k, v in self._server_ramps.items() if v is not None},
         }
         return snapshot

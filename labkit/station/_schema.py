@@ -172,6 +172,11 @@ LOCK = Record(
 INSTRUMENT = Record(
     {
         "driver": TEXT,
+        "remote": Scalar(
+            (str,),
+            "a pva:// address (an instrument another process serves)",
+            lambda v: None if v.startswith("pva://") else "must be a pva:// address",
+        ),
         "resource": TEXT,
         "simulated": BOOL,
         "twin": TEXT,
@@ -191,8 +196,7 @@ INSTRUMENT = Record(
             describe="how the instrument is served (poll: readings and their rates)",
         ),
     },
-    required=("driver",),
-    describe="an instrument (driver, resource, ...)",
+    describe="an instrument (driver, resource, ... or remote: pva://...)",
 )
 BENCH = Record(
     {
