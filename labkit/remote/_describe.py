@@ -68,15 +68,12 @@ def factory_arguments(member: MemberDescription) -> dict[str, Any]:
         if field in declaration:
             arguments[field] = declaration[field]
     if member.role == "setting":
-        # The limits in force on the server (its soft limits and an instructor's locked ones)
-        # become this declaration's soft limits, its ramp rate in force the ramp: a value the
-        # server would refuse is refused here, before anything is sent.
-        low, high = member.state.get("limits") or (None, None)
-        hard_low, hard_high = declaration.get("min"), declaration.get("max")
-        if low is not None and (hard_low is None or low > hard_low):
-            arguments["soft_min"] = low
-        if high is not None and (hard_high is None or high < hard_high):
-            arguments["soft_max"] = high
+        # The server's soft limits become this declaration's (its instructor's locks are
+        # mirrored as locks by the remote instrument): a value the server would refuse for
+        # them is refused here, before anything is sent.
+        for field in ("soft_min", "soft_max"):
+            if member.state.get(field) is not None:
+                arguments[field] = member.state[field]
         # The server ramps (it owns the hardware); the declaration here does not, or every
         # step would be a put of its own.
     return arguments

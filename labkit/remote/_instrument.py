@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from labkit.core import ConnectionLost, Instrument, LabkitError
+from labkit.core import ConnectionLost, Instrument, LabkitError, SettingLock
 from labkit.core._declarations import device_class
 from labkit.remote._address import parse_address
 from labkit.remote._declare import remote_declarations
@@ -41,6 +41,14 @@ RENEW = 1.5  # seconds between renewals
 
 def _link_of(instrument: Any) -> Any:
     return instrument.link
+
+
+def _tighter(mine: Any, theirs: Any, pick: Any) -> Any:
+    if mine is None:
+        return theirs
+    if theirs is None:
+        return mine
+    return pick(mine, theirs)
 
 
 class RemoteChannel(Instrument):
@@ -103,6 +111,8 @@ class RemoteInstrument(Instrument):
         self._description: RemoteDescription | None = None
         self._runs: dict[str, tuple[list[str], threading.Event]] = {}
         self._server_ramps: dict[str, float | None] = {}
+        self._server_soft: dict[str, tuple[Any, Any]] = {}  # the server's, as last mirrored
+        self._locks: dict[int, SettingLock] = {}  # the server's locks mirrored, by state
         super().__init__(resource, name=name, timeout=timeout, connect=connect, **options)
 
     @classmethod
@@ -173,7 +183,13 @@ class RemoteInstrument(Instrument):
             where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
             for member in members:
                 if member.role == "setting":
+                    handle = instrument.settings[member.name]
                     self._server_ramps[where + member.name] = member.state.get("ramp")
+                    self._server_soft[where + member.name] = (
+                        member.state.get("soft_min"),
+                        member.state.get("soft_max"),
+                    )
+                    self._follow_lock(handle, member.state.get("lock"))
                 link.monitor(member.pv, functools.partial(self._follow, instrument, member))
         link.on_connection(self._server_seen)
         link.watch_connection(description.pvs.get("status") or f"{link.address.name}:_status")
@@ -196,6 +212,11 @@ class RemoteInstrument(Instrument):
     def _follow_limits(
         self, instrument: Instrument, member: MemberDescription, fields: Any
     ) -> None:
+        """The server's hard limits, soft limits, lock and ramp rate, mirrored here.
+
+        A client's own narrowing of the soft limits (``handle.limit``, a station file's
+        ``limits:``) is kept: the soft limits here are the server's, narrowed by it.
+        """
         handle = instrument.settings[member.name]
         spec = handle.spec
         declared = declaration_from_fields(fields)
@@ -206,18 +227,47 @@ class RemoteInstrument(Instrument):
         }
         if changes:
             instrument.update_declaration(member.name, **changes)
-        if not spec.numeric:
-            return
-        state_now = state_from_fields(fields)
+        now = state_from_fields(fields)
         where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
-        self._server_ramps[where + member.name] = state_now.get("ramp")
-        low, high = state_now.get("limits") or (None, None)
-        hard_low, hard_high = spec.hard_range()
-        low = None if low is None or low <= hard_low else low
-        high = None if high is None or high >= hard_high else high
+        key = where + member.name
+        self._server_ramps[key] = now.get("ramp")
+        if spec.numeric:
+            self._follow_soft_limits(key, handle, (now.get("soft_min"), now.get("soft_max")))
+        self._follow_lock(handle, now.get("lock"))
+
+    def _follow_soft_limits(self, key: str, handle: Any, server: tuple[Any, Any]) -> None:
         state = handle.state
-        if (state.soft_min, state.soft_max) != (low, high):
-            handle.limit(low, high)
+        last = self._server_soft.get(key, (handle.spec.soft_min, handle.spec.soft_max))
+        if server == last:
+            return
+        own = [
+            mine if mine != theirs else None
+            for mine, theirs in zip((state.soft_min, state.soft_max), last, strict=True)
+        ]
+        low = _tighter(own[0], server[0], max)
+        high = _tighter(own[1], server[1], min)
+        self._server_soft[key] = server
+        handle.limit(low, high)
+
+    def _follow_lock(self, handle: Any, lock: Any) -> None:
+        state = handle.state
+        mirrored = self._locks.get(id(state))
+        if lock is None:
+            if mirrored is not None and state.lock is mirrored:
+                state.lock = None
+            self._locks.pop(id(state), None)
+            return
+        wanted = SettingLock(
+            value=lock["value"] if "value" in lock else SettingLock().value,
+            min=lock.get("min"),
+            max=lock.get("max"),
+            reason=f"{lock.get('reason') or 'locked'}, on the server",
+        )
+        if mirrored == wanted and state.lock is mirrored:
+            return
+        if state.lock is None or state.lock is mirrored:
+            state.lock = wanted
+            self._locks[id(state)] = wanted
 
     def require_connected(self) -> None:
         """While the server is away, say so — naming it — rather than "not connected"."""

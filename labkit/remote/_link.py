@@ -155,24 +155,32 @@ class PvaLink:
     # -- monitors and the connection -----------------------------------------------------------
 
     def monitor(
-        self, name: str, callback: Callable[[Any], None], *, request: str | None = None
+        self,
+        name: str,
+        callback: Callable[[Any], None],
+        *,
+        request: str | None = None,
+        connected: bool = False,
     ) -> Any:
         """Call ``callback(value)`` on each update, and ``callback(ConnectionLost)`` when the
-        server goes away (updates resume when it is back). Returns the subscription."""
+        server goes away (updates resume when it is back). Returns the subscription.
+
+        ``connected``: the server was just reached, so a disconnect before the first update
+        is a loss too (p4p also reports "disconnected" before a channel first connects)."""
         if self._context is None:
             raise ConnectionLost(f"the link to {self.server} was closed", resource=self.address.url)
 
-        connected = [False]
+        up = [connected]
 
         def event(value: Any) -> None:
             if isinstance(value, Disconnected):
-                if connected[0]:  # p4p also says "disconnected" before it first connects
-                    connected[0] = False
+                if up[0]:
+                    up[0] = False
                     callback(self.lost(name))
             elif isinstance(value, Exception):
                 callback(RemoteRefused(str(value), resource=self.address.url))
             else:
-                connected[0] = True
+                up[0] = True
                 callback(value)
 
         subscription = self._context.monitor(name, event, request=request, notify_disconnect=True)
@@ -181,7 +189,8 @@ class PvaLink:
         return subscription
 
     def watch_connection(self, status_pv: str) -> None:
-        """Follow ``status_pv`` (an instrument's ``_status``) to know whether the server is there."""
+        """Follow ``status_pv`` (an instrument's ``_status``) to know whether the server is
+        there; returns once its first update arrived (or the timeout passed without one)."""
         if self._watch is not None:
             return
 
@@ -197,6 +206,7 @@ class PvaLink:
                     log.exception("a connection listener of %s failed", self.server)
 
         self._watch = self.monitor(status_pv, event)
+        self._connected.wait(self.timeout)
 
     @property
     def connected(self) -> bool:

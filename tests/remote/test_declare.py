@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit import LimitError
+from labkit import LimitError, LockedError
 from labkit.remote import RemoteInstrument
 from labkit.remote._link import RemoteRefused
 
@@ -35,13 +35,33 @@ def test_a_remote_instrument_validates_locally_and_sets_through_the_server(bench
     assert smu.read("current") > 0  # polled by the server: its next value
 
 
-def test_what_only_the_server_knows_is_still_enforced_there(bench_server):
+def test_an_instructors_lock_on_the_server_is_a_lock_here(bench_server):
     station, server = bench_server
     smu = labkit.connect(server.address("smu"), name="rsmu")
+    state = smu.settings.source_voltage.state
+    locked = threading.Event()
+    state.observe(lambda change: change["new"] is not None and locked.set(), names=["lock"])
     station.smu.settings.source_voltage.lock(value=0.2, reason="calibrating", key="k")
-    with pytest.raises(RemoteRefused, match=r"locked at 0\.2"):
-        smu.source_voltage = 0.7  # a value lock: only the server holds it
-    assert station.smu.source_voltage == 0.2
+    assert locked.wait(20)
+    with pytest.raises(LockedError, match=r"locked at 0\.2 \(calibrating, on the server\)"):
+        smu.source_voltage = 0.7  # refused here, before anything is sent
+    unlocked = threading.Event()
+    state.observe(lambda change: change["new"] is None and unlocked.set(), names=["lock"])
+    station.smu.settings.source_voltage.unlock("k")
+    assert unlocked.wait(20)
+    smu.source_voltage = 0.7
+    assert station.smu.source_voltage == 0.7
+
+
+def test_what_only_the_server_knows_is_enforced_there(bench_server):
+    station, server = bench_server
+    smu = labkit.connect(server.address("smu"), name="rsmu")
+    dmm = station.dmm
+    # an interlock in the serving process: the output may come on only below 0.1 V on the DMM
+    station.smu.settings.output.interlock(dmm.readings.voltage < -1, when=True, reason="test")
+    with pytest.raises(RemoteRefused, match="refused by an interlock"):
+        smu.output = True
+    assert station.smu.output is False
 
 
 def test_readings_not_polled_are_read_on_demand(bench_server):
@@ -89,3 +109,77 @@ def test_a_run_on_a_remote_instrument_records_where_it_was(bench_server, data_ro
     assert remote["url"] == server.address("smu")
     assert remote["served_driver"].endswith("Keithley2450")
     assert station.smu.source_voltage == 0.7
+
+
+def test_a_station_names_a_remote_instrument(bench_server, tmp_path):
+    station, server = bench_server
+    path = tmp_path / "client.yaml"
+    path.write_text(
+        f"""\
+instruments:
+  bench_smu:
+    remote: {server.address("smu")}
+    settings: {{nplc: 2}}
+    limits: {{source_voltage: {{min: 0, max: 0.5 V}}}}
+"""
+    )
+    with labkit.load_station(path) as client:
+        smu = client["bench_smu"]
+        assert isinstance(smu, RemoteInstrument)
+        assert station.smu.nplc == 2  # set through the server
+        assert smu.settings.source_voltage.limits == (0, 0.5)  # narrowed here, for this client
+        with pytest.raises(LimitError):
+            smu.source_voltage = 0.7
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"instruments:\n  x:\n    remote: {server.address('smu')}\n    driver: keithley2450\n"
+    )
+    with pytest.raises(labkit.station.StationError, match="'driver' does not go with remote"):
+        labkit.load_station(bad)
+
+
+def test_a_remote_instrument_has_the_panel_a_local_one_has(bench_server):
+    pytest.importorskip("ipywidgets")
+    from labkit.ui import instrument_panel
+
+    station, server = bench_server
+    smu = labkit.connect(server.address("smu"), name="rsmu")
+    panel = instrument_panel(smu)
+    local = instrument_panel(station.smu)
+    assert list(panel.rows) == list(local.rows)
+    slider = panel.rows["source_voltage"].control
+    assert (slider.min, slider.max) == (-1, 2)  # the limits in force on the server
+    assert type(slider) is type(local.rows["source_voltage"].control)
+    assert (
+        panel.rows["source_function"].control.options
+        == local.rows["source_function"].control.options
+    )
+    slider.value = 0.4  # as a person dragging it would
+    changed = threading.Event()
+    station.smu.observe(lambda c: c["new"] == 0.4 and changed.set(), names=["source_voltage"])
+    assert changed.wait(20) or station.smu.source_voltage == 0.4
+    panel.close()
+    local.close()
+
+
+def test_a_remote_instrument_comes_back_with_its_server(tmp_path):
+    from labkit.remote import ServerProcess
+    from tests.remote.serving import STATION
+
+    path = tmp_path / "station.yaml"
+    path.write_text(STATION)
+    server = ServerProcess(path, prefix="T:").start()
+    try:
+        smu = labkit.connect(server.address("smu"), timeout=2)
+        lost, back = threading.Event(), threading.Event()
+        smu.observe(lambda c: (back if c["new"] else lost).set(), names=["connected"])
+        server.kill()
+        assert lost.wait(30)
+        with pytest.raises(labkit.ConnectionLost, match=f"127.0.0.1:{server.port}"):
+            smu.nplc = 3
+        server.start()  # on the same ports
+        assert back.wait(60)
+        smu.nplc = 3
+        assert smu.read("nplc") == 3
+    finally:
+        server.stop()
