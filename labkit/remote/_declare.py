@@ -6,9 +6,9 @@ and ``set`` talk to the server through the instrument's :class:`~labkit.remote.P
 
 - setting a value is a put that completes when the serving instrument acknowledged it;
 - reading a setting asks for the PV (the value the server acknowledged last);
-- reading a reading the server polls waits for its next update, measured after the request —
-  a fresh value without commanding the instrument; a reading it does not poll is read on
-  demand (an RPC, which the station grants only to clients allowed to write);
+- a reading is read on demand (an RPC, which the station grants only to clients allowed to
+  write); a client that may not gets, for a reading the server polls, its next update —
+  measured after the request, so fresh, without commanding the instrument;
 - an action is a put of 1.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 
 from labkit.core import Action, ConnectionLost, Reading, Setting
 from labkit.remote._describe import MemberDescription, RemoteDescription, factory_arguments
+from labkit.remote._link import RemoteRefused
 from labkit.remote._pvdata import put_value, value_from_wire
 
 __all__ = ["remote_declarations"]
@@ -51,7 +52,7 @@ def _declare(
     name = member.name
     readable = "r" in declaration.get("access", "rw") or member.role == "reading"
     if member.role == "reading" and member.name in description.poll:
-        getter = _next_update(pv, declaration, link_of)
+        getter = _fresh(pv, declaration, link_of)
     elif member.role == "reading":
 
         def getter(instrument: Any) -> Any:
@@ -91,6 +92,25 @@ def _ramp_time(instrument: Any, name: str, value: Any) -> float:
     if not rate or current is None or not isinstance(value, (int, float)):
         return 0.0
     return abs(float(value) - float(current)) / rate * 1.5 + 1.0
+
+
+def _fresh(pv: str, declaration: Any, link_of: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A getter for a reading the server polls: read on demand if this client may command
+    the instrument (fast), else the server's next polled value (never a stale one)."""
+    waiting = _next_update(pv, declaration, link_of)
+    may_command = [True]
+
+    def getter(instrument: Any) -> Any:
+        if may_command[0]:
+            try:
+                return value_from_wire(declaration, link_of(instrument).read_now(pv)["value"])
+            except RemoteRefused as refusal:
+                if "Reading on demand" not in str(refusal):
+                    raise
+                may_command[0] = False  # read-only here: wait for the server's own reads
+        return waiting(instrument)
+
+    return getter
 
 
 def _next_update(pv: str, declaration: Any, link_of: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -183,3 +183,19 @@ def test_a_remote_instrument_comes_back_with_its_server(tmp_path):
         assert smu.read("nplc") == 3
     finally:
         server.stop()
+
+
+def test_a_read_only_client_reads_the_servers_next_polled_value(serve_station):
+    from tests.remote.conftest import BENCH_STATION
+
+    text = BENCH_STATION.replace("      - {account: %(account)s, host: 127.0.0.1}\n", "").replace(
+        "    write:\n", "    write: []\n"
+    )
+    station, server = serve_station(text)
+    station.smu.output = True
+    station.smu.source_voltage = 0.65
+    smu = labkit.connect(server.address("smu"), name="rsmu")
+    assert smu.read("current") == pytest.approx(station.smu.read("current"), rel=0.05)
+    with pytest.raises(RemoteRefused, match="read-only"):
+        smu.nplc = 2
+    assert station.smu.nplc == 1
