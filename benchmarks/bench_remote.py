@@ -4,8 +4,9 @@ Three parts, each against its own yardstick measured in the same run:
 
 - ``roundtrip``: set a setting and read a reading, the way a sweep point does. Locally: the
   simulated Keithley 2450 and 34465A of the virtual bench (pyvisa, in-process). Remotely: the
-  same bench served by ``labkit serve`` in another process, a put (waiting for the
-  acknowledgement) and a read on demand (an RPC) through labkit's ``PvaLink``. The floor: a
+  same bench served by ``labkit serve`` in another process, through ``labkit.connect``'s remote
+  instruments, and through their link alone (a put waiting for the acknowledgement and a read
+  on demand, an RPC). The floor: a
   bare p4p put + get on a PV that does nothing, served by p4p alone in another process.
 - ``monitor``: readings per second a client receives by monitor from a reading the server
   polls as fast as the instrument answers, against the reads per second a local loop gets.
@@ -48,7 +49,7 @@ instruments:
   dmm:
     driver: keysight34465a
     serve:
-      poll: {voltage: 100000}
+      poll: {voltage: %(rate)s}
 """
 
 
@@ -97,13 +98,13 @@ class Served:
 # -- the server sides (run in their own processes) --------------------------------------------
 
 
-def _serve_bench() -> None:
+def _serve_bench(rate: str) -> None:
     from labkit.remote import serve
     from labkit.station import load_station
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "station.yaml"
-        path.write_text(STATION)
+        path.write_text(STATION % {"rate": rate})
         station = load_station(path)
         server = serve(station, prefix="B:", port=0, broadcast_port=0)
         print(json.dumps({"url": server.address("smu"), "dmm": server.address("dmm")}), flush=True)
@@ -206,14 +207,14 @@ def roundtrip(seconds: float) -> None:
     print("set + read round trip (median per point)")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "station.yaml"
-        path.write_text(STATION)
+        path.write_text(STATION % {"rate": 5})
         with labkit.load_station(path) as station:
             smu, dmm = station["smu"], station["dmm"]
             values = iter(np.tile(np.linspace(0, 0.7, 71), 100_000))
             local = _timed(
                 lambda: (smu.set("source_voltage", next(values)), dmm.read("voltage")), seconds
             )
-    served = Served("--serve-bench")
+    served = Served("--serve-bench", "5")  # the DMM's voltage read by the server 5 times a second
     try:
         with PvaLink(served.info["url"]) as link:
             values = iter(np.tile(np.linspace(0, 0.7, 71), 100_000))
@@ -224,6 +225,13 @@ def roundtrip(seconds: float) -> None:
                 link.read_now("B:dmm:voltage")
 
             remote = _timed(remote_point, seconds)
+        smu, dmm = labkit.connect(served.info["url"]), labkit.connect(served.info["dmm"])
+        values = iter(np.tile(np.linspace(0, 0.7, 71), 100_000))
+        instrument = _timed(
+            lambda: (smu.set("source_voltage", next(values)), dmm.read("voltage")), seconds
+        )
+        smu.close()
+        dmm.close()
     finally:
         served.close()
     floor_server = Served("--serve-floor")
@@ -234,11 +242,12 @@ def roundtrip(seconds: float) -> None:
     finally:
         floor_server.close()
     print(f"  local (labkit, in-process simulators)      {_figure(local)}")
-    print(f"  remote (labkit serve, another process)     {_figure(remote)}")
+    print(f"  remote instruments (labkit.connect)         {_figure(instrument)}")
+    print(f"  remote, PvaLink alone (put + read on demand){_figure(remote)}")
     print(f"  p4p alone: put + get of a bare PV          {_figure(floor)}")
     print(
-        f"  remote / local = {statistics.median(remote) / statistics.median(local):.1f}×; "
-        f"remote / p4p floor = {statistics.median(remote) / statistics.median(floor):.1f}×"
+        f"  remote instruments / local = {statistics.median(instrument) / statistics.median(local):.1f}×; "
+        f"/ p4p floor = {statistics.median(instrument) / statistics.median(floor):.1f}×"
     )
 
 
@@ -249,11 +258,11 @@ def monitor(seconds: float) -> None:
     print("readings per second")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "station.yaml"
-        path.write_text(STATION)
+        path.write_text(STATION % {"rate": 5})
         with labkit.load_station(path) as station:
             dmm = station["dmm"]
             local = len(_timed(lambda: dmm.read("voltage"), seconds)) / seconds
-    served = Served("--serve-bench")
+    served = Served("--serve-bench", "100000")  # as fast as the DMM answers
     try:
         with PvaLink(served.info["dmm"]) as link:
             count = [0]
@@ -334,11 +343,10 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1].startswith("--serve-"):
-        {
-            "--serve-bench": _serve_bench,
-            "--serve-floor": _serve_floor,
-            "--serve-camera": _serve_camera,
-        }[sys.argv[1]]()
+        if sys.argv[1] == "--serve-bench":
+            _serve_bench(sys.argv[2])
+        else:
+            {"--serve-floor": _serve_floor, "--serve-camera": _serve_camera}[sys.argv[1]]()
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="roundtrip,monitor,camera")

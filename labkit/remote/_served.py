@@ -314,7 +314,11 @@ class ServedInstrument:
             elif member.alarm.severity:
                 self.post_alarm(member, Alarm())
 
-        self._observe(state, on_state, ["soft_min", "soft_max", "lock", "ramp_rate", "busy"])
+        def on_busy(change: Any) -> None:  # every write flips it twice: post the flag alone
+            self._post(member, {"labkit": {"busy": bool(change["new"])}})
+
+        self._observe(state, on_state, ["soft_min", "soft_max", "lock", "ramp_rate"])
+        self._observe(state, on_busy, ["busy"])
         self._observe(state, on_error, ["error"])
 
     def _on_status(self, change: Any) -> None:
