@@ -52,6 +52,7 @@ from labkit.core._handles import ActionHandle, Handle, Namespace, ReadingHandle,
 from labkit.core._instrument import Channel, Instrument
 from labkit.core._link import DeclaringLink, Link
 from labkit.core._message import MessageInstrument
+from labkit.core._moved import moved_names
 from labkit.core._registry import close_all, instruments
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
@@ -121,19 +122,12 @@ __all__ = [
     "reserved_names",
 ]
 
-_MOVED = {"UsbTransport": ("UsbLink", UsbLink)}
-
-
-def __getattr__(name: str) -> object:
-    if name in _MOVED:
-        import warnings
-
-        new, value = _MOVED[name]
-        warnings.warn(
-            f"labkit.core.{name} is now labkit.core.{new} (labkit.transports.UsbTransport is "
-            "pyusb's transport)",
-            DeprecationWarning,
-            stacklevel=2,
+__getattr__ = moved_names(
+    "labkit.core",
+    {
+        "UsbTransport": (
+            "labkit.core.UsbLink (pyusb's is labkit.transports.UsbTransport)",
+            lambda: UsbLink,
         )
-        return value
-    raise AttributeError(f"module 'labkit.core' has no attribute {name!r}")
+    },
+)

@@ -237,6 +237,8 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
                 hint="Give each declaration a unique name",
             )
         trait.spec.name = name
+        trait.spec.owner = trait.spec.owner or cls.__name__
+        trait.spec.validate_declaration()
         traits[name] = trait
     specs = {**cls._labkit_specs, **{n: t.spec for n, t in traits.items()}}  # type: ignore[attr-defined]
     check_declarations(

@@ -554,7 +554,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         self._enter_busy()
         try:
             if state.ramping:
-                value = self._ramp(spec, state.ramp_rate, value, cancel)
+                value = self._ramp(spec, float(state.ramp_rate or 0.0), value, cancel)
             else:
                 value = self._write_value(spec, value)
                 self.store(spec.name, value)

@@ -470,7 +470,14 @@ class TraitSpec:
             fields["bool_tokens"] = tuple(fields["bool_tokens"])
         if role == "reading":
             fields.setdefault("access", "r")
-        spec = cls(role=role, kind=kind, choices=values, tokens=tokens, **fields, **accessors)
+        spec = cls(
+            role=role,
+            kind=kind,  # type: ignore[arg-type]
+            choices=values,
+            tokens=tokens,
+            **fields,
+            **accessors,
+        )
         spec.validate_declaration()
         return spec
 
@@ -502,33 +509,14 @@ class TraitSpec:
         return out
 
 
-_DATA_FIELDS = frozenset(
-    {
-        "role",
-        "kind",
-        "unit",
-        "min",
-        "max",
-        "soft_min",
-        "soft_max",
-        "step",
-        "ramp",
-        "ramp_step",
-        "choices",
-        "tokens",
-        "readback",
-        "access",
-        "lockable",
-        "safe",
-        "fmt",
-        "bool_tokens",
-        "delay",
-        "confirm",
-        "label",
-        "doc",
-        "name",
-    }
-)
+_DATA_FIELDS = frozenset(f.name for f in dataclasses.fields(TraitSpec)) - {
+    "get",
+    "set",
+    "parse",
+    "enum_type",
+    "owner",
+}
+"""What a declaration given as data may say; its accessors come as callables."""
 
 
 class MethodAccessor:

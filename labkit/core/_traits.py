@@ -73,8 +73,8 @@ class SettingTrait(LabkitTrait):
 
     info_text = "a labkit setting"
 
-    def set(self, obj: Instrument, value: Any) -> None:
-        obj.set(self.name, value)
+    def set(self, obj: Instrument, value: Any) -> None:  # type: ignore[override]
+        obj.set(self.spec.name, value)
 
 
 class ReadingTrait(LabkitTrait):

@@ -12,6 +12,7 @@ Typical live-view use::
     shown = preview(image, max_size=800, contrast=("percentile", 1, 99.5))
 """
 
+from labkit.core._moved import moved_names
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
 from labkit.native._formats import FrameFlag, ImageFormat, Rgn, RoiFlag, supported_formats
@@ -46,15 +47,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name == "Frame":
-        import warnings
-
-        warnings.warn(
-            "labkit.native.Frame is now labkit.native.DecodedFrame (labkit.core.Frame is the "
-            "frame cameras hand to runs and views)",
-            DeprecationWarning,
-            stacklevel=2,
+__getattr__ = moved_names(
+    "labkit.native",
+    {
+        "Frame": (
+            "labkit.native.DecodedFrame (labkit.core.Frame is a camera's)",
+            lambda: DecodedFrame,
         )
-        return DecodedFrame
-    raise AttributeError(f"module 'labkit.native' has no attribute {name!r}")
+    },
+)

@@ -94,7 +94,8 @@ def split_parameters(text: str) -> list[str]:
 class Ieee4882Instrument(VirtualInstrument):
     """A virtual instrument speaking IEEE 488.2 (see the module doc)."""
 
-    identity: ClassVar[str] = "labkit,Ieee4882Instrument,0,0"
+    identity: str = "labkit,Ieee4882Instrument,0,0"
+    """The ``*IDN?`` reply (a class attribute of a twin, or given to a generated simulator)."""
     error_queue_size: ClassVar[int] = 20
 
     def __init__(self, name: str | None = None) -> None:

@@ -307,7 +307,7 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
             if spec is None and driver.declared_at_connect:
                 plan.deferred.append((section, setting, value, where))  # checked once connected
                 continue
-            _require_setting(driver, setting, spec, where, context)
+            spec = _require_setting(driver, setting, spec, where, context)
             _check_entry(section, setting, spec, value, plan, where, context)
     return plan
 
@@ -367,9 +367,12 @@ def _settable(cls: type[Instrument], prefix: str = "") -> list[str]:
     return names
 
 
-def _require_setting(cls: type, setting: str, spec: Any, where: KeyPath, context: Context) -> None:
+def _require_setting(
+    cls: type[Instrument], setting: str, spec: TraitSpec | None, where: KeyPath, context: Context
+) -> TraitSpec:
+    """``spec`` if it is a setting; else the file's error naming the settings there are."""
     if spec is not None and spec.role == "setting":
-        return
+        return spec
     settable = _settable(cls)
     close = difflib.get_close_matches(setting, settable, n=1)
     what = f"a {spec.role}, not a setting" if spec is not None else "not a setting"
@@ -423,8 +426,10 @@ def _check_entry(
             plan.settings[dotted] = check_value(spec, value, bounds, None)
     else:
         request = dict(value)
-        key = "value" if "value" in value and "min" not in value and "max" not in value else None
-        with _line(context, where, key):
+        line_key: str | None = None
+        if "value" in value and "min" not in value and "max" not in value:
+            line_key = "value"
+        with _line(context, where, line_key):
             lock = check_lock(
                 spec,
                 value=request.get("value"),
@@ -465,8 +470,8 @@ def _connect(plan: _Plan, bench: Any, context: Context) -> Instrument:
         # Drivers declaring at connection time (cameras' node maps) are checked now, against
         # what the connected device declared, with the file's lines as before.
         for section, setting, value, where in plan.deferred:
-            spec = _resolve(type(instrument), setting)
-            _require_setting(type(instrument), setting, spec, where, context)
+            found = _resolve(type(instrument), setting)
+            spec = _require_setting(type(instrument), setting, found, where, context)
             _check_entry(section, setting, spec, value, plan, where, context)
         for setting, (low, high) in plan.limits.items():
             _handle(instrument, setting).limit(low, high)

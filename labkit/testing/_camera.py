@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labkit.core import Camera, Frame, FrameQueue, Region, StreamClosed
+from labkit.core import Camera, ConfigurationError, Frame, FrameQueue, Region, StreamClosed
 
 __all__ = ["CameraConformance"]
 
@@ -206,6 +206,33 @@ class CameraConformance:
             camera.stop()
         with pytest.raises(StreamClosed):
             dropped.get(timeout=1)
+
+    # -- the region of interest ----------------------------------------------------------
+
+    def test_the_region_read_holds_the_region_asked_for(self, camera: Any) -> None:
+        rows, columns = camera.sensor_shape
+        before = camera.region
+        assert before.x >= 0
+        assert before.y >= 0
+        assert before.x + before.width <= columns
+        assert before.y + before.height <= rows
+        wanted = Region(columns // 4, rows // 4, max(1, columns // 3), max(1, rows // 3))
+        try:
+            got = camera.set_region(wanted)
+        except ConfigurationError:
+            assert camera.region == before, "a camera that cannot crop says so, changing nothing"
+            return
+        assert got == camera.region
+        assert got.x <= wanted.x
+        assert got.y <= wanted.y
+        assert got.x + got.width >= wanted.x + wanted.width
+        assert got.y + got.height >= wanted.y + wanted.height
+        assert got.x + got.width <= columns
+        assert got.y + got.height <= rows
+        frame = camera.snap(self.timeout)
+        assert frame.pixels.shape[:2] == got.shape
+        again = camera.full_sensor()
+        assert (again.x, again.y, again.width, again.height) == (0, 0, columns, rows)
 
     def test_closing_ends_every_stream(self, camera: Any) -> None:
         queue = camera.subscribe(maxsize=64)

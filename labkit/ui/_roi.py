@@ -9,11 +9,11 @@ this adapter. Plugins may register adapters for objects that crop otherwise
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from labkit.core import Camera, Region
+from labkit.core._moved import moved_names
 
 __all__ = ["CameraRoi", "RoiControl", "register_roi_adapter", "roi_adapters", "roi_control"]
 
@@ -22,8 +22,9 @@ __all__ = ["CameraRoi", "RoiControl", "register_roi_adapter", "roi_adapters", "r
 class RoiControl(Protocol):
     """What a camera view needs to read and change a camera's region of interest."""
 
-    note: str
-    """A short remark on what the camera can do ("crops from its corner only"), or ''."""
+    @property
+    def note(self) -> str:
+        """A short remark on what the camera can do ("crops from its corner only"), or ''."""
 
     def region(self) -> Region:
         """The region the camera reads now, in unbinned sensor pixels."""
@@ -42,7 +43,7 @@ class CameraRoi:
         self.camera = camera
 
     @classmethod
-    def fits(cls, camera: Any) -> CameraRoi | None:
+    def fits(cls, camera: Any) -> RoiControl | None:
         return cls(camera) if isinstance(camera, Camera) else None
 
     @property
@@ -81,13 +82,10 @@ def roi_control(camera: Any) -> RoiControl | None:
 _adapters: list[Callable[[Any], RoiControl | None]] = [CameraRoi.fits]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("GenICamRoi", "RegionsRoi"):
-        warnings.warn(
-            f"labkit.ui.{name} is gone: cameras crop themselves (Camera.set_region); "
-            "use labkit.ui.CameraRoi",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return CameraRoi
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(
+    "labkit.ui",
+    {
+        old: ("labkit.ui.CameraRoi: cameras crop themselves (Camera.set_region)", lambda: CameraRoi)
+        for old in ("GenICamRoi", "RegionsRoi")
+    },
+)

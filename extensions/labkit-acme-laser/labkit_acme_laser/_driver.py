@@ -8,7 +8,7 @@ import labkit
 from labkit import Action, InstrumentError, Reading, ReplyError, Setting
 
 
-class AcmeLD100(labkit.Instrument):
+class AcmeLD100(labkit.MessageInstrument):
     """ACME LD-100 laser diode controller (RS-232, 19200 baud)."""
 
     transport_options = {"baud_rate": 19200, "read_termination": "\r", "write_termination": "\r"}

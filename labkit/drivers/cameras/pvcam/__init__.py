@@ -22,6 +22,7 @@ binding underneath::
         lib.start_seq(hcam, buffer)
 """
 
+from labkit.core._moved import moved_names
 from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_address
 from labkit.drivers.cameras.pvcam._api import BufferFrame, PvcamLibrary
 from labkit.drivers.cameras.pvcam._camera import PvcamCamera, list_cameras
@@ -125,15 +126,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name == "Frame":
-        import warnings
-
-        warnings.warn(
-            "labkit.drivers.cameras.pvcam.Frame is now BufferFrame (a frame's bytes in an "
-            "acquisition buffer; labkit.core.Frame is the frame runs and views get)",
-            DeprecationWarning,
-            stacklevel=2,
+__getattr__ = moved_names(
+    __name__,
+    {
+        "Frame": (
+            "BufferFrame (labkit.core.Frame is the frame runs and views get)",
+            lambda: BufferFrame,
         )
-        return BufferFrame
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    },
+)

@@ -524,10 +524,10 @@ class PvcamCamera(CameraInstrument):
                 sent += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._no_frame(wait, signals.arrived, frames)
+                raise self._frames_missing(wait, signals.arrived, frames)
             signals.wait(min(remaining, _WAIT_SLICE))
 
-    def _no_frame(self, timeout: float, arrived: int, frames: int) -> InstrumentTimeout:
+    def _frames_missing(self, timeout: float, arrived: int, frames: int) -> InstrumentTimeout:
         controls = self._camera()[1]
         waiting = controls.trigger is not None and controls.trigger_value() not in (
             int(ExposureMode.EXT_TRIG_INTERNAL),
@@ -561,7 +561,7 @@ class PvcamCamera(CameraInstrument):
                 try:
                     out.append(queue.get(timeout=max(deadline - time.monotonic(), 0.0)))
                 except TimeoutError:
-                    raise self._no_frame(wait, len(out), frames) from None
+                    raise self._frames_missing(wait, len(out), frames) from None
                 except StreamClosed:
                     raise NotConnectedError(
                         "live acquisition was closed before the frames arrived",
