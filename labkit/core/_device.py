@@ -109,6 +109,36 @@ class Device(HasTraits):
     def channels(self) -> dict[str, Any]:
         return dict(self._channels)
 
+    # ------------------------------------------------------------------ in a notebook
+
+    def describe(self) -> str:
+        return repr(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.describe())
+
+    def panel(self) -> Any:
+        """The ipywidgets panel for this instrument, built from its declarations."""
+        widget = _hooks.display("panel", self)
+        if widget is None:
+            raise ConfigurationError(
+                "no panel factory is registered (labkit.ui could not be loaded)",
+                instrument=self.name,
+                hint="Install ipywidgets and import labkit",
+            )
+        return widget
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {}
+        try:
+            widget = _hooks.display("panel", self)
+        except Exception:
+            widget = None
+        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
+            bundle.update(widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/plain"] = self.describe()
+        return bundle
+
     # ------------------------------------------------------------------ lifecycle
 
     def make_link(self) -> Link:

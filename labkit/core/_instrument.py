@@ -24,27 +24,19 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, ClassVar
 
-from labkit.core import _hooks, _registry
+from labkit.core import _registry
 from labkit.core._declarations import Channel, InstrumentMeta, device_class, snake_case
 from labkit.core._device import Device
-from labkit.core._errors import (
-    AccessError,
-    ConfigurationError,
-    LabkitError,
-)
+from labkit.core._errors import AccessError, ConfigurationError, LabkitError
 from labkit.core._guards import check_writable
 from labkit.core._handles import ActionHandle, Namespace, ReadingHandle, SettingHandle
 from labkit.core._link import Link
 from labkit.core._ramp import ramp_error, ramp_points
-from labkit.core._snapshot import describe_rows, snapshot_entry
+from labkit.core._snapshot import describe_rows, no_such, snapshot_of
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
-from labkit.core._templates import (
-    MovedToMessageInstrument,
-    read_template,
-    run_template,
-    write_template,
-)
+from labkit.core._templates import MovedToMessageInstrument as _Moved
+from labkit.core._templates import read_template, run_template, write_template
 from labkit.core._traits import LabkitTrait
 from labkit.core._units import format_quantity
 
@@ -157,19 +149,11 @@ class Instrument(Device, metaclass=InstrumentMeta):
         return dict(self._channels)
 
     # Message I/O moved to MessageInstrument; drivers written on Instrument keep working.
-    write = MovedToMessageInstrument()
-    query = MovedToMessageInstrument()
-    read_message = MovedToMessageInstrument()
-    write_bytes = MovedToMessageInstrument()
-    read_bytes = MovedToMessageInstrument()
-    transport = MovedToMessageInstrument()
+    write, query, read_message, write_bytes, read_bytes, transport = (_Moved() for _ in range(6))
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else ("closed" if self.closed else "not connected")
         return f"<{type(self).__name__} {self.name!r} at {self.resource} ({state})>"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(self.describe())
 
     def describe(self) -> str:
         """A text table of settings and readings with their values, units and limits."""
@@ -177,28 +161,6 @@ class Instrument(Device, metaclass=InstrumentMeta):
         for channel in self._channels.values():
             lines.extend("  " + line for line in channel.describe().splitlines())
         return "\n".join(lines)
-
-    def panel(self) -> Any:
-        """The ipywidgets panel for this instrument, built from its declarations."""
-        widget = _hooks.display("panel", self)
-        if widget is None:
-            raise ConfigurationError(
-                "no panel factory is registered (labkit.ui could not be loaded)",
-                instrument=self.name,
-                hint="Install ipywidgets and import labkit",
-            )
-        return widget
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = {}
-        try:
-            widget = _hooks.display("panel", self)
-        except Exception:
-            widget = None
-        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
-            bundle.update(widget._repr_mimebundle_(include=include, exclude=exclude) or {})
-        bundle["text/plain"] = self.describe()
-        return bundle
 
     # ------------------------------------------------------------------ declarations
 
@@ -416,26 +378,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         """
         if refresh:
             self.refresh()
-        settings: dict[str, Any] = {}
-        readings: dict[str, Any] = {}
-        for name, spec in self._labkit_specs.items():
-            if spec.role == "setting":
-                settings[name] = snapshot_entry(spec, self.last_value(name), self._states[name])
-            elif spec.role == "reading":
-                readings[name] = {"value": self.last_value(name), "unit": spec.unit}
-        driver = self.driver_class
-        snapshot: dict[str, Any] = {
-            "name": self.name,
-            "driver": f"{driver.__module__}.{driver.__qualname__}",
-            "resource": (self.parent or self).resource,
-            "connected": bool(self.connected),
-            "identity": self.identity,
-            "settings": settings,
-            "readings": readings,
-        }
-        if self._channels:
-            snapshot["channels"] = {n: c.snapshot() for n, c in self._channels.items()}
-        return snapshot
+        return snapshot_of(self)
 
     # ------------------------------------------------------------------ internals: lookup
 
@@ -443,7 +386,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         if type(name) is str:
             spec = self._labkit_specs.get(name)
             if spec is None:
-                raise AttributeError(self._no_such(name))
+                raise AttributeError(no_such(self.name, name, self._labkit_specs))
         else:
             spec = name.spec
             if name.instrument is not self:
@@ -458,20 +401,9 @@ class Instrument(Device, metaclass=InstrumentMeta):
             )
         return spec
 
-    def _no_such(self, name: str) -> str:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(self._labkit_specs), n=3)
-        hint = (
-            f"Did you mean {' or '.join(map(repr, close))}?"
-            if close
-            else f"It has: {', '.join(self._labkit_specs)}"
-        )
-        return f"{self.name} has no setting or reading {name!r}. {hint}"
-
     # ------------------------------------------------------------------ internals: setting
 
-    def _checked(self, spec: TraitSpec, raw: Any) -> Any:
+    def _checked(self, spec: TraitSpec, raw: Any, interlocks: bool = True) -> Any:
         """Everything that can refuse a value before the write: type, unit, choices, lock,
         limits (no I/O), the connection, then interlocks (which may read other instruments)."""
         state = self._states.get(spec.name)
@@ -482,7 +414,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
             value = state.check(raw)
             if not self._connected_now:
                 self.require_connected()
-            for interlock in state.interlocks:
+            for interlock in state.interlocks if interlocks else ():
                 interlock.enforce(value)
         except LabkitError as error:
             state.flag("error", str(error))
@@ -490,12 +422,9 @@ class Instrument(Device, metaclass=InstrumentMeta):
         return value
 
     async def _checked_async(self, spec: TraitSpec, raw: Any) -> Any:
-        state = self._states.get(spec.name)
-        if state is None or not state.interlocks:
-            return self._checked(spec, raw)
+        value = self._checked(spec, raw, interlocks=False)
+        state = self._states[spec.name]
         try:
-            value = state.check(raw)
-            self.require_connected()
             for interlock in state.interlocks:
                 await interlock.enforce_async(value)
         except LabkitError as error:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
 from labkit.core._units import format_quantity
 
-__all__ = ["describe_rows", "snapshot_entry"]
+__all__ = ["describe_rows", "no_such", "snapshot_entry", "snapshot_of"]
 
 
 def describe_rows(
@@ -49,3 +50,31 @@ def snapshot_entry(spec: TraitSpec, value: Any, state: SettingState) -> dict[str
     if state.lock is not None:
         entry["locked"] = state.lock.describe()
     return entry
+
+
+def snapshot_of(instrument: Any) -> dict[str, Any]:
+    """An instrument's snapshot (``inst.snapshot()``) from its public face, channels included."""
+    driver = instrument.driver_class
+    snapshot: dict[str, Any] = {
+        "name": instrument.name,
+        "driver": f"{driver.__module__}.{driver.__qualname__}",
+        "resource": (instrument.parent or instrument).resource,
+        "connected": bool(instrument.connected),
+        "identity": instrument.identity,
+        "settings": {h.name: snapshot_entry(h.spec, h.value, h.state) for h in instrument.settings},
+        "readings": {h.name: {"value": h.value, "unit": h.unit} for h in instrument.readings},
+    }
+    channels = instrument.channels
+    if channels:
+        snapshot["channels"] = {n: c.snapshot() for n, c in channels.items()}
+    return snapshot
+
+
+def no_such(owner: str, name: str, names: Iterable[str]) -> str:
+    """What to say of a name an instrument does not have: the nearest ones, or all of them."""
+    names = list(names)
+    close = difflib.get_close_matches(str(name), names, n=3)
+    hint = (
+        f"Did you mean {' or '.join(map(repr, close))}?" if close else f"It has: {', '.join(names)}"
+    )
+    return f"{owner} has no setting or reading {name!r}. {hint}"

@@ -15,10 +15,19 @@ Typical live-view use::
 from labkit.core._moved import moved_names
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
-from labkit.native._formats import FrameFlag, ImageFormat, Rgn, RoiFlag, supported_formats
+from labkit.native._formats import (
+    FrameFlag,
+    ImageCompression,
+    ImageFormat,
+    PixelLayout,
+    Rgn,
+    RoiFlag,
+    pixel_layout,
+    supported_formats,
+)
 from labkit.native._frame import DecodedFrame, Roi
 from labkit.native._preview import Preview, preview
-from labkit.native._recompose import recompose
+from labkit.native._recompose import recompose, recomposed_shape
 from labkit.native._select import BACKENDS, backend, c_import_error
 
 available_backends: tuple[str, ...] = tuple(BACKENDS)
@@ -27,7 +36,9 @@ available_backends: tuple[str, ...] = tuple(BACKENDS)
 __all__ = [
     "DecodedFrame",
     "FrameFlag",
+    "ImageCompression",
     "ImageFormat",
+    "PixelLayout",
     "Preview",
     "Rgn",
     "Roi",
@@ -41,11 +52,12 @@ __all__ = [
     "decode_frame",
     "encode_ext_md",
     "pack_frames",
+    "pixel_layout",
     "preview",
     "recompose",
+    "recomposed_shape",
     "supported_formats",
 ]
-
 
 __getattr__ = moved_names(
     "labkit.native",

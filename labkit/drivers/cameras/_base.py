@@ -54,7 +54,8 @@ class FrameStream(Protocol):
     ``frames(stop)`` runs on the acquisition thread: it yields each frame as it arrives, and
     None while none is there (at least every few tens of milliseconds, so that ``stop`` and
     deadlines are seen); it raises when acquisition fails. ``close()`` runs on the worker once
-    the thread is done (or never started) and stops the device's acquisition.
+    the thread is done (or never started) and stops the device's acquisition. A stream that
+    blocks longer may also have ``wake()``, called as soon as ``stop`` is set.
     """
 
     def frames(self, stop: threading.Event) -> Iterator[Frame | None]: ...
@@ -214,6 +215,9 @@ class CameraInstrument(Instrument):
         self._acquisition = None
         thread, stop, stream = acquisition
         stop.set()
+        wake = getattr(stream, "wake", None)
+        if callable(wake):
+            wake()  # a stream blocked waiting for the device ends its wait now
         if thread is not threading.current_thread():
             thread.join(_JOIN)
         try:
@@ -236,6 +240,7 @@ class CameraInstrument(Instrument):
             if stop.is_set() and not isinstance(error, ConnectionLost):
                 return  # a call raced with stop(): not a failure
             failure = self._failure(error)
+            self.set_trait("acquiring", False)  # at once: the worker tidies up below
             try:
                 self._worker.submit(self._stop_on_worker, True, stream)
             except RuntimeError:

@@ -22,7 +22,6 @@ cooler's set-point and the fan change without a restart.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -46,9 +45,9 @@ from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_
 from labkit.drivers.cameras.pvcam._api import PvcamLibrary
 from labkit.drivers.cameras.pvcam._controls import PvcamControls
 from labkit.drivers.cameras.pvcam._describe import UINT32_MAX, CameraDescription, describe
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
+from labkit.drivers.cameras.pvcam._errors import SEQUENCE_REFUSED, CameraRemoved, PvcamError
 from labkit.drivers.cameras.pvcam._frames import FrameDecoder
-from labkit.drivers.cameras.pvcam._layout import Layout
+from labkit.drivers.cameras.pvcam._layout import Layout, layout_with
 from labkit.drivers.cameras.pvcam._library import find_library
 from labkit.drivers.cameras.pvcam._link import PvcamLink, configured_library
 from labkit.drivers.cameras.pvcam._live import LiveAcquisition, Signals, describe_failure
@@ -306,30 +305,7 @@ class PvcamCamera(CameraInstrument):
 
     def _layout_of(self, regions: Iterable[Region | Sequence[int]]) -> Layout:
         description, controls = self._camera()
-        rects, bins = [], set()
-        for region in regions:
-            if isinstance(region, Region):
-                rects.append(Region(region.x, region.y, region.width, region.height))
-                bins.add((region.bin_x, region.bin_y))
-            else:
-                values = tuple(int(v) for v in region)
-                if len(values) != 4:
-                    raise ValidationError(
-                        f"{region!r} is not a Region nor (x, y, width, height)", value=region
-                    )
-                rects.append(Region(*values))
-        binning = controls.layout.binning
-        if len(bins) > 1:
-            raise ValidationError(
-                f"the ROIs have different binnings {sorted(bins)}; PVCAM bins all alike",
-                value=sorted(bins),
-                hint="Give every Region the same bin_x and bin_y",
-            )
-        if bins:
-            binning = description.binning_of(*bins.pop())
-        layout = dataclasses.replace(controls.layout, rois=tuple(rects), binning=binning)
-        layout.check(description)
-        return layout
+        return layout_with(controls.layout, regions, description)
 
     def _use_layout(self, layout: Layout) -> None:
         controls = self._camera()[1]
@@ -468,7 +444,7 @@ class PvcamCamera(CameraInstrument):
         try:
             decoder = self._setup(frames)
         except PvcamError as error:
-            if "TOO_LARGE" in (error.name or "").upper():
+            if error.has_code(*SEQUENCE_REFUSED):
                 return None  # more than PVCAM takes in one sequence: collect live frames
             raise
         wait = self._default_timeout(frames) if timeout is None else float(timeout)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 
 from labkit.core import LimitError, Region, SettingTypeError, ValidationError
 from labkit.drivers.cameras.pvcam._describe import Binning, CameraDescription
 from labkit.drivers.cameras.pvcam._types import Rgn
 
-__all__ = ["Layout", "format_rois", "parse_rois"]
+__all__ = ["Layout", "format_rois", "layout_with", "parse_rois"]
 
 _SEPARATOR = re.compile(r"\s*;\s*")
 _NUMBERS = re.compile(r"[\s,]+")
@@ -182,3 +183,32 @@ class Layout:
                 limit=patch,
                 hint="Enlarge the ROI or reduce the centroid radius",
             )
+
+
+def layout_with(
+    layout: Layout, regions: Iterable[Region | Sequence[int]], camera: CameraDescription
+) -> Layout:
+    """``layout`` reading ``regions`` instead, checked: labkit ``Region``\\ s (their binning
+    becomes the binning, one for all) or ``(x, y, width, height)`` tuples (keeping it)."""
+    rois, bins = [], set()
+    for region in regions:
+        if isinstance(region, Region):
+            rois.append(Region(region.x, region.y, region.width, region.height))
+            bins.add((region.bin_x, region.bin_y))
+            continue
+        values = tuple(int(v) for v in region)
+        if len(values) != 4:
+            raise ValidationError(
+                f"{region!r} is not a Region nor (x, y, width, height)", value=region
+            )
+        rois.append(Region(*values))
+    if len(bins) > 1:
+        raise ValidationError(
+            f"the ROIs have different binnings {sorted(bins)}; PVCAM bins all alike",
+            value=sorted(bins),
+            hint="Give every Region the same bin_x and bin_y",
+        )
+    binning = camera.binning_of(*bins.pop()) if bins else layout.binning
+    changed = dataclasses.replace(layout, rois=tuple(rois), binning=binning)
+    changed.check(camera)
+    return changed

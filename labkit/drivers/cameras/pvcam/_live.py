@@ -3,11 +3,11 @@
 Design. The camera writes into a NO_OVERWRITE circular buffer of ``slots`` frames. PVCAM's EOF
 callback (on PVCAM's own thread) only records the frame number and the host time and wakes the
 acquisition thread; it takes no lock, so it can never wait behind a PVCAM call. The acquisition
-thread (the camera base's) takes every frame that arrived, oldest first
-(``pl_exp_get_oldest_frame``), decodes it, copies its pixels into a new array, gives the slot
-back (``pl_exp_unlock_oldest_frame``) and yields the frame; the base publishes it to its
-:class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the oldest frames of a slow
-consumer without ever making the camera wait.
+thread (the camera base's, running :meth:`LiveAcquisition.frames`) takes every frame that
+arrived, oldest first (``pl_exp_get_oldest_frame``), decodes it, copies its pixels into a new
+array, gives the slot back (``pl_exp_unlock_oldest_frame``) and yields the frame; the base
+publishes it to its :class:`~labkit.core.FrameBroadcaster`, whose bounded queues drop the oldest
+frames of a slow consumer without ever making the camera wait.
 
 Why NO_OVERWRITE with get-oldest rather than OVERWRITE with get-latest: a run streaming to disk
 needs every frame the camera took, in order; get-latest silently skips frames whenever the thread
@@ -21,9 +21,20 @@ Why copy: a frame's pixels must outlive its ring slot, which the camera rewrites
 frames later; a copy runs at memcpy speed and frees the slot at once, so no consumer can ever see
 pixels change under it.
 
-Failures end the stream: a removed camera (CAM_REMOVED callback, or a call refused), a failed
-readout (found by polling the status when no frame comes), or a malformed frame raise typed
-errors from :meth:`LiveAcquisition.frames`; the base then fails every subscriber's queue with it.
+When no frame comes for a while (``poll`` seconds, 0.25 by default) the thread asks PVCAM how the
+acquisition stands (``pl_exp_check_cont_status_ex``, or ``pl_exp_check_cont_status`` on a library
+without it): a failed readout ends the acquisition, and frames whose EOF callback went missing
+are taken. The thread only asks for a frame it knows has arrived (from a callback or the
+status), so a frame period longer than the poll (a 0.6 s exposure) is just a quiet wait; should
+PVCAM still say ``PL_ERR_DATA_NOT_AVAILABLE_YET`` (169), that means "none yet". Every decision
+is taken by PVCAM's error code or status, never by a name in a message.
+
+Failures end the stream: a removed camera (CAM_REMOVED callback, or a call refused with
+``PL_ERR_DEVICE_REMOVED``) or a failed readout (status READOUT_FAILED) are raised from
+:meth:`LiveAcquisition.frames` as typed errors; the base then fails every subscriber's queue
+with it. A frame
+that cannot be decoded is not a failure of the acquisition: it is counted (``bad_frames``), the
+last reason kept (``last_bad_frame``), logged, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from labkit.core import Frame, LabkitError
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
+from labkit.drivers.cameras.pvcam._errors import CameraRemoved, ErrorCode, PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates, FrameDecoder
 from labkit.drivers.cameras.pvcam._link import PvcamLink
 from labkit.drivers.cameras.pvcam._params import ImageStatus
@@ -49,11 +60,8 @@ log = logging.getLogger(__name__)
 _STOP = -1
 _REMOVED = -2
 _POLL = 0.25
-"""Seconds without a frame after which the thread asks PVCAM whether the readout failed (and
-takes any frame whose EOF callback it missed)."""
-
-_WAKE = 0.05
-"""Seconds between looks at the stop flag while no frame comes."""
+"""Seconds without a frame after which the thread asks PVCAM how the acquisition stands (a failed
+readout, a frame whose EOF callback it missed)."""
 
 _OVERRUN_RETRIES = 4
 
@@ -101,7 +109,12 @@ class Signals:
 
 
 class LiveStats:
-    """Counters of one live acquisition, for status displays and benchmarks."""
+    """Counters of one live acquisition, for status displays and benchmarks.
+
+    ``quiet_polls`` counts the status checks made when no frame came for a poll interval;
+    ``bad_frames`` the frames that could not be decoded (skipped, the stream went on), with the
+    reason for the last one in ``last_bad_frame``.
+    """
 
     def __init__(self, slots: int, frame_bytes: int) -> None:
         self.slots = slots
@@ -109,6 +122,9 @@ class LiveStats:
         self.frames = 0
         self.lost = 0
         self.overruns = 0
+        self.quiet_polls = 0
+        self.bad_frames = 0
+        self.last_bad_frame: str | None = None
         self.cpu_seconds = 0.0
         self.started = time.monotonic()
 
@@ -118,6 +134,9 @@ class LiveStats:
             "frames": self.frames,
             "lost": self.lost,
             "overruns": self.overruns,
+            "quiet_polls": self.quiet_polls,
+            "bad_frames": self.bad_frames,
+            "last_bad_frame": self.last_bad_frame,
             "slots": self.slots,
             "frame_bytes": self.frame_bytes,
             "seconds": elapsed,
@@ -126,10 +145,12 @@ class LiveStats:
 
 
 class LiveAcquisition:
-    """One live acquisition of a PVCAM camera: a frame stream of the camera base.
+    """One live acquisition of a PVCAM camera: a frame stream of the camera base (see the
+    module doc).
 
     ``coordinates`` is read for every frame, so a change applies from the next frame on.
-    ``on_close`` runs after the device stopped (the camera keeps the counters).
+    ``poll`` is the quiet interval after which the status is checked. ``on_close`` runs once the
+    camera stopped (it keeps the counters).
     """
 
     def __init__(
@@ -141,6 +162,7 @@ class LiveAcquisition:
         slots: int,
         coordinates: Callable[[], Coordinates],
         on_close: Callable[[LiveAcquisition], None],
+        poll: float = _POLL,
     ) -> None:
         self.link = link
         self.decoder = decoder
@@ -148,6 +170,8 @@ class LiveAcquisition:
         self.coordinates = coordinates
         self.on_close = on_close
         self.stats = LiveStats(slots, decoder.frame_bytes)
+        self.poll = poll
+        self._reported = 0  # the newest frame number PVCAM's status reported
         self._arrived_taken = 0  # FRAME_INFO number of the last frame taken
         self._last = 0  # frame number (the header's when there is metadata) of the last frame
         self._stopping = threading.Event()
@@ -156,36 +180,31 @@ class LiveAcquisition:
 
     def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
         self._stopping = stop
-        quiet_since = time.monotonic()
         try:
             while not stop.is_set():
-                signal = self.signals.wait(_WAKE)
+                signal = self.signals.wait(self.poll)
                 if stop.is_set() or signal == _STOP:
                     return
                 if signal == _REMOVED or self.signals.removed:
                     raise self._removed()
-                if signal is None:
-                    if time.monotonic() - quiet_since < _POLL:
-                        yield None
-                        continue
-                    # quiet: did the readout fail, or did a callback go missing?
-                    quiet_since = time.monotonic()
+                if signal is None:  # quiet: how does the acquisition stand?
+                    self.stats.quiet_polls += 1
                     self._check_status()
-                    frame = self._take_one()
-                    while frame is not None and not stop.is_set():
-                        yield frame
-                        frame = self._take_one()
-                    continue
-                while self._arrived_taken < self.signals.arrived and not stop.is_set():
-                    frame = self._take_one()
-                    if frame is None:
+                    yield None
+                while self._arrived_taken < self._arrived() and not stop.is_set():
+                    taken, frame = self._take_one()
+                    if not taken:
                         break
-                    quiet_since = time.monotonic()
-                    yield frame
+                    if frame is not None:
+                        yield frame
         except BaseException as error:
             if stop.is_set() and not isinstance(error, CameraRemoved):
                 return  # a call raced with stop(): not a failure
             raise
+
+    def wake(self) -> None:
+        """Stop was asked: end a wait for the next signal now."""
+        self.signals.stop()
 
     def close(self) -> None:
         """On the worker, the thread done: stop the camera's continuous acquisition."""
@@ -194,6 +213,10 @@ class LiveAcquisition:
             self.link.stop_cont()
         finally:
             self.on_close(self)
+
+    def _arrived(self) -> int:
+        """The newest frame known to have arrived, by callback or by status."""
+        return max(self.signals.arrived, self._reported)
 
     def _removed(self) -> CameraRemoved:
         return CameraRemoved(
@@ -204,32 +227,39 @@ class LiveAcquisition:
         )
 
     def _check_status(self) -> None:
-        if self.link.cont_status() == ImageStatus.READOUT_FAILED:
+        """Ask PVCAM: a failed readout ends the acquisition; arrived frames are noted."""
+        status = self.link.cont_status()
+        if status.status == ImageStatus.READOUT_FAILED:
             raise self.link.readout_failed("pl_exp_check_cont_status")
+        if status.latest is not None:  # _ex: the newest frame's number
+            self._reported = max(self._reported, status.latest)
+        elif status.status == ImageStatus.FRAME_AVAILABLE:  # at least one more frame
+            self._reported = max(self._reported, self._arrived_taken + 1)
 
     def _oldest(self) -> Any | None:
-        """The oldest unread frame; None when none is there; through overruns."""
+        """The oldest unread frame; None when PVCAM has none yet; through overruns."""
         for _ in range(_OVERRUN_RETRIES):
             try:
                 return self.link.get_oldest_frame()
             except PvcamError as error:
-                name = (error.name or "").upper()
-                if "OVERRUN" in name:
+                if error.has_code(ErrorCode.BUFFER_OVERRUN):
                     self.stats.overruns += 1
                     continue  # PVCAM resynchronised on the oldest intact frame: ask again
-                if "NO_FRAME" in name:
+                if error.has_code(ErrorCode.DATA_NOT_AVAILABLE_YET):
                     return None
-                if "READOUT_FAILED" in name:
+                if self.link.cont_status().status == ImageStatus.READOUT_FAILED:
                     raise self.link.readout_failed("pl_exp_get_oldest_frame") from error
                 raise
         return self.link.get_oldest_frame()
 
-    def _take_one(self) -> Frame | None:
+    def _take_one(self) -> tuple[bool, Frame | None]:
+        """(whether a frame was taken from the ring, the frame if it decoded)."""
         raw = self._oldest()
         if raw is None:
-            return None
+            return False, None
         started = time.thread_time()
         arrived = raw.number if raw.number is not None else self._arrived_taken + 1
+        frame = None
         try:
             fallback = arrived if raw.number is not None else self._last + 1
             frame = self.decoder.frame(
@@ -239,6 +269,8 @@ class LiveAcquisition:
                 coordinates=self.coordinates(),
                 copy=True,
             )
+        except ValueError as error:  # FrameFormatError and placement errors: this frame only
+            self._bad_frame(fallback, error)
         finally:
             try:
                 self.link.unlock_oldest_frame()
@@ -246,12 +278,28 @@ class LiveAcquisition:
                 if not self._stopping.is_set():
                     raise
         self._arrived_taken = max(self._arrived_taken, arrived)
-        if frame.number > self._last + 1:
-            self.stats.lost += frame.number - self._last - 1
-        self._last = max(self._last, frame.number)
-        self.stats.frames += 1
+        number = frame.number if frame is not None else fallback
+        if number > self._last + 1:
+            self.stats.lost += number - self._last - 1
+        self._last = max(self._last, number)
+        if frame is not None:
+            self.stats.frames += 1
         self.stats.cpu_seconds += time.thread_time() - started
-        return frame
+        return True, frame
+
+    def _bad_frame(self, number: int, error: ValueError) -> None:
+        """Count and report a frame that cannot be decoded; the stream goes on."""
+        self.stats.bad_frames += 1
+        self.stats.last_bad_frame = f"frame {number}: {error}"
+        count = self.stats.bad_frames
+        if count == 1 or count % 100 == 0:
+            log.warning(
+                "%s: frame %d could not be decoded and was skipped (%d so far): %s",
+                self.link.name,
+                number,
+                count,
+                error,
+            )
 
 
 def describe_failure(error: BaseException, camera: str) -> LabkitError:
