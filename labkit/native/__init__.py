@@ -14,10 +14,19 @@ Typical live-view use::
 
 from labkit.native._build import RoiSpec, build_frame, encode_ext_md, pack_frames
 from labkit.native._decode import decode_batch, decode_frame
-from labkit.native._formats import FrameFlag, ImageFormat, Rgn, RoiFlag, supported_formats
+from labkit.native._formats import (
+    FrameFlag,
+    ImageCompression,
+    ImageFormat,
+    PixelLayout,
+    Rgn,
+    RoiFlag,
+    pixel_layout,
+    supported_formats,
+)
 from labkit.native._frame import Frame, Roi
 from labkit.native._preview import Preview, preview
-from labkit.native._recompose import recompose
+from labkit.native._recompose import recompose, recomposed_shape
 from labkit.native._select import BACKENDS, backend, c_import_error
 
 available_backends: tuple[str, ...] = tuple(BACKENDS)
@@ -26,7 +35,9 @@ available_backends: tuple[str, ...] = tuple(BACKENDS)
 __all__ = [
     "Frame",
     "FrameFlag",
+    "ImageCompression",
     "ImageFormat",
+    "PixelLayout",
     "Preview",
     "Rgn",
     "Roi",
@@ -40,7 +51,9 @@ __all__ = [
     "decode_frame",
     "encode_ext_md",
     "pack_frames",
+    "pixel_layout",
     "preview",
     "recompose",
+    "recomposed_shape",
     "supported_formats",
 ]

@@ -18,9 +18,10 @@ from labkit.native._formats import (
     EXT_MD_TAGS,
     SIGNATURE,
     ImageFormat,
+    PixelLayout,
     Rgn,
     RoiFlag,
-    container_dtype,
+    pixel_layout,
 )
 
 __all__ = ["RoiSpec", "build_frame", "encode_ext_md", "pack_frames"]
@@ -33,7 +34,8 @@ ExtMd = Mapping[str | int, int] | bytes | None
 class RoiSpec:
     """One ROI to write: its region, its pixels and whatever its header should say.
 
-    ``pixels`` defaults to zeros of the region's binned shape. ``flags`` are ``RoiFlag`` bits:
+    ``pixels`` defaults to zeros of the region's binned shape (``(h, w, 3)`` for RGB formats;
+    24-bit samples are written as 3 little-endian bytes). ``flags`` are ``RoiFlag`` bits:
     a HEADER_ONLY ROI gets no pixel bytes (but, like PVCAM's FakeCamera, a non-zero
     roiDataSize unless ``roi_data_size`` says otherwise); an INVALID ROI is written in full.
     ``payload`` replaces the pixel bytes verbatim, for malformed frames.
@@ -76,25 +78,29 @@ def _pack(fmt: str, value: int, what: str) -> bytes:
         raise ValueError(f"{what} {value} does not fit the field ({fmt})") from None
 
 
-def _pixel_bytes(spec: RoiSpec, region: Rgn, dtype: np.dtype) -> bytes:
+def _pixel_bytes(spec: RoiSpec, region: Rgn, layout: PixelLayout) -> bytes:
     if spec.payload is not None:
         return bytes(spec.payload)
-    shape = region.shape
+    shape = layout.shape(*region.shape)
     if spec.pixels is None:
-        return bytes(shape[0] * shape[1] * dtype.itemsize)
+        return bytes(region.shape[0] * region.shape[1] * layout.bytes_per_pixel)
     pixels = np.asarray(spec.pixels)
     if pixels.shape != shape:
         raise ValueError(f"pixels of shape {pixels.shape} for a region of shape {shape}")
-    info = np.iinfo(dtype)
-    if pixels.size and (pixels.min() < info.min or pixels.max() > info.max):
-        raise ValueError(f"pixel values outside the {dtype} container")
-    return pixels.astype(dtype).tobytes()
+    top = (1 << (8 * layout.wire_bytes)) - 1
+    if pixels.size and (pixels.min() < 0 or pixels.max() > top):
+        raise ValueError(f"pixel values outside the {8 * layout.wire_bytes}-bit container")
+    samples = pixels.astype(layout.dtype).reshape(-1)
+    if not layout.widened:
+        return samples.tobytes()
+    wide = samples.view(np.uint8).reshape(-1, layout.dtype.itemsize)  # little-endian dtype
+    return wide[:, : layout.wire_bytes].tobytes()
 
 
-def _roi_bytes(index: int, spec: RoiSpec, version: int, dtype: np.dtype) -> bytes:
+def _roi_bytes(index: int, spec: RoiSpec, version: int, layout: PixelLayout) -> bytes:
     region = Rgn(*spec.region)
     header_only = bool(spec.flags & RoiFlag.HEADER_ONLY)
-    pixels = b"" if header_only else _pixel_bytes(spec, region, dtype)
+    pixels = b"" if header_only else _pixel_bytes(spec, region, layout)
     ext = encode_ext_md(spec.ext_md)
     if spec.roi_data_size is not None:
         data_size = spec.roi_data_size
@@ -103,7 +109,7 @@ def _roi_bytes(index: int, spec: RoiSpec, version: int, dtype: np.dtype) -> byte
     elif header_only:
         width = max(region.s2 - region.s1 + 1, 0) // max(region.sbin, 1)
         height = max(region.p2 - region.p1 + 1, 0) // max(region.pbin, 1)
-        data_size = width * height * dtype.itemsize
+        data_size = width * height * layout.bytes_per_pixel
     else:
         data_size = len(pixels)
     header = b"".join(
@@ -148,7 +154,7 @@ def build_frame(
     header has no format byte, so ``image_format`` then only chooses how the pixels are written.
     ``roi_count`` overrides the header's count (to write a frame that lies about it).
     """
-    dtype = container_dtype(image_format)
+    layout = pixel_layout(image_format)
     ext = encode_ext_md(ext_md)
     head = [
         _pack("<I", signature, "signature"),
@@ -172,7 +178,7 @@ def build_frame(
             _pack("<I", roi_timestamp_res_ns, "roiTimestampResNs"),
         ]
     head += [
-        _pack("<B", 8 * dtype.itemsize if bit_depth is None else bit_depth, "bitDepth"),
+        _pack("<B", 8 * layout.wire_bytes if bit_depth is None else bit_depth, "bitDepth"),
         _pack("<B", color_mask, "colorMask"),
         _pack("<B", flags, "flags"),
         _pack("<H", len(ext), "extendedMdSize"),
@@ -186,7 +192,7 @@ def build_frame(
         head.append(bytes(2))
     header = b"".join(head)
     header += bytes(48 - len(header))
-    body = [_roi_bytes(i, spec, version, dtype) for i, spec in enumerate(rois)]
+    body = [_roi_bytes(i, spec, version, layout) for i, spec in enumerate(rois)]
     return header + ext + b"".join(body)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from labkit.core import FrameFormatError
-from labkit.native._formats import ImageFormat, Rgn, container_dtype, supported_formats
+from labkit.native._formats import ImageFormat, Rgn, pixel_layout, supported_formats
 from labkit.native._frame import Frame
 from labkit.native._layout import HEADER_DTYPE, ROI_DTYPE
 from labkit.native._select import kernels
@@ -73,7 +73,7 @@ def _roi_region(roi: RoiArg) -> Rgn:
 
 def _raw_tables(n: int, region: Rgn, image_format: int) -> tuple[np.ndarray, np.ndarray]:
     """Header and table of a frame that is nothing but the pixels of one known ROI."""
-    bpp = container_dtype(image_format).itemsize
+    bpp = pixel_layout(image_format).bytes_per_pixel
     size = region.width * region.height * bpp
     if n < size:
         raise FrameFormatError(
@@ -109,13 +109,16 @@ def decode_frame(
     the image shape ``(height, width)``, and ``image_format`` (default MONO16). Bytes after the
     frame are ignored, so a whole ring-buffer slot can be passed.
 
-    Containers MONO8/16/32 decode to uint8/16/32 views; BAYER8/16/32 decode as the same raw
-    mono containers (``frame.color_mask`` says the pattern; demosaicing is left to the viewer).
-    Other formats, and any ``imageCompression`` other than 0, are refused. INVALID ROIs are
-    stepped over and dropped; HEADER_ONLY ROIs have ``pixels=None`` whatever their roiDataSize.
-    Extended metadata is read as 1-byte tag + 4-byte value for the known tags 0-2 (particle_id,
-    m0, m2); an unknown tag is an error, since without its size the rest of the block cannot
-    be read, and a repeated tag keeps its last value.
+    The walk is the vendor's (``pl_md_frame_decode``): every PVCAM 3.10 container is accepted
+    (MONO8/16/24/32 and BAYER8/16/24/32 as ``(h, w)`` images, RGB24/48/72/96 as
+    ``(h, w, 3)``; 24-bit samples widen to ``uint32``; ``frame.color_mask`` says a Bayer
+    pattern, demosaicing is left to the viewer); an INVALID ROI ends the frame (the ROIs before
+    it are the frame); ``roiDataSize`` is trusted to find the next ROI, and only checked against
+    the region when the pixels are used; a compressed frame decodes, but its pixels cannot be
+    used (``Roi.problem`` says why); HEADER_ONLY ROIs have ``pixels=None`` whatever their
+    roiDataSize. Extended metadata is 1-byte tag + 4-byte value for the known tags 0-2
+    (particle_id, m0, m2); an unknown or cut tag does not fail the decoding, only reading that
+    block (``frame.ext_md``, ``roi.ext_md``) raises; a repeated tag keeps its last value.
 
     Raises :class:`labkit.core.FrameFormatError` (with ``offset``) for a malformed buffer and
     ``ValueError`` for bad arguments. ``backend`` picks ``"c"`` or ``"numpy"`` explicitly.
@@ -129,7 +132,7 @@ def decode_frame(
     else:
         code = int(ImageFormat.MONO16) if code < 0 else code
         header, table = _raw_tables(len(view), _roi_region(roi), code)
-    return Frame(view, header, table, container_dtype(int(header["image_format"][0])))
+    return Frame(view, header, table, pixel_layout(int(header["image_format"][0])))
 
 
 def decode_batch(
@@ -172,11 +175,11 @@ def decode_batch(
     else:
         code = int(ImageFormat.MONO16) if code < 0 else code
         region = _roi_region(roi)
-        if container_dtype(code).itemsize * region.width * region.height > stride:
+        if pixel_layout(code).bytes_per_pixel * region.width * region.height > stride:
             raise ValueError(f"roi {tuple(region)} does not fit in a slot of {stride} bytes")
         tables = [_raw_tables(stride, region, code)] * count
     frames = []
     for slot, (header, table) in zip(order, tables, strict=True):
-        dtype = container_dtype(int(header[0]["image_format"]))
-        frames.append(Frame(view[slot * stride : (slot + 1) * stride], header, table, dtype))
+        layout = pixel_layout(int(header[0]["image_format"]))
+        frames.append(Frame(view[slot * stride : (slot + 1) * stride], header, table, layout))
     return frames

@@ -13,15 +13,19 @@ import numpy as np
 
 __all__ = [
     "EXT_MD_TAGS",
+    "EXT_MD_UNREADABLE",
     "FRAME_HEADER_SIZE",
     "ROI_HEADER_SIZE",
     "SIGNATURE",
     "FrameFlag",
+    "ImageCompression",
     "ImageFormat",
+    "PixelLayout",
     "Rgn",
     "RoiFlag",
     "container_dtype",
     "format_name",
+    "pixel_layout",
     "supported_formats",
 ]
 
@@ -33,6 +37,10 @@ ROI_HEADER_SIZE = 32
 
 EXT_MD_TAGS: dict[int, str] = {0: "particle_id", 1: "m0", 2: "m2"}
 """Known extended-metadata tags and their names; each value is a little-endian u32."""
+
+EXT_MD_UNREADABLE = 0x80
+"""The bit of a record's ``ext_mask`` saying its extended metadata has an unknown or truncated
+tag: decoding goes on (as ``pl_md_frame_decode`` does), reading the block raises."""
 
 
 class ImageFormat(IntEnum):
@@ -52,6 +60,25 @@ class ImageFormat(IntEnum):
     RGB96 = 11
 
 
+class ImageCompression(IntEnum):
+    """``PL_IMAGE_COMPRESSIONS`` (header byte 41; the bit order of BITPACK is undocumented)."""
+
+    NONE = 0
+    RESERVED8 = 8
+    BITPACK9 = 9
+    BITPACK10 = 10
+    BITPACK11 = 11
+    BITPACK12 = 12
+    BITPACK13 = 13
+    BITPACK14 = 14
+    BITPACK15 = 15
+    RESERVED16 = 16
+    BITPACK17 = 17
+    BITPACK18 = 18
+    RESERVED24 = 24
+    RESERVED32 = 32
+
+
 class FrameFlag(IntFlag):
     """``PL_MD_FRAME_FLAGS``."""
 
@@ -59,20 +86,55 @@ class FrameFlag(IntFlag):
 
 
 class RoiFlag(IntFlag):
-    """``PL_MD_ROI_FLAGS``: an INVALID ROI is dropped, a HEADER_ONLY ROI carries no pixels."""
+    """``PL_MD_ROI_FLAGS``: an INVALID ROI ends the decoded ROIs, a HEADER_ONLY one has no pixels."""
 
     INVALID = 0x01
     HEADER_ONLY = 0x02
 
 
-# Bayer containers are decoded as raw mono of the same size: demosaicing is the viewer's business.
-_CONTAINERS: dict[int, np.dtype] = {
-    ImageFormat.MONO8: np.dtype("<u1"),
-    ImageFormat.BAYER8: np.dtype("<u1"),
-    ImageFormat.MONO16: np.dtype("<u2"),
-    ImageFormat.BAYER16: np.dtype("<u2"),
-    ImageFormat.MONO32: np.dtype("<u4"),
-    ImageFormat.BAYER32: np.dtype("<u4"),
+class PixelLayout(NamedTuple):
+    """How one pixel of an image format sits in a frame and what it becomes in NumPy.
+
+    ``wire_bytes`` is one sample on the wire (1-4, little-endian), ``channels`` the samples per
+    pixel (3 for RGB) and ``dtype`` the NumPy type of a decoded sample: 24-bit samples have no
+    NumPy type and are widened to ``uint32`` (zero-extended), the others are the wire type.
+    """
+
+    dtype: np.dtype
+    channels: int
+    wire_bytes: int
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """Bytes one pixel occupies in the frame (every sample of a colour pixel)."""
+        return self.channels * self.wire_bytes
+
+    @property
+    def widened(self) -> bool:
+        """Whether decoded samples are wider than the wire's (24-bit → uint32): a copy."""
+        return self.wire_bytes != self.dtype.itemsize
+
+    def shape(self, height: int, width: int) -> tuple[int, ...]:
+        """The NumPy shape of a ``height`` × ``width`` image: ``(h, w)`` or ``(h, w, 3)``."""
+        return (height, width) if self.channels == 1 else (height, width, self.channels)
+
+
+_U1, _U2, _U4 = np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4")
+# Every container of PVCAM 3.10 (reference §2.1), as ``pl_md_frame_decode`` accepts them. Bayer
+# containers decode as raw mono of the same size: demosaicing is the viewer's business.
+_LAYOUTS: dict[int, PixelLayout] = {
+    ImageFormat.MONO16: PixelLayout(_U2, 1, 2),
+    ImageFormat.BAYER16: PixelLayout(_U2, 1, 2),
+    ImageFormat.MONO8: PixelLayout(_U1, 1, 1),
+    ImageFormat.BAYER8: PixelLayout(_U1, 1, 1),
+    ImageFormat.MONO24: PixelLayout(_U4, 1, 3),
+    ImageFormat.BAYER24: PixelLayout(_U4, 1, 3),
+    ImageFormat.RGB24: PixelLayout(_U1, 3, 1),
+    ImageFormat.RGB48: PixelLayout(_U2, 3, 2),
+    ImageFormat.RGB72: PixelLayout(_U4, 3, 3),
+    ImageFormat.MONO32: PixelLayout(_U4, 1, 4),
+    ImageFormat.BAYER32: PixelLayout(_U4, 1, 4),
+    ImageFormat.RGB96: PixelLayout(_U4, 3, 4),
 }
 
 
@@ -84,14 +146,19 @@ def format_name(value: int) -> str:
         return "unknown"
 
 
+def pixel_layout(image_format: int) -> PixelLayout:
+    """Wire size, channels and decoded dtype of ``image_format``; ``KeyError`` if unknown."""
+    return _LAYOUTS[image_format]
+
+
 def container_dtype(image_format: int) -> np.dtype:
-    """The NumPy dtype of one pixel of ``image_format``; ``KeyError`` if it is not supported."""
-    return _CONTAINERS[image_format]
+    """The NumPy dtype of one decoded sample of ``image_format``; ``KeyError`` if unknown."""
+    return _LAYOUTS[image_format].dtype
 
 
 def supported_formats() -> tuple[int, ...]:
     """The formats both backends decode, in ascending order."""
-    return tuple(sorted(_CONTAINERS))
+    return tuple(sorted(_LAYOUTS))
 
 
 class Rgn(NamedTuple):

@@ -7,12 +7,25 @@ views, are built on first access: a live view that only recomposes never pays fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from labkit.native._formats import EXT_MD_TAGS, FrameFlag, ImageFormat, Rgn, RoiFlag
+from labkit.core import FrameFormatError
+from labkit.native._formats import (
+    EXT_MD_TAGS,
+    EXT_MD_UNREADABLE,
+    FRAME_HEADER_SIZE,
+    ROI_HEADER_SIZE,
+    FrameFlag,
+    ImageCompression,
+    ImageFormat,
+    PixelLayout,
+    Rgn,
+    RoiFlag,
+    format_name,
+)
 from labkit.native._layout import HEADER_DTYPE
 
 __all__ = ["Frame", "Roi"]
@@ -25,8 +38,35 @@ def _roi_flags(value: int) -> RoiFlag:
     return RoiFlag(value)
 
 
-def _ext_md(fields: dict[str, int]) -> dict[str, int]:
+def ext_md_error(buffer: memoryview, start: int, size: int, where: str) -> FrameFormatError:
+    """Why an extended-metadata block marked ``EXT_MD_UNREADABLE`` cannot be read.
+
+    Decoding only marks such a block (the vendor's decoder does not fail on it either); the
+    precise reason is worked out here, once, when someone reads the metadata.
+    """
+    q, end = start, start + size
+    while q < end:
+        tag = buffer[q]
+        if tag not in EXT_MD_TAGS:
+            return FrameFormatError(
+                f"{where}: unknown extended-metadata tag {tag} (known tags: 0-2); the rest of "
+                "the block cannot be read, since tags carry no length",
+                offset=q,
+            )
+        if end - q - 1 < 4:
+            return FrameFormatError(
+                f"{where}: extended-metadata tag {tag} needs 4 value bytes, its block has "
+                f"{end - q - 1}",
+                offset=q,
+            )
+        q += 5
+    return FrameFormatError(f"{where}: extended metadata unreadable", offset=start)
+
+
+def _ext_md(fields: dict[str, int], buffer: memoryview, start: int, where: str) -> dict[str, int]:
     mask = fields["ext_mask"]
+    if mask & EXT_MD_UNREADABLE:
+        raise ext_md_error(buffer, start, fields["ext_md_size"], where)
     return {name: fields[name] for tag, name in EXT_MD_TAGS.items() if mask >> tag & 1}
 
 
@@ -40,6 +80,12 @@ class Roi:
     Timestamps are raw header values; the ``*_ps`` forms are exact picoseconds where the unit is
     known (v1/v2) and ``None`` in v3, whose header no longer says the unit of ROI timestamps.
     They are only meaningful when the frame has ``FrameFlag.ROI_TS_SUPPORTED``.
+
+    ``pixels`` is ``(height, width)``, or ``(height, width, 3)`` for RGB; a zero-copy view,
+    except for 24-bit containers, widened to ``uint32`` (a copy). It is ``None`` for a
+    HEADER_ONLY ROI, and also where the pixels cannot be used: ``problem`` then says why (a
+    compressed frame, or a roiDataSize too small for the region). ``ext_md`` raises
+    :class:`~labkit.core.FrameFormatError` when the block has an unknown or cut tag.
     """
 
     index: int
@@ -52,10 +98,19 @@ class Roi:
     timestamp_eor: int
     timestamp_bor_ps: int | None
     timestamp_eor_ps: int | None
-    ext_md: dict[str, int]
     pixels: np.ndarray | None
     header_offset: int
     data_offset: int
+    data_size: int
+    problem: str | None
+    _fields: dict[str, int] = field(repr=False)
+    _buffer: memoryview = field(repr=False)
+
+    @property
+    def ext_md(self) -> dict[str, int]:
+        """Extended metadata, e.g. ``{"particle_id": 3, "m0": 900}``; empty when there is none."""
+        where = f"frame.rois[{self.index}]"
+        return _ext_md(self._fields, self._buffer, self.header_offset + ROI_HEADER_SIZE, where)
 
     @property
     def header_only(self) -> bool:
@@ -76,17 +131,22 @@ class Frame:
     ``header`` and ``table`` are the raw records, for code that wants them vectorised.
     """
 
-    __slots__ = ("_buffer", "_fields", "_rois", "dtype", "header", "table")
+    __slots__ = ("_buffer", "_fields", "_rois", "header", "layout", "table")
 
     def __init__(
-        self, buffer: memoryview, header: np.ndarray, table: np.ndarray, dtype: np.dtype
+        self, buffer: memoryview, header: np.ndarray, table: np.ndarray, layout: PixelLayout
     ) -> None:
         self._buffer = buffer
         self.header: np.void = header[0]
         self.table = table
-        self.dtype = dtype
+        self.layout = layout
         self._fields: dict[str, int] | None = None
         self._rois: tuple[Roi, ...] | None = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy type of one decoded sample (24-bit containers widen to ``uint32``)."""
+        return self.layout.dtype
 
     def _int(self, name: str) -> int:
         if self._fields is None:  # one conversion to Python ints, on first use
@@ -177,22 +237,42 @@ class Frame:
 
     @property
     def image_compression(self) -> int:
-        """Always 0: compressed frames are refused."""
+        """``PL_IMAGE_COMPRESSIONS`` of the pixels: 0 (none) is the only one labkit can unpack."""
         return self._int("image_compression")
 
     @property
+    def pixel_problem(self) -> str | None:
+        """Why no ROI's pixels can be used (a compressed frame), or None."""
+        compression = self.image_compression
+        if compression == 0:
+            return None
+        try:
+            name = ImageCompression(compression).name
+        except ValueError:
+            name = "unknown"
+        return (
+            f"the pixels are compressed (imageCompression {compression}, {name}); PVCAM "
+            "documents no bit order for its packed formats, so labkit cannot unpack them. Leave "
+            "PARAM_HOST_FRAME_DECOMPRESSION_ENABLED on (the default) and PVCAM decompresses them"
+        )
+
+    @property
     def ext_md(self) -> dict[str, int]:
-        """Frame-level extended metadata, e.g. ``{"m0": 12}``; empty when there is none."""
+        """Frame-level extended metadata, e.g. ``{"m0": 12}``; empty when there is none.
+
+        Raises :class:`~labkit.core.FrameFormatError` when the block has an unknown or cut tag
+        (decoding itself does not fail on it, as the vendor's does not).
+        """
         self._int("ext_mask")
         assert self._fields is not None
-        return _ext_md(self._fields)
+        return _ext_md(self._fields, self._buffer, FRAME_HEADER_SIZE, "frame")
 
     @property
     def implied_roi(self) -> Rgn | None:
         """Bounding box of the decoded ROIs; None if none was decoded.
 
-        Its binning is that of the first ROI with pixels (of the first ROI if none has pixels):
-        the binning of the recomposed image.
+        Its binning is the first ROI's, as ``pl_md_frame_decode`` reports it (also when that ROI
+        is HEADER_ONLY); the recomposed image has the binning of the ROIs with pixels.
         """
         if self._int("decoded_count") == 0:
             return None
@@ -205,12 +285,13 @@ class Frame:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the buffer the frame occupies, from its start to the end of its last ROI."""
+        """Bytes of the buffer walked: from the frame's start to the end of its last decoded ROI
+        (an INVALID ROI ends the walk, as it does the vendor's)."""
         return self._int("nbytes")
 
     @property
     def rois(self) -> tuple[Roi, ...]:
-        """The decoded ROIs in buffer order (INVALID ones dropped)."""
+        """The decoded ROIs in buffer order: those before the first INVALID ROI, if any."""
         if self._rois is None:
             names = self.table.dtype.names
             res = self.roi_timestamp_res_ns
@@ -222,22 +303,25 @@ class Frame:
 
     @property
     def pixels(self) -> np.ndarray:
-        """The zero-copy image of a frame with exactly one pixel-carrying ROI."""
-        carriers = [roi for roi in self.rois if roi.pixels is not None]
+        """The image of a frame with exactly one pixel-carrying ROI (zero-copy but for 24-bit)."""
+        carriers = [roi for roi in self.rois if not roi.header_only]
         if len(carriers) != 1:
             raise ValueError(
                 f"frame has {len(carriers)} ROIs with pixels; use recompose() to join them"
             )
-        return carriers[0].pixels  # type: ignore[return-value]
+        roi = carriers[0]
+        if roi.pixels is None:
+            raise FrameFormatError(
+                f"frame.rois[{roi.index}]: {roi.problem}", offset=roi.data_offset
+            )
+        return roi.pixels
 
     def _roi(self, index: int, rec: dict[str, int], res: int | None) -> Roi:
         width, height = rec["width"], rec["height"]
         flags = _roi_flags(rec["flags"])
-        pixels = None
+        pixels, problem = None, None
         if not flags & RoiFlag.HEADER_ONLY:
-            pixels = np.frombuffer(
-                self._buffer, self.dtype, width * height, rec["data_offset"]
-            ).reshape(height, width)
+            pixels, problem = self._roi_pixels(rec)
         bor, eor = rec["ts_bor"], rec["ts_eor"]
         return Roi(
             index=index,
@@ -250,16 +334,48 @@ class Frame:
             timestamp_eor=eor,
             timestamp_bor_ps=None if res is None else bor * res * 1000,
             timestamp_eor_ps=None if res is None else eor * res * 1000,
-            ext_md=_ext_md(rec),
             pixels=pixels,
             header_offset=rec["header_offset"],
             data_offset=rec["data_offset"],
+            data_size=rec["data_size"],
+            problem=problem,
+            _fields=rec,
+            _buffer=self._buffer,
         )
+
+    def _roi_pixels(self, rec: dict[str, int]) -> tuple[np.ndarray | None, str | None]:
+        """The pixels of a pixel-carrying ROI, or why there are none to use."""
+        problem = self.pixel_problem or roi_size_problem(self.layout, rec)
+        if problem is not None:
+            return None, problem
+        layout = self.layout
+        width, height = rec["width"], rec["height"]
+        shape = layout.shape(height, width)
+        samples = width * height * layout.channels
+        if not layout.widened:
+            view = np.frombuffer(self._buffer, layout.dtype, samples, rec["data_offset"])
+            return view.reshape(shape), None
+        raw = np.frombuffer(self._buffer, np.uint8, samples * layout.wire_bytes, rec["data_offset"])
+        wide = np.zeros((samples, layout.dtype.itemsize), np.uint8)
+        wide[:, : layout.wire_bytes] = raw.reshape(samples, layout.wire_bytes)
+        return wide.reshape(-1).view(layout.dtype).reshape(shape), None
 
     def __repr__(self) -> str:
         if not self.has_metadata:
-            return f"<Frame without metadata {self.rois[0].shape} {self.image_format.name}>"
+            return f"<Frame without metadata {self.rois[0].shape} {format_name(self.image_format)}>"
         return (
             f"<Frame v{self.version} #{self.frame_nr} {len(self.table)}/{self.roi_count} ROIs "
             f"{self.image_format.name} implied={tuple(self.implied_roi or ())}>"
         )
+
+
+def roi_size_problem(layout: PixelLayout, rec: dict[str, int]) -> str | None:
+    """Why an ROI's pixel data is too short for its region (the vendor trusts roiDataSize and
+    decodes such a frame; labkit refuses only to read pixels that are not there), or None."""
+    need = rec["width"] * rec["height"] * layout.bytes_per_pixel
+    if rec["data_size"] >= need:
+        return None
+    return (
+        f"roiDataSize {rec['data_size']} is less than the {need} bytes its "
+        f"{rec['width']}x{rec['height']} pixels of {layout.bytes_per_pixel} bytes need"
+    )

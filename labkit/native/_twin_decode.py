@@ -2,15 +2,22 @@
 
 This is the reference implementation. ``native/frames/lk_decode.c`` follows it check for check,
 in the same order and with the same messages and offsets, so both backends reject a malformed
-buffer identically. The layout facts are in ``reference/pvcam-frames.md`` §1.3-1.8; the order of
-the checks is:
+buffer identically. The layout facts are in ``reference/pvcam-frames.md`` §1.3-1.8; where the
+vendor's ``pl_md_frame_decode`` is known to behave a certain way, the walk does the same:
 
-1. frame header: size, signature, version, roiCount, image format, compression;
-2. frame extended metadata: size, then tag by tag;
-3. each ROI in turn: header size, region (unless INVALID), extended metadata (parsed unless
-   INVALID), roiDataSize against width × height × bytes per pixel (v2+, pixel-carrying ROIs),
-   pixel data size. HEADER_ONLY ROIs have no pixels whatever roiDataSize says; INVALID ROIs are
-   stepped over and dropped.
+1. frame header: size, signature, version, roiCount, image format (every PVCAM 3.10 container);
+   ``imageCompression`` is recorded, not refused (pixels are checked when they are used);
+2. frame extended metadata: its size against the buffer; its tags are read as far as they can
+   be, and an unknown or cut tag only marks the block unreadable (``EXT_MD_UNREADABLE``), to
+   fail when the metadata is read, not now;
+3. each ROI in turn: header size; an INVALID ROI ends the frame (the ROIs before it are the
+   frame, nothing after it is read); region, extended metadata as above, and pixel data of
+   ``roiDataSize`` bytes (v2+, trusted as the vendor does; checked against the region only
+   when the pixels are used) or width × height × bytes per pixel (v1). HEADER_ONLY ROIs have
+   no pixels whatever roiDataSize says.
+
+The implied ROI is the bounding box of the decoded ROIs with the first ROI's binning (the
+vendor's, also when that ROI is HEADER_ONLY).
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ import numpy as np
 from labkit.core import FrameFormatError
 from labkit.native._formats import (
     EXT_MD_TAGS,
+    EXT_MD_UNREADABLE,
     FRAME_HEADER_SIZE,
     ROI_HEADER_SIZE,
     SIGNATURE,
     ImageFormat,
     RoiFlag,
-    container_dtype,
     format_name,
+    pixel_layout,
 )
 from labkit.native._layout import HEADER_DTYPE, ROI_DTYPE
 
@@ -47,15 +55,16 @@ _HEADER_PAD = (0,) * 3
 
 def _bytes_per_pixel(image_format: int) -> int | None:
     try:
-        return container_dtype(image_format).itemsize
+        return pixel_layout(image_format).bytes_per_pixel
     except KeyError:
         return None
 
 
-def _parse_ext_md(mv: memoryview, start: int, size: int, where: str) -> tuple[int, list[int]]:
+def _parse_ext_md(mv: memoryview, start: int, size: int) -> tuple[int, list[int]]:
     """Read a tag–value block: 1-byte tag, then a 4-byte LE value for the known tags 0-2.
 
-    There is no length byte on the wire, so an unknown tag makes the rest unreadable: stop there.
+    There is no length byte on the wire, so an unknown tag (or a value cut by the end of the
+    block) makes the rest unreadable: stop there and set ``EXT_MD_UNREADABLE`` in the mask.
     A tag seen twice keeps its last value, as PVCAM's map indexed by tag would.
     """
     values = [0, 0, 0]
@@ -64,16 +73,8 @@ def _parse_ext_md(mv: memoryview, start: int, size: int, where: str) -> tuple[in
     end = start + size
     while q < end:
         tag = mv[q]
-        if tag not in EXT_MD_TAGS:
-            raise FrameFormatError(
-                f"{where}: unknown extended-metadata tag {tag} (known tags: 0-2)", offset=q
-            )
-        if end - q - 1 < 4:
-            raise FrameFormatError(
-                f"{where}: extended-metadata tag {tag} needs 4 value bytes, "
-                f"its block has {end - q - 1}",
-                offset=q,
-            )
+        if tag not in EXT_MD_TAGS or end - q - 1 < 4:
+            return mask | EXT_MD_UNREADABLE, values
         values[tag] = _U32.unpack_from(mv, q + 1)[0]
         mask |= 1 << tag
         q += 5
@@ -129,8 +130,8 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
     else:
         if _bytes_per_pixel(image_format) is None:
             raise FrameFormatError(
-                f"image format {image_format} ({format_name(image_format)}) is not supported "
-                "(only MONO8/16/32 and BAYER8/16/32 containers)",
+                f"image format {image_format} ({format_name(image_format)}) is not one of "
+                "PVCAM's containers (0-11)",
                 offset=40,
             )
         if format_override >= 0 and format_override != image_format:
@@ -138,12 +139,6 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
                 f"header says image format {image_format} ({format_name(image_format)}) "
                 f"but image_format={format_override} ({format_name(format_override)}) was given",
                 offset=40,
-            )
-        if compression != 0:
-            raise FrameFormatError(
-                f"image compression {compression} is not supported (only 0, uncompressed; "
-                "PVCAM decompresses on the host by default)",
-                offset=41,
             )
     bpp = _bytes_per_pixel(image_format)
     assert bpp is not None  # the front validated the override
@@ -160,7 +155,7 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
             f"buffer has {n}",
             offset=p,
         )
-    frame_mask, frame_ext = _parse_ext_md(mv, p, ext_size, "frame")
+    frame_mask, frame_ext = _parse_ext_md(mv, p, ext_size)
     p += ext_size
 
     rows: list[tuple] = []
@@ -173,13 +168,11 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
                 offset=p,
             )
         roi_nr, bor, eor, s1, s2, sbin, p1, p2, pbin, rflags, rext, rds = _ROI.unpack_from(mv, p)
-        invalid = bool(rflags & RoiFlag.INVALID)
+        if rflags & RoiFlag.INVALID:
+            break  # pl_md_frame_decode ends the frame here: what follows is not read
         header_only = bool(rflags & RoiFlag.HEADER_ONLY)
         rgn = (s1, s2, sbin, p1, p2, pbin)
-        # A v1 INVALID ROI with pixels still needs its region: it is the only way to its size.
-        sized_by_region = not invalid or (version == 1 and not header_only)
-        if sized_by_region:
-            _check_region(rgn, p, where)
+        _check_region(rgn, p, where)
         ext_at = p + ROI_HEADER_SIZE
         if n - ext_at < rext:
             raise FrameFormatError(
@@ -187,15 +180,10 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
                 f"buffer has {n}",
                 offset=ext_at,
             )
-        if invalid:
-            mask, ext = 0, [0, 0, 0]
-        else:
-            mask, ext = _parse_ext_md(mv, ext_at, rext, where)
+        mask, ext = _parse_ext_md(mv, ext_at, rext)
         data_at = ext_at + rext
-        width = height = 0
-        if sized_by_region:
-            width = (s2 - s1 + 1) // sbin
-            height = (p2 - p1 + 1) // pbin
+        width = (s2 - s1 + 1) // sbin
+        height = (p2 - p1 + 1) // pbin
         if version == 1:
             rds = 0
         if header_only:
@@ -203,54 +191,44 @@ def decode_tables(mv: memoryview, format_override: int = -1) -> tuple[np.ndarray
         elif version == 1:
             size = width * height * bpp
         else:
-            size = rds
-            need = width * height * bpp
-            if not invalid and rds != need:
-                raise FrameFormatError(
-                    f"{where}: roiDataSize {rds} but {width}x{height} pixels of {bpp} bytes "
-                    f"need {need}",
-                    offset=p + 25,
-                )
+            size = rds  # trusted, as the vendor does; checked when the pixels are used
         if n - data_at < size:
             raise FrameFormatError(
                 f"{where}: pixel data truncated: needs {size} bytes at offset {data_at}, "
                 f"buffer has {n}",
                 offset=data_at,
             )
-        if not invalid:
-            rows.append(
-                (
-                    p,
-                    data_at,
-                    size,
-                    width,
-                    height,
-                    bor,
-                    eor,
-                    *ext,
-                    rds,
-                    roi_nr,
-                    *rgn,
-                    rext,
-                    rflags,
-                    mask,
-                    _ROI_PAD,
-                )
+        rows.append(
+            (
+                p,
+                data_at,
+                size,
+                width,
+                height,
+                bor,
+                eor,
+                *ext,
+                rds,
+                roi_nr,
+                *rgn,
+                rext,
+                rflags,
+                mask,
+                _ROI_PAD,
             )
+        )
         p = data_at + size
 
     table = np.array(rows, dtype=ROI_DTYPE) if rows else np.zeros(0, ROI_DTYPE)
     if rows:
-        # The bounding box, with the binning of the first ROI that carries pixels (else the first).
-        carriers = np.flatnonzero((table["flags"] & RoiFlag.HEADER_ONLY) == 0)
-        first = int(carriers[0]) if len(carriers) else 0
+        # The bounding box, with the first ROI's binning (the vendor's, HEADER_ONLY or not).
         implied = (
             int(table["s1"].min()),
             int(table["s2"].max()),
-            int(table["sbin"][first]),
+            int(table["sbin"][0]),
             int(table["p1"].min()),
             int(table["p2"].max()),
-            int(table["pbin"][first]),
+            int(table["pbin"][0]),
         )
     else:
         implied = (0, 0, 0, 0, 0, 0)

@@ -68,6 +68,9 @@ class Fault(IntEnum):
     READOUT_FAILED = 2
     #: Delay every frame by ``value`` milliseconds.
     SLOW_FRAMES = 3
+    #: The next ``value`` frames (at least one) arrive damaged: their metadata signature is
+    #: garbled, as by a transfer error; frames without metadata are not touched.
+    CORRUPT_FRAMES = 4
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ class VisaTransport:
         self.resource = resource
         self.resource_name = name
         self.backend = backend if backend is not None else inline
-        self.timeout = float(timeout)
+        self._timeout = float(timeout)
         self.read_termination = read_termination
         self.write_termination = write_termination
         self.encoding = encoding
@@ -169,6 +169,18 @@ class VisaTransport:
                 pass
             raise
         self._resource = resource
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a reply may take; a change applies to the open session at once (a driver
+        lengthens it around a measurement it knows is long)."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = float(seconds)
+        if self._resource is not None:
+            self._resource.timeout = self._timeout * 1000.0
 
     def _configure(self, resource: Any) -> None:
         import pyvisa

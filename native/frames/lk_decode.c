@@ -2,8 +2,11 @@
  * Walk a PVCAM metadata frame (reference/pvcam-frames.md §1.3-1.8) into lk_header/lk_roi records.
  *
  * Mirrors labkit/native/_twin_decode.py check for check: same order, same messages, same
- * offsets. All multi-byte fields are unaligned little-endian (the structs are packed), so they
- * are assembled byte by byte; every read is preceded by a check that it lies inside the buffer.
+ * offsets, and the same vendor behaviours (pl_md_frame_decode): an INVALID ROI ends the frame,
+ * roiDataSize is trusted, imageCompression is recorded, an unknown or cut extended-metadata tag
+ * only marks its block unreadable. All multi-byte fields are unaligned little-endian (the
+ * structs are packed), so they are assembled byte by byte; every read is preceded by a check
+ * that it lies inside the buffer.
  */
 #include "lk_frames.h"
 
@@ -40,9 +43,13 @@ static const char *format_name(unsigned value)
 unsigned lk_bytes_per_pixel(int image_format)
 {
     switch (image_format) {
-    case 0: case 1: return 2; /* MONO16, BAYER16 */
-    case 2: case 3: return 1; /* MONO8, BAYER8 */
-    case 9: case 10: return 4; /* MONO32, BAYER32 */
+    case 0: case 1: return 2;          /* MONO16, BAYER16 */
+    case 2: case 3: return 1;          /* MONO8, BAYER8 */
+    case 4: case 5: case 6: return 3;  /* MONO24, BAYER24, RGB24 */
+    case 7: return 6;                  /* RGB48 */
+    case 8: return 9;                  /* RGB72 */
+    case 9: case 10: return 4;         /* MONO32, BAYER32 */
+    case 11: return 12;                /* RGB96 */
     default: return 0;
     }
 }
@@ -56,35 +63,29 @@ size_t lk_roi_capacity(const uint8_t *buf, size_t n)
     return declared < room ? declared : room;
 }
 
-/* "frame" (roi == 0) or "ROI i of n": the place an error message names. */
-static const char *where_name(char *text, size_t size, unsigned roi, unsigned count)
+/* Tag-value extended metadata: 1-byte tag then a u32 for tags 0-2. An unknown tag, or a value
+ * cut by the end of the block, leaves the rest unreadable: stop and mark the block. */
+static void parse_ext_md(const uint8_t *buf, uint64_t start, uint64_t size, uint8_t *mask,
+                         uint32_t values[3])
 {
-    if (roi == 0)
-        return "frame";
-    snprintf(text, size, "ROI %u of %u", roi, count);
-    return text;
-}
-
-/* Tag–value extended metadata: 1-byte tag then a u32 for tags 0-2; an unknown tag stops it. */
-static int parse_ext_md(const uint8_t *buf, uint64_t start, uint64_t size, unsigned roi,
-                        unsigned count, uint8_t *mask, uint32_t values[3], lk_error *err)
-{
-    char where[48];
     uint64_t q = start, end = start + size;
     while (q < end) {
         unsigned tag = buf[q];
-        if (tag > 2)
-            return fail(err, q, "%s: unknown extended-metadata tag %u (known tags: 0-2)",
-                        where_name(where, sizeof where, roi, count), tag);
-        if (end - q - 1 < 4)
-            return fail(err, q, "%s: extended-metadata tag %u needs 4 value bytes, its block has %llu",
-                        where_name(where, sizeof where, roi, count), tag,
-                        (unsigned long long)(end - q - 1));
+        if (tag > 2 || end - q - 1 < 4) {
+            *mask |= LK_EXT_MD_UNREADABLE;
+            return;
+        }
         values[tag] = ld32(buf + q + 1);
         *mask |= (uint8_t)(1u << tag);
         q += 5;
     }
-    return 0;
+}
+
+/* "ROI i of n", the place an error message names. */
+static const char *where_name(char *text, size_t size, unsigned roi, unsigned count)
+{
+    snprintf(text, size, "ROI %u of %u", roi, count);
+    return text;
 }
 
 static int check_region(const lk_roi *r, uint64_t p, unsigned roi, unsigned count, lk_error *err)
@@ -137,19 +138,12 @@ static int decode_header(const uint8_t *buf, size_t n, int format_override, lk_h
         compression = 0;
     } else {
         if (lk_bytes_per_pixel((int)format) == 0)
-            return fail(err, 40,
-                        "image format %u (%s) is not supported "
-                        "(only MONO8/16/32 and BAYER8/16/32 containers)",
+            return fail(err, 40, "image format %u (%s) is not one of PVCAM's containers (0-11)",
                         format, format_name(format));
         if (format_override >= 0 && (unsigned)format_override != format)
             return fail(err, 40, "header says image format %u (%s) but image_format=%d (%s) was given",
                         format, format_name(format), format_override,
                         format_name((unsigned)format_override));
-        if (compression != 0)
-            return fail(err, 41,
-                        "image compression %u is not supported (only 0, uncompressed; "
-                        "PVCAM decompresses on the host by default)",
-                        compression);
     }
     *bpp = lk_bytes_per_pixel((int)format);
     if (*bpp == 0) /* an override the caller should have refused */
@@ -184,23 +178,23 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
                             "buffer has %llu",
                     h->ext_md_size, (unsigned long long)p, (unsigned long long)n);
     uint32_t frame_ext[3] = {0, 0, 0};
-    if (parse_ext_md(buf, p, h->ext_md_size, 0, 0, &h->ext_mask, frame_ext, err))
-        return -1;
+    parse_ext_md(buf, p, h->ext_md_size, &h->ext_mask, frame_ext);
     h->particle_id = frame_ext[0];
     h->m0 = frame_ext[1];
     h->m2 = frame_ext[2];
     p += h->ext_md_size;
 
     size_t count = 0;
-    int have_carrier = 0;
     char where[48];
     for (unsigned i = 1; i <= h->roi_count; i++) {
         /* The "ROI i of n" prefix of error messages, formatted only when there is an error. */
-#define WHERE (snprintf(where, sizeof where, "ROI %u of %u", i, (unsigned)h->roi_count), where)
+#define WHERE where_name(where, sizeof where, i, (unsigned)h->roi_count)
         if (n - p < LK_ROI_HEADER_SIZE)
             return fail(err, p, "%s: header truncated: needs %u bytes at offset %llu, buffer has %llu",
                         WHERE, LK_ROI_HEADER_SIZE, (unsigned long long)p, (unsigned long long)n);
         const uint8_t *r = buf + p;
+        if (r[22] & LK_ROI_FLAG_INVALID)
+            break; /* pl_md_frame_decode ends the frame here: what follows is not read */
         lk_roi roi;
         memset(&roi, 0, sizeof roi);
         roi.header_offset = p;
@@ -216,11 +210,8 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
         roi.flags = r[22];
         roi.ext_md_size = ld16(r + 23);
         uint32_t rds = ld32(r + 25);
-        int invalid = (roi.flags & LK_ROI_FLAG_INVALID) != 0;
         int header_only = (roi.flags & LK_ROI_FLAG_HEADER_ONLY) != 0;
-        /* A v1 INVALID ROI with pixels still needs its region: it is the only way to its size. */
-        int sized_by_region = !invalid || (h->version == 1 && !header_only);
-        if (sized_by_region && check_region(&roi, p, i, h->roi_count, err))
+        if (check_region(&roi, p, i, h->roi_count, err))
             return -1;
 
         uint64_t ext_at = p + LK_ROI_HEADER_SIZE;
@@ -229,33 +220,22 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
                         "%s: extended metadata truncated: needs %u bytes at offset %llu, "
                         "buffer has %llu",
                         WHERE, roi.ext_md_size, (unsigned long long)ext_at, (unsigned long long)n);
-        if (!invalid) {
-            uint32_t ext[3] = {0, 0, 0};
-            if (parse_ext_md(buf, ext_at, roi.ext_md_size, i, h->roi_count, &roi.ext_mask, ext, err))
-                return -1;
-            roi.particle_id = ext[0];
-            roi.m0 = ext[1];
-            roi.m2 = ext[2];
-        }
+        uint32_t ext[3] = {0, 0, 0};
+        parse_ext_md(buf, ext_at, roi.ext_md_size, &roi.ext_mask, ext);
+        roi.particle_id = ext[0];
+        roi.m0 = ext[1];
+        roi.m2 = ext[2];
         uint64_t data_at = ext_at + roi.ext_md_size;
-        if (sized_by_region) {
-            roi.width = (uint32_t)((roi.s2 - roi.s1 + 1u) / roi.sbin);
-            roi.height = (uint32_t)((roi.p2 - roi.p1 + 1u) / roi.pbin);
-        }
+        roi.width = (uint32_t)((roi.s2 - roi.s1 + 1u) / roi.sbin);
+        roi.height = (uint32_t)((roi.p2 - roi.p1 + 1u) / roi.pbin);
         uint64_t size;
         roi.roi_data_size = h->version == 1 ? 0 : rds;
-        if (header_only) {
+        if (header_only)
             size = 0;
-        } else if (h->version == 1) {
+        else if (h->version == 1)
             size = (uint64_t)roi.width * roi.height * bpp;
-        } else {
-            size = rds;
-            uint64_t need = (uint64_t)roi.width * roi.height * bpp;
-            if (!invalid && rds != need)
-                return fail(err, p + 25, "%s: roiDataSize %u but %ux%u pixels of %u bytes need %llu",
-                            WHERE, (unsigned)rds, (unsigned)roi.width, (unsigned)roi.height, bpp,
-                            (unsigned long long)need);
-        }
+        else
+            size = rds; /* trusted, as the vendor does; checked when the pixels are used */
         if (n - data_at < size)
             return fail(err, data_at,
                         "%s: pixel data truncated: needs %llu bytes at offset %llu, buffer has %llu",
@@ -263,29 +243,24 @@ int lk_decode(const uint8_t *buf, size_t n, int format_override, lk_header *h, l
                         (unsigned long long)n);
         roi.data_offset = data_at;
         roi.data_size = size;
-        if (!invalid) {
-            if (count >= cap)
-                return fail(err, p, "%s: internal error: no room for the ROI record", WHERE);
-            /* Implied ROI: the bounding box of the decoded ROIs, with the binning of the first
-             * ROI that carries pixels (of the first ROI if none does). */
-            if (count == 0) {
-                h->implied_s1 = roi.s1;
-                h->implied_s2 = roi.s2;
-                h->implied_p1 = roi.p1;
-                h->implied_p2 = roi.p2;
-            } else {
-                if (roi.s1 < h->implied_s1) h->implied_s1 = roi.s1;
-                if (roi.s2 > h->implied_s2) h->implied_s2 = roi.s2;
-                if (roi.p1 < h->implied_p1) h->implied_p1 = roi.p1;
-                if (roi.p2 > h->implied_p2) h->implied_p2 = roi.p2;
-            }
-            if (count == 0 || (!header_only && !have_carrier)) {
-                h->implied_sbin = roi.sbin;
-                h->implied_pbin = roi.pbin;
-            }
-            have_carrier |= !header_only;
-            rois[count++] = roi;
+        if (count >= cap)
+            return fail(err, p, "%s: internal error: no room for the ROI record", WHERE);
+        /* Implied ROI: the bounding box of the decoded ROIs with the first ROI's binning (the
+         * vendor's, HEADER_ONLY or not). */
+        if (count == 0) {
+            h->implied_s1 = roi.s1;
+            h->implied_s2 = roi.s2;
+            h->implied_p1 = roi.p1;
+            h->implied_p2 = roi.p2;
+            h->implied_sbin = roi.sbin;
+            h->implied_pbin = roi.pbin;
+        } else {
+            if (roi.s1 < h->implied_s1) h->implied_s1 = roi.s1;
+            if (roi.s2 > h->implied_s2) h->implied_s2 = roi.s2;
+            if (roi.p1 < h->implied_p1) h->implied_p1 = roi.p1;
+            if (roi.p2 > h->implied_p2) h->implied_p2 = roi.p2;
         }
+        rois[count++] = roi;
         p = data_at + size;
     }
 #undef WHERE

@@ -20,6 +20,7 @@ extern "C" {
 #define LK_SIGNATURE 0x00514D50u /* "PMQ\0" little-endian */
 #define LK_ROI_FLAG_INVALID 0x01u
 #define LK_ROI_FLAG_HEADER_ONLY 0x02u
+#define LK_EXT_MD_UNREADABLE 0x80u /* ext_mask bit: an unknown or cut tag; reading raises */
 #define LK_MESSAGE_SIZE 320
 
 /* One decoded frame header. Layout = labkit.native._layout.HEADER_DTYPE (checked on import). */
@@ -49,7 +50,7 @@ typedef struct {
     char message[LK_MESSAGE_SIZE];
 } lk_error;
 
-/* Bytes per pixel of a supported PL_IMAGE_FORMATS container, 0 if unsupported. */
+/* Bytes one pixel of a PL_IMAGE_FORMATS container occupies in a frame, 0 if unknown. */
 unsigned lk_bytes_per_pixel(int image_format);
 
 /* Upper bound on the ROIs lk_decode can store for this buffer (for sizing `rois`). */
@@ -72,24 +73,32 @@ enum { LK_PLACE_OK = 0, LK_PLACE_BINNING = 1, LK_PLACE_OUTSIDE = 2 };
 
 /*
  * Where the pixel-carrying (not HEADER_ONLY) ROIs of a decoded frame land in a width × height
- * image (reference §1.10): x = (s1 - origin_x) / sbin + off_x, y = (p1 - origin_y) / pbin + off_y.
- * Returns LK_PLACE_OK with `placed` entries written to `places` (room for n), or, before writing
- * anything, LK_PLACE_BINNING (a zero binning, or one that differs from the first carrier's) or
- * LK_PLACE_OUTSIDE (an ROI beyond the image) with *bad = that ROI's index in `rois`.
+ * image, as pl_md_frame_recompose places them (reference §1.10):
+ * x = s1 / sbin - origin_x / sbin + off_x, y = p1 / pbin - origin_y / pbin + off_y (each
+ * coordinate binned on its own, integer division). Returns LK_PLACE_OK with `placed` entries
+ * written to `places` (room for n), or, before writing anything, LK_PLACE_BINNING (a zero
+ * binning, or one that differs from the first carrier's) or LK_PLACE_OUTSIDE (an ROI beyond the
+ * image) with *bad = that ROI's index in `rois`.
  */
 int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t origin_y,
                   uint64_t off_x, uint64_t off_y, size_t width, size_t height, lk_place *places,
                   size_t *placed, size_t *bad);
 
+/* A pixel: `channels` samples (1, or 3 for RGB) of `sample` bytes in the image (1, 2, 4), each
+ * `wire` bytes in the frame: the same, or 3 for 24-bit containers, widened to 4. */
+typedef struct {
+    unsigned sample, channels, wire;
+} lk_pixel;
+
 /*
- * Copy `count` ROIs of `bpp`-byte pixels from buf into the image `out` (height × width, rows
- * `row_stride` bytes apart), clearing everything else to `fill` first when has_fill. Later
+ * Copy `count` ROIs from buf into the image `out` (height × width pixels, rows `row_stride`
+ * bytes apart), clearing everything else to `fill` (each sample) first when has_fill. Later
  * ROIs win where ROIs overlap. Every placement is checked against buf and out; returns 0, or
  * -1 with a message in err (and nothing written). threads <= 0 means one thread.
  */
 int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size_t width,
-                 ptrdiff_t row_stride, unsigned bpp, const lk_place *places, size_t count,
-                 int has_fill, uint32_t fill, int threads, lk_error *err);
+                 ptrdiff_t row_stride, const lk_pixel *pixel, const lk_place *places,
+                 size_t count, int has_fill, uint32_t fill, int threads, lk_error *err);
 
 enum { LK_BIN_MEAN = 0, LK_BIN_MAX = 1 };
 enum { LK_CONTRAST_MINMAX = 0, LK_CONTRAST_RANKS = 1, LK_CONTRAST_MANUAL = 2 };

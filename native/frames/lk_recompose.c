@@ -28,7 +28,10 @@ typedef struct {
     uint8_t *out;
     size_t height, width;
     ptrdiff_t stride;
-    unsigned bpp;
+    unsigned bpp;       /* bytes of one output pixel: sample * channels */
+    unsigned sample;    /* bytes of one output sample: 1, 2 or 4 */
+    unsigned channels;  /* samples per pixel: 1, or 3 for RGB */
+    unsigned wire;      /* bytes of one sample in the frame: the output's, or 3 (widened to 4) */
     const lk_place *places;
     size_t count;
     int has_fill;
@@ -38,23 +41,34 @@ typedef struct {
     int stream;         /* streaming stores (large images) */
 } recompose_job;
 
-/* Set `width` pixels to `fill`, stored little-endian (the frame's byte order). */
-static void fill_row(uint8_t *row, size_t width, unsigned bpp, uint32_t fill)
+/* Set `count` samples of `sample` bytes to `fill`, stored little-endian (the frame's order). */
+static void fill_row(uint8_t *row, size_t count, unsigned sample, uint32_t fill)
 {
-    size_t bytes = width * bpp;
+    size_t bytes = count * sample;
     if (bytes == 0)
         return;
-    if (fill == 0 || bpp == 1) {
+    if (fill == 0 || sample == 1) {
         memset(row, (int)(fill & 0xFF), bytes);
         return;
     }
-    for (unsigned i = 0; i < bpp; i++)
+    for (unsigned i = 0; i < sample; i++)
         row[i] = (uint8_t)(fill >> (8 * i));
-    size_t done = bpp;
+    size_t done = sample;
     while (done < bytes) { /* doubling copies of the pattern */
         size_t chunk = done < bytes - done ? done : bytes - done;
         memcpy(row + done, row, chunk);
         done += chunk;
+    }
+}
+
+/* 24-bit samples (MONO24, BAYER24, RGB72) widened to zero-extended little-endian uint32. */
+static void widen_copy(uint8_t *dst, const uint8_t *src, size_t samples)
+{
+    for (size_t i = 0; i < samples; i++, dst += 4, src += 3) {
+        dst[0] = src[0];
+        dst[1] = src[1];
+        dst[2] = src[2];
+        dst[3] = 0;
     }
 }
 
@@ -100,16 +114,22 @@ static void plain_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst,
 /* Copy rows [y0, y1) of ROI p to the output: one call when the rows are contiguous there too. */
 static void copy_rows(const recompose_job *j, const lk_place *p, size_t y0, size_t y1)
 {
-    void (*copy)(uint8_t *, const uint8_t *, size_t) = j->stream ? stream_copy : plain_copy;
-    size_t row_bytes = (size_t)p->width * j->bpp;
-    const uint8_t *src = j->buf + (size_t)p->data_offset + (y0 - (size_t)p->y) * row_bytes;
+    size_t samples = (size_t)p->width * j->channels;
+    size_t src_row = samples * j->wire, dst_row = samples * j->sample;
+    const uint8_t *src = j->buf + (size_t)p->data_offset + (y0 - (size_t)p->y) * src_row;
     uint8_t *dst = j->out + (ptrdiff_t)y0 * j->stride + (size_t)p->x * j->bpp;
-    if ((ptrdiff_t)row_bytes == j->stride) {
-        copy(dst, src, (y1 - y0) * row_bytes);
+    if (j->wire != j->sample) {
+        for (size_t r = y0; r < y1; r++, src += src_row, dst += j->stride)
+            widen_copy(dst, src, samples);
         return;
     }
-    for (size_t r = y0; r < y1; r++, src += row_bytes, dst += j->stride)
-        copy(dst, src, row_bytes);
+    void (*copy)(uint8_t *, const uint8_t *, size_t) = j->stream ? stream_copy : plain_copy;
+    if ((ptrdiff_t)dst_row == j->stride) {
+        copy(dst, src, (y1 - y0) * dst_row);
+        return;
+    }
+    for (size_t r = y0; r < y1; r++, src += src_row, dst += j->stride)
+        copy(dst, src, dst_row);
 }
 
 /*
@@ -143,12 +163,13 @@ static void fill_gaps(const recompose_job *j, size_t r0, size_t r1, size_t *acti
         for (size_t i = 0; i < count; i++) {
             const lk_place *p = &places[active[i]];
             if ((size_t)p->x > cursor)
-                fill_row(row + cursor * j->bpp, (size_t)p->x - cursor, j->bpp, j->fill);
+                fill_row(row + cursor * j->bpp, ((size_t)p->x - cursor) * j->channels, j->sample,
+                         j->fill);
             if ((size_t)(p->x + p->width) > cursor)
                 cursor = (size_t)(p->x + p->width);
         }
         if (cursor < j->width)
-            fill_row(row + cursor * j->bpp, j->width - cursor, j->bpp, j->fill);
+            fill_row(row + cursor * j->bpp, (j->width - cursor) * j->channels, j->sample, j->fill);
     }
 }
 
@@ -232,8 +253,9 @@ int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t orig
         uint64_t x = 0, y = 0;
         int inside = r->s1 >= origin_x && r->p1 >= origin_y;
         if (inside) {
-            x = (r->s1 - origin_x) / r->sbin + off_x;
-            y = (r->p1 - origin_y) / r->pbin + off_y;
+            /* pl_md_frame_recompose's placement: each coordinate binned (floored) on its own. */
+            x = r->s1 / r->sbin - origin_x / r->sbin + off_x;
+            y = r->p1 / r->pbin - origin_y / r->pbin + off_y;
             inside = r->width <= width && x <= width - r->width && r->height <= height &&
                      y <= height - r->height;
         }
@@ -249,14 +271,19 @@ int lk_place_rois(const lk_roi *rois, size_t n, uint64_t origin_x, uint64_t orig
 }
 
 int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size_t width,
-                 ptrdiff_t row_stride, unsigned bpp, const lk_place *places, size_t count,
-                 int has_fill, uint32_t fill, int threads, lk_error *err)
+                 ptrdiff_t row_stride, const lk_pixel *pixel, const lk_place *places,
+                 size_t count, int has_fill, uint32_t fill, int threads, lk_error *err)
 {
     err->offset = 0;
-    if (bpp != 1 && bpp != 2 && bpp != 4) {
-        snprintf(err->message, sizeof err->message, "pixels of %u bytes are not supported", bpp);
+    unsigned sample = pixel->sample, channels = pixel->channels, wire = pixel->wire;
+    if ((sample != 1 && sample != 2 && sample != 4) || (channels != 1 && channels != 3) ||
+        (wire != sample && !(wire == 3 && sample == 4))) {
+        snprintf(err->message, sizeof err->message,
+                 "pixels of %u samples of %u bytes (%u in the frame) are not supported", channels,
+                 sample, wire);
         return -1;
     }
+    unsigned bpp = sample * channels, wire_bpp = wire * channels;
     if (height > 1 && width > 0 && row_stride < (ptrdiff_t)(width * bpp)) {
         snprintf(err->message, sizeof err->message, "output rows overlap");
         return -1;
@@ -267,7 +294,7 @@ int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size
             (uint64_t)p->width > width || (uint64_t)p->x > width - (size_t)p->width ||
             (uint64_t)p->height > height || (uint64_t)p->y > height - (size_t)p->height ||
             (uint64_t)p->data_offset > n ||
-            (uint64_t)p->width * (uint64_t)p->height * bpp > n - (size_t)p->data_offset) {
+            (uint64_t)p->width * (uint64_t)p->height * wire_bpp > n - (size_t)p->data_offset) {
             snprintf(err->message, sizeof err->message,
                      "placement %zu lies outside the output or the buffer", k);
             return -1;
@@ -292,8 +319,12 @@ int lk_recompose(const uint8_t *buf, size_t n, uint8_t *out, size_t height, size
         snprintf(err->message, sizeof err->message, "out of memory");
         return -1;
     }
-    recompose_job job = {buf, out, height, width, row_stride, bpp, places, count, has_fill, fill,
-                         scratch, scratch + count, height * width * bpp >= ((size_t)4 << 20)};
+    recompose_job job = {.buf = buf, .out = out, .height = height, .width = width,
+                         .stride = row_stride, .bpp = bpp, .sample = sample,
+                         .channels = channels, .wire = wire, .places = places, .count = count,
+                         .has_fill = has_fill, .fill = fill, .by_y = scratch,
+                         .active = scratch + count,
+                         .stream = height * width * bpp >= ((size_t)4 << 20)};
     lk_parallel(nthreads, recompose_task, &job);
     if (scratch != stack)
         free(scratch);

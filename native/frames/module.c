@@ -224,16 +224,32 @@ static int is_plain_2d(PyArrayObject *a, int writeable)
            (PyArray_DIM(a, 0) <= 1 || PyArray_STRIDE(a, 0) > 0);
 }
 
+/* A writeable image of pixels: 2-D (h, w), or 3-D (h, w, channels) with contiguous pixels. */
+static int is_image(PyArrayObject *a)
+{
+    int nd = PyArray_NDIM(a);
+    if (nd == 2)
+        return is_plain_2d(a, 1);
+    if (nd != 3 || !PyArray_ISNOTSWAPPED(a) || !PyArray_ISALIGNED(a) || !PyArray_ISWRITEABLE(a))
+        return 0;
+    if (PyArray_SIZE(a) == 0)
+        return 1;
+    npy_intp item = PyArray_ITEMSIZE(a), pixel = item * PyArray_DIM(a, 2);
+    return (PyArray_DIM(a, 2) <= 1 || PyArray_STRIDE(a, 2) == item) &&
+           (PyArray_DIM(a, 1) <= 1 || PyArray_STRIDE(a, 1) == pixel) &&
+           (PyArray_DIM(a, 0) <= 1 || PyArray_STRIDE(a, 0) > 0);
+}
+
 static PyObject *recompose(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     PyArrayObject *table, *out;
     Py_ssize_t origin_x, origin_y, off_x, off_y;
     PyObject *fill;
-    int threads;
+    int threads, wire;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*O!O!(nn)(nn)Oi", &view, &PyArray_Type, &table, &PyArray_Type,
-                          &out, &origin_x, &origin_y, &off_x, &off_y, &fill, &threads))
+    if (!PyArg_ParseTuple(args, "y*O!O!(nn)(nn)Oii", &view, &PyArray_Type, &table, &PyArray_Type,
+                          &out, &origin_x, &origin_y, &off_x, &off_y, &fill, &threads, &wire))
         return NULL;
     PyObject *result = NULL;
     lk_place stack[32], *places = stack;
@@ -244,8 +260,9 @@ static PyObject *recompose(PyObject *self, PyObject *args)
         if (PyErr_Occurred())
             goto done;
     }
-    if (!is_plain_2d(out, 1) || fill_value > 0xFFFFFFFFul) {
-        PyErr_SetString(PyExc_ValueError, "out must be a writeable 2-D array with contiguous rows");
+    if (!is_image(out) || fill_value > 0xFFFFFFFFul) {
+        PyErr_SetString(PyExc_ValueError,
+                        "out must be a writeable 2-D or 3-D array with contiguous rows of pixels");
         goto done;
     }
     if (PyArray_NDIM(table) != 1 || !PyArray_IS_C_CONTIGUOUS(table) || !PyArray_ISALIGNED(table) ||
@@ -274,10 +291,13 @@ static PyObject *recompose(PyObject *self, PyObject *args)
     lk_error err;
     int failed;
     Py_BEGIN_ALLOW_THREADS
+    lk_pixel pixel = {(unsigned)PyArray_ITEMSIZE(out),
+                      PyArray_NDIM(out) == 3 ? (unsigned)PyArray_DIM(out, 2) : 1u,
+                      wire > 0 ? (unsigned)wire : 0u};
     failed = lk_recompose(view.buf, (size_t)view.len, (uint8_t *)PyArray_BYTES(out),
                           (size_t)PyArray_DIM(out, 0), (size_t)PyArray_DIM(out, 1),
-                          PyArray_STRIDE(out, 0), (unsigned)PyArray_ITEMSIZE(out), places, placed,
-                          has_fill, (uint32_t)fill_value, threads, &err);
+                          PyArray_STRIDE(out, 0), &pixel, places, placed, has_fill,
+                          (uint32_t)fill_value, threads, &err);
     Py_END_ALLOW_THREADS
     if (failed)
         PyErr_SetString(PyExc_ValueError, err.message);
@@ -367,8 +387,9 @@ static PyMethodDef methods[] = {
     {"decode_batch_tables", decode_batch_tables, METH_VARARGS,
      "decode_batch_tables(buffer, stride, slots, format_override=-1) -> [(header, table), ...]"},
     {"recompose", recompose, METH_VARARGS,
-     "recompose(buffer, table, out, origin, offset, fill, threads) -> (status, index): place "
-     "and copy ROIs into out (GIL released); status 1: mixed binning, 2: an ROI outside out."},
+     "recompose(buffer, table, out, origin, offset, fill, threads, wire) -> (status, index): "
+     "place and copy ROIs into out (GIL released); wire: bytes of a sample in the frame; "
+     "status 1: mixed binning, 2: an ROI outside out."},
     {"preview", preview, METH_VARARGS,
      "preview(image, fy, fx, binning, contrast, a, b, lut, out, threads) -> (lo, hi)."},
     {"record_layout", record_layout, METH_NOARGS,

@@ -39,20 +39,21 @@ static void put(frame_bytes *f, uint64_t value, unsigned bytes)
         f->data[f->size++] = (uint8_t)(value >> (8 * i));
 }
 
+/* `items` tag-value items of 5 bytes; now and then an unknown tag (the block stays its size). */
 static void put_ext_md(frame_bytes *f, unsigned items)
 {
     for (unsigned i = 0; i < items; i++) {
-        put(f, below(3), 1);
+        put(f, below(16) ? below(3) : 3 + below(253), 1);
         put(f, next(), 4);
     }
 }
 
-/* A valid frame: any version, a supported container, 1-16 ROIs, ext MD, flags. */
+/* A valid frame: any version, any of the 12 containers, 1-16 ROIs (INVALID ones anywhere),
+ * ext MD, flags, sometimes compressed or with a roiDataSize that disagrees with the region. */
 static void build(frame_bytes *f)
 {
-    static const int formats[] = {0, 1, 2, 3, 9, 10};
     unsigned version = 1 + (unsigned)below(3);
-    int format = version == 1 ? 0 : formats[below(6)];
+    int format = version == 1 ? 0 : (int)below(12);
     unsigned bpp = lk_bytes_per_pixel(format);
     unsigned rois = 1 + (unsigned)below(16);
     unsigned frame_ext = (unsigned)below(3);
@@ -69,7 +70,7 @@ static void build(frame_bytes *f)
     put(f, next(), 1);
     put(f, frame_ext * 5, 2);
     put(f, version >= 2 ? (unsigned)format : 0, 1);
-    put(f, 0, 1);
+    put(f, below(16) ? 0 : 9 + below(10), 1); /* imageCompression: decoded, pixels unusable */
     put(f, 0, 6);
     put_ext_md(f, frame_ext);
     for (unsigned r = 0; r < rois; r++) {
@@ -78,6 +79,8 @@ static void build(frame_bytes *f)
         unsigned flags = below(4) == 0 ? (unsigned)below(4) : 0;
         unsigned ext = (unsigned)below(4);
         size_t data = (size_t)w * h * bpp;
+        if (!below(16) && version >= 2) /* a roiDataSize the vendor trusts: more, or less */
+            data = below(2) ? data + below(8) : data - below(data + 1);
         if (!below(8)) /* now and then a ROI of its own binning */
             sbin = 1 + (unsigned)below(3);
         put(f, r + 1, 2);
@@ -208,11 +211,12 @@ int main(int argc, char **argv)
                 check(rois[i].header_offset + LK_ROI_HEADER_SIZE <= frame.size, "ROI header inside");
             }
             /* Recompose in implied coordinates, sometimes shifted, sometimes on a canvas of
-             * several megabytes (the threaded, streaming path), sometimes too small. */
+             * several megabytes (the threaded, streaming path), sometimes too small. The size
+             * is the implied ROI's plus a pixel for unaligned origins. */
             size_t sbin = header.implied_sbin ? header.implied_sbin : 1;
             size_t pbin = header.implied_pbin ? header.implied_pbin : 1;
-            size_t width = (size_t)(header.implied_s2 - header.implied_s1 + 1u) / sbin;
-            size_t height = (size_t)(header.implied_p2 - header.implied_p1 + 1u) / pbin;
+            size_t width = (size_t)(header.implied_s2 - header.implied_s1 + 1u) / sbin + 1;
+            size_t height = (size_t)(header.implied_p2 - header.implied_p1 + 1u) / pbin + 1;
             uint64_t off_x = below(4), off_y = below(4);
             width += off_x;
             height += off_y;
@@ -222,6 +226,12 @@ int main(int argc, char **argv)
             } else if (below(16) == 0) {
                 width -= below(width + 1);
             }
+            /* The image's pixel: 24-bit containers widen to 4 bytes, RGB has 3 channels. */
+            unsigned channels = bpp % 3 == 0 ? 3u : 1u, wire = bpp / channels;
+            if (bpp == 3 && (header.image_format == 4 || header.image_format == 5))
+                channels = 1, wire = 3; /* MONO24, BAYER24 */
+            lk_pixel pixel = {wire == 3 ? 4u : wire, channels, wire};
+            unsigned out_bpp = pixel.sample * pixel.channels;
             lk_place *places = malloc((header.decoded_count + 1u) * sizeof *places);
             size_t placed = 0, bad = 0;
             int where = lk_place_rois(rois, header.decoded_count, header.implied_s1,
@@ -229,15 +239,17 @@ int main(int argc, char **argv)
                                       &placed, &bad);
             check(where == LK_PLACE_OK || bad < header.decoded_count, "culprit index");
             if (where == LK_PLACE_OK && header.decoded_count && width * height <= (1u << 22)) {
-                uint8_t *out = calloc(width * height * bpp + 1, 1);
+                uint8_t *out = calloc(width * height * out_bpp + 1, 1);
                 if (below(16) == 0 && placed) /* a placement lk_recompose itself must refuse */
                     places[below(placed)].x += (int64_t)below(2 * width + 2) - (int64_t)width;
                 int status = lk_recompose(buf, frame.size, out, height, width,
-                                          (ptrdiff_t)(width * bpp), bpp, places, placed,
+                                          (ptrdiff_t)(width * out_bpp), &pixel, places, placed,
                                           (int)below(2), (uint32_t)next(), (int)below(4), &err);
                 if (status == 0 && width && height) {
                     recomposed++;
-                    previewed += (unsigned long long)preview_image(out, height, width, bpp);
+                    if (channels == 1)
+                        previewed += (unsigned long long)preview_image(out, height, width,
+                                                                       pixel.sample);
                 }
                 free(out);
             }

@@ -98,7 +98,10 @@ enum { EXPOSE_OUT_FIRST_ROW, EXPOSE_OUT_ALL_ROWS, EXPOSE_OUT_ANY_ROW,
        EXPOSE_OUT_ROLLING_SHUTTER, EXPOSE_OUT_LINE_TRIGGER, EXPOSE_OUT_GLOBAL_SHUTTER };
 enum { EXP_RES_ONE_MILLISEC, EXP_RES_ONE_MICROSEC, EXP_RES_ONE_SEC };
 enum { FAN_SPEED_HIGH, FAN_SPEED_MEDIUM, FAN_SPEED_LOW, FAN_SPEED_OFF };
-enum { PL_IMAGE_FORMAT_MONO16 = 0, PL_IMAGE_FORMAT_MONO8 = 2 };
+enum { PL_IMAGE_FORMAT_MONO16 = 0, PL_IMAGE_FORMAT_MONO8 = 2, PL_IMAGE_FORMAT_MONO24 = 4,
+       PL_IMAGE_FORMAT_MONO32 = 9 };
+enum { PL_FRAME_SUMMING_FORMAT_16_BIT, PL_FRAME_SUMMING_FORMAT_24_BIT,
+       PL_FRAME_SUMMING_FORMAT_32_BIT };
 enum { PL_IMAGE_COMPRESSION_NONE = 0 };
 enum { PL_CENTROIDS_MODE_LOCATE, PL_CENTROIDS_MODE_TRACK, PL_CENTROIDS_MODE_BLOB };
 
@@ -115,51 +118,134 @@ enum { PL_CENTROIDS_MODE_LOCATE, PL_CENTROIDS_MODE_TRACK, PL_CENTROIDS_MODE_BLOB
 #define MD_TRACK_EXT_SIZE 15 /* three items of 1-byte tag + u32 value */
 
 /* ---- errors (pvsim_errors.c) -------------------------------------------------------------- */
-/* The numeric list is not public (reference §3.2); 181, 182 and 188 are the values seen in the
- * wild, the others are the simulator's own. Each message names the code in parentheses. */
-typedef enum pvsim_error {
+/* PVCAM's own error codes and names (reference/pvcam-errors.md, from the vendor's library,
+ * PVCAM 3.10): pl_error_code() reports only these. */
+typedef enum pl_error_codes {
     PL_ERR_NONE = 0,
-    PL_ERR_NOT_INITIALIZED = 1,
-    PL_ERR_ALREADY_INITIALIZED = 2,
-    PL_ERR_NULL_POINTER = 3,
-    PL_ERR_OUT_OF_MEMORY = 4,
-    PL_ERR_INVALID_ARGUMENT = 5,
-    PL_ERR_INVALID_CAMERA_INDEX = 10,
-    PL_ERR_CAMERA_NOT_FOUND = 11,
-    PL_ERR_CAMERA_ALREADY_OPEN = 12,
-    PL_ERR_INVALID_HANDLE = 13,
-    PL_ERR_INVALID_OPEN_MODE = 14,
-    PL_ERR_CAMERA_REMOVED = 15,
-    PL_ERR_PARAM_NOT_SUPPORTED = 20,
-    PL_ERR_PARAM_NOT_AVAILABLE = 21,
-    PL_ERR_INVALID_ATTRIBUTE = 22,
-    PL_ERR_PARAM_READ_ONLY = 23,
-    PL_ERR_VALUE_OUT_OF_RANGE = 24,
-    PL_ERR_ENUM_VALUE_INVALID = 25,
-    PL_ERR_PARAM_NOT_ENUM = 26,
-    PL_ERR_ENUM_INDEX_OUT_OF_RANGE = 27,
-    PL_ERR_BUFFER_TOO_SMALL = 28,
+    PL_ERR_BC_STATUS_INVALID_BLOCK_NUM = 1,
+    PL_ERR_BC_UNSUPPORTED_TARGET = 2,
+    PL_ERR_BC_INVALID_TARGET = 3,
+    PL_ERR_BC_TIMEOUT = 4,
+    PL_ERR_BC_INVALID_OPCODE = 5,
+    PL_ERR_BC_INVALID_LENGTH = 6,
+    PL_ERR_BC_INVALID_PARAMETER = 7,
+    PL_ERR_BC_INVALID_CAM_SPEED = 8,
+    PL_ERR_BC_NO_MEMORY = 9,
+    PL_ERR_BC_LOCK_FAILED = 10,
+    PL_ERR_BC_CHANNEL_USED = 11,
+    PL_ERR_BC_INVALID_CHANNEL = 12,
+    PL_ERR_BC_NO_ISO_CHANNEL = 13,
+    PL_ERR_BC_NO_ISO_BANDWIDTH = 14,
+    PL_ERR_BC_INVALID_SPEED = 15,
+    PL_ERR_BC_UNKNOWN_ERROR = 16,
+    PL_ERR_BC_PROGRAMMING_FAILED = 17,
+    PL_ERR_BC_PARAMETER_PERMISSION = 18,
+    PL_ERR_BC_PENDING = 129,
+    PL_ERR_UNKNOWN = 150,
+    PL_ERR_INSTALLATION_CORRUPTED = 151,
+    PL_ERR_INSUFFICIENT_RESOURCES = 152,
+    PL_ERR_NULL_POINTER = 153,
+    PL_ERR_NOT_AVAILABLE = 154,
+    PL_ERR_NOT_IMPLEMENTED = 155,
+    PL_ERR_ACCESS_DENIED = 156,
+    PL_ERR_LIBRARY_NOT_INITIALIZED = 157,
+    PL_ERR_LIBRARY_ALREADY_INITIALIZED = 158,
+    PL_ERR_PARAMETER_UNKNOWN = 159,
+    PL_ERR_PARAMETER_NOT_AVAILABLE = 160,
+    PL_ERR_PARAMETER_NOT_ENUM = 161,
+    PL_ERR_ATTRIBUTE_UNKNOWN = 162,
+    PL_ERR_ATTRIBUTE_NOT_AVAILABLE = 163,
+    PL_ERR_VALUE_INVALID = 164,
+    PL_ERR_VALUE_OUT_OF_RANGE = 165,
+    PL_ERR_VALUE_SET_FAILED = 166,
+    PL_ERR_VALUE_REFUSED_BY_DEVICE = 167,
+    PL_ERR_DATA_INVALID = 168,
+    PL_ERR_DATA_NOT_AVAILABLE_YET = 169,
+    PL_ERR_DATA_PROCESSING_FAILED = 170,
+    PL_ERR_BUFFER_SIZE_INVALID = 171,
+    PL_ERR_BUFFER_TOO_SMALL = 172,
+    PL_ERR_BUFFER_OVERRUN = 173,
+    PL_ERR_BUFFER_MALFORMED = 174,
+    PL_ERR_DEVICE_HANDLE_INVALID = 175,
+    PL_ERR_DEVICE_NAME_UNKNOWN = 176,
+    PL_ERR_DEVICE_NOT_OPEN = 177,
+    PL_ERR_DEVICE_ALREADY_OPEN = 178,
+    PL_ERR_DEVICE_CONFIGURATION_INVALID = 179,
+    PL_ERR_DEVICE_REMOVED = 180,
     PL_ERR_REGION_INVALID = 181,
     PL_ERR_BINNING_INVALID = 182,
-    PL_ERR_TOO_MANY_REGIONS = 183,
-    PL_ERR_METADATA_REQUIRED = 184,
-    PL_ERR_CENTROIDS_CONFLICT = 185,
-    PL_ERR_EXPOSURE_MODE_INVALID = 186,
-    PL_ERR_EXPOSURE_TIME_OUT_OF_RANGE = 187,
+    PL_ERR_MODE_INVALID = 183,
+    PL_ERR_STATE_INVALID = 184,
+    PL_ERR_CONFIGURATION_INVALID = 185,
+    PL_ERR_INDEX_OUT_OF_RANGE = 186,
+    PL_ERR_EXPOSURE_OUT_OF_RANGE = 187,
     PL_ERR_ACQUISITION_SETUP_REQUIRED = 188,
-    PL_ERR_ACQUISITION_IN_PROGRESS = 189,
-    PL_ERR_ACQUISITION_NOT_RUNNING = 190,
-    PL_ERR_SEQUENCE_TOO_LARGE = 191,
-    PL_ERR_BUFFER_SIZE_INVALID = 192,
-    PL_ERR_NO_FRAME_AVAILABLE = 193,
-    PL_ERR_BUFFER_OVERRUN = 194,
-    PL_ERR_READOUT_FAILED = 195,
-    PL_ERR_CALLBACK_EVENT_INVALID = 196,
-    PL_ERR_NOT_SOFTWARE_TRIGGERED = 197,
-    PL_ERR_NOT_HARDWARE_TRIGGERED = 198,
+    PL_ERR_NO_SPEED_AVAILABLE = 189,
+    PL_ERR_TOO_MANY_FRAMES = 190,
+    PL_ERR_ZERO_FRAMES = 191,
+    PL_ERR_METADATA_INVALID = 192,
+    PL_ERR_DDI_LIBRARY_INCOMPATIBLE = 193,
+    PL_ERR_DDI_DRIVER_INITIALIZATION_FAILED = 194,
+    PL_ERR_DDI_DEVICE_OPEN_FAILED = 195,
+    PL_ERR_DDI_DEVICE_CLOSE_FAILED = 196,
+    PL_ERR_DDI_DEVICE_READ_FAILED = 197,
+    PL_ERR_DDI_DEVICE_WRITE_FAILED = 198,
+    PL_ERR_DDI_DEVICE_IOCTL_FAILED = 199,
+    PL_ERR_DDI_EVENT_WAIT_FAILED = 200,
+    PL_ERR_DDI_EVENT_RESET_FAILED = 201,
+    PL_ERR_DDI_EVENT_SET_FAILED = 202,
+    PL_ERR_DDI_EVENT_WAIT_TIMEOUT = 203,
+} pl_error_code_t;
+
+/* The simulator's own failure conditions. Each is reported as one vendor code (several share
+ * one, as in the vendor's library) with a detail the message gives after the code's name. */
+typedef enum pvsim_error {
+    PVSIM_E_NONE,
+    PVSIM_E_NOT_INITIALIZED,
+    PVSIM_E_ALREADY_INITIALIZED,
+    PVSIM_E_NULL_POINTER,
+    PVSIM_E_OUT_OF_MEMORY,
+    PVSIM_E_INVALID_ARGUMENT,
+    PVSIM_E_INVALID_CAMERA_INDEX,
+    PVSIM_E_CAMERA_NOT_FOUND,
+    PVSIM_E_CAMERA_ALREADY_OPEN,
+    PVSIM_E_INVALID_HANDLE,
+    PVSIM_E_INVALID_OPEN_MODE,
+    PVSIM_E_CAMERA_REMOVED,
+    PVSIM_E_PARAM_NOT_SUPPORTED,
+    PVSIM_E_PARAM_NOT_AVAILABLE,
+    PVSIM_E_INVALID_ATTRIBUTE,
+    PVSIM_E_UNKNOWN_ATTRIBUTE,
+    PVSIM_E_PARAM_READ_ONLY,
+    PVSIM_E_VALUE_OUT_OF_RANGE,
+    PVSIM_E_ENUM_VALUE_INVALID,
+    PVSIM_E_PARAM_NOT_ENUM,
+    PVSIM_E_ENUM_INDEX_OUT_OF_RANGE,
+    PVSIM_E_BUFFER_TOO_SMALL,
+    PVSIM_E_REGION_INVALID,
+    PVSIM_E_BINNING_INVALID,
+    PVSIM_E_TOO_MANY_REGIONS,
+    PVSIM_E_METADATA_REQUIRED,
+    PVSIM_E_CENTROIDS_CONFLICT,
+    PVSIM_E_EXPOSURE_MODE_INVALID,
+    PVSIM_E_EXPOSURE_TIME_OUT_OF_RANGE,
+    PVSIM_E_ACQUISITION_SETUP_REQUIRED,
+    PVSIM_E_ACQUISITION_IN_PROGRESS,
+    PVSIM_E_ACQUISITION_NOT_RUNNING,
+    PVSIM_E_SEQUENCE_TOO_LARGE,
+    PVSIM_E_BUFFER_SIZE_INVALID,
+    PVSIM_E_NO_FRAME_AVAILABLE,
+    PVSIM_E_BUFFER_OVERRUN,
+    PVSIM_E_READOUT_FAILED,
+    PVSIM_E_CALLBACK_EVENT_INVALID,
+    PVSIM_E_NOT_SOFTWARE_TRIGGERED,
+    PVSIM_E_NOT_HARDWARE_TRIGGERED,
+    PVSIM_E_ZERO_FRAMES,
+    PVSIM_E_SUMMING_CONFLICT,
+    PVSIM_E_COUNT
 } pvsim_error;
 
-rs_bool pvsim_fail(pvsim_error code); /* records code as last error, returns PV_FAIL */
+rs_bool pvsim_fail(pvsim_error condition); /* records its vendor code, returns PV_FAIL */
 void pvsim_clear_error(void);
 
 /* ---- camera models (pvsim_models.c) ------------------------------------------------------- */
@@ -223,6 +309,7 @@ extern const camera_model *const pvsim_models[PVSIM_N_CAMERAS];
 extern const enum_item pvsim_fan_speeds[4];
 extern const enum_item pvsim_centroid_modes[3];
 extern const enum_item pvsim_compressions[1];
+extern const enum_item pvsim_summing_formats[3];
 
 /* ---- frame layout (pvsim_layout.c) -------------------------------------------------------- */
 #define PVSIM_MAX_USER_ROIS 15
@@ -234,9 +321,13 @@ typedef struct frame_layout {
     int centroid_mode; /* -1 when centroids are off */
     uns16 centroid_count, centroid_radius;
     uns8 header_version;
-    int32 image_format;
+    int32 image_format;     /* what the host receives (PARAM_IMAGE_FORMAT_HOST) */
     uns32 bytes_per_pixel;
-    int16 bit_depth;
+    int16 bit_depth;        /* PARAM_BIT_DEPTH_HOST */
+    bool summing;           /* host frame summing: each frame sums sum_count camera frames */
+    uns32 sum_count;
+    int32 native_format;    /* what the sensor reads out (PARAM_IMAGE_FORMAT) */
+    uns32 native_bpp;
     uns32 frame_bytes;
     uns16 header_roi_count; /* roiCount written into the frame header */
     uns16 first_row, last_row; /* rows the rolling readout spans */
@@ -286,6 +377,8 @@ typedef struct frame_params {
     double background_e; /* sky + dark current per sensor pixel during the exposure */
     uns32 max_adu;
     uns16 sbin, pbin;
+    uns32 sum_count;      /* camera frames summed into this one (1: no summing) */
+    double sub_period_s;  /* period of the camera frames */
 } frame_params;
 
 int pvsim_scene_init(scene_state *s, const scene_config *cfg, uns16 width, uns16 height);
@@ -340,7 +433,9 @@ typedef struct camera {
     int32 port;
     int16 speed, gain;
     int32 exp_res, expose_out, clear_mode, fan, centroid_mode;
-    bool metadata, centroids;
+    bool metadata, centroids, summing;
+    uns32 sum_count;
+    int32 sum_format;
     uns16 centroid_radius, centroid_count;
     uns32 centroid_threshold;
     int32 binning_ser, binning_par;
@@ -360,6 +455,7 @@ typedef struct camera {
     /* faults */
     int fault_pending;
     uns32 slow_ms;
+    uns32 corrupt_frames; /* the next frames arrive damaged in transfer (metadata garbled) */
 } camera;
 
 extern camera pvsim_cameras[PVSIM_N_CAMERAS];
@@ -380,7 +476,8 @@ const gain_model *pvsim_gain(const camera *c);
 
 /* ---- parameters (pvsim_params.c) ---------------------------------------------------------- */
 void pvsim_invalidate_setup(camera *c);
-uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel);
+uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel); /* the sensor's */
+uns8 pvsim_host_format(const camera *c, uns32 *bytes_per_pixel, int16 *bit_depth);
 double pvsim_exp_res_ns(int32 exp_res);
 
 /* ---- layout (pvsim_layout.c) -------------------------------------------------------------- */

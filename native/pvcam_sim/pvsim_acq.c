@@ -57,8 +57,17 @@ static bool software_mode(int32 mode) {
     return mode == EXT_TRIG_SOFTWARE_FIRST || mode == EXT_TRIG_SOFTWARE_EDGE;
 }
 
-static double period_ns(const acq_setup *s) {
+/* The camera's own frame period; with host frame summing PVCAM delivers one frame per
+ * sum_count of them. */
+static double sub_period_ns(const acq_setup *s) {
     return s->exposure_ns > s->readout_ns ? s->exposure_ns : s->readout_ns;
+}
+
+static double period_ns(const acq_setup *s) { return sub_period_ns(s) * s->layout.sum_count; }
+
+/* BOF of a delivered frame's first camera frame to EOF of its last. */
+static double duration_ns(const acq_setup *s) {
+    return sub_period_ns(s) * (s->layout.sum_count - 1) + s->exposure_ns + s->readout_ns;
 }
 
 void pvsim_frame_params(const camera *c, ulong64 index, frame_params *fp) {
@@ -75,9 +84,11 @@ void pvsim_frame_params(const camera *c, ulong64 index, frame_params *fp) {
     double dark_e_per_s = c->model->dark_e_per_s_at_0c * pow(2.0, pvsim_temperature_c(c) / 6.3);
     fp->background_e = c->scene.cfg.background_e_per_ms * fp->exposure_s * 1e3 +
                        dark_e_per_s * fp->exposure_s;
-    fp->max_adu = (1u << l->bit_depth) - 1;
+    fp->max_adu = (1u << g->bit_depth) - 1; /* the sensor's; summed frames clip at the container */
     fp->sbin = l->rois[0].sbin;
     fp->pbin = l->rois[0].pbin;
+    fp->sum_count = l->sum_count;
+    fp->sub_period_s = sub_period_ns(&c->setup) * 1e-9;
 }
 
 static void fill_info(const camera *c, FRAME_INFO *info, ulong64 k, long64 bof, long64 eof) {
@@ -113,7 +124,8 @@ static void *acquisition_thread(void *arg) {
     const acq_setup setup = c->setup;
     const uns32 frame_bytes = setup.layout.frame_bytes;
     const double period = period_ns(&setup);
-    const double duration = setup.exposure_ns + setup.readout_ns;
+    const double duration = duration_ns(&setup);
+    const uns32 summed = setup.layout.sum_count;
     long64 bof = c->acq.t0_ns;
 
     for (ulong64 k = 0;; k++) {
@@ -151,8 +163,11 @@ static void *acquisition_thread(void *arg) {
         pvsim_frame_params(c, k, &fp);
         uns32 slot = (uns32)(k % c->acq.n_slots);
         uns8 *dst = c->acq.buffer + (size_t)slot * frame_bytes;
+        /* A summed frame integrates sum_count exposures. */
+        uint64_t exposure_value = (uint64_t)setup.exposure * summed;
         frame_timing t = {(uns32)(k + 1), bof - c->acq.t0_ns, bof - c->acq.t0_ns + (long64)duration,
-                          setup.exposure_ns, pvsim_speed(c)->line_time_ns, setup.exposure,
+                          setup.exposure_ns * summed, pvsim_speed(c)->line_time_ns,
+                          exposure_value > UINT32_MAX ? UINT32_MAX : (uns32)exposure_value,
                           (uns32)pvsim_exp_res_ns(setup.exp_res)};
         pthread_mutex_unlock(&c->lock);
 
@@ -162,6 +177,11 @@ static void *acquisition_thread(void *arg) {
         long64 render_end = pvsim_now_ns();
 
         pthread_mutex_lock(&c->lock);
+        if (c->corrupt_frames && setup.layout.metadata) {
+            /* A transfer error: the frame arrives, its metadata signature garbled. */
+            c->corrupt_frames--;
+            memset(dst, 0xA5, 4);
+        }
         c->acq.render_s_total += (double)(render_end - render_start) * 1e-9;
         long64 eof = bof + (long64)duration;
         if (render_end > eof) {
@@ -220,7 +240,7 @@ static pvsim_error parse_exp_mode(const camera *c, int16 exp_mode, int32 *trigge
     if (mode == TIMED_MODE) {
         *trigger = EXT_TRIG_INTERNAL; /* the classic timed mode runs on the internal trigger */
         *out = c->expose_out;
-        return PL_ERR_NONE;
+        return PVSIM_E_NONE;
     }
     *trigger = mode & ~0xFF;
     *out = mode & 0xFF;
@@ -229,14 +249,14 @@ static pvsim_error parse_exp_mode(const camera *c, int16 exp_mode, int32 *trigge
         trig_ok = trig_ok || c->model->exposure_modes[i].value == *trigger;
     for (int i = 0; i < c->model->n_expose_out_modes; i++)
         out_ok = out_ok || c->model->expose_out_modes[i].value == *out;
-    return trig_ok && out_ok ? PL_ERR_NONE : PL_ERR_EXPOSURE_MODE_INVALID;
+    return trig_ok && out_ok ? PVSIM_E_NONE : PVSIM_E_EXPOSURE_MODE_INVALID;
 }
 
 static rs_bool setup_locked(camera *c, int kind, uns32 frames, uns16 rgn_total,
                             const rgn_type *rgns, int16 exp_mode, uns32 exposure, int16 circ,
                             uns32 *bytes) {
-    if (c->acq.running) return pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
-    if (bytes == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
+    if (c->acq.running) return pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
+    if (bytes == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
     pvsim_invalidate_setup(c);
     acq_setup s = {0};
     s.kind = kind;
@@ -245,13 +265,13 @@ static rs_bool setup_locked(camera *c, int kind, uns32 frames, uns16 rgn_total,
     s.exposure = exposure;
     s.exp_res = c->exp_res;
     pvsim_error err = pvsim_build_layout(c, rgn_total, rgns, &s.layout);
-    if (err == PL_ERR_NONE) err = parse_exp_mode(c, exp_mode, &s.trigger_mode, &s.expose_out);
+    if (err == PVSIM_E_NONE) err = parse_exp_mode(c, exp_mode, &s.trigger_mode, &s.expose_out);
     s.exposure_ns = (double)exposure * pvsim_exp_res_ns(c->exp_res);
-    if (err == PL_ERR_NONE && (s.exposure_ns < 1000.0 || s.exposure_ns > 3600e9))
-        err = PL_ERR_EXPOSURE_TIME_OUT_OF_RANGE;
-    if (err == PL_ERR_NONE && kind == ACQ_SEQUENCE &&
+    if (err == PVSIM_E_NONE && (s.exposure_ns < 1000.0 || s.exposure_ns > 3600e9))
+        err = PVSIM_E_EXPOSURE_TIME_OUT_OF_RANGE;
+    if (err == PVSIM_E_NONE && kind == ACQ_SEQUENCE &&
         (uint64_t)s.layout.frame_bytes * frames > UINT32_MAX)
-        err = PL_ERR_SEQUENCE_TOO_LARGE;
+        err = PVSIM_E_SEQUENCE_TOO_LARGE;
     if (err) return pvsim_fail(err);
     s.readout_ns = pvsim_readout_ns(c, &s.layout);
     s.valid = true;
@@ -268,7 +288,7 @@ PVSIM_EXPORT rs_bool pl_exp_setup_seq(int16 hcam, uns16 exp_total, uns16 rgn_tot
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = exp_total == 0
-                     ? pvsim_fail(PL_ERR_INVALID_ARGUMENT)
+                     ? pvsim_fail(PVSIM_E_ZERO_FRAMES)
                      : setup_locked(c, ACQ_SEQUENCE, exp_total, rgn_total, rgn_array, exp_mode,
                                     exposure_time, CIRC_NONE, exp_bytes);
     pvsim_unlock(c);
@@ -282,7 +302,7 @@ PVSIM_EXPORT rs_bool pl_exp_setup_cont(int16 hcam, uns16 rgn_total, const rgn_ty
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = buffer_mode != CIRC_OVERWRITE && buffer_mode != CIRC_NO_OVERWRITE
-                     ? pvsim_fail(PL_ERR_INVALID_ARGUMENT)
+                     ? pvsim_fail(PVSIM_E_INVALID_ARGUMENT)
                      : setup_locked(c, ACQ_CONTINUOUS, 0, rgn_total, rgn_array, exp_mode,
                                     exposure_time, buffer_mode, exp_bytes);
     pvsim_unlock(c);
@@ -292,16 +312,16 @@ PVSIM_EXPORT rs_bool pl_exp_setup_cont(int16 hcam, uns16 rgn_total, const rgn_ty
 /* ---- start --------------------------------------------------------------------------------- */
 
 static rs_bool start_locked(camera *c, int kind, void *buffer, uint64_t size) {
-    if (buffer == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
-    if (c->acq.running) return pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
+    if (buffer == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
+    if (c->acq.running) return pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
     if (!c->setup.valid || c->setup.kind != kind)
-        return pvsim_fail(PL_ERR_ACQUISITION_SETUP_REQUIRED);
+        return pvsim_fail(PVSIM_E_ACQUISITION_SETUP_REQUIRED);
     uns32 frame = c->setup.layout.frame_bytes;
-    if (size == 0 || size % frame != 0) return pvsim_fail(PL_ERR_BUFFER_SIZE_INVALID);
+    if (size == 0 || size % frame != 0) return pvsim_fail(PVSIM_E_BUFFER_SIZE_INVALID);
     pvsim_stop_locked(c); /* reap a thread that ended on its own */
     uns32 slots = (uns32)(size / frame);
     FRAME_INFO *infos = calloc(slots, sizeof *infos);
-    if (infos == NULL) return pvsim_fail(PL_ERR_OUT_OF_MEMORY);
+    if (infos == NULL) return pvsim_fail(PVSIM_E_OUT_OF_MEMORY);
     free(c->acq.infos);
     memset(&c->acq, 0, sizeof c->acq);
     c->acq.infos = infos;
@@ -315,7 +335,7 @@ static rs_bool start_locked(camera *c, int kind, void *buffer, uint64_t size) {
     if (pthread_create(&c->acq.thread, NULL, acquisition_thread, c) != 0) {
         c->acq.running = false;
         c->acq.status = READOUT_FAILED;
-        return pvsim_fail(PL_ERR_OUT_OF_MEMORY);
+        return pvsim_fail(PVSIM_E_OUT_OF_MEMORY);
     }
     c->acq.thread_alive = true;
     return PV_OK;
@@ -348,7 +368,7 @@ PVSIM_EXPORT rs_bool pl_exp_check_status(int16 hcam, int16 *status, uns32 *bytes
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (status == NULL || bytes_arrived == NULL) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else {
         *status = c->acq.kind ? c->acq.status : READOUT_NOT_ACTIVE;
         uint64_t bytes = c->acq.frames_done * (uint64_t)c->setup.layout.frame_bytes;
@@ -358,16 +378,16 @@ PVSIM_EXPORT rs_bool pl_exp_check_status(int16 hcam, int16 *status, uns32 *bytes
     return ok;
 }
 
-PVSIM_EXPORT rs_bool pl_exp_check_cont_status(int16 hcam, int16 *status, uns32 *bytes_arrived,
-                                              uns32 *buffer_cnt) {
+static rs_bool check_cont(int16 hcam, int16 *status, uns32 *bytes_arrived, uns32 *buffer_cnt,
+                          FRAME_INFO *info) {
     pvsim_clear_error();
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (status == NULL || bytes_arrived == NULL || buffer_cnt == NULL) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else if (c->acq.kind != ACQ_CONTINUOUS) {
-        ok = pvsim_fail(PL_ERR_ACQUISITION_NOT_RUNNING);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
     } else {
         acq_state *a = &c->acq;
         if (a->status == READOUT_FAILED)
@@ -381,9 +401,30 @@ PVSIM_EXPORT rs_bool pl_exp_check_cont_status(int16 hcam, int16 *status, uns32 *
         uns32 in_pass = a->frames_done ? (uns32)((a->frames_done - 1) % a->n_slots) + 1 : 0;
         *bytes_arrived = in_pass * c->setup.layout.frame_bytes;
         *buffer_cnt = (uns32)(a->frames_done / a->n_slots);
+        /* The FRAME_INFO of the newest frame received (FrameNr 0 before the first). */
+        if (info != NULL) {
+            if (a->frames_done)
+                *info = a->infos[(a->frames_done - 1) % a->n_slots];
+            else
+                memset(info, 0, sizeof *info);
+        }
     }
     pvsim_unlock(c);
     return ok;
+}
+
+PVSIM_EXPORT rs_bool pl_exp_check_cont_status(int16 hcam, int16 *status, uns32 *bytes_arrived,
+                                              uns32 *buffer_cnt) {
+    return check_cont(hcam, status, bytes_arrived, buffer_cnt, NULL);
+}
+
+PVSIM_EXPORT rs_bool pl_exp_check_cont_status_ex(int16 hcam, int16 *status, uns32 *byte_cnt,
+                                                 uns32 *buffer_cnt, FRAME_INFO *frame_info) {
+    if (frame_info == NULL) {
+        pvsim_clear_error();
+        return pvsim_fail(PVSIM_E_NULL_POINTER);
+    }
+    return check_cont(hcam, status, byte_cnt, buffer_cnt, frame_info);
 }
 
 /* ---- frame access -------------------------------------------------------------------------- */
@@ -397,15 +438,15 @@ static ulong64 oldest_intact(const acq_state *a) {
 
 static pvsim_error check_frames(camera *c) {
     acq_state *a = &c->acq;
-    if (a->kind != ACQ_CONTINUOUS) return PL_ERR_ACQUISITION_NOT_RUNNING;
+    if (a->kind != ACQ_CONTINUOUS) return PVSIM_E_ACQUISITION_NOT_RUNNING;
     if (a->overrun_pending) {
         a->overrun_pending = false;
         if (a->consumed < oldest_intact(a)) a->consumed = oldest_intact(a);
-        return PL_ERR_BUFFER_OVERRUN;
+        return PVSIM_E_BUFFER_OVERRUN;
     }
     if (a->frames_done == 0)
-        return a->status == READOUT_FAILED ? PL_ERR_READOUT_FAILED : PL_ERR_NO_FRAME_AVAILABLE;
-    return PL_ERR_NONE;
+        return a->status == READOUT_FAILED ? PVSIM_E_READOUT_FAILED : PVSIM_E_NO_FRAME_AVAILABLE;
+    return PVSIM_E_NONE;
 }
 
 static void *frame_at(const camera *c, ulong64 index, FRAME_INFO *info) {
@@ -419,7 +460,7 @@ static rs_bool get_latest(int16 hcam, void **frame, FRAME_INFO *info) {
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
-    pvsim_error err = frame == NULL ? PL_ERR_NULL_POINTER : check_frames(c);
+    pvsim_error err = frame == NULL ? PVSIM_E_NULL_POINTER : check_frames(c);
     if (err)
         ok = pvsim_fail(err);
     else
@@ -434,11 +475,11 @@ static rs_bool get_oldest(int16 hcam, void **frame, FRAME_INFO *info) {
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     acq_state *a = &c->acq;
-    pvsim_error err = frame == NULL ? PL_ERR_NULL_POINTER : check_frames(c);
-    if (err == PL_ERR_NONE) {
+    pvsim_error err = frame == NULL ? PVSIM_E_NULL_POINTER : check_frames(c);
+    if (err == PVSIM_E_NONE) {
         if (c->setup.circ_mode == CIRC_OVERWRITE && a->consumed < oldest_intact(a))
             a->consumed = oldest_intact(a); /* older frames were overwritten, as allowed */
-        if (a->consumed >= a->frames_done) err = PL_ERR_NO_FRAME_AVAILABLE;
+        if (a->consumed >= a->frames_done) err = PVSIM_E_NO_FRAME_AVAILABLE;
     }
     if (err)
         ok = pvsim_fail(err);
@@ -455,7 +496,7 @@ PVSIM_EXPORT rs_bool pl_exp_get_latest_frame(int16 hcam, void **frame) {
 PVSIM_EXPORT rs_bool pl_exp_get_latest_frame_ex(int16 hcam, void **frame, FRAME_INFO *info) {
     if (info == NULL) {
         pvsim_clear_error();
-        return pvsim_fail(PL_ERR_NULL_POINTER);
+        return pvsim_fail(PVSIM_E_NULL_POINTER);
     }
     return get_latest(hcam, frame, info);
 }
@@ -467,7 +508,7 @@ PVSIM_EXPORT rs_bool pl_exp_get_oldest_frame(int16 hcam, void **frame) {
 PVSIM_EXPORT rs_bool pl_exp_get_oldest_frame_ex(int16 hcam, void **frame, FRAME_INFO *info) {
     if (info == NULL) {
         pvsim_clear_error();
-        return pvsim_fail(PL_ERR_NULL_POINTER);
+        return pvsim_fail(PVSIM_E_NULL_POINTER);
     }
     return get_oldest(hcam, frame, info);
 }
@@ -479,9 +520,9 @@ PVSIM_EXPORT rs_bool pl_exp_unlock_oldest_frame(int16 hcam) {
     rs_bool ok = PV_OK;
     acq_state *a = &c->acq;
     if (a->kind != ACQ_CONTINUOUS)
-        ok = pvsim_fail(PL_ERR_ACQUISITION_NOT_RUNNING);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
     else if (a->consumed >= a->frames_done)
-        ok = pvsim_fail(PL_ERR_NO_FRAME_AVAILABLE);
+        ok = pvsim_fail(PVSIM_E_NO_FRAME_AVAILABLE);
     else
         a->consumed++;
     pvsim_unlock(c);
@@ -496,12 +537,12 @@ rs_bool pvsim_deliver_trigger(int16 hcam, uns32 *flags, bool software) {
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (flags == NULL) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else if (!c->acq.running) {
-        ok = pvsim_fail(PL_ERR_ACQUISITION_NOT_RUNNING);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
     } else if (software_mode(c->setup.trigger_mode) != software ||
                (!software && !waits_for_trigger(c->setup.trigger_mode, 0))) {
-        ok = pvsim_fail(software ? PL_ERR_NOT_SOFTWARE_TRIGGERED : PL_ERR_NOT_HARDWARE_TRIGGERED);
+        ok = pvsim_fail(software ? PVSIM_E_NOT_SOFTWARE_TRIGGERED : PVSIM_E_NOT_HARDWARE_TRIGGERED);
     } else if (c->acq.waiting_trigger && c->acq.triggers_pending == 0) {
         c->acq.triggers_pending = 1;
         pthread_cond_broadcast(&c->cond);
@@ -516,7 +557,7 @@ rs_bool pvsim_deliver_trigger(int16 hcam, uns32 *flags, bool software) {
 PVSIM_EXPORT rs_bool pl_exp_trigger(int16 hcam, uns32 *flags, uns32 value) {
     if (value != 0) {
         pvsim_clear_error();
-        return pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        return pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
     }
     return pvsim_deliver_trigger(hcam, flags, true);
 }
@@ -529,7 +570,7 @@ static rs_bool stop(int16 hcam, int16 cam_state, bool check_state) {
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (check_state && (cam_state < CCS_NO_CHANGE || cam_state > CCS_CLEAR_OPEN_SHTR))
-        ok = pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        ok = pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
     else
         pvsim_stop_locked(c);
     pvsim_unlock(c);

@@ -52,23 +52,23 @@ bool pvsim_initialized(void) { return atomic_load(&g_initialized); }
 
 camera *pvsim_lock_camera(int16 hcam, bool allow_removed) {
     if (!pvsim_initialized()) {
-        pvsim_fail(PL_ERR_NOT_INITIALIZED);
+        pvsim_fail(PVSIM_E_NOT_INITIALIZED);
         return NULL;
     }
     if (hcam < 0 || hcam >= PVSIM_N_CAMERAS) {
-        pvsim_fail(PL_ERR_INVALID_HANDLE);
+        pvsim_fail(PVSIM_E_INVALID_HANDLE);
         return NULL;
     }
     camera *c = &pvsim_cameras[hcam];
     pthread_mutex_lock(&c->lock);
     if (!c->open) {
         pthread_mutex_unlock(&c->lock);
-        pvsim_fail(PL_ERR_INVALID_HANDLE);
+        pvsim_fail(PVSIM_E_INVALID_HANDLE);
         return NULL;
     }
     if (c->removed && !allow_removed) {
         pthread_mutex_unlock(&c->lock);
-        pvsim_fail(PL_ERR_CAMERA_REMOVED);
+        pvsim_fail(PVSIM_E_CAMERA_REMOVED);
         return NULL;
     }
     return c;
@@ -125,6 +125,9 @@ void pvsim_camera_defaults(camera *c) {
     c->centroid_radius = 2;
     c->centroid_count = 10;
     c->centroid_threshold = 1234;
+    c->summing = false;
+    c->sum_count = 1;
+    c->sum_format = PL_FRAME_SUMMING_FORMAT_16_BIT;
     c->binning_ser = 1;
     c->binning_par = 1;
     c->header_version = 3;
@@ -136,6 +139,7 @@ void pvsim_camera_defaults(camera *c) {
     memset(&c->setup, 0, sizeof c->setup);
     c->fault_pending = 0;
     c->slow_ms = 0;
+    c->corrupt_frames = 0;
 }
 
 static const scene_config default_scene = {
@@ -151,7 +155,7 @@ static const scene_config default_scene = {
 
 PVSIM_EXPORT rs_bool pl_pvcam_get_ver(uns16 *version) {
     pvsim_clear_error();
-    if (version == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
+    if (version == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
     *version = PVSIM_PVCAM_VERSION;
     return PV_OK;
 }
@@ -162,7 +166,7 @@ PVSIM_EXPORT rs_bool pl_pvcam_init(void) {
     pthread_mutex_lock(&g_lock);
     if (pvsim_initialized()) {
         pthread_mutex_unlock(&g_lock);
-        return pvsim_fail(PL_ERR_ALREADY_INITIALIZED);
+        return pvsim_fail(PVSIM_E_ALREADY_INITIALIZED);
     }
     atomic_store(&g_initialized, true);
     pthread_mutex_unlock(&g_lock);
@@ -193,7 +197,7 @@ PVSIM_EXPORT rs_bool pl_pvcam_uninit(void) {
     pthread_mutex_lock(&g_lock);
     if (!pvsim_initialized()) {
         pthread_mutex_unlock(&g_lock);
-        return pvsim_fail(PL_ERR_NOT_INITIALIZED);
+        return pvsim_fail(PVSIM_E_NOT_INITIALIZED);
     }
     for (int i = 0; i < PVSIM_N_CAMERAS; i++) {
         camera *c = &pvsim_cameras[i];
@@ -208,18 +212,18 @@ PVSIM_EXPORT rs_bool pl_pvcam_uninit(void) {
 
 PVSIM_EXPORT rs_bool pl_cam_get_total(int16 *total) {
     pvsim_clear_error();
-    if (!pvsim_initialized()) return pvsim_fail(PL_ERR_NOT_INITIALIZED);
-    if (total == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
+    if (!pvsim_initialized()) return pvsim_fail(PVSIM_E_NOT_INITIALIZED);
+    if (total == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
     *total = PVSIM_N_CAMERAS;
     return PV_OK;
 }
 
 PVSIM_EXPORT rs_bool pl_cam_get_name(int16 cam_num, char *name) {
     pvsim_clear_error();
-    if (!pvsim_initialized()) return pvsim_fail(PL_ERR_NOT_INITIALIZED);
-    if (name == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
+    if (!pvsim_initialized()) return pvsim_fail(PVSIM_E_NOT_INITIALIZED);
+    if (name == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
     if (cam_num < 0 || cam_num >= PVSIM_N_CAMERAS)
-        return pvsim_fail(PL_ERR_INVALID_CAMERA_INDEX);
+        return pvsim_fail(PVSIM_E_INVALID_CAMERA_INDEX);
     strncpy(name, pvsim_models[cam_num]->name, CAM_NAME_LEN - 1);
     name[CAM_NAME_LEN - 1] = '\0';
     return PV_OK;
@@ -227,13 +231,13 @@ PVSIM_EXPORT rs_bool pl_cam_get_name(int16 cam_num, char *name) {
 
 PVSIM_EXPORT rs_bool pl_cam_open(char *camera_name, int16 *hcam, int16 o_mode) {
     pvsim_clear_error();
-    if (!pvsim_initialized()) return pvsim_fail(PL_ERR_NOT_INITIALIZED);
-    if (camera_name == NULL || hcam == NULL) return pvsim_fail(PL_ERR_NULL_POINTER);
-    if (o_mode != 0) return pvsim_fail(PL_ERR_INVALID_OPEN_MODE);
+    if (!pvsim_initialized()) return pvsim_fail(PVSIM_E_NOT_INITIALIZED);
+    if (camera_name == NULL || hcam == NULL) return pvsim_fail(PVSIM_E_NULL_POINTER);
+    if (o_mode != 0) return pvsim_fail(PVSIM_E_INVALID_OPEN_MODE);
     int index = -1;
     for (int i = 0; i < PVSIM_N_CAMERAS; i++)
         if (strncmp(camera_name, pvsim_models[i]->name, CAM_NAME_LEN) == 0) index = i;
-    if (index < 0) return pvsim_fail(PL_ERR_CAMERA_NOT_FOUND);
+    if (index < 0) return pvsim_fail(PVSIM_E_CAMERA_NOT_FOUND);
 
     pthread_mutex_lock(&g_lock);
     camera *c = &pvsim_cameras[index];
@@ -241,7 +245,7 @@ PVSIM_EXPORT rs_bool pl_cam_open(char *camera_name, int16 *hcam, int16 o_mode) {
     if (c->open) {
         pthread_mutex_unlock(&c->lock);
         pthread_mutex_unlock(&g_lock);
-        return pvsim_fail(PL_ERR_CAMERA_ALREADY_OPEN);
+        return pvsim_fail(PVSIM_E_CAMERA_ALREADY_OPEN);
     }
     pvsim_stop_locked(c); /* joins a thread left behind by a stop from inside a callback */
     pvsim_scene_free(&c->scene);
@@ -250,7 +254,7 @@ PVSIM_EXPORT rs_bool pl_cam_open(char *camera_name, int16 *hcam, int16 o_mode) {
     if (!pvsim_scene_init(&c->scene, &default_scene, c->model->width, c->model->height)) {
         pthread_mutex_unlock(&c->lock);
         pthread_mutex_unlock(&g_lock);
-        return pvsim_fail(PL_ERR_OUT_OF_MEMORY);
+        return pvsim_fail(PVSIM_E_OUT_OF_MEMORY);
     }
     c->open = true;
     c->removed = false;
@@ -296,9 +300,9 @@ PVSIM_EXPORT rs_bool pl_cam_register_callback_ex3(int16 hcam, int32 callback_eve
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (callback_event < 0 || callback_event >= PL_CALLBACK_MAX)
-        ok = pvsim_fail(PL_ERR_CALLBACK_EVENT_INVALID);
+        ok = pvsim_fail(PVSIM_E_CALLBACK_EVENT_INVALID);
     else if (callback == NULL)
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     else {
         /* Function pointers and void* have the same representation on every PVCAM platform. */
         pvsim_callback_fn fn;
@@ -316,7 +320,7 @@ PVSIM_EXPORT rs_bool pl_cam_deregister_callback(int16 hcam, int32 callback_event
     if (c == NULL) return PV_FAIL;
     if (callback_event < 0 || callback_event >= PL_CALLBACK_MAX) {
         pvsim_unlock(c);
-        return pvsim_fail(PL_ERR_CALLBACK_EVENT_INVALID);
+        return pvsim_fail(PVSIM_E_CALLBACK_EVENT_INVALID);
     }
     c->callbacks[callback_event] = NULL;
     c->callback_ctx[callback_event] = NULL;

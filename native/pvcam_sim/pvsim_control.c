@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { PVSIM_FAULT_NONE, PVSIM_FAULT_CAM_REMOVED, PVSIM_FAULT_READOUT_FAILED,
-       PVSIM_FAULT_SLOW_FRAMES };
+       PVSIM_FAULT_SLOW_FRAMES, PVSIM_FAULT_CORRUPT_FRAMES };
 
 PVSIM_EXPORT rs_bool pvsim_set_scene(int16 hcam, uns32 seed, uns16 spots, flt64 sigma_px,
                                      flt64 peak_e_per_ms, flt64 background_e_per_ms,
@@ -22,15 +22,15 @@ PVSIM_EXPORT rs_bool pvsim_set_scene(int16 hcam, uns32 seed, uns16 spots, flt64 
     rs_bool ok = PV_OK;
     if (!c->acq.running) pvsim_stop_locked(c); /* reap a thread that has finished */
     if (c->acq.thread_alive) {
-        ok = pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
     } else if (spots > PVSIM_MAX_SPOTS || !(sigma_px >= 0.3 && sigma_px <= 50.0) ||
                !(peak_e_per_ms >= 0) || !(background_e_per_ms >= 0) || !(speed_px_per_s >= 0)) {
-        ok = pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        ok = pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
     } else {
         scene_config cfg = {seed, spots, sigma_px, peak_e_per_ms, background_e_per_ms,
                             speed_px_per_s};
         if (!pvsim_scene_init(&c->scene, &cfg, c->model->width, c->model->height))
-            ok = pvsim_fail(PL_ERR_OUT_OF_MEMORY);
+            ok = pvsim_fail(PVSIM_E_OUT_OF_MEMORY);
     }
     pvsim_unlock(c);
     return ok;
@@ -45,7 +45,7 @@ PVSIM_EXPORT rs_bool pvsim_get_scene(int16 hcam, uns32 *seed, uns16 *spots, flt6
     rs_bool ok = PV_OK;
     if (!seed || !spots || !sigma_px || !peak_e_per_ms || !background_e_per_ms ||
         !speed_px_per_s) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else {
         const scene_config *cfg = &c->scene.cfg;
         *seed = cfg->seed;
@@ -65,9 +65,9 @@ PVSIM_EXPORT rs_bool pvsim_set_header_version(int16 hcam, uns16 version) {
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (c->acq.running)
-        ok = pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
     else if (version < 1 || version > 3)
-        ok = pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        ok = pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
     else {
         c->header_version = (uns8)version;
         pvsim_invalidate_setup(c);
@@ -91,6 +91,7 @@ PVSIM_EXPORT rs_bool pvsim_inject_fault(int16 hcam, int32 kind, uns32 value) {
     case PVSIM_FAULT_NONE:
         c->fault_pending = 0;
         c->slow_ms = 0;
+        c->corrupt_frames = 0;
         if (c->removed) {
             c->removed = false;
             pvsim_fire_callback(c, PL_CALLBACK_CAM_RESUMED, &info);
@@ -110,8 +111,11 @@ PVSIM_EXPORT rs_bool pvsim_inject_fault(int16 hcam, int32 kind, uns32 value) {
     case PVSIM_FAULT_SLOW_FRAMES:
         c->slow_ms = value;
         break;
+    case PVSIM_FAULT_CORRUPT_FRAMES:
+        c->corrupt_frames = value ? value : 1;
+        break;
     default:
-        ok = pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        ok = pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
         break;
     }
     pthread_cond_broadcast(&c->cond);
@@ -125,7 +129,7 @@ PVSIM_EXPORT rs_bool pvsim_set_thermal(int16 hcam, int16 ambient, uns32 time_con
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (time_constant_ms == 0 || ambient < -5000 || ambient > 6000) {
-        ok = pvsim_fail(PL_ERR_INVALID_ARGUMENT);
+        ok = pvsim_fail(PVSIM_E_INVALID_ARGUMENT);
     } else {
         pvsim_thermal_rebase(c);
         c->ambient_c = ambient / 100.0;
@@ -147,15 +151,15 @@ PVSIM_EXPORT rs_bool pvsim_benchmark_render(int16 hcam, uns32 frames, flt64 *sec
     rs_bool ok = PV_OK;
     if (!c->acq.running) pvsim_stop_locked(c); /* reap a thread that has finished */
     if (seconds == NULL) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else if (c->acq.thread_alive) {
-        ok = pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
     } else if (!c->setup.valid) {
-        ok = pvsim_fail(PL_ERR_ACQUISITION_SETUP_REQUIRED);
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_SETUP_REQUIRED);
     } else {
         uns8 *buf = malloc(c->setup.layout.frame_bytes);
         if (buf == NULL) {
-            ok = pvsim_fail(PL_ERR_OUT_OF_MEMORY);
+            ok = pvsim_fail(PVSIM_E_OUT_OF_MEMORY);
         } else {
             long64 start = pvsim_now_ns();
             for (uns32 k = 0; k < frames; k++) {
@@ -185,7 +189,7 @@ PVSIM_EXPORT rs_bool pvsim_get_stats(int16 hcam, ulong64 *frames, ulong64 *late_
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
     if (frames == NULL || late_frames == NULL || mean_render_ms == NULL) {
-        ok = pvsim_fail(PL_ERR_NULL_POINTER);
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
     } else {
         *frames = c->acq.frames_done;
         *late_frames = c->acq.late_frames;

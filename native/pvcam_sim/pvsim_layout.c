@@ -11,6 +11,12 @@
  *           particle whose rgn is the 1-pixel centre.
  * Like the vendor's own fake camera, HEADER_ONLY ROIs carry the nominal roiDataSize of their rgn
  * although no pixels follow: decoders must test the flag first.
+ *
+ * LOCATE slots follow the brightness of the particles found in the search region; a particle
+ * whose patch would cross the region's edge cannot be located and its slot is INVALID wherever
+ * it falls, so INVALID ROIs also come before valid ones (the vendor's decoder stops at the
+ * first). With host frame summing, each frame is the sum of sum_count sensor frames, rendered
+ * one by one and added up, clipped at the summing format's container (16, 24 or 32 bits).
  */
 #include "pvsim.h"
 
@@ -34,21 +40,22 @@ static bool overlap(const rgn_type *a, const rgn_type *b) {
 pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, frame_layout *l) {
     const camera_model *m = c->model;
     memset(l, 0, sizeof *l);
-    if (rgns == NULL) return PL_ERR_NULL_POINTER;
-    if (n == 0) return PL_ERR_REGION_INVALID;
-    if (n > m->max_rois) return PL_ERR_TOO_MANY_REGIONS;
-    if ((n > 1 || c->centroids) && !c->metadata) return PL_ERR_METADATA_REQUIRED;
-    if (c->centroids && n > 1) return PL_ERR_CENTROIDS_CONFLICT;
+    if (rgns == NULL) return PVSIM_E_NULL_POINTER;
+    if (n == 0) return PVSIM_E_REGION_INVALID;
+    if (n > m->max_rois) return PVSIM_E_TOO_MANY_REGIONS;
+    if ((n > 1 || c->centroids) && !c->metadata) return PVSIM_E_METADATA_REQUIRED;
+    if (c->centroids && n > 1) return PVSIM_E_CENTROIDS_CONFLICT;
+    if (c->centroids && c->summing) return PVSIM_E_SUMMING_CONFLICT;
     for (uns16 i = 0; i < n; i++) {
         const rgn_type *r = &rgns[i];
         if (r->s1 > r->s2 || r->s2 >= m->width || r->p1 > r->p2 || r->p2 >= m->height)
-            return PL_ERR_REGION_INVALID;
+            return PVSIM_E_REGION_INVALID;
         /* The binning lists are paired; both lists are symmetric here. */
-        if (r->sbin != r->pbin || !binning_supported(m, r->sbin)) return PL_ERR_BINNING_INVALID;
-        if (r->sbin != rgns[0].sbin || r->pbin != rgns[0].pbin) return PL_ERR_BINNING_INVALID;
-        if (pvsim_roi_width(r) == 0 || pvsim_roi_height(r) == 0) return PL_ERR_REGION_INVALID;
+        if (r->sbin != r->pbin || !binning_supported(m, r->sbin)) return PVSIM_E_BINNING_INVALID;
+        if (r->sbin != rgns[0].sbin || r->pbin != rgns[0].pbin) return PVSIM_E_BINNING_INVALID;
+        if (pvsim_roi_width(r) == 0 || pvsim_roi_height(r) == 0) return PVSIM_E_REGION_INVALID;
         for (uns16 j = 0; j < i; j++)
-            if (overlap(r, &rgns[j])) return PL_ERR_REGION_INVALID;
+            if (overlap(r, &rgns[j])) return PVSIM_E_REGION_INVALID;
         l->rois[i] = *r;
     }
     l->n_rois = n;
@@ -57,8 +64,10 @@ pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, f
     l->centroid_count = c->centroid_count;
     l->centroid_radius = c->centroid_radius;
     l->header_version = c->header_version;
-    l->image_format = pvsim_effective_format(c, &l->bytes_per_pixel);
-    l->bit_depth = pvsim_gain(c)->bit_depth;
+    l->image_format = pvsim_host_format(c, &l->bytes_per_pixel, &l->bit_depth);
+    l->native_format = pvsim_effective_format(c, &l->native_bpp);
+    l->summing = c->summing;
+    l->sum_count = c->summing ? c->sum_count : 1;
     uns32 bpp = l->bytes_per_pixel;
 
     l->first_row = rgns[0].p1;
@@ -82,7 +91,7 @@ pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, f
         const rgn_type *r = &rgns[0];
         uns32 patch = 2u * l->centroid_radius + 1;
         if (r->sbin != 1 || pvsim_roi_width(r) < patch || pvsim_roi_height(r) < patch)
-            return PL_ERR_CENTROIDS_CONFLICT;
+            return PVSIM_E_CENTROIDS_CONFLICT;
         uint64_t full = (uint64_t)pvsim_roi_width(r) * pvsim_roi_height(r) * bpp;
         uns32 count = l->centroid_count;
         switch (l->centroid_mode) {
@@ -102,9 +111,9 @@ pvsim_error pvsim_build_layout(const camera *c, uns16 n, const rgn_type *rgns, f
             break;
         }
     }
-    if (size > UINT32_MAX) return PL_ERR_SEQUENCE_TOO_LARGE;
+    if (size > UINT32_MAX) return PVSIM_E_SEQUENCE_TOO_LARGE;
     l->frame_bytes = (uns32)size;
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 double pvsim_readout_ns(const camera *c, const frame_layout *l) {
@@ -221,6 +230,24 @@ static int find_particles(const rgn_type *search, uns16 radius, spot *spots, int
     return found < max ? found : max;
 }
 
+/* LOCATE candidates: the brightest spots whose centre lies in the search region, patch or not. */
+static int find_candidates(const rgn_type *search, spot *spots, int n, spot *out, int max) {
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        long x = lround(spots[i].x), y = lround(spots[i].y);
+        if (x >= search->s1 && x <= search->s2 && y >= search->p1 && y <= search->p2)
+            out[found++] = spots[i];
+    }
+    qsort(out, (size_t)found, sizeof *out, cmp_brightness);
+    return found < max ? found : max;
+}
+
+static bool patch_fits(const spot *s, const rgn_type *search, uns16 r) {
+    long x = lround(s->x), y = lround(s->y);
+    return x - r >= search->s1 && x + r <= search->s2 && y - r >= search->p1 &&
+           y + r <= search->p2;
+}
+
 static rgn_type patch_rgn(const spot *s, uns16 r) {
     uns16 x = (uns16)lround(s->x), y = (uns16)lround(s->y);
     rgn_type g = {(uns16)(x - r), (uns16)(x + r), 1, (uns16)(y - r), (uns16)(y + r), 1};
@@ -237,9 +264,81 @@ static uns32 particle_m2(const spot *s) {
     return m2 > 4194303.0 ? 4194303u : (uns32)lround(m2);
 }
 
+/* Store `n` summed values as little-endian containers of `bpp` bytes, clipped at `top`. */
+static void store_sums(uns8 *dst, const uint32_t *sums, size_t n, uns32 bpp, uint32_t top) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = sums[i] > top ? top : sums[i];
+        for (uns32 b = 0; b < bpp; b++) dst[i * bpp + b] = (uns8)(v >> (8 * b));
+    }
+}
+
+/* Host frame summing: render each of the sum_count sensor frames of every region at the
+ * sensor's container and add them up (saturating), then write the frame in the host format. */
+static void write_summed_frame(const acq_setup *setup, const scene_state *scene,
+                               const frame_params *fp, const frame_timing *t, uns8 *dst) {
+    const frame_layout *l = &setup->layout;
+    uns16 n = l->metadata ? l->n_rois : 1;
+    size_t total = 0, largest = 0, offsets[PVSIM_MAX_USER_ROIS];
+    for (uns16 i = 0; i < n; i++) {
+        size_t px = (size_t)pvsim_roi_width(&l->rois[i]) * pvsim_roi_height(&l->rois[i]);
+        offsets[i] = total;
+        total += px;
+        if (px > largest) largest = px;
+    }
+    uint32_t *sums = calloc(total ? total : 1, sizeof *sums);
+    uns8 *scratch = malloc(largest ? largest * l->native_bpp : 1);
+    spot *spots = malloc(PVSIM_MAX_SPOTS * sizeof *spots);
+    if (sums != NULL && scratch != NULL && spots != NULL) {
+        for (uns32 j = 0; j < fp->sum_count; j++) {
+            frame_params sub = *fp;
+            sub.frame_index = fp->frame_index * fp->sum_count + j;
+            sub.t_s = (double)sub.frame_index * fp->sub_period_s;
+            int n_spots = pvsim_scene_spots(scene, &sub, spots, PVSIM_MAX_SPOTS);
+            for (uns16 i = 0; i < n; i++) {
+                size_t px = (size_t)pvsim_roi_width(&l->rois[i]) * pvsim_roi_height(&l->rois[i]);
+                pvsim_render_region(scene, &sub, spots, n_spots, &l->rois[i], l->native_bpp, i,
+                                    scratch);
+                uint32_t *acc = sums + offsets[i];
+                for (size_t q = 0; q < px; q++) {
+                    uint32_t v = l->native_bpp == 1 ? scratch[q]
+                                                    : (uint32_t)(scratch[2 * q] | scratch[2 * q + 1] << 8);
+                    acc[q] = acc[q] > UINT32_MAX - v ? UINT32_MAX : acc[q] + v;
+                }
+            }
+        }
+    }
+    uns32 bpp = l->bytes_per_pixel;
+    uint32_t top = l->bit_depth >= 32 ? UINT32_MAX : (1u << l->bit_depth) - 1;
+    size_t off = 0;
+    if (l->metadata) {
+        write_frame_header(dst, l, t);
+        off = MD_FRAME_HEADER_SIZE;
+    }
+    for (uns16 i = 0; i < n; i++) {
+        size_t px = (size_t)pvsim_roi_width(&l->rois[i]) * pvsim_roi_height(&l->rois[i]);
+        if (l->metadata) {
+            roi_header rh = {(uns16)(i + 1), l->rois[i], 0, 0, (uns32)(px * bpp)};
+            write_roi_header(dst + off, l, t, &rh);
+            off += MD_ROI_HEADER_SIZE;
+        }
+        if (sums != NULL && scratch != NULL && spots != NULL)
+            store_sums(dst + off, sums + offsets[i], px, bpp, top);
+        else
+            memset(dst + off, 0, px * bpp); /* out of memory: a black frame, never a crash */
+        off += px * bpp;
+    }
+    free(sums);
+    free(scratch);
+    free(spots);
+}
+
 void pvsim_write_frame(const acq_setup *setup, const scene_state *scene, const frame_params *fp,
                        const frame_timing *t, uns8 *dst) {
     const frame_layout *l = &setup->layout;
+    if (l->summing) {
+        write_summed_frame(setup, scene, fp, t, dst);
+        return;
+    }
     uns32 bpp = l->bytes_per_pixel;
     spot spots[PVSIM_MAX_SPOTS];
     int n_spots = pvsim_scene_spots(scene, fp, spots, PVSIM_MAX_SPOTS);
@@ -265,16 +364,17 @@ void pvsim_write_frame(const acq_setup *setup, const scene_state *scene, const f
     uns16 radius = l->centroid_radius;
     uns32 patch = 2u * radius + 1;
     spot particles[PVSIM_MAX_SPOTS];
-    int found = find_particles(search, radius, spots, n_spots, particles, l->centroid_count);
     uns16 nr = 1;
 
     if (l->centroid_mode == PL_CENTROIDS_MODE_LOCATE) {
+        int found = find_candidates(search, spots, n_spots, particles, l->centroid_count);
         for (uns32 i = 0; i < l->centroid_count; i++) {
             roi_header rh = {nr++, {0}, 0, 0, patch * patch * bpp};
-            if ((int)i < found) {
+            bool located = (int)i < found && patch_fits(&particles[i], search, radius);
+            if (located) {
                 rh.rgn = patch_rgn(&particles[i], radius);
             } else {
-                /* No particle: an INVALID ROI whose patch bytes are zero. */
+                /* No particle, or one at the edge: an INVALID ROI whose patch bytes are zero. */
                 rgn_type g = {search->s1, (uns16)(search->s1 + patch - 1), 1, search->p1,
                               (uns16)(search->p1 + patch - 1), 1};
                 rh.rgn = g;
@@ -282,7 +382,7 @@ void pvsim_write_frame(const acq_setup *setup, const scene_state *scene, const f
             }
             write_roi_header(dst + off, l, t, &rh);
             off += MD_ROI_HEADER_SIZE;
-            if ((int)i < found)
+            if (located)
                 pvsim_render_region(scene, fp, spots, n_spots, &rh.rgn, bpp, i + 1, dst + off);
             else
                 memset(dst + off, 0, rh.data_size);
@@ -290,6 +390,7 @@ void pvsim_write_frame(const acq_setup *setup, const scene_state *scene, const f
         }
         return;
     }
+    int found = find_particles(search, radius, spots, n_spots, particles, l->centroid_count);
 
     bool track = l->centroid_mode == PL_CENTROIDS_MODE_TRACK;
     uns16 ext = track ? MD_TRACK_EXT_SIZE : 0;

@@ -96,6 +96,12 @@ const enum_item pvsim_centroid_modes[3] = {
     {PL_CENTROIDS_MODE_BLOB, "Blob"},
 };
 
+const enum_item pvsim_summing_formats[3] = {
+    {PL_FRAME_SUMMING_FORMAT_16_BIT, "16-bit"},
+    {PL_FRAME_SUMMING_FORMAT_24_BIT, "24-bit"},
+    {PL_FRAME_SUMMING_FORMAT_32_BIT, "32-bit"},
+};
+
 const enum_item pvsim_compressions[1] = {
     {PL_IMAGE_COMPRESSION_NONE, "None"},
 };

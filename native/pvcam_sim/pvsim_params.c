@@ -54,6 +54,10 @@
 #define PARAM_FRAME_BUFFER_SIZE 0x0803012Cu
 #define PARAM_READOUT_TIME 0x040200B3u
 #define PARAM_COLOR_MODE 0x090201F8u
+#define PARAM_HOST_FRAME_SUMMING_ENABLED 0x0B020102u
+#define PARAM_HOST_FRAME_SUMMING_COUNT 0x07020103u
+#define PARAM_HOST_FRAME_SUMMING_FORMAT 0x09020104u
+#define SUMMING_COUNT_MAX 65535
 
 /* Exposure limits, the same in every resolution. */
 #define EXPOSURE_MIN_NS 1000.0
@@ -95,6 +99,21 @@ uns8 pvsim_effective_format(const camera *c, uns32 *bytes_per_pixel) {
     int32 f = c->header_version == 1 ? PL_IMAGE_FORMAT_MONO16 : pvsim_speed(c)->image_format;
     if (bytes_per_pixel) *bytes_per_pixel = f == PL_IMAGE_FORMAT_MONO8 ? 1 : 2;
     return (uns8)f;
+}
+
+/* What PVCAM hands the host: the sensor's container, or with host frame summing the summing
+ * format's (reference §2.3: 16, 24 or 32-bit containers for summed frames). */
+uns8 pvsim_host_format(const camera *c, uns32 *bytes_per_pixel, int16 *bit_depth) {
+    if (!c->summing) {
+        if (bit_depth) *bit_depth = pvsim_gain(c)->bit_depth;
+        return pvsim_effective_format(c, bytes_per_pixel);
+    }
+    static const uns8 formats[3] = {PL_IMAGE_FORMAT_MONO16, PL_IMAGE_FORMAT_MONO24,
+                                    PL_IMAGE_FORMAT_MONO32};
+    int i = c->sum_format >= 0 && c->sum_format <= 2 ? c->sum_format : 0;
+    if (bytes_per_pixel) *bytes_per_pixel = (uns32)(2 + i);
+    if (bit_depth) *bit_depth = (int16)(16 + 8 * i);
+    return formats[i];
 }
 
 void pvsim_invalidate_setup(camera *c) { c->setup.valid = false; }
@@ -169,7 +188,7 @@ static void d_exp_res(const camera *c, param_info *p) {
 static pvsim_error s_exp_res(camera *c, long64 v) {
     c->exp_res = (int32)v;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_exp_res_index(const camera *c, param_info *p) {
@@ -193,7 +212,7 @@ static void d_expose_out(const camera *c, param_info *p) {
 }
 static pvsim_error s_expose_out(camera *c, long64 v) {
     c->expose_out = (int32)v;
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_clear_mode(const camera *c, param_info *p) {
@@ -201,7 +220,7 @@ static void d_clear_mode(const camera *c, param_info *p) {
 }
 static pvsim_error s_clear_mode(camera *c, long64 v) {
     c->clear_mode = (int32)v;
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static enum_item port_items[PVSIM_N_CAMERAS][4];
@@ -220,7 +239,7 @@ static pvsim_error s_readout_port(camera *c, long64 v) {
     c->speed = 0;
     c->gain = 1;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_spdtab_index(const camera *c, param_info *p) {
@@ -231,7 +250,7 @@ static pvsim_error s_spdtab_index(camera *c, long64 v) {
     c->speed = (int16)v;
     c->gain = 1; /* setting the speed resets the gain (reference §3.5) */
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 static void d_spdtab_name(const camera *c, param_info *p) { text(p, pvsim_speed(c)->name); }
 
@@ -241,7 +260,7 @@ static void d_gain_index(const camera *c, param_info *p) {
 static pvsim_error s_gain_index(camera *c, long64 v) {
     c->gain = (int16)v;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 static void d_gain_name(const camera *c, param_info *p) { text(p, pvsim_gain(c)->name); }
 
@@ -258,6 +277,51 @@ static void d_bit_depth(const camera *c, param_info *p) {
 static void d_image_format(const camera *c, param_info *p) {
     enumerated(p, ACC_READ_ONLY, pvsim_effective_format(c, NULL), c->model->image_formats,
                c->model->n_image_formats);
+}
+
+static enum_item host_format_items[PVSIM_N_CAMERAS][6];
+
+static void d_bit_depth_host(const camera *c, param_info *p) {
+    int16 b;
+    pvsim_host_format(c, NULL, &b);
+    numeric(p, TYPE_INT16, ACC_READ_ONLY, b, b, b, b);
+}
+
+static void d_image_format_host(const camera *c, param_info *p) {
+    /* The sensor's containers, and the ones host frame summing produces. */
+    enum_item *items = host_format_items[c->index];
+    int n = 0;
+    for (int i = 0; i < c->model->n_image_formats; i++) items[n++] = c->model->image_formats[i];
+    items[n++] = (enum_item){PL_IMAGE_FORMAT_MONO24, "Mono 24-bit"};
+    items[n++] = (enum_item){PL_IMAGE_FORMAT_MONO32, "Mono 32-bit"};
+    enumerated(p, ACC_READ_ONLY, pvsim_host_format(c, NULL, NULL), items, n);
+}
+
+static void d_summing(const camera *c, param_info *p) {
+    boolean(p, ACC_READ_WRITE, c->summing, false);
+}
+static pvsim_error s_summing(camera *c, long64 v) {
+    c->summing = v != 0;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
+}
+
+static void d_summing_count(const camera *c, param_info *p) {
+    numeric(p, TYPE_UNS32, ACC_READ_WRITE, c->sum_count, 1, SUMMING_COUNT_MAX, 1);
+}
+static pvsim_error s_summing_count(camera *c, long64 v) {
+    c->sum_count = (uns32)v;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
+}
+
+static void d_summing_format(const camera *c, param_info *p) {
+    enumerated(p, ACC_READ_WRITE, c->sum_format, pvsim_summing_formats, 3);
+}
+static pvsim_error s_summing_format(camera *c, long64 v) {
+    c->sum_format = (int32)v;
+    pvsim_invalidate_setup(c);
+    return PVSIM_E_NONE;
 }
 
 static void d_compression(const camera *c, param_info *p) {
@@ -310,7 +374,7 @@ static void d_metadata(const camera *c, param_info *p) {
 static pvsim_error s_metadata(camera *c, long64 v) {
     c->metadata = v != 0;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_centroids(const camera *c, param_info *p) {
@@ -319,7 +383,7 @@ static void d_centroids(const camera *c, param_info *p) {
 static pvsim_error s_centroids(camera *c, long64 v) {
     c->centroids = v != 0;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_centroid_radius(const camera *c, param_info *p) {
@@ -329,7 +393,7 @@ static void d_centroid_radius(const camera *c, param_info *p) {
 static pvsim_error s_centroid_radius(camera *c, long64 v) {
     c->centroid_radius = (uns16)v;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_centroid_count(const camera *c, param_info *p) {
@@ -338,7 +402,7 @@ static void d_centroid_count(const camera *c, param_info *p) {
 static pvsim_error s_centroid_count(camera *c, long64 v) {
     c->centroid_count = (uns16)v;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_centroid_mode(const camera *c, param_info *p) {
@@ -347,7 +411,7 @@ static void d_centroid_mode(const camera *c, param_info *p) {
 static pvsim_error s_centroid_mode(camera *c, long64 v) {
     c->centroid_mode = (int32)v;
     pvsim_invalidate_setup(c);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_temp(const camera *c, param_info *p) {
@@ -363,7 +427,7 @@ static void d_temp_setpoint(const camera *c, param_info *p) {
 }
 static pvsim_error s_temp_setpoint(camera *c, long64 v) {
     pvsim_set_setpoint(c, (int16)v);
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_fan(const camera *c, param_info *p) {
@@ -373,7 +437,7 @@ static void d_fan(const camera *c, param_info *p) {
 static pvsim_error s_fan(camera *c, long64 v) {
     pvsim_thermal_rebase(c);
     c->fan = (int32)v;
-    return PL_ERR_NONE;
+    return PVSIM_E_NONE;
 }
 
 static void d_circ_buffer(const camera *c, param_info *p) {
@@ -385,7 +449,7 @@ static void d_frame_buffer_size(const camera *c, param_info *p) {
     const frame_layout *l = setup_layout(c);
     numeric(p, TYPE_UNS64, ACC_READ_ONLY, 0, 0, 0, 0);
     if (l == NULL) {
-        p->value_error = PL_ERR_ACQUISITION_SETUP_REQUIRED;
+        p->value_error = PVSIM_E_ACQUISITION_SETUP_REQUIRED;
         return;
     }
     long64 frame = l->frame_bytes;
@@ -435,9 +499,9 @@ static const param_desc params[] = {
     {PARAM_GAIN_NAME, d_gain_name, NULL},
     {PARAM_PIX_TIME, d_pix_time, NULL},
     {PARAM_BIT_DEPTH, d_bit_depth, NULL},
-    {PARAM_BIT_DEPTH_HOST, d_bit_depth, NULL},
+    {PARAM_BIT_DEPTH_HOST, d_bit_depth_host, NULL},
     {PARAM_IMAGE_FORMAT, d_image_format, NULL},
-    {PARAM_IMAGE_FORMAT_HOST, d_image_format, NULL},
+    {PARAM_IMAGE_FORMAT_HOST, d_image_format_host, NULL},
     {PARAM_IMAGE_COMPRESSION, d_compression, NULL},
     {PARAM_IMAGE_COMPRESSION_HOST, d_compression, NULL},
     {PARAM_SER_SIZE, d_ser_size, NULL},
@@ -460,6 +524,9 @@ static const param_desc params[] = {
     {PARAM_FRAME_BUFFER_SIZE, d_frame_buffer_size, NULL},
     {PARAM_READOUT_TIME, d_readout_time, NULL},
     {PARAM_COLOR_MODE, d_color_mode, NULL},
+    {PARAM_HOST_FRAME_SUMMING_ENABLED, d_summing, s_summing},
+    {PARAM_HOST_FRAME_SUMMING_COUNT, d_summing_count, s_summing_count},
+    {PARAM_HOST_FRAME_SUMMING_FORMAT, d_summing_format, s_summing_format},
 };
 
 static const param_desc *find_param(uns32 id) {
@@ -527,8 +594,8 @@ static rs_bool get_locked(camera *c, uns32 id, int16 attr, void *value) {
         memcpy(value, &avail, sizeof avail);
         return PV_OK;
     }
-    if (d == NULL) return pvsim_fail(PL_ERR_PARAM_NOT_SUPPORTED);
-    if (!p.avail) return pvsim_fail(PL_ERR_PARAM_NOT_AVAILABLE);
+    if (d == NULL) return pvsim_fail(PVSIM_E_PARAM_NOT_SUPPORTED);
+    if (!p.avail) return pvsim_fail(PVSIM_E_PARAM_NOT_AVAILABLE);
     switch (attr) {
     case ATTR_TYPE: write_number(TYPE_UNS16, p.type, value); return PV_OK;
     case ATTR_ACCESS: write_number(TYPE_UNS16, p.access, value); return PV_OK;
@@ -539,7 +606,7 @@ static rs_bool get_locked(camera *c, uns32 id, int16 attr, void *value) {
     case ATTR_MIN:
     case ATTR_MAX:
     case ATTR_INCREMENT: break;
-    default: return pvsim_fail(PL_ERR_INVALID_ATTRIBUTE);
+    default: return pvsim_fail(PVSIM_E_UNKNOWN_ATTRIBUTE);
     }
     if (p.value_error) return pvsim_fail(p.value_error);
     if (attr == ATTR_COUNT) {
@@ -548,7 +615,7 @@ static rs_bool get_locked(camera *c, uns32 id, int16 attr, void *value) {
     }
     if (p.type == TYPE_CHAR_PTR || p.type == TYPE_RGN_TYPE) {
         if (attr != ATTR_CURRENT && attr != ATTR_DEFAULT)
-            return pvsim_fail(PL_ERR_INVALID_ATTRIBUTE);
+            return pvsim_fail(PVSIM_E_INVALID_ATTRIBUTE);
         if (p.type == TYPE_CHAR_PTR)
             memcpy(value, p.str, strlen(p.str) + 1);
         else
@@ -570,27 +637,27 @@ PVSIM_EXPORT rs_bool pl_get_param(int16 hcam, uns32 param_id, int16 param_attrib
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = param_value ? get_locked(c, param_id, param_attribute, param_value)
-                             : pvsim_fail(PL_ERR_NULL_POINTER);
+                             : pvsim_fail(PVSIM_E_NULL_POINTER);
     pvsim_unlock(c);
     return ok;
 }
 
 static rs_bool set_locked(camera *c, uns32 id, const void *value) {
     const param_desc *d = find_param(id);
-    if (d == NULL) return pvsim_fail(PL_ERR_PARAM_NOT_SUPPORTED);
+    if (d == NULL) return pvsim_fail(PVSIM_E_PARAM_NOT_SUPPORTED);
     param_info p = {0};
     d->describe(c, &p);
-    if (!p.avail) return pvsim_fail(PL_ERR_PARAM_NOT_AVAILABLE);
+    if (!p.avail) return pvsim_fail(PVSIM_E_PARAM_NOT_AVAILABLE);
     if (p.access != ACC_READ_WRITE && p.access != ACC_WRITE_ONLY)
-        return pvsim_fail(PL_ERR_PARAM_READ_ONLY);
-    if (c->acq.running && !p.live) return pvsim_fail(PL_ERR_ACQUISITION_IN_PROGRESS);
+        return pvsim_fail(PVSIM_E_PARAM_READ_ONLY);
+    if (c->acq.running && !p.live) return pvsim_fail(PVSIM_E_ACQUISITION_IN_PROGRESS);
     long64 v = read_number(p.type, value);
     if (p.type == TYPE_ENUM) {
         bool found = false;
         for (int i = 0; i < p.n_items; i++) found = found || p.items[i].value == v;
-        if (!found) return pvsim_fail(PL_ERR_ENUM_VALUE_INVALID);
+        if (!found) return pvsim_fail(PVSIM_E_ENUM_VALUE_INVALID);
     } else if (v < p.min || v > p.max || (v - p.min) % p.inc != 0) {
-        return pvsim_fail(PL_ERR_VALUE_OUT_OF_RANGE);
+        return pvsim_fail(PVSIM_E_VALUE_OUT_OF_RANGE);
     }
     pvsim_error err = d->set(c, v);
     return err ? pvsim_fail(err) : PV_OK;
@@ -601,7 +668,7 @@ PVSIM_EXPORT rs_bool pl_set_param(int16 hcam, uns32 param_id, void *param_value)
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = param_value ? set_locked(c, param_id, param_value)
-                             : pvsim_fail(PL_ERR_NULL_POINTER);
+                             : pvsim_fail(PVSIM_E_NULL_POINTER);
     pvsim_unlock(c);
     return ok;
 }
@@ -610,21 +677,21 @@ PVSIM_EXPORT rs_bool pl_set_param(int16 hcam, uns32 param_id, void *param_value)
 static const enum_item *enum_item_locked(camera *c, uns32 id, uns32 index) {
     const param_desc *d = find_param(id);
     if (d == NULL) {
-        pvsim_fail(PL_ERR_PARAM_NOT_SUPPORTED);
+        pvsim_fail(PVSIM_E_PARAM_NOT_SUPPORTED);
         return NULL;
     }
     param_info p = {0};
     d->describe(c, &p);
     if (!p.avail) {
-        pvsim_fail(PL_ERR_PARAM_NOT_AVAILABLE);
+        pvsim_fail(PVSIM_E_PARAM_NOT_AVAILABLE);
         return NULL;
     }
     if (p.type != TYPE_ENUM) {
-        pvsim_fail(PL_ERR_PARAM_NOT_ENUM);
+        pvsim_fail(PVSIM_E_PARAM_NOT_ENUM);
         return NULL;
     }
     if (index >= (uns32)p.n_items) {
-        pvsim_fail(PL_ERR_ENUM_INDEX_OUT_OF_RANGE);
+        pvsim_fail(PVSIM_E_ENUM_INDEX_OUT_OF_RANGE);
         return NULL;
     }
     return &p.items[index];
@@ -637,11 +704,11 @@ PVSIM_EXPORT rs_bool pl_get_enum_param(int16 hcam, uns32 param_id, uns32 index, 
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_FAIL;
     if (value == NULL || desc == NULL) {
-        pvsim_fail(PL_ERR_NULL_POINTER);
+        pvsim_fail(PVSIM_E_NULL_POINTER);
     } else {
         const enum_item *item = enum_item_locked(c, param_id, index);
         if (item && strlen(item->name) + 1 > length) {
-            pvsim_fail(PL_ERR_BUFFER_TOO_SMALL);
+            pvsim_fail(PVSIM_E_BUFFER_TOO_SMALL);
         } else if (item) {
             *value = item->value;
             memcpy(desc, item->name, strlen(item->name) + 1);
@@ -659,7 +726,7 @@ PVSIM_EXPORT rs_bool pl_enum_str_length(int16 hcam, uns32 param_id, uns32 index,
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_FAIL;
     if (length == NULL) {
-        pvsim_fail(PL_ERR_NULL_POINTER);
+        pvsim_fail(PVSIM_E_NULL_POINTER);
     } else {
         const enum_item *item = enum_item_locked(c, param_id, index);
         if (item) {

@@ -98,8 +98,12 @@ def test_static_limits_are_refused_before_any_byte(scripted):
         fg.ch2.amplitude = 25
     with pytest.raises(LimitError):
         fg.ch1.offset = -11
+    with pytest.raises(LimitError):
+        fg.ch1.load = "20 kohm"  # the generator takes 1 Ω to 10 kΩ, or high Z
+    with pytest.raises(LimitError):
+        fg.ch1.load = "0.5 ohm"
     with pytest.raises(ChoiceError):
-        fg.ch1.load = "75 ohm"
+        fg.ch1.load = "lots"
     with pytest.raises(ChoiceError):
         fg.ch1.function = "sawtooth"
     assert dialogue.sent == []
@@ -118,14 +122,26 @@ def test_a_clipped_value_is_an_error_and_the_generators_value_is_kept(scripted):
     assert fg.ch1.amplitude == 10.0
 
 
-def test_a_load_the_driver_does_not_know_is_a_clear_error(scripted):
+def test_any_load_the_generator_can_have_is_read(scripted):
+    """OUTPut:LOAD takes 1 Ω to 10 kΩ or INFinity: a generator left at 75 Ω is not an error."""
     fg, dialogue = scripted
-    dialogue.replies["OUTP1:LOAD?"] = "+7.500000000000000E+01"
-    with pytest.raises(ReplyError, match="75 Ω") as caught:
-        fg.ch1.read("load")
-    assert "OUTP:LOAD" in str(caught.value)
-    dialogue.replies["OUTP1:LOAD?"] = "+9.900000000000000E+37"
-    assert fg.ch1.read("load") == "high Z"
+    for reply, shown in [
+        ("+7.500000000000000E+01", "75 ohm"),
+        ("+1.000000000000000E+03", "1 kohm"),
+        ("+1.000000000000000E+00", "1 ohm"),
+        ("+9.900000000000000E+37", "high Z"),
+    ]:
+        dialogue.replies["OUTP1:LOAD?"] = reply
+        assert fg.ch1.read("load") == shown
+    dialogue.sent.clear()
+    fg.ch1.load = "75 ohm"
+    fg.ch1.load = "2.5 kohm"
+    fg.ch1.load = "high Z"
+    assert [c for c in dialogue.sent if "LOAD " in c] == [
+        "OUTP1:LOAD 75",
+        "OUTP1:LOAD 2500",
+        "OUTP1:LOAD INF",
+    ]
 
 
 def test_text_where_a_number_belongs_is_an_error(scripted):

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from labkit import ChoiceError, ConfigurationError, ReplyError
 from labkit.drivers.keithley import Keithley2450
 from labkit.drivers.keysight import Keysight34465A
-from labkit.sim import Dialogue, serve
+from labkit.sim import Bench, Dialogue, serve
+from labkit.sim.twins._keysight34465a import Keysight34465ATwin
 
 IDN = "Keysight Technologies,34465A,MY54500123,A.02.14-02.40-02.14-00.49-01-01"
 POWER_ON = {
     "*IDN?": IDN,
+    "*OPT?": "0,0,0,MEM,0",  # five fields on a 34465A (QCoDeS's recorded reply shape)
+    "SYST:LFR?": "+50",
     "SENS:FUNC?": '"VOLT"',
     "SENS:VOLT:DC:RANG?": "+1.00000000E+01",
     "SENS:VOLT:DC:RANG:AUTO?": "1",
@@ -138,6 +142,45 @@ def test_the_function_reply_is_quoted(scripted):
     dmm, dialogue = scripted
     dialogue.replies["SENS:FUNC?"] = '"VOLT:AC"'
     assert dmm.read("function") == "ac voltage"
+
+
+def test_a_long_acquisition_gets_the_time_it_needs(scripted):
+    """READ? waits the link's timeout plus the acquisition: 10 samples × 10 PLC × 2
+    (autozero) on 50 Hz mains is 4 s; the 0.3 s link timeout becomes 0.3 + 1.5 × 4 s around
+    READ? and FETCh? only, and is back to 0.3 s after."""
+    dmm, dialogue = scripted
+    seen = []
+
+    def reply(_match):
+        seen.append(dmm.transport.timeout)
+        return ",".join(["+1.00000000E+00"] * 10)
+
+    dialogue.replies[re.compile(r"READ\?|FETC\?")] = reply
+    dmm.sample_count = 10
+    assert dmm.acquisition_seconds() == pytest.approx(4.0)
+    assert dmm.read_all() == [1.0] * 10
+    assert dmm.fetch() == [1.0] * 10
+    assert seen == [pytest.approx(6.3), pytest.approx(6.3)]
+    assert dmm.transport.timeout == pytest.approx(0.3)
+    dmm.autozero = False
+    dmm.nplc = 0.2
+    dmm.trigger_delay = 0.01
+    assert dmm.acquisition_seconds() == pytest.approx(10 * (0.2 / 50 + 0.01))
+
+
+def test_ten_readings_at_10_plc_on_60_hz_do_not_time_out():
+    """The issue's case on the bench: 10 × 10 PLC × 2 on 60 Hz mains is 3.3 s of meter time.
+    The bench runs 20× faster than real time, so the meter answers after 0.17 s; a link timeout
+    of 0.1 s (as 2 s is to 3.3 s) expired before READ? got its readings until the driver added
+    the acquisition's time."""
+    bench = Bench(seed=0, time_scale=20.0, instruments=[])
+    twin = Keysight34465ATwin(bench, "dmm", line_frequency=60.0)
+    bench.add_instrument("dmm", twin, interfaces=("visa",))
+    dmm = Keysight34465A(bench.address("dmm"), name="dmm", timeout=0.1)
+    dmm.sample_count = 10
+    assert dmm.nplc == 10.0
+    assert dmm.acquisition_seconds() == pytest.approx(10 / 3)
+    assert len(dmm.read_all()) == 10
 
 
 # -- on the bench ------------------------------------------------------------------------------

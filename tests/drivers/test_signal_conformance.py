@@ -20,6 +20,7 @@ _GENERATOR_VALUES = {
     "amplitude": [10.0, 1e-3, 1.0],
     "offset": [-4.0, 4.0, 0.0],
     "pulse_duty_cycle": [1.0, 50.0, 99.0],
+    "load": ["high Z", "75 ohm", "1 kohm", "50 ohm"],
 }
 
 
@@ -67,6 +68,8 @@ class TestRigolDS1000Z(DriverConformance):
         "memory_depth": ["12k", "1.2M", "auto"],
         "scale": [0.05, 50.0, 1.0],  # with the 10:1 probe the scope starts with
         "offset": [-20.0, 0.5, 0.0],
+        # D0-D15 exist on the MSO models only (test_connect_states starts an MSO twin on them)
+        "trigger_source": ["ch1", "ch2", "ch3", "ch4", "ac line"],
     }
 
     def open_instrument(self):

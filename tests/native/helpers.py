@@ -50,7 +50,22 @@ class FrameCase:
 
     @property
     def decoded(self) -> list[RoiSpec]:
-        return [spec for spec in self.rois if not spec.flags & RoiFlag.INVALID]
+        """The ROIs the vendor's decoder keeps: those before the first INVALID one."""
+        out = []
+        for spec in self.rois:
+            if spec.flags & RoiFlag.INVALID:
+                break
+            out.append(spec)
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes up to the end of the last decoded ROI (an INVALID ROI ends the walk)."""
+        if len(self.decoded) == len(self.rois):
+            return len(self.data)
+        return len(ln.build_frame(self.decoded, version=self.version,
+                                  image_format=self.image_format, roi_count=len(self.rois),
+                                  **self.header))  # fmt: skip
 
 
 @st.composite
@@ -66,14 +81,34 @@ def regions(draw: st.DrawFn, sbin: int | None = None, pbin: int | None = None) -
 
 
 @st.composite
+def odd_ext_md(draw: st.DrawFn) -> bytes:
+    """A tag–value block with an unknown tag or a value cut short, after some good items."""
+    good = draw(st.dictionaries(st.sampled_from(EXT_NAMES), st.integers(0, 2**32 - 1), max_size=2))
+    if draw(st.booleans()):
+        bad = bytes([draw(st.integers(3, 255))]) + bytes(draw(st.integers(0, 6)))
+    else:
+        bad = bytes([draw(st.integers(0, 2))]) + bytes(draw(st.integers(0, 3)))
+    return ln.encode_ext_md(good) + bad
+
+
+@st.composite
 def roi_specs(
-    draw: st.DrawFn, image_format: ImageFormat, sbin: int, pbin: int, flags: bool = True
+    draw: st.DrawFn,
+    image_format: ImageFormat,
+    sbin: int,
+    pbin: int,
+    flags: bool = True,
+    odd: bool = False,
 ) -> RoiSpec:
+    """One ROI; ``odd`` adds what the vendor's decoder still accepts: unreadable extended
+    metadata and a roiDataSize that disagrees with the region (the pixel bytes follow it, so
+    the frame can still be walked)."""
     region = draw(regions(sbin, pbin))
-    dtype = ln._formats.container_dtype(image_format)
+    layout = ln.pixel_layout(image_format)
     seed = draw(st.integers(0, 2**32 - 1))
-    top = draw(st.sampled_from([np.iinfo(dtype).max, 255, 3]))
-    pixels = np.random.default_rng(seed).integers(0, top, region.shape, dtype, endpoint=True)
+    top = draw(st.sampled_from([(1 << 8 * layout.wire_bytes) - 1, 255, 3]))
+    shape = layout.shape(*region.shape)
+    pixels = np.random.default_rng(seed).integers(0, top, shape, layout.dtype, endpoint=True)
     ext = draw(
         st.one_of(
             st.none(),
@@ -85,6 +120,15 @@ def roi_specs(
         roi_flags = draw(
             st.sampled_from([0, 0, 0, 0, 0x10, RoiFlag.INVALID, RoiFlag.HEADER_ONLY, 0x03])
         )
+    payload = data_size = None
+    if odd:
+        if draw(st.integers(0, 3)) == 0:
+            ext = draw(odd_ext_md())
+        if draw(st.integers(0, 3)) == 0 and not roi_flags & RoiFlag.HEADER_ONLY:
+            need = region.width * region.height * layout.bytes_per_pixel
+            data_size = max(0, need + draw(st.integers(-need, 7)))
+            payload = (ln.build_frame([RoiSpec(region, pixels)], image_format=image_format)[80:]
+                       + bytes(8))[:data_size]  # fmt: skip
     return RoiSpec(
         region,
         pixels,
@@ -93,14 +137,24 @@ def roi_specs(
         timestamp_bor=draw(st.integers(0, 2**32 - 1)),
         timestamp_eor=draw(st.integers(0, 2**32 - 1)),
         ext_md=ext,
+        roi_data_size=data_size,
+        payload=payload,
     )
 
 
 @st.composite
 def frame_cases(
-    draw: st.DrawFn, max_rois: int = 15, flags: bool = True, same_binning: bool = True
+    draw: st.DrawFn,
+    max_rois: int = 15,
+    flags: bool = True,
+    same_binning: bool = True,
+    odd: bool = False,
 ) -> FrameCase:
-    """A metadata frame of any version, supported container, 1-15 ROIs and extended metadata."""
+    """A metadata frame of any version, any container, 1-15 ROIs and extended metadata.
+
+    ``odd`` adds frames the vendor still decodes although labkit cannot use all of them:
+    compressed pixels, unreadable extended metadata, roiDataSize against the region.
+    """
     version = draw(st.sampled_from([1, 2, 3]))
     override = None
     if version == 1:
@@ -115,7 +169,7 @@ def frame_cases(
     for _ in range(count):
         if not same_binning:
             sbin, pbin = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-        rois.append(draw(roi_specs(image_format, sbin, pbin, flags)))
+        rois.append(draw(roi_specs(image_format, sbin, pbin, flags, odd)))
     big = 2**64 - 1 if version == 3 else 2**32 - 1
     header = {
         "frame_nr": draw(st.integers(0, 2**32 - 1)),
@@ -135,6 +189,11 @@ def frame_cases(
             )
         ),
     }
+    if odd:
+        if version >= 2:
+            header["image_compression"] = draw(st.sampled_from([0, 0, 0, 10, 12, 17]))
+        if draw(st.integers(0, 3)) == 0:
+            header["ext_md"] = draw(odd_ext_md())
     data = ln.build_frame(rois, version=version, image_format=image_format, **header)
     return FrameCase(version, image_format, override, rois, header, data)
 
@@ -146,13 +205,13 @@ def check_decoded(frame: ln.Frame, case: FrameCase) -> None:
     assert frame.frame_nr == h["frame_nr"]
     assert frame.roi_count == len(case.rois)
     assert frame.image_format == case.image_format
-    assert frame.dtype == ln._formats.container_dtype(case.image_format)
+    assert frame.dtype == ln.pixel_layout(case.image_format).dtype
     assert frame.bit_depth == h["bit_depth"]
     assert frame.color_mask == h["color_mask"]
     assert frame.flags == h["flags"]
     assert frame.image_compression == 0
     assert frame.ext_md == (h["ext_md"] or {})
-    assert frame.nbytes == len(case.data)
+    assert frame.nbytes == case.nbytes
     if case.version == 3:
         assert frame.timestamp_bof_ps == h["timestamp_bof"]
         assert frame.timestamp_eof_ps == h["timestamp_eof"]
@@ -183,7 +242,7 @@ def check_decoded(frame: ln.Frame, case: FrameCase) -> None:
             assert roi.pixels is not None
             assert roi.pixels.dtype == frame.dtype
             np.testing.assert_array_equal(roi.pixels, spec.pixels)
-    if decoded:
+    if decoded:  # the bounding box, with the first ROI's binning (the vendor's)
         boxes = [Rgn(*spec.region) for spec in decoded]
         assert frame.implied_roi == Rgn(
             min(b.s1 for b in boxes),

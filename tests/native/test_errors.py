@@ -29,11 +29,6 @@ def empty_roi(region: tuple[int, ...], **kwargs: object) -> RoiSpec:
     return RoiSpec(region, payload=b"", roi_data_size=0, **kwargs)
 
 
-def unknown_tag_in_second_item() -> bytes:
-    ext = ln.encode_ext_md({"m0": 1}) + b"\x07" + bytes(4)
-    return ln.build_frame([RoiSpec((0, 1, 1, 0, 1, 1), ext_md=ext)])
-
-
 CASES = [
     (GOOD[:20], {}, "frame header truncated: needs 48 bytes, buffer has 20", 0),
     (b"", {}, "frame header truncated: needs 48 bytes, buffer has 0", 0),
@@ -47,16 +42,15 @@ CASES = [
     (patch(GOOD, 4, "<B", 4), {}, "unsupported header version 4 (known: 1, 2, 3)", 4),
     (patch(GOOD, 9, "<H", 0), {}, "roiCount is 0 (a metadata frame has at least one ROI)", 9),
     (
-        patch(GOOD, 40, "<B", 4),
+        patch(GOOD, 40, "<B", 12),
         {},
-        "image format 4 (MONO24) is not supported (only MONO8/16/32 and BAYER8/16/32 containers)",
+        "image format 12 (unknown) is not one of PVCAM's containers (0-11)",
         40,
     ),
     (
         patch(GOOD, 40, "<B", 200),
         {},
-        "image format 200 (unknown) is not supported (only MONO8/16/32 and BAYER8/16/32 "
-        "containers)",
+        "image format 200 (unknown) is not one of PVCAM's containers (0-11)",
         40,
     ),
     (
@@ -66,35 +60,10 @@ CASES = [
         40,
     ),
     (
-        patch(GOOD, 41, "<B", 12),
-        {},
-        "image compression 12 is not supported (only 0, uncompressed; PVCAM decompresses on "
-        "the host by default)",
-        41,
-    ),
-    (
         patch(GOOD, 38, "<H", 100),
         {},
         "frame: extended metadata truncated: needs 100 bytes at offset 48, buffer has 88",
         48,
-    ),
-    (
-        ln.build_frame([ONE], ext_md=b"\x03abcd"),
-        {},
-        "frame: unknown extended-metadata tag 3 (known tags: 0-2)",
-        48,
-    ),
-    (
-        ln.build_frame([ONE], ext_md=b"\x01\x00\x00"),
-        {},
-        "frame: extended-metadata tag 1 needs 4 value bytes, its block has 2",
-        48,
-    ),
-    (
-        unknown_tag_in_second_item(),
-        {},
-        "ROI 1 of 1: unknown extended-metadata tag 7 (known tags: 0-2)",
-        48 + 32 + 5,
     ),
     (
         ln.build_frame([ONE, ONE], roi_count=3),
@@ -120,18 +89,6 @@ CASES = [
         68,
     ),
     (
-        ln.build_frame([ONE, empty_roi((0, 3, 0, 0, 3, 1), flags=RoiFlag.INVALID)], version=1),
-        {},
-        "ROI 2 of 2: serial binning is 0",
-        88 + 14,
-    ),
-    (
-        ln.build_frame([RoiSpec((0, 1, 1, 0, 1, 1), roi_data_size=7)]),
-        {},
-        "ROI 1 of 1: roiDataSize 7 but 2x2 pixels of 2 bytes need 8",
-        ROI_AT + 25,
-    ),
-    (
         GOOD[:-1],
         {},
         "ROI 1 of 1: pixel data truncated: needs 8 bytes at offset 80, buffer has 87",
@@ -144,9 +101,7 @@ CASES = [
         80,
     ),
     (
-        ln.build_frame(
-            [ONE, RoiSpec((0, 1, 1, 0, 1, 1), flags=RoiFlag.INVALID, roi_data_size=2**32 - 1)]
-        ),
+        ln.build_frame([ONE, RoiSpec((0, 1, 1, 0, 1, 1), roi_data_size=2**32 - 1)]),
         {},
         "ROI 2 of 2: pixel data truncated: needs 4294967295 bytes at offset 120, buffer has 128",
         120,
@@ -172,7 +127,7 @@ SAMPLES = {
         [
             RoiSpec((0, 3, 1, 0, 1, 1), np.ones((2, 4)), ext_md={"m2": 1, "particle_id": 2}),
             RoiSpec((1, 1, 1, 1, 1, 1), flags=RoiFlag.HEADER_ONLY, ext_md={"m0": 1}),
-            RoiSpec((0, 1, 1, 0, 0, 1), flags=RoiFlag.INVALID),
+            RoiSpec((0, 1, 1, 0, 0, 1), flags=RoiFlag.INVALID, payload=b""),
         ],
         version=2,
         ext_md={"m0": 4},

@@ -17,22 +17,35 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def expected_image(case: FrameCase, coordinates: str, offset: tuple[int, int]) -> np.ndarray:
-    """The recomposed image computed straight from the builder's specs."""
+    """The recomposed image computed straight from the builder's specs.
+
+    Placement as pl_md_frame_recompose does it: each coordinate binned on its own,
+    x = s1 // sbin - origin // sbin; the image is the implied ROI's binned size, or more where
+    unaligned origins push an ROI past it.
+    """
     decoded = [Rgn(*s.region) for s in case.decoded]
-    dtype = ln._formats.container_dtype(case.image_format)
+    layout = ln.pixel_layout(case.image_format)
     if not decoded:
-        return np.zeros((offset[1], offset[0]), dtype)
+        return np.zeros(layout.shape(offset[1], offset[0]), layout.dtype)
     carriers = [s for s in case.decoded if not s.flags & RoiFlag.HEADER_ONLY]
     sbin, pbin = Rgn(*carriers[0].region)[2::3] if carriers else decoded[0][2::3]
     s1 = min(r.s1 for r in decoded) if coordinates == "implied" else 0
     p1 = min(r.p1 for r in decoded) if coordinates == "implied" else 0
-    width = (max(r.s2 for r in decoded) - s1 + 1) // sbin + offset[0]
-    height = (max(r.p2 for r in decoded) - p1 + 1) // pbin + offset[1]
-    image = np.zeros((height, width), dtype)
+    if coordinates == "implied":
+        width = (max(r.s2 for r in decoded) - s1 + 1) // sbin
+        height = (max(r.p2 for r in decoded) - p1 + 1) // pbin
+    else:
+        width = (max(r.s2 for r in decoded) + 1) // sbin
+        height = (max(r.p2 for r in decoded) + 1) // pbin
+    places = []
     for spec in carriers:
         r = Rgn(*spec.region)
-        x, y = (r.s1 - s1) // sbin + offset[0], (r.p1 - p1) // pbin + offset[1]
-        image[y : y + r.height, x : x + r.width] = spec.pixels
+        x, y = r.s1 // sbin - s1 // sbin, r.p1 // pbin - p1 // pbin
+        width, height = max(width, x + r.width), max(height, y + r.height)
+        places.append((x + offset[0], y + offset[1], r, spec.pixels))
+    image = np.zeros(layout.shape(height + offset[1], width + offset[0]), layout.dtype)
+    for x, y, r, pixels in places:
+        image[y : y + r.height, x : x + r.width] = pixels
     return image
 
 
@@ -160,7 +173,7 @@ def test_no_metadata_frame_recomposes_to_its_pixels(backend: str) -> None:
     [
         ({"out": np.zeros((4, 6), np.uint8)}, TypeError, "dtype uint8"),
         ({"out": [[0]]}, TypeError, "NumPy array"),
-        ({"out": np.zeros((4, 6, 1), np.uint16)}, ValueError, "2-D"),
+        ({"out": np.zeros((4, 6, 1), np.uint16)}, ValueError, r"shape \(height, width\)"),
         ({"out": np.zeros((3, 6), np.uint16)}, ValueError, "does not fit"),
         ({"out": np.zeros((4, 12), np.uint16)[:, ::2]}, ValueError, "contiguous"),
         ({"out": np.zeros((4, 6), np.uint16), "shape": (5, 6)}, ValueError, "disagrees"),

@@ -39,6 +39,13 @@ PROGRAM = textwrap.dedent(
         ln.build_frame([RoiSpec((s, s + 2, 1, s, s + 1, 1), rng.integers(0, 9, (2, 3)))
                         for s in range(0, 30, 3)], version=3),
         ln.build_frame([RoiSpec((0, 3, 1, 0, 2, 1), rng.integers(0, 9, (3, 4)))], version=1),
+        ln.build_frame([RoiSpec((1, 6, 2, 0, 3, 2), rng.integers(0, 2**24, (2, 3))),
+                        RoiSpec((4, 9, 2, 5, 8, 2), rng.integers(0, 2**24, (2, 3))),
+                        RoiSpec((0, 1, 1, 0, 1, 1), flags=RoiFlag.INVALID)],
+                       image_format=ln.ImageFormat.MONO24),
+        ln.build_frame([RoiSpec((0, 2, 1, 0, 1, 1), rng.integers(0, 2**16, (2, 3, 3))),
+                        RoiSpec((5, 6, 1, 3, 3, 1), rng.integers(0, 2**16, (1, 2, 3)))],
+                       image_format=ln.ImageFormat.RGB48),
     ]
     r = random.Random(7)
     refused = decoded = 0
@@ -50,7 +57,8 @@ PROGRAM = textwrap.dedent(
         try:
             frame = ln.decode_frame(data)
             image = ln.recompose(frame)
-            ln.preview(image.astype(np.uint16), max_size=(4, 4))
+            if image.ndim == 2 and image.size:
+                ln.preview(image.astype(np.uint16), max_size=(4, 4))
             ln.decode_batch(data * 2, len(data), count=2)
             decoded += 1
         except FrameFormatError:

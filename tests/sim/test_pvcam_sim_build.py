@@ -47,6 +47,7 @@ PVCAM_ENTRY_POINTS = {
     "pl_exp_unlock_oldest_frame",
     "pl_exp_check_status",
     "pl_exp_check_cont_status",
+    "pl_exp_check_cont_status_ex",
     "pl_exp_trigger",
     "pl_exp_stop_cont",
     "pl_exp_abort",
@@ -110,17 +111,19 @@ def test_library_lifecycle_and_error_codes() -> None:
         total = ctypes.c_int16()
         assert lib.pl_cam_get_total(ctypes.byref(total)) == 0
         assert message(lib.pl_error_code()) == (
-            1, "The PVCAM library has not been initialized (PL_ERR_NOT_INITIALIZED)")
+            1, "The PVCAM library has not been initialized (PL_ERR_LIBRARY_NOT_INITIALIZED)")
         assert lib.pl_pvcam_init() == 1
         assert lib.pl_error_code() == 0
         assert lib.pl_pvcam_init() == 0
-        assert message(lib.pl_error_code())[1].endswith("(PL_ERR_ALREADY_INITIALIZED)")
+        assert message(lib.pl_error_code())[1].endswith("(PL_ERR_LIBRARY_ALREADY_INITIALIZED)")
         assert lib.pl_cam_get_total(ctypes.byref(total)) == 1 and total.value == 2
         assert lib.pl_error_code() == 0  # reset by the successful call
         hcam = ctypes.c_int16()
         assert lib.pl_cam_open(b"pvsim-kinetix", ctypes.byref(hcam), 0) == 1
         assert lib.pl_cam_open(b"pvsim-primebsi", ctypes.byref(hcam), 1) == 0
-        assert message(lib.pl_error_code())[1].endswith("(PL_ERR_INVALID_OPEN_MODE)")
+        assert lib.pl_error_code() == 183
+        assert message(183)[1] == (
+            "Invalid mode (PL_ERR_MODE_INVALID). The open mode is not supported")
         assert lib.pl_pvcam_uninit() == 1  # closes the open camera
         assert lib.pl_pvcam_uninit() == 0
         assert lib.pl_pvcam_init() == 1
@@ -129,5 +132,6 @@ def test_library_lifecycle_and_error_codes() -> None:
         assert message(181)[1].endswith("(PL_ERR_REGION_INVALID)")
         assert message(182)[1].endswith("(PL_ERR_BINNING_INVALID)")
         assert message(188)[1].endswith("(PL_ERR_ACQUISITION_SETUP_REQUIRED)")
+        assert message(183)[1] == "Invalid mode (PL_ERR_MODE_INVALID)"  # the detail was that call's
         """
     )

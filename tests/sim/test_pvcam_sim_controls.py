@@ -45,20 +45,20 @@ def test_scene_round_trip_and_defaults(hcam: int) -> None:
     assert sim.scene(hcam) == changed
     with pytest.raises(TypeError, match="unknown scene fields: colour"):
         sim.set_scene(hcam, colour=1)
-    with pytest.raises(InstrumentError, match="PL_ERR_INVALID_ARGUMENT") as info:
+    with pytest.raises(InstrumentError, match="PL_ERR_VALUE_INVALID") as info:
         sim.set_scene(hcam, sigma_px=0.0)
-    assert info.value.code == 5
+    assert info.value.code == 164  # PL_ERR_VALUE_INVALID
 
 
 def test_header_version_and_thermal_arguments(hcam: int) -> None:
     sim = pvsim.controls()
-    with pytest.raises(InstrumentError, match="PL_ERR_INVALID_ARGUMENT"):
+    with pytest.raises(InstrumentError, match="PL_ERR_VALUE_INVALID"):
         sim.set_header_version(hcam, 4)
-    with pytest.raises(InstrumentError, match="PL_ERR_INVALID_ARGUMENT"):
+    with pytest.raises(InstrumentError, match="PL_ERR_VALUE_INVALID"):
         sim.set_thermal(hcam, time_constant_s=0)
-    with pytest.raises(InstrumentError, match="PL_ERR_INVALID_ARGUMENT"):
+    with pytest.raises(InstrumentError, match="PL_ERR_VALUE_INVALID"):
         sim.inject_fault(hcam, 42)
-    with pytest.raises(InstrumentError, match="PL_ERR_INVALID_HANDLE"):
+    with pytest.raises(InstrumentError, match="PL_ERR_DEVICE_HANDLE_INVALID"):
         sim.scene(7)
 
 

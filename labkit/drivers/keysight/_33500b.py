@@ -29,14 +29,16 @@ driver reads back).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 from labkit.core import (
     Action,
     Channel,
+    ChoiceError,
     Instrument,
     InstrumentError,
-    ReplyError,
+    LimitError,
     Setting,
     TraitSpec,
 )
@@ -57,25 +59,71 @@ FUNCTIONS = {
     "triangle": "TRI",
     "ramp": "RAMP",
     "pulse": "PULS",
+    "prbs": "PRBS",
     "noise": "NOIS",
+    "arbitrary": "ARB",
     "dc": "DC",
 }
-LOADS = {"50 ohm": "50", "high Z": "INF"}
+"""Every ``FUNCtion`` of the 33500B series (programming guide 33500-90901): ``arbitrary`` plays
+the arbitrary waveform loaded in the generator, ``prbs`` its pseudo-random bit sequence."""
 _HIGH_Z = 9.9e37
+_LOAD_RANGE = (1.0, 10e3)  # ohms: OUTPut:LOAD takes 1 Ω to 10 kΩ, or INFinity
 
 
 def _load(reply: str) -> str:
-    """``OUTP:LOAD?`` → ``"50 ohm"`` or ``"high Z"`` (the generator answers ``9.9E+37``)."""
+    """``OUTP:LOAD?`` → ``"50 ohm"``, ``"high Z"`` (``9.9E+37``) or any other load it is set to
+    (``"75 ohm"``, ``"1 kohm"``): a generator may be left at any of them."""
     value = parse_number(reply, overload=_HIGH_Z)
     if math.isinf(value):
         return "high Z"
-    if math.isclose(value, 50.0, rel_tol=1e-6):
-        return "50 ohm"
-    raise ReplyError(
-        f"the output load is set to {value:g} Ω; this driver works with 50 Ω or high Z",
-        reply=reply,
-        hint="Send OUTP:LOAD 50 or OUTP:LOAD INF (Channel > Output Load on the front panel)",
-    )
+    return _ohms(value)
+
+
+def _ohms(value: float) -> str:
+    if value >= 1e3:
+        return f"{value / 1e3:g} kohm"
+    return f"{value:g} ohm"
+
+
+_OHMS = re.compile(r"^\s*([0-9.]+(?:[eE][+-]?\d+)?)\s*(k|M)?\s*(?:ohms?|Ω)?\s*$")
+
+
+def _parse_ohms(value: Any) -> float | None:
+    """A resistance in ohms from a number or ``"75 ohm"``, ``"1 kohm"``, ``"50 Ω"``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    match = _OHMS.match(str(value))
+    if match is None:
+        return None
+    try:
+        number = float(match[1])
+    except ValueError:
+        return None
+    return number * {"k": 1e3, "M": 1e6}.get(match[2] or "", 1.0)
+
+
+def _load_token(value: Any) -> str:
+    """The ``OUTP:LOAD`` argument for ``"high Z"``, ``"75 ohm"``, ``"1 kohm"`` or a number of
+    ohms; a load outside 1 Ω to 10 kΩ is refused before anything is sent."""
+    if isinstance(value, str) and value.strip().casefold() in ("high z", "highz", "inf"):
+        return "INF"
+    ohms = _parse_ohms(value)
+    if ohms is None:
+        raise ChoiceError(
+            f"{value!r} is not a load: give 'high Z' or a resistance such as '50 ohm'",
+            value=value,
+            hint="The 33500B takes 1 Ω to 10 kΩ, or high Z",
+        )
+    if not _LOAD_RANGE[0] <= ohms <= _LOAD_RANGE[1]:
+        raise LimitError(
+            f"a load of {_ohms(ohms)} is outside the generator's 1 ohm to 10 kohm",
+            value=value,
+            limit=_LOAD_RANGE,
+            hint="Give 1 Ω to 10 kΩ, or 'high Z'",
+        )
+    return format(ohms, "g")
 
 
 def _check_queue(root: ScpiInstrument, owner: Instrument, spec: TraitSpec, command: Any) -> None:
@@ -172,11 +220,12 @@ class WaveformOutput(Instrument):
         doc="Fraction of a ramp's period spent rising (50 % is a triangle)",
     )
     load = Setting(
-        choices=LOADS,
+        str,
         get="OUTP{self.index}:LOAD?",
         parse=_load,
-        doc="The load the amplitude and offset refer to: 50 Ω, or high Z (an open circuit: "
-        "a 50 Ω setting into a high-impedance input delivers twice the amplitude shown)",
+        doc="The load the amplitude and offset refer to: '50 ohm', 'high Z' (an open circuit: "
+        "a 50 Ω setting into a high-impedance input delivers twice the amplitude shown), or "
+        "any load from 1 Ω to 10 kΩ ('75 ohm', '1 kohm')",
     )
     output = Setting(
         bool,
@@ -188,7 +237,7 @@ class WaveformOutput(Instrument):
     )
 
     def _set_load(self, value: str) -> None:
-        self._io("write", f"OUTP{self.index}:LOAD {LOADS[value]}")
+        self._io("write", f"OUTP{self.index}:LOAD {_load_token(value)}")
         # The generator keeps its output and rescales what it reports: read both again.
         specs = self._labkit_specs
         for name in ("amplitude", "offset"):

@@ -1,9 +1,19 @@
 """Keysight 34465A Truevolt 6½-digit multimeter (SCPI over LAN, USB-TMC or GPIB).
 
 Written from the Truevolt Series Operating and Service Guide: ``SENSe:FUNCtion``, ranges and
-autorange per function, NPLC from the 34465A's list (0.02, 0.06, 0.2, 1, 10, 100; only 1, 10
-and 100 reject mains noise), autozero, input impedance, the trigger system (``TRIGger``,
-``SAMPle``, ``INIT``/``FETCh?``/``READ?``, ``R?``) and the error queue.
+autorange per function, NPLC from the 34465A's list (0.02, 0.06, 0.2, 1, 10, 100, and 0.001,
+0.002, 0.006 with the DIG option, which firmware A.03 and later include; only 1, 10 and 100
+reject mains noise), autozero, input impedance, the trigger system (``TRIGger``, ``SAMPle``,
+``INIT``/``FETCh?``/``READ?``, ``R?``) and the error queue.
+
+Connecting accepts any state the meter can be in: every measurement function it has (only the
+DC/AC voltage and current and the resistances are measured by this driver), every NPLC, every
+trigger source (``INT``, the level trigger, comes with DIG).
+
+A measurement waits as long as the meter needs: ``READ?`` and ``FETCh?`` get the link's timeout
+plus the acquisition's own time (samples × triggers × (NPLC ÷ mains frequency, twice with
+autozero, + trigger delay), with a margin), so ten readings at 10 PLC on 60 Hz mains (3.3 s) do
+not time out at the 2 s a single reading needs.
 
 Reading ``voltage``, ``current`` or ``resistance`` switches the meter to that function first
 (one ``SENS:FUNC``, only when needed) and sends ``READ?``: one trigger of one sample, so
@@ -13,14 +23,18 @@ reading (``9.9E+37``) is ``inf``.
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from labkit.core import Action, ConfigurationError, Reading, ReplyError, Setting
+from labkit.core import Action, ChoiceError, ConfigurationError, Reading, ReplyError, Setting
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = ["Keysight34465A"]
 
-NPLC_CHOICES = (0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
+DIG_NPLC = (0.001, 0.002, 0.006)  # with the DIG option (standard from firmware A.03)
+NPLC_CHOICES = (*DIG_NPLC, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
 _SWITCH = ("ON", "OFF")
 _FUNCTIONS = {
     "dc voltage": "VOLT",
@@ -29,7 +43,16 @@ _FUNCTIONS = {
     "ac current": "CURR:AC",
     "resistance": "RES",
     "4-wire resistance": "FRES",
+    "frequency": "FREQ",
+    "period": "PER",
+    "temperature": "TEMP",
+    "continuity": "CONT",
+    "diode": "DIOD",
+    "capacitance": "CAP",
+    "dc voltage ratio": "VOLT:RAT",
 }
+_AC_SECONDS = 2.5  # a reading with the slowest (3 Hz) AC filter settles in about this long
+_MARGIN = 1.5
 
 
 def _readings(reply: str, command: str) -> list[float]:
@@ -107,10 +130,11 @@ class Keysight34465A(ScpiInstrument):
         doc="Input resistance above 10 GΩ on the 0.1–10 V ranges (else 10 MΩ)",
     )
     trigger_source = Setting(
-        choices={"immediate": "IMM", "external": "EXT", "bus": "BUS"},
+        choices={"immediate": "IMM", "external": "EXT", "bus": "BUS", "level": "INT"},
         get="TRIG:SOUR?",
         set="TRIG:SOUR {}",
-        doc="What starts a measurement after INIT: at once, the rear input, or ``*TRG``",
+        doc="What starts a measurement after INIT: at once, the rear input, ``*TRG``, or the "
+        "input crossing a level (DIG option)",
     )
     trigger_count = Setting(
         int,
@@ -146,9 +170,32 @@ class Keysight34465A(ScpiInstrument):
     abort = Action("ABOR", doc="Stop a measurement in progress")
     trigger = Action("*TRG", label="Trigger", doc="Software trigger (trigger source bus)")
 
+    # -- identity: what this meter has ------------------------------------------------
+
+    has_dig: bool = False
+    """The DIG option (``*OPT?``), standard from firmware A.03: NPLC 0.001–0.006, level
+    triggering."""
+
+    def identify(self) -> dict[str, str]:
+        identity = super().identify()
+        options = [o.strip().strip('"') for o in self._io("query", "*OPT?").split(",")]
+        self.has_dig = "DIG" in options or _firmware_major(identity["firmware"]) >= 3
+        self._line_hz = parse_number(self._io("query", "SYST:LFR?")) or 50.0
+        return identity
+
     # -- settings written to every function --------------------------------------------
 
     def _set_nplc(self, value: float) -> None:
+        if value in DIG_NPLC and not self.has_dig:
+            raise ChoiceError(
+                f"NPLC {value:g} needs the DIG option, which this meter lacks (firmware "
+                f"{self.identity['firmware'] if self.identity else '?'})",
+                instrument=self.name,
+                setting="nplc",
+                value=value,
+                limit=[n for n in NPLC_CHOICES if n not in DIG_NPLC],
+                hint="Use 0.02 PLC or more, or install the DIG option (or firmware A.03+)",
+            )
         token = format(value, "g")
         self._io(
             "write",
@@ -172,8 +219,38 @@ class Keysight34465A(ScpiInstrument):
         self._require_immediate()
         if self._trait_values.get("function") != function:
             self._assign(self._labkit_specs["function"], function)
-        (value,) = _readings(self._io("query", "READ?"), "READ?")
+        with self._waiting(1):
+            (value,) = _readings(self._io("query", "READ?"), "READ?")
         return value
+
+    def acquisition_seconds(self, readings: int | None = None) -> float:
+        """How long the meter takes for ``readings`` readings (default: sample_count ×
+        trigger_count) with its present function, NPLC, autozero and trigger delay."""
+        values = self._trait_values
+        if readings is None:
+            readings = (values.get("sample_count") or 1) * (values.get("trigger_count") or 1)
+        function = values.get("function") or "dc voltage"
+        if function in ("ac voltage", "ac current"):
+            each = _AC_SECONDS
+        else:
+            each = (values.get("nplc") or 10.0) / getattr(self, "_line_hz", 50.0)
+            if values.get("autozero", True):
+                each *= 2  # a zero reading after every reading
+        return readings * (each + (values.get("trigger_delay") or 0.0))
+
+    @contextlib.contextmanager
+    def _waiting(self, readings: int | None = None) -> Iterator[None]:
+        """The link's timeout lengthened by the acquisition's own time, around one exchange."""
+        link = self._transport
+        if link is None:
+            yield
+            return
+        base = link.timeout
+        link.timeout = base + _MARGIN * self.acquisition_seconds(readings)
+        try:
+            yield
+        finally:
+            link.timeout = base
 
     def _require_immediate(self) -> None:
         if self._trait_values.get("trigger_source") == "bus":
@@ -197,13 +274,19 @@ class Keysight34465A(ScpiInstrument):
 
         def run() -> list[float]:
             self._require_immediate()
-            return _readings(self._io("query", "READ?"), "READ?")
+            with self._waiting():
+                return _readings(self._io("query", "READ?"), "READ?")
 
         return self._worker.call(run)
 
     def fetch(self) -> list[float]:
-        """``FETCh?``: the readings of the last INIT (kept in memory)."""
-        return self._worker.call(lambda: _readings(self._io("query", "FETC?"), "FETC?"))
+        """``FETCh?``: the readings of the last INIT (kept in memory); waits for them."""
+
+        def run() -> list[float]:
+            with self._waiting():
+                return _readings(self._io("query", "FETC?"), "FETC?")
+
+        return self._worker.call(run)
 
     def read_memory(self, count: int | None = None) -> list[float]:
         """``R?``: take (and erase) up to ``count`` readings from memory (all by default)."""
@@ -212,3 +295,9 @@ class Keysight34465A(ScpiInstrument):
         if not payload:
             return []
         return _readings(payload.decode("ascii", "replace"), command)
+
+
+def _firmware_major(firmware: str) -> int:
+    """``A.03.01-...`` → 3: the major version of the meter's main firmware (0 if unknown)."""
+    match = re.match(r"\s*[A-Z]\.(\d+)", firmware)
+    return int(match[1]) if match else 0

@@ -83,6 +83,12 @@ TRIGGER_TYPES = {
     "I2C": "IIC",
     "SPI": "SPI",
 }
+EDGE_SOURCES = {
+    **{f"ch{n}": f"CHAN{n}" for n in (1, 2, 3, 4)},
+    "ac line": "AC",
+    **{f"d{n}": f"D{n}" for n in range(16)},
+}
+"""``:TRIGger:EDGe:SOURce``: CHAN1-4, AC, and D0-D15 on the MSO1000Z (programming guide)."""
 _NORMAL_POINTS = 1200
 
 
@@ -218,10 +224,11 @@ class RigolDS1000Z(ScpiInstrument):
         doc="Trigger type (this driver sets up the edge trigger)",
     )
     trigger_source = Setting(
-        choices={"ch1": "CHAN1", "ch2": "CHAN2", "ch3": "CHAN3", "ch4": "CHAN4", "ac line": "AC"},
+        choices=EDGE_SOURCES,
         get=":TRIG:EDG:SOUR?",
         set=":TRIG:EDG:SOUR {}",
-        doc="Edge trigger source",
+        doc="Edge trigger source: an analog channel, the mains, or a digital input D0-D15 "
+        "(MSO models)",
     )
     trigger_slope = Setting(
         choices={"rising": "POS", "falling": "NEG", "either": "RFAL"},

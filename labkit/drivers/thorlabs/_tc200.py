@@ -103,7 +103,7 @@ def celsius(text: str, command: str) -> float:
 
 class ThorlabsTC200(Instrument):
     """Thorlabs TC200 heater controller: a PID loop driving a resistive heater (up to 18 W)
-    toward a set-point read by its sensor (PTC100, PTC1000 or a 10 kΩ thermistor)."""
+    toward a set-point read by its sensor (PTC100, PTC1000, or a 10 kΩ thermistor: TH10K, NTC10K)."""
 
     manufacturer = "Thorlabs"
     model = "TC200"
@@ -153,7 +153,7 @@ class ThorlabsTC200(Instrument):
         doc="Unit of the front-panel display (this driver works in °C whatever it is)",
     )
     sensor = Setting(
-        choices={"PTC100": "ptc100", "PTC1000": "ptc1000", "TH10K": "th10k"},
+        choices={"PTC100": "ptc100", "PTC1000": "ptc1000", "TH10K": "th10k", "NTC10K": "ntc10k"},
         doc="Sensor type the controller converts with; it must match the sensor fitted, or "
         "the sensor alarm stops the heater",
     )

@@ -1,7 +1,9 @@
 """The source-measure circuit subsystem: SMU state, the device under test, the DMM's loading.
 
 See ``_electrical`` for the equations. The circuit has no dynamics of its own: it is solved at
-the moment an instrument measures, at the present temperature of the sample stage.
+the moment an instrument measures, at the present temperature of the sample stage. The solution
+depends on nothing else, so the last one is kept and reused while none of its inputs changed
+(an SMU reading and a DMM reading of the same point solve once).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Circuit:
         self.dut = make_dut(dut)
         self.lead_resistance = lead_resistance
         self.dmm_input_resistance = dmm_input_resistance
+        self._last: tuple[tuple[Any, ...], OperatingPoint] | None = None
+        self._guess: float | None = None  # the last junction voltage solved: where Newton starts
 
     def advance(self, now: float) -> None:
         """Nothing to integrate: the circuit is solved when measured."""
@@ -118,9 +122,28 @@ class Circuit:
         )
 
     def operating_point(self) -> OperatingPoint:
-        """Solve the network for the SMU's present state."""
-        smu = self.smu
+        """Solve the network for the SMU's present state (the last solution if nothing that
+        decides it changed: the SMU, the device and its parameters, the leads, the DMM's input
+        resistance, the temperature)."""
         temperature = self.temperature
+        dut = self.dut
+        key = (
+            tuple(vars(self.smu).values()),
+            id(dut),
+            tuple(vars(dut).values()),
+            self.lead_resistance,
+            self.dmm_input_resistance,
+            temperature,
+        )
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        point = self._solve(temperature)
+        self._last = (key, point)
+        return point
+
+    def _solve(self, temperature: float) -> OperatingPoint:
+        smu = self.smu
         if not smu.output:
             return OperatingPoint(0.0, 0.0, 0.0, 0.0, False, temperature)
         if smu.function == "voltage":
@@ -141,13 +164,19 @@ class Circuit:
         v_dut, _i, v_term, dv_dut, _di, dv_term = self._network(temperature)
         sensed, slope = (v_dut, dv_dut) if self.smu.remote_sense else (v_term, dv_term)
         low, high = min(volts, 0.0), max(volts, 0.0)
-        return solve_increasing(lambda vj: sensed(vj) - volts, slope, low, high)
+        self._guess = solve_increasing(
+            lambda vj: sensed(vj) - volts, slope, low, high, guess=self._guess
+        )
+        return self._guess
 
     def _hold_current(self, amps: float, temperature: float) -> float:
         _v, total, _t, _dv, d_total, _dt = self._network(temperature)
         bound = self.dut.junction_bound(amps, temperature)
         low, high = min(bound, 0.0), max(bound, 0.0)
-        return solve_increasing(lambda vj: total(vj) - amps, d_total, low, high)
+        self._guess = solve_increasing(
+            lambda vj: total(vj) - amps, d_total, low, high, guess=self._guess
+        )
+        return self._guess
 
     def _point(self, vj: float, temperature: float, compliance: bool) -> OperatingPoint:
         v_dut, total, v_term, *_ = self._network(temperature)

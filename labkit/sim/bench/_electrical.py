@@ -55,8 +55,12 @@ def solve_increasing(
     high: float,
     *,
     tolerance: float = 1e-13,
+    guess: float | None = None,
 ) -> float:
-    """The root of an increasing ``f`` bracketed by ``[low, high]``: Newton, kept in the bracket."""
+    """The root of an increasing ``f`` bracketed by ``[low, high]``: Newton, kept in the bracket.
+
+    ``guess`` (the last solution, in a sweep) starts Newton near the root: a few steps instead
+    of a few dozen."""
     f_low, f_high = f(low), f(high)
     step = max(1e-9, high - low)
     for _ in range(200):  # the bounds are hints: widen them until they hold the root
@@ -75,7 +79,7 @@ def solve_increasing(
         return low
     if f_high == 0:
         return high
-    x = 0.5 * (low + high)
+    x = guess if guess is not None and low < guess < high else 0.5 * (low + high)
     for _ in range(200):
         value = f(x)
         if value == 0:

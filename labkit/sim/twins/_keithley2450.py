@@ -5,7 +5,15 @@ section 2): source function, levels, ranges (a fixed range is the lowest that fi
 setting one turns autorange off), limits with the trip flag, output, measure function with
 per-function range, autorange, NPLC and remote sense, ``:READ?`` into ``defbuffer1`` with
 buffer elements, ``:MEASure:<function>?``, ``:FETCh?``, ``:TRACe:ACTual?``/``:CLEar``,
-``*LANG?``, and the error queue in the Touch-Test format ``code,"message;severity;time"``.
+``:TRACe:POINts`` and ``:TRACe:FILL:MODE``, ``*LANG?``, and the error queue in the
+Touch-Test format ``code,"message;severity;time"``.
+
+The reading buffer is the instrument's, bounded: ``defbuffer1`` holds 10,000 readings at
+power-on (``TRACe:POINts``, Reference Manual 2450-901-01 B, p. 6-115) and fills continuously,
+the newest overwriting the oldest (``TRACe:FILL:MODE CONT``, p. 6-112); with ``ONCE`` a full
+buffer keeps its readings and discards new ones. Resizing clears the buffer; the fill mode of
+a buffer holding readings cannot change (``TRACe:CLEar`` first). A run of a million points
+therefore costs the same per point as one of a thousand.
 
 Readings come from the bench's operating point with Gaussian noise of
 ``2e-6 × range / √NPLC``; a value beyond 105 % of a fixed range reads as overflow
@@ -15,6 +23,7 @@ Readings come from the bench's operating point with Gaussian noise of
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import TYPE_CHECKING
 
@@ -39,6 +48,11 @@ _UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC", "RES": "Ohm"}
 _SENSE_NODES = ("VOLTage[:DC]", "CURRent[:DC]", "RESistance")
 _OVERFLOW = 9.9e37
 _LINE_FREQUENCY = 50.0
+BUFFER_DEFAULT = 10_000  # readings defbuffer1 holds at power-on
+BUFFER_MAX = 6_875_000  # readings of a standard-style buffer at most (all buffers together)
+_FILL_MODES = {"CONTinuous": "CONT", "ONCE": "ONCE"}
+
+Reading = tuple[float, float, float, str]  # reading, source, time, function
 
 
 def _fit(ranges: tuple[float, ...], value: float, overrange: float = 1.0) -> float:
@@ -83,7 +97,9 @@ class Keithley2450Twin(ScpiTwin):
         self.nplc = {"VOLT": 1.0, "CURR": 1.0, "RES": 1.0}
         self.remote = {"VOLT": False, "CURR": False, "RES": False}
         self.count = 1
-        self.buffer: list[tuple[float, float, float, str]] = []  # reading, source, time, func
+        self.fill_mode = "CONT"
+        self.buffer: collections.deque[Reading] = collections.deque(maxlen=BUFFER_DEFAULT)
+        self.discarded = 0  # readings a full ONCE buffer did not keep
 
     def format_error(self, code: int, message: str) -> str:
         if code == 0:
@@ -306,8 +322,15 @@ class Keithley2450Twin(ScpiTwin):
         last = (0.0, 0.0)
         for _ in range(self.count):
             last = self._measure_once(function)
-            self.buffer.append((last[0], last[1], self.bench.now(), function))
+            self._store((last[0], last[1], self.bench.now(), function))
         return last
+
+    def _store(self, reading: Reading) -> None:
+        """Into defbuffer1: a full CONT buffer drops its oldest, a full ONCE one the new."""
+        if self.fill_mode == "ONCE" and len(self.buffer) == self.buffer.maxlen:
+            self.discarded += 1
+            return
+        self.buffer.append(reading)
 
     def _format_reading(self, elements: list[str]) -> str:
         reading, source, seconds, function = self.buffer[-1]
@@ -371,3 +394,37 @@ class Keithley2450Twin(ScpiTwin):
     @scpi(":TRACe:CLEar")
     def _trace_clear(self, buffer: str | None = None) -> None:
         self.buffer.clear()
+        self.discarded = 0
+
+    @staticmethod
+    def _buffer_name(buffer: str | None) -> None:
+        if buffer is not None and text(buffer).lower() not in ("defbuffer1", "defbuffer2"):
+            raise ScpiError(-285, "Buffer not found")
+
+    @scpi(":TRACe:POINts")
+    def _set_points(self, size: str | None = None, buffer: str | None = None) -> None:
+        self._buffer_name(buffer)
+        points = int(number(size, low=10, high=BUFFER_MAX, integer=True))
+        self.buffer = collections.deque(maxlen=points)  # resizing loses the readings
+        self.discarded = 0
+
+    @scpi(":TRACe:POINts?")
+    def _get_points(self, buffer: str | None = None) -> str:
+        self._buffer_name(buffer)
+        return str(self.buffer.maxlen)
+
+    @scpi(":TRACe:FILL:MODE")
+    def _set_fill_mode(self, mode: str | None = None, buffer: str | None = None) -> None:
+        self._buffer_name(buffer)
+        fill_mode = mnemonic(mode, _FILL_MODES)
+        if self.buffer and fill_mode != self.fill_mode:
+            # "You can only change the fill mode of an empty reading buffer" (p. 6-112)
+            raise ScpiError(
+                -221, "Settings conflict;clear the buffer before changing its fill mode"
+            )
+        self.fill_mode = fill_mode
+
+    @scpi(":TRACe:FILL:MODE?")
+    def _get_fill_mode(self, buffer: str | None = None) -> str:
+        self._buffer_name(buffer)
+        return self.fill_mode

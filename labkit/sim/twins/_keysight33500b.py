@@ -18,9 +18,10 @@ reported, with no error.
 
 Physics: output 1 drives ``bench.signal.generator`` with its EMF (the signal path's input is
 high impedance, so a generator set for 50 Ω delivers twice the amplitude it shows); output 2
-is not connected. The bench renders sine, square, triangle, ramp and DC; a pulse is rendered
-as a square wave (the duty cycle, the ramp symmetry and noise are kept as settings but not
-simulated; noise outputs only its offset).
+is not connected. The bench renders sine, square, triangle, ramp and DC; a pulse and a PRBS
+are rendered as a square wave, an arbitrary waveform (the power-on one is an exponential
+rise) as a ramp (the duty cycle, the ramp symmetry, the bit sequence and noise are kept as
+settings but not simulated; noise outputs only its offset).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ _FUNCTIONS = {
     "TRIangle": "TRI",
     "RAMP": "RAMP",
     "PULSe": "PULS",
+    "PRBS": "PRBS",
     "NOISe": "NOIS",
+    "ARBitrary": "ARB",
     "DC": "DC",
 }
 _BENCH_WAVEFORM = {
@@ -60,7 +63,9 @@ _BENCH_WAVEFORM = {
     "TRI": "triangle",
     "RAMP": "ramp",
     "PULS": "square",
+    "PRBS": "square",
     "NOIS": "dc",
+    "ARB": "ramp",
     "DC": "dc",
 }
 _SLOW = {"TRI", "RAMP"}  # 200 kHz at most

@@ -10,11 +10,18 @@ source/count/delay, sample count, ``CONFigure``, ``MEASure?``, ``READ?``, ``INIT
 ``SYST:LFR?``, ``DISP:TEXT``. Readings are ``+d.dddddddddE±dd``, comma-separated; over-range
 on a fixed range reads ``±9.9E+37``.
 
+Options: ``*OPT?`` answers the 34465A's five fields (``0,0,DIG,MEM,0`` with both); the DIG
+option (``options=("DIG",)``, or firmware A.03 and later, as QCoDeS found on real meters)
+adds NPLC 0.001, 0.002, 0.006 and the level trigger (``TRIG:SOUR INT``); without it they are
+refused with -241. The meter's other functions (frequency, period, temperature, continuity,
+diode, capacitance, DC ratio) can be selected and read back; on the bench they have nothing
+to measure and read as overload.
+
 Physics: DC volts read the voltage across the device; DC current reads the (open) current
 input, i.e. 0; resistance applies the range's test current to the device with the SMU off
 (a simplification: the SMU's own current is ignored). Noise is Gaussian with the manual's
-resolution factor × range for the NPLC; each reading takes NPLC / 50 Hz (twice with
-autozero on) of bench time.
+resolution factor × range for the NPLC; each reading takes NPLC / mains frequency (twice with
+autozero on) of bench time; the mains frequency is 50 Hz unless ``line_frequency=60``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Keysight34465ATwin"]
 
 NPLC_RESOLUTION = {0.02: 3e-6, 0.06: 1.5e-6, 0.2: 0.7e-6, 1.0: 0.3e-6, 10.0: 0.1e-6, 100.0: 0.03e-6}
+DIG_RESOLUTION = {0.001: 30e-6, 0.002: 15e-6, 0.006: 6e-6}  # with the DIG option
 RANGES = {
     "VOLT": (0.1, 1.0, 10.0, 100.0, 1000.0),
     "VOLT:AC": (0.1, 1.0, 10.0, 100.0, 750.0),
@@ -49,6 +57,14 @@ _FUNCTIONS = {
     "CURRent:AC": "CURR:AC",
     "RESistance": "RES",
     "FRESistance": "FRES",
+    "FREQuency": "FREQ",
+    "PERiod": "PER",
+    "TEMPerature": "TEMP",
+    "CONTinuity": "CONT",
+    "DIODe": "DIOD",
+    "CAPacitance": "CAP",
+    "VOLTage:RATio": "VOLT:RAT",
+    "VOLTage:DC:RATio": "VOLT:RAT",
 }
 _NODES = {
     "VOLT": "VOLTage[:DC]",
@@ -75,11 +91,26 @@ def _function_of(matched: str) -> str:
 class Keysight34465ATwin(ScpiTwin):
     """A 34465A answering SCPI, reading the bench's device voltage."""
 
-    identity = "Keysight Technologies,34465A,MY54500123,A.02.14-02.40-02.14-00.49-01-01"
+    identity = "Keysight Technologies,34465A,MY54500123,A.03.02-03.15-03.02-00.52-03-01"
     line_frequency = 50.0
 
-    def __init__(self, bench: Bench, name: str = "dmm") -> None:
+    def __init__(
+        self,
+        bench: Bench,
+        name: str = "dmm",
+        *,
+        options: tuple[str, ...] = ("MEM",),
+        firmware: str | None = None,
+        line_frequency: float = 50.0,
+    ) -> None:
         super().__init__(name)
+        if firmware is not None:
+            maker, model, serial, _ = self.identity.split(",")
+            self.identity = f"{maker},{model},{serial},{firmware}"
+        major = int(self.identity.split(",")[3].split(".")[1].split("-")[0])
+        self.options = tuple(options)
+        self.has_dig = "DIG" in self.options or major >= 3
+        self.line_frequency = float(line_frequency)
         self.bench = bench
         self._rng = bench.rng("dmm")
         self.memory: list[float] = []
@@ -100,6 +131,17 @@ class Keysight34465ATwin(ScpiTwin):
         self.waiting = False
         self.memory = []
         self._apply_impedance()
+
+    def common(self, head: str, parameters: list[str]) -> str | None:
+        if head == "*OPT?":  # five fields: 0 where an option is missing
+            fields = ["0", "0", "DIG" if "DIG" in self.options else "0"]
+            fields += ["MEM" if "MEM" in self.options else "0", "0"]
+            return ",".join(fields)
+        raise ScpiError(-113, "Undefined header")
+
+    @property
+    def _resolutions(self) -> dict[float, float]:
+        return {**DIG_RESOLUTION, **NPLC_RESOLUTION} if self.has_dig else NPLC_RESOLUTION
 
     # -- settings -------------------------------------------------------------------------
 
@@ -144,8 +186,11 @@ class Keysight34465ATwin(ScpiTwin):
 
     @scpi(*(f"[:SENSe]:{node}:NPLCycles" for node in _NODES.values()))
     def _set_nplc(self, value: str | None = None) -> None:
-        wanted = number(value, low=0.001, high=100.0, minimum=0.02, maximum=100.0, default=10.0)
-        match = [n for n in NPLC_RESOLUTION if math.isclose(n, wanted, rel_tol=1e-6)]
+        lowest = 0.001 if self.has_dig else 0.02
+        wanted = number(value, low=0.001, high=100.0, minimum=lowest, maximum=100.0, default=10.0)
+        if wanted in DIG_RESOLUTION and not self.has_dig:
+            raise ScpiError(-241, "Hardware missing;DIG option")
+        match = [n for n in self._resolutions if math.isclose(n, wanted, rel_tol=1e-6)]
         if not match:
             raise ScpiError(-222, "Data out of range")
         self.nplc[_function_of(self.matched)] = match[0]
@@ -157,7 +202,7 @@ class Keysight34465ATwin(ScpiTwin):
     @scpi(*(f"[:SENSe]:{node}:RESolution?" for node in _NODES.values()))
     def _get_resolution(self) -> str:
         function = _function_of(self.matched)
-        return nr3(NPLC_RESOLUTION[self.nplc[function]] * self.range[function])
+        return nr3(self._resolutions[self.nplc[function]] * self.range[function])
 
     @scpi("[:SENSe]:VOLTage[:DC]:ZERO:AUTO", "[:SENSe]:CURRent[:DC]:ZERO:AUTO")
     def _set_autozero(self, value: str | None = None) -> None:
@@ -189,7 +234,10 @@ class Keysight34465ATwin(ScpiTwin):
 
     @scpi(":TRIGger:SOURce")
     def _set_trigger_source(self, value: str | None = None) -> None:
-        self.trigger_source = mnemonic(value, _TRIGGER_SOURCES)
+        source = mnemonic(value, _TRIGGER_SOURCES)
+        if source == "INT" and not self.has_dig:
+            raise ScpiError(-241, "Hardware missing;DIG option")
+        self.trigger_source = source
 
     @scpi(":TRIGger:SOURce?")
     def _get_trigger_source(self) -> str:
@@ -259,6 +307,8 @@ class Keysight34465ATwin(ScpiTwin):
 
     def _reading(self) -> float:
         function = self.function
+        if function not in RANGES:  # frequency, temperature...: nothing to measure here
+            return _OVERLOAD
         true = self._true_value(function)
         span = self._auto_range(function, true) if self.autorange[function] else None
         if span is None:
@@ -267,12 +317,13 @@ class Keysight34465ATwin(ScpiTwin):
                 return math.copysign(_OVERLOAD, true)
         else:
             self.range[function] = span
-        sigma = NPLC_RESOLUTION[self.nplc[function]] * span
+        sigma = self._resolutions[self.nplc[function]] * span
         return true + float(self._rng.normal(0.0, sigma))
 
     def _take(self) -> list[float]:
         total = self.sample_count * self.trigger_count
-        each = self.nplc[self.function] / self.line_frequency * (2 if self.autozero else 1)
+        nplc = self.nplc.get(self.function, 1.0)
+        each = nplc / self.line_frequency * (2 if self.autozero else 1)
         self.busy_for(self.bench.clock.real_seconds(total * (each + self.trigger_delay)))
         readings = [self._reading() for _ in range(total)]
         self.memory = (self.memory + readings)[-_MEMORY:]
@@ -351,8 +402,10 @@ class Keysight34465ATwin(ScpiTwin):
     @scpi(":CONFigure?")
     def _conf_query(self) -> str:
         function = self.function
+        if function not in RANGES:
+            return f'"{function}"'
         span = self.range[function]
-        resolution = NPLC_RESOLUTION[self.nplc[function]] * span
+        resolution = self._resolutions[self.nplc[function]] * span
         return f'"{function} {nr3(span)},{nr3(resolution)}"'
 
     @scpi(*(f":MEASure:{node}?" for node in _NODES.values()))

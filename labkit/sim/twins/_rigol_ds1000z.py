@@ -127,8 +127,10 @@ class RigolDS1000ZTwin(ScpiTwin):
     identity = "RIGOL TECHNOLOGIES,DS1054Z,DS1ZA000000001,00.04.04.SP3"
     encoding = "latin-1"  # binary blocks travel as one byte per character
 
-    def __init__(self, bench: Bench, name: str = "scope") -> None:
+    def __init__(self, bench: Bench, name: str = "scope", *, model: str = "DS1054Z") -> None:
         super().__init__(name)
+        self.model = model
+        self.identity = f"RIGOL TECHNOLOGIES,{model},DS1ZA000000001,00.04.04.SP3"
         self.bench = bench
         self.reset()
 
@@ -442,6 +444,8 @@ class RigolDS1000ZTwin(ScpiTwin):
     @scpi(":TRIGger:EDGe:SOURce")
     def _set_trigger_source(self, value: str | None = None) -> None:
         choices = {f"CHANnel{n}": f"CHAN{n}" for n in (1, 2, 3, 4)}
+        if self.model.startswith("MSO"):  # the logic analyzer's inputs
+            choices.update({f"D{n}": f"D{n}" for n in range(16)})
         self.trigger_source = mnemonic(value, {**choices, "AC": "AC"})
 
     @scpi(":TRIGger:EDGe:SOURce?")

@@ -15,7 +15,8 @@ Commands: ``tset=``/``tset?`` (set-point, °C, 20…min(200, tmax), answered as 
 ``igain=``, ``dgain=`` (0…250), ``pid?`` (``"P I D"``), ``ens`` (toggles the heater output;
 nothing happens while the sensor alarm is on), ``unit=c|f|k``, ``sns=``/``sns?`` (sensor type),
 ``beta=``/``beta?``, ``mode=normal|cycle``, ``*idn?`` and ``id?``. Status bits: 0x01 output on,
-0x02 cycle mode, 0x0C sensor (0x00 TH10K, 0x04 PTC100, 0x08 PTC1000), 0x30 display unit
+0x02 cycle mode, 0x0C sensor (0x00 TH10K, 0x04 PTC100, 0x08 PTC1000, 0x0C NTC10K: assumed,
+no source gives that code), 0x30 display unit
 (0x00 K, 0x10 °C, 0x20 °F), 0x40 sensor alarm, 0x80 cycle paused.
 
 On the bench the TC200 *is* ``bench.thermal.controller``: ``tset`` is its set-point (in kelvin
@@ -46,7 +47,8 @@ KELVIN_OFFSET = 273.15
 P_SCALE = 0.1  # W/K per unit of pgain
 I_SCALE = 0.005  # W/(K·s) per unit of igain
 D_SCALE = 0.1  # W·s/K per unit of dgain
-_SENSORS = {"th10k": 0x00, "ptc100": 0x04, "ptc1000": 0x08}
+# The fourth code of the two sensor bits for NTC10K is an assumption (no source gives it).
+_SENSORS = {"th10k": 0x00, "ptc100": 0x04, "ptc1000": 0x08, "ntc10k": 0x0C}
 _UNITS = {"k": 0x00, "c": 0x10, "f": 0x20}
 _UNIT_LETTER = {"k": "K", "c": "C", "f": "F"}
 _ARG_RANGE = "Command error CMD_ARG_RANGE_ERR\n"

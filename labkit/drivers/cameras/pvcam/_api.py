@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from ctypes import POINTER, c_char_p, c_int16, c_int32, c_uint16, c_uint32, c_void_p
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -53,7 +53,7 @@ from labkit.drivers.cameras.pvcam._values import (
     value_type,
 )
 
-__all__ = ["Frame", "PvcamLibrary"]
+__all__ = ["ContStatus", "Frame", "PvcamLibrary"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "pl_exp_unlock_oldest_frame": (rs_bool, [c_int16]),
     "pl_exp_check_status": (rs_bool, [c_int16, _i16p, _u32p]),
     "pl_exp_check_cont_status": (rs_bool, [c_int16, _i16p, _u32p, _u32p]),
+    "pl_exp_check_cont_status_ex": (rs_bool, [c_int16, _i16p, _u32p, _u32p, _infop]),
     "pl_exp_trigger": (rs_bool, [c_int16, _u32p, c_uint32]),
     "pl_exp_stop_cont": (rs_bool, [c_int16, c_int16]),
     "pl_exp_abort": (rs_bool, [c_int16, c_int16]),
@@ -107,6 +108,20 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
 _NOT_CHECKED = frozenset({"pl_error_code"})
 
 UINT32_MAX = 0xFFFFFFFF
+
+
+class ContStatus(NamedTuple):
+    """What ``pl_exp_check_cont_status(_ex)`` says of a continuous acquisition.
+
+    ``status``: READOUT_FAILED, FRAME_AVAILABLE (a frame arrived), or an acquisition still
+    waiting; ``bytes_arrived`` in the current pass over the buffer, ``passes`` completed passes;
+    ``latest`` the 1-based number of the newest frame received (``_ex`` only, else None).
+    """
+
+    status: ImageStatus
+    bytes_arrived: int
+    passes: int
+    latest: int | None
 
 
 class Frame:
@@ -646,17 +661,31 @@ class PvcamLibrary:
                 describe=f"pl_exp_start_cont({hcam}, {buffer.nbytes} bytes)",
             )
 
-    def check_cont_status(self, hcam: int) -> tuple[ImageStatus, int, int]:
-        """(status, bytes arrived in the current pass, completed passes over the buffer)."""
+    def check_cont_status(self, hcam: int) -> ContStatus:
+        """How a continuous acquisition stands: status, bytes of this pass, passes, and with
+        ``pl_exp_check_cont_status_ex`` (when the library has it) the newest frame's number."""
         status, arrived, passes = c_int16(), c_uint32(), c_uint32()
-        self.call(
-            "pl_exp_check_cont_status",
-            hcam,
-            ctypes.byref(status),
-            ctypes.byref(arrived),
-            ctypes.byref(passes),
-        )
-        return ImageStatus(status.value), arrived.value, passes.value
+        if "pl_exp_check_cont_status_ex" in self._functions:
+            info = FrameInfo()
+            self.call(
+                "pl_exp_check_cont_status_ex",
+                hcam,
+                ctypes.byref(status),
+                ctypes.byref(arrived),
+                ctypes.byref(passes),
+                ctypes.byref(info),
+            )
+            latest: int | None = max(int(info.FrameNr), 0)
+        else:
+            self.call(
+                "pl_exp_check_cont_status",
+                hcam,
+                ctypes.byref(status),
+                ctypes.byref(arrived),
+                ctypes.byref(passes),
+            )
+            latest = None
+        return ContStatus(ImageStatus(status.value), arrived.value, passes.value, latest)
 
     def _frame(self, hcam: int, name: str) -> Frame:
         pointer = c_void_p()

@@ -52,7 +52,7 @@ from labkit.drivers.cameras.pvcam._address import SCHEME, format_address, parse_
 from labkit.drivers.cameras.pvcam._api import PvcamLibrary
 from labkit.drivers.cameras.pvcam._controls import CameraControls
 from labkit.drivers.cameras.pvcam._describe import UINT32_MAX, CameraDescription, describe
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
+from labkit.drivers.cameras.pvcam._errors import SEQUENCE_REFUSED, CameraRemoved, PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates, FrameDecoder
 from labkit.drivers.cameras.pvcam._layout import Layout
 from labkit.drivers.cameras.pvcam._library import find_library
@@ -576,7 +576,7 @@ class PvcamCamera(CameraControls, Instrument, metaclass=_CameraMeta):
         try:
             decoder = self._setup(frames)
         except PvcamError as error:
-            if "TOO_LARGE" in (error.name or "").upper():
+            if error.has_code(*SEQUENCE_REFUSED):
                 return None  # more than PVCAM takes in one sequence: collect live frames
             raise
         wait = self._default_timeout(frames) if timeout is None else float(timeout)

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from labkit.core import Frame, Region
+from labkit.core import Frame, FrameFormatError, Region
 from labkit.native import Frame as DecodedFrame
-from labkit.native import Rgn, RoiFlag, decode_frame, recompose
+from labkit.native import Rgn, RoiFlag, decode_frame, recompose, recomposed_shape
 
 __all__ = ["ArrayPool", "Coordinates", "FrameDecoder"]
 
@@ -149,30 +149,32 @@ class FrameDecoder:
     ) -> tuple[np.ndarray, tuple[int, int]]:
         """The image and where its top-left pixel is on the sensor (unbinned pixels)."""
         implied = decoded.implied_roi
-        dtype = decoded.dtype
+        layout = decoded.layout
         if coordinates == "sensor":
-            sbin = implied.sbin if implied is not None else self.region.sbin
-            pbin = implied.pbin if implied is not None else self.region.pbin
+            binning = self.region if not len(carriers) else decoded.rois[int(carriers[0])].region
+            sbin, pbin = max(binning.sbin, 1), max(binning.pbin, 1)
             shape = (self.sensor_shape[0] // pbin, self.sensor_shape[1] // sbin)
             origin = (0, 0)
         elif implied is None:  # every ROI invalid (centroids found nothing): the search area
             shape, origin = self.region.shape, (self.region.s1, self.region.p1)
         else:
             origin = (implied.s1, implied.p1)
-            shape = (
-                (implied.p2 - implied.p1 + 1) // max(implied.pbin, 1),
-                (implied.s2 - implied.s1 + 1) // max(implied.sbin, 1),
-            )
+            shape = recomposed_shape(decoded)
             if len(carriers) == 1:
-                view = decoded.rois[int(carriers[0])].pixels
-                assert view is not None
-                if view.shape == shape:  # one ROI is the whole image: a plain copy
-                    if not copy:
+                roi = decoded.rois[int(carriers[0])]
+                if roi.pixels is None:
+                    raise FrameFormatError(
+                        f"frame.rois[{roi.index}]: {roi.problem}", offset=roi.data_offset
+                    )
+                view = roi.pixels
+                if view.shape[:2] == shape:  # one ROI is the whole image: a plain copy
+                    if not copy or layout.widened:  # (24-bit pixels are a copy already)
                         return view, origin
-                    out = self.pool.take(shape, dtype)
+                    out = self.pool.take(view.shape, layout.dtype)
                     np.copyto(out, view)
                     return out, origin
-        out = self.pool.take(shape, dtype) if copy else np.zeros(shape, dtype)
+        full = layout.shape(*shape)
+        out = self.pool.take(full, layout.dtype) if copy else np.zeros(full, layout.dtype)
         if implied is None:
             out.fill(0)
         else:
@@ -191,13 +193,13 @@ class FrameDecoder:
                 "header_only": roi.header_only,
                 "timestamp_bor": roi.timestamp_bor,
                 "timestamp_eor": roi.timestamp_eor,
-                "ext_md": roi.ext_md,
             }
+            entry.update(_ext_md(lambda roi=roi: roi.ext_md))
             if roi.timestamp_bor_ps is not None:
                 entry["timestamp_bor_s"] = roi.timestamp_bor_ps * _PS
                 entry["timestamp_eor_s"] = roi.timestamp_eor_ps * _PS  # type: ignore[operator]
             rois.append(entry)
-        return {
+        header = {
             "frame_nr": decoded.frame_nr,
             "header_version": decoded.version,
             "bit_depth": decoded.bit_depth,
@@ -208,6 +210,17 @@ class FrameDecoder:
             "timestamp_eof": _seconds(decoded.timestamp_eof_ps),
             "exposure": _seconds(decoded.exposure_time_ps),
             "implied_roi": None if implied is None else _region(implied),
-            "ext_md": decoded.ext_md,
             "rois": tuple(rois),
         }
+        header.update(_ext_md(lambda: decoded.ext_md))
+        return header
+
+
+def _ext_md(read: Any) -> dict[str, Any]:
+    """``{"ext_md": {...}}``, or, for a block with an unknown or cut tag (which the vendor's
+    decoder does not fail on either), ``{"ext_md": None, "ext_md_error": why}``: the frame's
+    pixels are good, so the frame is kept."""
+    try:
+        return {"ext_md": read()}
+    except FrameFormatError as error:
+        return {"ext_md": None, "ext_md_error": str(error)}

@@ -6,8 +6,8 @@ instrument holds its transport. The instrument opens and closes it (``pl_pvcam_i
 does its parameter I/O through it on its worker thread; the acquisition thread only takes frames.
 Parameter writes are called ``write_param`` so that ``labkit.testing.record`` logs them.
 
-Once PVCAM reports the camera removed (the CAM_REMOVED callback, or a call refused with a
-"removed" error), every failing call raises :class:`~._errors.CameraRemoved`, a
+Once PVCAM reports the camera removed (the CAM_REMOVED callback, or a call refused with
+``PL_ERR_DEVICE_REMOVED``), every failing call raises :class:`~._errors.CameraRemoved`, a
 ``ConnectionLost``: the instrument then knows to ask for ``reconnect()``.
 """
 
@@ -23,9 +23,14 @@ from typing import Any
 import numpy as np
 
 from labkit.core import NotConnectedError
+from labkit.drivers.cameras.pvcam._api import ContStatus, PvcamLibrary
 from labkit.drivers.cameras.pvcam._api import Frame as RawFrame
-from labkit.drivers.cameras.pvcam._api import PvcamLibrary
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError, ReadoutFailed
+from labkit.drivers.cameras.pvcam._errors import (
+    CameraRemoved,
+    ErrorCode,
+    PvcamError,
+    ReadoutFailed,
+)
 from labkit.drivers.cameras.pvcam._library import find_library
 from labkit.drivers.cameras.pvcam._params import (
     Attr,
@@ -53,8 +58,7 @@ def configured_library() -> str | None:
 
 
 def _is_removal(error: PvcamError) -> bool:
-    name = (error.name or "").upper()
-    return "REMOVED" in name or "DISCONNECT" in name
+    return error.has_code(ErrorCode.DEVICE_REMOVED)
 
 
 class PvcamLink:
@@ -248,8 +252,9 @@ class PvcamLink:
     def sequence_status(self) -> ImageStatus:
         return self.call("check_status")[0]
 
-    def cont_status(self) -> ImageStatus:
-        return self.call("check_cont_status")[0]
+    def cont_status(self) -> ContStatus:
+        """``pl_exp_check_cont_status(_ex)``: status, and the newest frame's number with _ex."""
+        return ContStatus(*self.call("check_cont_status"))
 
     def get_oldest_frame(self) -> RawFrame:
         return self.call("get_oldest_frame")

@@ -20,9 +20,19 @@ Why copy: a frame's pixels must outlive its ring slot, which the camera rewrites
 frames later; a copy runs at memcpy speed and frees the slot at once, so no consumer can ever see
 pixels change under it.
 
-Failures end the thread cleanly: a removed camera (CAM_REMOVED callback, or a call refused),
-a failed readout (found by polling the status when no frame comes), or a malformed frame are
-handed to ``on_failure`` as typed errors; the camera then fails every subscriber's queue with it.
+When no frame comes for a while (``poll`` seconds, 0.25 by default) the thread asks PVCAM how the
+acquisition stands (``pl_exp_check_cont_status_ex``, or ``pl_exp_check_cont_status`` on a library
+without it): a failed readout ends the acquisition, and frames whose EOF callback went missing
+are taken. The thread only asks for a frame it knows has arrived (from a callback or the
+status), so a frame period longer than the poll (a 0.6 s exposure) is just a quiet wait; should
+PVCAM still say ``PL_ERR_DATA_NOT_AVAILABLE_YET`` (169), that means "none yet". Every decision
+is taken by PVCAM's error code or status, never by a name in a message.
+
+Failures end the thread cleanly: a removed camera (CAM_REMOVED callback, or a call refused with
+``PL_ERR_DEVICE_REMOVED``) or a failed readout (status READOUT_FAILED) are handed to
+``on_failure`` as typed errors; the camera then fails every subscriber's queue with it. A frame
+that cannot be decoded is not a failure of the acquisition: it is counted (``bad_frames``), the
+last reason kept (``last_bad_frame``), logged, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.core import FrameBroadcaster, LabkitError
-from labkit.drivers.cameras.pvcam._errors import CameraRemoved, PvcamError
+from labkit.drivers.cameras.pvcam._errors import CameraRemoved, ErrorCode, PvcamError
 from labkit.drivers.cameras.pvcam._frames import Coordinates, FrameDecoder
 from labkit.drivers.cameras.pvcam._link import PvcamLink
 from labkit.drivers.cameras.pvcam._params import ImageStatus
@@ -48,8 +58,8 @@ log = logging.getLogger(__name__)
 _STOP = -1
 _REMOVED = -2
 _POLL = 0.25
-"""Seconds without a frame after which the thread asks PVCAM whether the readout failed (and
-takes any frame whose EOF callback it missed)."""
+"""Seconds without a frame after which the thread asks PVCAM how the acquisition stands (a failed
+readout, a frame whose EOF callback it missed)."""
 
 _OVERRUN_RETRIES = 4
 
@@ -97,7 +107,12 @@ class Signals:
 
 
 class LiveStats:
-    """Counters of one live acquisition, for status displays and benchmarks."""
+    """Counters of one live acquisition, for status displays and benchmarks.
+
+    ``quiet_polls`` counts the status checks made when no frame came for a poll interval;
+    ``bad_frames`` the frames that could not be decoded (skipped, the stream went on), with the
+    reason for the last one in ``last_bad_frame``.
+    """
 
     def __init__(self, slots: int, frame_bytes: int) -> None:
         self.slots = slots
@@ -105,6 +120,9 @@ class LiveStats:
         self.frames = 0
         self.lost = 0
         self.overruns = 0
+        self.quiet_polls = 0
+        self.bad_frames = 0
+        self.last_bad_frame: str | None = None
         self.cpu_seconds = 0.0
         self.started = time.monotonic()
 
@@ -114,6 +132,9 @@ class LiveStats:
             "frames": self.frames,
             "lost": self.lost,
             "overruns": self.overruns,
+            "quiet_polls": self.quiet_polls,
+            "bad_frames": self.bad_frames,
+            "last_bad_frame": self.last_bad_frame,
             "slots": self.slots,
             "frame_bytes": self.frame_bytes,
             "seconds": elapsed,
@@ -125,6 +146,7 @@ class LiveAcquisition:
     """The acquisition thread of one live acquisition (see the module doc).
 
     ``coordinates`` is read for every frame, so a change applies from the next frame on.
+    ``poll`` is the quiet interval after which the thread checks the status.
     """
 
     def __init__(
@@ -138,6 +160,7 @@ class LiveAcquisition:
         slots: int,
         coordinates: Callable[[], Coordinates],
         on_failure: Callable[[BaseException], None],
+        poll: float = _POLL,
     ) -> None:
         self.link = link
         self.decoder = decoder
@@ -147,6 +170,8 @@ class LiveAcquisition:
         self.on_failure = on_failure
         self.stats = LiveStats(slots, decoder.frame_bytes)
         self.error: BaseException | None = None
+        self.poll = poll
+        self._reported = 0  # the newest frame number PVCAM's status reported
         self._arrived_taken = 0  # FRAME_INFO number of the last frame taken
         self._last = 0  # frame number (the header's when there is metadata) of the last frame
         self._stopping = threading.Event()
@@ -171,17 +196,15 @@ class LiveAcquisition:
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
-                signal = self.signals.wait(_POLL)
+                signal = self.signals.wait(self.poll)
                 if self._stopping.is_set() or signal == _STOP:
                     break
                 if signal == _REMOVED or self.signals.removed:
                     raise self._removed()
-                if signal is None:  # quiet: did the readout fail, or did a callback go missing?
+                if signal is None:  # quiet: how does the acquisition stand?
+                    self.stats.quiet_polls += 1
                     self._check_status()
-                    while not self._stopping.is_set() and self._take_one():
-                        pass
-                    continue
-                while self._arrived_taken < self.signals.arrived and not self._stopping.is_set():
+                while self._arrived_taken < self._arrived() and not self._stopping.is_set():
                     if not self._take_one():
                         break
         except BaseException as error:
@@ -189,6 +212,10 @@ class LiveAcquisition:
                 return  # a call raced with stop(): not a failure
             self.error = error
             self.on_failure(error)
+
+    def _arrived(self) -> int:
+        """The newest frame known to have arrived, by callback or by status."""
+        return max(self.signals.arrived, self._reported)
 
     def _removed(self) -> CameraRemoved:
         return CameraRemoved(
@@ -199,22 +226,27 @@ class LiveAcquisition:
         )
 
     def _check_status(self) -> None:
-        if self.link.cont_status() == ImageStatus.READOUT_FAILED:
+        """Ask PVCAM: a failed readout ends the acquisition; arrived frames are noted."""
+        status = self.link.cont_status()
+        if status.status == ImageStatus.READOUT_FAILED:
             raise self.link.readout_failed("pl_exp_check_cont_status")
+        if status.latest is not None:  # _ex: the newest frame's number
+            self._reported = max(self._reported, status.latest)
+        elif status.status == ImageStatus.FRAME_AVAILABLE:  # at least one more frame
+            self._reported = max(self._reported, self._arrived_taken + 1)
 
     def _oldest(self) -> Any | None:
-        """The oldest unread frame; None when none is there; through overruns."""
+        """The oldest unread frame; None when PVCAM has none yet; through overruns."""
         for _ in range(_OVERRUN_RETRIES):
             try:
                 return self.link.get_oldest_frame()
             except PvcamError as error:
-                name = (error.name or "").upper()
-                if "OVERRUN" in name:
+                if error.has_code(ErrorCode.BUFFER_OVERRUN):
                     self.stats.overruns += 1
                     continue  # PVCAM resynchronised on the oldest intact frame: ask again
-                if "NO_FRAME" in name:
+                if error.has_code(ErrorCode.DATA_NOT_AVAILABLE_YET):
                     return None
-                if "READOUT_FAILED" in name:
+                if self.link.cont_status().status == ImageStatus.READOUT_FAILED:
                     raise self.link.readout_failed("pl_exp_get_oldest_frame") from error
                 raise
         return self.link.get_oldest_frame()
@@ -225,6 +257,7 @@ class LiveAcquisition:
             return False
         started = time.thread_time()
         arrived = raw.number if raw.number is not None else self._arrived_taken + 1
+        frame = None
         try:
             fallback = arrived if raw.number is not None else self._last + 1
             frame = self.decoder.frame(
@@ -234,6 +267,8 @@ class LiveAcquisition:
                 coordinates=self.coordinates(),
                 copy=True,
             )
+        except ValueError as error:  # FrameFormatError and placement errors: this frame only
+            self._bad_frame(fallback, error)
         finally:
             try:
                 self.link.unlock_oldest_frame()
@@ -241,13 +276,29 @@ class LiveAcquisition:
                 if not self._stopping.is_set():
                     raise
         self._arrived_taken = max(self._arrived_taken, arrived)
-        if frame.number > self._last + 1:
-            self.stats.lost += frame.number - self._last - 1
-        self._last = max(self._last, frame.number)
-        self.stats.frames += 1
-        self.broadcaster.publish(frame)
+        number = frame.number if frame is not None else fallback
+        if number > self._last + 1:
+            self.stats.lost += number - self._last - 1
+        self._last = max(self._last, number)
+        if frame is not None:
+            self.stats.frames += 1
+            self.broadcaster.publish(frame)
         self.stats.cpu_seconds += time.thread_time() - started
         return True
+
+    def _bad_frame(self, number: int, error: ValueError) -> None:
+        """Count and report a frame that cannot be decoded; the stream goes on."""
+        self.stats.bad_frames += 1
+        self.stats.last_bad_frame = f"frame {number}: {error}"
+        count = self.stats.bad_frames
+        if count == 1 or count % 100 == 0:
+            log.warning(
+                "%s: frame %d could not be decoded and was skipped (%d so far): %s",
+                self.link.name,
+                number,
+                count,
+                error,
+            )
 
 
 def describe_failure(error: BaseException, camera: str) -> LabkitError:

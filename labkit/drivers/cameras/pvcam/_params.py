@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from labkit.native import FrameFlag, ImageFormat, RoiFlag
+from labkit.native import FrameFlag, ImageCompression, ImageFormat, RoiFlag
 
 __all__ = [
     "CAM_NAME_LEN",
@@ -28,6 +28,7 @@ __all__ = [
     "ExposeOutMode",
     "ExposureMode",
     "FanSpeed",
+    "FrameSummingFormat",
     "ImageCompression",
     "ImageFormat",
     "ImageStatus",
@@ -131,6 +132,9 @@ class Param(IntEnum):
     IMAGE_COMPRESSION = 0x090200F9
     IMAGE_COMPRESSION_HOST = 0x090200FD
     HOST_FRAME_DECOMPRESSION_ENABLED = 0x0B020105
+    HOST_FRAME_SUMMING_ENABLED = 0x0B020102
+    HOST_FRAME_SUMMING_COUNT = 0x07020103
+    HOST_FRAME_SUMMING_FORMAT = 0x09020104
     COLOR_MODE = 0x090201F8
     # Sensor geometry and regions
     SER_SIZE = 0x0602003A
@@ -272,23 +276,12 @@ def bytes_per_pixel(image_format: int) -> int:
     return _BYTES_PER_PIXEL[ImageFormat(image_format)]
 
 
-class ImageCompression(IntEnum):
-    """``PL_IMAGE_COMPRESSIONS`` (bit order of BITPACK is undocumented)."""
+class FrameSummingFormat(IntEnum):
+    """``PL_FRAME_SUMMING_FORMATS``: the container of host-summed frames (MONO16/24/32)."""
 
-    NONE = 0
-    RESERVED8 = 8
-    BITPACK9 = 9
-    BITPACK10 = 10
-    BITPACK11 = 11
-    BITPACK12 = 12
-    BITPACK13 = 13
-    BITPACK14 = 14
-    BITPACK15 = 15
-    RESERVED16 = 16
-    BITPACK17 = 17
-    BITPACK18 = 18
-    RESERVED24 = 24
-    RESERVED32 = 32
+    BIT_16 = 0
+    BIT_24 = 1
+    BIT_32 = 2
 
 
 class CentroidsMode(IntEnum):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from labkit.core import ConnectionLost, InstrumentTimeout
 from labkit.drivers.cameras.pvcam._api import Frame, PvcamLibrary
-from labkit.drivers.cameras.pvcam._errors import PvcamError
+from labkit.drivers.cameras.pvcam._errors import ErrorCode, PvcamError
 from labkit.drivers.cameras.pvcam._params import (
     CallbackEvent,
     CircMode,
@@ -118,7 +118,7 @@ class PvcamSession:
             try:
                 return self.library.get_oldest_frame(self.hcam)
             except PvcamError as exc:
-                if "OVERRUN" in (exc.name or "").upper():
+                if exc.has_code(ErrorCode.BUFFER_OVERRUN):
                     continue  # PVCAM resynchronised on the oldest intact frame: ask again
                 # A call can fail before PVCAM's CAM_REMOVED callback reaches Python: give
                 # the callback a moment to say whether the camera was unplugged.
@@ -170,7 +170,7 @@ class PvcamSession:
                 try:
                     signal = arrivals.get(timeout=wait)
                 except queue.Empty:
-                    if lib.check_cont_status(hcam)[0] == ImageStatus.READOUT_FAILED:
+                    if lib.check_cont_status(hcam).status == ImageStatus.READOUT_FAILED:
                         raise PvcamError(
                             "the camera reported a failed readout", function="stream"
                         ) from None

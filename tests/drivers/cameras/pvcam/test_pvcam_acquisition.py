@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from labkit.drivers.cameras.pvcam import (
     Attr,
     CallbackEvent,
     CircMode,
+    ErrorCode,
     ExposureMode,
     FrameInfo,
     ImageStatus,
@@ -54,9 +56,18 @@ class Recorder:
             return [i.FrameNr for i in self.infos]
 
 
-def pvcam_error(name: str) -> pytest.RaisesContext[PvcamError]:
-    """pytest.raises for a PvcamError whose PVCAM message names the code ``name``."""
-    return pytest.raises(PvcamError, match=rf"\({name}\)")
+@contextlib.contextmanager
+def pvcam_error(code: ErrorCode, detail: str | None = None) -> Iterator[None]:
+    """A PvcamError with the vendor's ``code``, whose message names it (and gives ``detail``)."""
+    with pytest.raises(PvcamError) as caught:
+        yield
+    error = caught.value
+    assert error.code == code, (error.code, error.pvcam_message)
+    assert error.name == code.vendor_name
+    assert error.pvcam_message is not None
+    assert f"({code.vendor_name})" in error.pvcam_message
+    if detail is not None:
+        assert detail in error.pvcam_message
 
 
 # ---- sequences -----------------------------------------------------------------------------------
@@ -90,33 +101,35 @@ def test_sequence_of_frames(lib: PvcamLibrary, primebsi: int) -> None:
 
 def test_setup_errors(lib: PvcamLibrary, kinetix: int, primebsi: int) -> None:
     buffer = np.zeros(1 << 20, np.uint8)
-    with pvcam_error("PL_ERR_ACQUISITION_SETUP_REQUIRED"):
+    with pvcam_error(ErrorCode.ACQUISITION_SETUP_REQUIRED):
         lib.call("pl_exp_start_seq", kinetix, buffer.ctypes.data)
-    with pvcam_error("PL_ERR_REGION_INVALID"):
+    with pvcam_error(ErrorCode.REGION_INVALID):
         lib.setup_seq(kinetix, 1, [Rgn(0, 3200, 1, 0, 9, 1)], 10)
-    with pvcam_error("PL_ERR_BINNING_INVALID"):
+    with pvcam_error(ErrorCode.BINNING_INVALID):
         lib.setup_seq(kinetix, 1, [Rgn(0, 99, 3, 0, 99, 3)], 10)
-    with pvcam_error("PL_ERR_METADATA_REQUIRED"):
+    with pvcam_error(ErrorCode.CONFIGURATION_INVALID, "frame metadata"):
         lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(20, 0, 8, 8)], 10)
     lib.set_param(kinetix, Param.METADATA_ENABLED, True)
-    with pvcam_error("PL_ERR_REGION_INVALID"):  # overlapping
+    with pvcam_error(ErrorCode.REGION_INVALID):  # overlapping
         lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(4, 4, 8, 8)], 10)
-    with pvcam_error("PL_ERR_BINNING_INVALID"):  # ROIs share one binning
+    with pvcam_error(ErrorCode.BINNING_INVALID):  # ROIs share one binning
         lib.setup_seq(kinetix, 1, [Rgn(0, 7, 1, 0, 7, 1), Rgn(20, 27, 2, 0, 7, 2)], 10)
-    with pvcam_error("PL_ERR_TOO_MANY_REGIONS"):
+    with pvcam_error(ErrorCode.REGION_INVALID, "More regions"):
         lib.setup_seq(kinetix, 1, [Rgn.from_origin(10 * i, 0, 8, 8) for i in range(16)], 10)
-    with pvcam_error("PL_ERR_EXPOSURE_TIME_OUT_OF_RANGE"):
+    with pvcam_error(ErrorCode.EXPOSURE_OUT_OF_RANGE):
         lib.setup_seq(kinetix, 1, [STRIP], 0)
-    with pvcam_error("PL_ERR_EXPOSURE_MODE_INVALID"):
+    with pvcam_error(ErrorCode.MODE_INVALID, "exposure mode"):
         lib.setup_seq(primebsi, 1, [STRIP], 10, ExposureMode.EXT_TRIG_LEVEL_OVERLAP)
-    with pvcam_error("PL_ERR_EXPOSURE_MODE_INVALID"):  # expose-out mode 4 is Kinetix-only
+    with pvcam_error(ErrorCode.MODE_INVALID, "exposure mode"):  # expose-out mode 4 is Kinetix-only
         lib.setup_seq(primebsi, 1, [STRIP], 10, ExposureMode.EXT_TRIG_INTERNAL | 4)
     lib.set_param(kinetix, Param.CENTROIDS_ENABLED, True)
-    with pvcam_error("PL_ERR_CENTROIDS_CONFLICT"):
+    with pvcam_error(ErrorCode.CONFIGURATION_INVALID, "Centroids need"):
         lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 8, 8), Rgn.from_origin(20, 0, 8, 8)], 10)
-    with pvcam_error("PL_ERR_CENTROIDS_CONFLICT"):  # no binning with centroids
+    with pvcam_error(
+        ErrorCode.CONFIGURATION_INVALID, "Centroids need"
+    ):  # no binning with centroids
         lib.setup_seq(kinetix, 1, [Rgn.from_origin(0, 0, 64, 64, binning=2)], 10)
-    with pvcam_error("PL_ERR_SEQUENCE_TOO_LARGE"):
+    with pvcam_error(ErrorCode.TOO_MANY_FRAMES, "4 GiB"):
         lib.set_param(kinetix, Param.CENTROIDS_ENABLED, False)
         lib.setup_seq(kinetix, 300, [Rgn.from_origin(0, 0, 3200, 3200)], 10)
 
@@ -125,7 +138,7 @@ def test_a_parameter_change_invalidates_the_setup(lib: PvcamLibrary, kinetix: in
     total = lib.setup_seq(kinetix, 1, [STRIP], 10)
     lib.set_param(kinetix, Param.READOUT_PORT, "Speed")  # the frame size changes
     buffer = lib.new_buffer(total, 1)
-    with pvcam_error("PL_ERR_ACQUISITION_SETUP_REQUIRED"):
+    with pvcam_error(ErrorCode.ACQUISITION_SETUP_REQUIRED):
         lib.start_seq(kinetix, buffer)
     assert lib.setup_seq(kinetix, 1, [STRIP], 10) == total // 2  # MONO8 now
 
@@ -143,7 +156,7 @@ def test_continuous_rate_and_callbacks(lib: PvcamLibrary, primebsi: int) -> None
     start = time.monotonic()
     lib.start_cont(primebsi, buffer)
     time.sleep(1.5)
-    with pvcam_error("PL_ERR_ACQUISITION_IN_PROGRESS"):
+    with pvcam_error(ErrorCode.STATE_INVALID, "while an acquisition is running"):
         lib.set_param(primebsi, Param.GAIN_INDEX, 2)
     lib.set_param(primebsi, Param.TEMP_SETPOINT, -1500)  # live parameters may change
     latest = lib.get_latest_frame(primebsi)
@@ -164,9 +177,10 @@ def test_continuous_rate_and_callbacks(lib: PvcamLibrary, primebsi: int) -> None
     count = len(eof.numbers)
     time.sleep(0.1)
     assert len(eof.numbers) == count
-    status, _, passes = lib.check_cont_status(primebsi)
-    assert status in (ImageStatus.FRAME_AVAILABLE, ImageStatus.READOUT_NOT_ACTIVE)
-    assert passes == count // 8
+    status = lib.check_cont_status(primebsi)
+    assert status.status in (ImageStatus.FRAME_AVAILABLE, ImageStatus.READOUT_NOT_ACTIVE)
+    assert status.passes == count // 8
+    assert status.latest == eof.numbers[-1]  # pl_exp_check_cont_status_ex: the newest frame
 
 
 def test_oldest_frames_in_no_overwrite_mode(lib: PvcamLibrary, primebsi: int) -> None:
@@ -187,7 +201,7 @@ def test_oldest_frames_in_no_overwrite_mode(lib: PvcamLibrary, primebsi: int) ->
         lib.unlock_oldest_frame(primebsi)
     lib.stop_cont(primebsi)
     assert len(seen) > 10
-    assert set(errors) <= {"PL_ERR_NO_FRAME_AVAILABLE"}
+    assert set(errors) <= {"PL_ERR_DATA_NOT_AVAILABLE_YET"}
     assert seen == list(range(1, len(seen) + 1))  # every frame, in order
 
 
@@ -196,7 +210,7 @@ def test_overrun_in_no_overwrite_mode(lib: PvcamLibrary, primebsi: int) -> None:
     lib.start_cont(primebsi, lib.new_buffer(frame, 3))
     assert wait_for(lambda: lib.check_cont_status(primebsi)[2] >= 2)  # two passes, none read
     lib.stop_cont(primebsi)
-    with pvcam_error("PL_ERR_BUFFER_OVERRUN"):
+    with pvcam_error(ErrorCode.BUFFER_OVERRUN):
         lib.get_oldest_frame(primebsi)
     oldest = lib.get_oldest_frame(primebsi)  # resynchronised on the oldest intact frame
     latest = lib.get_latest_frame(primebsi)
@@ -218,14 +232,14 @@ def test_overwrite_mode_skips_overwritten_frames(lib: PvcamLibrary, primebsi: in
 
 def test_start_cont_checks_the_buffer(lib: PvcamLibrary, primebsi: int) -> None:
     frame = lib.setup_cont(primebsi, [STRIP], 2)
-    with pvcam_error("PL_ERR_BUFFER_SIZE_INVALID"):
+    with pvcam_error(ErrorCode.BUFFER_SIZE_INVALID):
         lib.start_cont(primebsi, lib.new_buffer(frame + 1, 1))
     with pytest.raises(TypeError):
         lib.start_cont(primebsi, np.zeros(frame, np.uint16))
-    with pvcam_error("PL_ERR_NO_FRAME_AVAILABLE"):
+    with pvcam_error(ErrorCode.DATA_NOT_AVAILABLE_YET):
         lib.start_cont(primebsi, lib.new_buffer(frame, 2))
         lib.get_latest_frame(primebsi)
-    with pvcam_error("PL_ERR_ACQUISITION_IN_PROGRESS"):
+    with pvcam_error(ErrorCode.STATE_INVALID, "while an acquisition is running"):
         lib.start_cont(primebsi, lib.new_buffer(frame, 2))
     lib.abort(primebsi)
 
@@ -287,10 +301,10 @@ def test_software_trigger(lib: PvcamLibrary, kinetix: int) -> None:
     assert wait_for(lambda: eof.numbers == [1])
     assert lib.trigger(kinetix) == SwTriggerStatus.TRIGGERED
     assert wait_for(lambda: eof.numbers == [1, 2])
-    with pytest.raises(InstrumentError, match="PL_ERR_NOT_HARDWARE_TRIGGERED"):
+    with pytest.raises(InstrumentError, match="PL_ERR_MODE_INVALID"):
         pvsim.controls(lib.path).hardware_trigger(kinetix)
     lib.stop_cont(kinetix)
-    with pvcam_error("PL_ERR_ACQUISITION_NOT_RUNNING"):
+    with pvcam_error(ErrorCode.STATE_INVALID, "No acquisition"):
         lib.trigger(kinetix)
 
 
@@ -299,7 +313,7 @@ def test_external_trigger(lib: PvcamLibrary, kinetix: int, sim: pvsim.SimulatedP
     lib.register_callback(kinetix, CallbackEvent.EOF, eof)
     frame = lib.setup_cont(kinetix, [STRIP], 1, exp_mode=ExposureMode.EXT_TRIG_EDGE_RISING)
     lib.start_cont(kinetix, lib.new_buffer(frame, 4))
-    with pvcam_error("PL_ERR_NOT_SOFTWARE_TRIGGERED"):
+    with pvcam_error(ErrorCode.MODE_INVALID, "software trigger"):
         lib.trigger(kinetix)
     for expected in ([1], [1, 2], [1, 2, 3]):
         assert wait_for(lambda: sim.hardware_trigger(kinetix))
@@ -325,9 +339,9 @@ def test_camera_removed_mid_stream(
     count = len(eof.numbers)
     time.sleep(0.05)
     assert len(eof.numbers) == count
-    with pvcam_error("PL_ERR_CAMERA_REMOVED"):
+    with pvcam_error(ErrorCode.DEVICE_REMOVED):
         lib.get_param(primebsi, Param.TEMP)
-    with pvcam_error("PL_ERR_CAMERA_REMOVED"):
+    with pvcam_error(ErrorCode.DEVICE_REMOVED):
         lib.get_latest_frame(primebsi)
     lib.close_camera(primebsi)  # closing an unplugged camera works; it can be opened again
     hcam = lib.open_camera(pvsim.PRIME_BSI)
@@ -341,7 +355,7 @@ def test_camera_removed_and_resumed_while_idle(
     lib.register_callback(kinetix, CallbackEvent.CAM_REMOVED, lambda i: events.append("removed"))
     lib.register_callback(kinetix, CallbackEvent.CAM_RESUMED, lambda i: events.append("resumed"))
     sim.inject_fault(kinetix, pvsim.Fault.CAM_REMOVED)
-    with pvcam_error("PL_ERR_CAMERA_REMOVED"):
+    with pvcam_error(ErrorCode.DEVICE_REMOVED):
         lib.get_param(kinetix, Param.TEMP)
     sim.inject_fault(kinetix, pvsim.Fault.NONE)
     assert events == ["removed", "resumed"]

@@ -189,7 +189,7 @@ def test_a_pvcam_failure_carries_its_code_and_message(kinetix_cam: PvcamCamera) 
     error = caught.value
     assert error.code is not None
     assert error.code != 0
-    assert error.name == "PL_ERR_ACQUISITION_NOT_RUNNING"
+    assert error.name == "PL_ERR_STATE_INVALID"
     assert error.pvcam_message
     assert error.pvcam_message in str(error)
     assert error.instrument == "kinetix"

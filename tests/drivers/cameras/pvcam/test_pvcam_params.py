@@ -11,6 +11,7 @@ from labkit.core import ChoiceError, InstrumentError, SettingTypeError
 from labkit.drivers.cameras.pvcam import (
     Access,
     Attr,
+    ErrorCode,
     ExposureMode,
     FrameInfo,
     ImageFormat,
@@ -92,18 +93,18 @@ def test_open_close_and_handle_errors(lib: PvcamLibrary) -> None:
     hcam = lib.open_camera(pvsim.PRIME_BSI)
     with pytest.raises(PvcamError) as info:
         lib.open_camera(pvsim.PRIME_BSI)
-    assert info.value.name == "PL_ERR_CAMERA_ALREADY_OPEN"
+    assert info.value.name == "PL_ERR_DEVICE_ALREADY_OPEN"
     lib.close_camera(hcam)
     with pytest.raises(PvcamError) as info:
         lib.get_param(hcam, Param.SER_SIZE)
-    assert info.value.name == "PL_ERR_INVALID_HANDLE"
+    assert info.value.name == "PL_ERR_DEVICE_HANDLE_INVALID"
     with pytest.raises(PvcamError) as info:
         lib.open_camera("no-such-camera")
-    assert info.value.name == "PL_ERR_CAMERA_NOT_FOUND"
+    assert info.value.name == "PL_ERR_DEVICE_NAME_UNKNOWN"
     assert info.value.function == "pl_cam_open"
     with pytest.raises(PvcamError) as info:
         lib.camera_name(7)
-    assert info.value.name == "PL_ERR_INVALID_CAMERA_INDEX"
+    assert info.value.name == "PL_ERR_INDEX_OUT_OF_RANGE"
 
 
 def test_error_carries_code_message_and_function(lib: PvcamLibrary, kinetix: int) -> None:
@@ -112,13 +113,17 @@ def test_error_carries_code_message_and_function(lib: PvcamLibrary, kinetix: int
     error = info.value
     assert isinstance(error, InstrumentError)
     assert error.function == "pl_set_param"
-    assert error.name == "PL_ERR_ENUM_VALUE_INVALID"
+    assert error.name == "PL_ERR_VALUE_INVALID"
     assert isinstance(error.code, int)
     assert error.code > 0
+    assert error.code == ErrorCode.VALUE_INVALID == 164
+    # PVCAM's convention: a sentence without final period, the code's name in parentheses, and
+    # as the vendor's library does, the detail of the failure after it.
+    assert error.pvcam_message == (
+        "Invalid value (PL_ERR_VALUE_INVALID). The value is not one of the parameter's "
+        "enumerated values"
+    )
     assert error.pvcam_message == lib.error_message(error.code)
-    # PVCAM's convention: a sentence without final period, the code's name in parentheses.
-    assert error.pvcam_message.endswith("(PL_ERR_ENUM_VALUE_INVALID)")
-    assert not error.pvcam_message.split(" (")[0].endswith(".")
     assert "PARAM_READOUT_PORT" in str(error)
 
 
@@ -198,16 +203,16 @@ def test_enum_errors_from_the_raw_calls(lib: PvcamLibrary, kinetix: int) -> None
     length = ctypes.c_uint32()
     with pytest.raises(PvcamError) as info:
         lib.call("pl_enum_str_length", kinetix, Param.READOUT_PORT, 99, ctypes.byref(length))
-    assert info.value.name == "PL_ERR_ENUM_INDEX_OUT_OF_RANGE"
+    assert info.value.name == "PL_ERR_INDEX_OUT_OF_RANGE"
     with pytest.raises(PvcamError) as info:
         lib.call("pl_enum_str_length", kinetix, Param.SER_SIZE, 0, ctypes.byref(length))
-    assert info.value.name == "PL_ERR_PARAM_NOT_ENUM"
+    assert info.value.name == "PL_ERR_PARAMETER_NOT_ENUM"
     with pytest.raises(PvcamError) as info:
         lib.call("pl_get_param", kinetix, 0x06029999, 0, ctypes.byref(length))
-    assert info.value.name == "PL_ERR_PARAM_NOT_SUPPORTED"
+    assert info.value.name == "PL_ERR_PARAMETER_UNKNOWN"
     with pytest.raises(PvcamError) as info:
         lib.call("pl_get_param", kinetix, Param.CHIP_NAME, Attr.MIN, text)
-    assert info.value.name == "PL_ERR_INVALID_ATTRIBUTE"
+    assert info.value.name == "PL_ERR_ATTRIBUTE_NOT_AVAILABLE"
 
 
 def test_port_speed_gain_follow_the_speed_table(lib: PvcamLibrary, kinetix: int, primebsi: int):

@@ -97,10 +97,11 @@ class Vendor:
         )
         return frame
 
-    def recompose(self, frame: object, out: np.ndarray, off_x: int, off_y: int) -> None:
+    def recompose(self, frame: object, out: np.ndarray, off_x: int, off_y: int, width: int) -> None:
+        """Recompose into ``out``, rows of ``width`` pixels in the frame's own container."""
         self.check(
             self.lib.pl_md_frame_recompose(
-                out.ctypes.data, off_x, off_y, out.shape[1], out.shape[0], frame
+                out.ctypes.data, off_x, off_y, width, out.shape[0], frame
             ),
             "pl_md_frame_recompose",
         )
@@ -170,8 +171,53 @@ def cases() -> dict[str, bytes]:
         "v3 frame ext MD": build_frame(
             [RoiSpec(one, pixels(rng, one, u16))], ext_md={"m0": 12}
         ),
+        # Issue 19: where labkit used to differ from the vendor.
+        "v3 INVALID in the middle": build_frame(
+            [RoiSpec(two[0], pixels(rng, two[0], u16)),
+             RoiSpec(two[1], pixels(rng, two[1], u16), flags=RoiFlag.INVALID),
+             RoiSpec(one, pixels(rng, one, u16))]
+        ),
+        "v2 unaligned binned ROIs": build_frame(
+            [RoiSpec(Rgn(1, 8, 2, 3, 10, 2), pixels(rng, Rgn(1, 8, 2, 3, 10, 2), u16)),
+             RoiSpec(Rgn(13, 20, 2, 5, 8, 2), pixels(rng, Rgn(13, 20, 2, 5, 8, 2), u16))],
+            version=2,
+        ),
+        "v3 header-only first": build_frame(
+            [RoiSpec(Rgn(40, 40, 1, 20, 20, 1), flags=RoiFlag.HEADER_ONLY),
+             RoiSpec(three[0], pixels(rng, three[0], u16))]
+        ),
+        "v3 roiDataSize larger": build_frame(
+            [RoiSpec(two[0], payload=pixels(rng, two[0], u16).tobytes() + bytes(6),
+                     roi_data_size=two[0].width * two[0].height * 2 + 6),
+             RoiSpec(two[1], pixels(rng, two[1], u16))]
+        ),
+        "v3 unknown ext MD tag": build_frame(
+            [RoiSpec(one, pixels(rng, one, u16), ext_md=b"\x09abcd")]
+        ),
+        "v3 MONO24": build_frame(
+            [RoiSpec(r, rng.integers(0, 2**24, r.shape)) for r in two],
+            image_format=ImageFormat.MONO24,
+        ),
+        "v3 RGB48": build_frame(
+            [RoiSpec(r, rng.integers(0, 2**16, (*r.shape, 3))) for r in two],
+            image_format=ImageFormat.RGB48,
+        ),
     }  # fmt: skip
     return made
+
+
+def vendor_image(
+    vendor: Vendor, frame: object, ours: Frame, shape: tuple[int, int], off_x: int, off_y: int
+) -> np.ndarray:
+    """The vendor's recomposed image in the frame's own pixel bytes, as labkit gives it (24-bit
+    samples widened to uint32, RGB as (h, w, 3))."""
+    layout = ours.layout
+    raw = np.zeros((shape[0], shape[1] * layout.bytes_per_pixel), np.uint8)
+    vendor.recompose(frame, raw, off_x, off_y, width=shape[1])
+    samples = raw.reshape(-1, layout.wire_bytes)
+    wide = np.zeros((len(samples), layout.dtype.itemsize), np.uint8)
+    wide[:, : layout.wire_bytes] = samples
+    return wide.reshape(-1).view(layout.dtype).reshape(layout.shape(*shape))
 
 
 SIMULATED = ("simulated two ROIs", "simulated locate", "simulated track", "simulated blob")
@@ -218,7 +264,7 @@ def test_decode_and_recompose_agree_with_the_vendor(
         assert theirs.extMdDataSize == ours.header["ext_md_size"]
         if theirs.extMdDataSize:
             assert theirs.extMdData - base == 48
-        assert theirs.roiCount == len(ours.table), "INVALID ROIs are dropped by both"
+        assert theirs.roiCount == len(ours.table), "both stop at the first INVALID ROI"
         for index, roi in enumerate(ours.rois):
             their = theirs.roiArray[index]
             assert their.header - base == roi.header_offset, f"ROI {index} header"
@@ -247,14 +293,13 @@ def test_decode_and_recompose_agree_with_the_vendor(
         theirs.impliedRoi.sbin, theirs.impliedRoi.pbin = implied.sbin, implied.pbin
 
         expected = labkit_recompose(ours, coordinates="implied")
-        got = np.zeros_like(expected)
-        vendor.recompose(theirs_p, got, 0, 0)
+        got = vendor_image(vendor, theirs_p, ours, expected.shape[:2], 0, 0)
         np.testing.assert_array_equal(got, expected)
 
         sensor = ((implied.p2 + 1) // implied.pbin + 3, (implied.s2 + 1) // implied.sbin + 5)
         expected = labkit_recompose(ours, coordinates="sensor", shape=sensor)
-        got = np.zeros_like(expected)
-        vendor.recompose(theirs_p, got, implied.s1 // implied.sbin, implied.p1 // implied.pbin)
+        offset = (implied.s1 // implied.sbin, implied.p1 // implied.pbin)
+        got = vendor_image(vendor, theirs_p, ours, sensor, *offset)
         np.testing.assert_array_equal(got, expected)
     finally:
         vendor.release(theirs_p)
