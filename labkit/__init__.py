@@ -61,6 +61,7 @@ _LAZY = {
     "export_run": "labkit.store",
     "grid": "labkit.runs",
     "open_run": "labkit.store",
+    "open_runs": "labkit.store",
     "open_transport": "labkit.transports",
     "run": "labkit.runs",
     "sweep": "labkit.runs",

@@ -326,12 +326,20 @@ class Device(HasTraits):
     def _enter_busy(self) -> None:
         self._busy_count += 1
         if self._busy_count == 1:
-            self._flag("busy", True)
+            notifiers = self._trait_notifiers  # _flag, inlined: every operation passes here
+            if "busy" in notifiers or All in notifiers:
+                self.set_trait("busy", True)
+            else:
+                self._trait_values["busy"] = True
 
     def _leave_busy(self) -> None:
         self._busy_count -= 1
         if self._busy_count == 0:
-            self._flag("busy", False)
+            notifiers = self._trait_notifiers
+            if "busy" in notifiers or All in notifiers:
+                self.set_trait("busy", False)
+            else:
+                self._trait_values["busy"] = False
 
     @property
     def _connected_now(self) -> bool:

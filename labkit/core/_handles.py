@@ -180,10 +180,16 @@ class SettingHandle(Handle):
 
     def engage(self, lock: SettingLock) -> None:
         """Put a lock in force that was checked already (``state.make_lock``, a station
-        file); a locked value is set first when the instrument is connected."""
+        file), in place of any lock there; a locked value is set first when the instrument is
+        connected (free of the lock it replaces, which stays if that set fails)."""
         writes = lock.locks_value and self.instrument.connected and self.spec.writable
         if writes and self.value != lock.value:
-            self.set(lock.value)
+            previous, self.state.lock = self.state.lock, None
+            try:
+                self.set(lock.value)
+            except BaseException:
+                self.state.lock = previous
+                raise
         self.state.lock = lock
 
     def unlock(self, key: str | None = None) -> None:

@@ -294,7 +294,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         """
         if not more:
             spec = self._spec(name)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             return self._worker.call(self._do_read, spec, quick=True)
         specs = [self._spec(n) for n in (name, *more)]
@@ -304,7 +304,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
     async def read_async(self, name: str | Any, *more: str | Any) -> Any:
         if not more:
             spec = self._spec(name)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             return await self._worker.call_async(self._do_read, spec, quick=True)
         specs = [self._spec(n) for n in (name, *more)]
@@ -312,7 +312,11 @@ class Instrument(Device, metaclass=InstrumentMeta):
         return await self._worker.call_async(self._refresh_on_worker, specs)
 
     def refresh(self, *names: str) -> dict[str, Any]:
-        """Read every readable setting and reading (or those named); returns their values."""
+        """Read every readable setting and reading (or those named); returns their values.
+
+        Without names, readings that would change the instrument (``side_effect``) are left
+        out: refreshing is looking.
+        """
         self.require_connected()
         return self._worker.call(self._refresh_on_worker, self._refreshable(names))
 
@@ -323,7 +327,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
     def _refreshable(self, names: Iterable[str]) -> list[TraitSpec]:
         if names:
             return [self._spec(n) for n in names]
-        return [s for s in self._labkit_specs.values() if s.readable]
+        return [s for s in self._labkit_specs.values() if s.readable and not s.side_effect_of(self)]
 
     def _refresh_on_worker(self, specs: list[TraitSpec]) -> dict[str, Any]:
         return {spec.name: self._do_read(spec) for spec in specs}
@@ -412,7 +416,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
             raise AssertionError("unreachable")  # pragma: no cover
         try:
             value = state.check(raw)
-            if not self._connected_now:
+            if not self._trait_values.get("connected"):
                 self.require_connected()
             for interlock in state.interlocks if interlocks else ():
                 interlock.enforce(value)

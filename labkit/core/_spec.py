@@ -22,7 +22,8 @@ from labkit.core._errors import (
     ReplyError,
     SettingTypeError,
 )
-from labkit.core._units import format_quantity, is_quantity, to_number
+from labkit.core._kinds import KINDS, kind_of, split_choices
+from labkit.core._units import format_quantity, to_number
 
 __all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
@@ -30,8 +31,6 @@ Kind = Literal["float", "int", "bool", "str", "enum"]
 Role = Literal["setting", "reading", "action"]
 Access = Literal["rw", "r", "w"]
 
-KINDS: tuple[str, ...] = ("float", "int", "bool", "str", "enum")
-_PYTHON_KINDS = {float: "float", int: "int", bool: "bool", str: "str"}
 _TRUE_WORDS = {"1", "on", "true", "yes"}
 _FALSE_WORDS = {"0", "off", "false", "no"}
 _REPLY_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -83,6 +82,7 @@ class TraitSpec:
     bool_tokens: tuple[str, str] = ("1", "0")
     delay: float = 0.0
     confirm: str | None = None
+    side_effect: str | Callable[[Any], str | None] | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""
@@ -118,6 +118,17 @@ class TraitSpec:
     def bounded(self) -> bool:
         """Both hard bounds finite: the panel may offer a slider."""
         return self.min is not None and self.max is not None
+
+    def side_effect_of(self, instrument: Any) -> str | None:
+        """What reading this now would change on ``instrument`` (None: nothing).
+
+        A reading declared with ``side_effect`` (a measurement that switches the meter's
+        function, say) is not read by anything that only looks: panels, snapshots, refreshes.
+        """
+        effect = self.side_effect
+        if effect is None or isinstance(effect, str):
+            return effect
+        return effect(instrument)
 
     def replace(self, **changes: Any) -> TraitSpec:
         spec = dataclasses.replace(self, **changes)
@@ -504,6 +515,8 @@ class TraitSpec:
             out["choices"] = list(self.choices)
         if self.access != "rw":
             out["access"] = self.access
+        if isinstance(self.side_effect, str):
+            out["side_effect"] = self.side_effect
         if self.doc:
             out["doc"] = self.doc
         return out
@@ -548,43 +561,3 @@ class _AnyAttribute:
 
     def __getattr__(self, name: str) -> str:
         return "0"
-
-
-def kind_of(kind: Any, choices: Any) -> tuple[str, type[enum.Enum] | None]:
-    """Resolve the ``kind`` a factory was given (a Python type, an Enum, a name or nothing)."""
-    if kind is None:
-        if choices is not None and not _all_numbers(choices):
-            return "enum", None
-        return "float", None
-    if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        return "enum", kind
-    if kind in _PYTHON_KINDS:
-        return _PYTHON_KINDS[kind], None
-    if isinstance(kind, str) and kind in KINDS:
-        return kind, None
-    raise DeclarationError(
-        f"kind {kind!r} is not one of float, int, bool, str or an Enum class",
-        hint="Write e.g. Setting(float, unit='V') or Setting(bool)",
-    )
-
-
-def _all_numbers(choices: Any) -> bool:
-    values = choices.keys() if isinstance(choices, Mapping) else choices
-    return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-
-
-def split_choices(
-    choices: Any, enum_type: type[enum.Enum] | None
-) -> tuple[tuple[Any, ...] | None, tuple[str, ...] | None]:
-    """Choices and tokens from a list, a ``{choice: token}`` mapping or an Enum class."""
-    if enum_type is not None and choices is None:
-        members = list(enum_type)
-        return tuple(m.name for m in members), tuple(str(m.value) for m in members)
-    if choices is None:
-        return None, None
-    if isinstance(choices, Mapping):
-        return tuple(choices.keys()), tuple(str(t) for t in choices.values())
-    if is_quantity(choices) or isinstance(choices, (str, bytes)):
-        raise DeclarationError("choices must be a list, a mapping or an Enum class")
-    values = tuple(choices)
-    return values, None

@@ -101,8 +101,12 @@ class SettingState(HasTraits):
             raise self._named(error) from None
 
     def make_lock(self, current: Any = None, **request: Any) -> SettingLock:
-        """The lock ``request`` asks for (see :func:`~._guards.check_lock`), checked."""
-        if self.lock is not None:
+        """The lock ``request`` asks for (see :func:`~._guards.check_lock`), checked.
+
+        Whoever could unlock the lock in force may lock anew (a notebook cell run again): the
+        new lock is checked against the limits without the old one, which it replaces.
+        """
+        if self.lock is not None and not self.lock.opens_with(request.get("key")):
             raise self._named(
                 LockedError(
                     f"{self.spec.name} is already {self.lock.describe()}",
@@ -110,8 +114,9 @@ class SettingState(HasTraits):
                     hint="Unlock it first",
                 )
             )
+        unlocked = bounds_in_force(self.spec, self.soft_min, self.soft_max, None)
         try:
-            return check_lock(self.spec, bounds=self.bounds(), current=current, **request)
+            return check_lock(self.spec, bounds=unlocked, current=current, **request)
         except LabkitError as error:
             raise self._named(error) from None
 

@@ -49,29 +49,9 @@ class ScpiError(Exception):
         super().__init__(f"{code},{message}")
 
 
-def split_commands(message: str) -> Iterator[str]:
-    """Split a SCPI program message at ``;`` outside quotes."""
-    current: list[str] = []
-    quote: str | None = None
-    for char in message:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == ";":
-            yield "".join(current).strip()
-            current = []
-            continue
-        current.append(char)
-    tail = "".join(current).strip()
-    if tail:
-        yield tail
-
-
-def split_parameters(text: str) -> list[str]:
-    """``'1,"a,b", 2'`` → ``['1', '"a,b"', '2']`` (commas inside quotes stay)."""
-    out: list[str] = []
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` cut at ``separator`` outside quotes, each piece stripped."""
+    pieces: list[str] = []
     current: list[str] = []
     quote: str | None = None
     for char in text:
@@ -80,15 +60,27 @@ def split_parameters(text: str) -> list[str]:
                 quote = None
         elif char in "\"'":
             quote = char
-        elif char == ",":
-            out.append("".join(current).strip())
+        elif char == separator:
+            pieces.append("".join(current).strip())
             current = []
             continue
         current.append(char)
-    tail = "".join(current).strip()
-    if tail or out:
-        out.append(tail)
-    return out
+    pieces.append("".join(current).strip())
+    return pieces
+
+
+def split_commands(message: str) -> Iterator[str]:
+    """Split a SCPI program message at ``;`` outside quotes (an empty last one is dropped)."""
+    pieces = _split(message, ";")
+    if not pieces[-1]:
+        pieces.pop()
+    yield from pieces
+
+
+def split_parameters(text: str) -> list[str]:
+    """``'1,"a,b", 2'`` → ``['1', '"a,b"', '2']`` (commas inside quotes stay)."""
+    pieces = _split(text, ",")
+    return [] if pieces == [""] else pieces
 
 
 class Ieee4882Instrument(VirtualInstrument):
