@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import labkit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
 project = "labkit"
 author = "The labkit developers"
@@ -20,7 +23,10 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.viewcode",
+    "labkit_mathml",
 ]
+# Maths as MathML written at build time (docs/_ext/labkit_mathml.py): readable offline.
+html_math_renderer = "mathml"
 
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "fieldlist"]
 myst_heading_anchors = 3
@@ -38,13 +44,12 @@ for _source in sorted((DOCS.parent / "notebooks").glob("*")):
     if not _copy.exists() or _copy.read_bytes() != _source.read_bytes():
         shutil.copyfile(_source, _copy)
 
-# Execution. The notebooks are stored without outputs, and the test suite already executes
-# every one of them twice (tests/test_notebooks.py, and tests/test_binder.py in Binder's
-# environment), about three minutes each time. CI's docs build therefore renders them as
-# stored: text and code, no outputs. A build meant for publishing runs them, with outputs,
-# by setting LABKIT_DOCS_EXECUTE=1 (cached by jupyter-cache between builds), into a throwaway
-# data root so that a docs build never writes runs into anyone's ~/labkit-data.
-if os.environ.get("LABKIT_DOCS_EXECUTE") == "1":
+# Execution. The notebooks are stored without outputs; the tutorial pages show them run, with
+# their outputs and plots: every build executes them (cached by jupyter-cache between builds
+# into the same output folder), into a throwaway data root so that a docs build never writes
+# runs into anyone's ~/labkit-data. LABKIT_DOCS_EXECUTE=0 renders them as stored (a quick
+# local build of the prose).
+if os.environ.get("LABKIT_DOCS_EXECUTE", "1") != "0":
     nb_execution_mode = "cache"
     nb_execution_timeout = 180
     nb_execution_raise_on_error = True
@@ -52,6 +57,11 @@ if os.environ.get("LABKIT_DOCS_EXECUTE") == "1":
     os.environ.setdefault("LABKIT_DATA", tempfile.mkdtemp(prefix="labkit-docs-data-"))
 else:
     nb_execution_mode = "off"
+
+# Live widgets cannot run in a static page (no kernel, and their state is not stored): pages show
+# a widget's text instead, and load no widget JavaScript from a CDN, so they read offline.
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -57,6 +57,7 @@ _LAZY = {
     "export_run": "labkit.store",
     "grid": "labkit.runs",
     "open_run": "labkit.store",
+    "open_runs": "labkit.store",
     "run": "labkit.runs",
     "sweep": "labkit.runs",
     "timeseries": "labkit.runs",

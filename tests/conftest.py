@@ -1,11 +1,19 @@
 """Fixtures shared by the whole suite: every test starts with no instruments open and nothing
-served that an earlier test served."""
+served that an earlier test served.
+
+Tests that need labkit's compiled parts (the C extension, the simulated libpvcam, gcc and its
+sanitizers) skip where they are missing, with a reason starting with :data:`NEEDS_NATIVE`.
+With ``LABKIT_REQUIRE_NATIVE=1`` (CI sets it, and installs the compiler itself) such a skip is
+a failure: a build that silently lost its C parts must not pass as green.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +22,26 @@ from labkit import sim
 from labkit.sim import _served
 
 _names = itertools.count()
+
+NEEDS_NATIVE = "needs labkit's compiled parts"
+REQUIRE_NATIVE = os.environ.get("LABKIT_REQUIRE_NATIVE", "") not in ("", "0")
+
+
+def _insist_on_native(report: Any) -> None:
+    """Turn a skip for missing compiled parts into a failure, when CI asks for them."""
+    if not (REQUIRE_NATIVE and report.skipped):
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    if NEEDS_NATIVE in reason:
+        report.outcome = "failed"
+        report.longrepr = f"{reason}\n(LABKIT_REQUIRE_NATIVE is set, so this is a failure)"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    _insist_on_native(report)
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,10 @@
-"""The documentation builds without a single warning."""
+"""The documentation builds without a single warning, executes the tutorials (their printed
+results and plots are on the pages), and reads offline: maths is MathML written at build time,
+and no page loads a script or a style from elsewhere."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,25 +15,50 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_docs_build_with_warnings_as_errors(tmp_path: Path) -> None:
+def test_docs_build_with_warnings_as_errors_and_run_tutorials_on_their_pages(
+    tmp_path: Path,
+) -> None:
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_nb")
+    pytest.importorskip("latex2mathml")
+    html = tmp_path / "html"
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-W",
-            "--keep-going",
-            "-q",
-            "-b",
-            "html",
-            str(ROOT / "docs"),
-            str(tmp_path / "html"),
+            *(sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"),
+            *(str(ROOT / "docs"), str(html)),
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1200,
+        env={**__import__("os").environ, "LABKIT_DATA": str(tmp_path / "data")},
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert (tmp_path / "html" / "concepts" / "instrument-model.html").is_file()
+    assert (html / "concepts" / "instrument-model.html").is_file()
+
+    # The tutorials ran: the quickstart's fit and its plot are on its page.
+    quickstart = (html / "tutorials" / "00-quickstart.html").read_text(encoding="utf-8")
+    assert re.search(r"n = 1\.[5-9]\d", quickstart), "the printed ideality factor"
+    assert re.search(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', quickstart), "the IV plot"
+    runs = (html / "tutorials" / "02-runs.html").read_text(encoding="utf-8")
+    assert "square / sine = 1.2" in runs
+    assert "Traceback" not in quickstart + runs
+
+    # Maths is MathML in the page, not LaTeX waiting for MathJax.
+    simulation = (html / "concepts" / "simulation.html").read_text(encoding="utf-8")
+    assert simulation.count("<math ") >= 10
+    assert "<math " in quickstart
+    pages = [p.read_text(encoding="utf-8") for p in html.rglob("*.html")]
+    formulas = [
+        f for page in pages for f in re.findall(r'class="math notranslate"[^>]*>(.{6})', page)
+    ]
+    assert formulas
+    assert set(formulas) == {"<math "}, "every formula is MathML"
+    assert not [p for p in pages if re.search(r"<script[^>]*mathjax", p, re.I)]
+    remote = sorted(
+        {
+            url
+            for page in pages
+            for url in re.findall(r'<(?:script|link)[^>]*(?:src|href)="(https?://[^"]+)"', page)
+        }
+    )
+    assert remote == [], f"pages load from elsewhere: {remote}"

@@ -80,7 +80,9 @@ def test_the_installed_plugin_is_found_by_its_entry_point_beside_folder_plugins(
         check=True,
     ).stdout
     assert "acme_ld100" in table
-    assert "failed: missing package 'acme_motion_sdk'" in table
+    row = next(line for line in table.splitlines() if line.startswith("vendor_stage "))
+    assert row.split()[2] == "failed"
+    assert "\n    missing package 'acme_motion_sdk'" in table  # the reason, under its row
     failed = [e for e in plugins.values() if e["status"] in ("failed", "unavailable")]
     assert f"{len(failed)} of {len(plugins)} plugins cannot be used; the others work." in table
 

@@ -1,25 +1,162 @@
-"""Every tutorial in notebooks/ runs top to bottom on the simulators alone."""
+"""Every tutorial in notebooks/ runs top to bottom on the simulators alone, and gets the results
+it teaches: after the last cell, a check runs in the same kernel and compares the notebook's
+own numbers with the physics of the virtual bench (the diode's ideality factor, the band gap,
+the square wave's 4/π, the loop that settles) — not only that no cell raised.
+
+Run twice in one kernel (as Run All twice would) by the browser tests; here once each.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
+# Per notebook: Python run in its kernel after its last cell (an expression giving a dict),
+# and what must hold of that dict and of the text the notebook printed.
+Check = tuple[str, Callable[[dict[str, Any], str], None]]
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+def _quickstart(r: dict[str, Any], printed: str) -> None:
+    assert r["status"] == "completed"
+    assert r["points"] == 41
+    # The notebook's fit of the exponential part recovers the bench diode's ideality factor.
+    assert r["n"] == pytest.approx(r["ideality"], rel=0.05)
+
+
+def _instruments(r: dict[str, Any], printed: str) -> None:
+    assert r["lock_max"] == pytest.approx(0.03)
+    assert "InterlockError: smu.output" in printed
+    assert "LimitError: smu.current_limit: 50 mA is above the upper locked limit 30 mA" in printed
+    # Wien: the lamp's spectrum peaks near 2898 µm·K / T (the spectrometer's grating allowing).
+    assert 800 <= r["peak_nm"] <= 1100
+
+
+def _runs(r: dict[str, Any], printed: str) -> None:
+    assert r["ratio"] == pytest.approx(4 / math.pi, rel=0.02)  # square over sine fundamental
+    assert r["warm_last"] == pytest.approx(40, abs=3)
+    assert r["slow_status"] == "aborted"
+    assert 0 < r["slow_points"] < 200
+    assert r["failing_status"] == "failed"
+    assert r["failing_points"] > 0
+
+
+def _cameras(r: dict[str, Any], printed: str) -> None:
+    if r["pvcam"]:
+        assert r["spots"] > 0
+        assert r["movie_frames"] == 40
+    assert r["ball_frames"] == 30
+
+
+def _analysis(r: dict[str, Any], printed: str) -> None:
+    assert r["n"] == pytest.approx(r["ideality"], rel=0.05)
+    assert r["fundamental"] == pytest.approx(4 / math.pi, rel=0.05)  # 2 V peak-to-peak
+    assert r["third"] == pytest.approx(4 / (3 * math.pi), rel=0.1)
+    assert r["ball_speed"] > 0.1  # pixels per frame: the ball moves
+
+
+def _plugins(r: dict[str, Any], printed: str) -> None:
+    assert r["exit_code"] == 0
+    assert not r["moving"]
+
+
+def _teaching(r: dict[str, Any], printed: str) -> None:
+    assert -3e-3 < r["slope"] < -1e-3  # dV/dT of a silicon diode at 1 mA: about -2 mV/K
+    # Extrapolated to 0 K against the sample's temperature: near the band gap the bench uses.
+    assert r["intercept"] == pytest.approx(r["band_gap"], abs=0.1)
+
+
+def _feedback(r: dict[str, Any], printed: str) -> None:
+    assert r["pi_settled"] == pytest.approx(40, abs=0.2)
+    assert r["held_mean"] == pytest.approx(35, abs=0.3)
+
+
+CHECKS: dict[str, Check] = {
+    "00-quickstart": (
+        "dict(n=1 / (slope * thermal_voltage), ideality=bench.dut.ideality, "
+        "points=run.points, status=run.status)",
+        _quickstart,
+    ),
+    "01-instruments": (
+        "dict(lock_max=smu.settings.current_limit.state.lock.max, "
+        "peak_nm=spectrometer.read('peak_wavelength'))",
+        _instruments,
+    ),
+    "02-runs": (
+        "dict(ratio=float(ratio.median()), warm_last=float(warm.tc_temperature[-1]), "
+        "slow_status=slow.status, slow_points=slow.points, "
+        "failing_status=failing.status, failing_points=failing.points)",
+        _runs,
+    ),
+    "03-cameras": (
+        "dict(pvcam=SIMULATED_PVCAM is not None, "
+        "spots=int(count) if SIMULATED_PVCAM else 0, "
+        "movie_frames=int(spots.kinetix.shape[0]) if SIMULATED_PVCAM else 0, "
+        "ball_frames=int(bounce.viky.shape[0]))",
+        _cameras,
+    ),
+    "04-analysis": (
+        "dict(n=float(n), ideality=bench.dut.ideality, fundamental=float(peaks[0]), "
+        "third=float(peaks[2]), ball_speed=float(abs(velocity.x_polyfit_coefficients) "
+        "+ abs(velocity.y_polyfit_coefficients)))",
+        _analysis,
+    ),
+    "05-plugins": (
+        "dict(exit_code=int(exit_code), moving=bool(steps.stage_moving.any()))",
+        _plugins,
+    ),
+    "06-teaching-lab": (
+        "dict(slope=float(slope), intercept=float(intercept), band_gap=station.bench.dut.band_gap)",
+        _teaching,
+    ),
+    "07-feedback": (
+        "dict(pi_settled=float(settled['value']), held_mean=float(held.tc_temperature.mean()))",
+        _feedback,
+    ),
+}
+
+
+def test_every_tutorial_has_a_check() -> None:
+    assert {p.stem for p in NOTEBOOKS} == set(CHECKS)
+
+
+# The tutorials that touch labkit's compiled parts (the frame kernels through camera previews,
+# the simulated libpvcam); the others never import them.
+USING_COMPILED_PARTS = ["03-cameras", "04-analysis"]
+
+# What an installation made without a C compiler looks like to a kernel: no C extension
+# (LABKIT_NATIVE=numpy keeps it from being imported) and no simulated libpvcam file.
+WITHOUT_COMPILED_PARTS = """
+import labkit.sim.pvcam
+labkit.sim.pvcam._STEM = "_libpvcam_sim_not_built"
+"""
+
+
+def _execute(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, compiled: bool = True
+) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "data"))
     notebook = nbformat.read(path, as_version=4)
+    if not compiled:
+        monkeypatch.setenv("LABKIT_NATIVE", "numpy")
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(WITHOUT_COMPILED_PARTS))
+    expression, check = CHECKS[path.stem]
+    probe = nbformat.v4.new_code_cell(
+        f"import json as _json\nimport labkit.native as _native\n"
+        f"print(_json.dumps({{**{expression}, '_backend': _native.backend}}))"
+    )
+    notebook.cells.append(probe)
     client = nbclient.NotebookClient(
         notebook,
-        timeout=120,
+        timeout=180,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -32,6 +169,37 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         if o.get("output_type") == "error"
     ]
     assert not errors, json.dumps(errors, indent=1)[:3000]
+    printed = "".join(
+        o.get("text", "")
+        for c in notebook.cells[:-1]
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("name") == "stdout"
+    )
+    results = json.loads(
+        "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
+    )
+    if not compiled:
+        assert results["_backend"] == "numpy"
+        assert "The simulated libpvcam has not been built" in printed or path.stem != "03-cameras"
+    check(results, printed)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_and_gets_its_results(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _execute(path, tmp_path, monkeypatch)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", USING_COMPILED_PARTS)
+def test_a_tutorial_runs_where_labkit_was_installed_without_a_c_compiler(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (path,) = [p for p in NOTEBOOKS if p.stem == name]
+    _execute(path, tmp_path, monkeypatch, compiled=False)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

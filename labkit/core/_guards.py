@@ -71,10 +71,30 @@ class GuardMixin:
         if not spec.lockable:
             raise ConfigurationError(f"{spec.name} is declared not lockable", **context)
         state = self._states[spec.name]
-        if state.lock is not None:
+        if state.lock is not None and not state.lock.opens_with(key):
+            # Whoever could unlock it may lock it anew (a notebook cell run again); others not.
             raise LockedError(
                 f"{spec.name} is already {state.lock.describe()}", **context, hint="Unlock it first"
             )
+        previous, state.lock = state.lock, None
+        try:
+            self._lock_anew(spec, state, value=value, min=min, max=max, reason=reason, key=key)
+        except BaseException:
+            state.lock = previous
+            raise
+
+    def _lock_anew(
+        self,
+        spec: TraitSpec,
+        state: Any,
+        *,
+        value: Any,
+        min: Any,
+        max: Any,
+        reason: str,
+        key: str | None,
+    ) -> None:
+        context = {"instrument": self.name, "setting": spec.name}
         where = spec.name
         if value is not None:
             coerced = spec.coerce(value, where=where)

@@ -411,7 +411,11 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
         return await self._worker.call_async(self._refresh_on_worker, specs)
 
     def refresh(self, *names: str) -> dict[str, Any]:
-        """Read every readable setting and reading (or those named); returns their values."""
+        """Read every readable setting and reading (or those named); returns their values.
+
+        Without names, readings that would change the instrument (``side_effect``) are left
+        out: refreshing is looking.
+        """
         self._require_connected()
         specs = self._refreshable(names)
         return self._worker.call(self._refresh_on_worker, specs)
@@ -423,7 +427,11 @@ class Instrument(AssignMixin, GuardMixin, _HasTraits, metaclass=InstrumentMeta):
     def _refreshable(self, names: Iterable[str]) -> list[TraitSpec]:
         if names:
             return [self._spec(n) for n in names]
-        return [s for s in self._labkit_specs.values() if s.role != "action" and self._can_read(s)]
+        return [
+            s
+            for s in self._labkit_specs.values()
+            if s.role != "action" and self._can_read(s) and not s.side_effect_of(self)
+        ]
 
     def _refresh_on_worker(self, specs: list[TraitSpec]) -> dict[str, Any]:
         return {spec.name: self._do_read(spec) for spec in specs}

@@ -72,6 +72,7 @@ class TraitSpec:
     bool_tokens: tuple[str, str] = ("1", "0")
     delay: float = 0.0
     confirm: str | None = None
+    side_effect: str | Callable[[Any], str | None] | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""
@@ -105,6 +106,17 @@ class TraitSpec:
     def bounded(self) -> bool:
         """Both hard bounds finite: the panel may offer a slider."""
         return self.min is not None and self.max is not None
+
+    def side_effect_of(self, instrument: Any) -> str | None:
+        """What reading this now would change on ``instrument`` (None: nothing).
+
+        A reading declared with ``side_effect`` (a measurement that switches the meter's
+        function, say) is not read by anything that only looks: panels, snapshots, refreshes.
+        """
+        effect = self.side_effect
+        if effect is None or isinstance(effect, str):
+            return effect
+        return effect(instrument)
 
     def replace(self, **changes: Any) -> TraitSpec:
         spec = dataclasses.replace(self, **changes)
@@ -429,6 +441,8 @@ class TraitSpec:
             out["choices"] = list(self.choices)
         if self.access != "rw":
             out["access"] = self.access
+        if isinstance(self.side_effect, str):
+            out["side_effect"] = self.side_effect
         if self.doc:
             out["doc"] = self.doc
         return out

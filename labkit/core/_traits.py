@@ -210,12 +210,16 @@ def Reading(
     choices: Any = None,
     get: str | Callable[..., Any] | None = None,
     parse: Callable[[str], Any] | None = None,
+    side_effect: str | Callable[[Any], str | None] | None = None,
     label: str | None = None,
     doc: str = "",
 ) -> ReadingTrait:
     """Declare a reading: a value the instrument measures, read with ``inst.read(name)``.
 
     ``get`` is a query (``"MEAS:CURR?"``) or a callable; a method ``_get_<name>`` works too.
+    ``side_effect`` says what reading it changes on the instrument (``"makes resistance the
+    measure function"``), or is a callable of the instrument that says so, or None, now:
+    panels, snapshots and ``refresh()`` then leave it unread, and say why.
     """
     kind_name, enum_type = kind_of(kind, choices)
     values, tokens = split_choices(choices, enum_type)
@@ -229,6 +233,7 @@ def Reading(
         access="r",
         get=get,
         parse=parse,
+        side_effect=side_effect,
         label=label,
         doc=doc,
     )

@@ -19,7 +19,15 @@ from labkit.core._errors import DeclarationError, SettingTypeError, UnitError
 if TYPE_CHECKING:
     import pint
 
-__all__ = ["check_unit", "format_quantity", "is_quantity", "to_number", "ureg"]
+__all__ = [
+    "check_unit",
+    "format_quantity",
+    "is_quantity",
+    "si_parts",
+    "to_number",
+    "unit_symbol",
+    "ureg",
+]
 
 _NUMBER_AND_UNIT = re.compile(
     r"""^\s*
@@ -140,12 +148,94 @@ def _safe_unit(text: str, original: str, unit: str | None, where: str) -> Any:
         ) from None
 
 
-def format_quantity(value: Any, unit: str | None = None) -> str:
-    """``12 V``, ``0.5 mA``, ``True``: a value as a person would write it in a message."""
-    if isinstance(value, float):
-        text = f"{value:.6g}" if math.isfinite(value) else str(value)
+# Units that take SI prefixes in what people read: ``105 µA``, ``50 mA``, ``1.5 kV``. Others
+# (``degC``, ``nm``, ``%``, ``deg``, compound units) are shown as declared.
+_PREFIXED_UNITS = {
+    "V": "V",
+    "A": "A",
+    "W": "W",
+    "Hz": "Hz",
+    "s": "s",
+    "F": "F",
+    "H": "H",
+    "S": "S",
+    "ohm": "Ω",
+    "Ω": "Ω",
+    "Ohm": "Ω",
+}
+_PREFIXES = {-15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
+_SIGNIFICANT = 6
+
+
+def unit_symbol(unit: str | None) -> str:
+    """A declared unit as people write it (``ohm`` → ``Ω``, ``degC`` → ``°C``, ``uA`` → ``µA``)."""
+    if not unit:
+        return ""
+    if unit in _PREFIXED_UNITS:
+        return _PREFIXED_UNITS[unit]
+    special = {"degC": "°C", "degF": "°F", "deg": "°", "percent": "%", "kelvin": "K"}
+    if unit in special:
+        return special[unit]
+    if unit.startswith("u") and unit[1:] in _PREFIXED_UNITS:
+        return "µ" + _PREFIXED_UNITS[unit[1:]]
+    return unit
+
+
+def si_parts(value: float, unit: str | None) -> tuple[float, str]:
+    """The scale and unit symbol ``value`` reads best in: ``(1e-6, "µA")`` for 105e-6 A.
+
+    Engineering prefixes (a mantissa from 1 to 999), except that values from 0.1 to 1 keep
+    the bare unit (``0.63 V``, ``0.5 s``), and seconds take no prefix above one.
+    """
+    symbol = unit_symbol(unit)
+    if unit not in _PREFIXED_UNITS or not math.isfinite(value) or value == 0:
+        return 1.0, symbol
+    magnitude = abs(value)
+    exponent = 3 * math.floor(math.log10(magnitude) / 3)
+    if exponent == -3 and magnitude >= 0.1 * (1 - 1e-12):
+        exponent = 0
+    if unit == "s":
+        exponent = min(exponent, 0)
+    if exponent not in _PREFIXES:  # beyond femto and giga: the bare unit, with an exponent
+        return 1.0, symbol
+    return 10.0**exponent, _PREFIXES[exponent] + symbol
+
+
+def _mantissa(number: float, resolution: float | None) -> str:
+    """``number`` with six significant digits, or to ``resolution`` (a step), zeros trimmed."""
+    if resolution is not None and resolution > 0 and math.isfinite(resolution):
+        decimals = max(0, -math.floor(math.log10(resolution) + 1e-9))
+        decimals = min(decimals, 15)
+        text = f"{number:.{decimals}f}"
     else:
-        text = str(value)
-    if unit and isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return f"{text} {unit}"
+        whole = math.floor(math.log10(abs(number))) + 1 if number else 1
+        digits = max(_SIGNIFICANT, whole) if whole <= 12 else _SIGNIFICANT
+        text = f"{number:.{digits}g}"
+        if "e" in text:
+            return text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
     return text
+
+
+def format_quantity(value: Any, unit: str | None = None, *, resolution: float | None = None) -> str:
+    """``12 V``, ``105 µA``, ``50 mA``, ``True``: a value as a person would write it.
+
+    Numbers get an SI prefix (see :func:`si_parts`) and six significant digits, or the
+    decimals one ``resolution`` step needs (a setting's step, in its declared unit).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        text = "∞" if number > 0 else "−∞" if number < 0 else "NaN"
+        return f"{text} {unit_symbol(unit)}".rstrip()
+    if isinstance(value, numbers.Integral) and resolution is None and unit not in _PREFIXED_UNITS:
+        text = str(int(value))
+        return f"{text} {unit_symbol(unit)}".rstrip()
+    scale, symbol = si_parts(number, unit)
+    step = None if resolution is None else resolution / scale
+    text = _mantissa(number / scale, step)
+    return f"{text} {symbol}".rstrip()

@@ -10,7 +10,7 @@ from typing import Any
 
 from labkit.core import Condition, ConfigurationError, Handle, LabkitError, SettingHandle
 from labkit.runs._context import StepContext, group_by_instrument, seconds
-from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
+from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
 from labkit.runs._step import is_step
 from labkit.store import Variable, dtype_for_kind
 
@@ -101,7 +101,12 @@ class Read:
             else:
                 attrs = handle_attrs(handle)
                 variables[position] = Variable(
-                    label, (), (), dtype_for_kind(handle.spec.kind), attrs
+                    label,
+                    (),
+                    (),
+                    dtype_for_kind(handle.spec.kind),
+                    attrs,
+                    labels=text_labels(handle),
                 )
                 plan.uses(handle)
         plan.record(self.name, variables)

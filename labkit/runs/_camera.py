@@ -2,7 +2,8 @@
 
 Any object following :class:`labkit.core.Camera` works. A stream subscribes its own bounded
 :class:`~labkit.core.FrameQueue` and writes frames from a thread of its own, one frame per
-Zarr chunk, uncompressed, straight to disk: the camera's thread never waits for the disk, and
+Zarr chunk, uncompressed (unless ``compression=`` asks), straight to the store: the camera's
+thread never waits for the disk, and
 if the disk falls behind the oldest queued frames are dropped and counted (in the run's
 events), never the camera. Frame numbers, host and camera time stamps and exposures are
 stored as coordinates along the frame dimension.
@@ -56,7 +57,9 @@ def _frame_variables(name: str) -> dict[str, Variable]:
     }
 
 
-def _pixels_variable(name: str, camera: Any, frame: Frame) -> Variable:
+def _pixels_variable(
+    name: str, camera: Any, frame: Frame, compression: str | None = None
+) -> Variable:
     pixels = np.asarray(frame.pixels)
     dtype = pixels.dtype.name
     if dtype not in SPEC_DTYPES or pixels.ndim not in (2, 3):
@@ -66,7 +69,7 @@ def _pixels_variable(name: str, camera: Any, frame: Frame) -> Variable:
         )
     dims = (f"{name}_y", f"{name}_x") + ((f"{name}_channel",) if pixels.ndim == 3 else ())
     attrs = {"long_name": f"{getattr(camera, 'name', name)} frames", "units": "counts"}
-    return Variable(name, dims, pixels.shape, dtype, attrs)
+    return Variable(name, dims, pixels.shape, dtype, attrs, compression=compression)
 
 
 def _frame_values(name: str, frame: Frame) -> dict[str, Any]:
@@ -94,7 +97,8 @@ class CameraStream:
 
     The camera is started if it is not acquiring (and stopped again at the end). Frames that
     arrived before the step subscribed are not recorded. ``no_frame_timeout`` fails the run if
-    the camera goes silent.
+    the camera goes silent. Frames are stored as their raw bytes; ``compression`` (``"lz4"``,
+    ``"zstd"``, ``"gzip"``) trades CPU for space, frame by frame on the writing thread.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class CameraStream:
         queue_size: int = 64,
         start: bool = True,
         no_frame_timeout: Any = 10.0,
+        compression: str | None = None,
     ) -> None:
         _check_camera(camera)
         if frames is None and duration is None:
@@ -120,6 +125,7 @@ class CameraStream:
         self.queue_size = int(queue_size)
         self.start = start
         self.no_frame_timeout = seconds(no_frame_timeout, "no_frame_timeout")
+        self.compression = compression
 
     def prepare(self, plan: PlanBuilder) -> None:
         fixed = self.frames is not None and self.duration is None
@@ -184,7 +190,8 @@ class CameraStream:
                 break
             last_frame = time.monotonic()
             if count == 0:
-                ctx.declare(self.name, _pixels_variable(self.name, self.camera, frame))
+                pixels = _pixels_variable(self.name, self.camera, frame, self.compression)
+                ctx.declare(self.name, pixels)
             ctx.at(count).record(_frame_values(self.name, frame), time=frame.timestamp)
             count += 1
         return count
@@ -203,11 +210,19 @@ class CameraStream:
 class Snap:
     """Acquire one frame at each point of the surrounding loops (an image per grid point)."""
 
-    def __init__(self, camera: Any, *, name: str | None = None, timeout: Any = None) -> None:
+    def __init__(
+        self,
+        camera: Any,
+        *,
+        name: str | None = None,
+        timeout: Any = None,
+        compression: str | None = None,
+    ) -> None:
         _check_camera(camera)
         self.camera = camera
         self.name = _camera_name(camera, name)
         self.timeout = None if timeout is None else seconds(timeout, "Snap's timeout")
+        self.compression = compression
 
     def prepare(self, plan: PlanBuilder) -> None:
         plan.reserve(self.name)
@@ -215,7 +230,7 @@ class Snap:
 
     async def run(self, ctx: StepContext) -> None:
         frame = await asyncio.to_thread(self.camera.snap, self.timeout)
-        ctx.declare(self.name, _pixels_variable(self.name, self.camera, frame))
+        ctx.declare(self.name, _pixels_variable(self.name, self.camera, frame, self.compression))
         # A frame is written straight to disk: do it off the loop.
         await asyncio.to_thread(ctx.record, _frame_values(self.name, frame), time=frame.timestamp)
 

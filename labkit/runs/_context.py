@@ -159,8 +159,8 @@ class StepContext:
         variables = declared.variables
         stored = {variables[key].name: value for key, value in values.items()}
         stored[declared.time] = _now_ns() if time is None else time_value(time)
-        self._engine.writer.record(self.index, stored, point=not self.redo)
-        self._engine.run._recorded(self.index, stored)
+        sequence = self._engine.writer.record(self.index, stored, point=not self.redo)
+        self._engine.run._recorded(sequence, self.index, stored)
 
     def declare(self, key: Any, item: Variable, *, group: str | None = None) -> Variable:
         """Create, at run time, data whose item shape is only known now (a camera frame).

@@ -163,7 +163,12 @@ class Engine:
                 else:
                     state, reason = "suspended", "; ".join(self.suspensions.values())
                 if (state, reason) != announced:
-                    self.run._update(points=self.writer.points, status=state, message=reason)
+                    self.run._update(
+                        points=self.writer.durable_points,
+                        recorded=self.writer.points,
+                        status=state,
+                        message=reason,
+                    )
                     self.event(state, reason=reason)
                     announced = (state, reason)
                 self._changed.clear()
@@ -220,7 +225,7 @@ class Engine:
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
-        self.run._finished(status, error, self.writer.points)
+        self.run._finished(status, error, self.writer.durable_points, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
         touched = list(self.touched.values())
@@ -236,9 +241,10 @@ class Engine:
         return jsonable(report)
 
     async def _publish(self) -> None:
-        """Push counters to the Run's traits a few times a second (not at every point)."""
+        """Push counters to the Run's traits a few times a second (not at every point):
+        ``points`` counts what is stored, ``recorded`` what was acquired."""
         while True:
-            self.run._update(points=self.writer.points)
+            self.run._update(points=self.writer.durable_points, recorded=self.writer.points)
             await asyncio.sleep(_PUBLISH_INTERVAL)
 
     async def _check_suspender(self, key: int, suspender: Suspender, since: float | None):
@@ -276,15 +282,16 @@ def start(
     metadata: dict[str, Any] | None = None,
     suspenders: Iterable[Any] = (),
     data_root: Any = None,
+    storage_options: dict[str, Any] | None = None,
     progress: bool | None = None,
-    flush_interval: float = 0.5,
+    flush_interval: float | None = None,
     redo_on_suspend: bool = True,
 ) -> Run:
     """Prepare, check, create the store and launch; returns the :class:`Run` at once."""
     plan = Plan.build(steps)
     plan.check()
     watched = [_suspender(item) for item in suspenders]
-    root = check_writable(resolve_data_root(data_root))
+    root = check_writable(resolve_data_root(data_root, storage_options))
     run_name = name or _default_name(plan)
     run_id = new_run_id()
     path = store_path(root, run_id, run_name)
@@ -307,7 +314,7 @@ def start(
     }
     writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
     writer.create()
-    run = Run(run_id, run_name, path, plan, writer)
+    run = Run(run_id, run_name, writer.path, plan, writer)
     engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
     run._attach(engine, progress)
     run._future = _loop.submit(engine.main())

@@ -21,7 +21,7 @@ import numpy as np
 from labkit.core import Condition, ConfigurationError, Handle, SettingHandle
 from labkit.runs._basic import Read, as_step
 from labkit.runs._context import StepContext, seconds
-from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name
+from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
 from labkit.store import Variable, dtype_for_kind
 
 __all__ = ["Grid", "Repeat", "Sweep", "TimeSeries", "grid_positions"]
@@ -41,7 +41,8 @@ def _coordinate(handle: SettingHandle, dim: str, values: np.ndarray) -> Variable
     attrs = {**handle_attrs(handle), "role": "setpoint"}
     dtype = dtype_for_kind(handle.spec.kind)
     data = values.astype(object) if dtype == "string" else values
-    return Variable(dim, (dim,), (len(values),), dtype, attrs, data=data)
+    labels = text_labels(handle)
+    return Variable(dim, (dim,), (len(values),), dtype, attrs, data=data, labels=labels)
 
 
 class Sweep:

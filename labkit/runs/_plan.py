@@ -52,6 +52,14 @@ def handle_attrs(handle: Handle) -> dict[str, Any]:
     return attrs
 
 
+def text_labels(handle: Handle) -> tuple[str, ...] | None:
+    """The labels of a choice setting, in declaration order: its stored codes' table."""
+    spec = handle.spec
+    if dtype_for_kind(spec.kind) != "string" or not spec.choices:
+        return None
+    return tuple(str(choice) for choice in spec.choices)
+
+
 @dataclasses.dataclass(frozen=True)
 class Dim:
     """A dimension of the run: a loop, or an open-ended series (``size`` None)."""
@@ -265,6 +273,7 @@ class PlanBuilder:
                     (),
                     dtype_for_kind(spec.spec.kind),
                     handle_attrs(spec),
+                    labels=text_labels(spec),
                 )
                 self.uses(spec)
             elif isinstance(spec, Variable):
@@ -281,6 +290,7 @@ class PlanBuilder:
                 dict(item.attrs),
                 compression=item.compression,
                 item_ndim=len(item.dims),
+                labels=item.labels,
             )
             declared[key] = self.add_variable(full)
         group = Group(group_name, scope, declared, self.path)

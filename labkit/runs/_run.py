@@ -1,21 +1,27 @@
 """The :class:`Run` handle: what a cell gets back at once while the run goes on.
 
-Its traits (``status``, ``message``, ``points``, ``progress``) change on labkit's loop thread
-a few times a second, so widgets and progress bars follow a run by observing them. Control
-(``pause``, ``resume``, ``abort``) works from any thread. ``wait()`` blocks a script until the
-run ends and returns the Dataset; async code can ``await run``.
+Its traits (``status``, ``message``, ``points``, ``recorded``, ``progress``) change on labkit's
+loop thread a few times a second, so widgets and progress bars follow a run by observing them.
+Control (``pause``, ``resume``, ``abort``) works from any thread. ``wait()`` blocks a script
+until the run ends and returns the Dataset; async code can ``await run``.
+
+**Reported means stored.** ``points`` counts points that are durable — stored, and published
+in the store's metadata, so a reader elsewhere or a killed process keeps them — and watchers
+hear of a point only then (``watch(..., durable=False)`` hears of it as soon as it is
+acquired, for previews that claim nothing). ``recorded`` counts points acquired so far.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from traitlets import Float, HasTraits, Int, Unicode
 
@@ -35,6 +41,12 @@ log = logging.getLogger("labkit.runs")
 Watcher = Callable[[tuple[int, ...], dict[str, Any]], None]
 
 
+class _Watch(NamedTuple):
+    callback: Watcher
+    durable: bool
+    names: frozenset[str] | None  # the values it needs (None: all)
+
+
 class Run(HasTraits):
     """A run in progress (or finished): status, progress, live data, and control."""
 
@@ -42,15 +54,17 @@ class Run(HasTraits):
         "running", help="running, paused, suspended, then completed, aborted or failed"
     )
     message = Unicode("", help="Why the run is paused or suspended, or what it is doing")
-    points = Int(0, help="Points recorded so far")
+    points = Int(0, help="Points stored so far: durable, safe from a crash of this process")
+    recorded = Int(0, help="Points acquired so far (the newest perhaps not yet stored)")
     total = Int(None, allow_none=True, help="Points the plan will record (None if open-ended)")
     progress = Float(None, allow_none=True, help="Fraction done, 0 to 1 (None if unknown)")
 
-    def __init__(self, run_id: str, name: str, path: Path, plan: Plan, writer: RunWriter):
+    def __init__(self, run_id: str, name: str, path: Any, plan: Plan, writer: RunWriter):
         super().__init__(total=plan.total, progress=0.0 if plan.total else None)
         self.id = run_id
         self.name = name
-        self.path = Path(path)
+        # A Path for a local store; a Location (URL and storage options) on object storage.
+        self.path = Path(path) if isinstance(path, str) else path
         self.plan = plan
         self._writer = writer
         self._engine: Engine | None = None
@@ -59,8 +73,13 @@ class Run(HasTraits):
         self._error: BaseException | None = None
         self._update_lock = threading.Lock()
         self._bar: Any = None
-        self._watchers: tuple[Watcher, ...] = ()
+        self._watchers: tuple[_Watch, ...] = ()
         self._watchers_lock = threading.Lock()
+        self._pending: collections.deque[tuple[int, tuple[int, ...], dict[str, Any]]] = (
+            collections.deque()
+        )
+        self._pending_lock = threading.Lock()
+        writer.on_durable(self._stored)
 
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine
@@ -84,9 +103,18 @@ class Run(HasTraits):
                 except Exception as error:  # an observer (a widget) raised
                     print(f"labkit: a run observer failed: {error!r}", file=sys.stderr)
 
-    def _finished(self, status: str, error: BaseException | None, points: int) -> None:
+    @property
+    def url(self) -> str:
+        """Where the run's store is: a local path or a URL (``s3://…``)."""
+        return str(self.path)
+
+    def _finished(
+        self, status: str, error: BaseException | None, points: int, recorded: int
+    ) -> None:
         self._error = error
-        changes: dict[str, Any] = {"points": points, "status": status}
+        with self._pending_lock:
+            self._pending.clear()  # never stored (the store failed): never reported
+        changes: dict[str, Any] = {"points": points, "recorded": recorded, "status": status}
         if status == "completed":
             changes["message"] = ""
             if self.total is not None:
@@ -101,28 +129,55 @@ class Run(HasTraits):
 
     # -- live data ----------------------------------------------------------------------
 
-    def watch(self, callback: Watcher) -> None:
-        """Call ``callback(index, values)`` with every point as it is recorded (live plots).
+    def watch(
+        self, callback: Watcher, *, durable: bool = True, names: Iterable[str] | None = None
+    ) -> None:
+        """Call ``callback(index, values)`` with every point once it is stored (live plots).
 
         ``index`` is the point's position along the run's dimensions and ``values`` maps
-        variable names (as in the Dataset, time included) to what was recorded. The callback
-        runs on the thread that recorded the point — labkit's loop, a camera step's writer —
-        so it must only take note and return at once; its exceptions are logged, never raised
-        into the run.
+        variable names (as in the Dataset, time included) to what was recorded — only those
+        in ``names``, if given (a plot that needs no camera frames should not keep them
+        waiting in memory). Stored points arrive after each flush of the store, on its
+        flusher's thread; ``durable=False`` calls at once, on the thread that recorded the
+        point, for previews that claim nothing about the store. Either way the callback must
+        only take note and return at once; its exceptions are logged, never raised into the run.
         """
+        watch = _Watch(callback, durable, None if names is None else frozenset(names))
         with self._watchers_lock:
-            self._watchers = (*self._watchers, callback)
+            self._watchers = (*self._watchers, watch)
 
     def unwatch(self, callback: Watcher) -> None:
         with self._watchers_lock:
-            self._watchers = tuple(w for w in self._watchers if w is not callback)
+            self._watchers = tuple(w for w in self._watchers if w.callback is not callback)
 
-    def _recorded(self, index: tuple[int, ...], values: dict[str, Any]) -> None:
-        for callback in self._watchers:
-            try:
-                callback(index, values)
-            except Exception:
-                log.exception("labkit: a run watcher failed")
+    def _recorded(self, sequence: int, index: tuple[int, ...], values: dict[str, Any]) -> None:
+        """A point was recorded as record ``sequence`` of the writer (see RunWriter.record)."""
+        keep: set[str] | None = set()
+        for watch in self._watchers:
+            if not watch.durable:
+                _call(watch, index, values)
+            elif keep is not None:
+                keep = None if watch.names is None else keep | watch.names
+        if keep is not None and not keep:
+            return  # nobody waits for stored points
+        kept = values if keep is None else {k: v for k, v in values.items() if k in keep}
+        with self._pending_lock:
+            self._pending.append((sequence, index, kept))
+        if sequence <= self._writer.durable_sequence:  # a flush got there first
+            self._stored(self._writer.durable_sequence)
+
+    def _stored(self, sequence: int) -> None:
+        """The writer stored every record up to ``sequence``: tell durable watchers."""
+        ready = []
+        with self._pending_lock:
+            while self._pending and self._pending[0][0] <= sequence:
+                ready.append(self._pending.popleft())
+        if not ready:
+            return
+        watchers = [w for w in self._watchers if w.durable]
+        for _, index, values in ready:
+            for watch in watchers:
+                _call(watch, index, values)
 
     # -- control ------------------------------------------------------------------------
 
@@ -208,7 +263,8 @@ class Run(HasTraits):
         return self._writer.attrs
 
     def export(self, target: Any, *, format: str | None = None) -> Path:
-        """Write the run to NetCDF (``.nc``) or HDF5 (``.h5``)."""
+        """Write the run to NetCDF (``.nc``), HDF5 (``.h5``), Parquet or CSV (see
+        :func:`labkit.export_run`)."""
         from labkit.store import export_run
 
         return export_run(self.path, target, format=format)
@@ -247,6 +303,17 @@ class Run(HasTraits):
             bundle.update(widget._repr_mimebundle_(include=include, exclude=exclude) or {})
         bundle["text/plain"] = repr(self)
         return bundle
+
+
+def _call(watch: _Watch, index: tuple[int, ...], values: dict[str, Any]) -> None:
+    if watch.names is not None:
+        values = {k: v for k, v in values.items() if k in watch.names}
+        if not values:
+            return
+    try:
+        watch.callback(index, values)
+    except Exception:
+        log.exception("labkit: a run watcher failed")
 
 
 def _terminal() -> bool:

@@ -36,6 +36,7 @@ _LAZY = {
     "Endpoint": "labkit.sim._usb",
     "usb_backend": "labkit.sim._usb",
     "LabkitVisaLibrary": "labkit.sim._visa",
+    "simulated_alternative": "labkit.sim._alternatives",
 }
 
 __all__ = [

@@ -2,8 +2,9 @@
 
 ``store`` imports only ``core``: the run engine (``labkit.runs``) describes what to store as
 :class:`Variable` objects and writes through a :class:`RunWriter`; analysts use
-:func:`runs`, :func:`open_run` and :func:`export_run`. Names load on first use, so the
-``labkit runs`` command lists runs without importing zarr or xarray.
+:func:`runs`, :func:`open_run`, :func:`open_runs` and :func:`export_run`. A data root is a
+folder or any Zarr store URL (:class:`Location`). Names load on first use, so ``import
+labkit`` loads neither zarr nor xarray.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _LAZY = {
     "RunWriter": "labkit.store._writer",
     "StorageError": "labkit.store._writer",
     "time_value": "labkit.store._writer",
+    "NO_LABEL": "labkit.store._variables",
     "TIME_FILL": "labkit.store._variables",
     "Variable": "labkit.store._variables",
     "dtype_for_kind": "labkit.store._variables",
@@ -29,7 +31,11 @@ _LAZY = {
     "main": "labkit.store._cli",
     "run_command": "labkit.store._cli",
     "jsonable": "labkit.store._jsonable",
-    "export_run": "labkit.store._open",
+    "EXPORT_FORMATS": "labkit.store._export",
+    "export_run": "labkit.store._export",
+    "Location": "labkit.store._location",
+    "location": "labkit.store._location",
+    "open_runs": "labkit.store._many",
     "open_run": "labkit.store._open",
     "resolve_run": "labkit.store._open",
     "check_writable": "labkit.store._root",

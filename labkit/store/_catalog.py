@@ -1,10 +1,11 @@
 """The catalog: find runs by name, date, status, instrument or metadata without opening data.
 
-Listing reads one small JSON document per run (the group's ``zarr.json``) and nothing else; a
-cache in the data root (``.labkit-index.json``) remembers what each document said, keyed by
-its modification time and size, so a thousand finished runs cost a thousand ``stat`` calls.
-The stores stay the truth: a cache entry is used only for a finished run whose file is
-unchanged (runs still going are always read afresh), and the cache can be deleted at any time. Day folders outside ``since``/``until`` are not visited.
+Listing reads one small JSON document per run (the group's ``zarr.json``), concurrently, and
+nothing else, from a local folder or a bucket alike; an index per day folder remembers the
+summaries of finished runs, so a listing of ten thousand runs reads only the runs that are
+new or still going (see :mod:`labkit.store._scan`). The runs stay the truth: the index is
+rebuilt from them whenever it is stale, and can be deleted at any time. Day folders outside
+``since``/``until`` are not visited.
 """
 
 from __future__ import annotations
@@ -13,21 +14,19 @@ import dataclasses
 import datetime as _dt
 import fnmatch
 import html
-import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from labkit.core import LabkitError
+from labkit.store._location import Location, location
 from labkit.store._owner import owner_alive
-from labkit.store._root import data_root
+from labkit.store._root import as_store, data_root
+from labkit.store._scan import read_document, scan, summary
 
 __all__ = ["RunInfo", "RunList", "RunNotFound", "read_info", "runs"]
 
-INDEX_NAME = ".labkit-index.json"
-_INDEX_VERSION = 1
 _FINAL = ("completed", "aborted", "failed")
 STATUSES = ("running", "paused", "completed", "aborted", "failed", "interrupted")
 
@@ -54,7 +53,7 @@ class RunInfo:
     total: int | None
     instruments: tuple[str, ...]
     metadata: dict[str, Any]
-    path: Path
+    path: Any  # a Path for local stores, a Location (URL and storage options) otherwise
     error: dict[str, Any] | None = None
 
     @property
@@ -150,38 +149,24 @@ def _parse_time(text: Any) -> _dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
 
 
-def _summary(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The part of a run's metadata the catalog keeps (no snapshot, no plan)."""
-    return {
-        "id": attrs.get("run_id"),
-        "name": attrs.get("name", ""),
-        "status": attrs.get("status", "running"),
-        "start_time": attrs.get("start_time"),
-        "end_time": attrs.get("end_time"),
-        "points_written": attrs.get("points_written", 0),
-        "points_total": attrs.get("points_total"),
-        "instruments": attrs.get("instruments", []),
-        "metadata": attrs.get("metadata", {}),
-        "owner": attrs.get("owner"),
-        "heartbeat": attrs.get("heartbeat"),
-        "error": attrs.get("error"),
-    }
+_summary = summary
 
 
-def read_attrs(store: Path) -> dict[str, Any]:
+def read_attrs(store: Any) -> dict[str, Any]:
     """The run's metadata: the attributes of the store's root group."""
-    try:
-        with open(store / "zarr.json", "rb") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
+    where = location(store)
+    document = read_document(where)
+    if document is None:
         raise RunNotFound(
-            f"{str(store)!r} is not a run store (no zarr.json)",
-            hint="A run killed while its store was being created leaves an empty folder",
-        ) from None
+            f"{str(where)!r} is not a run store (no zarr.json)",
+            hint="A run killed while its store was being created leaves no zarr.json",
+        )
     return dict(document.get("attributes") or {})
 
 
-def _info(store: Path, summary: dict[str, Any]) -> RunInfo:
+def _info(store: Any, summary: dict[str, Any]) -> RunInfo:
+    if not isinstance(store, Path):  # a catalog passes Paths (local) or Locations as they are
+        store = as_store(location(store))
     stored = summary.get("status") or "running"
     status = stored
     if stored in ("running", "paused") and not owner_alive(
@@ -197,7 +182,7 @@ def _info(store: Path, summary: dict[str, Any]) -> RunInfo:
         else:
             status = "interrupted"
     return RunInfo(
-        id=summary.get("id") or store.stem.split("_", 1)[0],
+        id=summary.get("id") or str(store.name).split("_", 1)[0].removesuffix(".zarr"),
         name=summary.get("name") or "",
         status=status,
         stored_status=stored,
@@ -212,60 +197,12 @@ def _info(store: Path, summary: dict[str, Any]) -> RunInfo:
     )
 
 
-def read_info(store: str | os.PathLike[str]) -> RunInfo:
+def read_info(
+    store: str | os.PathLike[str] | Location, storage_options: Mapping[str, Any] | None = None
+) -> RunInfo:
     """The catalog entry of one store."""
-    path = Path(store).absolute()
-    return _info(path, _summary(read_attrs(path)))
-
-
-class _Index:
-    """The cache of summaries in the data root; never trusted over a changed store."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / INDEX_NAME
-        self.entries: dict[str, Any] = {}
-        self.changed = False
-        try:
-            with open(self.path, "rb") as handle:
-                document = json.load(handle)
-            if document.get("version") == _INDEX_VERSION:
-                self.entries = dict(document.get("entries") or {})
-        except (OSError, ValueError):
-            pass
-
-    def summary(self, store: Path, key: str) -> dict[str, Any] | None:
-        try:
-            stat = (store / "zarr.json").stat()
-        except OSError:
-            return None
-        stamp = [stat.st_mtime_ns, stat.st_size, stat.st_ino]
-        entry = self.entries.get(key)
-        if (
-            entry is not None
-            and entry.get("stamp") == stamp
-            and entry["summary"].get("status") in _FINAL
-        ):
-            return entry["summary"]  # a finished run's metadata does not change
-        try:
-            summary = _summary(read_attrs(store))
-        except (RunNotFound, OSError, ValueError):
-            return None
-        self.entries[key] = {"stamp": stamp, "summary": summary}
-        self.changed = True
-        return summary
-
-    def save(self, keep: set[str] | None = None) -> None:
-        if not self.changed:
-            return
-        if keep is not None:
-            self.entries = {k: v for k, v in self.entries.items() if k in keep}
-        try:
-            fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".labkit-index-")
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"version": _INDEX_VERSION, "entries": self.entries}, handle)
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only data root still lists runs, only slower
+    where = location(store, storage_options)
+    return _info(where, _summary(read_attrs(where)))
 
 
 def _to_datetime(value: Any, *, end_of_day: bool) -> _dt.datetime | None:
@@ -288,21 +225,10 @@ def _to_datetime(value: Any, *, end_of_day: bool) -> _dt.datetime | None:
     raise TypeError(f"{value!r} is not a date or a time")
 
 
-def _day_folders(root: Path, since: _dt.datetime | None, until: _dt.datetime | None):
-    try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except FileNotFoundError:
-        return
-    first = since.astimezone(_dt.timezone.utc).date() if since else None
-    last = until.astimezone(_dt.timezone.utc).date() if until else None
-    for folder in folders:
-        try:
-            day = _dt.date.fromisoformat(folder.name)
-        except ValueError:
-            continue
-        if (first and day < first) or (last and day > last):
-            continue
-        yield folder
+def _day_filter(since: _dt.datetime | None, until: _dt.datetime | None) -> Any:
+    first = since.astimezone(_dt.timezone.utc).date().isoformat() if since else None
+    last = until.astimezone(_dt.timezone.utc).date().isoformat() if until else None
+    return lambda day: not ((first and day < first) or (last and day > last))
 
 
 def _matches(value: Any, wanted: Any) -> bool:
@@ -319,13 +245,6 @@ def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
     return set(value)
 
 
-def iter_stores(root: Path, since=None, until=None) -> Iterator[Path]:
-    for folder in _day_folders(root, since, until):
-        for entry in sorted(folder.iterdir()):
-            if entry.suffix == ".zarr" and entry.is_dir():
-                yield entry
-
-
 def runs(
     name: str | None = None,
     *,
@@ -333,8 +252,11 @@ def runs(
     until: Any = None,
     status: str | Iterable[str] | None = None,
     instrument: str | Iterable[str] | None = None,
-    root: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | Location | None = None,
+    storage_options: Mapping[str, Any] | None = None,
     last: int | None = None,
+    index: bool = True,
+    refresh: bool = False,
     **metadata: Any,
 ) -> RunList:
     """The runs in the data root that match every filter given, oldest first.
@@ -343,9 +265,11 @@ def runs(
     (a date alone for ``until`` includes that whole day); ``status`` one or several of
     running, completed, aborted, failed, interrupted; ``instrument`` runs that used any of the
     named instruments; other keywords match the run's metadata (a value, or a function of it).
-    ``last=10`` keeps the ten newest.
+    ``last=10`` keeps the ten newest. ``root`` may be any Zarr store URL (``s3://bucket/runs``)
+    with ``storage_options``; ``index=False`` neither reads nor writes the index,
+    ``refresh=True`` rebuilds it from every run's metadata.
     """
-    folder = data_root(root)
+    folder = data_root(root, storage_options)
     start = _to_datetime(since, end_of_day=False)
     stop = _to_datetime(until, end_of_day=True)
     statuses = _as_set(status)
@@ -356,48 +280,48 @@ def runs(
                 f"unknown status {', '.join(sorted(unknown))}; use {', '.join(STATUSES)}"
             )
     wanted_instruments = _as_set(instrument)
-    index = _Index(folder)
     found = RunList()
-    seen: set[str] = set()
-    for store in iter_stores(folder, start, stop):
-        key = str(store.relative_to(folder))
-        seen.add(key)
-        summary = index.summary(store, key)
-        if summary is None:
+    base = folder.path
+    for day, store_name, entry in scan(
+        folder, _day_filter(start, stop), use_index=index, refresh=refresh
+    ):
+        if name is not None and not fnmatch.fnmatchcase(entry.get("name") or "", name):
             continue
-        if name is not None and not fnmatch.fnmatchcase(summary.get("name") or "", name):
-            continue
-        begun = _parse_time(summary.get("start_time"))
+        begun = _parse_time(entry.get("start_time"))
         if start is not None and (begun is None or begun < start):
             continue
         if stop is not None and (begun is None or begun > stop):
             continue
         if wanted_instruments is not None and not wanted_instruments & set(
-            summary.get("instruments") or ()
+            entry.get("instruments") or ()
         ):
             continue
-        user = summary.get("metadata") or {}
+        user = entry.get("metadata") or {}
         if any(k not in user or not _matches(user[k], want) for k, want in metadata.items()):
             continue
-        info = _info(store, summary)
+        if base is not None:
+            store: Any = Path(f"{base}/{day}/{store_name}")
+        else:
+            store = Location(f"{folder.url}/{day}/{store_name}", folder.options)
+        info = _info(store, entry)
         if statuses is not None and info.status not in statuses:
             continue
         found.append(info)
-    if not (start or stop):
-        index.save(keep=seen)
-    else:
-        index.save()
     found.sort(key=lambda r: (r.start or _dt.datetime.min.replace(tzinfo=_dt.timezone.utc), r.id))
     if last is not None:
         return RunList(found[-last:] if last > 0 else [])
     return found
 
 
-def find_by_name(name: str, root: str | os.PathLike[str] | None = None) -> RunInfo:
-    matching = runs(name, root=root)
+def find_by_name(
+    name: str,
+    root: str | os.PathLike[str] | Location | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> RunInfo:
+    matching = runs(name, root=root, storage_options=storage_options)
     if not matching:
         raise RunNotFound(
-            f"no run named {name!r} in {str(data_root(root))!r}",
+            f"no run named {name!r} in {str(data_root(root, storage_options))!r}",
             hint="labkit.runs() lists the runs there; pass a path to open a store elsewhere",
         )
     return matching.latest

@@ -4,8 +4,9 @@ A run killed mid-way (SIGKILL, a kernel restart, a power cut) keeps the status `
 its store: nothing was left to change it. Readers tell such a run apart from a live one with
 an owner lock: the writing process holds an ``flock`` on ``<store>.lock`` beside the store for
 as long as it runs, and the operating system releases it when the process dies, however it
-dies. On another host the lock cannot be seen, so the heartbeat the writer refreshes in the
-run's metadata decides: a heartbeat older than ``stale_after`` seconds means interrupted.
+dies. On another host the lock cannot be seen, and object storage has no locks: there the
+process id (on the writer's host) or the heartbeat the writer refreshes in the run's metadata
+decides: a heartbeat older than ``stale_after`` seconds means interrupted.
 """
 
 from __future__ import annotations
@@ -115,17 +116,21 @@ def _pid_alive(pid: int, started: int | None) -> bool:
 
 
 def owner_alive(
-    store: Path,
+    store: Any,
     owner: dict[str, Any] | None,
     heartbeat: str | None,
     *,
     stale_after: float = STALE_AFTER,
 ) -> bool:
-    """Whether the process that wrote ``store`` (status ``running``) is still writing it."""
+    """Whether the process that wrote ``store`` (status ``running``) is still writing it.
+
+    ``store`` is a local folder (a Path), or a Location elsewhere (no lock file there).
+    """
     if owner and owner.get("host") == socket.gethostname():
-        held = _lock_held(lock_path(store))
-        if held is not None and lock_path(store).exists():
-            return held
+        if isinstance(store, Path):
+            held = _lock_held(lock_path(store))
+            if held is not None and lock_path(store).exists():
+                return held
         pid = owner.get("pid")
         if isinstance(pid, int):
             return _pid_alive(pid, owner.get("process_start"))

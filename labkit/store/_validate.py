@@ -1,11 +1,14 @@
-"""Check a store against the Zarr v3 specification, by hand, without zarr-python.
+"""Check a store against the Zarr v3 specification and labkit's format, by hand.
 
 labkit promises stores that other Zarr implementations read. zarr-python reading its own
-output proves little, so this reads every ``zarr.json`` as plain JSON and checks the fields the
-v3 core specification requires: node types, data types from the spec's list (plus the
-registered ``string`` type), a regular chunk grid, the default chunk key encoding, a fill
-value valid for the data type, exactly one array-to-bytes codec, dimension names, and strict
-JSON (no ``NaN`` tokens) in the attributes.
+output proves little, so this reads every ``zarr.json`` as plain JSON (through the store
+layer, so a bucket is checked like a folder) and checks the fields the v3 core specification
+requires — node types, core data types only, a regular chunk grid, the default chunk key
+encoding, a fill value valid for the data type, exactly one array-to-bytes codec, strict JSON
+(no ``NaN`` tokens) — and what the format page adds: ``dimension_names`` on every array (``[]``
+on 0-d ones), text as integer codes with a ``labels`` list, the run's required attributes, and
+inline consolidated metadata (an extension with ``must_understand: false``) that agrees with
+each array's own document.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 __all__ = ["SPEC_DATA_TYPES", "validate_store"]
@@ -34,11 +36,22 @@ SPEC_DATA_TYPES = {
     "complex64",
     "complex128",
 }
-REGISTERED_DATA_TYPES = {"string"}  # zarr-extensions: variable-length UTF-8
+FORMAT1_DATA_TYPES = {"string"}  # format 1 stored text as variable-length UTF-8
 ARRAY_TO_BYTES = {"bytes", "sharding_indexed", "vlen-utf8"}
 BYTES_TO_BYTES = {"blosc", "gzip", "crc32c", "zstd"}
 ARRAY_TO_ARRAY = {"transpose"}
 _FLOAT_WORDS = {"NaN", "Infinity", "-Infinity"}
+REQUIRED_ATTRIBUTES = (
+    "labkit_format",
+    "run_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "dims",
+    "dims_written",
+    "points_written",
+)
 _INT_RANGES = {
     "int8": (-(2**7), 2**7 - 1),
     "int16": (-(2**15), 2**15 - 1),
@@ -51,12 +64,11 @@ _INT_RANGES = {
 }
 
 
-def _strict_load(path: Path) -> Any:
+def _strict_load(data: bytes) -> Any:
     def refuse(token: str) -> Any:
         raise ValueError(f"non-standard JSON token {token}")
 
-    with open(path, "rb") as handle:
-        return json.loads(handle.read().decode("utf-8"), parse_constant=refuse)
+    return json.loads(data.decode("utf-8"), parse_constant=refuse)
 
 
 def _valid_float_fill(value: Any) -> bool:
@@ -87,7 +99,7 @@ def _check_fill(data_type: str, fill: Any) -> str | None:
     return None
 
 
-def _check_array(name: str, meta: dict[str, Any]) -> list[str]:
+def _check_array(name: str, meta: dict[str, Any], text_types: set[str]) -> list[str]:
     problems = []
 
     def bad(text: str) -> None:
@@ -102,8 +114,8 @@ def _check_array(name: str, meta: dict[str, Any]) -> list[str]:
     data_type = meta.get("data_type")
     if isinstance(data_type, dict):  # an extension data type: {"name": ..., "configuration": ...}
         data_type = str(data_type.get("name"))
-    if data_type not in SPEC_DATA_TYPES | REGISTERED_DATA_TYPES:
-        bad(f"data type {data_type!r} is not in the Zarr v3 specification")
+    if data_type not in SPEC_DATA_TYPES | text_types:
+        bad(f"data type {data_type!r} is not a core data type of the Zarr v3 specification")
     grid = meta.get("chunk_grid") or {}
     chunk_shape = (grid.get("configuration") or {}).get("chunk_shape")
     if grid.get("name") != "regular":
@@ -145,12 +157,18 @@ def _check_array(name: str, meta: dict[str, Any]) -> list[str]:
                 if multibyte and endian not in ("little", "big"):
                     bad("the bytes codec needs an endian for multi-byte data types")
     dims = meta.get("dimension_names")
-    if dims is not None and (
+    if (
         not isinstance(dims, list)
         or len(dims) != len(shape)
-        or not all(d is None or isinstance(d, str) for d in dims)
+        or not all(isinstance(d, str) for d in dims)
     ):
         bad(f"dimension_names {dims!r} must name each of the {len(shape)} axes")
+    labels = (meta.get("attributes") or {}).get("labels")
+    if labels is not None:
+        if data_type not in _INT_RANGES:
+            bad(f"labels on a {data_type} array: text codes are integers")
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            bad("labels must be a list of strings")
     if meta.get("storage_transformers") not in (None, []):
         bad("storage transformers are not expected")
     for key, value in meta.items():
@@ -159,46 +177,124 @@ def _check_array(name: str, meta: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _nodes(root: Path):
-    """Every node's zarr.json, without descending into chunk folders."""
-    pending = [root]
+async def _documents(store: Any) -> dict[str, bytes | None]:
+    """Every node's zarr.json by node path ('' for the root), without reading chunks."""
+    from labkit.store._arrays import BUFFERS
+
+    found: dict[str, bytes | None] = {}
+    pending = [""]
     while pending:
-        folder = pending.pop()
-        document = folder / "zarr.json"
-        if document.exists():
-            yield document
-            try:
-                if json.loads(document.read_bytes()).get("node_type") == "array":
-                    continue  # chunks below: not nodes
-            except (ValueError, AttributeError, OSError):
-                pass  # reported when the document itself is checked
-        pending.extend(sorted(p for p in folder.iterdir() if p.is_dir()))
-
-
-def validate_store(path: str | os.PathLike[str]) -> list[str]:
-    """Every way the store at ``path`` departs from the Zarr v3 spec; empty if it conforms."""
-    root = Path(path)
-    if not (root / "zarr.json").exists():
-        return [f"{root}: no zarr.json at the root"]
-    problems: list[str] = []
-    for document in _nodes(root):
-        node = document.parent.relative_to(root).as_posix()
-        name = "/" if node == "." else f"/{node}"
+        node = pending.pop()
+        key = f"{node}/zarr.json" if node else "zarr.json"
+        buffer = await store.get(key, BUFFERS)
+        found[node] = None if buffer is None else buffer.to_bytes()
+        if buffer is None and node:
+            continue
         try:
-            meta = _strict_load(document)
+            if json.loads(found[node] or b"{}").get("node_type") == "array":
+                continue  # chunks below: not nodes
+        except (ValueError, AttributeError):
+            pass  # reported when the document itself is checked
+        children = [c async for c in store.list_dir(node)]
+        for child in sorted(children, reverse=True):
+            child = child.rstrip("/").rsplit("/", 1)[-1]
+            if child != "zarr.json" and not child.startswith("."):
+                path = f"{node}/{child}" if node else child
+                if await store.get(f"{path}/zarr.json", BUFFERS) is not None:
+                    pending.append(path)
+    return found
+
+
+def _comparable(meta: dict[str, Any]) -> dict[str, Any]:
+    """An array's metadata but for what may run ahead of what is published: its shape and
+    its labels (the array's own document is updated first)."""
+    attributes = {k: v for k, v in (meta.get("attributes") or {}).items() if k != "labels"}
+    return {**{k: v for k, v in meta.items() if k != "shape"}, "attributes": attributes}
+
+
+def _check_consolidated(
+    group: dict[str, Any], arrays: dict[str, dict[str, Any]], text_types: set[str]
+) -> list[str]:
+    inline = group.get("consolidated_metadata")
+    if inline is None:
+        return []
+    problems = []
+    if not isinstance(inline, dict) or inline.get("must_understand") is not False:
+        return ["/: consolidated_metadata must be an object with must_understand: false"]
+    entries = inline.get("metadata")
+    if inline.get("kind") != "inline" or not isinstance(entries, dict):
+        return ["/: consolidated_metadata must be of kind 'inline' with a metadata object"]
+    for name, meta in sorted(entries.items()):
+        where = f"/{name} (inline)"
+        if not isinstance(meta, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        problems.extend(_check_array(where, meta, text_types))
+        own = arrays.get(name)
+        if own is None:
+            problems.append(f"{where}: no array of that name in the store")
+            continue
+        if _comparable(meta) != _comparable(own):
+            problems.append(f"{where}: differs from the array's own zarr.json")
+        labels = (meta.get("attributes") or {}).get("labels") or []
+        if labels != ((own.get("attributes") or {}).get("labels") or [])[: len(labels)]:
+            problems.append(f"{where}: labels are not those of the array's own zarr.json")
+        shape, own_shape = meta.get("shape") or [], own.get("shape") or []
+        if len(shape) != len(own_shape) or any(
+            a > b for a, b in zip(shape, own_shape, strict=True)
+        ):
+            problems.append(f"{where}: shape {shape} exceeds the array's own {own_shape}")
+    for name in sorted(set(arrays) - set(entries)):
+        problems.append(f"/{name}: missing from the inline consolidated metadata")
+    return problems
+
+
+def validate_store(
+    path: str | os.PathLike[str] | Any, storage_options: dict[str, Any] | None = None
+) -> list[str]:
+    """Every way the store at ``path`` (a folder or URL) departs from the Zarr v3 spec and
+    labkit's format; empty if it conforms."""
+    from zarr.core.sync import sync
+
+    from labkit.store._location import location
+
+    where = location(path, storage_options)
+    documents = sync(_documents(where.store(read_only=True)))
+    if documents.get("") is None:
+        return [f"{where}: no zarr.json at the root"]
+    problems: list[str] = []
+    parsed: dict[str, dict[str, Any]] = {}
+    for node, data in sorted(documents.items()):
+        name = f"/{node}"
+        try:
+            meta = _strict_load(data or b"")
         except ValueError as error:
             problems.append(f"{name}: zarr.json is not strict JSON ({error})")
             continue
         if not isinstance(meta, dict):
             problems.append(f"{name}: zarr.json is not an object")
             continue
+        parsed[node] = meta
+    root = parsed.get("", {})
+    attributes = root.get("attributes") if isinstance(root.get("attributes"), dict) else {}
+    version = attributes.get("labkit_format")
+    text_types = FORMAT1_DATA_TYPES if version == 1 else set()
+    if version is not None:
+        missing = [key for key in REQUIRED_ATTRIBUTES if key not in attributes]
+        if missing:
+            problems.append(f"/: run attributes missing: {', '.join(missing)}")
+    arrays: dict[str, dict[str, Any]] = {}
+    for node, meta in parsed.items():
+        name = f"/{node}"
         if meta.get("zarr_format") != 3:
             problems.append(f"{name}: zarr_format is {meta.get('zarr_format')!r}, not 3")
         kind = meta.get("node_type")
         if "attributes" in meta and not isinstance(meta["attributes"], dict):
             problems.append(f"{name}: attributes must be an object")
         if kind == "array":
-            problems.extend(_check_array(name, meta))
+            problems.extend(_check_array(name, meta, text_types))
+            arrays[node] = meta
         elif kind != "group":
             problems.append(f"{name}: node_type {kind!r} is not 'group' or 'array'")
+    problems.extend(_check_consolidated(root, arrays, text_types))
     return problems

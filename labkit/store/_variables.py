@@ -1,9 +1,10 @@
 """What a run stores: variables with dimensions, a data type, units and a chunk layout.
 
-Only data types with a Zarr v3 specification are used: the core numeric and boolean types,
-and the registered variable-length ``string`` type for text. Time stamps are ``int64``
-nanoseconds since the Unix epoch with CF ``units``, which xarray decodes to ``datetime64[ns]``
-without loss. Chunks are sized so that a chunk fills in the order points arrive (inner
+Only the core data types of the Zarr v3 specification are stored, so every Zarr reader
+(tensorstore, zarrs, zarr-python...) reads every array. Text (choices, names) is stored as
+``int32`` codes into a table of labels kept in the array's ``labels`` attribute, ``-1`` for no
+value. Time stamps are ``int64`` nanoseconds since the Unix epoch with CF ``units``, which
+xarray decodes to ``datetime64[ns]`` without loss. Chunks are sized so that a chunk fills in the order points arrive (inner
 dimensions first) and holds about a mebibyte; an image is one chunk per frame.
 """
 
@@ -18,15 +19,24 @@ import numpy as np
 
 from labkit.core import ConfigurationError
 
-__all__ = ["TIME_ATTRS", "TIME_FILL", "Variable", "choose_chunks", "dtype_for_kind", "fill_for"]
+__all__ = [
+    "NO_LABEL",
+    "TIME_ATTRS",
+    "TIME_FILL",
+    "Variable",
+    "choose_chunks",
+    "dtype_for_kind",
+    "fill_for",
+]
 
 TIME_FILL = int(np.iinfo(np.int64).min)  # NumPy's NaT: unwritten time stamps read back as NaT
+NO_LABEL = -1  # the code of a text element never written
 TIME_ATTRS = {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gregorian"}
 CHUNK_BYTES = 1 << 20
 GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
 SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
 
-# Zarr v3 core data types (spec section "Data types"), plus the registered "string" type.
+# Zarr v3 core data types (spec section "Data types").
 SPEC_DTYPES = {
     "bool",
     "int8",
@@ -57,7 +67,8 @@ class Variable:
     """One array of a run.
 
     ``dims`` name every axis; ``shape`` gives each length, ``None`` for an open-ended axis that
-    grows as data arrives. ``dtype`` is a NumPy dtype name, ``"string"`` or ``"time"`` (int64
+    grows as data arrives. ``dtype`` is a NumPy dtype name, ``"string"`` (text, stored as codes
+    into ``labels``; labels not known in advance are added as they come) or ``"time"`` (int64
     ns since the epoch). ``attrs`` carry CF ``units`` and ``long_name``; ``data`` is written
     when the store is created (coordinates known in advance).
     """
@@ -71,6 +82,7 @@ class Variable:
     compression: str | None = "default"
     data: Any = None
     item_ndim: int = 0
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self.dims = tuple(self.dims)
@@ -99,15 +111,16 @@ class Variable:
     @property
     def itemsize(self) -> int:
         if self.dtype == "string":
-            return 16
+            return 4
         if self.dtype == "time":
             return 8
         return np.dtype(self.dtype).itemsize
 
     @property
     def numpy_dtype(self) -> Any:
+        """The NumPy dtype of the stored array (codes for text)."""
         if self.dtype == "string":
-            return np.dtypes.StringDType()
+            return np.dtype("int32")
         if self.dtype == "time":
             return np.dtype("int64")
         return np.dtype(self.dtype)
@@ -134,11 +147,11 @@ def dtype_for_kind(kind: str) -> str:
 
 
 def fill_for(dtype: str) -> Any:
-    """What an unwritten element reads as: NaN, NaT, False, 0 or an empty string."""
+    """What an unwritten element reads as: NaN, NaT, False, 0, or no label (code -1)."""
     if dtype == "time":
         return TIME_FILL
     if dtype == "string":
-        return ""
+        return NO_LABEL
     if dtype == "bool":
         return False
     if dtype.startswith(("float", "complex")):

@@ -1,253 +1,104 @@
-"""Writing one run's Zarr v3 store while the run goes.
+"""Writing one run's Zarr v3 store while the run goes, locally or on object storage.
 
-The store is created before the first point, with the run's metadata in the group attributes
-and every array pre-sized where its shape is known. Points are written into in-memory copies
-of the chunks they fall in (cheap, on the run's own thread); a flusher thread writes the dirty
-chunks to disk every ``flush_interval`` seconds, whole chunks at a time, then publishes in the
-group attributes how many points are on disk (``points_written``), how far each open-ended
-dimension got (``dims_written``) and a heartbeat. Large items (a camera frame fills a chunk)
-are written straight through by the thread that records them.
+**Nothing is published before it is stored.** The store has one commit point: the root
+group's ``zarr.json``. It holds the run's metadata (with ``points_written``, ``dims_written``
+and a heartbeat) and, as zarr-python's inline consolidated metadata, every array's metadata
+with open-ended dimensions cut to what is durable. Replacing that one document is atomic on
+every store (a local file is written then renamed; an object PUT is atomic), so a reader —
+``xr.open_zarr`` with its default arguments included — sees every array at one consistent
+length, and only points whose data is stored.
 
-Every file is replaced atomically (zarr-python writes a temporary file and renames it), so a
-reader in another process, or after a crash, sees each chunk and each metadata document either
-before or after a write, never half of it. Nothing is ``fsync``-ed: a killed process loses
-nothing that was flushed; a power cut may lose what the operating system had not yet written.
+A flush: (1) under the record lock, copy the dirty chunks of every array, so the flush holds
+whole records only; (2) grow the arrays' own metadata to cover them; (3) write the data
+chunks, then the time stamps (a point exists once its time is stored, so a reader, or a
+killed run, never shows a time without its data); (4) replace the group's document; (5) tell
+listeners which records are now durable (the Run reports points only then).
+
+Nothing is ``fsync``-ed: a killed process loses nothing that was flushed; a power cut may
+lose what the operating system had not yet written. On object storage a completed PUT is
+durable.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as _dt
-import math
+import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, BytesCodec
-from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
 from labkit.core import ConfigurationError, LabkitError
+from labkit.store._arrays import BUFFERS, DIRECT_BYTES, ArrayWriter, Labels
 from labkit.store._jsonable import jsonable
+from labkit.store._location import Location, location
 from labkit.store._owner import OwnerLock, owner_info
+from labkit.store._root import as_store
 from labkit.store._variables import TIME_FILL, Variable
 
-__all__ = ["FORMAT_VERSION", "RunWriter", "StorageError", "utc_now"]
+__all__ = [
+    "DIRECT_BYTES",
+    "FORMAT_VERSION",
+    "RunWriter",
+    "StorageError",
+    "group_document",
+    "time_value",
+    "utc_now",
+]
 
-FORMAT_VERSION = 1
-_DIRECT_BYTES = 256 * 1024  # items at least this big skip the chunk cache
-_BUFFERS = default_buffer_prototype()
-_CACHE_BYTES = 32 * 1024 * 1024  # chunks kept in memory per array, at most about this much
+FORMAT_VERSION = 2
+LOCAL_FLUSH_INTERVAL = 0.2  # seconds between flushes on a local disk
+REMOTE_FLUSH_INTERVAL = 1.0  # ... and on object storage, where every PUT is a request
 
 
 class StorageError(LabkitError, OSError):
-    """Writing the run's store failed (disk full, folder removed...)."""
+    """Writing the run's store failed (disk full, folder removed, bucket unreachable...)."""
 
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat()
 
 
-def time_ns() -> int:
-    return time.time_ns()
-
-
-class _Chunk:
-    __slots__ = ("data", "dirty")
-
-    def __init__(self, data: np.ndarray) -> None:
-        self.data = data
-        self.dirty = True
-
-
-class _ArrayWriter:
-    """One array: its chunk cache, how far it extends, and how far it is written."""
-
-    def __init__(self, variable: Variable, array: zarr.Array) -> None:
-        self.variable = variable
-        self.array = array
-        self.lock = threading.Lock()  # guards the cache and the extents
-        self.io_lock = threading.Lock()  # one zarr operation on this array at a time
-        self.chunks: tuple[int, ...] = tuple(variable.chunks or ())
-        self.lead = len(variable.shape) - variable.item_ndim
-        self.item_shape = tuple(variable.shape[self.lead :])
-        self.item_zero = (0,) * variable.item_ndim  # an item fills its chunk's item axes
-        self.item_all = (slice(None),) * variable.item_ndim
-        self.cache: collections.OrderedDict[tuple[int, ...], _Chunk] = collections.OrderedDict()
-        self.on_disk: set[tuple[int, ...]] = set()
-        self.extent = list(variable.initial_shape())  # the zarr array's shape now
-        self.recorded = [0] * len(variable.shape)  # max index + 1 recorded, per growable axis
-        self.written = [0] * len(variable.shape)  # ... and on disk
-        chunk_items = math.prod(self.chunks[: self.lead]) if self.lead else 1
-        item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
-        self.direct = chunk_items == 1 and item_bytes >= _DIRECT_BYTES
-        self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
-        chunk_bytes = max(1, chunk_items * item_bytes)
-        self.max_cached = max(4, _CACHE_BYTES // chunk_bytes)
-        self.lead_chunks = self.chunks[: self.lead]
-        self.growable = variable.growable  # computed once: put() runs for every value
-
-    # -- cached path --------------------------------------------------------------------
-
-    def put(self, index: tuple[int, ...], value: Any) -> None:
-        if self.lead == 1:  # the common case of scans and series: one leading axis
-            (i,), (c,) = index, self.lead_chunks
-            coords = (i // c, *self.item_zero)
-            local = (i % c, *self.item_all)
-        else:
-            chunks = self.lead_chunks
-            coords = tuple(i // c for i, c in zip(index, chunks, strict=True)) + self.item_zero
-            local = tuple(i % c for i, c in zip(index, chunks, strict=True)) + self.item_all
-        with self.lock:
-            chunk = self.cache.get(coords)
-            if chunk is None:
-                chunk = _Chunk(self._load(coords))
-                self.cache[coords] = chunk
-            else:
-                self.cache.move_to_end(coords)
-            chunk.data[local] = value
-            chunk.dirty = True
-            for axis in self.growable:
-                if index[axis] >= self.recorded[axis]:
-                    self.recorded[axis] = index[axis] + 1
-
-    def _load(self, coords: tuple[int, ...]) -> np.ndarray:
-        shape = tuple(self.chunks)
-        data = np.full(shape, self.variable.fill_value, dtype=self.variable.numpy_dtype)
-        if coords in self.on_disk:
-            # A point is written again after its chunk left the cache (a point redone after a
-            # suspension): start from what is on disk, not from the fill value.
-            region = self._region(coords)
-            with self.io_lock:
-                stored = self.array[region]
-            data[tuple(slice(0, s.stop - s.start) for s in region)] = stored
-        return data
-
-    def _region(self, coords: tuple[int, ...]) -> tuple[slice, ...]:
-        region = []
-        for axis, (c, size) in enumerate(zip(coords, self.chunks, strict=True)):
-            start = c * size
-            region.append(slice(start, min(start + size, self.extent[axis])))
-        return tuple(region)
-
-    def take_dirty(self) -> tuple[list[tuple[tuple[int, ...], np.ndarray]], list[int]]:
-        """Copies of the dirty chunks and the extents they cover (under the lock, quickly)."""
-        with self.lock:
-            dirty = []
-            for coords, chunk in self.cache.items():
-                if chunk.dirty:
-                    dirty.append((coords, chunk.data.copy()))
-                    chunk.dirty = False
-            return dirty, list(self.recorded)
-
-    def write_dirty(
-        self, dirty: list[tuple[tuple[int, ...], np.ndarray]], recorded: list[int]
-    ) -> None:
-        if not dirty:
-            return
-        with self.io_lock:
-            self._grow_to(recorded, round_up=True)
-            for coords, data in dirty:
-                region = self._region(coords)
-                self.array[region] = data[tuple(slice(0, s.stop - s.start) for s in region)]
-                self.on_disk.add(coords)
-        with self.lock:
-            for axis in self.variable.growable:
-                self.written[axis] = max(self.written[axis], recorded[axis])
-            # Keep the chunks written last in memory, forget older clean ones: a chunk written
-            # again later is read back from disk first (see _load).
-            excess = len(self.cache) - self.max_cached
-            if excess > 0:
-                for coords in [c for c, chunk in self.cache.items() if not chunk.dirty][:excess]:
-                    del self.cache[coords]
-
-    # -- direct path (frames) -------------------------------------------------------------
-
-    def put_direct(self, index: tuple[int, ...], value: Any) -> None:
-        needed = list(self.extent)
-        for axis in self.variable.growable:
-            needed[axis] = max(needed[axis], index[axis] + 1)
-        with self.io_lock:
-            self._grow_to(needed, round_up=True)
-            if self.raw_dtype is not None:
-                self._put_chunk(index, value)
-            else:
-                self.array[index] = value
-        with self.lock:
-            for axis in self.growable:
-                if index[axis] >= self.recorded[axis]:
-                    self.recorded[axis] = index[axis] + 1
-                self.written[axis] = max(self.written[axis], index[axis] + 1)
-
-    def _put_chunk(self, index: tuple[int, ...], value: Any) -> None:
-        """Write one whole uncompressed chunk as its bytes, through the store, in one go.
-
-        With the single ``bytes`` codec (little endian) a chunk's encoding is exactly the
-        C-ordered little-endian bytes of the item, so this is what zarr-python would write,
-        minus its per-call indexing machinery (a camera frame at a time, that matters).
-        """
-        data = np.ascontiguousarray(value, dtype=self.raw_dtype)
-        if data.shape != self.item_shape:
-            raise ValueError(
-                f"{self.variable.name}: an item of shape {data.shape}, expected {self.item_shape}"
-            )
-        key = f"{self.array.path}/{self.array.metadata.encode_chunk_key(index + self.item_zero)}"
-        buffer = _BUFFERS.buffer.from_array_like(data.reshape(-1).view(np.uint8))
-        sync(self.array.store.set(key, buffer))
-
-    # -- extents --------------------------------------------------------------------------
-
-    def _grow_to(self, needed: list[int], *, round_up: bool) -> None:
-        """Resize open-ended axes to cover ``needed`` (called with the io lock held)."""
-        target = list(self.extent)
-        grow = False
-        for axis in self.variable.growable:
-            if needed[axis] > self.extent[axis]:
-                size = needed[axis]
-                if round_up:
-                    # Grow ahead by whole chunks, geometrically, so resizes stay rare.
-                    step = self.chunks[axis]
-                    size = max(size, self.extent[axis] + max(step, self.extent[axis] // 8))
-                    size = -(-size // step) * step
-                target[axis] = size
-                grow = True
-        if grow:
-            self.array.resize(tuple(target))
-            self.extent = target
-
-    def trim(self) -> None:
-        """Shrink open-ended axes to what was recorded (at the end of the run)."""
-        with self.io_lock:
-            target = list(self.extent)
-            for axis in self.variable.growable:
-                target[axis] = self.recorded[axis]
-            if target != self.extent:
-                self.array.resize(tuple(target))
-                self.extent = target
+def group_document(attributes: Mapping[str, Any], arrays: Mapping[str, Any]) -> bytes:
+    """The root group's zarr.json: the run's metadata and its arrays' metadata, inline."""
+    document = {
+        "zarr_format": 3,
+        "node_type": "group",
+        "attributes": attributes,
+        "consolidated_metadata": {"kind": "inline", "must_understand": False, "metadata": arrays},
+    }
+    return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
 
 
 class RunWriter:
     """The writer of one run's store. Thread-safe: record from any thread.
 
-    ``attributes`` become the group attributes (the run's metadata) at once; the writer adds
-    ``status``, ``points_written``, ``dims_written``, ``heartbeat`` and ``owner`` and keeps
-    them current.
+    ``path`` is a local folder or a :class:`~labkit.store._location.Location` (any Zarr store
+    URL). ``attributes`` become the group attributes (the run's metadata) at once; the writer
+    adds ``status``, ``points_written``, ``dims_written``, ``heartbeat`` and ``owner`` and keeps
+    them current. ``points`` counts points recorded (perhaps only in memory), ``durable_points``
+    those stored; listeners added with :meth:`on_durable` hear of each flush.
     """
 
     def __init__(
         self,
-        path: Path,
+        path: str | Path | Location,
         variables: Iterable[Variable],
         attributes: Mapping[str, Any],
         *,
-        flush_interval: float = 0.5,
+        flush_interval: float | None = None,
         heartbeat_interval: float = 10.0,
     ) -> None:
-        self.path = Path(path)
+        self.location = location(path)
+        self.path: Any = as_store(self.location)
+        if flush_interval is None:
+            local = self.location.is_local
+            flush_interval = LOCAL_FLUSH_INTERVAL if local else REMOTE_FLUSH_INTERVAL
         self.flush_interval = float(flush_interval)
         self.heartbeat_interval = float(heartbeat_interval)
         self.variables = {v.name: v for v in variables}
@@ -266,115 +117,176 @@ class RunWriter:
         self._attrs_lock = threading.Lock()
         self._attrs_dirty = False
         self._last_beat = time.monotonic()
-        self._points = 0  # points recorded (in memory)
-        self._points_lock = threading.Lock()
+        self._record_lock = threading.Lock()  # records, and the cut a flush takes of them
+        self._recorded = 0  # points recorded (in memory)
+        self._sequence = 0  # records made, points or not
+        self._durable = 0  # points stored and published
+        self._durable_sequence = 0
+        self._listeners: list[Callable[[int], None]] = []
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._closed = False
-        self._lock = OwnerLock(self.path)
-        self._group: zarr.Group | None = None
-        self._arrays: dict[str, _ArrayWriter] = {}
+        self._lock = OwnerLock(self.location.path) if self.location.path is not None else None
+        self._store: Any = None
+        self._arrays: dict[str, ArrayWriter] = {}
         self._thread: threading.Thread | None = None
 
     # -- life cycle -----------------------------------------------------------------------
 
     def create(self) -> RunWriter:
-        """Create the store, its metadata and its arrays; start the flusher thread."""
+        """Create the arrays, then the group's document (the store exists from then on);
+        start the flusher thread. A kill before the document leaves no run, only debris."""
+        self._claim()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.mkdir()
-        except FileExistsError:
-            raise ConfigurationError(
-                f"a run store already exists at {str(self.path)!r}", hint="Use a new run id"
-            ) from None
-        except OSError as error:
-            raise StorageError(
-                f"cannot create the run store {str(self.path)!r}: {error.strerror or error}",
-                hint="Check the data root (LABKIT_DATA) and the free space",
-            ) from None
-        try:
-            self._lock.acquire()
-            self._group = zarr.create_group(
-                store=str(self.path), zarr_format=3, attributes=self._attrs
-            )
+            self._store = self.location.store()
             for variable in self.variables.values():
                 self._arrays[variable.name] = self._create_array(variable)
-        except OSError as error:
-            self._lock.release()
+            self._publish(dict(self._attrs), {})
+        except Exception as error:
+            if self._lock is not None:
+                self._lock.release()
+            if isinstance(error, (LabkitError, TypeError, ValueError)):
+                raise
             raise StorageError(
-                f"cannot write the run store {str(self.path)!r}: {error.strerror or error}"
+                f"cannot write the run store {str(self.location)!r}: {_describe(error)}"
             ) from error
         self._thread = threading.Thread(
-            target=self._flush_loop, name=f"labkit-store-{self.path.stem[:24]}", daemon=True
+            target=self._flush_loop, name=f"labkit-store-{self.location.stem[:24]}", daemon=True
         )
         self._thread.start()
         return self
 
-    def _create_array(self, variable: Variable) -> _ArrayWriter:
-        assert self._group is not None
+    def _claim(self) -> None:
+        """Make sure no store exists at the location, and take it."""
+        where = str(self.location)
+        if self.location.path is not None:
+            try:
+                self.location.path.parent.mkdir(parents=True, exist_ok=True)
+                self.location.path.mkdir()
+            except FileExistsError:
+                raise ConfigurationError(
+                    f"a run store already exists at {where!r}", hint="Use a new run id"
+                ) from None
+            except OSError as error:
+                raise StorageError(
+                    f"cannot create the run store {where!r}: {error.strerror or error}",
+                    hint="Check the data root (LABKIT_DATA) and the free space",
+                ) from None
+            assert self._lock is not None
+            self._lock.acquire()
+            return
+        try:
+            taken = sync(self.location.store(read_only=True).exists("zarr.json"))
+        except Exception as error:
+            raise StorageError(f"cannot reach {where!r}: {_describe(error)}") from error
+        if taken:
+            raise ConfigurationError(
+                f"a run store already exists at {where!r}", hint="Use a new run id"
+            )
+
+    def _create_array(self, variable: Variable) -> ArrayWriter:
         attrs = jsonable(variable.attrs)
-        fill = variable.fill_value
-        array = self._group.create_array(
-            variable.name,
+        data = None if variable.data is None else np.asarray(variable.data)
+        if variable.dtype == "string":
+            labels = Labels(variable.labels or ())
+            if data is not None:
+                data = labels.encode(data)
+            attrs["labels"] = list(labels.labels)
+            variable.labels = tuple(labels.labels)
+        # Each array through a store rooted at its own folder: zarr then writes no implicit
+        # root group (an empty zarr.json there would pass for a run before its metadata).
+        array = zarr.create_array(
+            (self.location / variable.name).store(),
             shape=variable.initial_shape(),
-            dtype=str if variable.dtype == "string" else variable.numpy_dtype,
+            dtype=variable.numpy_dtype,
             chunks=variable.chunks,
             compressors=_compressors(variable),
-            fill_value=fill,
-            dimension_names=list(variable.dims),
+            fill_value=variable.fill_value,
+            dimension_names=list(variable.dims) or None,
             attributes=attrs,
             config={"write_empty_chunks": True},
             chunk_key_encoding=_chunk_keys(variable),
+            zarr_format=3,
         )
-        if variable.data is not None:
-            data = np.asarray(variable.data)
-            if variable.dtype == "string":
-                data = data.astype(np.dtypes.StringDType())
+        writer = ArrayWriter(variable, array)
+        if writer.labels is not None:
+            writer.labels_on_disk = len(writer.labels.labels)
+        writer.fix_zero_dimensional()
+        if data is not None:
             array[...] = data
-        return _ArrayWriter(variable, array)
+        return writer
 
     def add_variables(self, variables: Iterable[Variable]) -> None:
-        """Create arrays during the run (data whose shape is known only when it arrives)."""
-        with self._attrs_lock:
+        """Create arrays during the run (data whose shape is known only when it arrives);
+        they are published with the next flush."""
+        with self._flush_lock:
             for variable in variables:
                 if variable.name in self._arrays:
                     continue
                 try:
-                    self._arrays[variable.name] = self._create_array(variable)
-                except OSError as error:
+                    writer = self._create_array(variable)
+                except Exception as error:
                     raise self._fail(error) from error
+                with self._record_lock:
+                    self._arrays[variable.name] = writer
                 self.variables[variable.name] = variable
-            self._attrs["dims"] = _dimensions(self.variables.values())
-            self._attrs_dirty = True
+            with self._attrs_lock:
+                self._attrs["dims"] = _dimensions(self.variables.values())
+                self._attrs_dirty = True
 
     # -- recording ------------------------------------------------------------------------
 
-    def record(self, index: tuple[int, ...], values: Mapping[str, Any], *, point: bool = True):
+    def record(
+        self, index: tuple[int, ...], values: Mapping[str, Any], *, point: bool = True
+    ) -> int:
         """Write ``values`` (by variable name) at ``index`` of their leading dimensions.
 
-        ``point`` counts this as one point for ``points_written``. Raises the storage error
-        if the flusher failed, so the run stops instead of acquiring into the void.
+        ``point`` counts this as one point for ``points_written``. Returns the record's
+        sequence number (see :meth:`on_durable`). Raises the storage error if a flush
+        failed, so the run stops instead of acquiring into the void.
         """
         if self._error is not None:
             raise self._error
+        arrays = self._arrays
         for name, value in values.items():
-            writer = self._arrays[name]
-            if writer.direct:
+            writer = arrays[name]
+            if writer.direct:  # a frame: written now, from the caller's buffer
                 try:
                     writer.put_direct(index, value)
-                except OSError as error:
+                except Exception as error:
                     raise self._fail(error) from error
-            else:
-                writer.put(index, value)
-        if point:
-            with self._points_lock:
-                self._points += 1
+        with self._record_lock:
+            for name, value in values.items():
+                writer = arrays[name]
+                if writer.direct:
+                    writer.note(index)
+                else:
+                    writer.put(index, value)
+            if point:
+                self._recorded += 1
+            self._sequence += 1
+            return self._sequence
 
     @property
     def points(self) -> int:
-        """Points recorded so far (some may still be in memory)."""
-        return self._points
+        """Points recorded so far (some may still be only in memory)."""
+        return self._recorded
+
+    @property
+    def durable_points(self) -> int:
+        """Points stored and published: what a reader, or a killed run, has."""
+        return self._durable
+
+    @property
+    def durable_sequence(self) -> int:
+        """Records (see :meth:`record`) stored and published so far."""
+        return self._durable_sequence
+
+    def on_durable(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(sequence)`` on the flusher's thread after each flush: every record
+        numbered up to ``sequence`` is stored. It must return quickly and not raise."""
+        self._listeners.append(listener)
 
     def set_attrs(self, flush: bool = False, **changes: Any) -> None:
         """Change metadata; written with the next flush (at once with ``flush=True``)."""
@@ -407,58 +319,73 @@ class RunWriter:
                 return
 
     def flush(self) -> None:
-        """Write every dirty chunk, then publish how far the run got."""
+        """Store every record made so far, then publish them (see the module's doc)."""
         with self._flush_lock:
-            with self._points_lock:
-                points = self._points
-            extents: dict[str, int] = {}
-            wrote = False
-            for writer in list(self._arrays.values()):
-                dirty, recorded = writer.take_dirty()
-                if dirty:
-                    try:
-                        writer.write_dirty(dirty, recorded)
-                    except OSError as error:
-                        raise self._fail(error) from error
-                    wrote = True
-                with writer.lock:
-                    written = list(writer.written)
-                for axis in writer.variable.growable:
-                    dim = writer.variable.dims[axis]
-                    extents[dim] = max(extents.get(dim, 0), written[axis])
+            with self._record_lock:
+                cut = [
+                    (w, w.take_dirty(), list(w.recorded), len(w.labels.labels) if w.labels else 0)
+                    for w in self._arrays.values()
+                ]
+                points, sequence = self._recorded, self._sequence
+            extents = _extents(cut)
             now = time.monotonic()
             with self._attrs_lock:
                 changed = (
-                    wrote
+                    sequence != self._durable_sequence
                     or self._attrs_dirty
                     or points != self._attrs.get("points_written")
                     or extents != self._attrs.get("dims_written")
                     or now - self._last_beat >= self.heartbeat_interval
                 )
-                if not changed:
-                    return
-                self._attrs["points_written"] = points
-                self._attrs["dims_written"] = extents
-                self._attrs["heartbeat"] = utc_now()
-                document = dict(self._attrs)
-                self._attrs_dirty = False
-            self._write_attrs(document)
+            if not changed:
+                return
+            try:
+                for writer, _, _, labels in cut:
+                    writer.publish_metadata(_needed(writer, extents), labels)
+                # Data first, time stamps last: a point exists once its time is stored.
+                cut.sort(key=lambda item: item[0].variable.dtype == "time")
+                for writer, dirty, _, _ in cut:
+                    writer.write_chunks(dirty)
+                with self._attrs_lock:
+                    self._attrs["points_written"] = points
+                    self._attrs["dims_written"] = extents
+                    self._attrs["heartbeat"] = utc_now()
+                    self._attrs_dirty = False
+                    document = dict(self._attrs)
+                self._publish(document, extents)
+            except Exception as error:
+                raise self._fail(error) from error
             self._last_beat = now
+            with self._record_lock:
+                for writer in self._arrays.values():
+                    writer.forget_clean()
+            self._durable, self._durable_sequence = points, sequence
+        for listener in self._listeners:
+            try:
+                listener(sequence)
+            except Exception:  # a listener must never stop the flusher
+                pass
 
-    def _write_attrs(self, document: dict[str, Any]) -> None:
-        assert self._group is not None
-        try:
-            self._group.attrs.put(document)
-        except OSError as error:
-            raise self._fail(error) from error
+    def _publish(self, attributes: dict[str, Any], extents: Mapping[str, int]) -> None:
+        """Replace the group's document: the commit point of everything written before."""
+        arrays = {}
+        for name, writer in self._arrays.items():
+            meta = dict(writer.meta)
+            shape = list(meta["shape"])
+            for axis in writer.growable:
+                shape[axis] = int(extents.get(writer.variable.dims[axis], 0))
+            meta["shape"] = shape
+            arrays[name] = meta
+        document = group_document(attributes, arrays)
+        sync(self._store.set("zarr.json", BUFFERS.buffer.from_bytes(document)))
 
     def _fail(self, error: BaseException) -> StorageError:
         if isinstance(error, StorageError):
             failure = error
         else:
             failure = StorageError(
-                f"writing the run store {str(self.path)!r} failed: {error}",
-                hint="Check the free space and that the data root is still mounted",
+                f"writing the run store {str(self.location)!r} failed: {_describe(error)}",
+                hint="Check the free space and that the data root is still reachable",
             )
         if self._error is None:
             self._error = failure
@@ -472,48 +399,57 @@ class RunWriter:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         try:
+            extents = dict(self._attrs.get("dims_written") or {})
             if self._error is None:
                 self.flush()
-                for writer in list(self._arrays.values()):
-                    writer.trim()
+                with self._record_lock:
+                    extents = _extents(
+                        [(w, [], list(w.recorded), 0) for w in self._arrays.values()]
+                    )
+                for writer in self._arrays.values():
+                    writer.trim_to(_needed(writer, extents))
             with self._attrs_lock:
                 self._attrs.update(jsonable(attrs))
                 self._attrs["status"] = status
                 self._attrs["end_time"] = utc_now()
                 self._attrs["heartbeat"] = utc_now()
                 if self._error is None:
-                    self._attrs["points_written"] = self._points
-                if self._error is None:
-                    self._attrs["dims_written"] = {
-                        w.variable.dims[a]: w.recorded[a]
-                        for w in self._arrays.values()
-                        for a in w.variable.growable
-                    }
+                    self._attrs["points_written"] = self._recorded
+                    self._attrs["dims_written"] = extents
                 document = dict(self._attrs)
-            if self._group is not None:
-                self._group.attrs.put(document)
+            if self._store is not None:
+                self._publish(document, extents)
         finally:
             self._closed = True
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def error(self) -> BaseException | None:
         return self._error
 
 
-def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
-    """The little-endian dtype whose bytes are this array's chunk encoding, if that simple."""
-    codecs = tuple(array.metadata.codecs)
-    if variable.dtype in ("string", "time") or len(codecs) != 1:
-        return None
-    codec = codecs[0]
-    if not isinstance(codec, BytesCodec):
-        return None
-    dtype = np.dtype(variable.dtype)
-    endian = getattr(codec.endian, "value", codec.endian)
-    if dtype.itemsize > 1 and endian != "little":
-        return None
-    return dtype.newbyteorder("<")
+def _extents(cut: Iterable[tuple[ArrayWriter, Any, list[int], int]]) -> dict[str, int]:
+    """How far each open-ended dimension got, over every array that has it."""
+    extents: dict[str, int] = {}
+    for writer, _, recorded, _ in cut:
+        for axis in writer.growable:
+            dim = writer.variable.dims[axis]
+            extents[dim] = max(extents.get(dim, 0), recorded[axis])
+    return extents
+
+
+def _needed(writer: ArrayWriter, extents: Mapping[str, int]) -> list[int]:
+    """The shape ``writer``'s array must have to cover ``extents`` (every array of a
+    dimension has the dimension's length, whichever recorded last)."""
+    shape = list(writer.extent)
+    for axis in writer.growable:
+        shape[axis] = int(extents.get(writer.variable.dims[axis], 0))
+    return shape
+
+
+def _describe(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 def _chunk_keys(variable: Variable) -> dict[str, Any]:
@@ -536,23 +472,18 @@ def _dimensions(variables: Iterable[Variable]) -> dict[str, int | None]:
 
 
 def _compressors(variable: Variable) -> Any:
+    """``default`` is blosc/zstd for everything; camera steps ask for none (see the format
+    page: frames are stored as their raw bytes, written straight from the frame)."""
+    from zarr.codecs import BloscCodec, GzipCodec
+
     choice = variable.compression
-    if choice is None or variable.dtype == "string":
+    if choice is None:
         return None
-    if choice == "default":
-        item_bytes = variable.itemsize * math.prod(
-            variable.shape[len(variable.shape) - variable.item_ndim :] or (1,)
-        )
-        if variable.item_ndim and item_bytes >= _DIRECT_BYTES:
-            return None  # camera frames: disk bandwidth beats compression on two cores
-        choice = "zstd"
-    if choice == "zstd":
+    if choice in ("default", "zstd"):
         return BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")
     if choice == "lz4":
         return BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle")
     if choice == "gzip":
-        from zarr.codecs import GzipCodec
-
         return GzipCodec(level=5)
     raise ConfigurationError(
         f"variable {variable.name!r}: unknown compression {choice!r}",

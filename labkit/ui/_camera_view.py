@@ -35,6 +35,7 @@ from labkit.ui._ranges import stable_range
 from labkit.ui._roi import RoiControl, roi_control
 from labkit.ui._sources import QueueSource, RecordedSource
 from labkit.ui._sync import Pending, guarded, is_quiet, log, quietly
+from labkit.ui._ticks import TICK_FORMAT, apply_ticks, linear_ticks
 
 __all__ = ["CONTRAST_MODES", "CameraView", "camera_view"]
 
@@ -176,16 +177,17 @@ class CameraView(widgets.VBox):
             y=[1.0, 0.0],
             scales={"x": self.x_scale, "y": self.y_scale},
         )
-        axes = [
-            bqplot.Axis(scale=self.x_scale, label="x (sensor px)", num_ticks=5),
-            bqplot.Axis(
-                scale=self.y_scale,
-                label="y (sensor px)",
-                side="left",
-                num_ticks=5,
-                label_offset="50px",
-            ),
-        ]
+        self.x_axis = bqplot.Axis(
+            scale=self.x_scale, label="x (sensor px)", tick_format=TICK_FORMAT
+        )
+        self.y_axis = bqplot.Axis(
+            scale=self.y_scale,
+            label="y (sensor px)",
+            side="left",
+            label_offset="50px",
+            tick_format=TICK_FORMAT,
+        )
+        axes = [self.x_axis, self.y_axis]
         self.brush = bqplot.interacts.BrushSelector(
             x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
         )
@@ -204,15 +206,23 @@ class CameraView(widgets.VBox):
         # The colour bar: the colormap's palette as a 1-pixel-wide image, on the levels' axis
         # (bqplot's ColorAxis draws a bar 200 px shorter than its figure).
         self.bar_scale = bqplot.LinearScale(min=0.0, max=255.0, allow_padding=False)
+        # Two palette images, alternated as for the picture: bqplot redraws an Image mark when
+        # it is given another image widget, not when its bytes change (a colormap change).
+        self._bar_images = [widgets.Image(format="bmp"), widgets.Image(format="bmp")]
+        self._bar_index = 0
         self.bar = bqplot.Image(
-            image=widgets.Image(format="bmp"),
+            image=self._bar_images[0],
             x=[0.0, 1.0],
             y=[0.0, 255.0],
             scales={"x": bqplot.LinearScale(min=0.0, max=1.0), "y": self.bar_scale},
         )
+        self.bar_axis = bqplot.Axis(
+            scale=self.bar_scale, side="right", label="counts", tick_format=TICK_FORMAT
+        )
+        apply_ticks(self.bar_axis, linear_ticks(0, 255), "counts")
         self.bar_figure = bqplot.Figure(
             marks=[self.bar],
-            axes=[bqplot.Axis(scale=self.bar_scale, side="right", label="counts", num_ticks=6)],
+            axes=[self.bar_axis],
             fig_margin={"top": _MARGIN["top"], "bottom": _MARGIN["bottom"], "left": 4, "right": 60},
             padding_x=0.0,
             padding_y=0.0,
@@ -243,12 +253,13 @@ class CameraView(widgets.VBox):
         self.hist_y_axis = bqplot.Axis(
             scale=self.hist_y, side="left", label="pixels", tick_format=".0s", tick_values=[1, 10]
         )
+        self.hist_x_axis = bqplot.Axis(
+            scale=self.hist_x, label="pixel value", tick_format=TICK_FORMAT
+        )
+        apply_ticks(self.hist_x_axis, linear_ticks(0, 255, count=4), "pixel value")
         self.hist_figure = bqplot.Figure(
             marks=[self.hist, self.level_lines],
-            axes=[
-                bqplot.Axis(scale=self.hist_x, label="pixel value", num_ticks=4),
-                self.hist_y_axis,
-            ],
+            axes=[self.hist_x_axis, self.hist_y_axis],
             fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 25},
             animation_duration=0,
             layout=widgets.Layout(width="290px", height="180px", flex="0 0 auto"),
@@ -397,7 +408,10 @@ class CameraView(widgets.VBox):
         colormap_colors(name)  # refuses an unknown name
         self.colormap = name
         gradient = np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1)
-        self.bar.image.value = bmp(gradient, name)
+        self._bar_index ^= 1
+        target = self._bar_images[self._bar_index]
+        target.value = bmp(gradient, name)
+        self.bar.image = target
         with quietly():
             self.colormap_menu.value = name
 
@@ -495,6 +509,16 @@ class CameraView(widgets.VBox):
             with self.y_scale.hold_sync():
                 self.y_scale.min = float(region.y)
                 self.y_scale.max = float(region.y + region.height)
+            apply_ticks(
+                self.x_axis,
+                linear_ticks(region.x, region.x + region.width, count=4),
+                "x (sensor px)",
+            )
+            apply_ticks(
+                self.y_axis,
+                linear_ticks(region.y, region.y + region.height, count=4),
+                "y (sensor px)",
+            )
             self._fit(region)
             self._region = region
         levels = tuple(int(v) for v in shown.levels)
@@ -528,6 +552,7 @@ class CameraView(widgets.VBox):
         if self._levels_moved(levels):
             with self.bar_scale.hold_sync():
                 self.bar_scale.min, self.bar_scale.max = float(levels[0]), float(levels[1])
+            apply_ticks(self.bar_axis, linear_ticks(levels[0], levels[1]), "counts")
             with self.bar.hold_sync():
                 self.bar.y = np.array([levels[0], levels[1]], float)
             self._levels = levels
@@ -545,6 +570,7 @@ class CameraView(widgets.VBox):
         if span != (self.hist_x.min, self.hist_x.max):
             with self.hist_x.hold_sync():
                 self.hist_x.min, self.hist_x.max = span
+            apply_ticks(self.hist_x_axis, linear_ticks(*span, count=4), "pixel value")
         most = max(2, int(counts.max()))
         decade = 10 ** int(np.log10(most))
         ceiling = float(10 ** np.ceil(np.log10(most * 1.2)))
@@ -758,6 +784,7 @@ class CameraView(widgets.VBox):
         self.channel.close()
         for widget in (
             *self._images,
+            *self._bar_images,
             self.image,
             self.bar,
             self.brush,

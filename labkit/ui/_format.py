@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from labkit.core import TraitSpec
-from labkit.core._units import ureg
+from labkit.core._units import format_quantity as _si_quantity
+from labkit.core._units import unit_symbol, ureg
 
 __all__ = [
     "choice_label",
@@ -50,6 +51,9 @@ def unit_label(unit: str | None) -> str:
     """A declared unit as people write it: ``degC`` → ``°C``, ``uA`` → ``µA``."""
     if not unit:
         return ""
+    symbol = unit_symbol(unit)
+    if symbol != unit:
+        return symbol
     try:
         return f"{ureg().Unit(unit):~P}" or unit
     except Exception:
@@ -67,39 +71,36 @@ def format_number(value: float) -> str:
     return f"{number:.6g}"
 
 
-def format_quantity(value: Any, unit: str | None, *, compact: bool = False) -> str:
-    """``3 V``; with ``compact``, SI prefixes as people write them (``1 ms``, ``2.5 MHz``)."""
+def format_quantity(
+    value: Any, unit: str | None, *, compact: bool = True, resolution: float | None = None
+) -> str:
+    """``3 V``, ``105 µA``, ``2.5 MHz``: a value with an SI prefix, at ``resolution`` (a step)
+    when one is given; the same wording as labkit's error messages."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
-    if compact and unit and math.isfinite(float(value)) and value != 0:
-        try:
-            quantity = ureg().Quantity(float(value), unit).to_compact()
-            return f"{quantity:.6g~P}"
-        except Exception:  # offset units (degC) and the like: plain is fine
-            pass
-    text = format_number(value)
-    return f"{text} {unit_label(unit)}" if unit else text
+    label = unit_label(unit)
+    if unit and label != unit_symbol(unit):  # a unit pint spells better (V/s, kelvin)
+        return f"{_si_quantity(value, None, resolution=resolution)} {label}"
+    return _si_quantity(value, unit, resolution=resolution)
 
 
 def format_value(value: Any, spec: TraitSpec) -> str:
-    """A value as a read-back or reading shows it (without the unit, which has its own column)."""
+    """A value as a read-back or reading shows it, with its unit (``105 µA``, ``on``)."""
     if value is None:
         return "—"
     if spec.kind == "bool":
         return "on" if value else "off"
-    if spec.numeric and spec.choices is not None:
-        return format_quantity(value, spec.unit, compact=True)
     if isinstance(value, numbers.Real):
-        return format_number(value)
+        return format_quantity(value, spec.unit)
     return str(value)
 
 
 def choice_label(choice: Any, spec: TraitSpec) -> str:
     """A dropdown entry: ``1 ms`` for a discrete time constant, the label itself for an enum."""
     if spec.numeric:
-        return format_quantity(choice, spec.unit, compact=True)
+        return format_quantity(choice, spec.unit)
     return str(choice)
 
 

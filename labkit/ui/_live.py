@@ -22,9 +22,13 @@ Each view has a :class:`LiveChannel` that decides when to render:
   to buffer. A page that opens (or reloads) gets the widgets' current state and recreates the
   link, which acknowledges at once: updates resume with the newest data.
 
-While a notebook cell keeps the kernel busy, the page's acknowledgements wait in the kernel's
-queue too, so views hold their last picture until the cell ends (runs never need blocking
-cells: ``run = labkit.sweep(...)`` returns at once).
+- **a busy kernel**: while a cell runs (``run.wait()``, a long computation), the page's
+  acknowledgements wait in the kernel's queue behind it (ipywidgets sends a model's next
+  change only once the kernel went idle after its last one, and even with kernel subshells
+  the first acknowledgement may have gone to the busy main shell). Renders go out from this
+  thread on IOPub regardless, so while a cell runs and acknowledgements stall, the channel
+  sends at ``fallback_rate`` (a few updates a second, newest wins) instead of waiting: the
+  view keeps up, and shows a run's last point well within a second of its end.
 """
 
 from __future__ import annotations
@@ -59,6 +63,60 @@ MAX_PROBE_INTERVAL = 60.0
 
 IDLE_INTERVAL = 0.25
 """Seconds between two polls of a source that had nothing new for a while (a stopped camera)."""
+
+FALLBACK_RATE = 4.0
+"""Updates per second a view sends without acknowledgements while a notebook cell runs:
+slow enough for a browser to draw any view at, fast enough to show a run's end within 0.3 s."""
+
+
+class CellWatch:
+    """Whether the kernel's main thread is running a notebook cell, from IPython's
+    ``pre_run_cell``/``post_run_cell`` events (False outside IPython: scripts, tests)."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self._shell: Any = None
+
+    def attach(self) -> None:
+        """Follow the current IPython shell's cells (once; a no-op outside IPython)."""
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        if shell is None or shell is self._shell:
+            return
+        if self._shell is not None:
+            self.detach()
+        shell.events.register("pre_run_cell", self._started)
+        shell.events.register("post_run_cell", self._ended)
+        self._shell = shell
+
+    def detach(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            for event, callback in (
+                ("pre_run_cell", self._started),
+                ("post_run_cell", self._ended),
+            ):
+                try:
+                    shell.events.unregister(event, callback)
+                except ValueError:
+                    pass
+        self.running = False
+
+    def _started(self, info: Any = None) -> None:
+        self.running = True
+
+    def _ended(self, result: Any = None) -> None:
+        self.running = False
+
+    def __call__(self) -> bool:
+        return self.running
+
+
+cell_watch = CellWatch()
+"""The kernel's cells, watched for every live view (attached when the first view is made)."""
 
 
 class Scheduler:
@@ -134,6 +192,8 @@ class LiveChannel:
         probe: float = PROBE_INTERVAL,
         poll: bool = False,
         scheduler: Scheduler | None = None,
+        fallback_rate: float = FALLBACK_RATE,
+        cell_running: Callable[[], bool] | None = None,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"a live view's rate must be positive, not {rate!r}")
@@ -146,6 +206,11 @@ class LiveChannel:
         self.poll = poll
         self.scheduler = scheduler or default_scheduler()
         self.clock = self.scheduler.clock
+        self.fallback_interval = 1.0 / float(fallback_rate)
+        if cell_running is None:
+            cell_watch.attach()
+            cell_running = cell_watch
+        self.cell_running = cell_running
         # The acknowledgement loop: kernel → seq → (jslink in the page) → ack → kernel.
         self.seq_widget = widgets.IntText(value=0)
         self.ack_widget = widgets.IntText(value=0)
@@ -168,6 +233,7 @@ class LiveChannel:
         self.sent = 0
         self.skipped = 0
         self.pings = 0
+        self.unacknowledged_sends = 0  # sent on the time-based fallback while a cell ran
 
     # -- state ------------------------------------------------------------------------------
 
@@ -281,14 +347,30 @@ class LiveChannel:
             self._due = None
             if not (self._dirty or self.poll):
                 return
+            fallback = False
             if self._seq - self._acked >= self.max_in_flight:
-                # The page has not caught up: render nothing; the acknowledgement will
-                # schedule the next render. Silent for too long: ping, in case the page
-                # reloaded (a tiny message; nothing piles up while nobody listens).
-                if now - max(self._last_send, self._last_ping, self._last_ack) >= self._probe_wait:
-                    self._ping(now)
-                self._schedule(max(self._last_send, self._last_ping) + self._probe_wait)
-                return
+                if self.cell_running():
+                    # A cell runs: acknowledgements wait behind it in the kernel's queue.
+                    # Send at the fallback rate rather than freeze until the cell ends.
+                    due = self._last_send + self.fallback_interval
+                    if now < due:
+                        self._schedule(due)
+                        return
+                    fallback = True
+                else:
+                    # The page has not caught up: render nothing; the acknowledgement will
+                    # schedule the next render. Silent for too long: ping, in case the page
+                    # reloaded (a tiny message; nothing piles up while nobody listens).
+                    quiet = now - max(self._last_send, self._last_ping, self._last_ack)
+                    if quiet >= self._probe_wait:
+                        self._ping(now)
+                    self._schedule(
+                        min(
+                            max(self._last_send, self._last_ping) + self._probe_wait,
+                            now + self.fallback_interval,  # notice a cell starting
+                        )
+                    )
+                    return
             self._dirty = False
         try:
             sent = bool(self.render())
@@ -303,6 +385,7 @@ class LiveChannel:
                 self._sends.append(self._last_send)
                 self._sent_at[seq] = self._last_send
                 self.sent += 1
+                self.unacknowledged_sends += fallback
                 self._idle_since = None
             elif self._idle_since is None:
                 self._idle_since = now

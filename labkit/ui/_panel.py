@@ -245,7 +245,9 @@ class InstrumentPanel(widgets.VBox):
         )
         self.title.add_class("labkit-title")
         self.badge = widgets.HTML(layout=widgets.Layout(width="auto"))
-        self.refresh_button = icon_button("refresh", "Read every setting and reading again")
+        self.refresh_button = icon_button(
+            "refresh", "Read every setting and reading again (except those reading would change)"
+        )
         self.refresh_button.on_click(lambda _button: self.refresh())
         self.stop_button = icon_button("stop", "Stop ramps in progress where they are")
         self.stop_button.on_click(lambda _button: self.stop())
@@ -343,14 +345,16 @@ class InstrumentPanel(widgets.VBox):
         return future
 
     def read_readings(self) -> None:
-        """Read every reading (read-backs included) in the background."""
+        """Read every reading (read-backs included) in the background, except those whose
+        reading would change the instrument (``side_effect``): looking changes nothing."""
         for section in self.section.sections():
             if not section.instrument.connected:
                 continue
             for row in section.rows.values():
                 if isinstance(row, SettingRow) and row.readback_handle is not None:
-                    section.read(row.readback_handle, row.error.show)
-                elif isinstance(row, ReadingRow):
+                    if not row._readback_side_effect():
+                        section.read(row.readback_handle, row.error.show)
+                elif isinstance(row, ReadingRow) and not row.side_effect:
                     row.read()
 
     def refresh(self) -> None:

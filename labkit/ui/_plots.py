@@ -18,9 +18,11 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
+from labkit.core._units import unit_symbol
 from labkit.ui._image import colormap_colors
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
 from labkit.ui._ranges import stable_range
+from labkit.ui._ticks import TICK_FORMAT, Ticks, apply_ticks, linear_ticks, log_ticks
 
 __all__ = ["Axis", "HeatMapPlot", "LinePlot", "decimate"]
 
@@ -31,25 +33,50 @@ bucket, which keeps every peak and dip visible."""
 
 
 class Axis:
-    """One dimension of a plot: its name, label, and its values (None: positions or times)."""
+    """One dimension of a plot: its name, unit and values (None: positions or times)."""
 
-    def __init__(self, dim: str, label: str, values: Any = None, size: int | None = None):
+    def __init__(
+        self,
+        dim: str,
+        name: str,
+        values: Any = None,
+        size: int | None = None,
+        unit: str | None = None,
+    ) -> None:
         self.dim = dim
-        self.label = label
+        self.name = name
+        self.unit = unit or None
         values = None if values is None else np.asarray(values)
         if values is not None and values.dtype.kind not in "fiub":
-            values = values.astype(str)  # text set-points: an ordinal axis
+            values = values.astype(str)  # text set-points: labelled positions
         self.values = values
         self.size = size if values is None else len(values)
+
+    @property
+    def label(self) -> str:
+        """``smu voltage (V)``: the name and the declared unit."""
+        return f"{self.name} ({unit_symbol(self.unit)})" if self.unit else self.name
 
     @property
     def numeric(self) -> bool:
         return self.values is None or self.values.dtype.kind in "fiub"
 
+    @property
+    def geometric(self) -> bool:
+        """Positive set-points a constant ratio apart over two decades or more (a logspace):
+        shown on a logarithmic axis."""
+        if self.values is None or not self.numeric or len(self.values) < 3:
+            return False
+        values = self.values.astype(float)
+        if not (np.all(np.isfinite(values)) and np.all(values > 0)):
+            return False
+        ratios = np.diff(np.log10(values))
+        span = abs(float(np.log10(values.max() / values.min())))
+        return span >= 2 and bool(np.allclose(ratios, ratios[0], rtol=1e-6, atol=1e-12))
+
     def positions(self, count: int) -> np.ndarray:
-        if self.values is not None:
-            values = self.values[:count]
-            return values.astype(float) if self.numeric else values
+        if self.values is not None and self.numeric:
+            return self.values[:count].astype(float)
         return np.arange(count, dtype=float)
 
 
@@ -75,16 +102,21 @@ def decimate(x: np.ndarray, ys: np.ndarray, limit: int = MAX_POINTS) -> tuple[np
     return x[index], ys[:, index]
 
 
-def _planned_scale(x: Axis) -> Any:
-    """A scale for ``x``: fixed to the planned set-points where they are known numbers."""
-    if not x.numeric:
-        return bqplot.OrdinalScale()
-    if x.values is not None and x.values.size:
-        values = x.values.astype(float)
-        finite = values[np.isfinite(values)]
-        if finite.size and finite.max() > finite.min():
-            return bqplot.LinearScale(min=float(finite.min()), max=float(finite.max()))
-    return bqplot.LinearScale()
+def _planned_range(x: Axis) -> tuple[float, float] | None:
+    """The span of the planned set-points, where they are known numbers."""
+    if x.values is None or not x.numeric or not x.values.size:
+        return None
+    values = x.values.astype(float)
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.max() > finite.min():
+        return float(finite.min()), float(finite.max())
+    return None
+
+
+def _label_positions(axis: bqplot.Axis, names: Any, name: str) -> None:
+    """Text set-points (``sine``, ``square``) at positions 0, 1, ... labelled with the text."""
+    values = [float(i) for i in range(len(names))]
+    apply_ticks(axis, Ticks(values, [str(n) for n in names], ""), name)
 
 
 def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
@@ -100,14 +132,21 @@ def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
 
 
 class LinePlot:
-    """Lines of one or several readings (sharing a unit) against one dimension."""
+    """Lines of one or several readings (sharing a unit) against one dimension.
+
+    The x axis spans the planned set-points from the first point (the line grows across it;
+    a logspace gets a logarithmic axis); the y axis moves only when the data leaves its range
+    (see ``_ranges``). Every axis gets round ticks labelled in the kernel, with the unit's SI
+    prefix in its label (``_ticks``).
+    """
 
     def __init__(
         self,
         x: Axis,
         names: Sequence[str],
         labels: Sequence[str],
-        y_label: str,
+        y_name: str,
+        y_unit: str | None = None,
         *,
         title: str = "",
         rate: float = DEFAULT_RATE,
@@ -116,34 +155,47 @@ class LinePlot:
     ) -> None:
         self.x = x
         self.names = list(names)
+        self.y_name, self.y_unit = y_name, y_unit
         self._lock = threading.Lock()
         size = x.size or 0
         self._y = np.full((len(self.names), size), np.nan)
         self._t = np.full(size, np.nan) if x.values is None else None  # x from times
         self._count = 0
-        # The x axis spans the planned set-points from the start (the line grows across it,
-        # and the axis is not re-laid out with each point); y moves only when the data
-        # leaves its range (see _ranges).
-        x_scale = _planned_scale(x)
+        self._planned = _planned_range(x)
+        if not x.numeric:
+            self.x_scale: Any = bqplot.LinearScale(min=-0.5, max=max(0.5, len(x.values) - 0.5))
+        elif x.geometric and self._planned is not None:
+            self.x_scale = bqplot.LogScale(min=self._planned[0], max=self._planned[1])
+        elif self._planned is not None:
+            self.x_scale = bqplot.LinearScale(min=self._planned[0], max=self._planned[1])
+        else:
+            self.x_scale = bqplot.LinearScale()
         self.y_scale = bqplot.LinearScale()
         self.lines = bqplot.Lines(
             x=np.zeros(0),
             y=np.zeros((len(self.names), 0)),
-            scales={"x": x_scale, "y": self.y_scale},
+            scales={"x": self.x_scale, "y": self.y_scale},
             labels=list(labels),
             display_legend=len(self.names) > 1,
             colors=COLORS[: max(1, len(self.names))],
             marker="circle" if (x.size or 0) <= 60 and x.size else None,
             marker_size=16,
         )
+        self.x_axis = bqplot.Axis(scale=self.x_scale, label=x.label, tick_format=TICK_FORMAT)
+        self.y_axis = bqplot.Axis(
+            scale=self.y_scale,
+            label=_label(y_name, y_unit),
+            side="left",
+            label_offset="60px",
+            tick_format=TICK_FORMAT,
+        )
+        if not x.numeric:
+            _label_positions(self.x_axis, x.values, x.name)
+        elif self._planned is not None:
+            self._tick_x(*self._planned)
         self.figure = bqplot.Figure(
             marks=[self.lines],
-            axes=[
-                bqplot.Axis(scale=x_scale, label=x.label, num_ticks=6),
-                bqplot.Axis(
-                    scale=self.y_scale, label=y_label, side="left", num_ticks=6, label_offset="60px"
-                ),
-            ],
+            axes=[self.x_axis, self.y_axis],
             title=title,
             animation_duration=0,
             legend_location="top-left",
@@ -155,6 +207,13 @@ class LinePlot:
             self._render, rate=rate, max_in_flight=max_in_flight, scheduler=scheduler
         )
         self.widget = self.figure
+
+    def _tick_x(self, low: float, high: float) -> None:
+        if isinstance(self.x_scale, bqplot.LogScale):
+            ticks = log_ticks(low, high, self.x.unit)
+        else:
+            ticks = linear_ticks(low, high, self.x.unit)
+        apply_ticks(self.x_axis, ticks, self.x.name)
 
     @property
     def count(self) -> int:
@@ -211,16 +270,26 @@ class LinePlot:
         if len(x) == 1 and len(ys) > 1:
             # bqplot squeezes y: (lines, 1) would read as one line; a point drawn twice is not.
             x, ys = np.repeat(x, 2), np.repeat(ys, 2, axis=1)
-        with self.lines.hold_sync():
-            self.lines.x = x
-            self.lines.y = ys[0] if len(ys) == 1 else ys
         finite = ys[np.isfinite(ys)]
-        if finite.size:
+        if finite.size:  # the axes first, so the page never draws points off its scale
             current = (self.y_scale.min, self.y_scale.max)
             shown = stable_range(current, float(finite.min()), float(finite.max()), headroom=0.1)
             if shown != current:
                 with self.y_scale.hold_sync():
                     self.y_scale.min, self.y_scale.max = shown
+                apply_ticks(self.y_axis, linear_ticks(*shown, self.y_unit), self.y_name)
+        if self._planned is None and self.x.numeric and x.size:
+            xs = x[np.isfinite(x)]
+            if xs.size:
+                current = (self.x_scale.min, self.x_scale.max)
+                shown = stable_range(current, float(xs.min()), float(xs.max()), headroom=0.1)
+                if shown != current:
+                    with self.x_scale.hold_sync():
+                        self.x_scale.min, self.x_scale.max = shown
+                    self._tick_x(*shown)
+        with self.lines.hold_sync():
+            self.lines.x = x
+            self.lines.y = ys[0] if len(ys) == 1 else ys
         return True
 
     def close(self) -> None:
@@ -228,7 +297,12 @@ class LinePlot:
 
 
 class HeatMapPlot:
-    """A map of one reading over the two innermost dimensions of a grid, filling in."""
+    """A map of one reading over the two innermost dimensions of a grid, filling in.
+
+    Cells are drawn at the set-points, or at their positions where those are text
+    (``sine``, ``square``), not monotonic, or a logspace (then the axis is labelled in
+    decades): every cell the same size. The colour bar follows the colormap and the data.
+    """
 
     def __init__(
         self,
@@ -237,6 +311,7 @@ class HeatMapPlot:
         name: str,
         label: str,
         *,
+        unit: str | None = None,
         title: str = "",
         colormap: str = "viridis",
         rate: float = DEFAULT_RATE,
@@ -244,12 +319,13 @@ class HeatMapPlot:
         scheduler: Scheduler | None = None,
     ) -> None:
         self.x, self.y, self.name = x, y, name
+        self.label, self.unit = label, unit
         self._lock = threading.Lock()
         self._z = np.full((y.size or 1, x.size or 1), np.nan)
         self._outer: tuple[int, ...] | None = None  # index of the slice shown (outer dims)
         self._rows = 0
-        x_scale = bqplot.LinearScale() if x.numeric else bqplot.OrdinalScale()
-        y_scale = bqplot.LinearScale() if y.numeric else bqplot.OrdinalScale()
+        x_scale = bqplot.LinearScale(allow_padding=False)
+        y_scale = bqplot.LinearScale(allow_padding=False)
         self.color_scale = bqplot.ColorScale(colors=list(colormap_colors(colormap)))
         self.map = bqplot.HeatMap(
             x=_heat_axis(x, x.size or 1),
@@ -258,19 +334,18 @@ class HeatMapPlot:
             scales={"x": x_scale, "y": y_scale, "color": self.color_scale},
             null_color="#e8e8e8",
         )
+        self.x_axis = bqplot.Axis(scale=x_scale, label=x.label, tick_format=TICK_FORMAT)
+        self.y_axis = bqplot.Axis(
+            scale=y_scale, label=y.label, side="left", label_offset="60px", tick_format=TICK_FORMAT
+        )
+        self.color_axis = bqplot.ColorAxis(
+            scale=self.color_scale, side="right", label=_label(label, unit), tick_format=TICK_FORMAT
+        )
+        for axis, dim, scale in ((self.x_axis, x, x_scale), (self.y_axis, y, y_scale)):
+            _tick_heat_axis(axis, scale, dim, dim.size or 1)
         self.figure = bqplot.Figure(
             marks=[self.map],
-            axes=[
-                bqplot.Axis(scale=x_scale, label=_heat_label(x), num_ticks=6),
-                bqplot.Axis(
-                    scale=y_scale,
-                    label=_heat_label(y),
-                    side="left",
-                    num_ticks=6,
-                    label_offset="60px",
-                ),
-                bqplot.ColorAxis(scale=self.color_scale, side="right", label=label, num_ticks=5),
-            ],
+            axes=[self.x_axis, self.y_axis, self.color_axis],
             title=title,
             animation_duration=0,
             padding_x=0.0,
@@ -327,17 +402,20 @@ class HeatMapPlot:
         with self._lock:
             rows = max(1, self._z.shape[0] if self.y.size else self._rows)
             z = self._z[:rows].copy()
-        with self.map.hold_sync():
-            if self.y.size is None:
-                self.map.y = _heat_axis(self.y, rows)
-            self.map.color = z
         finite = z[np.isfinite(z)]
         if finite.size:
             low, high = float(finite.min()), float(finite.max())
             if high <= low:
                 high = low + (abs(low) * 1e-9 or 1e-12)
-            with self.color_scale.hold_sync():
-                self.color_scale.min, self.color_scale.max = low, high
+            if (low, high) != (self.color_scale.min, self.color_scale.max):
+                with self.color_scale.hold_sync():
+                    self.color_scale.min, self.color_scale.max = low, high
+                apply_ticks(self.color_axis, linear_ticks(low, high, self.unit), self.label)
+        with self.map.hold_sync():
+            if self.y.size is None:
+                self.map.y = _heat_axis(self.y, rows)
+                _tick_heat_axis(self.y_axis, self.y_axis.scale, self.y, rows)
+            self.map.color = z
         return True
 
     def close(self) -> None:
@@ -352,14 +430,33 @@ def _monotonic(axis: Axis) -> bool:
 
 
 def _heat_axis(axis: Axis, count: int) -> np.ndarray:
-    """Cell centres: the set-points, or positions where they are not monotonic."""
-    if not _monotonic(axis):
+    """Cell centres: the set-points; their log for a logspace; positions for text or
+    set-points that are not monotonic."""
+    if axis.geometric:
+        return np.log10(axis.values.astype(float))
+    if not axis.numeric or not _monotonic(axis):
         return np.arange(count, dtype=float)
     return axis.positions(count)
 
 
-def _heat_label(axis: Axis) -> str:
-    return axis.label if _monotonic(axis) else f"{axis.label} (by position)"
+def _tick_heat_axis(axis: Any, scale: Any, dim: Axis, count: int) -> None:
+    """Range and ticks of a heat map's axis: half a cell beyond the outer cells' centres."""
+    centres = _heat_axis(dim, count)
+    half = float(np.min(np.abs(np.diff(centres)))) / 2 if len(centres) > 1 else 0.5
+    low, high = float(np.min(centres)) - half, float(np.max(centres)) + half
+    if (scale.min, scale.max) != (low, high):
+        with scale.hold_sync():
+            scale.min, scale.max = low, high
+    if not dim.numeric:
+        _label_positions(axis, dim.values, dim.name)
+    elif not _monotonic(dim):
+        apply_ticks(axis, linear_ticks(0, count - 1), f"{dim.label} (by position)")
+    elif dim.geometric:
+        decades = log_ticks(10**low, 10**high, dim.unit)
+        exponents = [float(np.log10(v)) for v in decades.values]
+        apply_ticks(axis, Ticks(exponents, decades.labels, decades.unit), dim.name)
+    else:
+        apply_ticks(axis, linear_ticks(low, high, dim.unit), dim.name)
 
 
 def _number(value: Any) -> float:
@@ -373,4 +470,10 @@ def label_of(attrs: dict[str, Any], fallback: str) -> str:
     """``long_name (units)`` from CF attributes."""
     name = attrs.get("long_name") or fallback
     units = attrs.get("units")
-    return f"{name} ({units})" if units else str(name)
+    return _label(str(name), units)
+
+
+def _label(name: str, unit: str | None) -> str:
+    if not unit:
+        return name
+    return f"{name} ({unit_symbol(unit)})".strip()

@@ -24,7 +24,12 @@ def stable_range(
     if not span > 0:  # one value (or all equal): a range around it
         span = abs(low) or 1.0
         low, high = low - span / 2, high + span / 2
-    low, high = low - headroom * span, high + headroom * span
-    step = 10.0 ** math.floor(math.log10(high - low)) / 2
-    start, end = math.floor(low / step) * step, math.ceil(high / step) * step
+    padded_low, padded_high = low - headroom * span, high + headroom * span
+    step = 10.0 ** math.floor(math.log10(padded_high - padded_low)) / 2
+    start, end = math.floor(padded_low / step) * step, math.ceil(padded_high / step) * step
+    # Data on one side of zero keeps the range there: no empty negative band under a current.
+    if low >= 0 > start:
+        start = 0.0
+    if high <= 0 < end:
+        end = 0.0
     return float(start), float(end)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from labkit.core import LabkitError, ReadingHandle, SettingHandle
-from labkit.ui._controls import control_kind, make_control, set_range, show_toggle
-from labkit.ui._format import escape, format_quantity, format_value, title_of, unit_label
+from labkit.ui._controls import Control, control_kind, make_control
+from labkit.ui._format import escape, format_quantity, format_value, title_of
 from labkit.ui._style import FULL_ROW
-from labkit.ui._sync import Pending, failure_of, guarded, is_quiet, log, quietly
+from labkit.ui._sync import Pending, failure_of, guarded, log, quietly
 
 if TYPE_CHECKING:
     from labkit.ui._panel import Section
@@ -56,7 +56,7 @@ def tag_cells(row: SettingRow | ReadingRow) -> None:
     """``labkit-setting-<name>`` on every cell of a row: stable hooks for browser tests."""
     tag = f"labkit-setting-{row.spec.name}"
     shown = row.readback if isinstance(row, SettingRow) else row.value
-    for cell in (*row.cells, row.unit, shown):
+    for cell in (*row.cells, shown):
         cell.add_class(tag)
 
 
@@ -111,22 +111,18 @@ class SettingRow:
 
         self.label = _html("labkit-label", escape(title_of(self.spec)))
         self.label.tooltip = self._tooltip()
-        # Dropdown entries carry their unit already ("1 ms"): no unit beside them.
-        shows_unit = self.spec.choices is None
-        self.unit = _html("labkit-unit", escape(unit_label(self.spec.unit)) if shows_unit else "")
-        self.readback = _html("labkit-readback", width="80px")
+        self.readback = _html("labkit-readback", width="96px")
         self.readback_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
         if self.readback_handle is not None:
             reading = self.readback_handle
             refresh = icon_button("refresh", f"Read {title_of(reading.spec).lower()} now")
             refresh.on_click(lambda _button: self.section.read(reading, self.error.show))
-            self.readback_unit = _html("labkit-unit", escape(unit_label(reading.spec.unit)))
-            self.readback_cell.children = (self.readback, self.readback_unit, refresh)
+            self.readback_cell.children = (self.readback, refresh)
         self.status = _html("labkit-status")
         self.error = ErrorLine()
         self.control_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
         self.kind = ""
-        self.control: Any = None
+        self.control: Control = None  # type: ignore[assignment]
         self._build_control()
         self.render()
         tag_cells(self)
@@ -166,28 +162,18 @@ class SettingRow:
 
     def _build_control(self) -> None:
         kind = control_kind(self.spec, self.handle.limits)
-        control = make_control(kind, self.spec, self.handle.limits, self.handle.value)
+        control = make_control(kind, self.spec, self.handle.limits, self.handle.value, self.commit)
         control.tooltip = self.spec.doc or title_of(self.spec)
         control.add_class("labkit-control")
         control.add_class(f"labkit-setting-{self.spec.name}")
-        control.observe(self._on_control, names="value")
         old = self.control
         self.kind, self.control = kind, control
-        self.control_cell.children = (control, self.unit)
+        self.control_cell.children = (control.widget,)
         if old is not None:
-            old.unobserve(self._on_control, names="value")
+            old.commit = _ignore
             old.close()
 
     # -- user's changes --------------------------------------------------------------------
-
-    @guarded
-    def _on_control(self, change: dict[str, Any]) -> None:
-        if self.kind == "toggle":
-            with quietly():
-                show_toggle(self.control)
-        if is_quiet():
-            return
-        self.commit(change["new"])
 
     def commit(self, value: Any) -> Future[Any] | None:
         """Send ``value`` as a user's change would; None when it was refused before any I/O.
@@ -198,8 +184,9 @@ class SettingRow:
         self.pending.begin()
         with self._lock:
             self._in_flight += 1
-            self._target = value
-            self._show_in_control(value)
+            self._target = self._understood(value)
+            if not isinstance(value, str):  # text as typed stays as typed until acknowledged
+                self.control.show(value)
         self.error.clear()
         try:
             future = self.handle.submit(value)
@@ -213,13 +200,27 @@ class SettingRow:
         future.add_done_callback(self._committed)
         return future
 
+    def _understood(self, value: Any) -> Any:
+        """``value`` as labkit reads it ("500 mV" → 0.5), for the status line; as given if it
+        does not parse (the instrument's refusal will say why)."""
+        try:
+            return self.spec.coerce(value, where=self.spec.name)
+        except Exception:
+            return value
+
     def _committed(self, future: Future[Any]) -> None:
         error = failure_of(future)
         if error is not None:
             self.error.show(error)
-        elif self.readback_handle is not None:
+        elif self.readback_handle is not None and not self._readback_side_effect():
             self.section.read(self.readback_handle, self.error.show)
         self._settled()
+
+    def _readback_side_effect(self) -> str | None:
+        """Why reading the read-back now would change the instrument (None: it would not)."""
+        if self.readback_handle is None:
+            return None
+        return self.readback_handle.spec.side_effect_of(self.readback_handle.instrument)
 
     def _settled(self) -> None:
         # One commit is over: the control goes back to following the instrument.
@@ -252,36 +253,19 @@ class SettingRow:
             limits = self.handle.limits
             if control_kind(self.spec, limits) != self.kind:
                 self._build_control()
-            elif self.kind == "slider":
-                set_range(self.control, self.spec, limits, self.handle.value)
+            else:
+                self.control.rerange(limits, self.handle.value)
             lock = self.handle.state.lock
             disabled = (
                 not self.instrument._can_write(self.spec)
                 or not self.instrument.connected
                 or (lock is not None and lock.locks_value)
             )
-            if self.control.disabled != disabled:
-                self.control.disabled = disabled
+            self.control.disabled = disabled
             if self._in_flight == 0:
-                self._show_in_control(self.handle.value)
+                self.control.show(self.handle.value)
             self._show_readback()
             self._show_status()
-
-    def _show_in_control(self, value: Any) -> None:
-        if value is None:
-            return
-        with self._lock, quietly():
-            try:
-                if self.kind == "slider" and not (self.control.min <= value <= self.control.max):
-                    set_range(self.control, self.spec, self.handle.limits, value)
-                if self.kind == "text":
-                    value = str(value)
-                if self.control.value != value:
-                    self.control.value = value
-            except Exception:  # a value the widget cannot hold ("5 V" typed in code): keep it
-                return
-            if self.kind == "toggle":
-                show_toggle(self.control)
 
     def _show_readback(self) -> None:
         if self.readback_handle is None:
@@ -289,6 +273,9 @@ class SettingRow:
         spec = self.readback_handle.spec
         shown = escape(format_value(self.readback_handle.value, spec))
         title = f"Read-back: {title_of(spec).lower()}, measured"
+        effect = self._readback_side_effect()
+        if effect:
+            title += f"; not read on its own: {effect} (⟳ reads it)"
         if self._readback_stale:
             title += "; the set-point changed since it was read (⟳ reads it again)"
             html = f'<span class="labkit-value labkit-stale">{shown}</span>'
@@ -326,13 +313,22 @@ class SettingRow:
         if value is None and not in_flight and self.instrument.connected:
             unknown = "not read yet" if self.instrument._can_read(spec) else "value unknown"
             parts.append(f'<span class="labkit-muted">{unknown}</span>')
+        if self.readback_handle is not None and self.readback_handle.value is None:
+            effect = self._readback_side_effect()
+            if effect and self.instrument.connected:
+                parts.append(_unread(f"read-back not read: {effect}"))
         html = " ".join(parts)
         if self.status.value != html:
             self.status.value = html
 
 
 class ReadingRow:
-    """A reading: its value (read-only), unit and a button to read it now."""
+    """A reading: its value (read-only) and a button to read it now.
+
+    A reading that would change the instrument when read (``side_effect``: a meter switched
+    to another function) is never read on the panel's own account; its status says why, and
+    the button reads it on request.
+    """
 
     def __init__(self, section: Section, handle: ReadingHandle) -> None:
         self.section = section
@@ -343,22 +339,30 @@ class ReadingRow:
         self.label.tooltip = doc
         self.value = _html("labkit-reading", width="160px")
         self.value.tooltip = doc
-        self.unit = _html("labkit-unit", escape(unit_label(self.spec.unit)))
         self.refresh = icon_button("refresh", f"Read {title_of(self.spec).lower()} now")
         self.refresh.on_click(lambda _button: self.read())
         self.control_cell = widgets.HBox(
-            [self.value, self.unit, self.refresh], layout=widgets.Layout(align_items="center")
+            [self.value, self.refresh], layout=widgets.Layout(align_items="center")
         )
         self.readback_cell = widgets.HBox()
         self.status = _html("labkit-status")
         self.error = ErrorLine()
         self.render()
         tag_cells(self)
-        section.watch(handle.instrument, self._on_value, [self.spec.name])
+        watched = [self.spec.name]
+        if self.spec.side_effect is not None and not isinstance(self.spec.side_effect, str):
+            # Whether reading changes anything may depend on the settings (the function now).
+            watched += [h.name for h in handle.instrument.settings]
+        section.watch(handle.instrument, self._on_value, watched)
 
     @property
     def cells(self) -> list[Any]:
         return [self.label, self.control_cell, self.readback_cell, self.status, self.error.widget]
+
+    @property
+    def side_effect(self) -> str | None:
+        """Why reading it now would change the instrument (None: it would not)."""
+        return self.spec.side_effect_of(self.handle.instrument)
 
     def read(self) -> Future[Any] | None:
         """Read the reading now, in the background; an error shows under the row."""
@@ -374,6 +378,25 @@ class ReadingRow:
         html = f'<span class="labkit-value">{escape(shown)}</span>'
         if self.value.value != html:
             self.value.value = html
-        disabled = not self.handle.instrument.connected
-        if self.refresh.disabled != disabled:
-            self.refresh.disabled = disabled
+        connected = self.handle.instrument.connected
+        if self.refresh.disabled == connected:
+            self.refresh.disabled = not connected
+        effect = self.side_effect if connected else None
+        status = ""
+        if effect:
+            why = "not read" if self.handle.value is None else "read on request only"
+            status = _unread(f"{why}: {effect}")
+        if self.status.value != status:
+            self.status.value = status
+
+
+def _unread(text: str) -> str:
+    """The note of a value the panel leaves unread because reading it would change something."""
+    return (
+        f'<span class="labkit-muted labkit-unread" title="Looking never changes the '
+        f'instrument: ⟳ reads it on request">{escape(text)} (⟳ reads it)</span>'
+    )
+
+
+def _ignore(value: Any) -> None:
+    """The commit of a control replaced by another: its late changes go nowhere."""

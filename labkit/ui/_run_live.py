@@ -10,14 +10,17 @@ From the plan's record groups (what is recorded together over which dimensions):
 - a ``CameraStream``: the camera view, on a one-frame queue of its own; a ``Snap``: the frames
   the run records.
 
-Points reach the views through :meth:`Run.watch` as they are recorded. A view opened after the
-run began first fills in what the store already holds, and the store is read once more when
-the run ends, so the final picture is exactly what was saved.
+Points reach the views through :meth:`Run.watch` once they are stored (after each flush of the
+run's store), so a plot never shows a point a crash could lose. A view opened after the run
+began first fills in what the store already holds, and the store is read once more when the
+run ends, so the final picture is exactly what was saved. (A ``CameraStream``'s view follows
+the camera itself: it previews, it does not say what was saved.)
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,14 +32,15 @@ from labkit.runs import CameraStream, Snap
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
-from labkit.ui._plots import Axis, HeatMapPlot, LinePlot, label_of
+from labkit.ui._plots import Axis, HeatMapPlot, LinePlot
 from labkit.ui._sync import guarded, log
 
 __all__ = ["RunLive", "live_view"]
 
 CATCH_UP_DELAY = 1.5
 """Seconds after a view attaches to read the store again: points recorded before the view
-watched the run reach the store within the run's flush interval (0.5 s by default)."""
+watched the run reach the store within the run's flush interval (0.2 s by default, 1 s on
+object storage)."""
 
 _views: dict[str, RunLive] = {}
 _views_lock = threading.Lock()
@@ -67,7 +71,9 @@ def _numeric(variable: Any) -> bool:
 def _axis(plan: Any, dim: str) -> Axis:
     coordinate = plan.variables.get(dim)
     if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
-        return Axis(dim, label_of(coordinate.attrs, dim), coordinate.data)
+        attrs = coordinate.attrs
+        name = str(attrs.get("long_name") or dim)
+        return Axis(dim, name, coordinate.data, unit=attrs.get("units"))
     return Axis(dim, dim, None, plan.dims[dim].size)
 
 
@@ -98,6 +104,7 @@ class RunLive(widgets.VBox):
         self._start = _start_ns(run)
         self._feeders: list[Callable[[tuple[int, ...], dict[str, Any]], None]] = []
         self._fillers: list[Callable[[Any], None]] = []
+        self._wanted: set[str] = set()  # the recorded values the views draw
         self.plots: list[LinePlot | HeatMapPlot] = []
         self.cameras: list[CameraView] = []
         self.closed = False
@@ -109,8 +116,14 @@ class RunLive(widgets.VBox):
         )
         super().__init__(([figures] if self.plots else []) + list(self.cameras))
         self.add_class("labkit-live")
+        # Which run a figure shows, for the page (and browser tests): a class per run.
+        tag = "labkit-run-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(run.id))
+        for view in self.plots:
+            view.figure.add_class(tag)
+        for camera in self.cameras:
+            camera.add_class(tag)
         self._timers: list[threading.Timer] = []
-        run.watch(self._on_record)
+        run.watch(self._on_record, names=self._wanted)
         run.observe(self._on_status, names="status")
         if run.status in FINAL_STATUSES:
             self._finish()
@@ -147,23 +160,23 @@ class RunLive(widgets.VBox):
         dim = group.dims[0]
         x = _axis(plan, dim)
         if x.values is None:  # no set-points (a time series, a feedback loop): by time
-            x = Axis(dim, "time since the run started (s)", None, None)
+            x = Axis(dim, "time since the run started", None, None, unit="s")
         by_unit: dict[str, list[str]] = {}
         for name in names:
             by_unit.setdefault(plan.variables[name].attrs.get("units", ""), []).append(name)
         for unit, members in by_unit.items():
             attrs = [plan.variables[n].attrs for n in members]
             labels = [a.get("long_name") or n for a, n in zip(attrs, members, strict=True)]
-            if len(members) == 1:
-                y_label = label_of(attrs[0], members[0])
-            else:
-                y_label = f"({unit})" if unit else ""
-            plot = LinePlot(x, members, labels, y_label, **self._options)
+            y_name = str(attrs[0].get("long_name") or members[0]) if len(members) == 1 else ""
+            plot = LinePlot(x, members, labels, y_name, unit or None, **self._options)
             self.plots.append(plot)
             self._feed_lines(plot, group.time)
 
     def _feed_lines(self, plot: LinePlot, time_name: str) -> None:
         timed = plot._t is not None
+        self._wanted.update(plot.names)
+        if timed:
+            self._wanted.add(time_name)
 
         def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
             if any(n in values for n in plot.names):
@@ -189,11 +202,13 @@ class RunLive(widgets.VBox):
             _axis(plan, group.dims[-1]),
             _axis(plan, group.dims[-2]),
             name,
-            label_of(variable.attrs, name),
+            str(variable.attrs.get("long_name") or name),
+            unit=variable.attrs.get("units"),
             title=str(variable.attrs.get("long_name") or name),
             **self._options,
         )
         self.plots.append(plot)
+        self._wanted.add(name)
 
         def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
             if name in values:
@@ -221,6 +236,7 @@ class RunLive(widgets.VBox):
         view, source = recorded_view(title=title, **options)
         self.cameras.append(view)
         frame_name = step.name
+        self._wanted.add(frame_name)
 
         def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
             pixels = values.get(frame_name)

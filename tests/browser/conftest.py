@@ -1,4 +1,5 @@
-"""Fixtures for browser tests: a fresh JupyterLab per test, Debian's Chromium per session.
+"""Fixtures for browser tests: one JupyterLab server per session, a fresh page (and kernels of
+its own) per test, Debian's Chromium per module.
 
 See ``tests/browser/harness.py`` for how to write a browser test.
 """
@@ -73,16 +74,28 @@ def _artifact_dir(request: pytest.FixtureRequest) -> Path:
     return Path(request.config.rootpath) / "test-artifacts" / "browser" / name
 
 
+@pytest.fixture(scope="session")
+def lab_server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One JupyterLab server for the whole session (starting one costs seconds); each test
+    works in a folder of its own in it and shuts its kernels down at the end."""
+    server = LabServer(tmp_path_factory.mktemp("jupyter")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def lab(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lab]:
-    """A fresh JupyterLab server and a fresh page; diagnostics are saved if the test fails."""
+def lab(browser: Any, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A fresh page on the session's JupyterLab, with a folder and kernels of its own;
+    diagnostics are saved if the test fails."""
     artifacts = _artifact_dir(request)
     shutil.rmtree(artifacts, ignore_errors=True)  # only this run's pictures
-    server = LabServer(tmp_path / "jupyter").start()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
-    lab = Lab(server, page, artifacts)
+    folder = re.sub(r"[^\w.-]+", "_", request.node.name)[:80]
+    lab = Lab(lab_server, page, artifacts, folder=folder)
     try:
         yield lab
     finally:
@@ -91,4 +104,4 @@ def lab(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterato
             lab.save_diagnostics()
         lab.close()
         context.close()
-        server.stop()
+        lab.shutdown_kernels()

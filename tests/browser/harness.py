@@ -1,9 +1,9 @@
 """A real JupyterLab in a real (headless) browser, for testing labkit's widgets end to end.
 
-Every browser test gets a fresh JupyterLab server of its own (loopback, a random token, its own
-config, runtime, data, settings and workspace folders in a temporary directory: kernels outlive
-pages, so nothing is shared between tests) and a fresh page in Debian's Chromium, driven by
-Playwright. Headless widget tests (``tests/ui``) check the kernel side; these check what a user
+The session shares one JupyterLab server (loopback, a random token, its own config, runtime,
+data, settings and workspace folders in a temporary directory); every browser test gets a folder
+of its own in it, a fresh page in Debian's Chromium driven by Playwright, and its kernels are
+shut down when it ends, so nothing is shared between tests. Headless widget tests (``tests/ui``) check the kernel side; these check what a user
 sees and does: the widget renders, a slider dragged in the page reaches the instrument, a value
 changed in the kernel shows in the page.
 
@@ -55,7 +55,7 @@ Writing a browser test
   and running cells then opens a "Select Kernel" dialog per cell and runs nothing. The harness
   waits until the status bar reads ``<kernel> | Idle`` (not ``No Kernel``) before anything runs.
 
-A test takes about 10 s: ~3 s for the server, ~4 s to load the page and start the kernel.
+A test takes a few seconds: ~4 s to load the page and start the kernel (the server is shared).
 """
 
 from __future__ import annotations
@@ -317,6 +317,57 @@ class Notebook:
         self.page.locator("[data-command='runmenu:run-all']").click()
         self.wait_for_cells(timeout=timeout)
 
+    def prompts(self) -> list[str]:
+        """The execution prompt of every code cell (``[3]:``, ``[*]:``, ``[ ]:``)."""
+        return self.page.evaluate(
+            """() => {
+                const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                return [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .map(p => p.textContent.trim());
+            }"""
+        )
+
+    def run_all_again(self, timeout: float = CELL_TIMEOUT) -> None:
+        """Run All in a notebook whose cells ran before: wait until every code cell has run
+        anew (a new execution count), then check for errors."""
+        before = self.prompts()
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        self.page.locator("[data-command='runmenu:run-all']").click()
+        self._wait_for_new_counts(before, range(len(before)), timeout)
+        self.raise_cell_errors()
+
+    def run_one_by_one(self, timeout: float = CELL_TIMEOUT) -> None:
+        """What a reader does: Shift+Enter from the first cell to the last, each cell waited
+        for before the next (markdown cells are rendered on the way)."""
+        page = self.page
+        self.cells.nth(0).click(position={"x": 2, "y": 2})
+        page.keyboard.press("Escape")
+        code_index = 0
+        count = self.cells.count()
+        for index in range(count):
+            cell = self.cells.nth(index)
+            is_code = "jp-CodeCell" in (cell.get_attribute("class") or "")
+            before = self.prompts()
+            # Shift+Enter on the last cell would add an empty one below: Ctrl+Enter runs it.
+            page.keyboard.press("Shift+Enter" if index < count - 1 else "Control+Enter")
+            if is_code:
+                self._wait_for_new_counts(before, [code_index], timeout)
+                self.raise_cell_errors()
+                code_index += 1
+
+    def _wait_for_new_counts(self, before: list[str], which: Any, timeout: float) -> None:
+        indices = list(which)
+        self.page.wait_for_function(
+            r"""([before, indices]) => {
+                const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .map(p => p.textContent.trim());
+                return indices.every(i => /\[\d+\]/.test(prompts[i]) && prompts[i] !== before[i]);
+            }""",
+            arg=[before, indices],
+            timeout=timeout * 1000,
+        )
+
     def wait_for_cells(self, timeout: float = CELL_TIMEOUT) -> None:
         """Until every code cell shows an execution count (``[3]:``), then check for errors."""
         self.page.wait_for_function(
@@ -445,16 +496,25 @@ class Notebook:
 
 
 class Lab:
-    """A JupyterLab server and a browser page on it, with a folder for artifacts."""
+    """A JupyterLab server and a browser page on it, with a folder for artifacts.
 
-    def __init__(self, server: LabServer, page: Any, artifacts: Path) -> None:
+    ``folder`` (in the server's root) holds the test's notebooks, so that tests sharing one
+    server never open each other's; :meth:`shutdown_kernels` ends the kernels they started.
+    """
+
+    def __init__(self, server: LabServer, page: Any, artifacts: Path, folder: str = "") -> None:
         self.server = server
         self.page = page
         self.artifacts = artifacts
+        self.folder = folder
         self.console: list[str] = []
         self.notebooks: list[Notebook] = []
         page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
         page.on("pageerror", lambda error: self.console.append(f"pageerror: {error}"))
+
+    def path(self, name: str) -> str:
+        """``name`` in the test's folder, as the server names it."""
+        return f"{self.folder}/{name}" if self.folder else name
 
     def write_notebook(self, path: str, cells: Sequence[str]) -> Path:
         """Write a notebook of code cells (a ``str`` starting with ``#md`` is Markdown)."""
@@ -471,7 +531,7 @@ class Lab:
                 notebook.cells.append(nbformat.v4.new_markdown_cell(source[4:]))
             else:
                 notebook.cells.append(nbformat.v4.new_code_cell(source))
-        target = self.server.root / path
+        target = self.server.root / self.path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
         return target
@@ -480,6 +540,7 @@ class Lab:
         """(Write and) open ``path`` in JupyterLab and wait until its kernel is really idle."""
         if cells is not None:
             self.write_notebook(path, cells)
+        path = self.path(path)
         url = f"{self.server.url}/lab/tree/{path}?reset&token={self.server.token}"
         self.page.goto(url)
         notebook = Notebook(self, path)
@@ -507,3 +568,11 @@ class Lab:
         for notebook in self.notebooks:
             with contextlib.suppress(Exception):
                 notebook.close()
+
+    def shutdown_kernels(self) -> None:
+        """End the sessions (and kernels) of this test's notebooks on the shared server."""
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            for session in self.server.api("GET", "/api/sessions"):
+                if session.get("path", "").startswith(f"{self.folder}/") or not self.folder:
+                    with contextlib.suppress(OSError, urllib.error.URLError):
+                        self.server.api("DELETE", f"/api/sessions/{session['id']}")

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["image_rate", "images_seen", "line_points", "updates_seen", "watch_images"]
+__all__ = [
+    "image_rate",
+    "images_seen",
+    "line_points",
+    "live_figures",
+    "updates_seen",
+    "watch_images",
+]
 
 _WATCH = """
 (selector) => {
@@ -75,3 +82,30 @@ def line_points(page: Any, selector: str) -> list[int]:
         })""",
         selector,
     )
+
+
+_FIGURES = """
+() => [...document.querySelectorAll('.labkit-lineplot, .labkit-heatmap, .labkit-camera-view')]
+  .map(figure => {
+    const run = [...figure.classList].find(c => c.startsWith('labkit-run-')) || null;
+    const kind = figure.classList.contains('labkit-lineplot') ? 'line'
+      : figure.classList.contains('labkit-heatmap') ? 'heatmap' : 'camera';
+    const axes = [...figure.querySelectorAll('g.axis, g.ColorBar, g.colorbar')].map(axis =>
+      [...axis.querySelectorAll('.tick text')].map(t => t.textContent.trim()));
+    const lines = [...figure.querySelectorAll('path.line')].map(path => {
+      const d = path.getAttribute('d') || '';
+      const ys = [...d.matchAll(/[ML]\\s*(-?[\\d.e+-]+)[ ,](-?[\\d.e+-]+)/g)].map(m => +m[2]);
+      return {points: ys.length,
+              spread: ys.length ? Math.max(...ys) - Math.min(...ys) : 0,
+              finite: ys.every(Number.isFinite)};
+    });
+    const images = [...figure.querySelectorAll('image')].map(i => i.getAttribute('href') || '');
+    return {run, kind, axes, lines, images};
+  })
+"""
+
+
+def live_figures(page: Any) -> list[dict[str, Any]]:
+    """Every live view in the page: its run (``labkit-run-<id>`` class), its kind, the tick
+    labels of each axis, each line's points and vertical spread in pixels, its images."""
+    return page.evaluate(_FIGURES)

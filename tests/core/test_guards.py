@@ -49,6 +49,26 @@ def test_locked_limits_need_the_instructors_key(supply) -> None:
     assert supply.voltage == 11
 
 
+def test_the_key_holder_may_lock_again_and_nobody_else(supply) -> None:
+    handle = supply.settings.voltage
+    handle.lock(max=10, reason="student station", key="instructor")
+    # The instructor's notebook cell run again: the same lock, or a new one, with the key.
+    handle.lock(max=10, reason="student station", key="instructor")
+    handle.lock(max=8, reason="a smaller rating", key="instructor")
+    with pytest.raises(LimitError, match="locked limit 8 V"):
+        supply.voltage = 9
+    with pytest.raises(LockedError, match="already limits locked"):
+        handle.lock(max=20, reason="a student's try", key="student")
+    with pytest.raises(LockedError, match="already limits locked"):
+        handle.lock(max=20, reason="no key at all")
+    assert handle.state.lock.max == 8
+    # A failed re-lock leaves the lock that was there.
+    supply.voltage = 5
+    with pytest.raises(LimitError, match="lies outside"):
+        handle.lock(max=2, reason="too low for now", key="instructor")
+    assert handle.state.lock.max == 8
+
+
 def test_an_interlock_refuses_changes_while_its_condition_fails(
     supply, thermometer, thermometer_sim
 ) -> None:

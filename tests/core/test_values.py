@@ -86,7 +86,7 @@ def test_discrete_numeric_choices_accept_units() -> None:
     spec = Setting(unit="s", choices={1e-3: 0, 3e-3: 1, 10e-3: 2}, set="OFLT {}").spec
     assert spec.coerce("3 ms") == 3e-3
     assert spec.token(3e-3) == "1"
-    with pytest.raises(ChoiceError, match=r"0\.001 s, 0\.003 s, 0\.01 s"):
+    with pytest.raises(ChoiceError, match=r"1 ms, 3 ms, 10 ms"):
         spec.coerce("5 ms")
 
 

@@ -114,7 +114,7 @@ def test_each_setting_sends_its_command_then_reads_the_status_bytes(
 def test_values_off_the_tables_are_refused_before_any_byte(scripted):
     lockin, dialogue = scripted
     dialogue.sent.clear()
-    with pytest.raises(ChoiceError, match=r"0\.003 V is not one of"):
+    with pytest.raises(ChoiceError, match=r"3 mV is not one of"):
         lockin.sensitivity = 3e-3
     with pytest.raises(ChoiceError):
         lockin.time_constant = "200 ms"

@@ -11,7 +11,9 @@ import labkit.native as ln
 def backend(request: pytest.FixtureRequest) -> str:
     """A backend name; the C run is skipped (not failed) where the extension is not built."""
     if request.param not in ln.available_backends:
-        pytest.skip(f"the C extension is not available: {ln.c_import_error}")
+        pytest.skip(
+            f"needs labkit's compiled parts: the C extension is not available: {ln.c_import_error}"
+        )
     return request.param
 
 
@@ -19,4 +21,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 def need_c() -> None:
     """Skip a C-versus-twin comparison where there is no C backend to compare."""
     if "c" not in ln.available_backends:
-        pytest.skip(f"the C extension is not available: {ln.c_import_error}")
+        pytest.skip(
+            f"needs labkit's compiled parts: the C extension is not available: {ln.c_import_error}"
+        )

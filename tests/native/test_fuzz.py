@@ -128,11 +128,15 @@ def _compile_harness(target: Path) -> None:
     ]  # fmt: skip
     built = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if built.returncode and re.search(r"cannot find -l(asan|ubsan)|libasan|libubsan", built.stderr):
-        pytest.skip(f"gcc has no sanitizer runtime here: {built.stderr.strip()[:200]}")
+        pytest.skip(
+            f"needs labkit's compiled parts: gcc has no sanitizer runtime here: {built.stderr.strip()[:200]}"
+        )
     assert built.returncode == 0, built.stderr
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+@pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="needs labkit's compiled parts: gcc is not installed"
+)
 def test_c_fuzz_harness_under_sanitizers(tmp_path: Path) -> None:
     target = tmp_path / "fuzz_decode"
     _compile_harness(target)

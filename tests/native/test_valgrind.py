@@ -78,7 +78,9 @@ def test_the_extension_is_clean_under_valgrind(tmp_path: Path) -> None:
             pytest.fail("valgrind is required here (LABKIT_REQUIRE_VALGRIND=1) but not installed")
         pytest.skip("valgrind is not installed (apt-get install valgrind)")
     if ln.backend != "c":
-        pytest.skip(f"the C extension is not built: {ln.c_import_error}")
+        pytest.skip(
+            f"needs labkit's compiled parts: the C extension is not built: {ln.c_import_error}"
+        )
     script = tmp_path / "exercise.py"
     script.write_text(PROGRAM)
     result = subprocess.run(

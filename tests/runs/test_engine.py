@@ -53,13 +53,16 @@ def test_pause_holds_between_points_and_resume_carries_on(slow_lab):
     wait_for(lambda: run.points >= 5, what="five points")
     run.pause()
     wait_for(lambda: run.status == "paused", what="pause")
-    held = run.points
+    held = run.recorded
     time.sleep(0.3)
-    assert run.points == held
+    assert run.recorded == held, "no point is acquired while paused"
     assert run.status == "paused"
-    # The data so far is on disk and readable while paused (a second reader).
+    # Everything acquired is stored while paused, and readable there (a second reader).
+    wait_for(lambda: run.points == held, what="the points acquired to be stored")
     live = run.dataset
     assert live.attrs["status"] == "running"
+    assert live.attrs["points_written"] == held
+    assert np.isfinite(live.dmm_current.values[:held]).all()
     run.resume()
     ds = run.wait()
     assert run.status == "completed"
@@ -121,9 +124,9 @@ def test_a_suspender_pauses_while_its_condition_fails(slow_lab):
     sample.ambient = 320.0  # the sample warms out of the band
     wait_for(lambda: run.status == "suspended", what="suspension")
     assert "stage.temperature" in run.message
-    held = run.points
+    held = run.recorded
     time.sleep(0.2)
-    assert run.points <= held + 1
+    assert run.recorded <= held + 1
     sample.ambient = 290.0
     ds = run.wait()
     assert run.status == "completed"

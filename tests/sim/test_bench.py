@@ -99,19 +99,34 @@ def test_changing_an_input_first_brings_the_physics_up_to_date(bench):
     assert bench.thermal.heater_temperature > bench.thermal.ambient + 5
 
 
-def test_a_new_bench_takes_over_and_drivers_reconnect_to_it():
+def test_a_new_bench_takes_over_and_the_drivers_on_it_are_reconnected():
+    from labkit.drivers.keysight import Keysight34465A
+
+    first = Bench(seed=0, time_scale=0, instruments=["dmm", "smu"])
+    dmm = Keysight34465A(first.address("dmm"), name="dmm", timeout=0.5)
+    dmm.nplc = 1
+    second = Bench(seed=0, time_scale=0, instruments=["dmm", "smu"])  # the cell run again
+    assert find("dmm") is second["dmm"]
+    assert dmm.connected
+    assert dmm.nplc == 10, "read again from the new twin, at its power-on value"
+    second.circuit.smu.update(output=True, voltage=0.4)
+    assert dmm.read("voltage") == pytest.approx(0.4, abs=1e-4)
+    # The instrument cell run again returns the same, connected instrument.
+    assert Keysight34465A(second.address("dmm"), name="dmm", timeout=0.5) is dmm
+    dmm.close()
+    second.close()
+
+
+def test_an_instrument_the_new_bench_does_not_serve_stays_disconnected():
     from labkit import ConnectionLost
     from labkit.drivers.keysight import Keysight34465A
 
-    first = Bench(seed=0, time_scale=0, instruments=["dmm"])
-    dmm = Keysight34465A(first.address("dmm"), name="dmm", timeout=0.5)
-    second = Bench(seed=0, time_scale=0, instruments=["dmm"])  # the cell run again
-    assert find("dmm") is second["dmm"]
+    first = Bench(seed=0, time_scale=0, instruments=["dmm"], prefix="gone_")
+    dmm = Keysight34465A(first.address("dmm"), name="gone_dmm", timeout=0.5)
+    second = Bench(seed=0, time_scale=0, instruments=["smu"], prefix="gone_")
     with pytest.raises(ConnectionLost, match="reconnect"):
         dmm.read("line_frequency")
-    dmm.reconnect()
-    second.circuit.smu.update(output=True, voltage=0.4)
-    assert dmm.read("voltage") == pytest.approx(0.4, abs=1e-4)
+    dmm.close()
     second.close()
 
 

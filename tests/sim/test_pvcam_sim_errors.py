@@ -22,13 +22,6 @@ from pathlib import Path
 import pytest
 
 from labkit.core import MissingVendorLibrary
-from labkit.sim import pvcam as pvsim
-
-try:
-    LIBRARY = pvsim.library_path()
-except MissingVendorLibrary:
-    pytest.skip("simulated libpvcam not built", allow_module_level=True)
-
 from labkit.drivers.cameras.pvcam import (
     Attr,
     ErrorCode,
@@ -37,6 +30,16 @@ from labkit.drivers.cameras.pvcam import (
     PvcamLibrary,
     Rgn,
 )
+from labkit.sim import pvcam as pvsim
+
+try:
+    LIBRARY = pvsim.library_path()
+except MissingVendorLibrary:  # installed without a C compiler
+    LIBRARY = None
+pytestmark = pytest.mark.skipif(
+    LIBRARY is None, reason="needs labkit's compiled parts: the simulated libpvcam is not built"
+)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "tests" / "data" / "pvcam-errors.md"

@@ -13,7 +13,9 @@ SOURCES = sorted((ROOT / "native" / "pvcam_sim").glob("*.c"))
 STRESS = Path(__file__).with_name("pvsim_stress.c")
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+@pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="needs labkit's compiled parts: gcc is not installed"
+)
 @pytest.mark.skipif(not SOURCES, reason="C sources not in this checkout")
 def test_no_data_races_under_thread_sanitizer(tmp_path: Path) -> None:
     binary = tmp_path / "pvsim_stress"
@@ -36,7 +38,9 @@ def test_no_data_races_under_thread_sanitizer(tmp_path: Path) -> None:
         text=True,
     )
     if build.returncode != 0 and "tsan" in build.stderr.lower():
-        pytest.skip(f"ThreadSanitizer unavailable: {build.stderr.strip()[:200]}")
+        pytest.skip(
+            f"needs labkit's compiled parts: ThreadSanitizer unavailable: {build.stderr.strip()[:200]}"
+        )
     assert build.returncode == 0, build.stderr
     run = subprocess.run(
         [str(binary)],

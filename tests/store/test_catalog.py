@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import labkit
-from labkit.store import RunWriter, Variable, _catalog, new_run_id, read_info, runs, store_path
+from labkit.store import RunWriter, Variable, _scan, new_run_id, read_info, runs, store_path
 
 UTC = dt.timezone.utc
 
@@ -100,18 +100,33 @@ def test_filters_by_name_date_status_instrument_and_metadata(catalog):
 
 def test_listing_reads_metadata_only_and_caches_it(catalog, monkeypatch):
     runs(root=catalog)
-    assert (catalog / ".labkit-index.json").exists()
+    assert sorted(p.parent.name for p in catalog.glob("*/.labkit-index.json")) == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-05",
+    ]
     calls = []
-    original = _catalog.read_attrs
-    monkeypatch.setattr(_catalog, "read_attrs", lambda p: calls.append(p) or original(p))
+    original = _scan._get_json
+    monkeypatch.setattr(
+        _scan, "_get_json", lambda s, key, limit: calls.append(key) or original(s, key, limit)
+    )
     runs(root=catalog)
-    assert calls == [], "unchanged runs come from the index"
+    assert all(key.endswith(".labkit-index.json") for key in calls), (
+        "finished runs come from the index"
+    )
+    calls.clear()
     changed = runs(root=catalog, name="cooldown")[0].path
     document = json.loads((changed / "zarr.json").read_text())
     document["attributes"]["metadata"]["sample"] = "Z9"
     (changed / "zarr.json").write_text(json.dumps(document))
     assert names(runs(root=catalog, sample="Z9")) == ["cooldown"]
-    assert calls == [changed]
+    read = [key for key in calls if not key.endswith(".labkit-index.json")]
+    assert read == [f"{changed.parent.name}/{changed.name}/zarr.json"], (
+        "a changed run is read again"
+    )
+    calls.clear()
+    assert names(runs(root=catalog, refresh=True, sample="Z9")) == ["cooldown"]
+    assert len([k for k in calls if k.endswith("/zarr.json")]) == len(runs(root=catalog))
 
 
 def test_the_catalog_is_shown_as_a_table(catalog):

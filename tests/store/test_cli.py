@@ -60,7 +60,7 @@ def test_list_and_filter(two_runs, data_root):
 
 def test_show_export_and_validate(two_runs, tmp_path):
     first, _ = two_runs
-    status, text = run_cli("show", first.id)
+    status, text = run_cli("show", first.id, "--json")
     assert status == 0
     shown = json.loads(text)
     assert shown["run_id"] == first.id

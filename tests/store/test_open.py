@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import labkit
+from labkit.core import ConfigurationError
 from labkit.runs import Sweep, TimeSeries
 from labkit.store import RunNotFound, export_run, open_run, runs
 from tests.simdevices import RESISTANCE
@@ -133,3 +134,33 @@ def test_another_process_reads_a_run_while_it_goes(slow_lab):
     assert seen["status"] == "running"
     assert seen["n"] >= 20
     np.testing.assert_allclose(seen["i"], np.asarray(seen["v"]) / RESISTANCE)
+
+
+def test_export_to_parquet_and_csv_one_row_per_point(lab, tmp_path):
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    run = labkit.grid(
+        {lab.dmm.settings.mode: ["dc", "ac"]},
+        {lab.smu.settings.voltage: [0.0, 0.5, 1.0]},
+        read=[lab.dmm.readings.current],
+    )
+    run.wait()
+    table = pandas.read_parquet(run.export(tmp_path / "grid.parquet"))
+    assert list(table.index.names) == ["dmm_mode", "smu_voltage"]
+    assert len(table) == 6
+    assert set(table.reset_index().dmm_mode) == {"dc", "ac"}
+    assert table.time.dtype.kind == "M"
+    csv = pandas.read_csv(run.export(tmp_path / "grid.csv"))
+    assert list(csv.columns) == ["dmm_mode", "smu_voltage", "dmm_current", "time"]
+    np.testing.assert_allclose(csv.dmm_current, table.dmm_current)
+
+
+def test_export_refuses_a_suffix_it_does_not_write_before_writing(iv, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("iv.xlsx", "iv.json", "iv"):
+        with pytest.raises(ConfigurationError, match="names no format"):
+            export_run(iv.id, out / name)
+    with pytest.raises(ConfigurationError, match="format 'excel'"):
+        export_run(iv.id, out / "iv.nc", format="excel")
+    assert list(out.iterdir()) == []

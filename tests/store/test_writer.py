@@ -69,9 +69,9 @@ def test_open_ended_arrays_grow_and_are_trimmed_at_the_end(tmp_path):
 def test_a_point_written_again_after_its_chunk_left_memory_keeps_its_neighbours(
     tmp_path, monkeypatch
 ):
-    from labkit.store import _writer
+    from labkit.store import _arrays
 
-    monkeypatch.setattr(_writer, "_CACHE_BYTES", 1)
+    monkeypatch.setattr(_arrays, "CACHE_BYTES", 1)
     writer = make_writer(
         tmp_path, [Variable("v", ("x",), (64,), "float64", chunks=(8,))], flush_interval=3600
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import pytest
@@ -13,7 +14,8 @@ import pytest
 import labkit
 from labkit import Channel, Reading, Setting
 from labkit.ui import InstrumentPanel, instrument_panel
-from labkit.ui._format import plain_text
+from labkit.ui._controls import NumberControl
+from labkit.ui._format import format_quantity, plain_text
 from labkit.ui._sync import RENDER_INTERVAL
 from tests.ui.panel_bench import Bench, Supply, wait_for
 
@@ -25,27 +27,40 @@ def panel(bench: Bench) -> InstrumentPanel:
     return panel
 
 
+def type_into(row: Any, text: str) -> None:
+    """What a person does: type ``text`` in the row's box and press Enter."""
+    row.control.entry.value = text
+
+
+def box(row: Any) -> str:
+    """What the row's box shows."""
+    return row.control.entry.value
+
+
 # -- built from the declarations ---------------------------------------------------------
 
 
 def test_each_declaration_gets_the_widget_its_declaration_calls_for(panel: InstrumentPanel) -> None:
     rows = panel.rows
     voltage = rows["voltage"].control
-    assert isinstance(voltage, widgets.FloatSlider)
-    assert (voltage.min, voltage.max) == (0, 30)
-    assert voltage.continuous_update is False
-    current = rows["current"].control  # no upper limit: a number box, not a slider
-    assert isinstance(current, widgets.FloatText)
-    assert current.continuous_update is False
-    assert plain_text(rows["current"].unit.value) == "A"
-    assert isinstance(rows["output"].control, widgets.ToggleButton)
-    assert isinstance(rows["gain"].control, widgets.IntSlider)
-    assert isinstance(rows["note"].control, widgets.Text)
-    assert rows["note"].control.continuous_update is False
-    mode = rows["mode"].control
+    assert isinstance(voltage.slider, widgets.FloatSlider)
+    assert (voltage.slider.min, voltage.slider.max) == (0, 30)
+    assert voltage.slider.continuous_update is False
+    assert voltage.slider.readout is False, "ipywidgets' readout clamps typed values"
+    assert isinstance(voltage.entry, widgets.Text)  # typed text goes to labkit as typed
+    assert voltage.entry.continuous_update is False
+    current = rows["current"].control  # no upper limit: a box, no slider
+    assert current.slider is None
+    assert isinstance(current.entry, widgets.Text)
+    assert current.entry.placeholder == "A"
+    assert isinstance(rows["output"].control.widget, widgets.ToggleButton)
+    assert isinstance(rows["gain"].control.slider, widgets.IntSlider)
+    assert isinstance(rows["note"].control.widget, widgets.Text)
+    assert rows["note"].control.widget.continuous_update is False
+    mode = rows["mode"].control.widget
     assert isinstance(mode, widgets.Dropdown)
     assert [label for label, _ in mode.options] == ["constant voltage", "constant current"]
-    span = rows["span"].control
+    span = rows["span"].control.widget
     assert [label for label, _ in span.options] == ["3 V", "30 V"]
     assert list(panel.actions) == ["reset", "zero"]
     assert panel.actions["zero"].tooltip == "Zero the current meter"
@@ -73,9 +88,8 @@ def test_doc_strings_become_tooltips_and_labels_are_readable(panel: InstrumentPa
 
 
 def test_readings_are_read_when_the_panel_opens(bench: Bench, panel: InstrumentPanel) -> None:
-    assert plain_text(panel.rows["temperature"].value.value) == "31.5"
-    assert plain_text(panel.rows["voltage"].readback.value) == "0"
-    assert plain_text(panel.rows["voltage"].readback_unit.value) == "V"
+    assert plain_text(panel.rows["temperature"].value.value) == "31.5 °C"
+    assert plain_text(panel.rows["voltage"].readback.value) == "0 V"
 
 
 def test_the_panel_is_the_same_live_one_until_closed(bench: Bench, panel: InstrumentPanel) -> None:
@@ -87,8 +101,8 @@ def test_the_panel_is_the_same_live_one_until_closed(bench: Bench, panel: Instru
     bench.instrument.voltage = 2  # the closed panel no longer follows the instrument
     again.wait_idle()
     panel.wait_idle()
-    assert panel.rows["voltage"].control.value == 0
-    assert again.rows["voltage"].control.value == 2
+    assert box(panel.rows["voltage"]) == "0 V"
+    assert box(again.rows["voltage"]) == "2 V"
 
 
 # -- widget → bytes → instrument → read-back ---------------------------------------------
@@ -98,12 +112,13 @@ def test_moving_the_slider_sends_the_value_and_the_readback_follows(
     bench: Bench, panel: InstrumentPanel
 ) -> None:
     row = panel.rows["voltage"]
-    row.control.value = 12.5
+    row.control.slider.value = 12.5
     panel.wait_idle()
     assert bench.sent("VOLT ") == ["VOLT 12.5"]
     assert bench.simulator.value("voltage") == 12.5
     assert bench.instrument.voltage == 12.5
-    assert plain_text(row.readback.value) == "12.5"
+    assert plain_text(row.readback.value) == "12.5 V"
+    assert box(row) == "12.5 V"
     assert bench.sent("MEAS:VOLT?")  # read again after the commit
     assert row.error.text == ""
 
@@ -111,11 +126,15 @@ def test_moving_the_slider_sends_the_value_and_the_readback_follows(
 @pytest.mark.parametrize(
     ("name", "value", "command", "held"),
     [
-        ("current", 1.25, "CURR 1.25", 1.25),
+        ("current", "1.25", "CURR 1.25", 1.25),
+        ("current", "500 mA", "CURR 0.5", 0.5),
+        ("voltage", "500 mV", "VOLT 0.5", 0.5),
+        ("voltage", "2.5e-3", "VOLT 0.0025", 0.0025),
+        ("voltage", "0.63", "VOLT 0.63", 0.63),
         ("output", True, "OUTP ON", True),
         ("mode", "constant current", "MODE CC", "constant current"),
         ("span", 30, "RANG HIGH", 30),
-        ("gain", 7, "GAIN 7", 7),
+        ("gain", "7", "GAIN 7", 7),
         ("note", "hello", "DISP hello", "hello"),
     ],
 )
@@ -123,7 +142,10 @@ def test_every_kind_of_control_reaches_the_instrument(
     bench: Bench, panel: InstrumentPanel, name: str, value: object, command: str, held: object
 ) -> None:
     row = panel.rows[name]
-    row.control.value = value
+    if isinstance(row.control, NumberControl):
+        type_into(row, str(value))
+    else:
+        row.control.widget.value = value
     panel.wait_idle()
     assert bench.sent(command.split(" ")[0] + " ") == [command]
     assert bench.simulator.value(name) == held
@@ -132,7 +154,7 @@ def test_every_kind_of_control_reaches_the_instrument(
 
 
 def test_a_toggle_says_what_it_is(bench: Bench, panel: InstrumentPanel) -> None:
-    toggle = panel.rows["output"].control
+    toggle = panel.rows["output"].control.widget
     assert toggle.description == "Off"
     toggle.value = True
     panel.wait_idle()
@@ -149,10 +171,10 @@ def test_an_out_of_range_value_is_shown_refused_reverted_and_never_sent(
     bench.instrument.current = 0.5
     row = panel.rows["current"]
     wire_before = list(bench.wire)
-    row.control.value = -3
+    type_into(row, "-3")
     panel.wait_idle()
     assert bench.wire == wire_before  # not one byte
-    assert row.control.value == 0.5
+    assert box(row) == "0.5 A"
     assert "-3 A is below the lower hard limit 0 A" in row.error.text
     assert row.error.widget.layout.display == "flex"
     assert "below the lower hard limit" in plain_text(row.error.message.value)
@@ -164,10 +186,11 @@ def test_a_value_the_instrument_refuses_is_shown_and_the_widget_reverted(
     bench.instrument.voltage = 5
     row = panel.rows["voltage"]
     bench.simulator.faults.inject("error", code=-222, message="Data out of range")
-    row.control.value = 7
+    row.control.slider.value = 7
     panel.wait_idle()
     assert "error -222, Data out of range" in row.error.text
-    assert row.control.value == 5
+    assert row.control.slider.value == 5
+    assert box(row) == "5 V"
     assert bench.instrument.voltage == 5
     assert len(bench.sent("VOLT ")) == 2  # the refused one was not sent again by the revert
 
@@ -180,12 +203,11 @@ def test_a_timeout_is_shown_the_widget_reverted_and_the_instrument_stays_usable(
     panel.wait_idle()
     row = panel.rows["current"]
     bench.simulator.faults.inject("timeout")
-    row.control.value = 2
+    type_into(row, "2")
     panel.wait_idle()
     assert "no complete reply within 0.3 s" in row.error.text
-    assert isinstance(row.control, widgets.FloatText)
-    assert row.control.value == 0
-    row.control.value = 3
+    assert box(row) == "0 A"
+    type_into(row, "3 A")
     panel.wait_idle()
     assert bench.instrument.current == 3
     assert row.error.text == ""
@@ -193,7 +215,7 @@ def test_a_timeout_is_shown_the_widget_reverted_and_the_instrument_stays_usable(
 
 def test_errors_can_be_dismissed(bench: Bench, panel: InstrumentPanel) -> None:
     row = panel.rows["current"]
-    row.control.value = -1
+    type_into(row, "-1")
     panel.wait_idle()
     assert row.error.text
     row.error.dismiss.click()
@@ -210,8 +232,9 @@ def test_a_value_set_from_code_shows_and_is_not_sent_back(
     bench.instrument.voltage = 4
     bench.instrument.mode = "constant current"
     panel.wait_idle()
-    assert panel.rows["voltage"].control.value == 4
-    assert panel.rows["mode"].control.value == "constant current"
+    assert box(panel.rows["voltage"]) == "4 V"
+    assert panel.rows["voltage"].control.slider.value == 4
+    assert panel.rows["mode"].control.widget.value == "constant current"
     assert bench.sent("VOLT ") == ["VOLT 4"]
     assert bench.sent("MODE ") == ["MODE CC"]
     # The read-back was read before the change: it shows, greyed, until read again.
@@ -224,7 +247,9 @@ def test_a_locked_setting_is_disabled_and_says_why(bench: Bench, panel: Instrume
     panel.wait_idle()
     row = panel.rows["gain"]
     assert row.control.disabled
-    assert row.control.value == 4
+    assert row.control.slider.disabled
+    assert row.control.entry.disabled
+    assert box(row) == "4"
     assert "locked: set by the instructor" in plain_text(row.status.value)
     gain.unlock("k")
     panel.wait_idle()
@@ -246,7 +271,7 @@ def test_the_slider_follows_the_limits_in_force(bench: Bench, panel: InstrumentP
     voltage = bench.instrument.settings.voltage
     voltage.limit(max=12)
     panel.wait_idle()
-    slider = panel.rows["voltage"].control
+    slider = panel.rows["voltage"].control.slider
     assert (slider.min, slider.max) == (0, 12)
     bench.instrument.voltage = 5
     voltage.lock(min=2, max=10, reason="lab rules")
@@ -268,9 +293,9 @@ def test_a_number_box_becomes_a_slider_when_both_limits_are_finite(
     row = panel.rows["current"]
     bench.instrument.settings.current.limit(max=2)
     panel.wait_idle()
-    assert isinstance(row.control, widgets.FloatSlider)
-    assert (row.control.min, row.control.max) == (0, 2)
-    row.control.value = 1.5  # the new widget commits like the old one
+    assert isinstance(row.control.slider, widgets.FloatSlider)
+    assert (row.control.slider.min, row.control.slider.max) == (0, 2)
+    row.control.slider.value = 1.5  # the new widget commits like the old one
     panel.wait_idle()
     assert bench.sent("CURR ") == ["CURR 1.5"]
 
@@ -285,17 +310,18 @@ def test_busy_while_ramping_and_a_stopped_ramp_reverts_to_where_it_stopped(
     busy_seen = []
     voltage.state.observe(lambda change: busy_seen.append(change["new"]), names="busy")
     assert "ramps at 2 V/s" in plain_text(row.status.value)
-    row.control.value = 10
+    type_into(row, "10")
     wait_for(lambda: bench.instrument.voltage > 0.3, what="the ramp to start")
-    progress = re.compile(r"ramping → 10 V \(now (?!0 V)[\d.]+ V\)")
+    progress = re.compile(r"ramping → 10 V \(now (?!0 V)[\d.]+ m?V\)")
     wait_for(lambda: progress.search(plain_text(row.status.value)), what="the ramp's progress")
-    assert row.control.value == 10  # the target stays where the user put it
+    assert box(row) == "10"  # the target stays where the user put it, as typed
     panel.stop_button.click()
     panel.wait_idle()
     reached = bench.instrument.voltage
     assert 0 < reached < 10
     assert "stopped at" in row.error.text
-    assert row.control.value == reached
+    assert row.control.slider.value == reached
+    assert box(row) == format_quantity(reached, "V")
     assert bench.simulator.value("voltage") == reached
     assert busy_seen[0] is True
     assert busy_seen[-1] is False
@@ -321,12 +347,12 @@ def test_refresh_buttons_read_again(bench: Bench, panel: InstrumentPanel) -> Non
     bench.temperature = 40.25
     panel.rows["temperature"].refresh.click()
     panel.wait_idle()
-    assert plain_text(panel.rows["temperature"].value.value) == "40.25"
+    assert plain_text(panel.rows["temperature"].value.value) == "40.25 °C"
     bench.simulator.state[("voltage", ())] = 3.0  # changed at the front panel
     panel.refresh_button.click()
     panel.wait_idle()
-    assert panel.rows["voltage"].control.value == 3
-    assert plain_text(panel.rows["voltage"].readback.value) == "3"
+    assert box(panel.rows["voltage"]) == "3 V"
+    assert plain_text(panel.rows["voltage"].readback.value) == "3 V"
 
 
 def test_a_lost_connection_disables_the_panel_until_reconnected(
@@ -370,13 +396,13 @@ def test_channels_are_tabs_with_their_own_rows(make_bench: Callable[..., Bench])
     assert list(panel.channels) == ["ch1", "ch2"]
     assert panel.section.tabs is not None
     assert list(panel.section.tabs.titles) == ["ch1", "ch2"]
-    panel.row("ch2.voltage").control.value = 2.5
+    type_into(panel.row("ch2.voltage"), "2.5 V")
     panel.wait_idle()
     assert bench.sent("VOLT") == ["VOLT2 2.5"]
     assert bench.instrument.ch2.voltage == 2.5
     bench.instrument.ch1.voltage = 1
     panel.wait_idle()
-    assert panel.row("ch1.voltage").control.value == 1
+    assert box(panel.row("ch1.voltage")) == "1 V"
 
 
 def test_displaying_an_instrument_shows_its_panel(bench: Bench, panel: InstrumentPanel) -> None:
@@ -388,7 +414,7 @@ def test_displaying_an_instrument_shows_its_panel(bench: Bench, panel: Instrumen
 def test_a_fast_run_costs_the_panel_a_redraw_per_interval_not_one_per_change(
     bench: Bench, panel: InstrumentPanel
 ) -> None:
-    slider = panel.rows["voltage"].control
+    slider = panel.rows["voltage"].control.slider
     shown: list[float] = []
     slider.observe(lambda change: shown.append(change["new"]), names="value")
     started = time.monotonic()

@@ -124,6 +124,58 @@ def test_a_closed_page_costs_a_few_pings_and_resumes_with_the_newest_data_when_i
     assert channel.listening
 
 
+class Cell:
+    """Stands in for IPython's cell events: ``running`` while a cell keeps the kernel busy."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def __call__(self) -> bool:
+        return self.running
+
+
+def test_while_a_cell_runs_and_acknowledgements_stall_updates_go_out_at_the_fallback_rate():
+    scheduler, source, cell = ManualScheduler(), Source(), Cell()
+    channel = channel_for(
+        source, scheduler, rate=25, max_in_flight=3, fallback_rate=4, cell_running=cell
+    )
+    page = Page(channel, auto=False)  # acknowledgements wait behind the running cell
+
+    def new_point():
+        source.value += 1
+        channel.touch()
+
+    cell.running = True  # run.wait() in the next cell
+    scheduler.advance(3.0, step=0.002, each=new_point)
+    # 3 on acknowledgement credit, then 4 a second: the view keeps following the run.
+    assert 3 + 4 * 3 - 2 <= len(source.shown) <= 3 + 4 * 3 + 1
+    assert channel.unacknowledged_sends == len(source.shown) - 3
+    assert channel.pings == 0
+    last = source.value
+    scheduler.advance(0.3)  # the run ended: its last point is shown within the interval
+    assert source.shown[-1] == last
+
+    cell.running = False  # the cell ended: the queued acknowledgements arrive
+    page.ack()
+    shown = len(source.shown)
+    scheduler.advance(1.0, step=0.002, each=new_point)
+    assert len(source.shown) - shown == 3, "back on acknowledgements (and none come)"
+
+
+def test_a_closed_page_gets_no_fallback_updates_while_no_cell_runs():
+    scheduler, source, cell = ManualScheduler(), Source(), Cell()
+    channel = channel_for(source, scheduler, rate=25, max_in_flight=3, cell_running=cell)
+    Page(channel, auto=False)
+
+    def new_point():
+        source.value += 1
+        channel.touch()
+
+    scheduler.advance(60.0, step=0.01, each=new_point)
+    assert len(source.shown) == 3
+    assert channel.unacknowledged_sends == 0
+
+
 def test_nothing_is_sent_while_nothing_changes():
     scheduler, source = ManualScheduler(), Source()
     channel = channel_for(source, scheduler, rate=25)

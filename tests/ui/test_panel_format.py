@@ -7,6 +7,7 @@ import pytest
 from labkit import Setting
 from labkit.ui._format import (
     choice_label,
+    format_quantity,
     format_value,
     nice_step,
     plain_text,
@@ -57,10 +58,41 @@ def test_units_read_as_people_write_them() -> None:
 def test_values_read_plainly() -> None:
     switch = Setting(bool, get="O?", set="O {}").spec
     volts = Setting(unit="V", get="V?", set="V {}").spec
+    stepped = Setting(unit="V", step=0.5, get="V?", set="V {}").spec
     assert format_value(True, switch) == "on"
     assert format_value(None, volts) == "—"
-    assert format_value(2.0000000001, volts) == "2"
-    assert format_value(1234567.0, volts) == "1.23457e+06"
+    assert format_value(2.0000000001, volts) == "2 V"
+    assert format_value(1234567.0, volts) == "1.23457 MV"
+    assert format_value(12.0, stepped) == "12 V"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "resolution", "text"),
+    [
+        (105e-6, "A", None, "105 µA"),
+        (0.63, "V", None, "0.63 V"),
+        (0.6300000001, "V", None, "0.63 V"),
+        (1e-9, "A", None, "1 nA"),
+        (0.05, "A", None, "50 mA"),
+        (1.05, "A", None, "1.05 A"),
+        (-3, "A", None, "-3 A"),
+        (0, "V", None, "0 V"),
+        (2.5e-3, "V", None, "2.5 mV"),
+        (20e3, "Hz", None, "20 kHz"),
+        (1e4, "ohm", None, "10 kΩ"),
+        (3600, "s", None, "3600 s"),  # seconds take no prefix above one
+        (25, "degC", None, "25 °C"),
+        (532, "nm", None, "532 nm"),
+        (12.25, "V", 0.5, "12.2 V"),
+        (0.125, "V", 0.001, "0.125 V"),
+        (7, None, None, "7"),
+        (float("inf"), "A", None, "∞ A"),
+    ],
+)
+def test_numbers_read_with_si_prefixes_at_their_resolution(
+    value: float, unit: str | None, resolution: float | None, text: str
+) -> None:
+    assert format_quantity(value, unit, resolution=resolution) == text
 
 
 def test_plain_text_is_what_the_html_shows() -> None:

@@ -42,7 +42,10 @@ def test_a_sweep_shows_lines_per_unit_with_names_and_units(lab):
         assert not readback.lines.display_legend
         ds = run.dataset
         # Points recorded before the view watched the run come from the store.
-        wait_for(lambda: np.isfinite(currents.lines.y).all(), what="every point")
+        wait_for(
+            lambda: len(currents.lines.x) == 21 and np.isfinite(currents.lines.y).all(),
+            what="every point",
+        )
         np.testing.assert_allclose(currents.lines.x, ds.smu_voltage.values)
         np.testing.assert_allclose(currents.lines.y[0], ds.dmm_current.values)
         np.testing.assert_allclose(currents.lines.y[1], ds.smu_current.values)
@@ -84,12 +87,19 @@ def test_a_grid_fills_a_heat_map_with_nan_where_nothing_was_measured_yet(slow_la
         assert (x_axis.label, y_axis.label) == ("stage heater (W)", "smu voltage (V)")
         assert bar.label == "dmm current (A)"
 
+        # Hold the run part-way (the view shows stored points, after each flush).
+        wait_for(lambda: run.recorded >= 7, what="a few points")
+        run.pause()
+        wait_for(lambda: run.status == "paused", what="the pause")
+
         def partly_measured():
             color = plot.map.color
-            return [color] if 0 < np.isfinite(color).sum() < 25 else None
+            return [color] if np.isfinite(color).sum() == run.recorded else None
 
         (partial,) = wait_for(partly_measured, what="a partly measured map")
+        assert run.recorded < 25
         assert np.isnan(partial[-1]).all(), "the last row is not measured yet"
+        run.resume()
         run.wait()
         wait_for(lambda: np.isfinite(plot.map.color).all(), what="the full map")
         np.testing.assert_allclose(plot.map.color, run.dataset.dmm_current.values)

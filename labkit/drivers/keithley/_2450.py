@@ -36,6 +36,19 @@ def _sense_function(reply: str) -> str:
     raise ValueError(f"{reply!r} is not a measure function")
 
 
+def _switches_function(function: str) -> Any:
+    """``:MEASure:<function>?`` makes ``function`` the measure function: a side effect unless
+    it is the measure function already."""
+
+    def side_effect(smu: Any) -> str | None:
+        now = smu._trait_values.get("measure_function")
+        if now == function:
+            return None
+        return f"measuring it makes {function} the measure function (now {now or 'unknown'})"
+
+    return side_effect
+
+
 class Keithley2450(ScpiInstrument):
     """Keithley 2450 SourceMeter: sources voltage or current, measures current, voltage and
     resistance, with a compliance limit on the quantity not sourced."""
@@ -177,9 +190,21 @@ class Keithley2450(ScpiInstrument):
         doc="Output relay: on drives the device under test",
     )
 
-    current = Reading(unit="A", doc="Measure the current now (:MEASure:CURRent?)")
-    voltage = Reading(unit="V", doc="Measure the voltage now (:MEASure:VOLTage?)")
-    resistance = Reading(unit="ohm", doc="Measure the resistance V/I now (:MEASure:RESistance?)")
+    current = Reading(
+        unit="A",
+        side_effect=_switches_function("current"),
+        doc="Measure the current now (:MEASure:CURRent?)",
+    )
+    voltage = Reading(
+        unit="V",
+        side_effect=_switches_function("voltage"),
+        doc="Measure the voltage now (:MEASure:VOLTage?)",
+    )
+    resistance = Reading(
+        unit="ohm",
+        side_effect=_switches_function("resistance"),
+        doc="Measure the resistance V/I now (:MEASure:RESistance?)",
+    )
     in_compliance = Reading(
         bool, doc="The output is held at its limit instead of its level (limit tripped)"
     )

@@ -63,6 +63,19 @@ def _readings(reply: str, command: str) -> list[float]:
         raise
 
 
+def _switches_function(function: str) -> Any:
+    """Measuring ``function`` configures the meter for it first: a side effect unless it is
+    the function already."""
+
+    def side_effect(dmm: Any) -> str | None:
+        now = dmm._trait_values.get("function")
+        if now == function:
+            return None
+        return f"measuring it switches the meter to {function} (now {now or 'unknown'})"
+
+    return side_effect
+
+
 class Keysight34465A(ScpiInstrument):
     """Keysight 34465A digital multimeter: DC/AC voltage and current, 2- and 4-wire
     resistance, with its trigger system and reading memory."""
@@ -161,9 +174,21 @@ class Keysight34465A(ScpiInstrument):
         doc="Readings taken per trigger",
     )
 
-    voltage = Reading(unit="V", doc="Measure DC voltage now (switches to DC voltage)")
-    current = Reading(unit="A", doc="Measure DC current now (switches to DC current)")
-    resistance = Reading(unit="ohm", doc="Measure 2-wire resistance now (switches to it)")
+    voltage = Reading(
+        unit="V",
+        side_effect=_switches_function("dc voltage"),
+        doc="Measure DC voltage now (switches to DC voltage)",
+    )
+    current = Reading(
+        unit="A",
+        side_effect=_switches_function("dc current"),
+        doc="Measure DC current now (switches to DC current)",
+    )
+    resistance = Reading(
+        unit="ohm",
+        side_effect=_switches_function("resistance"),
+        doc="Measure 2-wire resistance now (switches to it)",
+    )
     line_frequency = Reading(unit="Hz", get="SYST:LFR?", doc="Mains frequency the meter uses")
 
     initiate = Action("INIT", doc="Arm the trigger system; readings go to memory")

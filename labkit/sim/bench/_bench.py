@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
+import warnings
 import weakref
 import zlib
 from collections.abc import Iterable, Iterator
@@ -74,7 +75,8 @@ class Bench:
         with _live_lock:
             previous = _live.get(prefix)
             _live[prefix] = weakref.ref(self)
-        if previous is not None and previous() is not None:
+        self._replaced = previous is not None and previous() is not None
+        if self._replaced:
             previous().close()  # a notebook cell run again: the new bench takes over
         self.thermal = self.add_subsystem(ThermalStage(self, ambient=ambient))
         self.circuit = self.add_subsystem(Circuit(self, dut))
@@ -196,7 +198,28 @@ class Bench:
                     f"usb:{twin.vendor_id:#06x}:{twin.product_id:#06x}:{twin.serial_number}@labkit"
                 )
         self._addresses[name] = addresses
+        if self._replaced:
+            self._reattach(name, addresses)
         return twin
+
+    def _reattach(self, name: str, addresses: dict[str, str]) -> None:
+        """Reconnect the instruments a notebook opened on the bench this one replaced (its
+        cell was run again) to the new twin at the same address: the cells after it, and the
+        instrument cells run again (which return the same instruments), keep working."""
+        from labkit.core import instruments
+
+        wanted = set(addresses.values())
+        for instrument in instruments():
+            if instrument.resource not in wanted or instrument._closed:
+                continue
+            try:
+                instrument.reconnect()
+            except Exception as error:  # the others still deserve their twin
+                warnings.warn(
+                    f"the bench's {name} is served again, but {instrument.name} could not "
+                    f"reconnect to it: {error}",
+                    stacklevel=3,
+                )
 
     def instrument(self, name: str) -> Any:
         """The virtual instrument (twin) called ``name``: to inspect it or inject faults."""

@@ -18,13 +18,15 @@ try:
 except MissingVendorLibrary:  # built without a C compiler
     SIM_PATH = None
 
-requires_sim = pytest.mark.skipif(SIM_PATH is None, reason="simulated libpvcam not built")
+requires_sim = pytest.mark.skipif(
+    SIM_PATH is None, reason="needs labkit's compiled parts: the simulated libpvcam is not built"
+)
 
 
 @pytest.fixture(scope="session")
 def lib() -> Iterator[PvcamLibrary]:
     if SIM_PATH is None:
-        pytest.skip("simulated libpvcam not built")
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
     library = PvcamLibrary.load(SIM_PATH)
     library.init()
     yield library
@@ -70,7 +72,7 @@ def open_camera() -> Iterator[Callable[..., PvcamCamera]]:
     """Opens simulated cameras through the driver, by path like the vendor's library; closes
     them after the test."""
     if SIM_PATH is None:
-        pytest.skip("simulated libpvcam not built")
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
     opened: list[PvcamCamera] = []
 
     def opener(camera: str = pvsim.KINETIX, name: str = "cam", **options: Any) -> PvcamCamera:
@@ -100,7 +102,7 @@ def bsi_cam(open_camera: Callable[..., PvcamCamera]) -> PvcamCamera:
 def controls() -> pvsim.SimulatedPvcam:
     """The simulator's own knobs (scene, header version, faults), by camera handle."""
     if SIM_PATH is None:
-        pytest.skip("simulated libpvcam not built")
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
     return pvsim.controls(SIM_PATH)
 
 
@@ -108,5 +110,5 @@ def controls() -> pvsim.SimulatedPvcam:
 def sim_path() -> Path:
     """Path of the simulated libpvcam, which tests load exactly like the vendor's library."""
     if SIM_PATH is None:
-        pytest.skip("simulated libpvcam not built")
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
     return SIM_PATH

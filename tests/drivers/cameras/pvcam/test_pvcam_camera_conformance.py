@@ -19,7 +19,9 @@ try:
 except Exception:  # built without a C compiler
     SIM_PATH = None
 
-pytestmark = pytest.mark.skipif(SIM_PATH is None, reason="simulated libpvcam not built")
+pytestmark = pytest.mark.skipif(
+    SIM_PATH is None, reason="needs labkit's compiled parts: the simulated libpvcam is not built"
+)
 
 
 class _Conformance(DriverConformance):

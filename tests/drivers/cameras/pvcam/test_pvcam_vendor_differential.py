@@ -232,7 +232,7 @@ def simulated() -> dict[str, bytes]:
     try:
         path = pvsim.library_path()
     except Exception:
-        pytest.skip("simulated libpvcam not built")
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
     made = {}
     with PvcamSession(PvcamLibrary.load(path), pvsim.KINETIX) as session:
         lib, hcam = session.library, session.hcam

@@ -1,0 +1,286 @@
+"""One array of a run being written: its chunk cache, its extents, its text labels.
+
+Values are put into in-memory copies of the chunks they fall in, under the writer's record
+lock (cheap, on the recording thread); the flusher takes copies of the dirty chunks under
+that same lock, so one flush holds whole records, then writes them as whole chunks. Large
+items (a camera frame filling a chunk) skip the cache: their chunk is written straight from
+the frame by the thread that records them.
+
+Each array's own ``zarr.json`` may run ahead of the data (open-ended axes grow in whole chunks,
+geometrically, so metadata is rewritten rarely); what is published to readers is decided by
+the writer, in the group's document (see :mod:`labkit.store._writer`).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import threading
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.codecs import BytesCodec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+
+from labkit.store._variables import NO_LABEL, Variable
+
+__all__ = ["ArrayWriter", "Labels"]
+
+DIRECT_BYTES = 256 * 1024  # items at least this big, one per chunk, skip the chunk cache
+CACHE_BYTES = 32 * 1024 * 1024  # chunks kept in memory per array, at most about this much
+BUFFERS = default_buffer_prototype()
+
+
+class Labels:
+    """The label table of a text array: a value's code is its label's position."""
+
+    def __init__(self, initial: Any = ()) -> None:
+        self.labels: list[str] = []
+        self._codes: dict[str, int] = {}
+        for label in initial:
+            self.code(label)
+
+    def code(self, value: Any) -> int:
+        if value is None:
+            return NO_LABEL
+        text = str(value)
+        found = self._codes.get(text)
+        if found is None:
+            found = self._codes[text] = len(self.labels)
+            self.labels.append(text)
+        return found
+
+    def encode(self, value: Any) -> Any:
+        """The code of one value, or an int32 array of codes for an array of values."""
+        if value is None or isinstance(value, (str, np.str_)):
+            return self.code(value)
+        values = np.asarray(value, dtype=object)
+        if values.ndim == 0:
+            return self.code(values.item())
+        return np.fromiter(
+            (self.code(v) for v in values.ravel()), dtype=np.int32, count=values.size
+        ).reshape(values.shape)
+
+
+class _Chunk:
+    __slots__ = ("data", "dirty")
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.dirty = True
+
+
+class ArrayWriter:
+    """One array: its chunk cache, how far it was recorded, and its metadata on disk.
+
+    ``put``/``note`` run under the writer's record lock; zarr operations on the array run
+    under ``io_lock`` (the flusher and a recording thread writing frames may meet here).
+    """
+
+    def __init__(self, variable: Variable, array: zarr.Array) -> None:
+        self.variable = variable
+        self.array = array
+        self.io_lock = threading.Lock()
+        self.chunks: tuple[int, ...] = tuple(variable.chunks or ())
+        self.lead = len(variable.shape) - variable.item_ndim
+        self.item_shape = tuple(variable.shape[self.lead :])
+        self.item_zero = (0,) * variable.item_ndim  # an item fills its chunk's item axes
+        self.item_all = (slice(None),) * variable.item_ndim
+        self.cache: collections.OrderedDict[tuple[int, ...], _Chunk] = collections.OrderedDict()
+        self.on_disk: set[tuple[int, ...]] = set()
+        self.extent = list(variable.initial_shape())  # the shape in the array's zarr.json
+        self.recorded = [0] * len(variable.shape)  # max index + 1 recorded, per growable axis
+        self.labels = Labels(variable.labels or ()) if variable.dtype == "string" else None
+        self.labels_on_disk = 0
+        chunk_items = math.prod(self.chunks[: self.lead]) if self.lead else 1
+        item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
+        self.direct = chunk_items == 1 and item_bytes >= DIRECT_BYTES and self.labels is None
+        self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
+        self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))
+        self.lead_chunks = self.chunks[: self.lead]
+        self.growable = variable.growable  # computed once: put() runs for every value
+        self.meta = self._document()
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def _document(self) -> dict[str, Any]:
+        """The array's zarr.json as written (0-d arrays get their empty dimension_names)."""
+        encoded = self.array.metadata.to_buffer_dict(BUFFERS)["zarr.json"].to_bytes()
+        document = json.loads(encoded)
+        document.setdefault("dimension_names", list(self.variable.dims))
+        return document
+
+    def fix_zero_dimensional(self) -> None:
+        """zarr-python omits ``dimension_names: []``; the format requires it on 0-d arrays."""
+        if self.variable.dims:
+            return
+        text = json.dumps(self.meta, indent=2).encode()
+        sync(self.array.store.set(self._key("zarr.json"), BUFFERS.buffer.from_bytes(text)))
+
+    def _key(self, name: str) -> str:
+        """A key of this array in its store (arrays may be stores of their own: no path)."""
+        return f"{self.array.path}/{name}" if self.array.path else name
+
+    def publish_metadata(self, recorded: list[int], labels: int) -> None:
+        """Make the array's own zarr.json cover ``recorded`` and carry the first ``labels``
+        labels, before chunks that need them are written."""
+        with self.io_lock:
+            changed = self._grow_to(recorded, round_up=True)
+            if self.labels is not None and labels > self.labels_on_disk:
+                self.array.update_attributes({"labels": self.labels.labels[:labels]})
+                self.labels_on_disk = labels
+                changed = True
+            if changed:
+                self.meta = self._document()
+                self.fix_zero_dimensional()
+
+    def _grow_to(self, needed: list[int], *, round_up: bool) -> bool:
+        """Resize open-ended axes to cover ``needed`` (called with the io lock held)."""
+        target = list(self.extent)
+        grow = False
+        for axis in self.growable:
+            if needed[axis] > self.extent[axis]:
+                size = needed[axis]
+                if round_up:
+                    # Grow ahead by whole chunks, geometrically, so resizes stay rare.
+                    step = self.chunks[axis]
+                    size = max(size, self.extent[axis] + max(step, self.extent[axis] // 8))
+                    size = -(-size // step) * step
+                target[axis] = size
+                grow = True
+        if grow:
+            self.array.resize(tuple(target))
+            self.extent = target
+        return grow
+
+    def trim_to(self, target: list[int]) -> None:
+        """Shrink open-ended axes to their final length (at the end of the run)."""
+        with self.io_lock:
+            if target != self.extent:
+                # Nothing was written beyond what was recorded: no chunks to look for.
+                sync(self.array.async_array.resize(tuple(target), delete_outside_chunks=False))
+                self.extent = target
+                self.meta = self._document()
+
+    # -- recording (under the writer's record lock) -----------------------------------------
+
+    def put(self, index: tuple[int, ...], value: Any) -> None:
+        if self.labels is not None:
+            value = self.labels.encode(value)
+        if self.lead == 1:  # the common case of scans and series: one leading axis
+            (i,), (c,) = index, self.lead_chunks
+            coords = (i // c, *self.item_zero)
+            local = (i % c, *self.item_all)
+        else:
+            chunks = self.lead_chunks
+            coords = tuple(i // c for i, c in zip(index, chunks, strict=True)) + self.item_zero
+            local = tuple(i % c for i, c in zip(index, chunks, strict=True)) + self.item_all
+        chunk = self.cache.get(coords)
+        if chunk is None:
+            chunk = _Chunk(self._load(coords))
+            self.cache[coords] = chunk
+        else:
+            self.cache.move_to_end(coords)
+        chunk.data[local] = value
+        chunk.dirty = True
+        self.note(index)
+
+    def note(self, index: tuple[int, ...]) -> None:
+        for axis in self.growable:
+            if index[axis] >= self.recorded[axis]:
+                self.recorded[axis] = index[axis] + 1
+
+    def _load(self, coords: tuple[int, ...]) -> np.ndarray:
+        data = np.full(self.chunks, self.variable.fill_value, dtype=self.variable.numpy_dtype)
+        if coords in self.on_disk:
+            # A point is written again after its chunk left the cache (a point redone after a
+            # suspension): start from what is on disk, not from the fill value.
+            region = self._region(coords)
+            with self.io_lock:
+                stored = self.array[region]
+            data[tuple(slice(0, s.stop - s.start) for s in region)] = stored
+        return data
+
+    def _region(self, coords: tuple[int, ...]) -> tuple[slice, ...]:
+        region = []
+        for axis, (c, size) in enumerate(zip(coords, self.chunks, strict=True)):
+            start = c * size
+            region.append(slice(start, min(start + size, self.extent[axis])))
+        return tuple(region)
+
+    # -- flushing ---------------------------------------------------------------------------
+
+    def take_dirty(self) -> list[tuple[tuple[int, ...], np.ndarray]]:
+        """Copies of the dirty chunks (under the writer's record lock, quickly)."""
+        dirty = []
+        for coords, chunk in self.cache.items():
+            if chunk.dirty:
+                dirty.append((coords, chunk.data.copy()))
+                chunk.dirty = False
+        return dirty
+
+    def write_chunks(self, dirty: list[tuple[tuple[int, ...], np.ndarray]]) -> None:
+        with self.io_lock:
+            for coords, data in dirty:
+                region = self._region(coords)
+                self.array[region] = data[tuple(slice(0, s.stop - s.start) for s in region)]
+                self.on_disk.add(coords)
+
+    def forget_clean(self) -> None:
+        """Keep the chunks written last in memory, forget older clean ones (under the record
+        lock): a chunk written again later is read back from disk first (see _load)."""
+        excess = len(self.cache) - self.max_cached
+        if excess > 0:
+            for coords in [c for c, chunk in self.cache.items() if not chunk.dirty][:excess]:
+                del self.cache[coords]
+
+    # -- direct path (frames) ---------------------------------------------------------------
+
+    def put_direct(self, index: tuple[int, ...], value: Any) -> None:
+        """Write one item as its own chunk, now, from the caller's buffer (no lock held)."""
+        if self.raw_dtype is not None:
+            self._put_chunk(index, value)
+            return
+        needed = list(self.extent)
+        for axis in self.growable:
+            needed[axis] = max(needed[axis], index[axis] + 1)
+        with self.io_lock:
+            if self._grow_to(needed, round_up=True):
+                self.meta = self._document()
+            self.array[index] = value
+
+    def _put_chunk(self, index: tuple[int, ...], value: Any) -> None:
+        """Write one whole uncompressed chunk as its bytes, through the store, in one go.
+
+        With the single ``bytes`` codec (little endian) a chunk's encoding is exactly the
+        C-ordered little-endian bytes of the item, so this is what zarr-python would write,
+        minus its per-call indexing machinery (a camera frame at a time, that matters). The
+        chunk may lie beyond the array's shape for now: it is published only once the shape
+        and the group's document cover it.
+        """
+        data = np.ascontiguousarray(value, dtype=self.raw_dtype)
+        if data.shape != self.item_shape:
+            raise ValueError(
+                f"{self.variable.name}: an item of shape {data.shape}, expected {self.item_shape}"
+            )
+        key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
+        buffer = BUFFERS.buffer.from_array_like(data.reshape(-1).view(np.uint8))
+        sync(self.array.store.set(key, buffer))
+
+
+def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
+    """The little-endian dtype whose bytes are this array's chunk encoding, if that simple."""
+    codecs = tuple(array.metadata.codecs)
+    if variable.dtype in ("string", "time") or len(codecs) != 1:
+        return None
+    codec = codecs[0]
+    if not isinstance(codec, BytesCodec):
+        return None
+    dtype = np.dtype(variable.dtype)
+    endian = getattr(codec.endian, "value", codec.endian)
+    if dtype.itemsize > 1 and endian != "little":
+        return None
+    return dtype.newbyteorder("<")
