@@ -77,6 +77,16 @@ def _feedback(r: dict[str, Any], printed: str) -> None:
     assert r["held_mean"] == pytest.approx(35, abs=0.3)
 
 
+def _sharing(r: dict[str, Any], printed: str) -> None:
+    assert r["limits"] == [0, 1]  # the instructor's lock, as every pvAccess client sees it
+    assert r["units"] == "V"
+    assert "1.5 V is above the upper locked limit 1 V" in printed
+    assert "write to smu.current_limit refused for account" in printed
+    assert r["warmed"] > 0.5  # the monitor followed the heater block
+    assert r["status"] == "idle"
+    assert r["pvs"] > 50
+
+
 CHECKS: dict[str, Check] = {
     "00-quickstart": (
         "dict(n=1 / (slope * thermal_voltage), ideality=bench.dut.ideality, "
@@ -118,6 +128,12 @@ CHECKS: dict[str, Check] = {
     "07-feedback": (
         "dict(pi_settled=float(settled['value']), held_mean=float(held.tc_temperature.mean()))",
         _feedback,
+    ),
+    "08-sharing-the-bench": (
+        "dict(limits=[pv['control.limitLow'], pv['control.limitHigh']], "
+        "units=pv['display.units'], warmed=temperatures[-1] - temperatures[0], "
+        "status=status['value.choices'][status['value.index']], pvs=len(server.names()))",
+        _sharing,
     ),
 }
 
