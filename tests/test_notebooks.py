@@ -87,6 +87,16 @@ def _sharing(r: dict[str, Any], printed: str) -> None:
     assert r["pvs"] > 50
 
 
+def _served(r: dict[str, Any], printed: str) -> None:
+    assert r["status"] == "completed"
+    assert r["points"] == 41
+    assert r["remote"].startswith("pva://127.0.0.1:")
+    # the sweep through the server measures the bench's diode: it conducts by 0.8 V
+    assert r["last_current"] > 1e-3
+    assert "locked limit 1 V" in printed  # the instructor's lock, mirrored and refused here
+    assert "write to smu.current_limit refused for account" in printed  # the server's grants
+
+
 CHECKS: dict[str, Check] = {
     "00-quickstart": (
         "dict(n=1 / (slope * thermal_voltage), ideality=bench.dut.ideality, "
@@ -134,6 +144,12 @@ CHECKS: dict[str, Check] = {
         "units=pv['display.units'], warmed=temperatures[-1] - temperatures[0], "
         "status=status['value.choices'][status['value.index']], pvs=len(server.names()))",
         _sharing,
+    ),
+    "09-using-a-served-bench": (
+        "dict(status=data.attrs['status'], points=int(data.sizes['smu_source_voltage']), "
+        "remote=data.attrs['snapshot']['smu']['remote']['url'], "
+        "last_current=float(data.smu_current[-1]))",
+        _served,
     ),
 }
 
