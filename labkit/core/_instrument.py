@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, ClassVar
 
 from labkit.core import _registry
@@ -30,6 +29,7 @@ from labkit.core._device import Device
 from labkit.core._errors import AccessError, ConfigurationError, LabkitError
 from labkit.core._guards import check_writable
 from labkit.core._handles import ActionHandle, Namespace, ReadingHandle, SettingHandle
+from labkit.core._holds import RunHolds
 from labkit.core._link import Link
 from labkit.core._ramp import ramp_error, ramp_points
 from labkit.core._snapshot import describe_rows, no_such, snapshot_of
@@ -39,6 +39,7 @@ from labkit.core._templates import MovedToMessageInstrument as _Moved
 from labkit.core._templates import read_template, run_template, write_template
 from labkit.core._traits import LabkitTrait
 from labkit.core._units import format_quantity
+from labkit.core._worker import wait_interruptibly
 
 __all__ = ["Channel", "Instrument"]
 
@@ -100,6 +101,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         )
         self._ramp_cancels: set[threading.Event] = set()
         self._states: dict[str, SettingState] = {}
+        self.run_holds = RunHolds(self.name)  # which run moves which setting
         self.identity = None
         self._make_handles()
         for channel_name, declaration in self._labkit_channels.items():
@@ -239,15 +241,14 @@ class Instrument(Device, metaclass=InstrumentMeta):
     # ------------------------------------------------------------------ hooks for drivers
 
     def hold_for_run(self, run: str, settings: Iterable[str]) -> None:
-        """A run is about to move ``settings`` (names, ``"ch1.amplitude"`` for a channel's).
-
-        Called by the run engine before the run starts; raising refuses the run. An instrument
-        others share (a remote one) claims them so that no one else writes them meanwhile;
-        one this process alone uses has nothing to do.
-        """
+        """A run is about to move ``settings`` (``"ch1.amplitude"`` for a channel's); raising
+        refuses it. A setting belongs to one run at a time (:attr:`run_holds`); a remote
+        instrument also claims them on its server, so that no one else writes them."""
+        self.run_holds.hold(run, settings)
 
     def release_from_run(self, run: str) -> None:
         """The run that held settings with :meth:`hold_for_run` has ended (made safe too)."""
+        self.run_holds.release(run)
 
     def identify(self) -> dict[str, str] | None:
         """Who the instrument says it is (vendor, model, serial, firmware), if it can say."""
@@ -451,7 +452,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         self._ramp_cancels.add(cancel)
         future = self._worker.submit(self._do_set, spec, value, cancel)
         try:
-            return _wait(future)
+            return wait_interruptibly(future)
         except KeyboardInterrupt:
             cancel.set()
             return future.result()  # raises RampInterrupted (or finishes a write already sent)
@@ -595,14 +596,3 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
 def _role(specs: dict[str, TraitSpec], role: str) -> list[tuple[str, TraitSpec]]:
     return [(n, s) for n, s in specs.items() if s.role == role]
-
-
-def _wait(future: Future[Any]) -> Any:
-    # Waiting in short slices keeps Ctrl-C / the notebook's interrupt button responsive.
-    while True:
-        try:
-            return future.result(timeout=0.1)
-        except WaitTimeout:
-            if future.done():
-                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
-            continue

@@ -79,27 +79,28 @@ class _Requests:
     def put(self, member: Member, pv: SharedPV, op: Any) -> None:
         client = client_of(op)
         target = member.target
-        refusal = self._refuse_put(member, client)
-        if refusal is not None:
-            log.info("%s: put refused: %s", target, refusal)
-            fail(op, refusal)
-            return
-        if member.role == "action":
-            self._run_action(member, op, client)
-            return
-        try:
-            value = self._value_of(member, op.value())
-        except ValueError as error:
-            message = f"{target}: {error}"
-            log.info("%s: put refused: %s", target, message)
-            fail(op, message)
-            return
-        try:
-            future = member.handle.submit(value)
-        except LabkitError as error:  # refused by the instrument's guards, before any I/O
-            log.info("%s ← %r by %s: refused: %s", target, value, client.describe(), error)
-            fail(op, str(error))
-            return
+        with self.served.instrument.run_holds.frozen():  # no run starts meanwhile
+            refusal = self._refuse_put(member, client)
+            if refusal is not None:
+                log.info("%s: put refused: %s", target, refusal)
+                fail(op, refusal)
+                return
+            if member.role == "action":
+                self._run_action(member, op, client)
+                return
+            try:
+                value = self._value_of(member, op.value())
+            except ValueError as error:
+                message = f"{target}: {error}"
+                log.info("%s: put refused: %s", target, message)
+                fail(op, message)
+                return
+            try:
+                future = member.handle.submit(value)
+            except LabkitError as error:  # refused by the instrument's guards, before any I/O
+                log.info("%s ← %r by %s: refused: %s", target, value, client.describe(), error)
+                fail(op, str(error))
+                return
         log.info("%s ← %r by %s", target, value, client.describe())
         future.add_done_callback(functools.partial(self._finish, member, op))
 
@@ -111,10 +112,32 @@ class _Requests:
             return f"{target} is read-only: its value follows the instrument's other settings"
         refusal = self.policy.refuse_write(client, target)
         if refusal is None and member.role == "setting":
-            refusal = self.claims.refuse(client, target)
+            refusal = self.claims.refuse(client, target) or self._local_run_refuses(
+                client, [target]
+            )
         if refusal is None and member.role == "action":
             refusal = self.claims.refuse_within(client, self.served.name)
+            if refusal is None:
+                held = self.served.instrument.run_holds.held()
+                if held:
+                    setting, run = next(iter(sorted(held.items())))
+                    refusal = (
+                        f"run {run!r} in the serving process is using {self.served.name}."
+                        f"{setting}; {client.describe()} cannot command {self.served.name} "
+                        "until that run has ended"
+                    )
         return refusal
+
+    def _local_run_refuses(self, client: Client, targets: list[str]) -> str | None:
+        """Why a run in the serving process keeps ``client`` off one of ``targets`` (if so)."""
+        for target in targets:
+            run = self.served.local_run(target)
+            if run is not None:
+                return (
+                    f"write to {target} refused for {client.describe()}: run {run!r} in the "
+                    "serving process is using it; try again when that run has ended"
+                )
+        return None
 
     def _value_of(self, member: Member, put: Any) -> Any:
         changed = put.changedSet()
@@ -208,14 +231,19 @@ class _Requests:
             if refusal is not None:
                 fail(op, refusal)
                 return
-        try:
-            if action == "release":
-                self.claims.release(client, targets, run)
-            else:
-                self.claims.claim(client, targets, run, lease)
-        except ClaimRefused as error:
-            fail(op, str(error))
-            return
+        with self.served.instrument.run_holds.frozen():  # no local run starts meanwhile
+            refusal = None if action == "release" else self._local_run_refuses(client, targets)
+            if refusal is not None:
+                fail(op, refusal)
+                return
+            try:
+                if action == "release":
+                    self.claims.release(client, targets, run)
+                else:
+                    self.claims.claim(client, targets, run, lease)
+            except ClaimRefused as error:
+                fail(op, str(error))
+                return
         if action != "renew":
             log.info("%s %s for run %r by %s", action, ", ".join(targets), run, client.describe())
         answer = f"{action}: {', '.join(targets)} for run {run!r}"

@@ -291,7 +291,12 @@ class RemoteInstrument(Instrument):
         names = sorted(set(settings))
         if not names:
             return
-        self._claim("claim", names, run)
+        super().hold_for_run(run, names)  # one run per setting in this process too
+        try:
+            self._claim("claim", names, run)
+        except BaseException:
+            super().release_from_run(run)
+            raise
         stop = threading.Event()
         self._runs[run] = (names, stop)
         threading.Thread(
@@ -299,6 +304,7 @@ class RemoteInstrument(Instrument):
         ).start()
 
     def release_from_run(self, run: str) -> None:
+        super().release_from_run(run)
         held = self._runs.pop(run, None)
         if held is None:
             return

@@ -331,6 +331,10 @@ class ServedInstrument:
             obj.observe(callback, names=names)
             self._observers.append((obj, callback, names))
 
+    def local_run(self, target: str) -> str | None:
+        """The run in the serving process moving ``target`` (None: none)."""
+        return self.instrument.run_holds.holder(target.split(".", 1)[1])
+
     def claims_changed(self, targets: set[str]) -> None:
         for target in targets:
             member = self.members.get(target)

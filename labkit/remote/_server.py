@@ -62,6 +62,7 @@ class Server:
         self._server: _P4pServer | None = None
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._run_hooks: list[tuple[Any, Any, Any]] = []
         for name, instrument in self.instruments.items():
             self._serve_one(name, instrument)
 
@@ -73,7 +74,7 @@ class Server:
             )
         rates = dict(self.config.poll.get(name, {}))
         served = ServedInstrument(
-            instrument, prefix=self.config.prefix, claim_of=self.claims.holder, poll=rates
+            instrument, prefix=self.config.prefix, claim_of=self._holder, poll=rates
         )
         attach_handlers(served, self.config.access, self.claims)
         for reading in rates:
@@ -135,6 +136,7 @@ class Server:
             return self
         for served in self.served.values():
             served.start()
+        self._follow_runs()
         provider = DynamicProvider(f"labkit-{id(self)}", _Directory(self))
         self._server = _P4pServer(providers=[provider], conf=self._p4p_conf(), useenv=True)
         self._provider = provider
@@ -191,6 +193,7 @@ class Server:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._unfollow_runs()
         for served in self.served.values():
             served.stop()
         if self._sweeper is not None:
@@ -209,6 +212,49 @@ class Server:
     def _claims_changed(self, targets: set[str]) -> None:
         for served in self.served.values():
             served.claims_changed(targets)
+
+    # -- one run per setting, whoever runs it ----------------------------------------------
+
+    def _holder(self, target: str) -> str:
+        """Who holds ``target`` now: a client's run claimed here, or a run in this process."""
+        remote = self.claims.holder(target)
+        if remote:
+            return remote
+        name = target.split(".", 1)[0]
+        run = self.served[name].local_run(target) if name in self.served else None
+        return f"run {run!r} in the serving process" if run else ""
+
+    def _follow_runs(self) -> None:
+        """Runs in this process and clients' claimed runs keep off each other's settings."""
+        for name, served in self.served.items():
+            holds = served.instrument.run_holds
+
+            def refuse_claimed(run: str, settings: list[str], name: str = name) -> None:
+                for setting in settings:
+                    holder = self.claims.holder(f"{name}.{setting}")
+                    if holder:
+                        raise ConfigurationError(
+                            f"{name}.{setting} is held by {holder}, a pvAccess client of this "
+                            f"server; a setting belongs to one run at a time, so run {run!r} "
+                            "cannot start",
+                            instrument=name,
+                            setting=setting,
+                            hint="Wait for that client's run to end (the PV's labkit.claim "
+                            "field names it)",
+                        )
+
+            def changed(settings: set[str], served: ServedInstrument = served) -> None:
+                served.claims_changed({f"{served.name}.{s}" for s in settings})
+
+            holds.add_check(refuse_claimed)
+            holds.watch(changed)
+            self._run_hooks.append((holds, refuse_claimed, changed))
+
+    def _unfollow_runs(self) -> None:
+        for holds, check, watcher in self._run_hooks:
+            holds.remove_check(check)
+            holds.unwatch(watcher)
+        self._run_hooks.clear()
 
     # -- reads by host --------------------------------------------------------------------------
 

@@ -241,3 +241,19 @@ def test_readings_of_different_instruments_are_read_concurrently(lab):
     (smu_query,), (dmm_query,) = arrivals["smu"], arrivals["dmm"]
     first, second = sorted((smu_query, dmm_query))
     assert second < first + 0.2, "the second instrument was asked before the first one answered"
+
+
+def test_a_setting_belongs_to_one_run_at_a_time(lab):
+    from labkit.core import ConfigurationError
+    from labkit.runs import Wait
+
+    first = labkit.run(Sweep(lab.smu.settings.voltage, [0.1, 0.2], Wait(600)), name="first")
+    try:
+        with pytest.raises(ConfigurationError, match=f"being moved by run {first.id!r}"):
+            labkit.sweep(lab.smu.settings.voltage, [0.5], read=[lab.dmm.readings.current])
+        assert lab.smu.run_holds.holder("voltage") == first.id
+    finally:
+        first.abort(timeout=60)
+    assert lab.smu.run_holds.holder("voltage") is None  # released when the run ended
+    second = labkit.sweep(lab.smu.settings.voltage, [0.5], read=[lab.dmm.readings.current])
+    assert second.wait().attrs["status"] == "completed"
