@@ -82,7 +82,17 @@ def _declare(
             set=setter if writable else None,
             **arguments,
         )
-    return Reading(kind, get=getter, **arguments)
+    return Reading(kind, get=getter, side_effect=_side_effect_of(name), **arguments)
+
+
+def _side_effect_of(name: str) -> Callable[[Any], str | None]:
+    """What reading ``name`` would change on the served instrument, as its server last said
+    (a meter's function follows its settings): looking here leaves it unread, as there."""
+
+    def side_effect(instrument: Any) -> str | None:
+        return instrument.server_side_effect(name)  # type: ignore[no-any-return]
+
+    return side_effect
 
 
 def _ramp_time(instrument: Any, name: str, value: Any) -> float:

@@ -96,7 +96,7 @@ def _member(item: Mapping[str, Any], fields: Mapping[str, Any]) -> MemberDescrip
         role=role,
         pv=item["pv"],
         declaration=declaration,
-        state=state_from_fields(fields) if role == "setting" else {},
+        state=state_from_fields(fields) if role != "action" else {},
         value=value,
         alarm=alarm,
     )

@@ -63,6 +63,11 @@ class RemoteChannel(Instrument):
         parent: Any = self.parent
         return parent.server_ramp(f"{self.name.rsplit('.', 1)[-1]}.{name}")
 
+    def server_side_effect(self, name: str) -> str | None:
+        """What reading ``name`` would change on the served instrument now (None: nothing)."""
+        parent: Any = self.parent
+        return parent.server_side_effect(f"{self.name.rsplit('.', 1)[-1]}.{name}")
+
     def require_connected(self) -> None:
         parent: Any = self.parent
         if not self.connected and parent is not None and not parent.closed:
@@ -113,6 +118,7 @@ class RemoteInstrument(Instrument):
         self._server_ramps: dict[str, float | None] = {}
         self._server_soft: dict[str, tuple[Any, Any]] = {}  # the server's, as last mirrored
         self._locks: dict[int, SettingLock] = {}  # the server's locks mirrored, by state
+        self._side_effects: dict[str, str | None] = {}  # the server's, by reading
         super().__init__(resource, name=name, timeout=timeout, connect=connect, **options)
 
     @classmethod
@@ -122,6 +128,11 @@ class RemoteInstrument(Instrument):
     def server_ramp(self, name: str) -> float | None:
         """The ramp rate the server applies to ``name`` (``"ch.name"`` for a channel's)."""
         return self._server_ramps.get(name)
+
+    def server_side_effect(self, name: str) -> str | None:
+        """What reading ``name`` (``"ch.name"``) would change on the served instrument now,
+        as the server last said (None: nothing). Panels and snapshots leave it unread."""
+        return self._side_effects.get(name)
 
     # -- the link and the declarations ------------------------------------------------------
 
@@ -182,6 +193,8 @@ class RemoteInstrument(Instrument):
         for instrument, members in groups:
             where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
             for member in members:
+                if member.role == "reading":
+                    self._side_effects[where + member.name] = member.state.get("side_effect")
                 if member.role == "setting":
                     handle = instrument.settings[member.name]
                     self._server_ramps[where + member.name] = member.state.get("ramp")
@@ -206,6 +219,10 @@ class RemoteInstrument(Instrument):
                 instrument.store(member.name, value_from_wire(member.declaration, fields["value"]))
             if member.role == "setting":
                 self._follow_limits(instrument, member, fields)
+            elif member.role == "reading":
+                where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
+                effect = fields.get("labkit", {}).get("side_effect") or None
+                self._side_effects[where + member.name] = effect
         except (LabkitError, ValueError, KeyError, TypeError):
             log.debug("an update of %s could not be followed", member.pv, exc_info=True)
 

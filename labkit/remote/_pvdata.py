@@ -59,6 +59,7 @@ LABKIT_FIELDS: tuple[tuple[str, str], ...] = (
     ("confirm", "s"),
     ("busy", "?"),
     ("claim", "s"),
+    ("side_effect", "s"),
 )
 
 NAN = math.nan
@@ -191,8 +192,10 @@ def meta_fields(
     readable: bool,
     writable: bool,
     view: SettingView | None = None,
+    side_effect: str = "",
 ) -> dict[str, Any]:
-    """The ``display``, ``control`` and ``labkit`` fields of the PV serving ``spec``."""
+    """The ``display``, ``control`` and ``labkit`` fields of the PV serving ``spec``
+    (``side_effect``: what reading it would change on the instrument now, "" nothing)."""
     view = view or SettingView()
     code = value_code(spec)
     access = ("r" if readable else "") + ("w" if writable else "")
@@ -216,6 +219,7 @@ def meta_fields(
         "confirm": spec.confirm or "",
         "busy": bool(view.busy),
         "claim": view.claim,
+        "side_effect": side_effect,
     }
     display: dict[str, Any] = {"description": spec.doc or spec.title, "units": spec.unit or ""}
     fields: dict[str, Any] = {"display": display, "labkit": labkit}
@@ -286,9 +290,11 @@ def declaration_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def state_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The setting's state now (soft limits, ramp rate, lock, busy, claim) from its PV."""
+    """The member's state now (soft limits, ramp rate, lock, busy, claim; what reading it
+    would change on the instrument) from its PV."""
     labkit = dict(fields.get("labkit") or {})
     state: dict[str, Any] = {
+        "side_effect": labkit.get("side_effect") or None,
         "soft_min": _optional(labkit.get("soft_min", NAN)),
         "soft_max": _optional(labkit.get("soft_max", NAN)),
         "ramp": _optional(labkit.get("ramp", NAN)),

@@ -106,6 +106,7 @@ class ServedInstrument:
         self.pvs: dict[str, SharedPV] = {}
         self.camera = isinstance(instrument, Camera)
         self._observers: list[tuple[Any, Any, list[str]]] = []
+        self._side_effects: dict[str, str] = {}  # as last posted, by target
         self._lock = threading.Lock()
         self._build()
 
@@ -165,6 +166,7 @@ class ServedInstrument:
             readable=member.readable,
             writable=member.writable,
             view=member.view(self._claim_of(member.target)),
+            side_effect=self._side_effect(member),
         )
         fields["timeStamp"] = stamp()
         if member.role == "action":
@@ -177,6 +179,23 @@ class ServedInstrument:
             member.alarm = Alarm.unknown(why)
         fields["alarm"] = member.alarm.fields()
         return fields
+
+    def _side_effect(self, member: Member) -> str:
+        """What reading ``member`` would change on the instrument now ("" nothing): remote
+        panels and snapshots leave such readings unread, as local ones do."""
+        if member.role != "reading" or member.spec.side_effect is None:
+            return ""
+        effect = member.spec.side_effect_of(member.instrument) or ""
+        self._side_effects[member.target] = effect
+        return effect
+
+    def _post_side_effects(self, members: list[Member]) -> None:
+        """A value changed: post each side effect that changed with it (a meter's function)."""
+        for member in members:
+            before = self._side_effects.get(member.target)
+            effect = self._side_effect(member)
+            if effect != before:
+                self._post(member, {"labkit": {"side_effect": effect}})
 
     def wire(self, member: Member, value: Any) -> Any:
         return wire_value(member.spec, value)
@@ -289,10 +308,15 @@ class ServedInstrument:
             )
         for inst, members in by_instrument.values():
             valued = {m.handle.name: m for m in members if m.role != "action"}
+            effects = [m for m in members if m.role == "reading" and m.spec.side_effect]
 
-            def on_value(change: Any, valued: dict[str, Member] = valued) -> None:
+            def on_value(
+                change: Any, valued: dict[str, Member] = valued, effects: list[Member] = effects
+            ) -> None:
                 member = valued[change["name"]]
                 self.post_value(member, change["new"])
+                if effects and member.role == "setting":
+                    self._post_side_effects(effects)
 
             self._observe(inst, on_value, list(valued))
             for member in members:
