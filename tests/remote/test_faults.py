@@ -110,3 +110,21 @@ def test_a_client_killed_mid_write_leaves_the_server_and_instrument_consistent(s
     finally:
         assert server.stop() == 0
     assert "stopped" in "".join(server.output)
+
+
+def test_connecting_where_no_server_is_says_which_server_and_what_to_check(bench_server):
+    import socket
+
+    import labkit
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed: nobody serves there
+    with pytest.raises(ConnectionLost) as failed:
+        labkit.connect(f"pva://127.0.0.1:{port}/T:smu", name="nobody_there", timeout=1)
+    message = str(failed.value)
+    assert f"no answer from the pvAccess server 127.0.0.1:{port}" in message
+    assert "Check that `labkit serve` runs there and serves that name" in message
+    _, server = bench_server  # a server that is there, asked for a name it does not serve
+    with pytest.raises(ConnectionLost, match="to get T:nosuch:_info"):
+        labkit.connect(server.address("smu").replace("T:smu", "T:nosuch"), timeout=1)

@@ -4,6 +4,9 @@ throttled for viewers; a slow viewer loses frames, the camera and its other cons
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -12,7 +15,7 @@ from p4p.client.thread import Context
 
 from labkit.core import MissingVendorLibrary, Region
 from labkit.remote import Server, serve_config
-from tests.remote.conftest import ACCOUNT, Updates
+from tests.remote.conftest import ACCOUNT, Updates, python_env
 
 try:
     from labkit.sim import pvcam as pvsim
@@ -120,3 +123,46 @@ def test_a_slow_viewer_loses_frames_and_the_camera_none(served_camera):
     assert publisher.skipped > 0  # made while the viewers' rate (4/s) left no room
     assert publisher.posted < numbers[-1]
     camera.unsubscribe(recorder)
+
+
+KILLED_VIEWER = textwrap.dedent(
+    """
+    import os, threading
+    from p4p.client.thread import Context
+    context = Context("pva")
+    seen = []
+    enough = threading.Event()
+    context.monitor("T:cam:_image", lambda v: (seen.append(v), len(seen) > 2 and enough.set()))
+    enough.wait(60)
+    print("viewing", flush=True)
+    os.kill(os.getpid(), 9)
+    """
+)
+
+
+def test_a_viewer_killed_mid_stream_leaves_the_server_serving(served_camera):
+    camera, server, client = served_camera
+    camera.exposure = 0.005
+    client.put("T:cam:_acquire", True, wait=True)
+    try:
+        viewer = subprocess.run(
+            [sys.executable, "-c", KILLED_VIEWER],
+            capture_output=True,
+            text=True,
+            env=python_env(server),
+            timeout=120,
+        )
+        assert viewer.stdout.strip() == "viewing", viewer.stderr[-2000:]
+        assert viewer.returncode == -9
+        images = Updates()
+        subscription = client.monitor("T:cam:_image", images)
+        try:
+            first = images.wait_for(lambda v: v["uniqueId"] > 0)
+            images.wait_for(lambda v: v["uniqueId"] > first["uniqueId"])  # still streaming
+        finally:
+            subscription.close()
+        assert camera.acquiring
+    finally:
+        client.put("T:cam:_acquire", False, wait=True)
+    client.put("T:cam:exposure", 0.007, wait=True)  # and still taking commands
+    assert camera.exposure == pytest.approx(0.007)
