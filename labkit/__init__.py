@@ -7,6 +7,7 @@ storage and widgets load on first use (``labkit.ScpiInstrument``, ``labkit.sweep
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from labkit.core import (
@@ -102,6 +103,7 @@ __all__ = [
     "close_all",
     "connect",
     "instruments",
+    "plugin_include_dir",
     *_LAZY,
 ]
 
@@ -159,6 +161,12 @@ def _served_name(pv_base: str) -> str:
     """``smu`` from ``LAB1:smu``: the last part of the PV prefix, as an instrument name."""
     last = pv_base.rstrip(":").rpartition(":")[2]
     return last if last.isidentifier() else "remote"
+
+
+def plugin_include_dir() -> str:
+    """The folder holding ``labkit_plugin.h``, the C ABI of compiled driver plugins; give it
+    to a build as ``numpy.get_include()`` is given (``include_dirs=[labkit.plugin_include_dir()]``)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
 def _open_link(resource: str, options: Any) -> Transport:
