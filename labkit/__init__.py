@@ -35,7 +35,9 @@ from labkit.core import (
     RampInterrupted,
     Reading,
     ReplyError,
+    RunWaitTimeout,
     Setting,
+    SettingInUse,
     SettingTypeError,
     Transport,
     UnitError,
@@ -43,6 +45,7 @@ from labkit.core import (
     _hooks,
     close_all,
     instruments,
+    safe_on_exit,
 )
 
 __version__ = "0.1.0"
@@ -94,7 +97,9 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
+    "SettingInUse",
     "SettingTypeError",
     "Transport",
     "UnitError",
@@ -104,6 +109,7 @@ __all__ = [
     "connect",
     "instruments",
     "plugin_include_dir",
+    "safe_on_exit",
     *_LAZY,
 ]
 

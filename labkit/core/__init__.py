@@ -34,10 +34,13 @@ from labkit.core._errors import (
     PluginError,
     RampInterrupted,
     ReplyError,
+    RunWaitTimeout,
+    SettingInUse,
     SettingTypeError,
     UnitError,
     ValidationError,
 )
+from labkit.core._exit import safe_on_exit
 from labkit.core._guards import (
     Bound,
     SettingLock,
@@ -98,8 +101,10 @@ __all__ = [
     "ReadingHandle",
     "Region",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingHandle",
+    "SettingInUse",
     "SettingLock",
     "SettingState",
     "SettingTypeError",
@@ -120,6 +125,7 @@ __all__ = [
     "fit_span",
     "instruments",
     "reserved_names",
+    "safe_on_exit",
 ]
 
 __getattr__ = moved_names(

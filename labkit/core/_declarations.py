@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import MetaHasTraits
 
 from labkit.core import _registry
+from labkit.core._attributes import seal
 from labkit.core._errors import DeclarationError
 from labkit.core._spec import MethodAccessor, TraitSpec
 from labkit.core._traits import LabkitTrait, as_trait
@@ -105,7 +106,7 @@ class InstrumentMeta(MetaHasTraits):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         _check_units_once(cls)
         if kwargs.get("parent") is not None:
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)  # a channel: sealed with its parent
         name = _registry.check_name(kwargs.get("name") or cls.default_name())  # type: ignore[attr-defined]
         link = kwargs.get("link") or kwargs.get("transport")
         resource = args[0] if args else kwargs.get("resource")
@@ -115,6 +116,7 @@ class InstrumentMeta(MetaHasTraits):
         if existing is not None:
             return existing
         instrument = super().__call__(*args, **kwargs)
+        seal(instrument)  # from now on a misspelt name is an AttributeError, not an attribute
         _registry.register(instrument)
         return instrument
 

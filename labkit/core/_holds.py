@@ -2,10 +2,13 @@
 
 Two runs sweeping one setting would interleave their set-points and both record wrong data
 while reporting ``completed``. So the run engine tells each instrument, before a run starts,
-the settings the run moves (:meth:`Instrument.hold_for_run`); a second run asking for one of
-them is refused, naming the run that holds it, until the first has ended. Whoever else shares
-the instrument adds a check of its own: a pvAccess server refuses a run in its own process the
-settings a remote client's run has claimed, and refuses remote writes to what a local run holds.
+the settings the run's plan sets (:meth:`Instrument.hold_for_run`), and a step setting
+something its plan did not declare holds it on first use; a second run asking for one of them
+is refused with :class:`SettingInUse`, naming the run that holds it, until the first has ended
+(after its outputs went to safe values). This is the only record of it, kept on the instrument
+so that whoever shares the instrument can see it and add a check of its own: a pvAccess server
+refuses a run in its own process the settings a remote client's run has claimed, and refuses
+remote writes to what a local run holds.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from labkit.core._errors import ConfigurationError
+from labkit.core._errors import SettingInUse
 
 __all__ = ["RunHolds"]
 
-Check = Callable[[str, list[str]], None]  # (run, settings): raises to refuse
+Check = Callable[[str, list[str]], None]  # (run, settings): raises SettingInUse to refuse
+About = Callable[[], str]  # what a holding run is now, for messages ("'iv', paused")
 Watcher = Callable[[set[str]], None]  # the settings whose holder changed
 
 
@@ -29,20 +33,24 @@ class RunHolds:
         self.instrument = instrument
         self._lock = threading.RLock()
         self._held: dict[str, str] = {}  # setting -> run
+        self._about: dict[str, About] = {}  # run -> what it is
         self._checks: list[Check] = []
         self._watchers: list[Watcher] = []
 
-    def hold(self, run: str, settings: Iterable[str]) -> None:
-        """Make ``run`` the holder of ``settings``, all or none; raises ``ConfigurationError``
-        naming the holder if another run (or a check) refuses one."""
+    def hold(self, run: str, settings: Iterable[str], *, about: About | None = None) -> None:
+        """Make ``run`` the holder of ``settings``, all or none; raises :class:`SettingInUse`
+        naming the holder if another run (or a check) refuses one. ``about`` says what the
+        run is, for the message another run gets."""
         names = sorted(set(settings))
         with self._lock:
             for name in names:
                 other = self._held.get(name)
                 if other is not None and other != run:
-                    raise ConfigurationError(
-                        f"{self.instrument}.{name} is being moved by run {other!r}; a setting "
-                        f"belongs to one run at a time, so run {run!r} cannot start",
+                    raise SettingInUse(
+                        f"{self.instrument}.{name} is being set by run {other}"
+                        f"{self._describe(other)}; a setting belongs to one run at a time, so "
+                        f"run {run} cannot set it",
+                        run_id=other,
                         instrument=self.instrument,
                         setting=name,
                         hint="Wait for that run to end (run.wait()) or abort it, then start "
@@ -53,6 +61,8 @@ class RunHolds:
             changed = {name for name in names if self._held.get(name) != run}
             for name in names:
                 self._held[name] = run
+            if about is not None and names:
+                self._about[run] = about
         self._notify(changed)
 
     def release(self, run: str) -> None:
@@ -61,7 +71,17 @@ class RunHolds:
             changed = {name for name, holder in self._held.items() if holder == run}
             for name in changed:
                 del self._held[name]
+            self._about.pop(run, None)
         self._notify(changed)
+
+    def _describe(self, run: str) -> str:
+        about = self._about.get(run)
+        if about is None:
+            return ""
+        try:
+            return f" ({about()})"
+        except Exception:  # a message must not fail on its details
+            return ""
 
     def holder(self, setting: str) -> str | None:
         """The run holding ``setting`` now (None: no run)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
@@ -240,11 +240,13 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
     # ------------------------------------------------------------------ hooks for drivers
 
-    def hold_for_run(self, run: str, settings: Iterable[str]) -> None:
-        """A run is about to move ``settings`` (``"ch1.amplitude"`` for a channel's); raising
-        refuses it. A setting belongs to one run at a time (:attr:`run_holds`); a remote
-        instrument also claims them on its server, so that no one else writes them."""
-        self.run_holds.hold(run, settings)
+    def hold_for_run(
+        self, run: str, settings: Iterable[str], *, about: Callable[[], str] | None = None
+    ) -> None:
+        """A run is about to set ``settings`` (``"ch1.amplitude"`` for a channel's); raising
+        :class:`SettingInUse` refuses it. A setting belongs to one run at a time
+        (:attr:`run_holds`); a remote instrument also claims them on its server."""
+        self.run_holds.hold(run, settings, about=about)
 
     def release_from_run(self, run: str) -> None:
         """The run that held settings with :meth:`hold_for_run` has ended (made safe too)."""

@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterable
 
 from labkit.remote._access import Client
 
-__all__ = ["ClaimRefused", "Claims"]
+__all__ = ["IN_USE", "ClaimRefused", "Claims"]
+
+# Ends every refusal because another run holds a setting, so that a labkit client tells it
+# apart from other refusals (access, a bad request) and raises SettingInUse for it.
+IN_USE = "a setting belongs to one run at a time"
 
 
 class ClaimRefused(Exception):
@@ -68,7 +72,7 @@ class Claims:
                 if held is not None and not held.held_by(client, run):
                     raise ClaimRefused(
                         f"{target} is held by {held.describe()} until it ends; "
-                        f"{client.describe()} cannot claim it for run {run!r}"
+                        f"{client.describe()} cannot claim it for run {run!r}: {IN_USE}"
                     )
             expires = self._clock() + lease
             for target in targets:
@@ -126,6 +130,12 @@ class Claims:
         with self._lock:
             held = self._claims.get(target)
             return "" if held is None or held.expires <= self._clock() else held.describe()
+
+    def run(self, target: str) -> str | None:
+        """The client's run holding ``target`` now (None: none)."""
+        with self._lock:
+            held = self._claims.get(target)
+            return None if held is None or held.expires <= self._clock() else held.run
 
     def sweep(self) -> None:
         """Let lapsed claims go (the server calls this now and then)."""

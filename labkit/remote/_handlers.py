@@ -20,7 +20,7 @@ from p4p.server.thread import SharedPV
 
 from labkit.core import InstrumentError, LabkitError, RampInterrupted
 from labkit.remote._access import AccessPolicy, Client
-from labkit.remote._claims import ClaimRefused, Claims
+from labkit.remote._claims import IN_USE, ClaimRefused, Claims
 from labkit.remote._pvdata import Alarm, stamp, value_from_wire
 from labkit.remote._served import Member, ServedInstrument
 from labkit.remote._types import make_value, pv_type, text_type
@@ -135,7 +135,7 @@ class _Requests:
             if run is not None:
                 return (
                     f"write to {target} refused for {client.describe()}: run {run!r} in the "
-                    "serving process is using it; try again when that run has ended"
+                    f"serving process is using it; try again when that run has ended: {IN_USE}"
                 )
         return None
 

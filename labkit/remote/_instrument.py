@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from labkit.core import ConnectionLost, Instrument, LabkitError, SettingLock
+from labkit.core import ConnectionLost, Instrument, LabkitError, SettingInUse, SettingLock
 from labkit.core._declarations import device_class
 from labkit.remote._address import parse_address
+from labkit.remote._claims import IN_USE
 from labkit.remote._declare import remote_declarations
 from labkit.remote._describe import MemberDescription, RemoteDescription
 from labkit.remote._link import DEFAULT_TIMEOUT, PvaLink, RemoteRefused
@@ -303,14 +305,19 @@ class RemoteInstrument(Instrument):
 
     # -- runs -------------------------------------------------------------------------------
 
-    def hold_for_run(self, run: str, settings: Iterable[str]) -> None:
+    def hold_for_run(
+        self, run: str, settings: Iterable[str], *, about: Callable[[], str] | None = None
+    ) -> None:
         """Claim ``settings`` on the server for ``run``, and keep the claim while it runs."""
         names = sorted(set(settings))
         if not names:
             return
-        super().hold_for_run(run, names)  # one run per setting in this process too
+        super().hold_for_run(run, names, about=about)  # one run per setting in this process too
         try:
             self._claim("claim", names, run)
+        except RemoteRefused as error:
+            super().release_from_run(run)
+            raise _in_use(error, self.name, names, run) from None
         except BaseException:
             super().release_from_run(run)
             raise
@@ -370,3 +377,21 @@ class RemoteInstrument(Instrument):
             "server_ramps": {k: v for k, v in self._server_ramps.items() if v is not None},
         }
         return snapshot
+
+
+def _in_use(error: RemoteRefused, instrument: str, names: list[str], run: str) -> LabkitError:
+    """The server refused a claim: because another run holds a setting (SettingInUse, naming
+    that run and the setting, as for a run in this process), or for another reason (as is)."""
+    text = error.message
+    if IN_USE not in text:
+        return error
+    held = re.search(r"run '([^']+)'", text)
+    setting = next((n for n in names if re.search(rf"\.{re.escape(n)}\b", text)), None)
+    return SettingInUse(
+        f"the server refused run {run} its claim: {text}",
+        run_id=held.group(1) if held else None,
+        instrument=instrument,
+        setting=setting,
+        hint="Wait for that run to end (the setting's PV names it in labkit.claim), then start "
+        "this one",
+    )

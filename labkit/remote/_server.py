@@ -18,7 +18,7 @@ from p4p.server import DynamicProvider
 from p4p.server import Server as _P4pServer
 from p4p.server.thread import SharedPV
 
-from labkit.core import ConfigurationError, Instrument
+from labkit.core import ConfigurationError, Instrument, SettingInUse
 from labkit.remote._access import AccessPolicy, host_of_peer
 from labkit.remote._camera import serve_camera
 from labkit.remote._claims import Claims
@@ -233,10 +233,11 @@ class Server:
                 for setting in settings:
                     holder = self.claims.holder(f"{name}.{setting}")
                     if holder:
-                        raise ConfigurationError(
+                        raise SettingInUse(
                             f"{name}.{setting} is held by {holder}, a pvAccess client of this "
-                            f"server; a setting belongs to one run at a time, so run {run!r} "
-                            "cannot start",
+                            f"server; a setting belongs to one run at a time, so run {run} "
+                            "cannot set it",
+                            run_id=self.claims.run(f"{name}.{setting}"),
                             instrument=name,
                             setting=setting,
                             hint="Wait for that client's run to end (the PV's labkit.claim "

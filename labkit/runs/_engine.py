@@ -19,7 +19,16 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from labkit.core import Condition, ConfigurationError, Instrument, SettingHandle, _loop, instruments
+from labkit.core import (
+    Condition,
+    ConfigurationError,
+    Instrument,
+    SettingHandle,
+    _exit,
+    _loop,
+    _watch,
+    instruments,
+)
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
@@ -105,9 +114,12 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
-        self.holders: list[Instrument] = []  # instruments holding settings for this run
+        self.holding: dict[int, Instrument] = {}  # instruments holding settings for this run
+        self.held: set[tuple[int, str]] = set()  # (id of holding instrument, setting)
         self.pause_requested = False
         self.abort_requested = False
+        self.abort_reason: str | None = None
+        self.fail_error: BaseException | None = None  # a failure from outside the steps
         self.suspensions: dict[int, str] = {}
         self.suspend_epoch = 0
         self.task: asyncio.Task[Any] | None = None
@@ -128,13 +140,29 @@ class Engine:
         self.pause_requested = False
         self._notify()
 
-    def request_abort(self) -> None:
+    def request_abort(self, reason: str = "by request") -> None:
         if self.abort_requested or self.run.done:
             return
         self.abort_requested = True
-        self.run.feed.update(message="aborting")
+        self.abort_reason = reason
+        self.event("abort requested", reason=reason)
+        self.run.feed.update(message=f"aborting: {reason}")
         if self.task is not None:
             self.task.cancel()
+
+    def request_fail(self, error: BaseException) -> None:
+        """End the run as failed with ``error`` (an interlock tripped under it)."""
+        if self.abort_requested or self.fail_error is not None or self.run.done:
+            return
+        self.fail_error = error
+        self.run.feed.update(message=f"failing: {error}")
+        if self.task is not None:
+            self.task.cancel()
+
+    def uses(self) -> set[int]:
+        """The ids of the instruments this run sets or reads."""
+        used = {id(instrument) for instrument in self.plan.instruments.values()}
+        return used | {id(instrument) for instrument in self.touched.values()}
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -142,9 +170,24 @@ class Engine:
 
     # -- used by steps ----------------------------------------------------------------------
 
+    async def hold(self, handle: SettingHandle) -> None:
+        """Hold ``handle`` for this run if its plan did not (a step setting something it did
+        not declare); raises :class:`SettingInUse` if another run holds it."""
+        holder, name = _hold_key(handle)
+        if (id(holder), name) in self.held:
+            return
+        self.holding[id(holder)] = holder  # released at the end, even if cancelled meanwhile
+        # a remote instrument claims it on its server: I/O, off the loop
+        await asyncio.to_thread(holder.hold_for_run, self.run.id, [name], about=self.about)
+        self.held.add((id(holder), name))
+
+    def about(self) -> str:
+        """What this run is, for the message of a run it keeps off a setting."""
+        return f"{self.run.name!r}, {self.run.status}"
+
     def touch(self, handle: SettingHandle) -> None:
-        instrument = handle.instrument
-        self.touched.setdefault(instrument.name, instrument)
+        """Note that the run sets ``handle`` (made safe if the run ends badly)."""
+        self.touched.setdefault(handle.instrument.name, handle.instrument)
 
     def event(self, event: str, **details: Any) -> None:
         self.writer.append_event(event, **details)
@@ -183,6 +226,7 @@ class Engine:
 
     async def main(self) -> None:
         self.task = asyncio.current_task()
+        _running.add(self)
         self._changed = asyncio.Event()
         helpers = [asyncio.create_task(self._publish())]
         status, error = "completed", None
@@ -196,13 +240,16 @@ class Engine:
             for node in self.plan.root.children:
                 await root.run(node.step)
         except asyncio.CancelledError:
-            status = "aborted"
+            if self.fail_error is not None:
+                status, error = "failed", self.fail_error
+            else:
+                status = "aborted"
         except Exception as failure:
             status, error = "failed", failure
         finally:
             for helper in helpers:
                 helper.cancel()
-        if status == "aborted":
+        if status == "aborted" or self.fail_error is not None:
             uncancel = getattr(self.task, "uncancel", None)
             while uncancel is not None and self.task is not None and self.task.cancelling():
                 uncancel()
@@ -221,13 +268,16 @@ class Engine:
                     details["made_safe"] = await self._make_safe()
         except Exception as failure:  # keep going: the status must be written
             details.setdefault("finish_errors", []).append(repr(failure))
+        if status == "aborted" and self.abort_reason:
+            details["abort_reason"] = self.abort_reason
         try:
             await asyncio.to_thread(self.writer.finish, status, **details)
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
-        if self.holders:
-            await asyncio.to_thread(_release_settings, self.holders, self.run.id)
+        if self.holding:  # after the outputs went to safe values
+            await asyncio.to_thread(_release_settings, list(self.holding.values()), self.run.id)
+        _running.discard(self)
         self.run.feed.finished(status, error, self.writer.durable_points, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
@@ -291,6 +341,10 @@ def start(
     redo_on_suspend: bool = True,
 ) -> Run:
     """Prepare, check, create the store and launch; returns the :class:`Run` at once."""
+    if _exit.exiting():
+        raise ConfigurationError(
+            "Python is exiting: no new run may start", hint="Start runs before the script ends"
+        )
     plan = Plan.build(steps)
     plan.check()
     watched = [_suspender(item) for item in suspenders]
@@ -298,58 +352,64 @@ def start(
     run_name = name or _default_name(plan)
     run_id = new_run_id()
     path = store_path(root, run_id, run_name)
-    holders = _hold_settings(plan, run_id)
+    everyone = {i.name: i for i in instruments()}
+    everyone.update(plan.instruments)
+    attributes = {
+        "run_id": run_id,
+        "name": run_name,
+        "status": "running",
+        "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "end_time": None,
+        "points_total": plan.total,
+        "instruments": sorted(plan.instruments),
+        "metadata": dict(metadata or {}),
+        "suspenders": [s.description for s in watched],
+        "snapshot": {n: _snapshot(i) for n, i in sorted(everyone.items())},
+        "plan": plan.describe(),
+        "provenance": provenance(everyone.values()),
+        "events": [],
+    }
+    writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
+    run = Run(run_id, run_name, writer.path, plan, writer)
+    submitted = False
+    engine: Engine | None = None
     try:
-        everyone = {i.name: i for i in instruments()}
-        everyone.update(plan.instruments)
-        attributes = {
-            "run_id": run_id,
-            "name": run_name,
-            "status": "running",
-            "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-            "end_time": None,
-            "points_total": plan.total,
-            "instruments": sorted(plan.instruments),
-            "metadata": dict(metadata or {}),
-            "suspenders": [s.description for s in watched],
-            "snapshot": {n: _snapshot(i) for n, i in sorted(everyone.items())},
-            "plan": plan.describe(),
-            "provenance": provenance(everyone.values()),
-            "events": [],
-        }
-        writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
-        writer.create()
-        run = Run(run_id, run_name, writer.path, plan, writer)
         engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-        engine.holders = holders
+        _hold_settings(engine)  # refused before anything is written
+        writer.create()
         run.feed.attach(engine, progress)
-        run.feed.running(_loop.submit(engine.main()))
-    except BaseException:
-        _release_settings(holders, run_id)
+        future = _loop.submit(engine.main())
+        submitted = True
+        run.feed.running(future)
+    except BaseException:  # Ctrl-C included: a run that never started holds nothing
+        if not submitted:
+            _release_settings(list(engine.holding.values()) if engine else [], run_id)
+            run.feed.forget()
         raise
     return run
 
 
-def _hold_settings(plan: Plan, run_id: str) -> list[Instrument]:
-    """Tell each instrument which settings the run moves (a shared one claims them); all or
-    none: a refusal releases what was held and refuses the run before anything is written."""
-    moved: dict[str, tuple[Instrument, set[str]]] = {}
-    for entry in plan.setpoints:
-        instrument = entry.handle.instrument
-        root = instrument.parent or instrument
-        name = entry.handle.name
-        if root is not instrument:
-            name = f"{instrument.name.rsplit('.', 1)[-1]}.{name}"
-        moved.setdefault(root.name, (root, set()))[1].add(name)
-    held: list[Instrument] = []
-    try:
-        for root, names in moved.values():
-            root.hold_for_run(run_id, sorted(names))
-            held.append(root)
-    except BaseException:
-        _release_settings(held, run_id)
-        raise
-    return held
+def _hold_key(handle: SettingHandle) -> tuple[Instrument, str]:
+    """Where a setting is held: on its instrument, or a channel's on the channel's parent
+    (as ``"ch1.amplitude"``), the one instrument a server or a claim speaks for."""
+    instrument = handle.instrument
+    holder = instrument.parent or instrument
+    if holder is instrument:
+        return holder, handle.name
+    return holder, f"{instrument.name.rsplit('.', 1)[-1]}.{handle.name}"
+
+
+def _hold_settings(engine: Engine) -> None:
+    """Hold every setting the plan sets, on its instrument (a shared one claims them on its
+    server); all or none: a refusal raises :class:`SettingInUse` and the caller releases."""
+    wanted: dict[int, tuple[Instrument, set[str]]] = {}
+    for entry in engine.plan.setpoints:
+        holder, name = _hold_key(entry.handle)
+        wanted.setdefault(id(holder), (holder, set()))[1].add(name)
+    for key, (holder, names) in wanted.items():
+        engine.holding[key] = holder
+        holder.hold_for_run(engine.run.id, sorted(names), about=engine.about)
+        engine.held.update((key, name) for name in names)
 
 
 def _release_settings(held: list[Instrument], run_id: str) -> None:
@@ -372,3 +432,36 @@ def _default_name(plan: Plan) -> str:
     if len(steps) == 1:
         return str(steps[0].description.get("name") or steps[0].description["step"]).lower()
     return "run"
+
+
+_running: set[Engine] = set()  # engines whose task has started and not finished (on the loop)
+
+
+def _in_use() -> set[int]:
+    """Instruments running runs use: their interlocks are watched whatever their state."""
+    used: set[int] = set()
+    for engine in list(_running):
+        used |= engine.uses()
+    return used
+
+
+def _interlock_tripped(trip: _watch.Trip) -> None:
+    """On labkit's loop: a run using the tripped instrument records it and fails."""
+    key = id(trip.instrument)
+    for engine in list(_running):
+        if key not in engine.uses():
+            continue
+        interlock = trip.interlock
+        engine.event(
+            "interlock tripped",
+            setting=interlock.setting.full_name,
+            condition=interlock.condition.description,
+            reason=trip.reason,
+            made_safe=jsonable(trip.made_safe),
+            error=trip.error,
+        )
+        engine.request_fail(trip.exception())
+
+
+_watch.on_trip(_interlock_tripped)
+_watch.in_use_by(_in_use)

@@ -11,7 +11,7 @@ import pytest
 from p4p.client.thread import RemoteError
 
 import labkit
-from labkit.core import ConfigurationError
+from labkit.core import SettingInUse
 from labkit.remote._link import PvaLink, RemoteRefused
 from labkit.runs import Sweep, Wait
 
@@ -47,8 +47,10 @@ def test_a_run_in_the_serving_process_keeps_every_client_off_its_settings(
             )
         remote = labkit.connect(server.address("smu"), name="rsmu_held")
         stores = _runs_in(data_root)
-        with pytest.raises(RemoteRefused, match="in the serving process is using it"):
+        with pytest.raises(SettingInUse, match="in the serving process is using it") as refused:
             labkit.run(Sweep(remote.settings.source_voltage, [0.5, 0.6]), name="theirs")
+        assert refused.value.run_id == run.id
+        assert refused.value.setting == "source_voltage"
         assert _runs_in(data_root) == stores  # refused before anything was written
         assert smu.source_voltage == pytest.approx(0.1)
     finally:
@@ -64,14 +66,15 @@ def test_a_clients_run_keeps_runs_in_the_serving_process_off_its_settings(bench_
     theirs = labkit.run(Sweep(remote.settings.source_voltage, [0.1, 0.2], Wait(600)), name="iv")
     try:
         stores = _runs_in(data_root)
-        with pytest.raises(ConfigurationError) as refused:
+        with pytest.raises(SettingInUse) as refused:
             labkit.run(Sweep(station.smu.settings.source_voltage, [0.3]), name="mine")
+        assert (refused.value.run_id, refused.value.setting) == (theirs.id, "source_voltage")
         message = str(refused.value)
         assert f"smu.source_voltage is held by run {theirs.id!r} of account" in message
         assert "a pvAccess client of this server" in message
         assert _runs_in(data_root) == stores
         # a second run of the same client process is refused by its own instrument first
-        with pytest.raises(ConfigurationError, match=f"being moved by run {theirs.id!r}"):
+        with pytest.raises(SettingInUse, match=f"being set by run {theirs.id} \\('iv'"):
             labkit.run(Sweep(remote.settings.source_voltage, [0.3]), name="again")
     finally:
         theirs.abort(timeout=60)
