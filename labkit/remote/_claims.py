@@ -131,6 +131,12 @@ class Claims:
             held = self._claims.get(target)
             return "" if held is None or held.expires <= self._clock() else held.describe()
 
+    def targets(self) -> list[str]:
+        """Every target a client's run holds now."""
+        with self._lock:
+            now = self._clock()
+            return [t for t, c in self._claims.items() if c.expires > now]
+
     def run(self, target: str) -> str | None:
         """The client's run holding ``target`` now (None: none)."""
         with self._lock:

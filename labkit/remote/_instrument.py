@@ -24,14 +24,22 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from labkit.core import ConnectionLost, Instrument, LabkitError, SettingInUse, SettingLock
+from labkit.core import (
+    ConnectionLost,
+    Instrument,
+    InterlockError,
+    LabkitError,
+    SettingInUse,
+    SettingLock,
+)
 from labkit.core._declarations import device_class
 from labkit.remote._address import parse_address
 from labkit.remote._claims import IN_USE
 from labkit.remote._declare import remote_declarations
 from labkit.remote._describe import MemberDescription, RemoteDescription
 from labkit.remote._link import DEFAULT_TIMEOUT, PvaLink, RemoteRefused
-from labkit.remote._pvdata import declaration_from_fields, state_from_fields, value_from_wire
+from labkit.remote._pvdata import MAJOR, declaration_from_fields, state_from_fields, value_from_wire
+from labkit.runs._engine import interlock_tripped_elsewhere
 
 __all__ = ["RemoteChannel", "RemoteInstrument"]
 
@@ -117,6 +125,7 @@ class RemoteInstrument(Instrument):
     ) -> None:
         self._description: RemoteDescription | None = None
         self._runs: dict[str, tuple[list[str], threading.Event]] = {}
+        self._trips: dict[str, str] = {}  # setting -> the server's trip alarm, once seen
         self._server_ramps: dict[str, float | None] = {}
         self._server_soft: dict[str, tuple[Any, Any]] = {}  # the server's, as last mirrored
         self._locks: dict[int, SettingLock] = {}  # the server's locks mirrored, by state
@@ -221,12 +230,35 @@ class RemoteInstrument(Instrument):
                 instrument.store(member.name, value_from_wire(member.declaration, fields["value"]))
             if member.role == "setting":
                 self._follow_limits(instrument, member, fields)
+                self._follow_trip(instrument, member, fields.get("alarm") or {})
             elif member.role == "reading":
                 where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
                 effect = fields.get("labkit", {}).get("side_effect") or None
                 self._side_effects[where + member.name] = effect
         except (LabkitError, ValueError, KeyError, TypeError):
             log.debug("an update of %s could not be followed", member.pv, exc_info=True)
+
+    def _follow_trip(
+        self, instrument: Instrument, member: MemberDescription, alarm: dict[str, Any]
+    ) -> None:
+        """An interlock tripped on the server (a fault alarm saying so): runs here using this
+        instrument fail with the server's message, once per trip."""
+        key = f"{instrument.name}.{member.name}"
+        message = str(alarm.get("message") or "")
+        if alarm.get("severity", 0) < MAJOR or "interlock tripped" not in message:
+            self._trips.pop(key, None)
+            return
+        if self._trips.get(key) == message:
+            return
+        self._trips[key] = message
+        log.warning("%s: on the server, %s", self.name, message)
+        error = InterlockError(
+            f"on the server: {message}",
+            instrument=instrument.name,
+            setting=member.name,
+            hint="Fix what the condition watches on the server's side, then start again",
+        )
+        interlock_tripped_elsewhere(self, error)
 
     def _follow_limits(
         self, instrument: Instrument, member: MemberDescription, fields: Any

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from p4p.server import DynamicProvider
 from p4p.server import Server as _P4pServer
 from p4p.server.thread import SharedPV
 
-from labkit.core import ConfigurationError, Instrument, SettingInUse
+from labkit.core import ConfigurationError, Instrument, SettingInUse, _watch
 from labkit.remote._access import AccessPolicy, host_of_peer
 from labkit.remote._camera import serve_camera
 from labkit.remote._claims import Claims
@@ -137,6 +138,7 @@ class Server:
         for served in self.served.values():
             served.start()
         self._follow_runs()
+        _serving.add(self)
         provider = DynamicProvider(f"labkit-{id(self)}", _Directory(self))
         self._server = _P4pServer(providers=[provider], conf=self._p4p_conf(), useenv=True)
         self._provider = provider
@@ -186,6 +188,7 @@ class Server:
     def stop(self) -> None:
         """Stop serving: clients see their channels disconnect. Instruments stay open."""
         self._stop.set()
+        _serving.discard(self)
         for publisher in self.publishers:
             publisher.stop()
         for poller in self.pollers:
@@ -208,6 +211,24 @@ class Server:
     def _sweep(self) -> None:
         while not self._stop.wait(_CLAIM_SWEEP):
             self.claims.sweep()
+
+    # -- interlocks ------------------------------------------------------------------------
+
+    def interlock_tripped(self, trip: _watch.Trip) -> None:
+        """An interlock of a served instrument tripped (its outputs went safe): the setting's
+        PV shows it as a fault, so every client sees it and a labkit client fails its run."""
+        handle = trip.interlock.setting
+        message = str(trip.exception())
+        for served in self.served.values():
+            for member in served.members.values():
+                if member.instrument is handle.instrument and member.handle.name == handle.name:
+                    served.post_alarm(member, Alarm.fault(message))
+
+    def claimed_instruments(self) -> set[int]:
+        """The ids of served instruments a client's run holds settings of: their interlocks
+        are watched as for a run in this process."""
+        names = {target.split(".", 1)[0] for target in self.claims.targets()}
+        return {id(self.served[n].instrument) for n in names if n in self.served}
 
     def _claims_changed(self, targets: set[str]) -> None:
         for served in self.served.values():
@@ -354,3 +375,22 @@ def _replace(config: ServeConfig, **changes: Any) -> ServeConfig:
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+_serving: weakref.WeakSet[Server] = weakref.WeakSet()  # started and not stopped
+
+
+def _interlock_tripped(trip: _watch.Trip) -> None:
+    for server in list(_serving):
+        server.interlock_tripped(trip)
+
+
+def _claimed_instruments() -> set[int]:
+    used: set[int] = set()
+    for server in list(_serving):
+        used |= server.claimed_instruments()
+    return used
+
+
+_watch.on_trip(_interlock_tripped)
+_watch.in_use_by(_claimed_instruments)

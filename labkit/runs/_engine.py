@@ -447,20 +447,34 @@ def _in_use() -> set[int]:
 
 def _interlock_tripped(trip: _watch.Trip) -> None:
     """On labkit's loop: a run using the tripped instrument records it and fails."""
-    key = id(trip.instrument)
+    interlock = trip.interlock
+    _fail_runs_using(
+        trip.instrument,
+        trip.exception(),
+        setting=interlock.setting.full_name,
+        condition=interlock.condition.description,
+        reason=trip.reason,
+        made_safe=jsonable(trip.made_safe),
+        error=trip.error,
+    )
+
+
+def _fail_runs_using(instrument: Instrument, failure: BaseException, **details: Any) -> None:
+    key = id(instrument)
     for engine in list(_running):
-        if key not in engine.uses():
-            continue
-        interlock = trip.interlock
-        engine.event(
-            "interlock tripped",
-            setting=interlock.setting.full_name,
-            condition=interlock.condition.description,
-            reason=trip.reason,
-            made_safe=jsonable(trip.made_safe),
-            error=trip.error,
-        )
-        engine.request_fail(trip.exception())
+        if key in engine.uses() or any(id(i.parent) == key for i in engine.touched.values()):
+            engine.event("interlock tripped", **details)
+            engine.request_fail(failure)
+
+
+def interlock_tripped_elsewhere(instrument: Instrument, error: BaseException) -> None:
+    """An interlock tripped where ``instrument`` really is (the server of a remote one): runs
+    here using it record it and fail, as for a trip in this process. Any thread."""
+
+    async def fail() -> None:
+        _fail_runs_using(instrument, error, setting=getattr(error, "where", ""), error=str(error))
+
+    _loop.submit(fail())
 
 
 _watch.on_trip(_interlock_tripped)

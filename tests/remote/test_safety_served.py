@@ -7,13 +7,15 @@ that run — a notebook in the serving process or a labkit client of the server.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from p4p.client.thread import RemoteError
 
 import labkit
-from labkit.core import SettingInUse
+from labkit.core import InterlockError, SettingInUse
 from labkit.remote._link import PvaLink, RemoteRefused
-from labkit.runs import Sweep, Wait
+from labkit.runs import Set, Sweep, Wait
 
 
 def _runs_in(root) -> list:
@@ -99,3 +101,40 @@ def test_a_foreign_client_meets_the_interlocks_of_the_serving_process(bench_serv
     interlock.remove()
     client.put("T:smu:output", True, wait=True)
     assert smu.output is True
+
+
+def test_an_interlock_tripping_under_a_clients_run_makes_it_safe_shows_the_fault_and_fails_the_run(
+    bench_server, monitor
+):
+    station, server = bench_server
+    smu = station.smu
+    cooling = threading.Event()
+    cooling.set()
+    interlock = smu.settings.output.interlock(
+        cooling.is_set, when=True, reason="the DUT needs its cooling", check_every=0.05
+    )
+    output = monitor("T:smu:output")  # p4p's own client: no labkit code on its side
+    remote = labkit.connect(server.address("smu"), name="rsmu_trip")
+    run = labkit.run(
+        Set(remote.settings.output, True),
+        Sweep(remote.settings.source_voltage, [0.1, 0.2], Wait(600)),
+        name="remote-iv",
+    )
+    try:
+        output.wait_for(lambda v: bool(v["value"]))
+        cooling.clear()  # the cooling stops while the client's run goes
+        tripped = output.wait_for(lambda v: v["alarm.severity"] == 2)
+        assert "interlock tripped" in tripped["alarm.message"]
+        with pytest.raises(InterlockError, match=r"on the server: .*interlock tripped") as failed:
+            run.wait(60)
+        assert failed.value.instrument == "rsmu_trip"
+        assert run.status == "failed"
+        events = [e["event"] for e in run.attrs["events"]]
+        assert "interlock tripped" in events
+        assert smu.output is False  # made safe in the serving process, whoever ran the run
+        assert remote.output is False  # and the client follows it
+        assert server.claims.targets() == []  # the failed run gave its claim back
+    finally:
+        interlock.remove()
+        if not run.done:
+            run.abort(timeout=60)
