@@ -13,6 +13,7 @@ from typing import Any
 from labkit.core import (
     AccessError,
     Action,
+    Axis,
     Channel,
     ChoiceError,
     Condition,
@@ -41,6 +42,7 @@ from labkit.core import (
     SettingTypeError,
     Transport,
     UnitError,
+    UnknownSettingError,
     ValidationError,
     _hooks,
     close_all,
@@ -75,6 +77,7 @@ _LAZY = {
 __all__ = [
     "AccessError",
     "Action",
+    "Axis",
     "Channel",
     "ChoiceError",
     "Condition",
@@ -103,6 +106,7 @@ __all__ = [
     "SettingTypeError",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "ValidationError",
     "__version__",
     "close_all",

@@ -19,17 +19,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
 from labkit.core import _registry
-from labkit.core._declarations import Channel, InstrumentMeta, device_class, snake_case
+from labkit.core._declarations import Channel, InstrumentMeta, device_class, own_class, snake_case
 from labkit.core._device import Device
 from labkit.core._errors import AccessError, ConfigurationError, LabkitError
 from labkit.core._guards import check_writable
 from labkit.core._handles import ActionHandle, Namespace, ReadingHandle, SettingHandle
-from labkit.core._holds import RunHolds
 from labkit.core._link import Link
 from labkit.core._ramp import ramp_error, ramp_points
 from labkit.core._snapshot import describe_rows, no_such, snapshot_of
@@ -39,7 +38,7 @@ from labkit.core._templates import MovedToMessageInstrument as _Moved
 from labkit.core._templates import read_template, run_template, write_template
 from labkit.core._traits import LabkitTrait
 from labkit.core._units import format_quantity
-from labkit.core._worker import wait_interruptibly
+from labkit.core._worker import wait_for
 
 __all__ = ["Channel", "Instrument"]
 
@@ -101,7 +100,6 @@ class Instrument(Device, metaclass=InstrumentMeta):
         )
         self._ramp_cancels: set[threading.Event] = set()
         self._states: dict[str, SettingState] = {}
-        self.run_holds = RunHolds(self.name)  # which run moves which setting
         self.identity = None
         self._make_handles()
         for channel_name, declaration in self._labkit_channels.items():
@@ -204,12 +202,26 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
     def update_declaration(self, name: str, **changes: Any) -> TraitSpec:
         """Change what the device now says about a declaration (``min``, ``max``, ``step``,
-        ``choices``...): GenICam limits follow other features, a server's limits change.
+        ``choices``, an array reading's ``axes`` or ``unit``...): GenICam limits follow other
+        features, a server's limits change, a scope's record length follows its timebase.
 
-        The declaration is checked again and the limits in force follow at once.
+        Checked again; the limits in force follow at once. The first change gives this
+        instrument (and its handles) its own copy of a class-body declaration.
         """
         spec = self._spec(name)
         checked = spec.replace(**changes)
+        cls = own_class(self, spec.name)
+        if cls is not type(self):
+            self.__class__ = cls
+            trait = cls._labkit_traits[spec.name]
+            trait.instance_init(self)
+            spec = trait.spec
+            state = self._states.get(spec.name)
+            if state is not None:
+                state.spec = spec
+            for handles in (self.settings, self.readings, self.actions):
+                if spec.name in handles:  # handles taken before now see the copy too
+                    handles[spec.name].spec = spec
         for field in changes:
             setattr(spec, field, getattr(checked, field))
         state = self._states.get(spec.name)
@@ -239,18 +251,6 @@ class Instrument(Device, metaclass=InstrumentMeta):
         _registry.unregister(self)
 
     # ------------------------------------------------------------------ hooks for drivers
-
-    def hold_for_run(
-        self, run: str, settings: Iterable[str], *, about: Callable[[], str] | None = None
-    ) -> None:
-        """A run is about to set ``settings`` (``"ch1.amplitude"`` for a channel's); raising
-        :class:`SettingInUse` refuses it. A setting belongs to one run at a time
-        (:attr:`run_holds`); a remote instrument also claims them on its server."""
-        self.run_holds.hold(run, settings, about=about)
-
-    def release_from_run(self, run: str) -> None:
-        """The run that held settings with :meth:`hold_for_run` has ended (made safe too)."""
-        self.run_holds.release(run)
 
     def identify(self) -> dict[str, str] | None:
         """Who the instrument says it is (vendor, model, serial, firmware), if it can say."""
@@ -454,7 +454,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         self._ramp_cancels.add(cancel)
         future = self._worker.submit(self._do_set, spec, value, cancel)
         try:
-            return wait_interruptibly(future)
+            return wait_for(future)
         except KeyboardInterrupt:
             cancel.set()
             return future.result()  # raises RampInterrupted (or finishes a write already sent)

@@ -27,13 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, TypeVar
 
-__all__ = [
-    "INSTANT_SECONDS",
-    "INSTANT_SLOW_ALLOWED",
-    "INSTANT_WINDOW",
-    "Worker",
-    "wait_interruptibly",
-]
+__all__ = ["INSTANT_SECONDS", "INSTANT_SLOW_ALLOWED", "INSTANT_WINDOW", "Worker", "wait_for"]
 
 T = TypeVar("T")
 
@@ -201,13 +195,13 @@ def _run_inline(function: Callable[..., T], args: tuple[Any, ...]) -> Future[T]:
     return future
 
 
-def wait_interruptibly(future: Future[T]) -> T:
-    """The future's result, waited for in short slices: Ctrl-C (the notebook's interrupt
-    button) reaches the waiting thread meanwhile."""
+def wait_for(future: Future[Any]) -> Any:
+    """A future's result, waited for in short slices: Ctrl-C (the notebook's interrupt
+    button) stays responsive while a ramp runs on the worker."""
     while True:
         try:
             return future.result(timeout=0.1)
         except WaitTimeout:
             if future.done():
-                raise  # the operation itself timed out (InstrumentTimeout is a TimeoutError too)
+                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
             continue

@@ -114,6 +114,7 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.latest: dict[str, Any] = {}  # newest recorded value of each variable
         self.holding: dict[int, Instrument] = {}  # instruments holding settings for this run
         self.held: set[tuple[int, str]] = set()  # (id of holding instrument, setting)
         self.pause_requested = False
