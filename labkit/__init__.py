@@ -38,6 +38,7 @@ from labkit.core import (
     ReplyError,
     RunWaitTimeout,
     Setting,
+    SettingInUse,
     SettingTypeError,
     Transport,
     UnitError,
@@ -101,6 +102,7 @@ __all__ = [
     "ReplyError",
     "RunWaitTimeout",
     "Setting",
+    "SettingInUse",
     "SettingTypeError",
     "Transport",
     "UnitError",
@@ -108,6 +110,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "close_all",
+    "connect",
     "instruments",
     "plugin_include_dir",
     "safe_on_exit",
@@ -124,6 +127,7 @@ _SUBPACKAGES = {
     "runs",
     "sim",
     "store",
+    "remote",
     "transports",
     "ui",
 }
@@ -143,6 +147,30 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def connect(address: str, *, name: str | None = None, timeout: float | None = None) -> Instrument:
+    """An instrument another process serves: ``labkit.connect("pva://host:port/LAB1:smu")``.
+
+    Its declarations come from the server (``labkit serve``); panels, limits, runs and
+    snapshots work as with a local instrument, and the serving process keeps every guard.
+    ``name`` defaults to the served instrument's name. Needs ``pip install "labkit[remote]"``.
+    """
+    if not isinstance(address, str) or not address.startswith("pva://"):
+        raise ConfigurationError(
+            f"{address!r} is not an address labkit.connect knows",
+            hint="Give a pvAccess address: pva://HOST[:PORT]/PREFIXinstrument",
+        )
+    from labkit.remote import RemoteInstrument, parse_address
+
+    served = parse_address(address).name
+    return RemoteInstrument(address, name=name or _served_name(served), timeout=timeout)
+
+
+def _served_name(pv_base: str) -> str:
+    """``smu`` from ``LAB1:smu``: the last part of the PV prefix, as an instrument name."""
+    last = pv_base.rstrip(":").rpartition(":")[2]
+    return last if last.isidentifier() else "remote"
 
 
 def plugin_include_dir() -> str:

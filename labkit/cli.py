@@ -1,5 +1,5 @@
 """The ``labkit`` command: ``labkit lab``, ``labkit demo``, ``labkit runs``, ``labkit plugins``,
-``labkit version``.
+``labkit serve``, ``labkit version``.
 
 Subcommands import what they need when they run, so ``labkit --help`` is instant.
 """
@@ -192,6 +192,12 @@ def _runs(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from labkit.remote._cli import serve_command
+
+    return serve_command(args)
+
+
 def _version(args: argparse.Namespace) -> int:
     import labkit
 
@@ -228,6 +234,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     found.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from labkit.remote._cli import configure_parser as configure_serve  # argparse only: no p4p
+
+    configure_serve(
+        commands.add_parser("serve", help="serve a station's instruments over EPICS pvAccess")
+    )
+
     commands.add_parser("version", help="print labkit's version")
     return parser
 
@@ -236,6 +248,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "plugins": _plugins,
     "runs": _runs,
+    "serve": _serve,
     "version": _version,
 }
 

@@ -21,6 +21,7 @@ HEAVY = [
     "pint",
     "numpy",
     "IPython",
+    "p4p",
 ]
 
 

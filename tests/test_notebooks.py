@@ -77,6 +77,26 @@ def _feedback(r: dict[str, Any], printed: str) -> None:
     assert r["held_mean"] == pytest.approx(35, abs=0.3)
 
 
+def _sharing(r: dict[str, Any], printed: str) -> None:
+    assert r["limits"] == [0, 1]  # the instructor's lock, as every pvAccess client sees it
+    assert r["units"] == "V"
+    assert "1.5 V is above the upper locked limit 1 V" in printed
+    assert "write to smu.current_limit refused for account" in printed
+    assert r["warmed"] > 0.5  # the monitor followed the heater block
+    assert r["status"] == "idle"
+    assert r["pvs"] > 50
+
+
+def _served(r: dict[str, Any], printed: str) -> None:
+    assert r["status"] == "completed"
+    assert r["points"] == 41
+    assert r["remote"].startswith("pva://127.0.0.1:")
+    # the sweep through the server measures the bench's diode: it conducts by 0.8 V
+    assert r["last_current"] > 1e-3
+    assert "locked limit 1 V" in printed  # the instructor's lock, mirrored and refused here
+    assert "write to smu.current_limit refused for account" in printed  # the server's grants
+
+
 def _arrays(r: dict[str, Any], printed: str) -> None:
     assert "store size: 164 kB uncompressed" in printed  # 9 spectra of 2048 float64 and more
     peaks = r["peaks"]
@@ -133,6 +153,18 @@ CHECKS: dict[str, Check] = {
     "07-feedback": (
         "dict(pi_settled=float(settled['value']), held_mean=float(held.tc_temperature.mean()))",
         _feedback,
+    ),
+    "08-sharing-the-bench": (
+        "dict(limits=[pv['control.limitLow'], pv['control.limitHigh']], "
+        "units=pv['display.units'], warmed=temperatures[-1] - temperatures[0], "
+        "status=status['value.choices'][status['value.index']], pvs=len(server.names()))",
+        _sharing,
+    ),
+    "09-using-a-served-bench": (
+        "dict(status=data.attrs['status'], points=int(data.sizes['smu_source_voltage']), "
+        "remote=data.attrs['snapshot']['smu']['remote']['url'], "
+        "last_current=float(data.smu_current[-1]))",
+        _served,
     ),
     "08-arrays": (
         "dict(peaks=[float(p) for p in peak_nm.values], careful_status=careful.status, "

@@ -10,7 +10,7 @@ declarations, guards and values on top; drivers meet this part through :meth:`De
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from traitlets import All, Bool, HasTraits
@@ -24,6 +24,7 @@ from labkit.core._errors import (
     LabkitError,
     NotConnectedError,
 )
+from labkit.core._holds import RunHolds
 from labkit.core._link import Link
 from labkit.core._spec import TraitSpec
 from labkit.core._worker import Worker
@@ -64,6 +65,7 @@ class Device(HasTraits):
         self._closed = False
         self._busy_count = 0
         self._channels: dict[str, Any] = {}
+        self.run_holds = RunHolds(name)  # which run sets which setting (one at a time)
 
     # ------------------------------------------------------------------ names
 
@@ -269,6 +271,18 @@ class Device(HasTraits):
         self.close()
 
     # ------------------------------------------------------------------ hooks for drivers
+
+    def hold_for_run(
+        self, run: str, settings: Iterable[str], *, about: Callable[[], str] | None = None
+    ) -> None:
+        """A run is about to set ``settings`` (``"ch1.amplitude"`` for a channel's); raising
+        :class:`SettingInUse` refuses it. A setting belongs to one run at a time
+        (:attr:`run_holds`); a remote instrument also claims them on its server."""
+        self.run_holds.hold(run, settings, about=about)
+
+    def release_from_run(self, run: str) -> None:
+        """The run that held settings with :meth:`hold_for_run` has ended (made safe too)."""
+        self.run_holds.release(run)
 
     def _on_open(self) -> None:
         """Called on the worker once the link is open: handshakes, clearing status."""

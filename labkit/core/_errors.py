@@ -28,6 +28,7 @@ __all__ = [
     "RampInterrupted",
     "ReplyError",
     "RunWaitTimeout",
+    "SettingInUse",
     "SettingTypeError",
     "UnitError",
     "UnknownSettingError",
@@ -92,6 +93,15 @@ def _rebuild(cls: type[LabkitError], message: str, state: dict[str, Any]) -> Lab
 
 class ConfigurationError(LabkitError):
     """Something labkit was told to build cannot work: a declaration, a station file, a name clash."""
+
+
+class SettingInUse(ConfigurationError):
+    """A setting is being set by another run (one run per setting); ``run_id`` names that run
+    when it is known (a run in this process, or a pvAccess client's run its server named)."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, **context: Any) -> None:
+        self.run_id = run_id
+        super().__init__(message, **context)
 
 
 class DeclarationError(ConfigurationError, TypeError):

@@ -18,11 +18,11 @@ import types
 import warnings
 from typing import Any
 
+from labkit.core import SettingInUse
 from labkit.runs._adaptive import Adaptive
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
 from labkit.runs._camera import CameraStream, FrameStep, Snap
-from labkit.runs._claims import SettingInUse
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback

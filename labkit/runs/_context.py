@@ -140,6 +140,7 @@ class StepContext:
 
     async def set(self, handle: SettingHandle, value: Any) -> Any:
         """Set a setting (checked, ramped, acknowledged) and remember it was touched."""
+        await self._engine.hold(handle)  # before touching: a refused set leaves it alone
         self._engine.touch(handle)
         return await handle.set_async(value)
 
@@ -151,6 +152,8 @@ class StepContext:
         propagates."""
         for handle, value in targets:
             handle.check(value)
+        for handle, _ in targets:  # before touching: a refused set leaves them alone
+            await self._engine.hold(handle)
         for handle, _ in targets:
             self._engine.touch(handle)
         if len(targets) == 1:

@@ -29,7 +29,6 @@ from labkit.core import (
     _watch,
     instruments,
 )
-from labkit.runs import _claims
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
@@ -116,7 +115,8 @@ class Engine:
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
         self.latest: dict[str, Any] = {}  # newest recorded value of each variable
-        self.claimed: set[tuple[int, str]] = set()  # settings this run owns (see _claims)
+        self.holding: dict[int, Instrument] = {}  # instruments holding settings for this run
+        self.held: set[tuple[int, str]] = set()  # (id of holding instrument, setting)
         self.pause_requested = False
         self.abort_requested = False
         self.abort_reason: str | None = None
@@ -171,15 +171,24 @@ class Engine:
 
     # -- used by steps ----------------------------------------------------------------------
 
+    async def hold(self, handle: SettingHandle) -> None:
+        """Hold ``handle`` for this run if its plan did not (a step setting something it did
+        not declare); raises :class:`SettingInUse` if another run holds it."""
+        holder, name = _hold_key(handle)
+        if (id(holder), name) in self.held:
+            return
+        self.holding[id(holder)] = holder  # released at the end, even if cancelled meanwhile
+        # a remote instrument claims it on its server: I/O, off the loop
+        await asyncio.to_thread(holder.hold_for_run, self.run.id, [name], about=self.about)
+        self.held.add((id(holder), name))
+
+    def about(self) -> str:
+        """What this run is, for the message of a run it keeps off a setting."""
+        return f"{self.run.name!r}, {self.run.status}"
+
     def touch(self, handle: SettingHandle) -> None:
-        """Note that the run sets ``handle`` (made safe if the run ends badly), claiming it
-        if the plan did not (a step setting something it did not declare)."""
-        instrument = handle.instrument
-        key = (id(instrument), handle.name)
-        if key not in self.claimed:
-            _claims.claim(self.run, [handle])
-            self.claimed.add(key)
-        self.touched.setdefault(instrument.name, instrument)
+        """Note that the run sets ``handle`` (made safe if the run ends badly)."""
+        self.touched.setdefault(handle.instrument.name, handle.instrument)
 
     def event(self, event: str, **details: Any) -> None:
         self.writer.append_event(event, **details)
@@ -267,7 +276,8 @@ class Engine:
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
-        _claims.release(self.run)
+        if self.holding:  # after the outputs went to safe values
+            await asyncio.to_thread(_release_settings, list(self.holding.values()), self.run.id)
         _running.discard(self)
         self.run.feed.finished(status, error, self.writer.durable_points, self.writer.points)
 
@@ -338,7 +348,6 @@ def start(
         )
     plan = Plan.build(steps)
     plan.check()
-    claimed = _claimed_settings(plan)
     watched = [_suspender(item) for item in suspenders]
     root = check_writable(resolve_data_root(data_root, storage_options))
     run_name = name or _default_name(plan)
@@ -364,29 +373,52 @@ def start(
     writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
     run = Run(run_id, run_name, writer.path, plan, writer)
     submitted = False
+    engine: Engine | None = None
     try:
-        _claims.claim(run, claimed.values())
-        writer.create()
         engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-        engine.claimed.update(claimed)
+        _hold_settings(engine)  # refused before anything is written
+        writer.create()
         run.feed.attach(engine, progress)
         future = _loop.submit(engine.main())
         submitted = True
         run.feed.running(future)
     except BaseException:  # Ctrl-C included: a run that never started holds nothing
         if not submitted:
-            _claims.release(run)
+            _release_settings(list(engine.holding.values()) if engine else [], run_id)
             run.feed.forget()
         raise
     return run
 
 
-def _claimed_settings(plan: Plan) -> dict[tuple[int, str], SettingHandle]:
-    """The settings a plan sets, each once."""
-    found: dict[tuple[int, str], SettingHandle] = {}
-    for entry in plan.setpoints:
-        found.setdefault((id(entry.handle.instrument), entry.handle.name), entry.handle)
-    return found
+def _hold_key(handle: SettingHandle) -> tuple[Instrument, str]:
+    """Where a setting is held: on its instrument, or a channel's on the channel's parent
+    (as ``"ch1.amplitude"``), the one instrument a server or a claim speaks for."""
+    instrument = handle.instrument
+    holder = instrument.parent or instrument
+    if holder is instrument:
+        return holder, handle.name
+    return holder, f"{instrument.name.rsplit('.', 1)[-1]}.{handle.name}"
+
+
+def _hold_settings(engine: Engine) -> None:
+    """Hold every setting the plan sets, on its instrument (a shared one claims them on its
+    server); all or none: a refusal raises :class:`SettingInUse` and the caller releases."""
+    wanted: dict[int, tuple[Instrument, set[str]]] = {}
+    for entry in engine.plan.setpoints:
+        holder, name = _hold_key(entry.handle)
+        wanted.setdefault(id(holder), (holder, set()))[1].add(name)
+    for key, (holder, names) in wanted.items():
+        engine.holding[key] = holder
+        holder.hold_for_run(engine.run.id, sorted(names), about=engine.about)
+        engine.held.update((key, name) for name in names)
+
+
+def _release_settings(held: list[Instrument], run_id: str) -> None:
+    for instrument in held:
+        try:
+            instrument.release_from_run(run_id)
+        except Exception:  # a claim lapses by itself; the end of a run must not fail on it
+            pass
 
 
 def _snapshot(instrument: Instrument) -> dict[str, Any]:
@@ -416,20 +448,34 @@ def _in_use() -> set[int]:
 
 def _interlock_tripped(trip: _watch.Trip) -> None:
     """On labkit's loop: a run using the tripped instrument records it and fails."""
-    key = id(trip.instrument)
+    interlock = trip.interlock
+    _fail_runs_using(
+        trip.instrument,
+        trip.exception(),
+        setting=interlock.setting.full_name,
+        condition=interlock.condition.description,
+        reason=trip.reason,
+        made_safe=jsonable(trip.made_safe),
+        error=trip.error,
+    )
+
+
+def _fail_runs_using(instrument: Instrument, failure: BaseException, **details: Any) -> None:
+    key = id(instrument)
     for engine in list(_running):
-        if key not in engine.uses():
-            continue
-        interlock = trip.interlock
-        engine.event(
-            "interlock tripped",
-            setting=interlock.setting.full_name,
-            condition=interlock.condition.description,
-            reason=trip.reason,
-            made_safe=jsonable(trip.made_safe),
-            error=trip.error,
-        )
-        engine.request_fail(trip.exception())
+        if key in engine.uses() or any(id(i.parent) == key for i in engine.touched.values()):
+            engine.event("interlock tripped", **details)
+            engine.request_fail(failure)
+
+
+def interlock_tripped_elsewhere(instrument: Instrument, error: BaseException) -> None:
+    """An interlock tripped where ``instrument`` really is (the server of a remote one): runs
+    here using it record it and fail, as for a trip in this process. Any thread."""
+
+    async def fail() -> None:
+        _fail_runs_using(instrument, error, setting=getattr(error, "where", ""), error=str(error))
+
+    _loop.submit(fail())
 
 
 _watch.on_trip(_interlock_tripped)

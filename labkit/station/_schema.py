@@ -186,6 +186,11 @@ LOCK = Record(
 INSTRUMENT = Record(
     {
         "driver": TEXT,
+        "remote": Scalar(
+            (str,),
+            "a pva:// address (an instrument another process serves)",
+            lambda v: None if v.startswith("pva://") else "must be a pva:// address",
+        ),
         "resource": TEXT,
         "simulated": BOOL,
         "twin": TEXT,
@@ -201,9 +206,12 @@ INSTRUMENT = Record(
         "locks": Table(LOCK, "a mapping of settings to locks", names=_SETTING),
         "safe_on_exit": BOOL,
         "description": TEXT,
+        "serve": Record(
+            {"poll": Table(Anything(), "a mapping of readings to rates")},
+            describe="how the instrument is served (poll: readings and their rates)",
+        ),
     },
-    required=("driver",),
-    describe="an instrument (driver, resource, ...)",
+    describe="an instrument (driver, resource, ... or remote: pva://...)",
 )
 BENCH = Record(
     {
@@ -219,6 +227,19 @@ STATION = Record(
         "description": TEXT,
         "simulated": BOOL,
         "bench": BENCH,
+        "serve": Record(
+            {
+                "prefix": TEXT,
+                "interfaces": Scalar((list,), "a list of addresses to listen on"),
+                "port": Scalar((int,), "a TCP port number"),
+                "frame_rate": Scalar((numbers.Real, str), "frames per second, e.g. 10"),
+                "access": Record(
+                    {"read": Anything(), "write": Anything()},
+                    describe="read and write grants",
+                ),
+            },
+            describe="how `labkit serve` publishes the station (prefix, interfaces, access)",
+        ),
         "instruments": Table(INSTRUMENT, "a mapping of instrument names", nonempty=True),
     },
     required=("instruments",),

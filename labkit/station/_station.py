@@ -102,10 +102,19 @@ class Station(Mapping[str, Instrument]):
     """The connected instruments of a station file, by name (``station["smu"]``,
     ``station.smu``), with the bench they run on when simulated."""
 
-    def __init__(self, instruments: dict[str, Instrument], *, source: str, bench: Any = None):
+    def __init__(
+        self,
+        instruments: dict[str, Instrument],
+        *,
+        source: str,
+        bench: Any = None,
+        serve: dict[str, Any] | None = None,
+    ):
         self._instruments = instruments
         self.source = source
         self.bench = bench
+        self.serve_options = serve or {"serve": {}, "instruments": {}}
+        """The file's ``serve:`` sections, for ``labkit serve`` (checked by labkit.remote)."""
 
     def __getitem__(self, name: str) -> Instrument:
         try:
@@ -231,7 +240,15 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
     for plan in plans:
         if not plan.safe_on_exit:
             safe_on_exit(False, opened[plan.name])
-    return Station(opened, source=source, bench=bench)
+    serve = {
+        "serve": dict(data.get("serve") or {}),
+        "instruments": {
+            name: dict(entry["serve"])
+            for name, entry in data["instruments"].items()
+            if entry.get("serve")
+        },
+    }
+    return Station(opened, source=source, bench=bench, serve=serve)
 
 
 def _undo(
@@ -266,8 +283,21 @@ def _undo(
 # -- checking -------------------------------------------------------------------------------
 
 
+_REMOTE_DRIVER = "labkit.remote:RemoteInstrument"  # imported when a file names one
+_NOT_WITH_REMOTE = ("driver", "resource", "twin", "simulated", "options")
+
+
 def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Context) -> _Plan:
     path: KeyPath = ("instruments", name)
+    if "remote" in entry:
+        return _remote_plan(name, entry, context)
+    if "driver" not in entry:
+        raise context.fail(
+            path,
+            "'driver' is missing",
+            hint="Name the driver (labkit plugins lists them), or remote: pva://... for an "
+            "instrument another process serves",
+        )
     try:
         driver = resolve_driver(entry["driver"])
     except PluginError as error:
@@ -330,6 +360,43 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
                 continue
             spec = _require_setting(driver, setting, spec, where, context)
             _check_entry(section, setting, spec, value, plan, where, context)
+    return plan
+
+
+def _remote_plan(name: str, entry: dict[str, Any], context: Context) -> _Plan:
+    """An instrument another process serves: its declarations come when it connects."""
+    path: KeyPath = ("instruments", name)
+    for key in _NOT_WITH_REMOTE:
+        if key in entry:
+            raise context.fail(
+                (*path, key),
+                f"{key!r} does not go with remote: the serving process has the instrument",
+                hint="Give remote: pva://HOST:PORT/PREFIXname (and settings, limits, locks)",
+            )
+    try:
+        driver = resolve_driver(_REMOTE_DRIVER)
+    except (LookupError, PluginError) as error:
+        raise context.fail(
+            (*path, "remote"),
+            f"remote instruments need p4p ({error})",
+            hint='pip install "labkit[remote]"',
+        ) from None
+    plan = _Plan(
+        name=name,
+        driver=driver,
+        resource=entry["remote"],
+        twin=name,
+        simulated=False,
+        timeout=entry.get("timeout"),
+        options={},
+        limits={},
+        ramps={},
+        settings={},
+        locks={},
+    )
+    for section in ("limits", "ramps", "settings", "locks"):
+        for setting, value in entry.get(section, {}).items():
+            plan.deferred.append((section, setting, value, (*path, section, setting)))
     return plan
 
 

@@ -241,3 +241,19 @@ def test_readings_of_different_instruments_are_read_concurrently(lab):
     assert ds.smu_current.size == 1
     assert ds.dmm_current.size == 1
     assert not both_asked.broken
+
+
+def test_a_setting_belongs_to_one_run_at_a_time_and_the_instrument_knows_which(lab):
+    from labkit.runs import SettingInUse, Wait
+
+    first = labkit.run(Sweep(lab.smu.settings.voltage, [0.1, 0.2], Wait(600)), name="first")
+    try:
+        with pytest.raises(SettingInUse, match=f"being set by run {first.id} \\('first'"):
+            labkit.sweep(lab.smu.settings.voltage, [0.5], read=[lab.dmm.readings.current])
+        # one record, on the instrument, where a server sharing it looks
+        assert lab.smu.run_holds.holder("voltage") == first.id
+    finally:
+        first.abort(timeout=60)
+    assert lab.smu.run_holds.holder("voltage") is None  # released when the run ended
+    second = labkit.sweep(lab.smu.settings.voltage, [0.5], read=[lab.dmm.readings.current])
+    assert second.wait().attrs["status"] == "completed"

@@ -1,0 +1,54 @@
+"""labkit.remote: instruments shared over EPICS pvAccess (p4p).
+
+:func:`serve` publishes a station's instruments as PVs (``labkit serve STATION --prefix P``);
+the serving process keeps every guard. The names here that talk pvAccess load p4p when first
+used, so ``labkit --help`` and the pure parts (addresses, access grants) work without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labkit.remote._access import AccessPolicy, Client, Grant
+from labkit.remote._address import RemoteAddress, parse_address
+from labkit.remote._claims import Claims
+from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
+from labkit.remote._process import ServerProcess, serve_in_background
+
+_LAZY = {
+    "RemoteChannel": "labkit.remote._instrument",
+    "RemoteInstrument": "labkit.remote._instrument",
+    "PvaLink": "labkit.remote._link",
+    "RemoteRefused": "labkit.remote._link",
+    "Server": "labkit.remote._server",
+    "serve": "labkit.remote._server",
+}
+
+__all__ = [
+    "DEFAULT_PORT",
+    "AccessPolicy",
+    "Claims",
+    "Client",
+    "Grant",
+    "RemoteAddress",
+    "ServeConfig",
+    "ServerProcess",
+    "parse_address",
+    "serve_config",
+    "serve_in_background",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.remote' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,44 @@
+"""The p4p types and values of labkit's PVs, from the pure field dicts of :mod:`._pvdata`."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from p4p import Type, Value
+from p4p.nt import NTEnum, NTNDArray, NTScalar
+
+from labkit.remote._pvdata import LABKIT_FIELDS
+
+__all__ = ["frame_type", "make_value", "pv_type", "text_type"]
+
+_LABKIT = ("labkit", ("S", None, list(LABKIT_FIELDS)))
+
+
+@functools.cache
+def pv_type(code: str) -> Type:
+    """The type of a setting, reading or action PV with value code ``code`` (see value_code)."""
+    if code == "enum":
+        return NTEnum.buildType(extra=[_LABKIT], display=True)
+    return NTScalar.buildType(code, extra=[_LABKIT], display=True, control=code in ("d", "l"))
+
+
+@functools.cache
+def text_type() -> Type:
+    """An NTScalar string with a description (identity, info)."""
+    return NTScalar.buildType("s", display=True)
+
+
+@functools.cache
+def status_type() -> Type:
+    return NTEnum.buildType(display=True)
+
+
+@functools.cache
+def frame_type() -> Type:
+    return NTNDArray.buildType()
+
+
+def make_value(type_: Type, fields: dict[str, Any]) -> Value:
+    """A Value of ``type_`` with ``fields`` set (and marked changed, so a post sends them)."""
+    return Value(type_, fields)
