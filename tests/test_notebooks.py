@@ -154,13 +154,13 @@ CHECKS: dict[str, Check] = {
         "dict(pi_settled=float(settled['value']), held_mean=float(held.tc_temperature.mean()))",
         _feedback,
     ),
-    "08-sharing-the-bench": (
+    "09-sharing-the-bench": (
         "dict(limits=[pv['control.limitLow'], pv['control.limitHigh']], "
         "units=pv['display.units'], warmed=temperatures[-1] - temperatures[0], "
         "status=status['value.choices'][status['value.index']], pvs=len(server.names()))",
         _sharing,
     ),
-    "09-using-a-served-bench": (
+    "10-using-a-served-bench": (
         "dict(status=data.attrs['status'], points=int(data.sizes['smu_source_voltage']), "
         "remote=data.attrs['snapshot']['smu']['remote']['url'], "
         "last_current=float(data.smu_current[-1]))",
