@@ -14,6 +14,7 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
+from labkit.ui._canvas_image import CanvasImage
 from labkit.ui._image import COLORMAPS
 from labkit.ui._ticks import TICK_FORMAT, apply_ticks, linear_ticks
 
@@ -48,15 +49,19 @@ class CameraLayout:
 
         self.x_scale = bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
         self.y_scale = bqplot.LinearScale(min=0.0, max=1.0, reverse=True, allow_padding=False)
-        self._images = [widgets.Image(format="bmp"), widgets.Image(format="bmp")]
-        self.image = bqplot.Image(
-            image=self._images[0],
-            x=[0.0, 1.0],
-            y=[1.0, 0.0],
-            scales={"x": self.x_scale, "y": self.y_scale},
+        # The picture is drawn into a canvas under the figure, which is transparent and
+        # carries the axes and the ROI brush (an SVG <image> costs Chromium ~100 ms a picture).
+        self.picture = CanvasImage(
+            layout=widgets.Layout(
+                grid_area="picture",
+                margin=f"{MARGIN['top']}px 0 0 {MARGIN['left']}px",
+                width=f"{WIDTH - MARGIN['left'] - MARGIN['right']}px",
+                height=f"{WIDTH - MARGIN['left'] - MARGIN['right']}px",
+            )
         )
+        self.picture.add_class("labkit-camera-picture")
         self.x_axis = bqplot.Axis(
-            scale=self.x_scale, label="x (sensor px)", tick_format=TICK_FORMAT
+            scale=self.x_scale, label="x (sensor px)", tick_format=TICK_FORMAT, grid_lines="none"
         )
         self.y_axis = bqplot.Axis(
             scale=self.y_scale,
@@ -64,13 +69,14 @@ class CameraLayout:
             side="left",
             label_offset="50px",
             tick_format=TICK_FORMAT,
+            grid_lines="none",  # the figure lies over the picture: no lines across it
         )
         axes = [self.x_axis, self.y_axis]
         self.brush = bqplot.interacts.BrushSelector(
             x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
         )
         self.figure = bqplot.Figure(
-            marks=[self.image],
+            marks=[],
             axes=axes,
             interaction=self.brush,
             padding_x=0.0,
@@ -79,7 +85,13 @@ class CameraLayout:
             animation_duration=0,
             layout=widgets.Layout(width=f"{WIDTH}px", height=f"{WIDTH}px", flex="0 0 auto"),
         )
+        self.figure.layout.grid_area = "picture"
         self.figure.add_class("labkit-camera-figure")
+        self.picture_box = widgets.GridBox(
+            [self.picture, self.figure],
+            layout=widgets.Layout(grid_template_areas='"picture"', flex="0 0 auto"),
+        )
+        self.picture_box.add_class("labkit-camera-picture-box")
 
         # The colour bar: the colormap's palette as a 1-pixel-wide image, on the levels' axis
         # (bqplot's ColorAxis draws a bar 200 px shorter than its figure).
@@ -212,7 +224,7 @@ class CameraLayout:
             [
                 widgets.HBox([self.title, self.status]),
                 self.error,
-                widgets.HBox([self.figure, self.bar_figure, side]),
+                widgets.HBox([self.picture_box, self.bar_figure, side]),
                 self.counters,
             ]
         )

@@ -1,6 +1,7 @@
-"""The camera view's image and colour pipeline: a frame shrunk to the preview, mapped through
-the contrast levels and the colormap, sent as a paletted BMP; the colour bar, the levels, the
-histogram and the counters that follow it a few times a second.
+"""The camera view's image and colour pipeline: a frame shrunk to the preview and mapped
+through the contrast levels to 8 bits in the kernel, sent as raw bytes to the page's canvas,
+which applies the colormap's palette (:mod:`labkit.ui._canvas_image`); the colour bar, the
+levels, the histogram and the counters that follow it a few times a second.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class CameraPicture:
         target = self._bar_images[self._bar_index]
         target.value = bmp(gradient, name)
         self.bar.image = target
+        self.picture.set_colormap(name)
         with quietly():
             self.colormap_menu.value = name
 
@@ -61,21 +63,13 @@ class CameraPicture:
         shown = preview(
             mono, max_size=self.size, binning=self.binning, contrast=contrast, gamma=self.gamma
         )
-        data = bmp(shown.image, self.colormap)
         counts, edges = histogram(mono)
         height, width = mono.shape
         region = frame.regions[0] if getattr(frame, "regions", ()) else None
         if region is None or region.shape != (height, width):
             region = Region(0, 0, width, height)
 
-        target = self._images[self._image_index]
-        self._image_index ^= 1
-        target.value = data
-        with self.image.hold_sync():
-            if region != self._region:
-                self.image.x = np.array([region.x, region.x + region.width], float)
-                self.image.y = np.array([region.y + region.height, region.y], float)
-            self.image.image = target
+        self.picture.show(shown.image)
         if region != self._region:
             with self.x_scale.hold_sync():
                 self.x_scale.min, self.x_scale.max = float(region.x), float(region.x + region.width)
@@ -181,6 +175,7 @@ class CameraPicture:
         height = f"{plot_height + MARGIN['top'] + MARGIN['bottom']}px"
         self.figure.layout.height = height
         self.bar_figure.layout.height = height
+        self.picture.layout.height = f"{plot_height}px"
 
     def _counters_text(self, frame: Any, shape: tuple[int, int], factor: tuple[int, int]) -> str:
         counters = self.source.counters

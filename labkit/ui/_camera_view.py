@@ -109,7 +109,6 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
         self._levels_at = -1e9
         self._levels_forced = False
         self._top = 255
-        self._image_index = 0
         self._error_shown = False
         self._closed = False
         self._details_at = -1e9
@@ -339,9 +338,8 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
         self.detach()
         self.channel.close()
         for widget in (
-            *self._images,
+            self.picture,
             *self._bar_images,
-            self.image,
             self.bar,
             self.brush,
             self.hist,
