@@ -7,11 +7,13 @@ storage and widgets load on first use (``labkit.ScpiInstrument``, ``labkit.sweep
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from labkit.core import (
     AccessError,
     Action,
+    Axis,
     Channel,
     ChoiceError,
     Condition,
@@ -34,14 +36,17 @@ from labkit.core import (
     RampInterrupted,
     Reading,
     ReplyError,
+    RunWaitTimeout,
     Setting,
     SettingTypeError,
     Transport,
     UnitError,
+    UnknownSettingError,
     ValidationError,
     _hooks,
     close_all,
     instruments,
+    safe_on_exit,
 )
 
 __version__ = "0.1.0"
@@ -71,6 +76,7 @@ _LAZY = {
 __all__ = [
     "AccessError",
     "Action",
+    "Axis",
     "Channel",
     "ChoiceError",
     "Condition",
@@ -93,14 +99,18 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingTypeError",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "ValidationError",
     "__version__",
     "close_all",
     "instruments",
+    "plugin_include_dir",
+    "safe_on_exit",
     *_LAZY,
 ]
 
@@ -133,6 +143,12 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def plugin_include_dir() -> str:
+    """The folder holding ``labkit_plugin.h``, the C ABI of compiled driver plugins; give it
+    to a build as ``numpy.get_include()`` is given (``include_dirs=[labkit.plugin_include_dir()]``)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
 def _open_link(resource: str, options: Any) -> Transport:

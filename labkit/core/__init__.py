@@ -3,6 +3,8 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._acquisition import Acquired, RecordedQuantity, TimedAcquisition
+from labkit.core._axes import Axis
 from labkit.core._camera import (
     Camera,
     Frame,
@@ -34,10 +36,13 @@ from labkit.core._errors import (
     PluginError,
     RampInterrupted,
     ReplyError,
+    RunWaitTimeout,
     SettingTypeError,
     UnitError,
+    UnknownSettingError,
     ValidationError,
 )
+from labkit.core._exit import safe_on_exit
 from labkit.core._guards import (
     Bound,
     SettingLock,
@@ -61,8 +66,10 @@ from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
+    "Acquired",
     "Action",
     "ActionHandle",
+    "Axis",
     "Bound",
     "Camera",
     "Channel",
@@ -96,17 +103,21 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReadingHandle",
+    "RecordedQuantity",
     "Region",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingHandle",
     "SettingLock",
     "SettingState",
     "SettingTypeError",
     "StreamClosed",
+    "TimedAcquisition",
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "UsbLink",
     "ValidationError",
     "as_trait",
@@ -120,6 +131,7 @@ __all__ = [
     "fit_span",
     "instruments",
     "reserved_names",
+    "safe_on_exit",
 ]
 
 __getattr__ = moved_names(

@@ -24,6 +24,7 @@ conflicting one is a clear error — before any link is opened or any device ask
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import MetaHasTraits
 
 from labkit.core import _registry
+from labkit.core._attributes import seal
 from labkit.core._errors import DeclarationError
 from labkit.core._spec import MethodAccessor, TraitSpec
 from labkit.core._traits import LabkitTrait, as_trait
@@ -44,6 +46,7 @@ __all__ = [
     "InstrumentMeta",
     "check_declarations",
     "device_class",
+    "own_class",
     "reserved_names",
     "snake_case",
 ]
@@ -105,7 +108,7 @@ class InstrumentMeta(MetaHasTraits):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         _check_units_once(cls)
         if kwargs.get("parent") is not None:
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)  # a channel: sealed with its parent
         name = _registry.check_name(kwargs.get("name") or cls.default_name())  # type: ignore[attr-defined]
         link = kwargs.get("link") or kwargs.get("transport")
         resource = args[0] if args else kwargs.get("resource")
@@ -115,6 +118,7 @@ class InstrumentMeta(MetaHasTraits):
         if existing is not None:
             return existing
         instrument = super().__call__(*args, **kwargs)
+        seal(instrument)  # from now on a misspelt name is an AttributeError, not an attribute
         _registry.register(instrument)
         return instrument
 
@@ -257,6 +261,34 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
         "_labkit_units_checked": True,
         "_labkit_device_of": cls,
         **traits,
+    }
+    return InstrumentMeta(cls.__name__, (cls,), namespace)
+
+
+def own_class(instrument: Instrument, name: str) -> type:
+    """The class of ``instrument`` once declaration ``name`` is its own: a subclass holding a
+    copy of it, so that what this device says about it (its limits, its record length, its
+    wavelength calibration) changes no other instrument of the same driver.
+
+    Returns the present class when the declaration is already the instrument's own.
+    """
+    cls = type(instrument)
+    owned = cls.__dict__.get("_labkit_own", frozenset())
+    if name in owned or (
+        "_labkit_device_of" in cls.__dict__ and name in cls.__dict__  # declared by the device
+    ):
+        return cls
+    trait = cls._labkit_traits[name]  # type: ignore[attr-defined]
+    copy = type(trait)(dataclasses.replace(trait.spec))
+    namespace: dict[str, Any] = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "_labkit_api": False,
+        "_labkit_units_checked": True,
+        "_labkit_device_of": getattr(cls, "_labkit_device_of", None) or cls,
+        "_labkit_own": owned | {name},
+        name: copy,
     }
     return InstrumentMeta(cls.__name__, (cls,), namespace)
 

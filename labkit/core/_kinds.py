@@ -17,7 +17,7 @@ from labkit.core._units import is_quantity
 
 __all__ = ["KINDS", "kind_of", "split_choices"]
 
-KINDS: tuple[str, ...] = ("float", "int", "bool", "str", "enum")
+KINDS: tuple[str, ...] = ("float", "int", "bool", "str", "enum", "array")
 _PYTHON_KINDS = {float: "float", int: "int", bool: "bool", str: "str"}
 
 
@@ -34,8 +34,8 @@ def kind_of(kind: Any, choices: Any) -> tuple[str, type[enum.Enum] | None]:
     if isinstance(kind, str) and kind in KINDS:
         return kind, None
     raise DeclarationError(
-        f"kind {kind!r} is not one of float, int, bool, str or an Enum class",
-        hint="Write e.g. Setting(float, unit='V') or Setting(bool)",
+        f"kind {kind!r} is not one of float, int, bool, str, 'array' or an Enum class",
+        hint="Write e.g. Setting(float, unit='V'), Setting(bool) or Reading(axes=[...])",
     )
 
 

@@ -16,18 +16,20 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from labkit.core._axes import Axis, as_axes, check_array, check_axes, parse_array
 from labkit.core._errors import (
     ChoiceError,
     DeclarationError,
+    LimitError,
     ReplyError,
     SettingTypeError,
 )
 from labkit.core._kinds import KINDS, kind_of, split_choices
-from labkit.core._units import format_quantity, to_number
+from labkit.core._units import check_text, format_quantity, shorten, to_number
 
 __all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
-Kind = Literal["float", "int", "bool", "str", "enum"]
+Kind = Literal["float", "int", "bool", "str", "enum", "array"]
 Role = Literal["setting", "reading", "action"]
 Access = Literal["rw", "r", "w"]
 
@@ -35,6 +37,7 @@ _TRUE_WORDS = {"1", "on", "true", "yes"}
 _FALSE_WORDS = {"0", "off", "false", "no"}
 _REPLY_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _REL_TOL = 1e-9
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclasses.dataclass(eq=False)
@@ -52,10 +55,10 @@ class TraitSpec:
 
     Declarations are made by ``Setting``/``Reading``/``Action`` in a class body, or from data
     (:meth:`from_jsonable`, or this constructor) by a link that reads them from the device.
-    The value of a declaration is a scalar of ``kind`` today; the kind decides how values are
-    checked (:meth:`coerce`), sent (:meth:`token`) and taken back (:meth:`from_reply`,
-    :meth:`accept`), so a new kind (an array reading with its dimensions) adds its own rules
-    there without changing the instrument.
+    The kind decides how values are checked (:meth:`coerce`), sent (:meth:`token`) and taken
+    back (:meth:`from_reply`, :meth:`accept`). An ``array`` reading's value is a NumPy array
+    whose dimensions are its ``axes`` (:class:`~labkit.core.Axis`: name, length, coordinate,
+    unit) and whose elements are ``dtype``; ``unit`` is the unit of the elements.
     """
 
     role: Role
@@ -83,6 +86,8 @@ class TraitSpec:
     delay: float = 0.0
     confirm: str | None = None
     side_effect: str | Callable[[Any], str | None] | None = None
+    axes: tuple[Axis, ...] | None = None
+    dtype: str | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""
@@ -103,6 +108,20 @@ class TraitSpec:
     @property
     def numeric(self) -> bool:
         return self.kind in ("float", "int")
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind == "array"
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The names of an array reading's axes (empty for a scalar)."""
+        return tuple(axis.name for axis in self.axes or ())
+
+    @property
+    def shape(self) -> tuple[int | None, ...]:
+        """An array reading's shape (None where a length is not known yet; () for a scalar)."""
+        return tuple(axis.size for axis in self.axes or ())
 
     @property
     def readable(self) -> bool:
@@ -147,6 +166,14 @@ class TraitSpec:
             fail(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.access not in ("rw", "r", "w"):
             fail(f"access {self.access!r} must be 'rw', 'r' or 'w'")
+        if self.is_array or self.axes is not None:
+            if not self.is_array:
+                fail(f"axes= make an array reading, not a {self.kind} one")
+            if self.role != "reading":
+                fail(f"only readings can be arrays, not a {self.role}")
+            if self.choices is not None:
+                fail("an array reading has no choices")
+            check_axes(self.axes, self.dtype, fail)
         for field in ("min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step"):
             value = getattr(self, field)
             if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value)):
@@ -210,57 +237,91 @@ class TraitSpec:
                 )
 
     def hard_range(self) -> tuple[float, float]:
-        lo = -math.inf if self.min is None else float(self.min)
-        hi = math.inf if self.max is None else float(self.max)
+        """The hard limits (±inf where open); whole numbers stay ints for an int setting, so
+        snapshots, panels and errors show ``800``, not ``800.0``."""
+        whole = int if self.kind == "int" else float
+        lo = -math.inf if self.min is None else whole(self.min)
+        hi = math.inf if self.max is None else whole(self.max)
         return lo, hi
 
     # -- values in --------------------------------------------------------------------
 
     def coerce(self, value: Any, *, where: str | None = None) -> Any:
-        """Turn what a user wrote into this declaration's kind, in its unit (no limit checks)."""
-        # The hot path of sweeps: a plain number, already in the declared unit (and not NaN).
+        """Turn what a user wrote into this declaration's kind, in its unit (no limit checks).
+
+        Only finite numbers, printable text of sensible length, and units of the same kind
+        get through (see :mod:`labkit.core._units`); an int setting takes whole numbers that
+        fit 64 bits, kept exact (``2**60 + 1`` is not rounded through a float).
+        """
+        # The hot path of sweeps: a plain finite float, already in the declared unit.
         if (
             self.kind == "float"
             and self.choices is None
-            and type(value) in (float, int)
-            and value == value
+            and type(value) is float
+            and -math.inf < value < math.inf
         ):
-            return float(value)
+            return value
         where = where or self.qualname
         if value is None:
-            raise SettingTypeError("a value is needed, not None", setting=where)
+            raise SettingTypeError(
+                "a value is needed, not None", setting=where, limit=self._expected()
+            )
         if self.kind == "bool":
             return self._coerce_bool(value, where)
         if self.kind in ("enum", "str"):
+            if isinstance(value, str):
+                check_text(value, where=where, limit=self._expected())
             if self.choices is not None:
                 return self._match_label(value, where)
             if not isinstance(value, str):
                 raise SettingTypeError(
-                    f"{value!r} ({type(value).__name__}) is not text",
+                    f"{shorten(value)} ({type(value).__name__}) is not text",
                     setting=where,
                     value=value,
+                    limit="text",
                     hint="Give a string",
                 )
             return value
-        number = to_number(value, self.unit, where=where)
-        if math.isnan(number):
-            raise SettingTypeError(
-                f"{value!r} is not a number (NaN)",
-                setting=where,
-                value=value,
-                hint="Give a finite number",
-            )
         if self.kind == "int":
-            if not math.isfinite(number) or number != round(number):
-                raise SettingTypeError(
-                    f"{value!r} is not a whole number",
-                    setting=where,
-                    value=value,
-                    hint="Give a whole number",
-                )
-            number = round(number)
+            number: Any = self._whole(value, where)
+        else:
+            number = to_number(value, self.unit, where=where)
         if self.choices is not None:
             return self._match_number(number, value, where)
+        return number
+
+    def _expected(self) -> Any:
+        """What a value must be, for the ``limit`` of type errors."""
+        if self.choices is not None:
+            return self.choices
+        if self.kind == "bool":
+            return "on/off"
+        if self.kind in ("enum", "str"):
+            return "text"
+        return self.unit or "a number"
+
+    def _whole(self, value: Any, where: str) -> int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            number = int(value)
+        else:
+            real = to_number(value, self.unit, where=where)
+            if real != round(real):
+                raise SettingTypeError(
+                    f"{shorten(value)} is not a whole number",
+                    setting=where,
+                    value=value,
+                    limit="a whole number",
+                    hint="Give a whole number",
+                )
+            number = round(real)
+        if not _INT64[0] <= number <= _INT64[1]:
+            raise LimitError(
+                f"{shorten(value)} does not fit a 64-bit integer ({_INT64[0]:,} … {_INT64[1]:,})",
+                setting=where,
+                value=value,
+                limit=_INT64,
+                hint="Give a whole number within the setting's limits",
+            )
         return number
 
     def _coerce_bool(self, value: Any, where: str) -> bool:
@@ -268,12 +329,16 @@ class TraitSpec:
             return bool(value)
         if isinstance(value, numbers.Integral) and value in (0, 1):
             return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-            return value.strip().lower() in _TRUE_WORDS
+        if isinstance(value, str):
+            check_text(value, where=where, limit="on/off")
+            word = value.strip().lower()
+            if word in _TRUE_WORDS or word in _FALSE_WORDS:
+                return word in _TRUE_WORDS
         raise SettingTypeError(
-            f"{value!r} is not on/off",
+            f"{shorten(value)} is not on/off",
             setting=where,
             value=value,
+            limit="on/off",
             hint="Give True or False (or 'on'/'off')",
         )
 
@@ -288,7 +353,7 @@ class TraitSpec:
             if value.strip().casefold() in folded:
                 return folded[value.strip().casefold()]
         raise ChoiceError(
-            f"{value!r} is not one of the choices",
+            f"{shorten(value)} is not one of the choices",
             setting=where,
             value=value,
             limit=self.choices,
@@ -356,6 +421,8 @@ class TraitSpec:
             return self._accept_parsed(value, reply, where)
         text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
         text = text.strip()
+        if self.kind == "array":  # comma-separated numbers, as SCPI sends a list
+            return parse_array(text, self.axes or (), self.dtype or "float64", where)
         if self.kind == "bool":
             word = text.casefold()
             tokens = [t.casefold() for t in self.bool_tokens]
@@ -402,7 +469,7 @@ class TraitSpec:
             )
         number = float(text)
         if self.kind == "int":
-            if number != round(number):
+            if not math.isfinite(number) or number != round(number):
                 raise ReplyError(
                     f"expected a whole number, the instrument answered {reply!r}",
                     setting=where,
@@ -439,6 +506,8 @@ class TraitSpec:
         if raw is None:
             return None
         kind = self.kind
+        if kind == "array":
+            return check_array(raw, self.axes or (), self.dtype or "float64", self.qualname)
         if isinstance(raw, (str, bytes)) and kind != "str":
             return self.from_reply(raw, where=self.name)
         if kind == "float" and type(raw) is not float:
@@ -473,7 +542,11 @@ class TraitSpec:
                 f"role {role!r} must be 'setting', 'reading' or 'action'", setting=where or None
             )
         choices = fields.pop("choices", None)
-        kind, enum_type = kind_of(fields.pop("kind", None), choices)
+        axes = as_axes(fields.pop("axes", None))
+        kind, enum_type = kind_of(fields.pop("kind", "array" if axes else None), choices)
+        if axes is not None:
+            fields["axes"] = axes
+            fields.setdefault("dtype", "float64")
         values, tokens = split_choices(choices, enum_type)
         if fields.get("tokens") is not None:
             tokens = tuple(str(t) for t in fields.pop("tokens"))
@@ -517,6 +590,9 @@ class TraitSpec:
             out["access"] = self.access
         if isinstance(self.side_effect, str):
             out["side_effect"] = self.side_effect
+        if self.is_array:
+            out["axes"] = [axis.jsonable() for axis in self.axes or ()]
+            out["dtype"] = self.dtype
         if self.doc:
             out["doc"] = self.doc
         return out

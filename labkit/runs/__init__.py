@@ -3,7 +3,7 @@
 Steps are objects with ``prepare(plan)`` and ``async run(ctx)`` (:class:`ExperimentStep`);
 the built-ins are :class:`Set`, :class:`Read`, :class:`Wait`, :class:`Settle`, :class:`Call`,
 :class:`Sequence`, :class:`Sweep`, :class:`Grid`, :class:`Repeat`, :class:`TimeSeries`,
-:class:`Feedback`, :class:`CameraStream` and :class:`Snap`; plugins add more through the
+:class:`Feedback`, :class:`CameraStream`, :class:`Snap` and :class:`Adaptive`; plugins add more through the
 ``labkit.steps`` entry points. :func:`run` starts a plan and returns a :class:`Run` at once.
 
 Runs are found with ``labkit.find_runs(name="iv*", status="completed")``
@@ -18,20 +18,24 @@ import types
 import warnings
 from typing import Any
 
+from labkit.runs._adaptive import Adaptive
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
 from labkit.runs._camera import CameraStream, FrameStep, Snap
+from labkit.runs._claims import SettingInUse
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback
 from labkit.runs._loops import Grid, Repeat, Sweep, TimeSeries, grid_positions
 from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
-from labkit.runs._run import Run
+from labkit.runs._run import Run, active_runs
 from labkit.runs._step import ExperimentStep, is_step
+from labkit.runs._triggered import Triggered
 
 __all__ = [
     "PID",
+    "Adaptive",
     "Call",
     "CameraStream",
     "CheckReport",
@@ -46,6 +50,7 @@ __all__ = [
     "Run",
     "Sequence",
     "Set",
+    "SettingInUse",
     "Settle",
     "SettleTimeout",
     "Snap",
@@ -53,7 +58,9 @@ __all__ = [
     "Suspender",
     "Sweep",
     "TimeSeries",
+    "Triggered",
     "Wait",
+    "active_runs",
     "as_step",
     "available_steps",
     "dry_run",

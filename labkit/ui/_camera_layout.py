@@ -38,6 +38,7 @@ class CameraLayout:
     """Builds the camera view's widgets (a mixin of :class:`CameraView`)."""
 
     camera: Any
+    parts: Any
 
     def _build(self, name: str, controls_camera: bool) -> None:
         self.title = widgets.HTML(f"<b>{html.escape(name)}</b>")
@@ -212,6 +213,7 @@ class CameraLayout:
         side = widgets.VBox(
             [
                 self.hist_figure,
+                self.parts.menu,
                 self.colormap_menu,
                 self.contrast_menu,
                 self.levels_slider,

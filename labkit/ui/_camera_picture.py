@@ -34,6 +34,7 @@ class CameraPicture:
     contrast: Any
     channel: Any
     source: Any
+    parts: Any
 
     def _set_slider_range(self, top: int) -> None:
         top = int(top)
@@ -55,7 +56,7 @@ class CameraPicture:
             self.colormap_menu.value = name
 
     def _draw(self, frame: Any, details: bool = True) -> None:
-        mono = as_mono(frame.pixels)
+        mono = as_mono(self.parts.image_of(frame))
         top = int(np.iinfo(mono.dtype).max)
         contrast = self.contrast
         if not isinstance(contrast, str) and len(contrast) == 2:

@@ -24,6 +24,7 @@ from labkit.ui._camera_layout import CONTRAST_MODES, SHRINK_MODES, CameraLayout
 from labkit.ui._camera_picture import DETAILS_INTERVAL, CameraPicture
 from labkit.ui._camera_roi import RoiDrawing
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
+from labkit.ui._parts import PartChooser
 from labkit.ui._roi import RoiControl, roi_control
 from labkit.ui._sources import QueueSource, RecordedSource
 from labkit.ui._sync import Pending, guarded, is_quiet, log, quietly
@@ -40,9 +41,10 @@ def camera_view(camera: Any, **options: Any) -> CameraView:
     Options: ``size`` (the preview's longest side in pixels, 512), ``rate`` (updates per
     second at most, 25), ``colormap`` (``"gray"``, ``"viridis"``, ``"magma"``, ``"inferno"``,
     ``"hot"``), ``contrast`` (``"minmax"``, ``("percentile", 1, 99.5)`` or levels ``(lo, hi)``),
-    ``gamma``, ``binning`` (``"mean"`` or ``"max"``: how a large frame is shrunk), ``start``
-    (start the camera now), ``max_in_flight`` (updates the page may be
-    behind by, 3).
+    ``gamma``, ``binning`` (``"mean"`` or ``"max"``: how a large frame is shrunk), ``part``
+    (the image of a multi-part frame shown, e.g. a 3D camera's ``"coord3d_c"``; by default
+    ``"intensity"``, see :mod:`labkit.ui._parts`), ``start`` (start the camera now),
+    ``max_in_flight`` (updates the page may be behind by, 3).
     """
     with _views_lock:
         view = _views.get(id(camera))
@@ -84,6 +86,7 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
         contrast: Any = "minmax",
         gamma: float | None = None,
         binning: str = "mean",
+        part: str | None = None,
         roi: RoiControl | bool | None = True,
         start: bool = False,
         controls_camera: bool = True,
@@ -100,6 +103,7 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
         self.gamma = gamma
         self.colormap = "gray"
         self.binning = "mean"
+        self.parts = PartChooser(part, self._redraw_last)
         self.recording = recording  # why the ROI may not change now (a run records)
         self._lock = threading.Lock()
         self._last_frame: Any = None
@@ -143,6 +147,7 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
         rate: float | None = None,
         gamma: float | None = None,
         binning: str | None = None,
+        part: str | None = None,
         start: bool | None = None,
         **unknown: Any,
     ) -> None:
@@ -175,6 +180,8 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
             self.binning = binning
             with quietly():
                 self.shrink_menu.value = next(k for k, v in SHRINK_MODES.items() if v == binning)
+        if part is not None:
+            self.parts.choose(part)
         if start and self.camera is not None and not self.camera.acquiring:
             self._in_background(self._start_camera)
         self._redraw_last()
