@@ -133,7 +133,9 @@ def measure(lab: Lab, count: int) -> dict[str, list[tuple[float, float]]]:
     print(f"  sweep: {points} points recorded while clicking", file=sys.stderr)
 
     nb.run_cell(CAMERA)
-    lab.page.locator(".labkit-run .labkit-camera-figure image").wait_for(timeout=60_000)
+    lab.page.locator(".labkit-run .labkit-camera-picture canvas.labkit-canvas-image").wait_for(
+        timeout=60_000
+    )
     wait_until(lambda: int(nb.execute("print(run.points)")) > 20, timeout=60, what="frames")
     results["camera"] = clicks(lab, count, done)
     frames = int(nb.execute("print(run.points)"))

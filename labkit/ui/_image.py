@@ -1,9 +1,11 @@
 """From a camera frame to the bytes a browser shows: preview, colormap, histogram.
 
-The image travels as an 8-bit paletted BMP: the preview's uint8 pixels (``labkit.native.
-preview``, in C, GIL released) behind a 1078-byte header whose palette *is* the colormap. The
-browser decodes it natively, the kernel encodes nothing (no PNG deflate on two cores), and a
-colormap change costs a new palette, not a new image. A 1024 × 1024 preview is 1 MiB per update.
+The camera view's picture travels as the preview's uint8 pixels (``labkit.native.preview``, in
+C, GIL released) with a 256-entry palette that *is* the colormap; the page maps one through
+the other into a canvas (:mod:`labkit.ui._canvas_image`). The kernel encodes nothing (no PNG
+deflate on two cores), and a colormap change costs a new palette, not a new image. A 1024 ×
+1024 preview is 1 MiB per update. The colour bar, which changes only with the colormap, is an
+8-bit paletted BMP with the same palette in a bqplot ``Image`` mark.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 The functions take Playwright's ``Page`` and run small scripts in it:
 
-- :func:`watch_images` records every picture a camera view shows: bqplot's ``Image`` mark
-  gets a new blob URL per update, so a ``MutationObserver`` on its ``href`` sees each one; the
-  bytes behind the URL are hashed, so "the image changed" means different pixels, not just a
-  new URL. :func:`images_seen` returns ``[(milliseconds, sha1), ...]`` and :func:`updates_seen`
+- :func:`watch_images` records every picture a camera view shows: the view's ``<canvas>``
+  gets a new ``data-picture`` number once it drew each one (a bqplot ``Image`` mark a new
+  blob URL in its ``href``), so a ``MutationObserver`` sees each one; the pixels read back
+  from the canvas (the bytes behind the URL) are hashed, so "the image changed" means
+  different pixels on the page, not just a new number. :func:`images_seen` returns ``[(milliseconds, sha1), ...]`` and :func:`updates_seen`
   the time of every update.
 - :func:`line_points` counts the points of a bqplot ``path.line`` (one ``M``/``L`` each).
 """
@@ -29,17 +30,25 @@ _WATCH = """
   if (!image) return false;
   const seen = window.__labkitImages = [];
   const updates = window.__labkitUpdates = [];
+  const hash = (index, bytes) => crypto.subtle.digest('SHA-1', bytes)
+    .then(d => { seen[index][1] = [...new Uint8Array(d)].map(x => x.toString(16)).join(''); })
+    .catch(() => { seen[index][1] = null; });
+  const canvas = image.tagName.toLowerCase() === 'canvas';
   const observer = new MutationObserver(records => {
     const when = performance.now();
     for (const _ of records) updates.push(when);  // every new picture the page was given
-    // Hash the picture shown now (older ones of the same batch are already revoked).
     const index = seen.push([when, 'pending']) - 1;
-    fetch(image.getAttribute('href')).then(r => r.arrayBuffer())
-      .then(b => crypto.subtle.digest('SHA-1', b))
-      .then(d => { seen[index] = [when, [...new Uint8Array(d)].map(x => x.toString(16)).join('')]; })
-      .catch(() => { seen[index] = [when, null]; });
+    if (canvas) {
+      // The pixels the canvas holds now, read back from it: what the person sees.
+      const context = image.getContext('2d');
+      hash(index, context.getImageData(0, 0, image.width, image.height).data);
+    } else {
+      // Hash the picture shown now (older ones of the same batch are already revoked).
+      fetch(image.getAttribute('href')).then(r => r.arrayBuffer())
+        .then(b => hash(index, b)).catch(() => { seen[index][1] = null; });
+    }
   });
-  observer.observe(image, {attributes: true, attributeFilter: ['href']});
+  observer.observe(image, {attributes: true, attributeFilter: [canvas ? 'data-picture' : 'href']});
   window.__labkitImagesStop = () => observer.disconnect();
   return true;
 }
@@ -47,7 +56,8 @@ _WATCH = """
 
 
 def watch_images(page: Any, selector: str) -> None:
-    """Start recording the pictures of the first ``<image>`` matching ``selector``."""
+    """Start recording the pictures of the first ``<canvas>`` (or SVG ``<image>``) matching
+    ``selector``."""
     if not page.evaluate(_WATCH, selector):
         raise AssertionError(f"no image element matches {selector!r} in the page")
 
@@ -100,12 +110,16 @@ _FIGURES = """
               finite: ys.every(Number.isFinite)};
     });
     const images = [...figure.querySelectorAll('image')].map(i => i.getAttribute('href') || '');
-    return {run, kind, axes, lines, images};
+    // Pictures a camera view's canvas drew (its number, set after each drawing).
+    const pictures = [...figure.querySelectorAll('canvas.labkit-canvas-image')]
+      .map(c => Number(c.dataset.picture || 0));
+    return {run, kind, axes, lines, images, pictures};
   })
 """
 
 
 def live_figures(page: Any) -> list[dict[str, Any]]:
     """Every live view in the page: its run (``labkit-run-<id>`` class), its kind, the tick
-    labels of each axis, each line's points and vertical spread in pixels, its images."""
+    labels of each axis, each line's points and vertical spread in pixels, its images (SVG
+    ``href``) and the pictures its canvases drew."""
     return page.evaluate(_FIGURES)

@@ -143,10 +143,10 @@ def test_viky_streams_into_the_live_image_view_and_a_closed_tab_stops_the_update
     nb = lab.open_notebook("camera.ipynb", [SETUP_VIKY, show])
     nb.run_all()
     view = nb.output(1).locator(".labkit-camera-view")
-    expect(view.locator(".labkit-camera-figure image")).to_have_attribute(
-        "href", re.compile("^blob:")
+    expect(view.locator(".labkit-camera-picture canvas.labkit-canvas-image")).to_have_attribute(
+        "data-picture", re.compile(r"^\d+$")
     )
-    watch_images(lab.page, ".labkit-camera-view .labkit-camera-figure image")
+    watch_images(lab.page, ".labkit-camera-view .labkit-camera-picture canvas.labkit-canvas-image")
     wait_until(lambda: len(images_seen(lab.page)) >= 40, timeout=60, what="40 pictures")
     seen = images_seen(lab.page, stop=True)
     pictures = [digest for _, digest in seen]
@@ -185,6 +185,58 @@ def test_viky_streams_into_the_live_image_view_and_a_closed_tab_stops_the_update
     )
 
 
+_KERNEL_PICTURE = """
+import hashlib
+import numpy as np
+_table = np.frombuffer(view.picture.palette, np.uint8).reshape(256, 4)[:, [2, 1, 0, 3]].copy()
+_table[:, 3] = 255
+_rgba = _table[view.picture.array()]
+print(view.picture.picture, hashlib.sha1(_rgba.tobytes()).hexdigest(), *_rgba.shape[:2])
+"""
+
+_PAGE_PICTURE = """
+async (selector) => {
+  const canvas = document.querySelector(selector);
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const digest = await crypto.subtle.digest('SHA-1', data);
+  return [canvas.dataset.picture, [...new Uint8Array(digest)]
+    .map(x => x.toString(16).padStart(2, '0')).join(''), canvas.height, canvas.width];
+}
+"""
+
+
+def test_the_camera_views_canvas_shows_the_kernels_picture_in_its_colormap(lab: Lab) -> None:
+    """The page's pixels are the kernel's preview through the colormap, exactly, and they
+    follow a colormap chosen in the page."""
+    from playwright.sync_api import expect
+
+    show = "view = labkit.camera_view(cam, start=True, size=128, colormap='viridis')\nview"
+    nb = lab.open_notebook("canvas.ipynb", [SETUP_VIKY, show])
+    nb.run_all()
+    view = nb.output(1).locator(".labkit-camera-view")
+    canvas = ".labkit-camera-view .labkit-camera-picture canvas.labkit-canvas-source"
+    expect(lab.page.locator(canvas)).to_have_attribute("data-picture", re.compile(r"^\d+$"))
+    nb.execute("cam.stop()")
+    nb.wait_for_output("print(cam.acquiring)", "False", timeout=30)
+
+    def same_picture() -> bool:
+        kernel = nb.execute(_KERNEL_PICTURE).split()
+        page = [str(v) for v in lab.page.evaluate(_PAGE_PICTURE, canvas)]
+        return kernel == page
+
+    wait_until(same_picture, timeout=30, what="the canvas to hold the kernel's last picture")
+    height, width = (int(v) for v in nb.execute("print(*view.picture.array().shape)").split())
+    assert (height, width) == (100, 100), "400 × 400 frames shrunk 1:4 to fit 128"
+
+    # A colormap chosen in the page repaints the same picture in the new colours.
+    before = lab.page.evaluate(_PAGE_PICTURE, canvas)[1]
+    view.locator(".widget-dropdown", has_text="colormap").locator("select").select_option("hot")
+    nb.wait_for_output("print(view.colormap)", "hot", timeout=30)
+    wait_until(same_picture, timeout=30, what="the canvas to repaint in the new colormap")
+    assert lab.page.evaluate(_PAGE_PICTURE, canvas)[1] != before
+    lab.screenshot("camera-canvas-hot", view)
+
+
 def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> None:
     from playwright.sync_api import expect
 
@@ -192,8 +244,8 @@ def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> No
     nb = lab.open_notebook("stream.ipynb", [SETUP_VIKY, stream])
     nb.run_all()
     widget = nb.output(1).locator(".labkit-run")
-    image = ".labkit-run .labkit-camera-figure image"
-    expect(lab.page.locator(image)).to_have_attribute("href", re.compile("^blob:"))
+    image = ".labkit-run .labkit-camera-picture canvas.labkit-canvas-image"
+    expect(lab.page.locator(image)).to_have_attribute("data-picture", re.compile(r"^\d+$"))
     expect(widget.locator("button", has_text="Apply ROI")).to_be_disabled()
     # What the run stored and lost, and where, is on the page beside the view's counters.
     expect(widget.locator(".labkit-counter-run")).to_contain_text(
@@ -234,8 +286,8 @@ def test_a_pvcam_stream_shows_in_the_same_live_view_and_an_unplugged_camera_show
     nb = lab.open_notebook("pvcam.ipynb", [SETUP_PVCAM, show])
     nb.run_all()
     view = nb.output(1).locator(".labkit-camera-view")
-    image = ".labkit-camera-view .labkit-camera-figure image"
-    expect(lab.page.locator(image)).to_have_attribute("href", re.compile("^blob:"))
+    image = ".labkit-camera-view .labkit-camera-picture canvas.labkit-canvas-image"
+    expect(lab.page.locator(image)).to_have_attribute("data-picture", re.compile(r"^\d+$"))
     watch_images(lab.page, image)
     wait_until(lambda: len(images_seen(lab.page)) >= 30, timeout=60, what="30 pictures")
     seen = images_seen(lab.page, stop=True)
@@ -274,8 +326,8 @@ def test_a_multi_part_camera_shows_its_intensity_and_the_user_picks_another_part
     nb = lab.open_notebook("parts.ipynb", [SETUP_VIKY + SETUP_RANGE, show])
     nb.run_all()
     view = nb.output(1).locator(".labkit-camera-view")
-    expect(view.locator(".labkit-camera-figure image")).to_have_attribute(
-        "href", re.compile("^blob:")
+    expect(view.locator(".labkit-camera-picture canvas.labkit-canvas-image")).to_have_attribute(
+        "data-picture", re.compile(r"^\d+$")
     )
     menu = view.locator(".labkit-camera-part select")
     expect(menu).to_be_visible()
@@ -284,7 +336,7 @@ def test_a_multi_part_camera_shows_its_intensity_and_the_user_picks_another_part
     expect(menu).to_have_value("intensity")
     menu.select_option("coord3d_c")  # the depth plane, float32
     nb.wait_for_output("print(view.parts.part)", "coord3d_c", timeout=30)
-    watch_images(lab.page, ".labkit-camera-view .labkit-camera-figure image")
+    watch_images(lab.page, ".labkit-camera-view .labkit-camera-picture canvas.labkit-canvas-image")
     wait_until(lambda: len(images_seen(lab.page)) >= 5, timeout=60, what="5 depth pictures")
     seen = images_seen(lab.page, stop=True)
     assert None not in [digest for _, digest in seen]

@@ -78,8 +78,8 @@ def _problems(figures: list[dict[str, Any]], saved: dict[str, Any]) -> list[str]
         elif figure["kind"] == "heatmap":
             if len(labelled) < 3:
                 problems.append(f"{where}: axes or colour bar without numbers {figure['axes']}")
-        elif not any(href.startswith("blob:") for href in figure["images"]):
-            problems.append(f"{where}: no picture")
+        elif not any(number >= 1 for number in figure["pictures"]):
+            problems.append(f"{where}: no picture drawn in its canvas")
     for run, entry in saved.items():
         shown = sum(1 for f in figures if f["run"] == run and f["kind"] == "line")
         if shown and shown != len(entry["lines"]):

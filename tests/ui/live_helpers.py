@@ -82,6 +82,13 @@ def read_bmp(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return pixels[:, :width], palette
 
 
+def read_picture(view: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels as rows × columns uint8, palette as 256 × RGB) of the picture a camera view
+    last sent to its canvas."""
+    palette = np.frombuffer(view.picture.palette, np.uint8).reshape(256, 4)[:, 2::-1]
+    return view.picture.array(), palette
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
     """Poll until ``predicate()`` is truthy (returned); fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

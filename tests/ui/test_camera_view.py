@@ -16,7 +16,7 @@ from labkit.core import ConnectionLost, Region
 from labkit.native import preview
 from labkit.ui import CameraView, camera_view
 from labkit.ui._image import as_mono, histogram, palette
-from tests.ui.live_helpers import ManualCamera, ManualScheduler, Page, read_bmp
+from tests.ui.live_helpers import ManualCamera, ManualScheduler, Page, read_bmp, read_picture
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def make_view(camera, scheduler, **options) -> CameraView:
 
 def shown(view: CameraView) -> tuple[np.ndarray, np.ndarray]:
     """The picture the page has now (the image the mark points at)."""
-    return read_bmp(view.image.image.value)
+    return read_picture(view)
 
 
 def gradient(shape=(1024, 2048), top=4095) -> np.ndarray:
@@ -64,8 +64,8 @@ def test_a_frame_is_shrunk_in_the_kernel_to_the_views_size(camera, scheduler):
     scheduler.advance(0.05)
     assert shown(view)[0].shape == (1024 // 7, 2048 // 7)
     # The image sits at its place on the sensor, in sensor pixels.
-    assert list(view.image.x) == [0, 2048]
-    assert list(view.image.y) == [1024, 0]
+    assert [view.x_scale.min, view.x_scale.max] == [0, 2048]
+    assert [view.y_scale.max, view.y_scale.min] == [1024, 0]
     assert (view.x_scale.max, view.y_scale.max) == (2048, 1024)
 
 

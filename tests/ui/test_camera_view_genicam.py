@@ -17,7 +17,7 @@ import labkit
 from labkit.core import ConfigurationError, ConnectionLost, Region
 from labkit.runs import CameraStream
 from labkit.ui import CameraRoi, CameraView, live_view, roi_control
-from tests.ui.live_helpers import Page, read_bmp, wait_for
+from tests.ui.live_helpers import Page, read_picture, wait_for
 
 pytest.importorskip("harvesters.core")
 
@@ -50,13 +50,13 @@ def test_viky_streams_into_a_live_view_and_the_picture_moves(viky):
         pictures: list[bytes] = []
 
         def new_picture() -> bool:
-            data = view.image.image.value
+            data = view.picture.pixels
             if data and (not pictures or data != pictures[-1]):
                 pictures.append(data)
             return len(pictures) >= 5
 
         wait_for(new_picture, what="five different pictures")
-        pixels, _ = read_bmp(pictures[-1])
+        pixels, _ = read_picture(view)
         assert pixels.shape == (200, 200), "400 × 400 frames shrunk to fit 256"
         assert view.status.value == "live"
         assert view.live_button.value
@@ -77,7 +77,7 @@ def test_a_region_selected_on_the_image_is_applied_through_the_roi_adapter(viky)
     view = CameraView(viky, size=256, start=True)
     Page(view.channel)
     try:
-        wait_for(lambda: view.image.image.value, what="a first picture")
+        wait_for(lambda: view.picture.picture, what="a first picture")
         view.brush.selected_x = np.array([30.4, 250.6])  # dragged on the image, sensor px
         view.brush.selected_y = np.array([12.0, 180.0])
         assert view.selection() == Region(30, 12, 221, 168)
@@ -89,12 +89,17 @@ def test_a_region_selected_on_the_image_is_applied_through_the_roi_adapter(viky)
         assert viky.acquiring, "the camera was stopped for the change and started again"
         assert "corner" in view.roi_status.value
         assert view.brush.selected_x is None
-        wait_for(lambda: list(view.image.x) == [0, 251] and list(view.image.y) == [180, 0])
-        assert read_bmp(view.image.image.value)[0].shape == (180, 251)
+        wait_for(
+            lambda: (
+                [view.x_scale.min, view.x_scale.max] == [0, 251]
+                and [view.y_scale.max, view.y_scale.min] == [180, 0]
+            )
+        )
+        assert read_picture(view)[0].shape == (180, 251)
 
         assert view.full_frame() == Region(0, 0, 800, 800)
         assert (viky.width, viky.height) == (800, 800)
-        wait_for(lambda: read_bmp(view.image.image.value)[0].shape == (200, 200))
+        wait_for(lambda: read_picture(view)[0].shape == (200, 200))
         # Limits are the camera's: a region smaller than its minimum width is rounded up.
         assert control.apply(Region(0, 0, 20, 20)) == Region(0, 0, 100, 100)
     finally:
@@ -105,7 +110,7 @@ def test_a_camera_unplugged_mid_stream_shows_the_error_and_the_view_stops(viky):
     view = CameraView(viky, size=256, start=True)
     Page(view.channel)
     try:
-        wait_for(lambda: view.image.image.value, what="a first picture")
+        wait_for(lambda: view.picture.picture, what="a first picture")
         unplug(viky)
         wait_for(lambda: view.error.layout.display is None, what="the error")
         text = html.unescape(view.error.value)
@@ -128,7 +133,7 @@ def test_a_run_streaming_viky_shows_it_live_and_fails_cleanly_when_it_is_unplugg
         assert view.apply_button.disabled, "a run records this camera: no ROI changes"
         assert "records this camera" in view.apply_button.tooltip
         wait_for(lambda: run.points >= 20, what="frames in the run")
-        wait_for(lambda: view.image.image.value, what="a picture")
+        wait_for(lambda: view.picture.picture, what="a picture")
         unplug(viky)
         with pytest.raises(ConnectionLost):
             run.wait(30)

@@ -14,7 +14,7 @@ import labkit
 from labkit.core import ConnectionLost, MissingVendorLibrary, Region
 from labkit.runs import CameraStream
 from labkit.ui import CameraRoi, CameraView, live_view, roi_control
-from tests.ui.live_helpers import Page, read_bmp, wait_for
+from tests.ui.live_helpers import Page, read_picture, wait_for
 
 try:
     from labkit.sim import pvcam as pvsim
@@ -47,13 +47,13 @@ def test_a_pvcam_stream_shows_in_the_live_view_shrunk_in_the_kernel(bsi):
         pictures: list[bytes] = []
 
         def new_picture() -> bool:
-            data = view.image.image.value
+            data = view.picture.pixels
             if data and (not pictures or data != pictures[-1]):
                 pictures.append(data)
             return len(pictures) >= 5
 
         wait_for(new_picture, what="five different pictures")
-        pixels, _ = read_bmp(pictures[-1])
+        pixels, _ = read_picture(view)
         assert pixels.shape == (512, 512), "2048 × 2048 frames shrunk 1:4 before sending"
         assert "2048×2048 px shown 1:4" in html.unescape(view.counters.value)
         counters = view.source.counters
@@ -69,20 +69,23 @@ def test_a_region_is_applied_through_set_rois_in_sensor_pixels_and_whole_bins(bs
     view = CameraView(bsi, size=512, start=True)
     Page(view.channel)
     try:
-        wait_for(lambda: view.image.image.value, what="a first picture")
+        wait_for(lambda: view.picture.picture, what="a first picture")
         assert view.apply_roi(Region(101, 203, 500, 300)) == Region(101, 203, 500, 300)
         assert bsi.roi == "101,203,500,300"
         assert bsi.acquiring, "stopped around the change, then started again"
-        wait_for(lambda: list(view.image.x) == [101, 601], what="frames of the new region")
-        assert list(view.image.y) == [503, 203]
-        assert read_bmp(view.image.image.value)[0].shape == (300, 500)
+        wait_for(
+            lambda: [view.x_scale.min, view.x_scale.max] == [101, 601],
+            what="frames of the new region",
+        )
+        assert [view.y_scale.max, view.y_scale.min] == [503, 203]
+        assert read_picture(view)[0].shape == (300, 500)
 
         bsi.stop()
         bsi.binning = "2x2"
         # 2 × 2 binning: the region is widened to whole binned pixels.
         assert control.apply(Region(101, 203, 500, 301)) == Region(100, 202, 502, 302, 2, 2)
         bsi.start()
-        wait_for(lambda: read_bmp(view.image.image.value)[0].shape == (151, 251))
+        wait_for(lambda: read_picture(view)[0].shape == (151, 251))
         assert view.full_frame() == Region(0, 0, 2048, 2048, 2, 2)
     finally:
         view.close()
@@ -92,7 +95,7 @@ def test_an_unplugged_pvcam_camera_shows_its_error_in_the_view(bsi):
     view = CameraView(bsi, size=256, start=True)
     Page(view.channel)
     try:
-        wait_for(lambda: view.image.image.value, what="a first picture")
+        wait_for(lambda: view.picture.picture, what="a first picture")
         unplug(bsi)
         wait_for(lambda: view.error.layout.display is None, what="the error")
         text = html.unescape(view.error.value)
@@ -111,7 +114,7 @@ def test_a_run_streaming_pvcam_fails_cleanly_when_unplugged_and_keeps_its_frames
         (view,) = live.cameras
         Page(view.channel)
         wait_for(lambda: run.points >= 20, what="frames in the run")
-        wait_for(lambda: view.image.image.value, what="a picture")
+        wait_for(lambda: view.picture.picture, what="a picture")
         unplug(bsi)
         with pytest.raises(ConnectionLost):
             run.wait(30)

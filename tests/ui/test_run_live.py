@@ -214,7 +214,7 @@ def test_frames_snapped_at_each_point_are_shown_as_they_are_recorded(lab):
         (view,) = live.cameras
         (plot,) = live.plots
         assert plot.names == ["dmm_current"]
-        wait_for(lambda: view.image.image.value, what="a snapped frame")
+        wait_for(lambda: view.picture.picture, what="a snapped frame")
         assert view.roi is None
         assert view.apply_button.disabled
     finally:

@@ -18,7 +18,7 @@ from labkit.core import ConfigurationError, LimitError, Region
 from labkit.runs import CameraStream, FrameStep
 from labkit.testing import CameraConformance, record
 from labkit.ui import CameraRoi, CameraView, live_view, roi_control
-from tests.ui.live_helpers import Page, read_bmp, wait_for
+from tests.ui.live_helpers import Page, read_picture, wait_for
 
 
 @pytest.fixture
@@ -76,12 +76,12 @@ def test_it_shows_in_a_camera_view_and_crops_through_the_camera(toy: ToyCamera) 
     view = CameraView(toy, size=128, start=True)
     Page(view.channel)
     try:
-        wait_for(lambda: view.image.image.value, what="a first picture")
-        assert read_bmp(view.image.image.value)[0].shape == (96, 128)
+        wait_for(lambda: view.picture.picture, what="a first picture")
+        assert read_picture(view)[0].shape == (96, 128)
         applied = view.apply_roi(Region(10, 5, 31, 20))
         assert applied == Region(8, 4, 36, 24)  # whole 4-pixel steps holding the selection
         assert toy.acquiring, "stopped for the change and started again"
-        wait_for(lambda: read_bmp(view.image.image.value)[0].shape == (24, 36))
+        wait_for(lambda: read_picture(view)[0].shape == (24, 36))
         assert view.full_frame() == Region(0, 0, 128, 96)
     finally:
         view.close()

@@ -158,9 +158,10 @@ def test_a_live_view_shows_the_intensity_and_offers_the_other_parts(
         assert view.parts.menu.layout.display is None  # shown: there is a choice
         view.parts.menu.value = "coord3d_c"  # the user picks the depth plane
         assert draw(frame) is frame.parts["coord3d_c"]
-        before = view.image.image.value
+        before = view.picture.picture
         view._draw(frame)  # float32 coordinates are drawn like any image
-        assert view.image.image.value != before
+        assert view.picture.picture == before + 1
+        assert view.picture.array().shape == frame.parts["coord3d_c"].shape
         view.configure(part="coord3d_a")
         assert draw(frame) is frame.parts["coord3d_a"]
         assert view.parts.menu.value == "coord3d_a"
