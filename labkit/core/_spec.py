@@ -22,12 +22,11 @@ from labkit.core._errors import (
     ReplyError,
     SettingTypeError,
 )
-from labkit.core._kinds import KINDS, kind_of, split_choices
+from labkit.core._kinds import KINDS, Kind, kind_of, split_choices
 from labkit.core._units import format_quantity, to_number
 
 __all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
-Kind = Literal["float", "int", "bool", "str", "enum"]
 Role = Literal["setting", "reading", "action"]
 Access = Literal["rw", "r", "w"]
 
@@ -483,7 +482,7 @@ class TraitSpec:
             fields.setdefault("access", "r")
         spec = cls(
             role=role,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             choices=values,
             tokens=tokens,
             **fields,

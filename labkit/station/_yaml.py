@@ -78,8 +78,9 @@ def _convert(
                     hint="Each name may appear once; remove or rename one",
                 )
             first_line[key] = line
-            lines[(*path, key)] = line
-            out[key] = _convert(value_node, (*path, key), lines, constructor, source)
+            key_path = (*path, key)
+            lines[key_path] = line
+            out[key] = _convert(value_node, key_path, lines, constructor, source)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [

@@ -23,6 +23,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BytesCodec
 from zarr.core.buffer import default_buffer_prototype
+from zarr.core.metadata import ArrayV3Metadata
 from zarr.core.sync import sync
 
 from labkit.store._variables import NO_LABEL, Variable
@@ -86,7 +87,7 @@ class ArrayWriter:
         self.io_lock = threading.Lock()
         self.chunks: tuple[int, ...] = tuple(variable.chunks or ())
         self.lead = len(variable.shape) - variable.item_ndim
-        self.item_shape = tuple(variable.shape[self.lead :])
+        self.item_shape = variable.initial_shape()[self.lead :]  # known: Variable checks it
         self.item_zero = (0,) * variable.item_ndim  # an item fills its chunk's item axes
         self.item_all = (slice(None),) * variable.item_ndim
         self.cache: collections.OrderedDict[tuple[int, ...], _Chunk] = collections.OrderedDict()
@@ -173,7 +174,7 @@ class ArrayWriter:
         if self.lead == 1:  # the common case of scans and series: one leading axis
             (i,), (c,) = index, self.lead_chunks
             coords = (i // c, *self.item_zero)
-            local = (i % c, *self.item_all)
+            local: tuple[int | slice, ...] = (i % c, *self.item_all)
         else:
             chunks = self.lead_chunks
             coords = tuple(i // c for i, c in zip(index, chunks, strict=True)) + self.item_zero
@@ -273,6 +274,8 @@ class ArrayWriter:
 
 def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
     """The little-endian dtype whose bytes are this array's chunk encoding, if that simple."""
+    if not isinstance(array.metadata, ArrayV3Metadata):  # labkit writes Zarr v3 only
+        return None
     codecs = tuple(array.metadata.codecs)
     if variable.dtype in ("string", "time") or len(codecs) != 1:
         return None

@@ -276,7 +276,8 @@ def validate_store(
             continue
         parsed[node] = meta
     root = parsed.get("", {})
-    attributes = root.get("attributes") if isinstance(root.get("attributes"), dict) else {}
+    found = root.get("attributes")
+    attributes: dict[str, Any] = found if isinstance(found, dict) else {}
     version = attributes.get("labkit_format")
     text_types = FORMAT1_DATA_TYPES if version == 1 else set()
     if version is not None:

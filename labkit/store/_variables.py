@@ -179,8 +179,8 @@ def choose_chunks(
         return tuple(chunks)  # one image per chunk: written whole, read back frame by frame
     budget = max(1, target // item_bytes)
     for axis in range(ndim - item_ndim - 1, -1, -1):
-        size = shape[axis]
-        size = GROWABLE_ROWS if size is None else max(1, size)
+        length = shape[axis]
+        size = GROWABLE_ROWS if length is None else max(1, length)
         take = max(1, min(size, budget))
         chunks[axis] = take
         if take < size:

@@ -195,7 +195,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
         serial = _slot_text(self._read_slot(0))
         self.coefficients = tuple(self._slot_number(slot) for slot in range(1, 5))
         p = np.arange(self.pixels, dtype=float)
-        self._wavelengths = sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[assignment]
+        self._wavelengths = sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[assignment]  # a sum of arrays is an array
         (saturation,) = struct.unpack("<H", self._read_slot(17)[4:6])
         self.saturation_level = saturation or 65535  # 0: never programmed
         return {

@@ -39,6 +39,14 @@ def make_dut(dut: Any) -> Any:
 class SmuState(State):
     """What the source-measure unit does: ``function`` is ``"voltage"`` or ``"current"``."""
 
+    function: str
+    voltage: float
+    current: float
+    current_limit: float
+    voltage_limit: float
+    output: bool
+    remote_sense: bool
+
     def __init__(self, before_change: Any = None) -> None:
         super().__init__(
             before_change,

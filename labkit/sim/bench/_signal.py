@@ -64,6 +64,13 @@ def enbw(time_constant: float, order: int) -> float:
 class GeneratorState(State):
     """The function generator's output (``amplitude`` in Vpp really delivered; ``phase`` in °)."""
 
+    waveform: str
+    frequency: float
+    amplitude: float
+    offset: float
+    phase: float
+    output: bool
+
     def __init__(self, before_change: Any = None) -> None:
         super().__init__(
             before_change,
@@ -79,12 +86,23 @@ class GeneratorState(State):
 class PathState(State):
     """The path from generator to lock-in: gain, single-pole cutoff (Hz), noise (V/√Hz)."""
 
+    gain: float
+    cutoff: float
+    noise_density: float
+
     def __init__(self, before_change: Any = None) -> None:
         super().__init__(before_change, gain=0.5, cutoff=20_000.0, noise_density=2e-6)
 
 
 class LockInState(State):
     """The lock-in's reference and filter: ``reference`` is ``"external"`` or ``"internal"``."""
+
+    reference: str
+    frequency: float
+    phase: float
+    harmonic: int
+    time_constant: float
+    order: int
 
     def __init__(self, before_change: Any = None) -> None:
         super().__init__(

@@ -15,7 +15,13 @@ __all__ = ["State"]
 
 
 class State:
-    """A record whose public fields may be assigned directly; the owner syncs first."""
+    """A record whose public fields may be assigned directly; the owner syncs first.
+
+    Subclasses annotate their fields in the class body (for readers and the type checker) and
+    give their starting values to ``__init__``.
+    """
+
+    _before_change: Callable[[], None] | None
 
     def __init__(self, before_change: Callable[[], None] | None = None, **fields: Any) -> None:
         object.__setattr__(self, "_before_change", before_change)

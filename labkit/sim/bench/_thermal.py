@@ -42,6 +42,14 @@ __all__ = ["ControllerState", "ThermalStage"]
 class ControllerState(State):
     """The temperature controller's loop: set-point (K), gains (W/K, W/(K·s), W·s/K), limit."""
 
+    enabled: bool
+    setpoint: float
+    kp: float
+    ki: float
+    kd: float
+    max_power: float
+    sensor: str
+
     def __init__(self, before_change: Any = None) -> None:
         super().__init__(
             before_change,

@@ -334,8 +334,10 @@ def live_limits(wrapper: Any, feature: Feature) -> Limits | None:
             step = increment if increment > 1 else None
             return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), step)
         if feature.kind == "float":
-            step = float(wrapper.inc) if wrapper.has_inc() else None
-            return Limits(_bound(wrapper.min, "float"), _bound(wrapper.max, "float"), step or None)
+            increment_f = float(wrapper.inc) if wrapper.has_inc() else None
+            return Limits(
+                _bound(wrapper.min, "float"), _bound(wrapper.max, "float"), increment_f or None
+            )
     except Exception:
         return None
     return Limits()
@@ -391,7 +393,7 @@ def read_value(wrapper: Any, feature: Feature) -> Any:
     return str(value)
 
 
-def _fmt(value: float, unit: str | None) -> str:
+def _fmt(value: object, unit: str | None) -> str:
     text = f"{value:.9g}" if isinstance(value, float) else str(value)
     return f"{text} {unit}" if unit else text
 
