@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = ["SPEC_DATA_TYPES", "validate_store"]
 
+# Zarr v3 core data types (spec section "Data types"): the writer takes its own from here.
 SPEC_DATA_TYPES = {
     "bool",
     "int8",
