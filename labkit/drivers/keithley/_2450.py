@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from labkit.core import ConfigurationError, Reading, ReplyError, Setting
-from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number
+from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number, switches_setting
 
 __all__ = ["Keithley2450"]
 
@@ -37,16 +37,8 @@ def _sense_function(reply: str) -> str:
 
 
 def _switches_function(function: str) -> Any:
-    """``:MEASure:<function>?`` makes ``function`` the measure function: a side effect unless
-    it is the measure function already."""
-
-    def side_effect(smu: Any) -> str | None:
-        now = smu.last_value("measure_function")
-        if now == function:
-            return None
-        return f"measuring it makes {function} the measure function (now {now or 'unknown'})"
-
-    return side_effect
+    """``:MEASure:<function>?`` makes ``function`` the measure function."""
+    return switches_setting("measure_function", function, f"makes {function} the measure function")
 
 
 def _fixed_range(unit: str, ranges: Any, node: str, doc: str) -> Any:
