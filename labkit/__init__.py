@@ -7,6 +7,7 @@ storage and widgets load on first use (``labkit.ScpiInstrument``, ``labkit.sweep
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from labkit.core import (
@@ -101,6 +102,7 @@ __all__ = [
     "__version__",
     "close_all",
     "instruments",
+    "plugin_include_dir",
     *_LAZY,
 ]
 
@@ -133,6 +135,12 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def plugin_include_dir() -> str:
+    """The folder holding ``labkit_plugin.h``, the C ABI of compiled driver plugins; give it
+    to a build as ``numpy.get_include()`` is given (``include_dirs=[labkit.plugin_include_dir()]``)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
 def _open_link(resource: str, options: Any) -> Transport:

@@ -8,7 +8,12 @@ Two sources, both lazy — nothing is imported until a plugin is used:
   configuration file (``[plugins] paths = [...]``). Each ``*.py`` file or package there is read
   (parsed, not imported): it provides the classes listed in a module-level ``labkit_drivers``
   / ``labkit_steps`` list, or else every top-level class whose base name ends in
-  ``Instrument`` or ``Camera`` (a driver) or ``Step`` (a step).
+  ``Instrument`` or ``Camera`` (a driver) or ``Step`` (a step). Each shared library there
+  (``*.so``, ``*.dylib``, ``*.dll``) is a compiled driver plugin (``labkit_plugin.h``).
+
+An entry point may also name a compiled plugin: its value is then a path to the library (a
+module attribute holding it). Compiled plugins are read without being loaded at discovery,
+probed in a separate process when first used, and only then loaded (``_library_plugins``).
 
 A plugin that fails — a package it needs is missing, a vendor library is not installed, its
 code does not import — is reported with the reason; it never stops the others from working.
@@ -31,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from labkit import _library_plugins
+from labkit._library_files import LIBRARY_NAME, plugin_name
 from labkit.core import MissingVendorLibrary, PluginError
 
 __all__ = ["Plugin", "find", "load_driver", "load_step", "plugin_paths", "plugins", "refresh"]
@@ -98,6 +105,9 @@ class Plugin:
 
 def _why(error: BaseException, target: str) -> str:
     module = target.split(":", 1)[0]
+    reason = getattr(error, "reason", None)
+    if isinstance(error, PluginError) and isinstance(reason, str):
+        return reason  # a compiled plugin's: "wrong ABI: ...", "crashed: ..."
     if isinstance(error, MissingVendorLibrary):
         return f"missing vendor library: {error}"
     if isinstance(error, ModuleNotFoundError):
@@ -122,6 +132,14 @@ def _hint(reason: str) -> str:
         return "Install the vendor's software or point labkit's configuration at the library"
     if reason.startswith("not found"):
         return "Check the entry point or the plugin folder; `labkit plugins` lists what was found"
+    if reason.startswith("wrong ABI"):
+        return (
+            "Rebuild the plugin against this labkit's labkit_plugin.h (labkit.plugin_include_dir())"
+        )
+    if reason.startswith(("not a library", "wrong architecture", "missing symbol")):
+        return "Only plugin libraries built for this machine belong in a plugin folder"
+    if reason.startswith(("crashed", "timed out", "self-test failed", "bad ")):
+        return "The plugin is faulty: report it to its authors; labkit will not load it"
     return "Fix the plugin's code; `labkit plugins` shows every plugin's state"
 
 
@@ -149,8 +167,22 @@ def _from_entry_points(kind: str) -> list[Plugin]:
     for entry in importlib.metadata.entry_points(group=KINDS[kind]):
         dist = getattr(entry, "dist", None)
         origin = f"entry point of {dist.name} {dist.version}" if dist else "entry point"
-        found.append(Plugin(entry.name, kind, entry.value, origin, entry.load))
+        found.append(Plugin(entry.name, kind, entry.value, origin, _entry_loader(entry, kind)))
     return found
+
+
+def _entry_loader(entry: importlib.metadata.EntryPoint, kind: str) -> Callable[[], Any]:
+    """An entry point's loader; one whose value is a path names a compiled plugin library."""
+
+    def load() -> Any:
+        target = entry.load()
+        if not isinstance(target, (str, os.PathLike)):
+            return target
+        if kind != "driver":
+            raise PluginError(f"{entry.value} is a library path; only drivers can be compiled")
+        return _library_plugins.load_library(Path(target))
+
+    return load
 
 
 def _from_folder(folder: Path) -> list[Plugin]:
@@ -162,8 +194,14 @@ def _from_folder(folder: Path) -> list[Plugin]:
         warnings.warn(f"labkit plugin folder {folder} cannot be read: {error}", stacklevel=3)
         return found
     origin = f"folder {folder}"
+    libraries: set[Path] = set()
     for child in children:
         if child.name.startswith(("_", ".")):
+            continue
+        if LIBRARY_NAME.search(child.name) and child.is_file():
+            if child.resolve() not in libraries:  # libfoo.so -> libfoo.so.1 is one library
+                libraries.add(child.resolve())
+                found.append(_library_plugin(child, origin))
             continue
         if child.is_file() and child.suffix == ".py":
             source, is_package = child, False
@@ -187,6 +225,17 @@ def _from_folder(folder: Path) -> list[Plugin]:
                     Plugin(_snake(class_name), kind, f"{child}:{class_name}", origin, loader)
                 )
     return found
+
+
+def _library_plugin(path: Path, origin: str) -> Plugin:
+    """A compiled plugin in a folder: read now (no code runs), probed and loaded on use."""
+    plugin = Plugin(
+        plugin_name(path), "driver", str(path), origin, _library_plugins.library_loader(path)
+    )
+    problem = _library_plugins.static_problem(path)
+    if problem is not None:
+        plugin.status, plugin.reason = "failed", problem
+    return plugin
 
 
 def _declared_classes(tree: ast.Module, kind: str, *, explicit_only: bool) -> list[str]:
@@ -258,6 +307,7 @@ def refresh() -> None:
     global _registry
     with _lock:
         _registry = None
+    _library_plugins.forget_probes()
 
 
 def _discover() -> dict[str, dict[str, Plugin]]:

@@ -239,7 +239,11 @@ class Device(HasTraits):
             self._safe_close_link()
             self._open_on_worker()
 
-        self._worker.call(again)
+        try:
+            self._worker.call(again)
+        except BaseException:
+            self._mark_connected(False)  # the link is closed: say so, not "connected"
+            raise
         self._mark_connected(True)
         return self
 

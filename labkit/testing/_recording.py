@@ -71,9 +71,11 @@ class RecordingTransport:
 
     def __getattr__(self, name: str) -> Any:
         # Transport-specific extras (bulk endpoints, binary blocks) pass through unrecorded
-        # unless they write; writes through extras are recorded by name.
+        # unless they write; writes through extras are recorded by name, as are the methods a
+        # link names as changing state (``writes``: a compiled plugin's set and action).
         attribute = getattr(self.inner, name)
-        if callable(attribute) and ("write" in name or "send" in name):
+        changes = "write" in name or "send" in name or name in getattr(self.inner, "writes", ())
+        if callable(attribute) and changes:
 
             def recorded(*args: Any, **kwargs: Any) -> Any:
                 self._log(repr((name, args)).encode())

@@ -105,9 +105,11 @@ def test_another_process_reads_a_run_while_it_goes(slow_lab):
     import subprocess
     import sys
 
+    # Far more points than the reader needs (minutes at 5 ms a point): the run is aborted once the
+    # other process has read it, so a loaded machine starting Python slowly cannot let it finish.
     run = labkit.sweep(
         slow_lab.smu.settings.voltage,
-        np.linspace(0, 1, 400),
+        np.linspace(0, 1, 20_000),
         read=[slow_lab.dmm.readings.current],
         flush_interval=0.05,
     )
