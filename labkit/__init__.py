@@ -35,6 +35,7 @@ from labkit.core import (
     RampInterrupted,
     Reading,
     ReplyError,
+    RunWaitTimeout,
     Setting,
     SettingTypeError,
     Transport,
@@ -43,6 +44,7 @@ from labkit.core import (
     _hooks,
     close_all,
     instruments,
+    safe_on_exit,
 )
 
 __version__ = "0.1.0"
@@ -94,6 +96,7 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingTypeError",
     "Transport",
@@ -103,6 +106,7 @@ __all__ = [
     "close_all",
     "instruments",
     "plugin_include_dir",
+    "safe_on_exit",
     *_LAZY,
 ]
 

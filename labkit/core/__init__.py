@@ -34,10 +34,12 @@ from labkit.core._errors import (
     PluginError,
     RampInterrupted,
     ReplyError,
+    RunWaitTimeout,
     SettingTypeError,
     UnitError,
     ValidationError,
 )
+from labkit.core._exit import safe_on_exit
 from labkit.core._guards import (
     Bound,
     SettingLock,
@@ -98,6 +100,7 @@ __all__ = [
     "ReadingHandle",
     "Region",
     "ReplyError",
+    "RunWaitTimeout",
     "Setting",
     "SettingHandle",
     "SettingLock",
@@ -120,6 +123,7 @@ __all__ = [
     "fit_span",
     "instruments",
     "reserved_names",
+    "safe_on_exit",
 ]
 
 __getattr__ = moved_names(

@@ -12,6 +12,7 @@ import operator
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from labkit.core import _watch
 from labkit.core._errors import InterlockError, LabkitError
 from labkit.core._units import format_quantity
 
@@ -162,10 +163,20 @@ class Interlock:
         self.condition = condition
         self.when = when
         self.reason = reason
+        self.tripped: Any = None
+        """The last :class:`~labkit.core._watch.Trip` of this interlock, if it tripped."""
 
     def applies_to(self, value: Any) -> bool:
         """Whether changing the setting to ``value`` needs the condition (turning off never does
-        if ``when=True``)."""
+        if ``when=True``, and going to the setting's declared safe value never does: that is
+        what a trip does when the condition fails)."""
+        safe = self.setting.spec.safe
+        if safe is not None:
+            try:
+                if value == self.setting.spec.coerce(safe):
+                    return False
+            except Exception:
+                pass
         if self.when is None:
             return True
         if callable(self.when):
@@ -218,8 +229,9 @@ class Interlock:
         )
 
     def remove(self) -> None:
-        """Lift this interlock."""
+        """Lift this interlock (and stop watching it)."""
         self.setting.state.remove_interlock(self)
+        _watch.watcher().unwatch(self)
 
     def describe(self) -> str:
         target = ""

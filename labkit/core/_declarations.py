@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from traitlets import HasTraits, MetaHasTraits
 
 from labkit.core import _registry
+from labkit.core._attributes import seal
 from labkit.core._errors import DeclarationError
 from labkit.core._spec import MethodAccessor, TraitSpec
 from labkit.core._traits import LabkitTrait, as_trait
@@ -109,7 +110,7 @@ class InstrumentMeta(MetaHasTraits):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         _check_units_once(cls)
         if kwargs.get("parent") is not None:
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)  # a channel: sealed with its parent
         klass = cast("type[Instrument]", cls)  # the classes this metaclass makes
         name = _registry.check_name(kwargs.get("name") or klass.default_name())
         link = kwargs.get("link") or kwargs.get("transport")
@@ -120,6 +121,7 @@ class InstrumentMeta(MetaHasTraits):
         if existing is not None:
             return existing
         instrument = super().__call__(*args, **kwargs)
+        seal(instrument)  # from now on a misspelt name is an AttributeError, not an attribute
         _registry.register(instrument)
         return instrument
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from traitlets import All, Bool, HasTraits
 
 from labkit.core import _hooks
+from labkit.core._attributes import SEALED, no_attribute, refuse_unknown
 from labkit.core._errors import (
     ConfigurationError,
     ConnectionLost,
@@ -63,6 +64,20 @@ class Device(HasTraits):
         self._closed = False
         self._busy_count = 0
         self._channels: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ names
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A typo (smu.current_limt = 1) must not become a new attribute: see ._attributes.
+        if name[0] != "_" and SEALED in self.__dict__ and not self._worker.on_worker():
+            refuse_unknown(self, name)
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names the instance does not have: say which were meant.
+        if name[0] == "_" or SEALED not in self.__dict__:
+            raise AttributeError(name)
+        raise AttributeError(no_attribute(self, name))
 
     # ------------------------------------------------------------------ what it is
 

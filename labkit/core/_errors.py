@@ -27,10 +27,14 @@ __all__ = [
     "PluginError",
     "RampInterrupted",
     "ReplyError",
+    "RunWaitTimeout",
     "SettingTypeError",
     "UnitError",
     "ValidationError",
 ]
+
+
+_LONGEST = 2000  # characters of an error's message
 
 
 class LabkitError(Exception):
@@ -49,6 +53,8 @@ class LabkitError(Exception):
         setting: str | None = None,
         hint: str | None = None,
     ) -> None:
+        if len(message) > _LONGEST:  # a value quoted whole must never flood a notebook
+            message = f"{message[: _LONGEST - 40]}… ({len(message):,} characters in all)"
         self.message = message
         self.instrument = instrument
         self.setting = setting
@@ -179,8 +185,13 @@ class InstrumentError(LabkitError):
         return text
 
 
-class InstrumentTimeout(InstrumentError, TimeoutError):
-    """No complete reply arrived within the timeout."""
+class InstrumentTimeout(InstrumentError):
+    """No complete reply arrived within the instrument's timeout.
+
+    Deliberately *not* a built-in ``TimeoutError``: a run that fails with it raises it from
+    ``run.wait()``, where ``TimeoutError`` means "the wait ended, the run is still going"
+    (:class:`RunWaitTimeout`). Catch it by name (``except labkit.InstrumentTimeout``).
+    """
 
 
 class ConnectionLost(InstrumentError, ConnectionError):
@@ -201,6 +212,23 @@ class RampInterrupted(InstrumentError):
     def __init__(self, message: str, *, reached: Any = None, target: Any = None, **context: Any):
         self.reached = reached
         self.target = target
+        super().__init__(message, **context)
+
+
+class RunWaitTimeout(LabkitError, TimeoutError):
+    """``run.wait(timeout)`` (or ``run.abort(timeout=...)``) returned before the run ended.
+
+    The run goes on: nothing failed. A ``TimeoutError``, as ``Future.result(timeout)`` raises,
+    so ``except TimeoutError`` around a wait keeps meaning "still running"; a run that *failed*
+    raises its own error instead (an :class:`InstrumentTimeout` is not a ``TimeoutError``).
+    ``run_id`` and ``status`` say which run and what it was doing.
+    """
+
+    def __init__(
+        self, message: str, *, run_id: str | None = None, status: str | None = None, **context: Any
+    ) -> None:
+        self.run_id = run_id
+        self.status = status
         super().__init__(message, **context)
 
 

@@ -8,10 +8,12 @@ suggestion, and carry the declaration (unit, limits) along with the instrument.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from labkit.core import _watch
 from labkit.core._conditions import Condition, Interlock, compare
 from labkit.core._errors import ConfigurationError
 from labkit.core._spec import TraitSpec
@@ -207,11 +209,22 @@ class SettingHandle(Handle):
     def ramp_rate(self, rate: float | str | None) -> None:
         self.state.set_ramp_rate(rate)
 
-    def interlock(self, condition: Condition, *, when: Any = None, reason: str = "") -> Interlock:
-        """Allow changes (to values matching ``when``) only while ``condition`` holds.
+    def interlock(
+        self,
+        condition: Condition,
+        *,
+        when: Any = None,
+        reason: str = "",
+        check_every: float | None = None,
+    ) -> Interlock:
+        """Allow changes (to values matching ``when``) only while ``condition`` holds, and
+        watch it: while the setting is in such a state (and whenever a run uses the
+        instrument) the condition is re-checked every ``check_every`` seconds (0.5 s by
+        default); when it fails, or cannot be read, the instrument's outputs go to their
+        safe values and a run using it fails, saying why.
 
         ``smu.settings.output.interlock(tc.readings.temperature < "350 K", when=True)``:
-        the output may be switched on only while the sample is below 350 K.
+        the output may be on only while the sample is below 350 K.
         """
         if not isinstance(condition, Condition):
             if callable(condition):
@@ -222,8 +235,15 @@ class SettingHandle(Handle):
                     setting=self.full_name,
                     hint="Compare a handle (tc.readings.temperature < 350) or pass a function",
                 )
+        if check_every is not None and not 0 < check_every < math.inf:
+            raise ConfigurationError(
+                f"check_every must be a positive number of seconds, not {check_every!r}",
+                setting=self.full_name,
+                hint="Give e.g. check_every=0.5",
+            )
         interlock = Interlock(self, condition, when=when, reason=reason)
         self.state.add_interlock(interlock)
+        _watch.watcher().watch(interlock, check_every)
         return interlock
 
     @property

@@ -9,20 +9,30 @@ pyserial, pyusb, picked by the address) and their declarations may use command t
 :meth:`~MessageInstrument.read_bytes` — on the instrument's worker, with the one rule message
 links need: after a timeout a late reply may still arrive, so the input is cleared before the
 next exchange rather than taken for its answer.
+
+Raw messages from outside the instrument's own code pass the guards first
+(:mod:`._raw`): a declared setting's command is checked like a set, and where locks, soft
+limits or interlocks are in force anything labkit cannot check needs ``raw_access``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from labkit.core._errors import ConfigurationError, InstrumentTimeout, LabkitError
 from labkit.core._instrument import Instrument
+from labkit.core._raw import check_raw, refuse_wrong_key
 from labkit.core._transport import Transport
 
 __all__ = ["MessageInstrument"]
 
 T = TypeVar("T")
+
+_raw_keys = threading.local()  # {id(root instrument): key} of raw_access blocks, per thread
+_NO_KEY = object()
 
 
 class MessageInstrument(Instrument):
@@ -55,20 +65,34 @@ class MessageInstrument(Instrument):
     # ------------------------------------------------------------------ message I/O
 
     def write(self, message: str) -> None:
-        """Send a message to the instrument (on its worker thread)."""
+        """Send a message to the instrument (on its worker thread).
+
+        From outside the instrument's own code it is checked first (:meth:`check_message`):
+        a declared setting's command like a set, and, where guards are in force, anything
+        labkit cannot check only inside :meth:`raw_access`.
+        """
+        checked = self.__guard(message)
         self.__exchange(_write, message)
+        _store(checked)
 
     def query(self, message: str) -> str:
-        """Send a message and return the reply (on the worker thread)."""
-        return self.__exchange(_query, message)
+        """Send a message and return the reply (on the worker thread); checked as in
+        :meth:`write` (plain queries always pass)."""
+        checked = self.__guard(message)
+        reply = self.__exchange(_query, message)
+        _store(checked)
+        return reply
 
     def read_message(self) -> str:
         """Read one message the instrument sent (after a write)."""
         return self.__exchange(_read)
 
     def write_bytes(self, data: bytes) -> None:
-        """Send raw bytes, no termination added."""
-        self.__exchange(_write_bytes, bytes(data))
+        """Send raw bytes, no termination added (where guards are in force, only inside
+        :meth:`raw_access`)."""
+        data = bytes(data)
+        self.__guard(data)
+        self.__exchange(_write_bytes, data)
 
     def read_bytes(self, size: int) -> bytes:
         """Read exactly ``size`` raw bytes."""
@@ -77,6 +101,47 @@ class MessageInstrument(Instrument):
     def clear(self) -> None:
         """Discard anything the instrument sent that nobody read (a late reply)."""
         self.__exchange(_clear)
+
+    # ------------------------------------------------------------------ the guards on raw I/O
+
+    def check_message(self, message: str | bytes) -> list[tuple[Any, Any]]:
+        """Refuse ``message`` as :meth:`write` would (raising the same error), sending
+        nothing; returns the declared settings it sets, with their checked values.
+
+        Drivers call it before sending a message a user gave them from the worker
+        (``tc.command(...)``), where :meth:`write` trusts what it is given.
+        """
+        root = self.parent or self
+        key = getattr(_raw_keys, "keys", {}).get(id(root), _NO_KEY)
+        if key is _NO_KEY:
+            return check_raw(root, message, key=None, raw_access=False)
+        return check_raw(root, message, key=key, raw_access=True)
+
+    @contextlib.contextmanager
+    def raw_access(self, key: str | None = None) -> Iterator[Any]:
+        """Within the block (on this thread), raw messages labkit cannot check go through
+        the guards in force: an instructor's locks need their ``key``; soft limits and
+        interlocks only this explicit block. A declared setting's command is still checked
+        like a set, and the key never lifts a lock. ``with smu.raw_access("s3cret"): ...``
+        """
+        root = self.parent or self
+        if key is not None:
+            refuse_wrong_key(root, key)
+        keys = _raw_keys.__dict__.setdefault("keys", {})
+        before = keys.get(id(root), _NO_KEY)
+        keys[id(root)] = key
+        try:
+            yield self
+        finally:
+            if before is _NO_KEY:
+                keys.pop(id(root), None)
+            else:
+                keys[id(root)] = before
+
+    def __guard(self, message: str | bytes) -> list[tuple[Any, Any]]:
+        if self._worker.on_worker():  # the instrument's own code: what a checked set sends
+            return []
+        return self.check_message(message)
 
     def __exchange(self, call: Callable[..., T], *args: Any) -> T:
         if self._worker.on_worker():
@@ -107,6 +172,12 @@ class MessageInstrument(Instrument):
     def _open_on_worker(self) -> None:
         self.stale_input = False
         super()._open_on_worker()
+
+
+def _store(checked: list[tuple[Any, Any]]) -> None:
+    """What a raw message set, stored as a set's acknowledged value would be."""
+    for handle, value in checked:
+        handle.instrument.store(handle.name, value)
 
 
 def _write(transport: Transport, message: str) -> None:

@@ -3,12 +3,11 @@
 A notebook cell that creates ``Keithley2450("GPIB0::24::INSTR", name="smu")`` is often run
 again. The second run returns the instrument already connected instead of failing on a busy
 port; a different driver or resource under the same name is a clear error. Everything still
-open is closed when the interpreter exits.
+open is made safe and closed when the interpreter exits (:mod:`labkit.core._exit`).
 """
 
 from __future__ import annotations
 
-import atexit
 import re
 import threading
 import warnings
@@ -86,12 +85,9 @@ def instruments() -> list[Instrument]:
 
 
 def close_all() -> None:
-    """Close every open instrument, newest first (also runs at interpreter exit)."""
+    """Close every open instrument, newest first (nothing is moved to safe values)."""
     for instrument in reversed(instruments()):
         try:
             instrument.close()
         except Exception as error:  # closing the rest matters more than one failure
             warnings.warn(f"closing {instrument.name} failed: {error}", stacklevel=2)
-
-
-atexit.register(close_all)

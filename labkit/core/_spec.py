@@ -19,11 +19,12 @@ from typing import Any, Literal
 from labkit.core._errors import (
     ChoiceError,
     DeclarationError,
+    LimitError,
     ReplyError,
     SettingTypeError,
 )
 from labkit.core._kinds import KINDS, Kind, kind_of, split_choices
-from labkit.core._units import format_quantity, to_number
+from labkit.core._units import check_text, format_quantity, shorten, to_number
 
 __all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
@@ -34,6 +35,7 @@ _TRUE_WORDS = {"1", "on", "true", "yes"}
 _FALSE_WORDS = {"0", "off", "false", "no"}
 _REPLY_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _REL_TOL = 1e-9
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclasses.dataclass(eq=False)
@@ -216,50 +218,81 @@ class TraitSpec:
     # -- values in --------------------------------------------------------------------
 
     def coerce(self, value: Any, *, where: str | None = None) -> Any:
-        """Turn what a user wrote into this declaration's kind, in its unit (no limit checks)."""
-        # The hot path of sweeps: a plain number, already in the declared unit (and not NaN).
+        """Turn what a user wrote into this declaration's kind, in its unit (no limit checks).
+
+        Only finite numbers, printable text of sensible length, and units of the same kind
+        get through (see :mod:`labkit.core._units`); an int setting takes whole numbers that
+        fit 64 bits, kept exact (``2**60 + 1`` is not rounded through a float).
+        """
+        # The hot path of sweeps: a plain finite float, already in the declared unit.
         if (
             self.kind == "float"
             and self.choices is None
-            and type(value) in (float, int)
-            and value == value
+            and type(value) is float
+            and -math.inf < value < math.inf
         ):
-            return float(value)
+            return value
         where = where or self.qualname
         if value is None:
-            raise SettingTypeError("a value is needed, not None", setting=where)
+            raise SettingTypeError(
+                "a value is needed, not None", setting=where, limit=self._expected()
+            )
         if self.kind == "bool":
             return self._coerce_bool(value, where)
         if self.kind in ("enum", "str"):
+            if isinstance(value, str):
+                check_text(value, where=where, limit=self._expected())
             if self.choices is not None:
                 return self._match_label(value, where)
             if not isinstance(value, str):
                 raise SettingTypeError(
-                    f"{value!r} ({type(value).__name__}) is not text",
+                    f"{shorten(value)} ({type(value).__name__}) is not text",
                     setting=where,
                     value=value,
+                    limit="text",
                     hint="Give a string",
                 )
             return value
-        number = to_number(value, self.unit, where=where)
-        if math.isnan(number):
-            raise SettingTypeError(
-                f"{value!r} is not a number (NaN)",
-                setting=where,
-                value=value,
-                hint="Give a finite number",
-            )
         if self.kind == "int":
-            if not math.isfinite(number) or number != round(number):
-                raise SettingTypeError(
-                    f"{value!r} is not a whole number",
-                    setting=where,
-                    value=value,
-                    hint="Give a whole number",
-                )
-            number = round(number)
+            number: Any = self._whole(value, where)
+        else:
+            number = to_number(value, self.unit, where=where)
         if self.choices is not None:
             return self._match_number(number, value, where)
+        return number
+
+    def _expected(self) -> Any:
+        """What a value must be, for the ``limit`` of type errors."""
+        if self.choices is not None:
+            return self.choices
+        if self.kind == "bool":
+            return "on/off"
+        if self.kind in ("enum", "str"):
+            return "text"
+        return self.unit or "a number"
+
+    def _whole(self, value: Any, where: str) -> int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            number = int(value)
+        else:
+            real = to_number(value, self.unit, where=where)
+            if real != round(real):
+                raise SettingTypeError(
+                    f"{shorten(value)} is not a whole number",
+                    setting=where,
+                    value=value,
+                    limit="a whole number",
+                    hint="Give a whole number",
+                )
+            number = round(real)
+        if not _INT64[0] <= number <= _INT64[1]:
+            raise LimitError(
+                f"{shorten(value)} does not fit a 64-bit integer ({_INT64[0]:,} … {_INT64[1]:,})",
+                setting=where,
+                value=value,
+                limit=_INT64,
+                hint="Give a whole number within the setting's limits",
+            )
         return number
 
     def _coerce_bool(self, value: Any, where: str) -> bool:
@@ -267,12 +300,16 @@ class TraitSpec:
             return bool(value)
         if isinstance(value, numbers.Integral) and value in (0, 1):
             return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-            return value.strip().lower() in _TRUE_WORDS
+        if isinstance(value, str):
+            check_text(value, where=where, limit="on/off")
+            word = value.strip().lower()
+            if word in _TRUE_WORDS or word in _FALSE_WORDS:
+                return word in _TRUE_WORDS
         raise SettingTypeError(
-            f"{value!r} is not on/off",
+            f"{shorten(value)} is not on/off",
             setting=where,
             value=value,
+            limit="on/off",
             hint="Give True or False (or 'on'/'off')",
         )
 
@@ -287,7 +324,7 @@ class TraitSpec:
             if value.strip().casefold() in folded:
                 return folded[value.strip().casefold()]
         raise ChoiceError(
-            f"{value!r} is not one of the choices",
+            f"{shorten(value)} is not one of the choices",
             setting=where,
             value=value,
             limit=self.choices,
@@ -401,7 +438,7 @@ class TraitSpec:
             )
         number = float(text)
         if self.kind == "int":
-            if number != round(number):
+            if not math.isfinite(number) or number != round(number):
                 raise ReplyError(
                     f"expected a whole number, the instrument answered {reply!r}",
                     setting=where,

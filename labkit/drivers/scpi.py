@@ -210,8 +210,11 @@ class ScpiInstrument(MessageInstrument):
         """Send ``command`` and read its IEEE 488.2 definite-length block reply (binary data).
 
         Reads ``#``, the digit count, the length, exactly that many bytes, then the reply's
-        termination; works over every transport (it uses byte reads only).
+        termination; works over every transport (it uses byte reads only). ``command`` is
+        checked as a raw message (:meth:`check_message`).
         """
+        if not self.worker.on_worker():
+            self.check_message(command)
         return self.run_io(self._query_block, command)
 
     def _query_block(self, command: str) -> bytes:

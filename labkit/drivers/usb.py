@@ -41,7 +41,10 @@ class UsbInstrument(MessageInstrument):
             )
 
     def bulk_write(self, endpoint: int, data: bytes, timeout: float | None = None) -> int:
-        """Send ``data`` to a bulk OUT endpoint."""
+        """Send ``data`` to a bulk OUT endpoint (raw data: where guards are in force, only
+        inside :meth:`raw_access`)."""
+        if not self.worker.on_worker():
+            self.check_message(bytes(data))
         return self.run_io(lambda: self.usb.bulk_write(endpoint, bytes(data), timeout))
 
     def bulk_read(self, endpoint: int, size: int, timeout: float | None = None) -> bytes:
@@ -57,7 +60,10 @@ class UsbInstrument(MessageInstrument):
         data_or_length: Any = None,
         timeout: float | None = None,
     ) -> bytes | int:
-        """A control transfer on endpoint 0 (vendor requests)."""
+        """A control transfer on endpoint 0 (vendor requests). A host-to-device one is raw
+        data: where guards are in force, only inside :meth:`raw_access`."""
+        if not request_type & 0x80 and not self.worker.on_worker():
+            self.check_message(bytes(data_or_length or b""))
         return self.run_io(
             lambda: self.usb.control_transfer(
                 request_type, request, value, index, data_or_length, timeout

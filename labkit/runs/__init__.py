@@ -21,13 +21,14 @@ from typing import Any
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
 from labkit.runs._camera import CameraStream, FrameStep, Snap
+from labkit.runs._claims import SettingInUse
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback
 from labkit.runs._loops import Grid, Repeat, Sweep, TimeSeries, grid_positions
 from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
-from labkit.runs._run import Run
+from labkit.runs._run import Run, active_runs
 from labkit.runs._step import ExperimentStep, is_step
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Run",
     "Sequence",
     "Set",
+    "SettingInUse",
     "Settle",
     "SettleTimeout",
     "Snap",
@@ -54,6 +56,7 @@ __all__ = [
     "Sweep",
     "TimeSeries",
     "Wait",
+    "active_runs",
     "as_step",
     "available_steps",
     "dry_run",

@@ -17,8 +17,12 @@ from labkit.store import Variable, dtype_for_kind
 __all__ = ["Call", "Read", "Sequence", "Set", "Settle", "SettleTimeout", "Wait", "as_step"]
 
 
-class SettleTimeout(LabkitError, TimeoutError):
-    """A condition did not settle (or a feedback loop did not reach its target) in time."""
+class SettleTimeout(LabkitError):
+    """A condition did not settle (or a feedback loop did not reach its target) in time.
+
+    It fails the run, so it is not a ``TimeoutError``: around ``run.wait()`` that means the
+    wait ended with the run still going (:class:`~labkit.RunWaitTimeout`).
+    """
 
 
 def as_step(item: Any) -> Any:
@@ -44,7 +48,7 @@ class Set:
         self._value: Any = None
 
     def prepare(self, plan: PlanBuilder) -> None:
-        self._value = plan.setpoints(self.setting, [self.value])[0].item()
+        self._value = plan.setpoints(self.setting, [self.value]).tolist()[0]
 
     async def run(self, ctx: StepContext) -> None:
         await ctx.set(self.setting, self._value)

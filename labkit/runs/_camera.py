@@ -19,7 +19,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from labkit.core import ConfigurationError, Frame, FrameSource, InstrumentTimeout, StreamClosed
+from labkit.core import (
+    ConfigurationError,
+    Frame,
+    FrameSource,
+    InstrumentTimeout,
+    NotConnectedError,
+    StreamClosed,
+)
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import PlanBuilder
 from labkit.store import Variable
@@ -40,6 +47,9 @@ class FrameStep(Protocol):
     camera: Any
     name: str
     continuous: bool
+
+
+_STOPPED_GRACE = 0.5  # seconds a camera may report "not acquiring" before the stream fails
 
 
 def _camera_name(camera: Any, name: str | None) -> str:
@@ -181,10 +191,17 @@ class CameraStream:
             )
 
     def _consume(self, ctx: StepContext, queue: Any, stop: threading.Event) -> int:
-        """On its own thread: take frames off the queue and write them, until done."""
-        deadline = None if self.duration is None else time.monotonic() + self.duration
-        last_frame = time.monotonic()
+        """On its own thread: take frames off the queue and write them, until done.
+
+        The stream ending early fails the run: a camera closed mid-run (its queues end), or
+        one that stopped acquiring with frames still wanted, is not a completed recording.
+        """
+        start = time.monotonic()
+        deadline = None if self.duration is None else start + self.duration
+        last_frame = start
         count = 0
+        seen_acquiring = bool(self.camera.acquiring)
+        stopped_since: float | None = None
         while not stop.is_set():
             if self.frames is not None and count >= self.frames:
                 break
@@ -201,9 +218,22 @@ class CameraStream:
                         instrument=getattr(self.camera, "name", self.name),
                         hint="Check the camera's trigger and exposure settings",
                     ) from None
+                acquiring = bool(self.camera.acquiring)
+                if seen_acquiring and not acquiring and not len(queue) and not stop.is_set():
+                    # Give a camera that stopped because it failed the moment it takes to
+                    # close the queues with its error: that error says more than this one.
+                    now = time.monotonic()
+                    stopped_since = stopped_since or now
+                    if now - stopped_since >= _STOPPED_GRACE:
+                        raise self._ended_early("stopped acquiring", count, start) from None
+                else:
+                    stopped_since = None
+                seen_acquiring = seen_acquiring or acquiring
                 continue
             except StreamClosed:
-                break
+                if stop.is_set():
+                    break
+                raise self._ended_early("was closed", count, start) from None
             last_frame = time.monotonic()
             if count == 0:
                 pixels = _pixels_variable(self.name, self.camera, frame, self.compression)
@@ -211,6 +241,18 @@ class CameraStream:
             ctx.at(count).record(_frame_values(self.name, frame), time=frame.timestamp)
             count += 1
         return count
+
+    def _ended_early(self, what: str, count: int, start: float) -> NotConnectedError:
+        wanted = []
+        if self.frames is not None:
+            wanted.append(f"{count} of {self.frames} frames")
+        if self.duration is not None:
+            wanted.append(f"{time.monotonic() - start:.3g} s of {self.duration:g} s")
+        return NotConnectedError(
+            f"the camera {what} during the stream, after {' and '.join(wanted)}",
+            instrument=getattr(self.camera, "name", self.name),
+            hint="The frames recorded so far are in the run; reopen the camera and run again",
+        )
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import numbers
+import threading
 import time
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from labkit.core import Handle, SettingHandle
-from labkit.core._units import to_number
+from labkit.core import Handle, LimitError, SettingHandle, ValidationError
+from labkit.core._units import shorten, to_number
 from labkit.store import Variable, time_value
 
 if TYPE_CHECKING:
@@ -28,12 +30,42 @@ if TYPE_CHECKING:
 __all__ = ["StepContext", "seconds"]
 
 
+_COUNT_MAX = 2**63 - 1
+
+
 def seconds(value: Any, what: str = "a duration") -> float:
-    """``2``, ``"500 ms"``, ``"2 min"`` → seconds; negative durations are refused."""
+    """``2``, ``"500 ms"``, ``"2 min"`` → seconds; negative durations are refused (so are
+    infinities, NaN, other units and text that is not a time: see ``to_number``)."""
     number = to_number(value, "s", where=what)
-    if number < 0:
-        raise ValueError(f"{what} must not be negative, not {value!r}")
+    if not 0 <= number <= threading.TIMEOUT_MAX:
+        raise LimitError(
+            f"{what} must be from 0 to {threading.TIMEOUT_MAX:.3g} s (the longest wait Python "
+            f"can make), not {shorten(value)}",
+            value=value,
+            limit=(0, threading.TIMEOUT_MAX),
+            hint="Give a time of zero or more, e.g. 0.5 or '500 ms'",
+        )
     return number
+
+
+def whole_count(value: Any, what: str) -> int:
+    """A number of times or points: a whole number, zero or more, that fits 64 bits."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(
+            f"{what} must be a whole number, not {shorten(value)}",
+            value=value,
+            limit="a whole number",
+            hint="Give e.g. 100",
+        )
+    count = int(value)
+    if not 0 <= count <= _COUNT_MAX:
+        raise LimitError(
+            f"{what} must be a whole number from 0 to {_COUNT_MAX:,}, not {shorten(value)}",
+            value=value,
+            limit=(0, _COUNT_MAX),
+            hint="Give e.g. 100",
+        )
+    return count
 
 
 class StepContext:

@@ -19,7 +19,17 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from labkit.core import Condition, ConfigurationError, Instrument, SettingHandle, _loop, instruments
+from labkit.core import (
+    Condition,
+    ConfigurationError,
+    Instrument,
+    SettingHandle,
+    _exit,
+    _loop,
+    _watch,
+    instruments,
+)
+from labkit.runs import _claims
 from labkit.runs._context import StepContext, seconds
 from labkit.runs._plan import Plan
 from labkit.runs._provenance import provenance
@@ -105,8 +115,11 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.claimed: set[tuple[int, str]] = set()  # settings this run owns (see _claims)
         self.pause_requested = False
         self.abort_requested = False
+        self.abort_reason: str | None = None
+        self.fail_error: BaseException | None = None  # a failure from outside the steps
         self.suspensions: dict[int, str] = {}
         self.suspend_epoch = 0
         self.task: asyncio.Task[Any] | None = None
@@ -127,13 +140,29 @@ class Engine:
         self.pause_requested = False
         self._notify()
 
-    def request_abort(self) -> None:
+    def request_abort(self, reason: str = "by request") -> None:
         if self.abort_requested or self.run.done:
             return
         self.abort_requested = True
-        self.run.feed.update(message="aborting")
+        self.abort_reason = reason
+        self.event("abort requested", reason=reason)
+        self.run.feed.update(message=f"aborting: {reason}")
         if self.task is not None:
             self.task.cancel()
+
+    def request_fail(self, error: BaseException) -> None:
+        """End the run as failed with ``error`` (an interlock tripped under it)."""
+        if self.abort_requested or self.fail_error is not None or self.run.done:
+            return
+        self.fail_error = error
+        self.run.feed.update(message=f"failing: {error}")
+        if self.task is not None:
+            self.task.cancel()
+
+    def uses(self) -> set[int]:
+        """The ids of the instruments this run sets or reads."""
+        used = {id(instrument) for instrument in self.plan.instruments.values()}
+        return used | {id(instrument) for instrument in self.touched.values()}
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -142,7 +171,13 @@ class Engine:
     # -- used by steps ----------------------------------------------------------------------
 
     def touch(self, handle: SettingHandle) -> None:
+        """Note that the run sets ``handle`` (made safe if the run ends badly), claiming it
+        if the plan did not (a step setting something it did not declare)."""
         instrument = handle.instrument
+        key = (id(instrument), handle.name)
+        if key not in self.claimed:
+            _claims.claim(self.run, [handle])
+            self.claimed.add(key)
         self.touched.setdefault(instrument.name, instrument)
 
     def event(self, event: str, **details: Any) -> None:
@@ -182,6 +217,7 @@ class Engine:
 
     async def main(self) -> None:
         self.task = asyncio.current_task()
+        _running.add(self)
         self._changed = asyncio.Event()
         helpers = [asyncio.create_task(self._publish())]
         status, error = "completed", None
@@ -195,13 +231,16 @@ class Engine:
             for node in self.plan.root.children:
                 await root.run(node.step)
         except asyncio.CancelledError:
-            status = "aborted"
+            if self.fail_error is not None:
+                status, error = "failed", self.fail_error
+            else:
+                status = "aborted"
         except Exception as failure:
             status, error = "failed", failure
         finally:
             for helper in helpers:
                 helper.cancel()
-        if status == "aborted":
+        if status == "aborted" or self.fail_error is not None:
             # Python 3.11+ counts cancellations; the abort's own is taken back (3.10 has none).
             uncancel = getattr(self.task, "uncancel", None)
             cancelling = getattr(self.task, "cancelling", None)
@@ -222,11 +261,15 @@ class Engine:
                     details["made_safe"] = await self._make_safe()
         except Exception as failure:  # keep going: the status must be written
             details.setdefault("finish_errors", []).append(repr(failure))
+        if status == "aborted" and self.abort_reason:
+            details["abort_reason"] = self.abort_reason
         try:
             await asyncio.to_thread(self.writer.finish, status, **details)
         except Exception as failure:
             if error is None:
                 status, error = "failed", failure
+        _claims.release(self.run)
+        _running.discard(self)
         self.run.feed.finished(status, error, self.writer.durable_points, self.writer.points)
 
     async def _make_safe(self) -> dict[str, Any]:
@@ -290,8 +333,13 @@ def start(
     redo_on_suspend: bool = True,
 ) -> Run:
     """Prepare, check, create the store and launch; returns the :class:`Run` at once."""
+    if _exit.exiting():
+        raise ConfigurationError(
+            "Python is exiting: no new run may start", hint="Start runs before the script ends"
+        )
     plan = Plan.build(steps)
     plan.check()
+    claimed = _claimed_settings(plan)
     watched = [_suspender(item) for item in suspenders]
     root = check_writable(resolve_data_root(data_root, storage_options))
     run_name = name or _default_name(plan)
@@ -315,12 +363,31 @@ def start(
         "events": [],
     }
     writer = RunWriter(path, plan.variables.values(), attributes, flush_interval=flush_interval)
-    writer.create()
     run = Run(run_id, run_name, writer.path, plan, writer)
-    engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
-    run.feed.attach(engine, progress)
-    run.feed.running(_loop.submit(engine.main()))
+    submitted = False
+    try:
+        _claims.claim(run, claimed.values())
+        writer.create()
+        engine = Engine(plan, writer, run, suspenders=watched, redo_on_suspend=redo_on_suspend)
+        engine.claimed.update(claimed)
+        run.feed.attach(engine, progress)
+        future = _loop.submit(engine.main())
+        submitted = True
+        run.feed.running(future)
+    except BaseException:  # Ctrl-C included: a run that never started holds nothing
+        if not submitted:
+            _claims.release(run)
+            run.feed.forget()
+        raise
     return run
+
+
+def _claimed_settings(plan: Plan) -> dict[tuple[int, str], SettingHandle]:
+    """The settings a plan sets, each once."""
+    found: dict[tuple[int, str], SettingHandle] = {}
+    for entry in plan.setpoints:
+        found.setdefault((id(entry.handle.instrument), entry.handle.name), entry.handle)
+    return found
 
 
 def _snapshot(instrument: Instrument) -> dict[str, Any]:
@@ -335,3 +402,36 @@ def _default_name(plan: Plan) -> str:
     if len(steps) == 1:
         return str(steps[0].description.get("name") or steps[0].description["step"]).lower()
     return "run"
+
+
+_running: set[Engine] = set()  # engines whose task has started and not finished (on the loop)
+
+
+def _in_use() -> set[int]:
+    """Instruments running runs use: their interlocks are watched whatever their state."""
+    used: set[int] = set()
+    for engine in list(_running):
+        used |= engine.uses()
+    return used
+
+
+def _interlock_tripped(trip: _watch.Trip) -> None:
+    """On labkit's loop: a run using the tripped instrument records it and fails."""
+    key = id(trip.instrument)
+    for engine in list(_running):
+        if key not in engine.uses():
+            continue
+        interlock = trip.interlock
+        engine.event(
+            "interlock tripped",
+            setting=interlock.setting.full_name,
+            condition=interlock.condition.description,
+            reason=trip.reason,
+            made_safe=jsonable(trip.made_safe),
+            error=trip.error,
+        )
+        engine.request_fail(trip.exception())
+
+
+_watch.on_trip(_interlock_tripped)
+_watch.in_use_by(_in_use)

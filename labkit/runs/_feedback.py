@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from labkit.core import ConfigurationError, ReadingHandle, SettingHandle
+from labkit.core import (
+    ConfigurationError,
+    LimitError,
+    ReadingHandle,
+    SettingHandle,
+    ValidationError,
+)
 from labkit.core._units import format_quantity, to_number
 from labkit.runs._basic import SettleTimeout
 from labkit.runs._context import StepContext, seconds
@@ -108,13 +114,22 @@ class Feedback:
         where = reading.full_name
         self.target = to_number(target, reading.unit, where=f"{where} target")
         self.tolerance = abs(to_number(tolerance, reading.unit, where=f"{where} tolerance"))
-        self.kp, self.ki, self.kd = float(kp), float(ki), float(kd)
+        self.kp, self.ki, self.kd = (
+            to_number(gain, None, where=f"Feedback's {what}")
+            for gain, what in ((kp, "kp"), (ki, "ki"), (kd, "kd"))
+        )
         self.hold = seconds(hold, "Feedback's hold")
         self.interval = seconds(interval, "Feedback's interval")
         if self.interval <= 0:
-            raise ConfigurationError("Feedback's interval must be positive")
+            raise LimitError(
+                "Feedback's interval must be positive",
+                value=interval,
+                limit=(0, math.inf),
+                hint="Give e.g. interval='500 ms'",
+            )
         self.timeout = None if timeout is None else seconds(timeout, "Feedback's timeout")
         self.output_limits = output_limits
+        self._output_range()  # refused now if it is not a (low, high) pair of values
         self.record = record
         self.name = name
         self._range: tuple[float, float] = (-math.inf, math.inf)
@@ -125,7 +140,14 @@ class Feedback:
         if self.output_limits is None:
             return self.setting.limits
         unit, where = self.setting.unit, f"{self.setting.full_name} output limit"
-        low, high = (to_number(v, unit, where=where) for v in self.output_limits)
+        pair = self.output_limits
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValidationError(
+                "output_limits must be a (low, high) pair",
+                limit="(low, high)",
+                hint="Give e.g. output_limits=(0, '2 V')",
+            )
+        low, high = (to_number(v, unit, where=where) for v in pair)
         if low >= high:
             raise ConfigurationError(f"output_limits {self.output_limits!r} must be (low, high)")
         return low, high

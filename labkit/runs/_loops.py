@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from labkit.core import Condition, ConfigurationError, Handle, SettingHandle
+from labkit.core import Condition, ConfigurationError, Handle, LimitError, SettingHandle
+from labkit.core._units import to_number
 from labkit.runs._basic import Read, as_step
-from labkit.runs._context import StepContext, seconds
+from labkit.runs._context import StepContext, seconds, whole_count
 from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
 from labkit.store import Variable, dtype_for_kind
 
@@ -222,9 +223,7 @@ class Repeat:
     """Run the body ``count`` times along a ``repeat`` dimension (``Repeat(5, Read(dmm...))``)."""
 
     def __init__(self, count: int, *body: Any, dim: str = "repeat") -> None:
-        if not isinstance(count, int) or count < 0:
-            raise ConfigurationError(f"Repeat needs a whole number of times, not {count!r}")
-        self.count = count
+        self.count = whole_count(count, "Repeat's count")
         self.body = [as_step(step) for step in body]
         self.dim = dim
 
@@ -276,10 +275,17 @@ class TimeSeries:
             raise ConfigurationError(
                 "a time series needs count=, duration= or until= to know when to stop"
             )
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ConfigurationError(f"count must be a whole number, not {count!r}")
-        if rate is not None and not rate > 0:
-            raise ConfigurationError(f"rate must be positive, not {rate!r}")
+        if count is not None:
+            count = whole_count(count, "a time series' count")
+        if rate is not None:
+            rate = to_number(rate, "Hz", where="a time series' rate")
+            if not rate > 0:
+                raise LimitError(
+                    f"a time series' rate must be positive, not {rate:g} Hz",
+                    value=rate,
+                    limit=(0, math.inf),
+                    hint="Give e.g. rate=10 (per second) or interval='100 ms'",
+                )
         if until is not None and not isinstance(until, Condition):
             raise ConfigurationError(f"until= needs a condition, not {until!r}")
         self.read = _read_step(read)
@@ -287,11 +293,11 @@ class TimeSeries:
         if self.read is None and not self.body:
             raise ConfigurationError("a time series needs something to read")
         self.count = count
-        self.duration = None if duration is None else seconds(duration, "a duration")
+        self.duration = None if duration is None else seconds(duration, "a time series' duration")
         self.period = (
             1.0 / rate
             if rate is not None
-            else (seconds(interval, "an interval") if interval is not None else 0.0)
+            else (seconds(interval, "a time series' interval") if interval is not None else 0.0)
         )
         self.until = until
         self.dim = dim

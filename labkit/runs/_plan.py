@@ -314,7 +314,7 @@ class PlanBuilder:
         coerced = []
         for position, value in enumerate(raw):
             try:
-                coerced.append(spec.coerce(value, where=handle.full_name))
+                coerced.append(spec.coerce(value, where=handle.name))
             except LabkitError as error:
                 raise _at_step(error, self.path, handle, position, value) from None
         if spec.numeric:

@@ -9,6 +9,10 @@ until the run ends and returns the Dataset; async code can ``await run``.
 in the store's metadata, so a reader elsewhere or a killed process keeps them — and watchers
 hear of a point only then (``watch(..., durable=False)`` hears of it as soon as it is
 acquired, for previews that claim nothing). ``recorded`` counts points acquired so far.
+
+Interrupting a wait (Ctrl-C in a script, the notebook's interrupt button) aborts the run: what
+it set goes to safe values and ``aborted`` is recorded before the ``KeyboardInterrupt`` goes on
+up. A run still going when Python exits is aborted and recorded the same way.
 """
 
 from __future__ import annotations
@@ -26,20 +30,46 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from traitlets import Float, HasTraits, Int, Unicode
 
-from labkit.core import _hooks, _loop
+from labkit.core import RunWaitTimeout, _exit, _hooks, _loop
 
 if TYPE_CHECKING:
     from labkit.runs._engine import Engine
     from labkit.runs._plan import Plan
     from labkit.store import RunWriter
 
-__all__ = ["FINAL_STATUSES", "Run", "RunFeed"]
+__all__ = ["FINAL_STATUSES", "Run", "RunFeed", "active_runs"]
 
 FINAL_STATUSES = ("completed", "aborted", "failed")
 
 log = logging.getLogger("labkit.runs")
 
 Watcher = Callable[[tuple[int, ...], dict[str, Any]], None]
+
+_active_lock = threading.Lock()
+
+
+class _Active(NamedTuple):
+    """A run that has not ended, with how to abort it and wait for its end (at exit)."""
+
+    run: Run
+    abort: Callable[[str], None]
+    ended: threading.Event
+
+
+_active: dict[str, _Active] = {}  # runs not ended yet, held even if their handle was dropped
+
+
+def active_runs() -> list[Run]:
+    """Runs of this process that have not ended, oldest first."""
+    with _active_lock:
+        return [entry.run for entry in _active.values()]
+
+
+def _say(text: str) -> None:
+    try:
+        print(f"labkit: {text}", file=sys.stderr, flush=True)
+    except Exception:
+        pass
 
 
 class _Watch(NamedTuple):
@@ -53,13 +83,16 @@ class RunFeed:
     """The run engine's side of a :class:`Run`: it attaches itself, says the run is running,
     updates its state as points are recorded and stored, hands it each recorded point (with
     the writer's record sequence, so watchers of stored points hear of it once it is stored),
-    and says how it ended. Users observe the Run's traits and call ``watch`` instead."""
+    and says how it ended (or, with ``forget``, that it never started: its store could not be
+    made or it was interrupted while starting). Users observe the Run's traits and call
+    ``watch`` instead."""
 
     attach: Callable[[Engine, bool | None], None]
     running: Callable[[concurrent.futures.Future[None]], None]
     update: Callable[..., None]
     finished: Callable[[str, BaseException | None, int, int], None]
     recorded: Callable[[int, tuple[int, ...], dict[str, Any]], None]
+    forget: Callable[[], None]
 
 
 class Run(HasTraits):
@@ -95,20 +128,29 @@ class Run(HasTraits):
         )
         self._pending_lock = threading.Lock()
         writer.on_durable(self._stored)
+        self._final_status: str | None = None
         self.feed = RunFeed(
             attach=self._attach,
             running=self._running,
             update=self._update,
             finished=self._finished,
             recorded=self._recorded,
+            forget=self._forget,
         )
         """How the run engine tells this handle what happens (the engine is its only user)."""
 
     def _running(self, future: concurrent.futures.Future[None]) -> None:
         self._future = future
 
+    def _forget(self) -> None:
+        """The run could not start after all (its store could not be created)."""
+        with _active_lock:
+            _active.pop(self.id, None)
+
     def _attach(self, engine: Engine, progress: bool | None) -> None:
         self._engine = engine
+        with _active_lock:
+            _active[self.id] = _Active(self, self._request_abort, self._done)
         if progress is None:
             progress = _terminal()
         if progress:
@@ -138,6 +180,9 @@ class Run(HasTraits):
         self, status: str, error: BaseException | None, points: int, recorded: int
     ) -> None:
         self._error = error
+        self._final_status = status  # before _done: a woken wait() must see how it ended
+        with _active_lock:
+            _active.pop(self.id, None)
         with self._pending_lock:
             self._pending.clear()  # never stored (the store failed): never reported
         changes: dict[str, Any] = {"points": points, "recorded": recorded, "status": status}
@@ -146,8 +191,11 @@ class Run(HasTraits):
             if self.total is not None:
                 changes["total"] = points
             changes["progress"] = 1.0
+        elif error is not None:
+            changes["message"] = f"{type(error).__name__}: {error}"
         else:
-            changes["message"] = f"{type(error).__name__}: {error}" if error else status
+            reason = self._engine.abort_reason if self._engine is not None else None
+            changes["message"] = f"{status}: {reason}" if reason else status
         self._done.set()
         self._update(**changes)
         if self._bar is not None:
@@ -224,17 +272,26 @@ class Run(HasTraits):
         assert self._engine is not None
         self._call(self._engine.request_resume)
 
-    def abort(self, *, wait: bool = True, timeout: float | None = None) -> Any:
+    def abort(
+        self, *, wait: bool = True, timeout: float | None = None, reason: str = "by request"
+    ) -> Any:
         """Stop now: outputs the run touched go to their safe values; status ``aborted``.
 
-        With ``wait`` (the default, not from async code) returns the Dataset once done.
+        With ``wait`` (the default, not from async code) returns the Dataset once done, or
+        raises :class:`~labkit.RunWaitTimeout` if that takes longer than ``timeout`` seconds
+        (the abort goes on). ``reason`` is recorded in the run's events.
         """
-        assert self._engine is not None
-        self._call(self._engine.request_abort)
+        self._request_abort(reason)
         if wait and not _loop.in_loop_thread():
-            self._done.wait(timeout)
+            if not self._done.wait(timeout):
+                raise self._still_going(timeout, "is still being aborted")
             return self.dataset
         return None
+
+    def _request_abort(self, reason: str) -> None:
+        engine = self._engine
+        assert engine is not None
+        self._call(lambda: engine.request_abort(reason))
 
     # -- results ------------------------------------------------------------------------
 
@@ -251,15 +308,44 @@ class Run(HasTraits):
         """Block until the run ends; returns the Dataset (a failed run raises its error).
 
         Every point acquired is in the store either way: ``run.dataset`` still opens it.
+        After ``timeout`` seconds raises :class:`~labkit.RunWaitTimeout` (the run goes on).
+        Interrupting the wait (Ctrl-C, the notebook's interrupt button) aborts the run and
+        waits for what it set to reach safe values, then lets the ``KeyboardInterrupt`` go on;
+        a second interrupt stops that waiting (the abort still completes in the background).
         """
         if _loop.in_loop_thread():
             raise RuntimeError("run.wait() would block labkit's loop; use 'await run' instead")
-        if not self._done.wait(timeout):
-            raise TimeoutError(f"run {self.id} is still {self.status} after {timeout} s")
+        try:
+            ended = self._done.wait(timeout)
+        except KeyboardInterrupt:
+            self._abort_interrupted()
+            raise
+        if not ended:
+            raise self._still_going(timeout, f"is still {self.status}")
         return self._result()
 
+    def _abort_interrupted(self) -> None:
+        if self._done.is_set():
+            return
+        _say(
+            f"interrupted: aborting run {self.id} ({self.name!r}); what it set goes to safe values"
+        )
+        self._request_abort("interrupted (KeyboardInterrupt)")
+        try:
+            self._done.wait()
+        except KeyboardInterrupt:
+            _say(f"stopped waiting; run {self.id} is still being aborted in the background")
+
+    def _still_going(self, timeout: float | None, doing: str) -> RunWaitTimeout:
+        return RunWaitTimeout(
+            f"run {self.id} ({self.name!r}) {doing} after {timeout:g} s",
+            run_id=self.id,
+            status=self.status,
+            hint="It goes on: wait again, or run.abort() to stop it",
+        )
+
     def _result(self) -> Any:
-        if self.status == "failed" and self._error is not None:
+        if self._final_status == "failed" and self._error is not None:
             raise self._error
         return self.dataset
 
@@ -267,9 +353,18 @@ class Run(HasTraits):
         return self._wait_async().__await__()
 
     async def _wait_async(self) -> Any:
+        """``await run``; cancelling the awaiting task aborts the run (as asyncio cancels
+        what it awaits), and lets the cancellation through once the run has ended."""
         assert self._future is not None
-        await asyncio.wrap_future(self._future)
-        if self.status == "failed" and self._error is not None:
+        ended = asyncio.wrap_future(self._future)
+        try:
+            await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            if not self._done.is_set():
+                self._request_abort("the task awaiting it was cancelled")
+                await asyncio.wait([ended])
+            raise
+        if self._final_status == "failed" and self._error is not None:
             raise self._error
         return await asyncio.to_thread(self._open)
 
@@ -348,3 +443,18 @@ def _terminal() -> bool:
         return False
     stream = sys.stderr
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _end_runs_at_exit() -> None:
+    """At interpreter exit: abort every run still going and wait until each is recorded."""
+    with _active_lock:
+        ending = list(_active.values())
+    for entry in ending:
+        if not entry.ended.is_set():
+            _say(f"Python is exiting: aborting run {entry.run.id} ({entry.run.name!r})")
+            entry.abort("Python exited while the run was going")
+    for entry in ending:
+        entry.ended.wait()
+
+
+_exit.on_exit(_end_runs_at_exit)

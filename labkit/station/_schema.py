@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import numbers
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from labkit.core import LabkitError
+from labkit.core._units import check_text, shorten
 from labkit.station._yaml import KeyPath, StationError
 
 __all__ = ["STATION", "Check"]
@@ -57,7 +60,7 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{value!r} ({type(value).__name__})"
+    return f"{shorten(value)} ({type(value).__name__})"
 
 
 class Anything:
@@ -81,6 +84,15 @@ class Scalar:
             ok = False
         if not ok:
             raise context.fail(path, f"expected {self.describe}, got {_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise context.fail(
+                path, f"expected {self.describe}, got {value!r}", hint="Give a finite number"
+            )
+        if isinstance(value, str):
+            try:
+                check_text(value, where=".".join(map(str, path)))
+            except LabkitError as error:
+                raise context.fail(path, error.message, hint=error.hint) from None
         if self.test is not None:
             problem = self.test(value)
             if problem:
@@ -104,7 +116,9 @@ class Record:
                 close = difflib.get_close_matches(str(key), list(self.keys), n=1)
                 hint = f"Did you mean {close[0]!r}?" if close else None
                 known = ", ".join(self.keys)
-                raise context.fail((*path, key), f"unknown key {key!r} (known: {known})", hint=hint)
+                raise context.fail(
+                    (*path, key), f"unknown key {shorten(key)} (known: {known})", hint=hint
+                )
             rule.check(item, (*path, key), context)
         for key in self.required:
             if key not in value:
@@ -129,7 +143,7 @@ class Table:
             if not isinstance(key, str) or not self.names.match(key):
                 raise context.fail(
                     (*path, key),
-                    f"{key!r} is not a usable name",
+                    f"{shorten(key)} is not a usable name",
                     hint="Use letters, digits and underscores, starting with a letter",
                 )
             self.entry.check(item, (*path, key), context)
@@ -185,6 +199,7 @@ INSTRUMENT = Record(
             names=_SETTING,
         ),
         "locks": Table(LOCK, "a mapping of settings to locks", names=_SETTING),
+        "safe_on_exit": BOOL,
         "description": TEXT,
     },
     required=("driver",),

@@ -47,13 +47,15 @@ from labkit.core import (
     check_soft_limits,
     check_value,
     check_writable,
+    safe_on_exit,
 )
 from labkit.station._schema import STATION, Context
-from labkit.station._yaml import KeyPath, StationError, load_yaml
+from labkit.station._yaml import KeyPath, StationError, decode, load_yaml
 
 __all__ = ["Station", "load_station", "resolve_driver"]
 
 _BENCH_PREFIX = "bench:"
+MAX_FILE_BYTES = 1_000_000
 
 
 def resolve_driver(name: str) -> type[Instrument]:
@@ -92,6 +94,8 @@ class _Plan:
     settings: dict[str, Any]
     locks: dict[str, SettingLock]
     deferred: list[tuple[str, str, Any, KeyPath]] = dataclasses.field(default_factory=list)
+    address: str | None = None  # where it is connected: the resource, or the bench's twin
+    safe_on_exit: bool = True
 
 
 class Station(Mapping[str, Instrument]):
@@ -174,16 +178,26 @@ def load_station(path: str | os.PathLike[str], *, simulated: bool | None = None)
     """Check the station file at ``path``, then connect and configure its instruments.
 
     ``simulated`` overrides the file's ``simulated:`` (True runs everything on the bench).
+    The whole file is checked before any instrument is contacted; every instrument is then
+    connected (which only asks questions) before any is configured. If anything fails on the
+    way, what was already configured is brought back to its safe values, everything is
+    closed, and the error names the file and the line it came from.
     """
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise StationError(
             f"cannot read the file ({error.strerror})", source=source, line=None
         ) from None
-    return _load(text, source, simulated)
+    if len(data) > MAX_FILE_BYTES:
+        raise StationError(
+            f"the file is larger than {MAX_FILE_BYTES:,} bytes; a station file is a few lines",
+            source=source,
+            line=None,
+        )
+    return _load(decode(data, source), source, simulated)
 
 
 def _load(text: str, source: str, simulated: bool | None) -> Station:
@@ -195,22 +209,58 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
         _plan(name, entry, all_simulated, context) for name, entry in data["instruments"].items()
     ]
     bench = None
-    if any(plan.simulated for plan in plans):
-        bench = _make_bench(data.get("bench", {}), plans, context)
     opened: dict[str, Instrument] = {}
+    configured: list[Instrument] = []
     try:
+        if any(plan.simulated for plan in plans):
+            bench = _make_bench(data.get("bench", {}), plans, context)
         for plan in plans:
-            opened[plan.name] = _connect(plan, bench, context)
-    except BaseException:
-        for instrument in reversed(list(opened.values())):
-            try:
-                instrument.close()
-            except Exception:
-                pass
-        if bench is not None:
-            bench.close()
+            plan.address = bench.address(plan.twin) if bench and plan.simulated else plan.resource
+            _check_options(plan, context)
+        # Only now is anything contacted: first every instrument is connected (identified
+        # and read, nothing changed), then each is configured.
+        for plan in plans:
+            opened[plan.name] = _connect(plan, context)
+        for plan in plans:
+            _check_deferred(plan, opened[plan.name], context)
+        for plan in plans:
+            _configure(plan, opened[plan.name], context, configured)
+    except BaseException as error:
+        _undo(error, opened, configured, bench)
         raise
+    for plan in plans:
+        if not plan.safe_on_exit:
+            safe_on_exit(False, opened[plan.name])
     return Station(opened, source=source, bench=bench)
+
+
+def _undo(
+    error: BaseException,
+    opened: dict[str, Instrument],
+    configured: list[Instrument],
+    bench: Any,
+) -> None:
+    """After a failure part-way: what was configured back to safe, everything closed."""
+    problems = []
+    for instrument in reversed(configured):
+        try:
+            instrument.make_safe()
+        except Exception as failure:
+            problems.append(f"{instrument.name} could not be made safe ({failure})")
+    for instrument in reversed(list(opened.values())):
+        try:
+            instrument.close()
+        except Exception:
+            pass
+    if bench is not None:
+        bench.close()
+    if isinstance(error, LabkitError) and configured:
+        failed = {problem.split(" ", 1)[0] for problem in problems}
+        safe = [i.name for i in configured if i.name not in failed]
+        parts = [f"{', '.join(safe)} went back to safe values"] if safe else []
+        note = "; ".join([*parts, *problems])
+        error.hint = f"{error.hint}. {note}" if error.hint else note[0].upper() + note[1:]
+        error.made_safe = safe  # type: ignore[attr-defined]
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -269,6 +319,7 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
         ramps={},
         settings={},
         locks={},
+        safe_on_exit=entry.get("safe_on_exit", True),
     )
     for section in ("limits", "ramps", "settings", "locks"):
         for setting, value in entry.get(section, {}).items():
@@ -393,31 +444,92 @@ def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -
         raise context.fail(("bench", "dut"), str(error)) from None
 
 
-def _connect(plan: _Plan, bench: Any, context: Context) -> Instrument:
-    resource = bench.address(plan.twin) if plan.simulated else plan.resource
+def _check_options(plan: _Plan, context: Context) -> None:
+    """Transport options are checked against the transport of the address, before connecting."""
+    if plan.driver.declared_at_connect or plan.address is None:  # a camera: options are its own
+        return
+    from labkit.transports import check_options
+
+    options = {**plan.driver.transport_options, **plan.options}
+    if plan.timeout is not None:
+        options["timeout"] = plan.timeout
+    try:
+        check_options(plan.address, options)
+    except LabkitError as error:
+        key = error.setting
+        path: KeyPath = ("instruments", plan.name)
+        if key in plan.options:
+            path = ("instruments", plan.name, "options", key)
+        elif key == "timeout":
+            path = ("instruments", plan.name, "timeout")
+        raise context.fail(path, error.message, hint=error.hint) from None
+
+
+def _connect(plan: _Plan, context: Context) -> Instrument:
     options = dict(plan.options)
     if plan.timeout is not None:
         options["timeout"] = plan.timeout
-    instrument = plan.driver(resource, name=plan.name, **options)
+    place = ("instruments", plan.name, "resource" if plan.resource else "driver")
     try:
-        # Drivers declaring at connection time (cameras' node maps) are checked now, against
-        # what the connected device declared, with the file's lines as before.
-        for section, setting, value, where in plan.deferred:
-            found = _resolve(type(instrument), setting)
-            spec = _require_setting(type(instrument), setting, found, where, context)
-            _check_entry(section, setting, spec, value, plan, where, context)
+        return plan.driver(plan.address, name=plan.name, **options)
+    except LabkitError as error:
+        raise _located(error, context, place) from None
+    except Exception as error:  # a library's own exception must not escape bare
+        raise context.fail(
+            place,
+            f"{plan.name} could not be connected: {type(error).__name__}: {error}",
+            hint="Check the address and that the instrument is on and reachable",
+        ) from error
+
+
+def _check_deferred(plan: _Plan, instrument: Instrument, context: Context) -> None:
+    """Drivers declaring at connection time (cameras' node maps) are checked now, against what
+    the connected device declared, with the file's lines as before — still before any change."""
+    for section, setting, value, where in plan.deferred:
+        found = _resolve(type(instrument), setting)
+        spec = _require_setting(type(instrument), setting, found, where, context)
+        _check_entry(section, setting, spec, value, plan, where, context)
+
+
+def _configure(
+    plan: _Plan, instrument: Instrument, context: Context, configured: list[Instrument]
+) -> None:
+    path: KeyPath = ("instruments", plan.name)
+    try:
         for setting, (low, high) in plan.limits.items():
+            path = ("instruments", plan.name, "limits", setting)
             _handle(instrument, setting).limit(low, high)
         for setting, rate in plan.ramps.items():
+            path = ("instruments", plan.name, "ramps", setting)
             _handle(instrument, setting).ramp_rate = rate
         for setting, value in plan.settings.items():
+            path = ("instruments", plan.name, "settings", setting)
+            if instrument not in configured:
+                configured.append(instrument)
             _handle(instrument, setting).set(value)
         for setting, lock in plan.locks.items():
+            path = ("instruments", plan.name, "locks", setting)
+            if lock.locks_value and instrument not in configured:
+                configured.append(instrument)
             _apply_lock(instrument, setting, lock)
-    except BaseException:
-        instrument.close()
-        raise
-    return instrument
+    except LabkitError as error:
+        raise _located(error, context, path) from None
+    except Exception as error:
+        raise context.fail(
+            path, f"{type(error).__name__}: {error}", hint="The instrument refused this"
+        ) from error
+
+
+def _located(error: LabkitError, context: Context, path: KeyPath) -> LabkitError:
+    """The same error (same type, so ``except ConnectionLost`` still works), saying where in
+    the file it came from: ``source`` and ``line`` attributes, and in its message."""
+    line = context.line(path)
+    error.source = context.source  # type: ignore[attr-defined]
+    error.line = line  # type: ignore[attr-defined]
+    where = ".".join(str(p) for p in path)
+    error.message = f"{context.source}, line {line} ({where}): {error.message}"
+    error.args = (error.message,)
+    return error
 
 
 def _handle(instrument: Instrument, dotted: str) -> Any:

@@ -6,6 +6,7 @@ The I/O libraries are imported only when a transport of their kind is opened.
 from labkit.transports._address import (
     TRANSPORT_KINDS,
     TransportKind,
+    check_options,
     kind_of_address,
     open_transport,
     split_backend,
@@ -20,6 +21,7 @@ __all__ = [
     "TransportKind",
     "UsbTransport",
     "VisaTransport",
+    "check_options",
     "kind_of_address",
     "open_transport",
     "parse_usb_address",

@@ -8,7 +8,7 @@ does not complete in time is an ``InstrumentTimeout``, a vanished port a ``Conne
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from labkit.core import ConfigurationError, ConnectionLost, InstrumentTimeout
 
@@ -33,6 +33,13 @@ _FLOW = ("none", "xonxoff", "rtscts", "dsrdtr")
 
 class SerialTransport:
     """A message link over a serial port; option names follow pyvisa's (``baud_rate``...)."""
+
+    OPTION_CHOICES: ClassVar[dict[str, Any]] = {
+        "parity": tuple(_PARITY),
+        "flow_control": _FLOW,
+        "stop_bits": (1, 1.5, 2),
+        "data_bits": (5, 6, 7, 8),
+    }
 
     def __init__(
         self,

@@ -15,7 +15,8 @@ pyvisa's errors become labkit errors naming the resource and the command: a time
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from labkit.core import (
     ConfigurationError,
@@ -31,6 +32,7 @@ __all__ = ["VisaTransport"]
 _PARITY = ("none", "odd", "even", "mark", "space")
 _FLOW = {"none": 0, "xonxoff": 1, "rtscts": 2, "dsrdtr": 4}
 _STOP_BITS = {1: 10, 1.5: 15, 2: 20}
+_SERIAL_OPTIONS = ("baud_rate", "data_bits", "parity", "stop_bits", "flow_control")
 # VISA status codes (VPP-4.3) that mean the device is gone rather than slow or unhappy.
 _LOST = {
     -1073807343: "the resource is not present",  # VI_ERROR_RSRC_NFOUND
@@ -51,6 +53,24 @@ class VisaTransport:
     pyvisa's read size; ``query_delay`` a pause between a query's write and its read;
     ``send_end`` whether writes assert END (left as the session has it when not given).
     """
+
+    OPTION_CHOICES: ClassVar[dict[str, Any]] = {
+        "parity": _PARITY,
+        "flow_control": tuple(_FLOW),
+        "stop_bits": tuple(_STOP_BITS),
+    }
+
+    @staticmethod
+    def check_options(resource: str, options: Mapping[str, Any]) -> None:
+        """Serial settings only make sense on a serial port (``ASRL``) resource."""
+        serial = sorted(k for k in _SERIAL_OPTIONS if options.get(k) is not None)
+        name, _ = split_backend(resource)
+        if serial and not name.upper().startswith("ASRL"):
+            raise ConfigurationError(
+                f"{resource}: serial options ({', '.join(serial)}) only apply to ASRL resources",
+                setting=serial[0],
+                hint="Remove them, or use the ASRL resource of the serial port",
+            )
 
     def __init__(
         self,

@@ -203,6 +203,11 @@ static void *acquisition_thread(void *arg) {
             c->acq.status = FRAME_AVAILABLE;
         else
             c->acq.status = k + 1 >= c->acq.frames_target ? READOUT_COMPLETE : EXPOSURE_IN_PROGRESS;
+        /* Re-arm before anyone hears of this frame: a trigger sent from the EOF callback, or
+         * right after it, is for the next frame (the camera is ready once readout ends). */
+        if (waits_for_trigger(setup.trigger_mode, k + 1) &&
+            !(c->acq.kind == ACQ_SEQUENCE && k + 1 >= c->acq.frames_target))
+            c->acq.waiting_trigger = true;
         pthread_cond_broadcast(&c->cond);
         pvsim_fire_callback(c, PL_CALLBACK_EOF, &info);
         bof += (long64)period;
@@ -331,6 +336,8 @@ static rs_bool start_locked(camera *c, int kind, void *buffer, uint64_t size) {
     c->acq.frames_target = kind == ACQ_SEQUENCE ? c->setup.frames : 0;
     c->acq.status = EXPOSURE_IN_PROGRESS;
     c->acq.running = true;
+    /* Armed from the moment start returns, as the camera is: a trigger may follow at once. */
+    c->acq.waiting_trigger = waits_for_trigger(c->setup.trigger_mode, 0);
     c->acq.t0_ns = pvsim_now_ns();
     if (pthread_create(&c->acq.thread, NULL, acquisition_thread, c) != 0) {
         c->acq.running = false;

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -37,26 +36,40 @@ def test_the_async_face_runs_io_on_the_instruments_workers(supply, thermometer, 
 def test_readings_of_different_instruments_overlap(
     supply, thermometer, supply_sim, thermometer_sim
 ) -> None:
-    supply_sim.latency = 0.3
-    thermometer_sim.latency = 0.3
+    # Each simulator answers only once both queries are in: read one after the other, the
+    # first would wait for the second forever (the barrier breaks and the reading fails).
+    both_asked = threading.Barrier(2, timeout=10)
 
-    async def both() -> float:
-        start = time.perf_counter()
-        await asyncio.gather(
+    def answer_when_both_asked(value: float):
+        def reading(_sim) -> float:
+            both_asked.wait()
+            return value
+
+        return reading
+
+    supply_sim.reading_functions["measured_voltage"] = answer_when_both_asked(3.0)
+    thermometer_sim.reading_functions["temperature"] = answer_when_both_asked(300.0)
+    for instrument in (supply, thermometer):
+        instrument.transport.timeout = 20  # the barrier decides, not a clock
+
+    async def both() -> list[float]:
+        return await asyncio.gather(
             supply.read_async("measured_voltage"), thermometer.read_async("temperature")
         )
-        return time.perf_counter() - start
 
-    elapsed = _loop.run_sync(both())
-    assert elapsed < 0.55  # one latency, not two: they ran side by side
+    assert _loop.run_sync(both()) == [3.0, 300.0]
+    assert not both_asked.broken
 
 
 def test_cancelling_a_set_stops_its_ramp_where_it_is(supply, supply_sim) -> None:
     supply.settings.voltage.ramp_rate = 10
 
+    first_step = threading.Event()
+    supply.observe(lambda change: first_step.set(), names="voltage")
+
     async def cancel_midway() -> None:
         task = asyncio.ensure_future(supply.settings.voltage.set_async(20))
-        await asyncio.sleep(0.25)
+        await asyncio.to_thread(first_step.wait, 10)  # the ramp took its first 1 V step
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

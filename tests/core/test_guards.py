@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from labkit import (
@@ -127,7 +125,8 @@ def test_a_ramp_moves_in_steps_no_larger_than_declared(supply, supply_sim) -> No
 
 def test_a_stopped_ramp_says_where_it_stopped(supply, supply_sim) -> None:
     supply.settings.voltage.ramp_rate = 10  # 1 V steps every 0.1 s
-    threading.Timer(0.25, supply.stop).start()
+    # Stop it once it has moved (from the observer, on the worker: no clock involved).
+    supply.observe(lambda change: supply.stop() if change["new"] >= 2 else None, names="voltage")
     with pytest.raises(RampInterrupted) as raised:
         supply.voltage = 20
     reached = raised.value.reached
@@ -140,7 +139,12 @@ def test_a_fault_during_a_ramp_leaves_it_reported_not_half_done_silently(
     supply, supply_sim
 ) -> None:
     supply.settings.voltage.ramp_rate = 20
-    threading.Timer(0.15, lambda: supply_sim.faults.inject("error", code=-300)).start()
+
+    def fault_once_moving(change) -> None:
+        if change["new"] >= 2 and not supply_sim.faults.active():
+            supply_sim.faults.inject("error", code=-300)
+
+    supply.observe(fault_once_moving, names="voltage")
     with pytest.raises(RampInterrupted) as raised:
         supply.voltage = 10
     assert raised.value.code == -300

@@ -9,8 +9,28 @@ import pytest
 
 import labkit
 from labkit import Reading, Setting
-from labkit.core import _loop
+from labkit.core import _loop, _worker
 from labkit.core._worker import INSTANT_WINDOW
+
+
+class Clock:
+    """The worker's clock, injected: an operation takes exactly as long as the test says, so
+    "fast" and "slow" never depend on how loaded the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._lock = threading.Lock()
+
+    def perf_counter(self) -> float:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+CLOCK = Clock()
 
 
 class Memory(labkit.Instrument):
@@ -29,7 +49,7 @@ class Memory(labkit.Instrument):
 
     def _get_value(self) -> float:
         if self.delay:
-            time.sleep(self.delay)
+            CLOCK.advance(self.delay)
         if self.fail:
             raise labkit.InstrumentTimeout("no reply", command="VAL?")
         self.seen_on = threading.current_thread().name
@@ -37,7 +57,8 @@ class Memory(labkit.Instrument):
 
 
 @pytest.fixture
-def memory():
+def memory(monkeypatch):
+    monkeypatch.setattr(_worker, "time", CLOCK)
     instrument = Memory(name="memory", connect=False)
     instrument._transport = None
     instrument.connected = True

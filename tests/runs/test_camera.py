@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit.core import ConfigurationError, ConnectionLost
+from labkit.core import ConfigurationError, ConnectionLost, NotConnectedError
 from labkit.runs import CameraStream, Snap, Sweep
+from tests.runs.test_engine import wait_for
 from tests.simdevices import SyntheticCamera
 
 
@@ -91,3 +92,47 @@ def test_a_snap_at_each_point_of_a_sweep(lab):
 def test_only_cameras_can_stream():
     with pytest.raises(ConfigurationError, match="Camera protocol"):
         CameraStream(object(), frames=3)
+
+
+def test_a_camera_closed_mid_stream_fails_the_run_and_keeps_the_frames(data_root):
+    camera = SyntheticCamera(shape=(8, 8), rate=200)
+    run = labkit.run(CameraStream(camera, frames=2000))
+    wait_for(lambda: run.points >= 10, what="frames in the run")
+    camera.stop()
+    camera._broadcaster.close()  # what a driver's close() does: every queue ends
+    with pytest.raises(NotConnectedError, match=r"was closed during the stream, after \d+ of 2000"):
+        run.wait(30)
+    ds = run.dataset
+    assert ds.attrs["status"] == "failed"
+    assert ds.attrs["error"]["instrument"] == "cam"
+    count = int(ds.attrs["points_written"])
+    assert count >= 10
+    np.testing.assert_array_equal(ds.cam.values[:count, 0, 0], ds.cam_frame_number.values[:count])
+
+
+def test_a_camera_stopped_by_someone_else_mid_stream_fails_the_run(data_root):
+    camera = SyntheticCamera(shape=(8, 8), rate=200)
+    run = labkit.run(CameraStream(camera, duration="60 s"))
+    wait_for(lambda: run.points >= 10, what="frames in the run")
+    camera.stop()  # a live view's stop button, another cell
+    with pytest.raises(NotConnectedError, match=r"stopped acquiring during the stream"):
+        run.wait(30)
+    assert run.dataset.attrs["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_a_genicam_camera_closed_during_a_run_fails_it(data_root, unique_name):
+    pytest.importorskip("harvesters.core")
+    from labkit.drivers.cameras.genicam import GenICamCamera
+
+    camera = GenICamCamera("genicam://VikyTL_DEV_red@viky", name=unique_name)
+    run = labkit.run(CameraStream(camera, frames=2000, name="movie"))
+    wait_for(lambda: run.points >= 5, what="frames in the run")
+    camera.close()
+    with pytest.raises(labkit.LabkitError, match="of 2000 frames"):
+        run.wait(60)
+    ds = run.dataset
+    assert ds.attrs["status"] == "failed"
+    saved = int(ds.attrs["points_written"])
+    assert 5 <= saved < 2000
+    np.testing.assert_array_equal(ds.movie_frame_number.values[:saved], np.arange(1, saved + 1))

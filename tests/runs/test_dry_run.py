@@ -120,3 +120,23 @@ def test_plans_must_be_made_of_steps_and_handles(lab):
         Sweep(lab.smu.voltage, [0, 1])
     with pytest.raises(ConfigurationError, match="at least one step"):
         labkit.run()
+
+
+def test_a_plan_value_that_overflows_an_int_setting_is_a_limit_error(data_root):
+    with labkit.sim.Bench(seed=0, time_scale=0, instruments=["dmm"]) as bench:
+        from labkit.drivers.keysight import Keysight34465A
+
+        dmm = Keysight34465A(bench.address("dmm"), name="dmm", timeout=5)
+        try:
+            for huge in (2**70, 10**400, "1e30"):
+                with pytest.raises(LimitError) as caught:
+                    labkit.run(Set(dmm.settings.trigger_count, huge))
+                error = caught.value
+                assert (error.instrument, error.setting) == ("dmm", "trigger_count")
+                assert "step Set(dmm.trigger_count)" in str(error)
+                assert len(str(error)) < 400
+            with pytest.raises(LimitError, match=r"above the upper hard limit 1000000000"):
+                labkit.sweep(dmm.settings.trigger_count, [1, 2**40])
+        finally:
+            dmm.close()
+    assert not list(data_root.glob("*/*.zarr"))

@@ -10,7 +10,7 @@ import pytest
 
 import labkit
 from labkit.core import PluginError
-from labkit.runs import ExperimentStep, Sweep, _registry
+from labkit.runs import ExperimentStep, Set, Sweep, _registry
 from labkit.store import Variable
 
 
@@ -136,3 +136,26 @@ def test_registered_steps_and_name_clashes(fresh_registry, lab):
     labkit.runs.register_step("not_a_step", lambda: 42)
     with pytest.raises(PluginError, match="no prepare"):
         labkit.runs.step("not_a_step")
+
+
+def test_set_takes_text_and_switch_settings_too(data_root):
+    """Set stored its value with numpy's .item(), which text values do not have."""
+
+    class Display(labkit.Instrument):
+        text = labkit.Setting(str, doc="What the display shows")
+        shown = labkit.Setting(bool, doc="Display on")
+
+        def _set_text(self, value):
+            self.sent = [*getattr(self, "sent", []), value]
+
+        def _set_shown(self, value):
+            self.sent = [*getattr(self, "sent", []), value]
+
+    display = Display(name="display", connect=False)
+    display.connected = True
+    try:
+        labkit.run(Set(display.settings.text, "hello"), Set(display.settings.shown, True)).wait(30)
+        assert display.sent == ["hello", True]
+        assert display.text == "hello"
+    finally:
+        display.close()

@@ -44,8 +44,9 @@ def test_tensorstore_reads_the_same_values_as_xarray(lab):
 def test_tensorstore_reads_every_array_of_typical_runs(lab):
     """Choices swept and recorded, 0-d readings, grids, repeats, series, snaps and streams."""
     camera = SyntheticCamera(shape=(64, 48))
-    runs = [
-        labkit.run(
+    # One after the other: several of them set dmm.mode, and a setting belongs to one run.
+    plans = [
+        lambda: labkit.run(
             Read(
                 {
                     "stage_temperature": lab.stage.readings.temperature,
@@ -54,19 +55,20 @@ def test_tensorstore_reads_every_array_of_typical_runs(lab):
             ),
             Repeat(2, Sweep(lab.dmm.settings.mode, ["dc", "ac"], read=[lab.dmm.readings.current])),
         ),
-        labkit.run(
+        lambda: labkit.run(
             Grid(
                 (lab.dmm.settings.mode, ["ac", "dc"]),
                 (lab.smu.settings.voltage, [0.0, 0.5]),
                 read=[lab.dmm.readings.current, lab.smu.settings.output],
             )
         ),
-        labkit.run(TimeSeries([lab.dmm.readings.current, lab.dmm.settings.mode], count=5)),
-        labkit.run(Sweep(lab.smu.settings.voltage, [0.0, 1.0], Snap(camera))),
-        labkit.run(CameraStream(SyntheticCamera(shape=(600, 500)), frames=3)),
+        lambda: labkit.run(TimeSeries([lab.dmm.readings.current, lab.dmm.settings.mode], count=5)),
+        lambda: labkit.run(Sweep(lab.smu.settings.voltage, [0.0, 1.0], Snap(camera))),
+        lambda: labkit.run(CameraStream(SyntheticCamera(shape=(600, 500)), frames=3)),
     ]
     checked = 0
-    for run in runs:
+    for start in plans:
+        run = start()
         run.wait()
         for document in sorted(run.path.glob("*/zarr.json")):
             meta = json.loads(document.read_text())

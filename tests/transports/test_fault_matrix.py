@@ -7,6 +7,7 @@ The same simulated instrument is reached through pyserial (``labsim://``), pyvis
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -25,7 +26,11 @@ from labkit import (
 from labkit.sim import ScpiSimulator, serve
 from labkit.sim._usb import UsbMessageDevice
 
-TIMEOUT = 0.15
+TIMEOUT = 5.0
+"""What every exchange gets: no reply that is merely slow on a loaded machine times out."""
+
+SHORT = 0.15
+"""The timeout in force only where a test makes a reply come late or never."""
 
 
 class Meter(labkit.ScpiInstrument):
@@ -54,6 +59,16 @@ def setup(request):
     return meter, simulator, address
 
 
+@contextlib.contextmanager
+def short_timeout(meter):
+    """Only for the exchange that must time out (the reply never comes, or comes 3x late)."""
+    meter.transport.timeout = SHORT
+    try:
+        yield
+    finally:
+        meter.transport.timeout = TIMEOUT
+
+
 def _names_everything(error, address, command):
     assert error.instrument == "meter"
     assert error.resource == address
@@ -67,7 +82,7 @@ def _names_everything(error, address, command):
 def test_a_reply_that_never_comes(setup):
     meter, simulator, address = setup
     simulator.faults.inject("timeout")
-    with pytest.raises(InstrumentTimeout) as caught:
+    with short_timeout(meter), pytest.raises(InstrumentTimeout) as caught:
         meter.read("value")
     _names_everything(caught.value, address, "MEAS?")
     assert meter.read("value") == 1.25
@@ -76,8 +91,8 @@ def test_a_reply_that_never_comes(setup):
 def test_a_reply_slower_than_the_timeout_is_not_taken_for_the_next_one(setup):
     meter, simulator, address = setup
     meter.level = 4
-    simulator.faults.inject("slow", delay=3 * TIMEOUT)
-    with pytest.raises(InstrumentTimeout) as caught:
+    simulator.faults.inject("slow", delay=3 * SHORT)
+    with short_timeout(meter), pytest.raises(InstrumentTimeout) as caught:
         meter.read("value")
     _names_everything(caught.value, address, "MEAS?")
     assert meter.read("level") == 4  # not the late 1.25
@@ -85,7 +100,7 @@ def test_a_reply_slower_than_the_timeout_is_not_taken_for_the_next_one(setup):
 
 def test_a_slow_reply_within_the_timeout_is_fine(setup):
     meter, simulator, _ = setup
-    simulator.faults.inject("slow", delay=TIMEOUT / 3)
+    simulator.faults.inject("slow", delay=SHORT)  # slow, and far within the timeout
     assert meter.read("value") == 1.25
 
 
@@ -141,7 +156,7 @@ def test_a_ramp_stopped_by_a_fault_says_where(setup):
             simulator.faults.inject("timeout")  # the error check after "RAMP 3" gets no reply
 
     simulator.on_set = fail_at_three
-    with pytest.raises(RampInterrupted) as caught:
+    with short_timeout(meter), pytest.raises(RampInterrupted) as caught:
         meter.ramped = 5
     error = caught.value
     assert (error.reached, error.target) == (2, 5)

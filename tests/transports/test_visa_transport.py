@@ -58,7 +58,7 @@ def test_no_reply_is_a_timeout_naming_resource_and_command(echo):
 
 def test_read_bytes_ignores_the_termination_character(echo):
     echo.replies["BLOCK?"] = "#15a\nb\x00c"
-    link = open_transport("TCPIP::echo::INSTR@labkit", {"timeout": 0.5})
+    link = open_transport("TCPIP::echo::INSTR@labkit", {"timeout": 5.0})
     link.write("BLOCK?")
     assert link.read_bytes(2) == b"#1"
     assert link.read_bytes(1) == b"5"

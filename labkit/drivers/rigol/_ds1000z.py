@@ -236,6 +236,11 @@ class RigolDS1000Z(ScpiInstrument):
     )
     trigger_level = Setting(
         unit="V",
+        # The manual's range is -5 × scale - offset … 5 × scale - offset of the source channel,
+        # which the scope checks; declared here is the widest that can ever hold (10 kV/div
+        # with a 1000× probe, offset ±100 kV), so nothing absurd (inf, 1e21 V) is ever sent.
+        min=-1.5e5,
+        max=1.5e5,
         get=":TRIG:EDG:LEV?",
         set=":TRIG:EDG:LEV {}",
         doc="Edge trigger level (within ±5 divisions of the source's screen centre, checked "

@@ -166,7 +166,13 @@ class ThorlabsTC200(MessageInstrument):
     # -- the protocol ---------------------------------------------------------------------
 
     def command(self, message: str) -> str:
-        """Send one command and return the controller's answer (its echo and prompt removed)."""
+        """Send one command and return the controller's answer (its echo and prompt removed).
+
+        A raw message: where limits, locks or interlocks are in force it goes only inside
+        ``tc.raw_access(...)`` (labkit cannot tell what it changes).
+        """
+        if not self.worker.on_worker():
+            self.check_message(message)
         return self.run_io(self._exchange, message)
 
     def _exchange(self, message: str) -> str:

@@ -46,6 +46,7 @@ def parse_rois(text: str, sensor_shape: tuple[int, int]) -> tuple[Region, ...]:
             raise SettingTypeError(
                 f"ROI {index} ({part!r}) is not four whole numbers x,y,width,height",
                 value=text,
+                limit="x,y,width,height in sensor pixels (';' between ROIs), or 'full'",
                 hint="Write e.g. '0,0,512,512' (sensor pixels), several separated by ';', "
                 "or 'full'",
             )
@@ -109,7 +110,9 @@ class Layout:
         height, width = camera.sensor_shape
         count = len(self.rois)
         if count == 0:
-            raise ValidationError("at least one ROI is needed", hint="Use 'full' for the sensor")
+            raise ValidationError(
+                "at least one ROI is needed", limit=1, hint="Use 'full' for the sensor"
+            )
         if count > camera.max_rois:
             raise LimitError(
                 f"{count} ROIs requested; {camera.product} takes at most {camera.max_rois}",
@@ -125,6 +128,7 @@ class Layout:
                 raise LimitError(
                     f"{what} is empty or starts left of or above the sensor",
                     value=rect,
+                    limit=(0, 0, 1, 1),
                     hint="Width and height must be at least 1 and x, y at least 0",
                 )
             if x + w > width or y + h > height:

@@ -146,7 +146,9 @@ def test_a_parameter_change_invalidates_the_setup(lib: PvcamLibrary, kinetix: in
 # ---- continuous acquisition --------------------------------------------------------------------
 
 
-def test_continuous_rate_and_callbacks(lib: PvcamLibrary, primebsi: int) -> None:
+def test_continuous_rate_and_callbacks(
+    lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam
+) -> None:
     eof, bof = Recorder(), Recorder()
     lib.register_callback(primebsi, CallbackEvent.EOF, eof)
     lib.register_callback(primebsi, CallbackEvent.BOF, bof)
@@ -164,9 +166,13 @@ def test_continuous_rate_and_callbacks(lib: PvcamLibrary, primebsi: int) -> None
     elapsed = time.monotonic() - start
     numbers = eof.numbers
     assert numbers == list(range(1, len(numbers) + 1))  # consecutive, 1-based
-    assert 0.85 * elapsed * 100 <= len(numbers) <= elapsed * 100 + 2
+    assert len(numbers) <= elapsed * 100 + 2  # never faster than the schedule
     stamps = np.array([i.TimeStamp for i in eof.infos])  # units of 100 µs
     assert np.median(np.diff(stamps)) == pytest.approx(100, abs=1)
+    # Every frame is on the 10 ms schedule of the camera's clock, except where the simulator
+    # fell behind rendering (a loaded machine) and said so: then the schedule restarts.
+    off_schedule = np.count_nonzero(np.abs(np.diff(stamps) - 100) > 1)
+    assert off_schedule <= sim.stats(primebsi).late_frames
     assert bof.numbers[: len(numbers)] == numbers
     assert latest.number is not None
     assert 1 <= latest.number <= len(numbers)
@@ -290,15 +296,20 @@ def test_software_trigger(lib: PvcamLibrary, kinetix: int) -> None:
     eof = Recorder()
     lib.register_callback(kinetix, CallbackEvent.EOF, eof)
     mode = ExposureMode.EXT_TRIG_SOFTWARE_EDGE
-    frame = lib.setup_cont(kinetix, [STRIP], 150, exp_mode=mode)  # 150 ms exposures
+    # A 60 s exposure: a trigger sent while it runs is ignored, however loaded the machine.
+    frame = lib.setup_cont(kinetix, [STRIP], 60_000, exp_mode=mode)
     assert lib.get_param(kinetix, Param.EXPOSURE_MODE) == mode
     lib.start_cont(kinetix, lib.new_buffer(frame, 4))
-    time.sleep(0.1)
-    assert eof.numbers == []  # waits for a trigger
     assert lib.trigger(kinetix) == SwTriggerStatus.TRIGGERED
-    time.sleep(0.02)
     assert lib.trigger(kinetix) == SwTriggerStatus.IGNORED  # still exposing
+    lib.stop_cont(kinetix)
+    assert eof.numbers == []
+    # Short exposures: each trigger starts one, and the camera waits for the next trigger.
+    frame = lib.setup_cont(kinetix, [STRIP], 5, exp_mode=mode)
+    lib.start_cont(kinetix, lib.new_buffer(frame, 4))
+    assert lib.trigger(kinetix) == SwTriggerStatus.TRIGGERED
     assert wait_for(lambda: eof.numbers == [1])
+    # Right after the frame's EOF the camera is armed again: this trigger counts.
     assert lib.trigger(kinetix) == SwTriggerStatus.TRIGGERED
     assert wait_for(lambda: eof.numbers == [1, 2])
     with pytest.raises(InstrumentError, match="PL_ERR_MODE_INVALID"):
@@ -306,6 +317,29 @@ def test_software_trigger(lib: PvcamLibrary, kinetix: int) -> None:
     lib.stop_cont(kinetix)
     with pvcam_error(ErrorCode.STATE_INVALID, "No acquisition"):
         lib.trigger(kinetix)
+
+
+def test_a_trigger_sent_from_the_eof_callback_starts_the_next_frame(
+    lib: PvcamLibrary, kinetix: int
+) -> None:
+    """The race the simulator had: it re-armed only after the EOF callback returned, so a
+    trigger sent from (or just after) the callback was ignored. No timing involved here."""
+    statuses: list[SwTriggerStatus] = []
+    done = threading.Event()
+
+    def on_eof(info: FrameInfo) -> None:
+        if info.FrameNr < 5:
+            statuses.append(lib.trigger(kinetix))
+        else:
+            done.set()
+
+    lib.register_callback(kinetix, CallbackEvent.EOF, on_eof)
+    frame = lib.setup_cont(kinetix, [STRIP], 1, exp_mode=ExposureMode.EXT_TRIG_SOFTWARE_EDGE)
+    lib.start_cont(kinetix, lib.new_buffer(frame, 4))
+    assert lib.trigger(kinetix) == SwTriggerStatus.TRIGGERED
+    assert done.wait(10)
+    lib.stop_cont(kinetix)
+    assert statuses == [SwTriggerStatus.TRIGGERED] * 4
 
 
 def test_external_trigger(lib: PvcamLibrary, kinetix: int, sim: pvsim.SimulatedPvcam) -> None:
@@ -382,9 +416,11 @@ def test_slow_frames(lib: PvcamLibrary, primebsi: int, sim: pvsim.SimulatedPvcam
     lib.register_callback(primebsi, CallbackEvent.EOF, eof)
     sim.inject_fault(primebsi, pvsim.Fault.SLOW_FRAMES, 40)
     frame = lib.setup_cont(primebsi, [STRIP], 10)  # 10 ms frames, delayed by 40 ms each
+    start = time.monotonic()
     lib.start_cont(primebsi, lib.new_buffer(frame, 4))
-    time.sleep(0.5)
+    assert wait_for(lambda: len(eof.numbers) >= 5)
     lib.stop_cont(primebsi)
+    elapsed = time.monotonic() - start
     stamps = np.array([i.TimeStamp for i in eof.infos])
-    assert 5 <= len(stamps) <= 12
+    assert len(stamps) <= elapsed / 0.05 + 1  # no faster than one frame per 50 ms
     assert np.median(np.diff(stamps)) == pytest.approx(500, abs=5)

@@ -1,0 +1,149 @@
+"""Raw I/O (``inst.write()``, ``query()``, ``write_bytes()`` and the drivers' own raw doors)
+is no way around limits, interlocks or an instructor's lock — on the shipped drivers, over
+their real libraries, with the simulators' own logs of what arrived as the proof that a
+refused message sent nothing.
+
+The rule (see ``labkit.core._raw``): a declared setting's command is checked like a set and
+stored once sent; plain queries pass; anything else goes through only where no guard beyond
+the declaration is in force, or inside ``inst.raw_access(key)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit import InterlockError, LimitError, LockedError
+from labkit.drivers.agilent import AgilentE3631A
+from labkit.drivers.keithley import Keithley2450
+from labkit.drivers.oceanoptics import USB2000Plus
+from labkit.drivers.thorlabs import ThorlabsTC200
+
+
+def arrived(bench, twin: str) -> list:
+    """What the simulator received so far (its own log, below pyvisa/pyserial/pyusb)."""
+    return list(bench.instrument(twin).received)
+
+
+@pytest.fixture
+def smu(bench):
+    made = Keithley2450(bench.address("smu"), name="smu", timeout=2.0)
+    yield made
+    made.close()
+
+
+def test_a_declared_command_is_checked_like_a_set_and_stored(smu, bench):
+    before = arrived(bench, "smu")
+    with pytest.raises(LimitError, match="hard limit") as refused:
+        smu.write(":SOUR:VOLT 500")
+    assert refused.value.instrument == "smu"
+    assert refused.value.setting == "source_voltage"
+    smu.settings.source_voltage.limit(max="5 V")
+    with pytest.raises(LimitError, match="soft limit 5 V"):
+        smu.write("SOURce:VOLTage 6")  # the long form is the same command
+    with pytest.raises(LimitError, match="soft limit 5 V"):
+        smu.query(":SOUR:VOLT 6;*OPC?")  # a query carrying a set
+    assert arrived(bench, "smu") == before, "a refused raw message reached the instrument"
+    # raw_access opens nothing for a declared command: it is still checked
+    with smu.raw_access(), pytest.raises(LimitError):
+        smu.write(":SOUR:VOLT 6")
+    smu.write(":SOUR:VOLT 4")
+    assert arrived(bench, "smu")[-1] == ":SOUR:VOLT 4"
+    assert smu.source_voltage == 4.0  # stored, as a set's value would be
+    assert smu.read("source_voltage") == 4.0
+
+
+def test_unknown_commands_need_raw_access_where_limits_are_in_force(smu, bench):
+    smu.write(":SYST:BEEP 440,0.1")  # nothing beyond the declaration guards it: it passes
+    smu.settings.source_voltage.limit(max=5)
+    before = arrived(bench, "smu")
+    for message in ("*RST", ":SOUR:VOLT:LEV:IMM:AMPL 50", ":SYST:BEEP 440,0.1"):
+        with pytest.raises(LockedError, match="cannot check it") as refused:
+            smu.write(message)
+        assert "raw_access()" in refused.value.hint
+    assert arrived(bench, "smu") == before
+    assert smu.query("*IDN?").startswith("KEITHLEY")  # plain queries always pass
+    with smu.raw_access():
+        smu.write(":SYST:BEEP 440,0.1")
+    assert arrived(bench, "smu")[-1] == ":SYST:BEEP 440,0.1"
+    with pytest.raises(LockedError):
+        smu.write(":SYST:BEEP 440,0.1")  # only inside the block
+
+
+def test_a_locked_instrument_takes_raw_commands_only_with_the_instructors_key(smu, bench):
+    smu.settings.current_limit.lock(value="10 mA", reason="LED lab", key="s3cret")
+    before = arrived(bench, "smu")
+    with pytest.raises(LockedError, match="locked at"):
+        smu.write(":SOUR:VOLT:ILIM 1")
+    with pytest.raises(LockedError, match="instructor's key"):
+        smu.write("*RST")
+    with pytest.raises(LockedError, match="instructor's key"):
+        smu.write_bytes(b"*RST\n")
+    with pytest.raises(LockedError, match="instructor's key"), smu.raw_access():
+        smu.write("*RST")  # raw_access() without the key opens no lock
+    with pytest.raises(LockedError, match="does not open"), smu.raw_access("guess"):
+        pass
+    assert arrived(bench, "smu") == before
+    with smu.raw_access("s3cret"):
+        smu.write(":SYST:BEEP 440,0.1")
+        with pytest.raises(LockedError, match="locked at"):
+            smu.write(":SOUR:VOLT:ILIM 1")  # the key opens raw I/O, it does not lift the lock
+    assert arrived(bench, "smu")[-1] == ":SYST:BEEP 440,0.1"
+
+
+def test_interlocks_guard_raw_commands(smu, bench):
+    tc = ThorlabsTC200(bench.address("tc"), name="tc", timeout=2.0)
+    try:
+        smu.settings.output.interlock(tc.readings.temperature < "0 degC", when=True)
+        before = arrived(bench, "smu")
+        with pytest.raises(InterlockError, match=r"tc\.temperature < 0 °C"):
+            smu.write(":OUTP ON")
+        with pytest.raises(LockedError, match="interlock"):
+            smu.write(":OUTP:STAT ON")  # another spelling labkit does not know: refused too
+        assert arrived(bench, "smu") == before
+        assert smu.output is False
+    finally:
+        tc.close()
+
+
+def test_a_driver_with_method_setters_refuses_what_it_cannot_check(bench):
+    psu = AgilentE3631A(bench.address("psu"), name="psu", timeout=2.0)
+    try:
+        psu.p6v.settings.voltage.limit(max="3 V")
+        before = arrived(bench, "psu")
+        for raw in (psu.write, psu.p6v.write):
+            with pytest.raises(LockedError, match=r"psu\.p6v\.voltage has soft limits"):
+                raw("APPL P6V,6")
+        assert arrived(bench, "psu") == before
+        psu.p6v.voltage = 2
+        assert psu.p6v.voltage == 2.0
+    finally:
+        psu.close()
+
+
+def test_a_drivers_own_raw_door_is_guarded(bench):
+    tc = ThorlabsTC200(bench.address("tc"), name="tc", timeout=2.0)
+    try:
+        tc.settings.setpoint.lock(max="60 degC", key="k")
+        before = arrived(bench, "tc")
+        with pytest.raises(LockedError, match="instructor's key"):
+            tc.command("tset=150")
+        assert arrived(bench, "tc") == before
+        with tc.raw_access("k"):
+            tc.command("tset=40")
+        assert arrived(bench, "tc")[-1] == "tset=40"
+    finally:
+        tc.close()
+
+
+def test_raw_usb_data_to_a_locked_spectrometer_needs_the_key(bench):
+    spec = USB2000Plus(bench.address("spectrometer"), name="spec", timeout=1.0)
+    try:
+        spec.settings.integration_time.lock(value="10 ms", key="k")
+        before = arrived(bench, "spectrometer")
+        with pytest.raises(LockedError, match="binary data"):
+            spec.bulk_write(0x01, b"\x02\x10\x27\x00\x00")  # set integration time: 10 s
+        with pytest.raises(LockedError, match="binary data"):
+            spec.control_transfer(0x40, 0x01, data_or_length=b"\x00")
+        assert arrived(bench, "spectrometer") == before
+    finally:
+        spec.close()
