@@ -13,6 +13,7 @@ from typing import Any
 from labkit.core import (
     AccessError,
     Action,
+    Axis,
     Channel,
     ChoiceError,
     Condition,
@@ -40,6 +41,7 @@ from labkit.core import (
     SettingTypeError,
     Transport,
     UnitError,
+    UnknownSettingError,
     ValidationError,
     _hooks,
     close_all,
@@ -74,6 +76,7 @@ _LAZY = {
 __all__ = [
     "AccessError",
     "Action",
+    "Axis",
     "Channel",
     "ChoiceError",
     "Condition",
@@ -101,6 +104,7 @@ __all__ = [
     "SettingTypeError",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "ValidationError",
     "__version__",
     "close_all",

@@ -77,6 +77,21 @@ def _feedback(r: dict[str, Any], printed: str) -> None:
     assert r["held_mean"] == pytest.approx(35, abs=0.3)
 
 
+def _arrays(r: dict[str, Any], printed: str) -> None:
+    assert "store size: 164 kB uncompressed" in printed  # 9 spectra of 2048 float64 and more
+    peaks = r["peaks"]
+    assert peaks[-1] < peaks[0] - 50  # Wien: the hotter filament's spectrum peaks bluer
+    assert r["careful_status"] == "completed"
+    assert 1 < r["careful_points"] < 19  # stopped early, with the points taken
+    assert r["careful_before"] <= 0.8 * r["saturation"] < r["careful_last"]
+    assert r["frequencies"] == pytest.approx([1e3, 2e3, 3e3, 5e3], abs=1 / 12e-3)
+    # The resonator put in the bench's path: 12 345 Hz, Q 40, found with 40 points, most of
+    # them on the peak (a uniform sweep of 10-15 kHz puts 10 within two linewidths).
+    assert r["f0"] == pytest.approx(12_345, rel=2e-3)
+    assert r["q"] == pytest.approx(40, rel=0.1)
+    assert r["near"] >= 16
+
+
 CHECKS: dict[str, Check] = {
     "00-quickstart": (
         "dict(n=1 / (slope * thermal_voltage), ideality=bench.dut.ideality, "
@@ -118,6 +133,16 @@ CHECKS: dict[str, Check] = {
     "07-feedback": (
         "dict(pi_settled=float(settled['value']), held_mean=float(held.tc_temperature.mean()))",
         _feedback,
+    ),
+    "08-arrays": (
+        "dict(peaks=[float(p) for p in peak_nm.values], careful_status=careful.status, "
+        "careful_points=careful_data.sizes['psu_p25v_voltage'], "
+        "saturation=spectrometer.saturation_level, "
+        "careful_before=float(careful_data.spectrometer_spectrum[:-1].max()), "
+        "careful_last=float(careful_data.spectrometer_spectrum[-1].max()), "
+        "frequencies=[float(f) for f in found_frequencies], f0=float(f0), q=float(q), "
+        "near=int(near.sum()))",
+        _arrays,
     ),
 }
 

@@ -3,6 +3,8 @@
 ``core`` imports no other labkit package and none of the I/O, storage or UI libraries.
 """
 
+from labkit.core._acquisition import Acquired, RecordedQuantity, TimedAcquisition
+from labkit.core._axes import Axis
 from labkit.core._camera import (
     Camera,
     Frame,
@@ -37,6 +39,7 @@ from labkit.core._errors import (
     RunWaitTimeout,
     SettingTypeError,
     UnitError,
+    UnknownSettingError,
     ValidationError,
 )
 from labkit.core._exit import safe_on_exit
@@ -63,8 +66,10 @@ from labkit.core._transport import Transport, UsbLink
 
 __all__ = [
     "AccessError",
+    "Acquired",
     "Action",
     "ActionHandle",
+    "Axis",
     "Bound",
     "Camera",
     "Channel",
@@ -98,6 +103,7 @@ __all__ = [
     "RampInterrupted",
     "Reading",
     "ReadingHandle",
+    "RecordedQuantity",
     "Region",
     "ReplyError",
     "RunWaitTimeout",
@@ -107,9 +113,11 @@ __all__ = [
     "SettingState",
     "SettingTypeError",
     "StreamClosed",
+    "TimedAcquisition",
     "TraitSpec",
     "Transport",
     "UnitError",
+    "UnknownSettingError",
     "UsbLink",
     "ValidationError",
     "as_trait",

@@ -16,6 +16,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from labkit.core._errors import UnknownSettingError
+
 __all__ = ["SEALED", "no_attribute", "refuse_unknown", "seal"]
 
 SEALED = "_labkit_sealed"
@@ -30,14 +32,34 @@ def seal(instrument: Any) -> None:
 
 
 def refuse_unknown(instrument: Any, name: str) -> None:
-    """Raise ``AttributeError`` if ``name`` is not an attribute ``instrument`` has."""
+    """Raise :class:`UnknownSettingError` (an ``AttributeError``) if ``instrument`` has no
+    ``name``: a typo, or a feature this camera lacks (``offset_x`` on a camera without one)."""
     if name in vars(instrument) or hasattr(type(instrument), name):
         return
-    raise AttributeError(no_attribute(instrument, name, assigning=True))
+    owner = getattr(instrument, "name", None) or type(instrument).__name__
+    hint = _nearest(instrument, name)
+    settable = [h.name for h in getattr(instrument, "settings", ()) if h.spec.writable]
+    if settable and not hint.startswith("Its settings"):
+        shown = ", ".join(settable[:24]) + (", …" if len(settable) > 24 else "")
+        hint = f"{hint} Its settings: {shown}"
+    raise UnknownSettingError(
+        f"{type(instrument).__name__} has no attribute {name!r} to set; nothing was sent or stored",
+        instrument=owner,
+        setting=name,
+        hint=hint,
+    )
 
 
-def no_attribute(instrument: Any, name: str, *, assigning: bool = False) -> str:
+def no_attribute(instrument: Any, name: str) -> str:
     """What to say of ``instrument.<name>`` when it has no such name: the nearest ones."""
+    owner = getattr(instrument, "name", None) or type(instrument).__name__
+    return f"{owner} ({type(instrument).__name__}) has no attribute {name!r}. " + _nearest(
+        instrument, name
+    )
+
+
+def _nearest(instrument: Any, name: str) -> str:
+    """ "Did you mean …?", or what the instrument has when nothing is near ``name``."""
     owner = getattr(instrument, "name", None) or type(instrument).__name__
     declared = [
         *getattr(instrument, "settings", ()),
@@ -51,15 +73,8 @@ def no_attribute(instrument: Any, name: str, *, assigning: bool = False) -> str:
         public.update(n for n in vars(instrument) if not n.startswith("_"))
         close = difflib.get_close_matches(name, sorted(public), n=3, cutoff=0.75)
     if close:
-        hint = f"Did you mean {' or '.join(repr(c) for c in close)}?"
-    elif names:
+        return f"Did you mean {' or '.join(repr(c) for c in close)}?"
+    if names:
         shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
-        hint = f"Its settings, readings and actions: {shown}"
-    else:
-        hint = f"See {owner}.describe() for what it has"
-    if assigning:
-        return (
-            f"{owner} ({type(instrument).__name__}) has no attribute {name!r} to set; nothing "
-            f"was sent or stored. {hint}"
-        )
-    return f"{owner} ({type(instrument).__name__}) has no attribute {name!r}. {hint}"
+        return f"Its settings, readings and actions: {shown}"
+    return f"See {owner}.describe() for what it has"

@@ -72,6 +72,11 @@ class Frame:
     the start of an acquisition. ``timestamp`` is the host's ``time.time()`` when the frame
     arrived; ``hardware_timestamp`` and ``exposure`` are in seconds from the camera's own clock
     where it has one. ``regions`` are where the pixels come from on the sensor.
+
+    A camera sending several images per frame (a 3D camera's intensity and coordinate planes,
+    a GenICam multi-part payload) gives each as a named entry of ``parts``, in the camera's
+    order, each with its own dtype and shape; ``pixels`` is then the first part (the image a
+    view shows by default). ``parts`` is empty for a single image.
     """
 
     pixels: Any
@@ -81,6 +86,18 @@ class Frame:
     exposure: float | None = None
     regions: tuple[Region, ...] = ()
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    parts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def part(self, name: str | None = None) -> Any:
+        """The image of part ``name`` (``pixels`` for None or a single-image frame's only
+        part); a name the frame lacks is a ``KeyError`` listing the parts it has."""
+        if name is None or (not self.parts and name == "pixels"):
+            return self.pixels
+        try:
+            return self.parts[name]
+        except KeyError:
+            have = ", ".join(map(repr, self.parts)) or "none (a single image)"
+            raise KeyError(f"the frame has no part {name!r}; its parts: {have}") from None
 
 
 class StreamClosed(Exception):

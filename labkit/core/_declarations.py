@@ -24,6 +24,7 @@ conflicting one is a clear error — before any link is opened or any device ask
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -45,6 +46,7 @@ __all__ = [
     "InstrumentMeta",
     "check_declarations",
     "device_class",
+    "own_class",
     "reserved_names",
     "snake_case",
 ]
@@ -266,6 +268,34 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
         **traits,
     }
     return InstrumentMeta(cls.__name__, (cls,), namespace)
+
+
+def own_class(instrument: Instrument, name: str) -> type[Instrument]:
+    """The class of ``instrument`` once declaration ``name`` is its own: a subclass holding a
+    copy of it, so that what this device says about it (its limits, its record length, its
+    wavelength calibration) changes no other instrument of the same driver.
+
+    Returns the present class when the declaration is already the instrument's own.
+    """
+    cls = type(instrument)
+    owned = cls.__dict__.get("_labkit_own", frozenset())
+    if name in owned or (
+        "_labkit_device_of" in cls.__dict__ and name in cls.__dict__  # declared by the device
+    ):
+        return cls
+    trait = cls._labkit_traits[name]
+    copy = type(trait)(dataclasses.replace(trait.spec))
+    namespace: dict[str, Any] = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "_labkit_api": False,
+        "_labkit_units_checked": True,
+        "_labkit_device_of": getattr(cls, "_labkit_device_of", None) or cls,
+        "_labkit_own": owned | {name},
+        name: copy,
+    }
+    return cast("type[Instrument]", InstrumentMeta(cls.__name__, (cls,), namespace))
 
 
 def _check_units_once(cls: InstrumentMeta) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "RunWaitTimeout",
     "SettingTypeError",
     "UnitError",
+    "UnknownSettingError",
     "ValidationError",
 ]
 
@@ -95,6 +96,11 @@ class ConfigurationError(LabkitError):
 
 class DeclarationError(ConfigurationError, TypeError):
     """An instrument class declares a setting that cannot work (min above max, unknown unit...)."""
+
+
+class UnknownSettingError(ConfigurationError, AttributeError):
+    """A value was given to a setting the instrument does not have (a typo, or a feature this
+    camera lacks): refused before anything is sent, naming what it does have."""
 
 
 class ValidationError(LabkitError, ValueError):

@@ -168,6 +168,8 @@ def check_value(
         return value
     lower, upper = bounds
     if lower.value <= value <= upper.value:
+        if spec.kind == "int" and spec.step is not None and spec.step > 1:
+            _check_increment(spec, value, lower.value if lower.finite else 0)
         return value
     below = value < lower.value
     bound = lower if below else upper
@@ -182,6 +184,24 @@ def check_value(
         limit=bound.value,
         hint=f"Choose a value {describe_range(lower.value, upper.value, spec.unit)}"
         + _limit_advice(bound.source),
+    )
+
+
+def _check_increment(spec: TraitSpec, value: int, origin: float) -> None:
+    """Refuse a whole number off the setting's increment (a camera's Width in steps of 16):
+    the device would round it, or refuse it, behind the user's back."""
+    step = int(spec.step)  # type: ignore[arg-type]
+    start = int(spec.min) if spec.min is not None else int(origin)
+    if (value - start) % step == 0:
+        return
+    below = start + (value - start) // step * step
+    raise LimitError(
+        f"{value} is not on the increment of {step} from {start}",
+        setting=spec.name,
+        value=value,
+        limit=step,
+        hint=f"Choose a value {start} + a multiple of {step}: the nearest are {below} and "
+        f"{below + step}",
     )
 
 

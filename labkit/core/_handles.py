@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from labkit.core import _watch
 from labkit.core._conditions import Condition, Interlock, compare
 from labkit.core._errors import ConfigurationError
+from labkit.core._snapshot import shown_value
 from labkit.core._spec import TraitSpec
-from labkit.core._units import format_quantity
 
 if TYPE_CHECKING:
     from labkit.core._guards import SettingLock
@@ -99,7 +99,7 @@ class Handle:
 
     def __repr__(self) -> str:
         role = self.spec.role.capitalize()
-        shown = format_quantity(self.value, self.unit) if self.value is not None else "unknown"
+        shown = shown_value(self.spec, self.value) if self.value is not None else "unknown"
         return f"<{role} {self.full_name} = {shown}>"
 
 

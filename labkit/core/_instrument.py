@@ -21,11 +21,10 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, ClassVar
 
 from labkit.core import _registry
-from labkit.core._declarations import Channel, InstrumentMeta, device_class, snake_case
+from labkit.core._declarations import Channel, InstrumentMeta, device_class, own_class, snake_case
 from labkit.core._device import Device
 from labkit.core._errors import AccessError, ConfigurationError, LabkitError
 from labkit.core._guards import check_writable
@@ -39,6 +38,7 @@ from labkit.core._templates import MovedToMessageInstrument as _Moved
 from labkit.core._templates import read_template, run_template, write_template
 from labkit.core._traits import LabkitTrait
 from labkit.core._units import format_quantity
+from labkit.core._worker import wait_for
 
 __all__ = ["Channel", "Instrument"]
 
@@ -202,12 +202,26 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
     def update_declaration(self, name: str, **changes: Any) -> TraitSpec:
         """Change what the device now says about a declaration (``min``, ``max``, ``step``,
-        ``choices``...): GenICam limits follow other features, a server's limits change.
+        ``choices``, an array reading's ``axes`` or ``unit``...): GenICam limits follow other
+        features, a server's limits change, a scope's record length follows its timebase.
 
-        The declaration is checked again and the limits in force follow at once.
+        Checked again; the limits in force follow at once. The first change gives this
+        instrument (and its handles) its own copy of a class-body declaration.
         """
         spec = self._spec(name)
         checked = spec.replace(**changes)
+        cls = own_class(self, spec.name)
+        if cls is not type(self):
+            self.__class__ = cls
+            trait = cls._labkit_traits[spec.name]
+            trait.instance_init(self)
+            spec = trait.spec
+            state = self._states.get(spec.name)
+            if state is not None:
+                state.spec = spec
+            for handles in (self.settings, self.readings, self.actions):
+                if spec.name in handles:  # handles taken before now see the copy too
+                    handles[spec.name].spec = spec
         for field in changes:
             setattr(spec, field, getattr(checked, field))
         state = self._states.get(spec.name)
@@ -440,7 +454,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         self._ramp_cancels.add(cancel)
         future = self._worker.submit(self._do_set, spec, value, cancel)
         try:
-            return _wait(future)
+            return wait_for(future)
         except KeyboardInterrupt:
             cancel.set()
             return future.result()  # raises RampInterrupted (or finishes a write already sent)
@@ -584,14 +598,3 @@ class Instrument(Device, metaclass=InstrumentMeta):
 
 def _role(specs: dict[str, TraitSpec], role: str) -> list[tuple[str, TraitSpec]]:
     return [(n, s) for n, s in specs.items() if s.role == role]
-
-
-def _wait(future: Future[Any]) -> Any:
-    # Waiting in short slices keeps Ctrl-C / the notebook's interrupt button responsive.
-    while True:
-        try:
-            return future.result(timeout=0.1)
-        except WaitTimeout:
-            if future.done():
-                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
-            continue

@@ -17,8 +17,8 @@ from labkit.core._units import is_quantity
 
 __all__ = ["KINDS", "Kind", "kind_of", "split_choices"]
 
-Kind = Literal["float", "int", "bool", "str", "enum"]
-KINDS: tuple[Kind, ...] = ("float", "int", "bool", "str", "enum")
+Kind = Literal["float", "int", "bool", "str", "enum", "array"]
+KINDS: tuple[Kind, ...] = ("float", "int", "bool", "str", "enum", "array")
 _PYTHON_KINDS: dict[type, Kind] = {float: "float", int: "int", bool: "bool", str: "str"}
 _NAMED_KINDS: dict[str, Kind] = {name: name for name in KINDS}
 
@@ -36,8 +36,8 @@ def kind_of(kind: Any, choices: Any) -> tuple[Kind, type[enum.Enum] | None]:
     if isinstance(kind, str) and kind in _NAMED_KINDS:
         return _NAMED_KINDS[kind], None
     raise DeclarationError(
-        f"kind {kind!r} is not one of float, int, bool, str or an Enum class",
-        hint="Write e.g. Setting(float, unit='V') or Setting(bool)",
+        f"kind {kind!r} is not one of float, int, bool, str, 'array' or an Enum class",
+        hint="Write e.g. Setting(float, unit='V'), Setting(bool) or Reading(axes=[...])",
     )
 
 

@@ -6,11 +6,19 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from labkit.core._axes import array_summary
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
 from labkit.core._units import format_quantity
 
-__all__ = ["describe_rows", "no_such", "snapshot_entry", "snapshot_of"]
+__all__ = [
+    "describe_rows",
+    "no_such",
+    "reading_entry",
+    "shown_value",
+    "snapshot_entry",
+    "snapshot_of",
+]
 
 
 def describe_rows(
@@ -24,7 +32,7 @@ def describe_rows(
         if spec.role == "action":
             continue
         value = value_of(name)
-        shown = "?" if value is None else format_quantity(value, spec.unit)
+        shown = "?" if value is None else shown_value(spec, value)
         extra = ""
         state = states.get(name)
         if state is not None:
@@ -62,12 +70,34 @@ def snapshot_of(instrument: Any) -> dict[str, Any]:
         "connected": bool(instrument.connected),
         "identity": instrument.identity,
         "settings": {h.name: snapshot_entry(h.spec, h.value, h.state) for h in instrument.settings},
-        "readings": {h.name: {"value": h.value, "unit": h.unit} for h in instrument.readings},
+        "readings": {h.name: reading_entry(h.spec, h.value) for h in instrument.readings},
     }
     channels = instrument.channels
     if channels:
         snapshot["channels"] = {n: c.snapshot() for n, c in channels.items()}
     return snapshot
+
+
+def reading_entry(spec: TraitSpec, value: Any) -> dict[str, Any]:
+    """A reading in a snapshot; an array reading keeps its axes and its last value's shape
+    and range, not its data (a snapshot goes into every run's metadata)."""
+    if not spec.is_array:
+        return {"value": value, "unit": spec.unit}
+    return {
+        "value": None,
+        "unit": spec.unit,
+        "axes": [axis.jsonable() | {"values": None} for axis in spec.axes or ()],
+        "last": array_summary(value),
+    }
+
+
+def shown_value(spec: TraitSpec, value: Any) -> str:
+    """A value for people: a number with its unit, or an array's shape over its axes."""
+    if spec.is_array:
+        shape = getattr(value, "shape", ())
+        sizes = " × ".join(f"{n} {a.name}" for n, a in zip(shape, spec.axes or (), strict=False))
+        return f"array[{sizes}]" + (f" {spec.unit}" if spec.unit else "")
+    return format_quantity(value, spec.unit)
 
 
 def no_such(owner: str, name: str, names: Iterable[str]) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from labkit.core._axes import Axis, as_axes, check_array, check_axes, parse_array
 from labkit.core._errors import (
     ChoiceError,
     DeclarationError,
@@ -53,10 +54,10 @@ class TraitSpec:
 
     Declarations are made by ``Setting``/``Reading``/``Action`` in a class body, or from data
     (:meth:`from_jsonable`, or this constructor) by a link that reads them from the device.
-    The value of a declaration is a scalar of ``kind`` today; the kind decides how values are
-    checked (:meth:`coerce`), sent (:meth:`token`) and taken back (:meth:`from_reply`,
-    :meth:`accept`), so a new kind (an array reading with its dimensions) adds its own rules
-    there without changing the instrument.
+    The kind decides how values are checked (:meth:`coerce`), sent (:meth:`token`) and taken
+    back (:meth:`from_reply`, :meth:`accept`). An ``array`` reading's value is a NumPy array
+    whose dimensions are its ``axes`` (:class:`~labkit.core.Axis`: name, length, coordinate,
+    unit) and whose elements are ``dtype``; ``unit`` is the unit of the elements.
     """
 
     role: Role
@@ -84,6 +85,8 @@ class TraitSpec:
     delay: float = 0.0
     confirm: str | None = None
     side_effect: str | Callable[[Any], str | None] | None = None
+    axes: tuple[Axis, ...] | None = None
+    dtype: str | None = None
     label: str | None = None
     doc: str = ""
     name: str = ""
@@ -104,6 +107,20 @@ class TraitSpec:
     @property
     def numeric(self) -> bool:
         return self.kind in ("float", "int")
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind == "array"
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The names of an array reading's axes (empty for a scalar)."""
+        return tuple(axis.name for axis in self.axes or ())
+
+    @property
+    def shape(self) -> tuple[int | None, ...]:
+        """An array reading's shape (None where a length is not known yet; () for a scalar)."""
+        return tuple(axis.size for axis in self.axes or ())
 
     @property
     def readable(self) -> bool:
@@ -148,6 +165,14 @@ class TraitSpec:
             fail(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.access not in ("rw", "r", "w"):
             fail(f"access {self.access!r} must be 'rw', 'r' or 'w'")
+        if self.is_array or self.axes is not None:
+            if not self.is_array:
+                fail(f"axes= make an array reading, not a {self.kind} one")
+            if self.role != "reading":
+                fail(f"only readings can be arrays, not a {self.role}")
+            if self.choices is not None:
+                fail("an array reading has no choices")
+            check_axes(self.axes, self.dtype, fail)
         for field in ("min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step"):
             value = getattr(self, field)
             if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value)):
@@ -211,8 +236,11 @@ class TraitSpec:
                 )
 
     def hard_range(self) -> tuple[float, float]:
-        lo = -math.inf if self.min is None else float(self.min)
-        hi = math.inf if self.max is None else float(self.max)
+        """The hard limits (±inf where open); whole numbers stay ints for an int setting, so
+        snapshots, panels and errors show ``800``, not ``800.0``."""
+        whole = int if self.kind == "int" else float
+        lo = -math.inf if self.min is None else whole(self.min)
+        hi = math.inf if self.max is None else whole(self.max)
         return lo, hi
 
     # -- values in --------------------------------------------------------------------
@@ -392,6 +420,8 @@ class TraitSpec:
             return self._accept_parsed(value, reply, where)
         text = reply.decode("ascii", "replace") if isinstance(reply, bytes) else str(reply)
         text = text.strip()
+        if self.kind == "array":  # comma-separated numbers, as SCPI sends a list
+            return parse_array(text, self.axes or (), self.dtype or "float64", where)
         if self.kind == "bool":
             word = text.casefold()
             tokens = [t.casefold() for t in self.bool_tokens]
@@ -475,6 +505,8 @@ class TraitSpec:
         if raw is None:
             return None
         kind = self.kind
+        if kind == "array":
+            return check_array(raw, self.axes or (), self.dtype or "float64", self.qualname)
         if isinstance(raw, (str, bytes)) and kind != "str":
             return self.from_reply(raw, where=self.name)
         if kind == "float" and type(raw) is not float:
@@ -509,7 +541,11 @@ class TraitSpec:
                 f"role {role!r} must be 'setting', 'reading' or 'action'", setting=where or None
             )
         choices = fields.pop("choices", None)
-        kind, enum_type = kind_of(fields.pop("kind", None), choices)
+        axes = as_axes(fields.pop("axes", None))
+        kind, enum_type = kind_of(fields.pop("kind", "array" if axes else None), choices)
+        if axes is not None:
+            fields["axes"] = axes
+            fields.setdefault("dtype", "float64")
         values, tokens = split_choices(choices, enum_type)
         if fields.get("tokens") is not None:
             tokens = tuple(str(t) for t in fields.pop("tokens"))
@@ -553,6 +589,9 @@ class TraitSpec:
             out["access"] = self.access
         if isinstance(self.side_effect, str):
             out["side_effect"] = self.side_effect
+        if self.is_array:
+            out["axes"] = [axis.jsonable() for axis in self.axes or ()]
+            out["dtype"] = self.dtype
         if self.doc:
             out["doc"] = self.doc
         return out

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets import HasTraits, TraitType
 
+from labkit.core._axes import as_axes
 from labkit.core._errors import AccessError, DeclarationError
 from labkit.core._kinds import kind_of, split_choices
 from labkit.core._spec import Access, TraitSpec
@@ -191,6 +192,8 @@ def Reading(
     kind: type | str | None = None,
     *,
     unit: str | None = None,
+    axes: Any = None,
+    dtype: str = "float64",
     choices: Any = None,
     get: str | Callable[..., Any] | None = None,
     parse: Callable[[str], Any] | None = None,
@@ -204,7 +207,15 @@ def Reading(
     ``side_effect`` says what reading it changes on the instrument (``"makes resistance the
     measure function"``), or is a callable of the instrument that says so, or None, now:
     panels, snapshots and ``refresh()`` then leave it unread, and say why.
+
+    ``axes`` make it an array reading (a spectrum, a trace, a buffer): one
+    :class:`~labkit.core.Axis` per dimension (a name is enough), its value a NumPy array of
+    ``dtype`` in ``unit``; the driver tells lengths and coordinates known only once connected
+    with ``update_declaration(name, axes=[...])``.
     """
+    made_axes = as_axes(axes)
+    if made_axes is not None and kind is None:
+        kind = "array"
     kind_name, enum_type = kind_of(kind, choices)
     values, tokens = split_choices(choices, enum_type)
     spec = TraitSpec(
@@ -218,6 +229,8 @@ def Reading(
         get=get,
         parse=parse,
         side_effect=side_effect,
+        axes=made_axes,
+        dtype=dtype if kind_name == "array" else None,
         label=label,
         doc=doc,
     )

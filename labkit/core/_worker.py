@@ -24,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, TypeVar
 
-__all__ = ["INSTANT_SECONDS", "INSTANT_SLOW_ALLOWED", "INSTANT_WINDOW", "Worker"]
+__all__ = ["INSTANT_SECONDS", "INSTANT_SLOW_ALLOWED", "INSTANT_WINDOW", "Worker", "wait_for"]
 
 T = TypeVar("T")
 
@@ -192,3 +193,15 @@ def _run_inline(function: Callable[..., T], args: tuple[Any, ...]) -> Future[T]:
     except BaseException as error:
         future.set_exception(error)
     return future
+
+
+def wait_for(future: Future[Any]) -> Any:
+    """A future's result, waited for in short slices: Ctrl-C (the notebook's interrupt
+    button) stays responsive while a ramp runs on the worker."""
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except WaitTimeout:
+            if future.done():
+                raise  # the write itself timed out (InstrumentTimeout is a TimeoutError too)
+            continue

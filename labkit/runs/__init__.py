@@ -3,7 +3,7 @@
 Steps are objects with ``prepare(plan)`` and ``async run(ctx)`` (:class:`ExperimentStep`);
 the built-ins are :class:`Set`, :class:`Read`, :class:`Wait`, :class:`Settle`, :class:`Call`,
 :class:`Sequence`, :class:`Sweep`, :class:`Grid`, :class:`Repeat`, :class:`TimeSeries`,
-:class:`Feedback`, :class:`CameraStream` and :class:`Snap`; plugins add more through the
+:class:`Feedback`, :class:`CameraStream`, :class:`Snap` and :class:`Adaptive`; plugins add more through the
 ``labkit.steps`` entry points. :func:`run` starts a plan and returns a :class:`Run` at once.
 
 Runs are found with ``labkit.find_runs(name="iv*", status="completed")``
@@ -18,6 +18,7 @@ import types
 import warnings
 from typing import Any
 
+from labkit.runs._adaptive import Adaptive
 from labkit.runs._api import dry_run, grid, plan, run, sweep, timeseries
 from labkit.runs._basic import Call, Read, Sequence, Set, Settle, SettleTimeout, Wait, as_step
 from labkit.runs._camera import CameraStream, FrameStep, Snap
@@ -30,9 +31,11 @@ from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
 from labkit.runs._run import Run, active_runs
 from labkit.runs._step import ExperimentStep, is_step
+from labkit.runs._triggered import Triggered
 
 __all__ = [
     "PID",
+    "Adaptive",
     "Call",
     "CameraStream",
     "CheckReport",
@@ -55,6 +58,7 @@ __all__ = [
     "Suspender",
     "Sweep",
     "TimeSeries",
+    "Triggered",
     "Wait",
     "active_runs",
     "as_step",

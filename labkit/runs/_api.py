@@ -73,14 +73,16 @@ def sweep(
     read: Any = (),
     settle: Any = 0,
     dim: str | None = None,
+    until: Any = None,
     **options: Any,
 ) -> Run:
-    """Sweep one setting over ``values``, reading ``read`` (and running ``body``) at each.
+    """Sweep one setting over ``values``, reading ``read`` (and running ``body``) at each,
+    stopping early once ``until`` holds (see :class:`Sweep`).
 
     ``run = labkit.sweep(smu.settings.voltage, np.linspace(0, 1, 101),
-    read=[dmm.readings.current], name="iv")``
+    read=[dmm.readings.current], name="iv", until=dmm.readings.current > "5 mA")``
     """
-    step = Sweep(setting, values, *body, read=read, settle=settle, dim=dim)
+    step = Sweep(setting, values, *body, read=read, settle=settle, dim=dim, until=until)
     options.setdefault("name", "sweep")
     return run(step, **options)
 
@@ -92,14 +94,16 @@ def grid(
     snake: bool = False,
     settle: Any = 0,
     dims: Iterable[str] | None = None,
+    until: Any = None,
     **options: Any,
 ) -> Run:
-    """Every combination of several settings' values, first axis outermost.
+    """Every combination of several settings' values, first axis outermost (stopping early
+    once ``until`` holds).
 
     ``labkit.grid({gate.settings.voltage: vg, smu.settings.voltage: vsd},
     read=[dmm.readings.current], snake=True)``
     """
-    step = Grid(*axes, read=read, body=body, snake=snake, settle=settle, dims=dims)
+    step = Grid(*axes, read=read, body=body, snake=snake, settle=settle, dims=dims, until=until)
     options.setdefault("name", "grid")
     return run(step, **options)
 

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labkit.core import Condition, ConfigurationError, Handle, LabkitError, SettingHandle
+from labkit.runs._arrays import check_arrays, read_variables
 from labkit.runs._context import StepContext, group_by_instrument, seconds
-from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
+from labkit.runs._plan import PlanBuilder
 from labkit.runs._step import is_step
-from labkit.store import Variable, dtype_for_kind
 
 __all__ = ["Call", "Read", "Sequence", "Set", "Settle", "SettleTimeout", "Wait", "as_step"]
 
@@ -40,26 +40,63 @@ def as_step(item: Any) -> Any:
 
 
 class Set:
-    """Set a setting once (checked with the plan, ramped, acknowledged)."""
+    """Set a setting once (checked with the plan, ramped, acknowledged): ``Set(smu.settings
+    .voltage, 1)``; or several at once, concurrently: ``Set({smu.settings.voltage: 1,
+    gate.settings.voltage: "500 mV"})`` — every value checked before any moves, each
+    ramped at its own rate, the step done when the last is acknowledged (two 1 V ramps at
+    1 V/s take 1 s, not 2 s)."""
 
-    def __init__(self, setting: SettingHandle, value: Any) -> None:
-        self.setting = setting
-        self.value = value
-        self._value: Any = None
+    def __init__(self, setting: SettingHandle | Mapping[SettingHandle, Any], value: Any = None):
+        if isinstance(setting, Mapping):
+            if value is not None:
+                raise ConfigurationError("give Set a mapping of settings to values, or one pair")
+            targets = list(setting.items())
+        else:
+            targets = [(setting, value)]
+        if not targets:
+            raise ConfigurationError("Set needs at least one setting")
+        for handle, _ in targets:
+            if not isinstance(handle, SettingHandle):
+                raise ConfigurationError(
+                    f"Set needs setting handles, not {handle!r}",
+                    hint="e.g. Set(smu.settings.voltage, 1)",
+                )
+        seen = [handle.full_name for handle, _ in targets]
+        if len(set(seen)) != len(seen):
+            raise ConfigurationError(f"Set names a setting twice: {', '.join(seen)}")
+        self.targets = targets
+        self.setting, self.value = targets[0]
+        self._values: list[Any] = []
 
     def prepare(self, plan: PlanBuilder) -> None:
-        self._value = plan.setpoints(self.setting, [self.value]).tolist()[0]
+        self._values = [plan.setpoints(h, [v]).tolist()[0] for h, v in self.targets]
 
     async def run(self, ctx: StepContext) -> None:
-        await ctx.set(self.setting, self._value)
+        if len(self.targets) == 1:
+            await ctx.set(self.setting, self._values[0])
+            return
+        await ctx.set_together(
+            [(handle, value) for (handle, _), value in zip(self.targets, self._values, strict=True)]
+        )
 
     def describe(self) -> dict[str, Any]:
+        values = self._values or [v for _, v in self.targets]
+        if len(self.targets) == 1:
+            return {
+                "step": "Set",
+                "label": f"Set({self.setting.full_name})",
+                "setting": self.setting.full_name,
+                "value": values[0],
+                "unit": self.setting.unit,
+            }
+        names = [handle.full_name for handle, _ in self.targets]
         return {
             "step": "Set",
-            "label": f"Set({self.setting.full_name})",
-            "setting": self.setting.full_name,
-            "value": self._value if self._value is not None else self.value,
-            "unit": self.setting.unit,
+            "label": f"Set({', '.join(names)})",
+            "together": [
+                {"setting": h.full_name, "value": v, "unit": h.unit}
+                for (h, _), v in zip(self.targets, values, strict=True)
+            ],
         }
 
 
@@ -94,30 +131,16 @@ class Read:
         self.handles = [handle for _, handle in items]
         self.name = name
         self._grouped = group_by_instrument(self.handles)
+        self._arrays: dict[int, tuple[Any, ...]] = {}  # position → axes the store was laid for
 
     def prepare(self, plan: PlanBuilder) -> None:
-        variables: dict[int, Any] = {}
-        for position, (label, handle) in enumerate(self.items):
-            if label is None and handle_name(handle) in plan.dims:
-                label = f"{handle_name(handle)}_readback"  # a swept setting, read back
-            if label is None:
-                variables[position] = handle
-            else:
-                attrs = handle_attrs(handle)
-                variables[position] = Variable(
-                    label,
-                    (),
-                    (),
-                    dtype_for_kind(handle.spec.kind),
-                    attrs,
-                    labels=text_labels(handle),
-                )
-                plan.uses(handle)
+        variables, self._arrays = read_variables(plan, self.items)
         plan.record(self.name, variables)
 
     async def run(self, ctx: StepContext) -> None:
         started = time.time_ns()
         values = await ctx.read(self.handles, self._grouped)
+        check_arrays(self.handles, self._arrays)
         ctx.record(dict(enumerate(values)), time=started)
 
     def describe(self) -> dict[str, Any]:

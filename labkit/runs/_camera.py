@@ -12,6 +12,7 @@ stored as coordinates along the frame dimension.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from labkit.core import (
     ConfigurationError,
     Frame,
     FrameSource,
+    InstrumentError,
     InstrumentTimeout,
     NotConnectedError,
     StreamClosed,
@@ -81,30 +83,79 @@ def _frame_variables(name: str) -> dict[str, Variable]:
     }
 
 
-def _pixels_variable(
-    name: str, camera: Any, frame: Frame, compression: str | None = None
+def _image_variable(
+    name: str, camera: Any, image: Any, dims: tuple[str, str], what: str, compression: str | None
 ) -> Variable:
-    pixels = np.asarray(frame.pixels)
+    pixels = np.asarray(image)
     dtype = pixels.dtype.name
     if dtype not in SPEC_DTYPES or pixels.ndim not in (2, 3):
         raise ConfigurationError(
-            f"camera {getattr(camera, 'name', name)!r} delivered {pixels.ndim}-D {dtype} frames; "
+            f"camera {getattr(camera, 'name', name)!r} delivered {pixels.ndim}-D {dtype} {what}; "
             "runs store 2-D (or 2-D × channels) numeric frames",
         )
-    dims = (f"{name}_y", f"{name}_x") + ((f"{name}_channel",) if pixels.ndim == 3 else ())
-    attrs = {"long_name": f"{getattr(camera, 'name', name)} frames", "units": "counts"}
-    return Variable(name, dims, pixels.shape, dtype, attrs, compression=compression)
+    all_dims = dims + ((f"{name}_channel",) if pixels.ndim == 3 else ())
+    attrs = {"long_name": f"{getattr(camera, 'name', name)} {what}", "units": "counts"}
+    if not np.issubdtype(pixels.dtype, np.integer):
+        del attrs["units"]  # a 3D camera's coordinates: the camera's own scale, not counts
+    return Variable(name, all_dims, pixels.shape, dtype, attrs, compression=compression)
 
 
-def _frame_values(name: str, frame: Frame) -> dict[str, Any]:
-    return {
-        name: np.asarray(frame.pixels),
-        "number": frame.number,
-        "hardware_timestamp": np.nan
-        if frame.hardware_timestamp is None
-        else frame.hardware_timestamp,
-        "exposure": np.nan if frame.exposure is None else frame.exposure,
-    }
+def _frame_images(
+    name: str, camera: Any, frame: Frame, compression: str | None = None
+) -> dict[str, Variable]:
+    """The variables of a frame's images: ``name`` for ``pixels`` (the first part), and
+    ``name_<part>`` for every other part of a multi-part frame, each with its dtype and shape
+    (parts of the first part's size share its ``_y``/``_x`` dimensions)."""
+    first = np.asarray(frame.pixels)
+    dims = (f"{name}_y", f"{name}_x")
+    parts = list(frame.parts.items())
+    first_part = parts[0][0] if parts else None
+    what = f"frames ({first_part} part)" if first_part else "frames"
+    variables = {name: _image_variable(name, camera, first, dims, what, compression)}
+    for part, image in parts[1:]:
+        variable = f"{name}_{part}"
+        shape = np.shape(image)[:2]
+        part_dims = dims if shape == first.shape[:2] else (f"{variable}_y", f"{variable}_x")
+        found = _image_variable(
+            variable, camera, image, part_dims, f"frames ({part} part)", compression
+        )
+        variables[variable] = dataclasses.replace(found, attrs={**found.attrs, "frame_part": part})
+    if first_part:
+        variables[name] = dataclasses.replace(
+            variables[name], attrs={**variables[name].attrs, "frame_part": first_part}
+        )
+    return variables
+
+
+def _frame_values(name: str, frame: Frame, images: dict[str, Variable]) -> dict[str, Any]:
+    values: dict[str, Any] = {name: np.asarray(frame.pixels)}
+    parts = list(frame.parts)
+    for key in images:
+        if key == name:
+            continue
+        part = key[len(name) + 1 :]
+        if part not in frame.parts:
+            raise ConfigurationError(
+                f"a frame of {name!r} has no part {part!r} (its parts: {', '.join(parts)}); "
+                "the camera changed its payload during the run",
+                hint="Change the camera's components before the run, not during it",
+            )
+        values[key] = np.asarray(frame.parts[part])
+    values.update(
+        number=frame.number,
+        hardware_timestamp=np.nan if frame.hardware_timestamp is None else frame.hardware_timestamp,
+        exposure=np.nan if frame.exposure is None else frame.exposure,
+    )
+    return values
+
+
+def _declare_images(
+    ctx: StepContext, name: str, camera: Any, frame: Frame, compression: str | None
+) -> dict[str, Variable]:
+    images = _frame_images(name, camera, frame, compression)
+    for key, variable in images.items():
+        ctx.declare(key, variable)
+    return images
 
 
 def _check_camera(camera: Any) -> None:
@@ -200,6 +251,7 @@ class CameraStream:
         deadline = None if self.duration is None else start + self.duration
         last_frame = start
         count = 0
+        images: dict[str, Variable] | None = None
         seen_acquiring = bool(self.camera.acquiring)
         stopped_since: float | None = None
         while not stop.is_set():
@@ -219,13 +271,21 @@ class CameraStream:
                         hint="Check the camera's trigger and exposure settings",
                     ) from None
                 acquiring = bool(self.camera.acquiring)
-                if seen_acquiring and not acquiring and not len(queue) and not stop.is_set():
+                # A camera pausing itself (a region change) says so with an empty stopped_by.
+                paused = getattr(self.camera, "stopped_by", None) == ""
+                if (
+                    seen_acquiring
+                    and not acquiring
+                    and not paused
+                    and not len(queue)
+                    and not stop.is_set()
+                ):
                     # Give a camera that stopped because it failed the moment it takes to
                     # close the queues with its error: that error says more than this one.
                     now = time.monotonic()
                     stopped_since = stopped_since or now
                     if now - stopped_since >= _STOPPED_GRACE:
-                        raise self._ended_early("stopped acquiring", count, start) from None
+                        raise self._stopped(count, start) from None
                 else:
                     stopped_since = None
                 seen_acquiring = seen_acquiring or acquiring
@@ -235,23 +295,40 @@ class CameraStream:
                     break
                 raise self._ended_early("was closed", count, start) from None
             last_frame = time.monotonic()
-            if count == 0:
-                pixels = _pixels_variable(self.name, self.camera, frame, self.compression)
-                ctx.declare(self.name, pixels)
-            ctx.at(count).record(_frame_values(self.name, frame), time=frame.timestamp)
+            if images is None:
+                images = _declare_images(ctx, self.name, self.camera, frame, self.compression)
+            ctx.at(count).record(_frame_values(self.name, frame, images), time=frame.timestamp)
             count += 1
         return count
 
-    def _ended_early(self, what: str, count: int, start: float) -> NotConnectedError:
-        wanted = []
+    def _recorded(self, count: int, start: float) -> str:
         if self.frames is not None:
-            wanted.append(f"{count} of {self.frames} frames")
+            return f"after {count} of {self.frames} frames were recorded"
+        elapsed = f"{time.monotonic() - start:.3g} s"
         if self.duration is not None:
-            wanted.append(f"{time.monotonic() - start:.3g} s of {self.duration:g} s")
+            elapsed += f" of {self.duration:g} s"
+        return f"after {count} frames were recorded in {elapsed}"
+
+    def _ended_early(self, what: str, count: int, start: float) -> NotConnectedError:
         return NotConnectedError(
-            f"the camera {what} during the stream, after {' and '.join(wanted)}",
+            f"the camera {what} during the stream, {self._recorded(count, start)}",
             instrument=getattr(self.camera, "name", self.name),
             hint="The frames recorded so far are in the run; reopen the camera and run again",
+        )
+
+    def _stopped(self, count: int, start: float) -> InstrumentError:
+        """The camera stopped acquiring while the stream recorded: say who stopped it.
+
+        A labkit camera keeps where ``stop()`` was called from (``stopped_by``); a camera whose
+        stream failed closes the queue with its error instead, which ``get`` raises first.
+        """
+        who = getattr(self.camera, "stopped_by", None)
+        return InstrumentError(
+            f"the camera stopped acquiring during the stream{f' ({who})' if who else ''}, "
+            f"{self._recorded(count, start)}",
+            instrument=getattr(self.camera, "name", self.name),
+            hint="The frames recorded so far are saved. Leave the camera running until the "
+            "stream ends, or stop the run itself with run.stop()",
         )
 
     def describe(self) -> dict[str, Any]:
@@ -289,9 +366,10 @@ class Snap:
 
     async def run(self, ctx: StepContext) -> None:
         frame = await asyncio.to_thread(self.camera.snap, self.timeout)
-        ctx.declare(self.name, _pixels_variable(self.name, self.camera, frame, self.compression))
+        images = _declare_images(ctx, self.name, self.camera, frame, self.compression)
+        values = _frame_values(self.name, frame, images)
         # A frame is written straight to disk: do it off the loop.
-        await asyncio.to_thread(ctx.record, _frame_values(self.name, frame), time=frame.timestamp)
+        await asyncio.to_thread(ctx.record, values, time=frame.timestamp)
 
     def describe(self) -> dict[str, Any]:
         return {"step": "Snap", "label": f"Snap({self.name})", "camera": self.name}

@@ -143,6 +143,28 @@ class StepContext:
         self._engine.touch(handle)
         return await handle.set_async(value)
 
+    async def set_together(self, targets: Sequence[tuple[SettingHandle, Any]]) -> list[Any]:
+        """Set several settings at once: every value is checked first (nothing moves if one
+        is refused), then all are set concurrently — each ramped, checked against its
+        interlocks and acknowledged, different instruments each on their own worker. If one
+        fails the others stop where they are (their ramps are cancelled) and the error
+        propagates."""
+        for handle, value in targets:
+            handle.check(value)
+        for handle, _ in targets:
+            self._engine.touch(handle)
+        if len(targets) == 1:
+            handle, value = targets[0]
+            return [await handle.set_async(value)]
+        tasks = [asyncio.ensure_future(handle.set_async(value)) for handle, value in targets]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
     async def read(
         self, handles: Sequence[Handle], by_instrument: dict[Any, list[int]] | None = None
     ) -> list[Any]:
@@ -192,7 +214,27 @@ class StepContext:
         stored = {variables[key].name: value for key, value in values.items()}
         stored[declared.time] = _now_ns() if time is None else time_value(time)
         sequence = self._engine.writer.record(self.index, stored, point=not self.redo)
+        self._engine.latest.update(stored)
         self._engine.run.feed.recorded(sequence, self.index, stored)
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        """The newest value recorded of each variable (by its name in the run), e.g. for a
+        stop condition judging the point just taken."""
+        return self._engine.latest
+
+    def record_along(self, values: Mapping[str, Any], *, index: tuple[int, ...]) -> None:
+        """Store values outside a record group at ``index`` of their own dimensions (the
+        coordinate of an open-ended dimension: a sweep that may stop early records its
+        set-points as it reaches them); they count as no point."""
+        self._engine.writer.record(index, dict(values), point=False)
+
+    def stopped(self, reason: str, **details: Any) -> None:
+        """Note in the run's metadata that a step ended early on purpose (``until=``): the
+        run still completes, with the points taken so far."""
+        entry = {"step": self.node.path, "reason": reason, **details}
+        self._engine.event("stopped", **entry)
+        self._engine.writer.set_attrs(stopped=entry)
 
     def declare(self, key: Any, item: Variable, *, group: str | None = None) -> Variable:
         """Create, at run time, data whose item shape is only known now (a camera frame).

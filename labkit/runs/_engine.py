@@ -115,6 +115,7 @@ class Engine:
         self.redo_on_suspend = redo_on_suspend
         self.started = time.monotonic()
         self.touched: dict[str, Instrument] = {}
+        self.latest: dict[str, Any] = {}  # newest recorded value of each variable
         self.claimed: set[tuple[int, str]] = set()  # settings this run owns (see _claims)
         self.pause_requested = False
         self.abort_requested = False

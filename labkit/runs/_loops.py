@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,6 +24,7 @@ from labkit.core._units import to_number
 from labkit.runs._basic import Read, as_step
 from labkit.runs._context import StepContext, seconds, whole_count
 from labkit.runs._plan import PlanBuilder, handle_attrs, handle_name, text_labels
+from labkit.runs._until import as_until
 from labkit.store import Variable, dtype_for_kind
 
 __all__ = ["Grid", "Repeat", "Sweep", "TimeSeries", "grid_positions"]
@@ -51,6 +53,11 @@ class Sweep:
 
     ``Sweep(smu.settings.voltage, np.linspace(0, 1, 101), read=[dmm.readings.current])``.
     Nest sweeps for more dimensions. Values may carry units (``["0 mV", "500 mV"]``).
+
+    ``until`` stops the sweep after the first point where it holds: a condition on instruments
+    (``dmm.readings.current > "1 mA"``, read again) or a function of the values just recorded
+    (``lambda p: p["dmm_current"] > 1e-3``). The run then completes with the points taken, its
+    dimension as long as them, and the reason in its metadata (``stopped``).
     """
 
     def __init__(
@@ -61,6 +68,7 @@ class Sweep:
         read: Any = (),
         settle: Any = 0,
         dim: str | None = None,
+        until: Any = None,
     ) -> None:
         if not isinstance(setting, SettingHandle):
             raise ConfigurationError(
@@ -73,12 +81,21 @@ class Sweep:
         self.body = [as_step(step) for step in body]
         self.settle = seconds(settle, "Sweep's settle time")
         self.dim = dim or handle_name(setting)
+        self.until = as_until(until)
         self._values: np.ndarray = np.asarray([])
 
     def prepare(self, plan: PlanBuilder) -> None:
         self._values = plan.setpoints(self.setting, self.values)
         coordinate = _coordinate(self.setting, self.dim, self._values)
-        with plan.dimension(self.dim, len(self._values), coordinate=coordinate):
+        size: int | None = len(self._values)
+        if self.until is not None:
+            # It may stop early: the dimension grows with the points taken, and so does its
+            # coordinate, recorded as each set-point is reached.
+            coordinate = dataclasses.replace(coordinate, shape=(None,), data=None, chunks=None)
+            size = None
+        with plan.dimension(
+            self.dim, size, coordinate=coordinate, estimate=len(self._values), planned=self._values
+        ):
             if self.read is not None:
                 plan.step(self.read)
             for step in self.body:
@@ -86,14 +103,24 @@ class Sweep:
 
     async def run(self, ctx: StepContext) -> None:
         values = self._values.tolist()
-        async for point in ctx.points(len(values)):
-            await point.set(self.setting, values[point.index[-1]])
-            if self.settle:
-                await asyncio.sleep(self.settle)
-            if self.read is not None:
-                await point.run(self.read)
-            for step in self.body:
-                await point.run(step)
+        points = ctx.points(len(values))
+        async with contextlib.aclosing(points):
+            async for point in points:
+                i = point.index[-1]
+                await point.set(self.setting, values[i])
+                if self.until is not None:
+                    point.record_along({self.dim: values[i]}, index=(i,))
+                if self.settle:
+                    await asyncio.sleep(self.settle)
+                if self.read is not None:
+                    await point.run(self.read)
+                for step in self.body:
+                    await point.run(step)
+                if self.until is not None and i < len(values) - 1:
+                    reason = await self.until.reason(point)
+                    if reason is not None:
+                        point.stopped(reason, points=i + 1, of=len(values))
+                        break
 
     def describe(self) -> dict[str, Any]:
         values = self._values
@@ -106,6 +133,8 @@ class Sweep:
             "points": int(values.size),
             "settle": self.settle,
         }
+        if self.until is not None:
+            described["until"] = self.until.description
         if values.size and values.dtype.kind in "fiu":
             described.update(first=values[0].item(), last=values[-1].item())
         return described
@@ -140,6 +169,8 @@ class Grid:
     (or pairs: ``Grid((gate.settings.voltage, vg), (smu.settings.voltage, vsd), ...)``). With
     ``snake`` the inner axes alternate direction, so no output jumps back between lines; data
     lands at its place in the grid either way. An axis only changes when its value changes.
+    ``until`` (as for :class:`Sweep`) ends the grid early; it keeps its shape, the points not
+    visited empty (NaN, and NaT in ``time``).
     """
 
     def __init__(
@@ -150,6 +181,7 @@ class Grid:
         snake: bool = False,
         settle: Any = 0,
         dims: Iterable[str] | None = None,
+        until: Any = None,
     ) -> None:
         pairs: list[tuple[SettingHandle, Any]] = []
         for axis in axes:
@@ -175,6 +207,7 @@ class Grid:
         if len(names) != len(pairs):
             raise ConfigurationError("give one dimension name per grid axis")
         self.dims = names
+        self.until = as_until(until)
         self._values: list[np.ndarray] = []
 
     def prepare(self, plan: PlanBuilder) -> None:
@@ -193,18 +226,27 @@ class Grid:
         sizes = tuple(len(v) for v in values)
         current: list[Any] = [None] * len(sizes)
         depth = len(sizes)
-        async for point in ctx.points(positions=grid_positions(sizes, self.snake)):
-            position = point.index[-depth:]
-            for axis, i in enumerate(position):
-                if point.redo or current[axis] != i:
-                    await point.set(self.axes[axis][0], values[axis][i])
-                    current[axis] = i
-            if self.settle:
-                await asyncio.sleep(self.settle)
-            if self.read is not None:
-                await point.run(self.read)
-            for step in self.body:
-                await point.run(step)
+        total, done = math.prod(sizes), 0
+        points = ctx.points(positions=grid_positions(sizes, self.snake))
+        async with contextlib.aclosing(points):
+            async for point in points:
+                done += 1
+                position = point.index[-depth:]
+                for axis, i in enumerate(position):
+                    if point.redo or current[axis] != i:
+                        await point.set(self.axes[axis][0], values[axis][i])
+                        current[axis] = i
+                if self.settle:
+                    await asyncio.sleep(self.settle)
+                if self.read is not None:
+                    await point.run(self.read)
+                for step in self.body:
+                    await point.run(step)
+                if self.until is not None and done < total:
+                    reason = await self.until.reason(point)
+                    if reason is not None:
+                        point.stopped(reason, points=done, of=total, at=list(position))
+                        break
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -216,6 +258,7 @@ class Grid:
             ],
             "snake": self.snake,
             "settle": self.settle,
+            **({"until": self.until.description} if self.until is not None else {}),
         }
 
 

@@ -26,11 +26,15 @@ from labkit.core import (
     NotConnectedError,
     SettingHandle,
 )
-from labkit.core._units import format_quantity
+from labkit.runs._dryrun import CheckReport, store_estimate, summarise, values_to_check
 from labkit.runs._step import describe, is_step
 from labkit.store import Variable, dtype_for_kind
+from labkit.store._variables import choose_chunks
 
 __all__ = ["CheckReport", "Dim", "Group", "Node", "Plan", "PlanBuilder", "handle_name"]
+
+
+ITEM_CHUNK_BYTES = 128 * 1024  # chunk size for array items recorded at each point
 
 
 def handle_name(handle: Handle) -> str:
@@ -68,6 +72,7 @@ class Dim:
     size: int | None
     owner: str
     estimate: int | None = None  # expected length of an open-ended dimension, for progress
+    planned: Any = None  # the values it is expected to take (a sweep that may stop early)
 
 
 @dataclasses.dataclass
@@ -79,6 +84,7 @@ class Group:
     variables: dict[Any, Variable]
     owner: str
     time: str = "time"
+    coordinates: list[str] = dataclasses.field(default_factory=list)  # besides the time
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -161,6 +167,7 @@ class PlanBuilder:
         self.instruments: dict[str, Instrument] = {}
         self._labels: dict[str, int] = {}
         self._reserved: set[str] = set()
+        self.item_axes: dict[str, Any] = {}  # dimension of array items → its Axis
 
     # -- for steps ------------------------------------------------------------------------
 
@@ -203,6 +210,7 @@ class PlanBuilder:
         *,
         coordinate: Variable | None = None,
         estimate: int | None = None,
+        planned: Any = None,
     ) -> Iterator[Dim]:
         """Open a dimension around what is prepared inside the ``with`` block.
 
@@ -221,7 +229,7 @@ class PlanBuilder:
             )
         if size is not None and size < 0:
             raise ConfigurationError(f"{self.path}: dimension {name!r} has a negative size")
-        dim = Dim(name, size, self.path, estimate)
+        dim = Dim(name, size, self.path, estimate, planned)
         self.dims[name] = dim
         if coordinate is not None:
             self.add_variable(coordinate)
@@ -281,12 +289,18 @@ class PlanBuilder:
                 raise ConfigurationError(
                     f"{self.path}: record {key!r} as a Variable or a handle, not {spec!r}"
                 )
+            shape = lead_shape + item.shape
             full = Variable(
                 item.name,
                 lead_dims + item.dims,
-                lead_shape + item.shape,
+                shape,
                 item.dtype,
                 dict(item.attrs),
+                # An array item (a spectrum, a trace) is whole in its chunk, a few points per
+                # chunk: every flush rewrites only a small chunk as it fills.
+                chunks=choose_chunks(shape, item.itemsize, len(item.dims), ITEM_CHUNK_BYTES)
+                if item.dims
+                else None,
                 compression=item.compression,
                 item_ndim=len(item.dims),
                 labels=item.labels,
@@ -326,6 +340,35 @@ class PlanBuilder:
         self.setpoint_checks.append(Setpoints(self.path, handle, array))
         return array
 
+    def item_axis(self, names: Iterable[str], axis: Any, source: str) -> str:
+        """The dimension an array reading's ``axis`` is recorded along: the first of ``names``
+        that is free or already holds the same coordinate (readings sharing an axis share
+        it). Creates its coordinate variable, with the axis's unit."""
+        tried = []
+        for name in names:
+            known = self.item_axes.get(name)
+            if known is not None and known.same_coordinate(axis):
+                return name
+            if known is None and name not in self.dims and name not in self.variables:
+                if name in self._reserved:
+                    continue
+                coordinate = axis.coordinate()
+                attrs: dict[str, Any] = {"long_name": axis.label or axis.name, "source": source}
+                if axis.unit:
+                    attrs["units"] = axis.unit
+                dtype = "int64" if coordinate.dtype.kind in "iu" else "float64"
+                self.add_variable(
+                    Variable(name, (name,), (len(coordinate),), dtype, attrs, data=coordinate)
+                )
+                self.item_axes[name] = axis
+                return name
+            tried.append(name)
+        raise ConfigurationError(
+            f"{self.path}: {source}'s axis {axis.name!r} cannot be recorded: "
+            f"{', '.join(map(repr, tried))} already hold other data",
+            hint="Record it under another name: Read({'name': handle})",
+        )
+
     def reserve(self, *names: str) -> None:
         """Keep variable names free for data declared at run time (``ctx.declare``)."""
         for name in names:
@@ -364,8 +407,10 @@ class PlanBuilder:
                 {"long_name": f"time of each {group.name} point", "standard_name": "time"},
             )
             self.add_variable(time_variable)
+            coordinates = " ".join([group.time, *group.coordinates])
             for variable in group.variables.values():
-                variable.attrs.setdefault("coordinates", group.time)
+                if variable.name not in group.coordinates:
+                    variable.attrs.setdefault("coordinates", coordinates)
         return Plan(self)
 
 
@@ -390,36 +435,6 @@ def _at_step(error: LabkitError, path: str, handle: Handle, position: int | None
     if error.setting is None:
         error.setting = handle.name
     return error
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckedSetting:
-    step: str
-    setting: str
-    count: int
-    low: Any
-    high: Any
-    unit: str | None
-
-    def __str__(self) -> str:
-        if self.count == 1 or self.low == self.high:
-            span = format_quantity(self.low, self.unit)
-        else:
-            span = (
-                f"{format_quantity(self.low, self.unit)} … {format_quantity(self.high, self.unit)}"
-            )
-        return (
-            f"{self.setting}: {self.count} value{'s' * (self.count != 1)} in {span} ({self.step})"
-        )
-
-
-class CheckReport(list):
-    """What a dry run checked: every setting, how many values, their range."""
-
-    def __repr__(self) -> str:
-        if not self:
-            return "dry run: the plan sets nothing"
-        return "dry run passed:\n" + "\n".join(f"  {line}" for line in self)
 
 
 class Plan:
@@ -479,44 +494,11 @@ class Plan:
         report = CheckReport()
         for entry in self.setpoints:
             handle, values = entry.handle, entry.values
-            for position, value in _values_to_check(handle, values):
+            for position, value in values_to_check(handle, values):
                 try:
                     handle.check(value)
                 except LabkitError as error:
                     raise _at_step(error, entry.path, handle, position, value) from None
-            report.append(_summarise(entry))
+            report.append(summarise(entry.path, handle, values))
+        report.store = store_estimate(self.variables.values(), self.dims)
         return report
-
-
-def _values_to_check(handle: SettingHandle, values: np.ndarray) -> Iterator[tuple[int, Any]]:
-    """Each distinct value once; for plain numbers only the extremes (limits are intervals)."""
-    if values.size == 0:
-        return
-    spec = handle.spec
-    if spec.numeric and spec.choices is None and values.dtype.kind in "fiu":
-        if values.dtype.kind == "f" and np.isnan(values).any():
-            where = int(np.flatnonzero(np.isnan(values))[0])
-            yield where, float("nan")
-            return
-        low, high = int(np.argmin(values)), int(np.argmax(values))
-        yield low, values[low].item()
-        if high != low:
-            yield high, values[high].item()
-        return
-    seen: set[Any] = set()
-    for position, value in enumerate(values.tolist()):
-        if value not in seen:
-            seen.add(value)
-            yield position, value
-
-
-def _summarise(entry: Setpoints) -> CheckedSetting:
-    values = entry.values
-    if values.dtype.kind in "fiu" and values.size:
-        low, high = values.min().item(), values.max().item()
-    else:
-        listed = values.tolist()
-        low, high = (listed[0], listed[-1]) if listed else (None, None)
-    return CheckedSetting(
-        entry.path, entry.handle.full_name, int(values.size), low, high, entry.handle.unit
-    )

@@ -22,7 +22,7 @@ _registered: dict[str, tuple[Callable[..., Any], str]] = {}
 
 
 def _builtins() -> dict[str, Callable[..., Any]]:
-    from labkit.runs import _basic, _camera, _feedback, _loops
+    from labkit.runs import _adaptive, _basic, _camera, _feedback, _loops, _triggered
 
     return {
         "set": _basic.Set,
@@ -38,6 +38,8 @@ def _builtins() -> dict[str, Callable[..., Any]]:
         "feedback": _feedback.Feedback,
         "camera_stream": _camera.CameraStream,
         "snap": _camera.Snap,
+        "triggered": _triggered.Triggered,
+        "adaptive": _adaptive.Adaptive,
     }
 
 

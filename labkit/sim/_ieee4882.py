@@ -129,6 +129,11 @@ class Ieee4882Instrument(VirtualInstrument):
     def trigger(self) -> None:
         """``*TRG`` or a bus trigger."""
 
+    def complete_pending(self) -> None:
+        """``*OPC?``, ``*OPC`` or ``*WAI``: finish the operations in progress (a sweep, a
+        triggered acquisition) before answering, as the instrument does; subclasses that run
+        such operations add their time with ``busy_for``."""
+
     def execute(self, command: str) -> str | None:
         """Answer one of the instrument's own (not common) commands; raise ScpiError to refuse."""
         raise ScpiError(-113, "Undefined header")
@@ -183,8 +188,12 @@ class Ieee4882Instrument(VirtualInstrument):
             self.event_status = 0
             return None
         if head == "*OPC?":
+            self.complete_pending()
             return "1"
-        if head in ("*OPC", "*WAI", "*ESE", "*SRE"):
+        if head in ("*OPC", "*WAI"):
+            self.complete_pending()
+            return None
+        if head in ("*ESE", "*SRE"):
             return None
         if head == "*ESR?":
             status, self.event_status = self.event_status, 0

@@ -217,6 +217,8 @@ class ScpiSimulator(Ieee4882Instrument):
         if source is not None:
             return self.state.get((source, attributes), self._initial.get(source))
         spec = self._specs[key]
+        if spec.kind == "array":  # zeros of the declared length (a device's empty buffer)
+            return [0.0] * (spec.shape[0] or 0)
         return (
             self._initial_value(spec)
             if spec.role == "setting"
@@ -228,6 +230,8 @@ def format_reply(spec: TraitSpec, value: Any) -> str:
     """A value in the form SCPI instruments answer with (NR3 numbers, 0/1, tokens)."""
     if spec.kind == "bool":
         return "1" if value else "0"
+    if spec.kind == "array":  # a list of readings, comma-separated, as READ? and FETC? send
+        return ",".join(f"{float(v):+.9E}" for v in value)
     if spec.choices is not None and spec.tokens is not None:
         return str(spec.tokens[spec.choices.index(value)])
     if spec.kind == "int":

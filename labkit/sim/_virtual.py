@@ -151,6 +151,7 @@ class Connection:
         self._cond = threading.Condition()
         self.closed = False
         self.mismatched: list[str] = []
+        self._hold_until = 0.0  # a command without reply kept the instrument busy until then
 
     def configure(self, **settings: Any) -> None:
         """Record the port settings the client uses; any that differ garble the link."""
@@ -188,6 +189,9 @@ class Connection:
             reply = instrument.handle(message)
             busy = instrument.take_busy_time()
         if reply is None:
+            if busy:  # *WAI, or a command that works before the next reply can come
+                with self._cond:
+                    self._hold_until = max(self._hold_until, time.monotonic() + busy)
             return
         if isinstance(reply, str):
             reply = (reply + instrument.write_termination).encode(instrument.encoding)
@@ -204,7 +208,8 @@ class Connection:
 
     def _deliver(self, data: bytes, *, delay: float) -> None:
         with self._cond:
-            self._outgoing.append((time.monotonic() + delay, bytearray(data)))
+            ready = max(time.monotonic() + delay, self._hold_until + delay)
+            self._outgoing.append((ready, bytearray(data)))
             self._cond.notify_all()
 
     def _ready_bytes(self) -> int:

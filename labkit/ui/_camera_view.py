@@ -31,6 +31,7 @@ from labkit.core import Region
 from labkit.native import preview
 from labkit.ui._image import COLORMAPS, as_mono, bmp, colormap_colors, histogram
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
+from labkit.ui._parts import PartChooser
 from labkit.ui._ranges import stable_range
 from labkit.ui._roi import RoiControl, roi_control
 from labkit.ui._sources import QueueSource, RecordedSource
@@ -66,9 +67,10 @@ def camera_view(camera: Any, **options: Any) -> CameraView:
     Options: ``size`` (the preview's longest side in pixels, 512), ``rate`` (updates per
     second at most, 25), ``colormap`` (``"gray"``, ``"viridis"``, ``"magma"``, ``"inferno"``,
     ``"hot"``), ``contrast`` (``"minmax"``, ``("percentile", 1, 99.5)`` or levels ``(lo, hi)``),
-    ``gamma``, ``binning`` (``"mean"`` or ``"max"``: how a large frame is shrunk), ``start``
-    (start the camera now), ``max_in_flight`` (updates the page may be
-    behind by, 3).
+    ``gamma``, ``binning`` (``"mean"`` or ``"max"``: how a large frame is shrunk), ``part``
+    (the image of a multi-part frame shown, e.g. a 3D camera's ``"coord3d_c"``; by default
+    ``"intensity"``, see :mod:`labkit.ui._parts`), ``start`` (start the camera now),
+    ``max_in_flight`` (updates the page may be behind by, 3).
     """
     with _views_lock:
         view = _views.get(id(camera))
@@ -110,6 +112,7 @@ class CameraView(widgets.VBox):
         contrast: Any = "minmax",
         gamma: float | None = None,
         binning: str = "mean",
+        part: str | None = None,
         roi: RoiControl | bool | None = True,
         start: bool = False,
         controls_camera: bool = True,
@@ -126,6 +129,7 @@ class CameraView(widgets.VBox):
         self.gamma = gamma
         self.colormap = "gray"
         self.binning = "mean"
+        self.parts = PartChooser(part, self._redraw_last)
         self.recording = recording  # why the ROI may not change now (a run records)
         self._lock = threading.Lock()
         self._last_frame: Any = None
@@ -323,6 +327,7 @@ class CameraView(widgets.VBox):
         side = widgets.VBox(
             [
                 self.hist_figure,
+                self.parts.menu,
                 self.colormap_menu,
                 self.contrast_menu,
                 self.levels_slider,
@@ -352,6 +357,7 @@ class CameraView(widgets.VBox):
         rate: float | None = None,
         gamma: float | None = None,
         binning: str | None = None,
+        part: str | None = None,
         start: bool | None = None,
         **unknown: Any,
     ) -> None:
@@ -384,6 +390,8 @@ class CameraView(widgets.VBox):
             self.binning = binning
             with quietly():
                 self.shrink_menu.value = next(k for k, v in SHRINK_MODES.items() if v == binning)
+        if part is not None:
+            self.parts.choose(part)
         if start and self.camera is not None and not self.camera.acquiring:
             self._in_background(self._start_camera)
         self._redraw_last()
@@ -481,7 +489,7 @@ class CameraView(widgets.VBox):
         return True
 
     def _draw(self, frame: Any, details: bool = True) -> None:
-        mono = as_mono(frame.pixels)
+        mono = as_mono(self.parts.image_of(frame))
         top = int(np.iinfo(mono.dtype).max)
         contrast = self.contrast
         if not isinstance(contrast, str) and len(contrast) == 2:

@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from labkit.core import ActionHandle, Instrument, ReadingHandle, _loop
+from labkit.ui._array_row import reading_row as reading_row_for
 from labkit.ui._confirm import Confirmation
 from labkit.ui._format import escape, title_of
 from labkit.ui._rows import ErrorLine, ReadingRow, SettingRow, icon_button
@@ -75,7 +76,7 @@ class Section:
             heading = "labkit-group" if settings else "labkit-colhead"
             cells.append(_cell("Readings", heading, span=True))
             for reading in readings:
-                reading_row = ReadingRow(self, reading)
+                reading_row = reading_row_for(self, reading)
                 self.rows[reading.name] = reading_row
                 cells += reading_row.cells
         self.grid = widgets.GridBox(

@@ -8,7 +8,10 @@ From the plan's record groups (what is recorded together over which dimensions):
 - two or more: a heat map per reading over the two innermost dimensions (the newest slice of
   any outer ones), filling in as the grid is walked;
 - a ``CameraStream``: the camera view, on a one-frame queue of its own; a ``Snap``: the frames
-  the run records.
+  the run records;
+- an array reading (a spectrum, a trace): its latest trace against its coordinate, and a
+  waterfall of the history (one row per point along the innermost dimension);
+- points a learner chose (``Adaptive``): the value where each was taken.
 
 Points reach the views through :meth:`Run.watch` once they are stored (after each flush of the
 run's store), so a plot never shows a point a crash could lose. A view opened after the run
@@ -33,7 +36,9 @@ from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
 from labkit.ui._plots import Axis, HeatMapPlot, LinePlot
+from labkit.ui._samples import SamplesPlot
 from labkit.ui._sync import guarded, log
+from labkit.ui._traces import TracePlot, WaterfallPlot
 
 __all__ = ["RunLive", "live_view"]
 
@@ -70,11 +75,20 @@ def _numeric(variable: Any) -> bool:
 
 def _axis(plan: Any, dim: str) -> Axis:
     coordinate = plan.variables.get(dim)
-    if coordinate is not None and coordinate.dims == (dim,) and coordinate.data is not None:
-        attrs = coordinate.attrs
-        name = str(attrs.get("long_name") or dim)
-        return Axis(dim, name, coordinate.data, unit=attrs.get("units"))
+    if coordinate is not None and coordinate.dims == (dim,):
+        # Its values: written with the plan, or planned (a sweep that may stop early).
+        values = coordinate.data if coordinate.data is not None else plan.dims[dim].planned
+        if values is not None:
+            attrs = coordinate.attrs
+            name = str(attrs.get("long_name") or dim)
+            return Axis(dim, name, values, unit=attrs.get("units"))
     return Axis(dim, dim, None, plan.dims[dim].size)
+
+
+def _described(plan: Any, name: str) -> tuple[str, str | None]:
+    """A recorded variable's label and unit, for an axis."""
+    attrs = plan.variables[name].attrs
+    return str(attrs.get("long_name") or name), attrs.get("units")
 
 
 def _start_ns(run: Any) -> int:
@@ -109,7 +123,7 @@ class RunLive(widgets.VBox):
         self._feeders: list[Callable[[tuple[int, ...], dict[str, Any]], None]] = []
         self._fillers: list[Callable[[Any], None]] = []
         self._wanted: set[str] = set()  # the recorded values the views draw
-        self.plots: list[LinePlot | HeatMapPlot] = []
+        self.plots: list[Any] = []
         self.cameras: list[CameraView] = []
         self.closed = False
         self._final = False
@@ -151,10 +165,15 @@ class RunLive(widgets.VBox):
             if step is not None:
                 self._camera(step, group, size=size, colormap=colormap)
                 continue
+            for variable in group.variables.values():
+                if _numeric(variable) and variable.item_ndim == 1:
+                    self._traces(plan, group, variable)
             names = [v.name for v in group.variables.values() if _numeric(v) and not v.item_ndim]
             if not names or not group.dims:
                 continue
-            if len(group.dims) == 1:
+            if group.coordinates and len(group.coordinates) <= 2:  # points a learner chose
+                self._samples(plan, group, names)
+            elif len(group.dims) == 1:
                 self._lines(plan, group, names)
             else:
                 for name in names:
@@ -224,6 +243,70 @@ class RunLive(widgets.VBox):
 
         self._feeders.append(feed)
         self._fillers.append(fill)
+
+    def _traces(self, plan: Any, group: Any, variable: Any) -> None:
+        name, attrs = variable.name, variable.attrs
+        item_dim = variable.dims[-1]
+        x = _axis(plan, item_dim)
+        label = str(attrs.get("long_name") or name)
+        trace = TracePlot(x, name, label, attrs.get("units"), title=label, **self._options)
+        self.plots.append(trace)
+        waterfall = None
+        if group.dims:
+            waterfall = WaterfallPlot(
+                x,
+                _axis(plan, group.dims[-1]),
+                name,
+                label,
+                unit=attrs.get("units"),
+                **self._options,
+            )
+            self.plots.append(waterfall)
+        self._wanted.update((name, group.time))
+
+        def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
+            if name in values:
+                trace.record(values[name])
+                if waterfall is not None:
+                    waterfall.record_trace(index, values[name])
+
+        def fill(ds: Any) -> None:
+            if name not in ds or group.time not in ds:
+                return
+            if waterfall is not None:
+                waterfall.fill(ds[name].values)
+            if trace.traces:
+                return
+            stamps = ds[group.time].values.astype("datetime64[ns]").astype(np.int64)
+            taken = np.flatnonzero(stamps.ravel() != np.iinfo(np.int64).min)
+            if taken.size:  # the newest trace saved
+                newest = int(np.argmax(stamps.ravel()[taken]))
+                index = np.unravel_index(int(taken[newest]), stamps.shape)
+                trace.record(ds[name][index].values)
+
+        self._feeders.append(feed)
+        self._fillers.append(fill)
+
+    def _samples(self, plan: Any, group: Any, names: list[str]) -> None:
+        where = [(n, *_described(plan, n)) for n in group.coordinates]
+        values = [
+            n
+            for n in names
+            if n not in group.coordinates and plan.variables[n].attrs.get("role") != "learner loss"
+        ]
+        for value in values[:1]:  # the value the learner learns from comes first
+            plot = SamplesPlot(where, (value, *_described(plan, value)), **self._options)
+            self.plots.append(plot)
+            self._wanted.update(plot.names)
+
+            def feed(index: tuple[int, ...], recorded: dict[str, Any], plot=plot) -> None:
+                plot.record(index[-1], recorded)
+
+            def fill(ds: Any, plot=plot) -> None:
+                plot.fill({n: ds[n].values for n in plot.names if n in ds})
+
+            self._feeders.append(feed)
+            self._fillers.append(fill)
 
     def _camera(self, step: Any, group: Any, *, size: int, colormap: str) -> None:
         options: dict[str, Any] = {**self._options, "size": size, "colormap": colormap}

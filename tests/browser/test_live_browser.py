@@ -251,3 +251,38 @@ def test_a_pvcam_stream_shows_in_the_same_live_view_and_an_unplugged_camera_show
     expect(error).to_contain_text("reconnect()")
     expect(view.locator(".labkit-camera-status")).to_contain_text("stopped")
     lab.screenshot("pvcam-unplugged", view)
+
+
+SETUP_RANGE = """
+cam.component_selector = "Range"  # viky's range component: four parts per buffer
+cam.component_enable = True
+cam.component_selector = "Intensity"
+cam.acquisition_frame_rate = 20
+"""
+
+
+def test_a_multi_part_camera_shows_its_intensity_and_the_user_picks_another_part(
+    lab: Lab,
+) -> None:
+    from playwright.sync_api import expect
+
+    show = "view = labkit.camera_view(cam, start=True, size=256)\nview"
+    nb = lab.open_notebook("parts.ipynb", [SETUP_VIKY + SETUP_RANGE, show])
+    nb.run_all()
+    view = nb.output(1).locator(".labkit-camera-view")
+    expect(view.locator(".labkit-camera-figure image")).to_have_attribute(
+        "href", re.compile("^blob:")
+    )
+    menu = view.locator(".labkit-camera-part select")
+    expect(menu).to_be_visible()
+    options = menu.locator("option").all_text_contents()
+    assert options == ["intensity", "coord3d_a", "coord3d_b", "coord3d_c"]
+    expect(menu).to_have_value("intensity")
+    menu.select_option("coord3d_c")  # the depth plane, float32
+    nb.wait_for_output("print(view.parts.part)", "coord3d_c", timeout=30)
+    watch_images(lab.page, ".labkit-camera-view .labkit-camera-figure image")
+    wait_until(lambda: len(images_seen(lab.page)) >= 5, timeout=60, what="5 depth pictures")
+    seen = images_seen(lab.page, stop=True)
+    assert None not in [digest for _, digest in seen]
+    lab.screenshot("camera-part", view)
+    assert "coord3d_c" in nb.execute("print(view.parts.menu.value)")

@@ -7,7 +7,7 @@ import math
 import pint
 import pytest
 
-from labkit import ChoiceError, ReplyError, Setting, SettingTypeError, UnitError
+from labkit import ChoiceError, LimitError, ReplyError, Setting, SettingTypeError, UnitError
 from labkit.core._units import to_number
 
 VOLTS = Setting(unit="V", min=-10, max=10, set="V {}").spec
@@ -64,6 +64,25 @@ def test_integers_must_be_whole() -> None:
     assert spec.coerce(3.0) == 3
     with pytest.raises(SettingTypeError, match="not a whole number"):
         spec.coerce(2.5)
+
+
+def test_integer_limits_stay_integers_and_their_increment_is_enforced() -> None:
+    """A camera's Width from 16 to 1024 in steps of 16: limits are ints (snapshots, panels and
+    errors say 1024, not 1024.0) and a width off the increment is refused, naming the step."""
+    from labkit.core._guards import check_value, hard_bounds
+
+    spec = Setting(int, min=16, max=1024, step=16, set="W {}").spec
+    assert spec.hard_range() == (16, 1024)
+    assert all(type(v) is int for v in spec.hard_range())
+    bounds = hard_bounds(spec)
+    assert check_value(spec, 64, bounds, None) == 64
+    with pytest.raises(LimitError, match=r"increment of 16 from 16.*nearest are 48 and 64"):
+        check_value(spec, 50, bounds, None)
+    with pytest.raises(LimitError, match=r"above the upper hard limit 1024") as caught:
+        check_value(spec, 1040, bounds, None)
+    assert "1024.0" not in str(caught.value)
+    loose = Setting(int, min=1, max=100, set="A {}").spec  # no step: any whole number
+    assert check_value(loose, 37, hard_bounds(loose), None) == 37
 
 
 def test_switches_accept_words_and_refuse_other_numbers() -> None:

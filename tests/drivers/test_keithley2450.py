@@ -32,6 +32,10 @@ POWER_ON = {
     ":SENS:CURR:NPLC?": "1.000000E+00",
     ":SENS:CURR:RSEN?": "0",
     ":OUTP?": "0",
+    ":SENS:COUN?": "1",
+    ':TRAC:POIN? "defbuffer1"': "10000",
+    ':TRAC:FILL:MODE? "defbuffer1"': "CONT",
+    ':TRAC:ACT? "defbuffer1"': "0",
 }
 
 

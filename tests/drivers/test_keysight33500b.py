@@ -31,10 +31,22 @@ def _channel_replies(n: int) -> dict[str, str]:
         f"SOUR{n}:FUNC:RAMP:SYMM?": "+1.000000000000000E+02",
         f"OUTP{n}:LOAD?": "+5.000000000000000E+01",
         f"OUTP{n}?": "0",
+        f"SOUR{n}:BURS:STAT?": "0",
+        f"SOUR{n}:BURS:MODE?": "TRIG",
+        f"SOUR{n}:BURS:NCYC?": "+1.000000000000000E+00",
+        f"SOUR{n}:BURS:INT:PER?": "+1.000000000000000E-02",
+        f"TRIG{n}:SOUR?": "IMM",
+        f"TRIG{n}:TIM?": "+1.000000000000000E-03",
     }
 
 
-POWER_ON = {"*IDN?": IDN, **_channel_replies(1), **_channel_replies(2)}
+POWER_ON = {
+    "*IDN?": IDN,
+    **_channel_replies(1),
+    **_channel_replies(2),
+    "OUTP:TRIG?": "0",
+    "OUTP:TRIG:SLOP?": "POS",
+}
 UNITS = ":SOUR1:VOLT:UNIT VPP;:SOUR2:VOLT:UNIT VPP;:UNIT:ANGL DEG"
 
 

@@ -30,6 +30,8 @@ POWER_ON = {
     "TRIG:COUN?": "+1.00000000E+00",
     "TRIG:DEL?": "+0.00000000E+00",
     "SAMP:COUN?": "+1",
+    "SAMP:SOUR?": "IMM",
+    "SAMP:TIM?": "+1.00000000E+00",
 }
 
 
@@ -236,3 +238,22 @@ def test_a_fixed_range_overloads_and_the_trigger_system_works(meters):
     assert all(r == pytest.approx(0.7, abs=1e-4) for r in readings)
     assert dmm.read_memory(2) == readings[:2]
     assert dmm.read_memory() == readings[2:]
+
+
+def test_samples_is_an_array_reading_whose_burst_a_panel_does_not_take_by_itself(bench):
+    from labkit.drivers.keysight import Keysight34465A
+
+    dmm = Keysight34465A(bench.address("dmm"), name="dmm_samples", timeout=1.0)
+    try:
+        samples = dmm.readings.samples
+        assert samples.spec.shape == (1,)
+        assert samples.spec.side_effect_of(dmm) is None  # one reading: as voltage
+        dmm.sample_count = 3
+        dmm.trigger_count = 2
+        assert samples.spec.shape == (6,)
+        assert "takes 6 readings" in samples.spec.side_effect_of(dmm)
+        assert dmm.read("samples").shape == (6,)
+        dmm.function = "resistance"
+        assert samples.unit == "ohm"
+    finally:
+        dmm.close()

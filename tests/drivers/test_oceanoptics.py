@@ -135,12 +135,12 @@ def test_a_spectrum_is_the_pixels_then_the_sync_byte(scripted):
     counts = (1000 + np.arange(2048) % 700).astype(np.uint16)
     device.spectra.append(counts)
     device.sent.clear()
-    assert spec.spectrum() == pytest.approx(counts)
+    assert spec.read("spectrum") == pytest.approx(counts)
     assert device.sent == [b"\x09"]
     device.spectra.append(counts)
     device.sync = 0x00
     with pytest.raises(ReplyError, match="sync byte") as caught:
-        spec.spectrum()
+        spec.read("spectrum")
     assert caught.value.command == "EP 0x01: 09"
     assert caught.value.instrument == "spec"
 
@@ -156,7 +156,7 @@ def test_averaging_and_dark_correction_happen_in_the_driver(scripted):
     spec.dark_correction = True
     device.spectra += [first, second]
     device.sent.clear()
-    spectrum = spec.spectrum()
+    spectrum = spec.read("spectrum")
     assert device.sent == [b"\x09", b"\x09"]
     assert spectrum[100] == pytest.approx(5000 - 1020)
     assert spectrum[50] == pytest.approx(1005 - 1020)
@@ -188,7 +188,7 @@ def test_a_usb4000_splits_high_speed_spectra_over_two_endpoints():
     spec = USB4000("usb:0x2457:0x1022:SCRIPT1@labkit", name="u4", timeout=0.3)
     counts = (np.arange(3840) % 5000).astype(np.uint16)
     device.spectra.append(counts)
-    assert spec.spectrum() == pytest.approx(counts)
+    assert spec.read("spectrum") == pytest.approx(counts)
     assert spec.high_speed
 
 
@@ -281,10 +281,10 @@ def _photon_flux_shape(spec, bench, counts):
 
 def test_through_pyusb_the_spectrometer_returns_the_lamps_spectrum(lit):
     psu, spec, bench = lit
-    assert spec.spectrum().max() < 50  # the supply is off: the lamp is dark
+    assert spec.read("spectrum").max() < 50  # the supply is off: the lamp is dark
     psu.p25v.voltage = 12
     psu.output = True
-    measured = spec.spectrum()
+    measured = spec.read("spectrum")
     model = bench.optics.spectrometer
     wavelengths = spec.wavelengths
     expected = model.expected_counts(bench.optics.flux(wavelengths), 1e-3)
@@ -301,7 +301,7 @@ def test_a_hotter_filament_follows_plancks_law_and_wiens_peak(lit):
     for volts in (12.0, 24.0):
         psu.p25v.voltage = volts
         assert psu.p25v.read("measured_voltage") == pytest.approx(volts, abs=1e-3)
-        wavelengths, shapes[volts] = _photon_flux_shape(spec, bench, spec.spectrum())
+        wavelengths, shapes[volts] = _photon_flux_shape(spec, bench, spec.read("spectrum"))
     lamp = bench.optics.lamp
     cool, hot = (lamp.nominal_temperature * (v / lamp.nominal_voltage) ** 0.42 for v in (12, 24))
     # the ratio of two spectra does not depend on the detector: Planck's law alone
@@ -358,10 +358,10 @@ def test_a_spectrum_that_never_comes_then_the_next_one(faulty):
     spec, bench, address = faulty
     bench.inject("spectrometer", "timeout")
     with pytest.raises(InstrumentTimeout) as caught:
-        spec.spectrum()
+        spec.read("spectrum")
     error = caught.value
     assert (error.instrument, error.resource, error.command) == ("spec", address, "EP 0x01: 09")
-    assert spec.spectrum().shape == (2048,)
+    assert spec.read("spectrum").shape == (2048,)
 
 
 def test_a_status_answer_that_never_comes(faulty):
@@ -377,19 +377,19 @@ def test_a_garbled_spectrum_is_an_error_never_data(faulty):
     spec, bench, _ = faulty
     bench.inject("spectrometer", "garbled")
     with pytest.raises(ReplyError, match="sync byte") as caught:
-        spec.spectrum()
+        spec.read("spectrum")
     assert (caught.value.instrument, caught.value.command) == ("spec", "EP 0x01: 09")
-    assert spec.spectrum().min() > 0
+    assert spec.read("spectrum").min() > 0
 
 
 def test_a_stalled_endpoint_then_the_next_spectrum_is_whole(faulty):
     spec, bench, address = faulty
     bench.inject("spectrometer", "error")
     with pytest.raises(InstrumentError) as caught:
-        spec.spectrum()
+        spec.read("spectrum")
     error = caught.value
     assert (error.instrument, error.resource, error.command) == ("spec", address, "EP 0x01: 09")
-    again = spec.spectrum()  # the rest of the interrupted spectrum was drained first
+    again = spec.read("spectrum")  # the rest of the interrupted spectrum was drained first
     model = bench.optics.spectrometer
     expected = model.expected_counts(bench.optics.flux(spec.wavelengths), 0.01)
     assert again[expected > 2000] == pytest.approx(expected[expected > 2000], rel=0.05)
@@ -397,17 +397,17 @@ def test_a_stalled_endpoint_then_the_next_spectrum_is_whole(faulty):
 
 def test_an_unplugged_spectrometer_then_reconnect(faulty):
     spec, bench, address = faulty
-    spec.spectrum()
+    spec.read("spectrum")
     bench.inject("spectrometer", "disconnect")
     with pytest.raises(ConnectionLost) as caught:
-        spec.spectrum()
+        spec.read("spectrum")
     error = caught.value
     assert (error.instrument, error.resource, error.command) == ("spec", address, "EP 0x01: 09")
     with pytest.raises(NotConnectedError):
-        spec.spectrum()
+        spec.read("spectrum")
     bench.clear_faults("spectrometer")
     spec.reconnect()
-    assert spec.spectrum().shape == (2048,)
+    assert spec.read("spectrum").shape == (2048,)
     assert math.isfinite(spec.read("peak_wavelength"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -43,6 +44,8 @@ POWER_ON = {
     ":TRIG:EDG:SLOP?": "POS",
     ":TRIG:EDG:LEV?": "0.000000e+00",
     ":TRIG:SWE?": "AUTO",
+    ":ACQ:TYPE?": "NORM",
+    ":ACQ:AVER?": "2",
     **_channel(1),
     **_channel(2),
     **_channel(3),
@@ -344,3 +347,55 @@ def test_a_timeout_and_a_garbled_block_are_typed_errors_and_the_scope_recovers(s
         scope.waveform(1)
     assert (caught.value.command, caught.value.resource) == (":WAV:DATA?", address)
     assert len(scope.waveform(1)) == 1200
+
+
+# -- averaging and automatic measurements, on the bench --------------------------------------
+
+
+def test_automatic_measurements_read_the_generators_square_wave(bench):
+    fg = Keysight33522B(bench.address("fg"), name="fg_meas", timeout=1.0)
+    scope = RigolDS1000Z(bench.address("scope"), name="scope_meas", timeout=2.0)
+    fg.ch1.load = "high Z"
+    fg.ch1.function = "square"
+    fg.ch1.frequency = 1e3
+    fg.ch1.amplitude = 2.0
+    fg.ch1.output = True
+    scope.ch1.scale = 0.5
+    scope.ch1.probe = 1
+    scope.timebase_scale = 500e-6
+    assert scope.ch1.read("frequency") == pytest.approx(1e3, rel=0.01)
+    assert scope.ch1.read("vamp") == pytest.approx(2.0, rel=0.05)
+    assert scope.ch1.read("vpp") > 2.0  # the band-limited square wave rings at its edges
+    assert scope.ch1.read("duty_cycle") == pytest.approx(0.5, abs=0.02)
+    assert scope.ch3.read("vpp") == math.inf  # channel 3 is off: nothing to measure
+
+
+def test_averaging_divides_the_noise_by_the_root_of_the_count(bench):
+    scope = RigolDS1000Z(bench.address("scope"), name="scope_avg", timeout=2.0)
+    scope.ch2.display = True
+    bench.signal.path.update(noise_density=1e-4)
+    scope.ch2.scale = 0.01
+    noisy = scope.ch2.read("vrms")
+    scope.averages = 64
+    scope.acquire_type = "average"
+    averaged = scope.ch2.read("vrms")
+    assert averaged == pytest.approx(noisy / 8, rel=0.3)
+    with pytest.raises(ChoiceError):
+        scope.averages = 3
+
+
+def test_a_second_transfer_of_the_same_trace_sends_only_queries(scripted):
+    scope, dialogue = scripted
+    dialogue.replies[":WAV:PRE?"] = "0,0,1200,1,2.000000e-08,-1.200000e-05,0,4.000000e-02,50,127"
+    _memory(dialogue, (np.arange(1200) % 256).astype(np.uint8))
+    assert scope.transfer_change(1) is not None  # nothing transferred yet: it would select CH1
+    scope.waveform(1)
+    assert scope.transfer_change(1) is None
+    assert scope.ch1.readings.trace.spec.side_effect_of(scope.ch1) is None
+    dialogue.sent.clear()
+    scope.waveform(1)
+    assert dialogue.sent == [":WAV:PRE?", ":WAV:DATA?"]
+    scope.run()  # an action (a *RST, say) may move the set-up: the next transfer sends it
+    dialogue.sent.clear()
+    scope.waveform(1)
+    assert dialogue.sent[0].startswith(":WAV:SOUR CHAN1")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit.core import ConfigurationError, ConnectionLost, NotConnectedError
+from labkit.core import ConfigurationError, ConnectionLost, InstrumentError, NotConnectedError
 from labkit.runs import CameraStream, Snap, Sweep
 from tests.runs.test_engine import wait_for
 from tests.simdevices import SyntheticCamera
@@ -115,7 +115,7 @@ def test_a_camera_stopped_by_someone_else_mid_stream_fails_the_run(data_root):
     run = labkit.run(CameraStream(camera, duration="60 s"))
     wait_for(lambda: run.points >= 10, what="frames in the run")
     camera.stop()  # a live view's stop button, another cell
-    with pytest.raises(NotConnectedError, match=r"stopped acquiring during the stream"):
+    with pytest.raises(InstrumentError, match=r"stopped acquiring during the stream"):
         run.wait(30)
     assert run.dataset.attrs["status"] == "failed"
 

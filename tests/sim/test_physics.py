@@ -336,3 +336,18 @@ def test_led_peak_energy_follows_varshni():
     assert e0 == pytest.approx(1239.84198 / led.peak_wavelength, rel=1e-6)
     assert e1 < e0
     assert width == pytest.approx(1.8 * 8.617333e-5 * 350 + led.inhomogeneous_width, rel=1e-5)
+
+
+def test_a_resonator_in_the_path_is_a_band_pass_of_width_f0_over_q(quiet):
+    path = quiet.signal.path
+    plain = quiet.signal.transfer(12_000.0)
+    path.update(resonance=12_000.0, quality=40.0)
+    assert quiet.signal.transfer(12_000.0) == pytest.approx(plain)  # on resonance: all through
+    # Half power where Q (f/f0 - f0/f) = ±1: f0 (√(1 + 1/4Q²) ± 1/2Q), f0/Q apart.
+    edges = [12_000.0 * (math.sqrt(1 + 1 / 6400) + s / 80) for s in (-1, 1)]
+    assert edges[1] - edges[0] == pytest.approx(12_000.0 / 40)
+    for frequency in edges:
+        low_pass = path.gain / complex(1.0, frequency / path.cutoff)
+        ratio = abs(quiet.signal.transfer(frequency)) / abs(low_pass)
+        assert ratio == pytest.approx(1 / math.sqrt(2), rel=1e-9)
+    assert abs(quiet.signal.transfer(6_000.0)) < 0.05 * abs(plain)

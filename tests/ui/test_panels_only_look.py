@@ -61,11 +61,11 @@ ENTRY_POINTS = {
 
 # What the twins hold that is not configuration: the log itself, error and status registers
 # (read and cleared by design), links, noise, and what measuring leaves behind by design (the
-# DMM's reading memory, the SMU's reading buffer, the scope's last capture, the
-# spectrometers' count of spectra).
+# DMM's reading memory and acquisition, the SMU's reading buffer, the scope's last capture,
+# the spectrometers' count of spectra).
 _NOT_CONFIGURATION = re.compile(
     r"^(received|errors|event_status|matched|suffixes|faults|lock|bench|name|latency|smu|"
-    r"memory|buffer|capture|spectra_taken|_.*)$"
+    r"memory|acquisition|buffer|capture|spectra_taken|_.*)$"
 )
 # Ranges that autorange moves with every measurement, as the instrument's own does.
 _AUTORANGED = {"sense_range": "sense_auto", "range": "autorange"}

@@ -77,6 +77,8 @@ class CameraInstrument(Instrument):
     broadcaster: FrameBroadcaster
     sensor_shape: tuple[int, int]
     region_note: str
+    stopped_by: str
+    """Who last stopped live acquisition by calling stop() (where it was called from)."""
 
     region_note_default: ClassVar[str] = ""
 
@@ -85,6 +87,7 @@ class CameraInstrument(Instrument):
         self.sensor_shape = (0, 0)
         self.region_note = type(self).region_note_default
         self._acquisition: tuple[threading.Thread, threading.Event, FrameStream] | None = None
+        self.stopped_by = ""
         super().__init__(resource, **options)
 
     @classmethod
@@ -189,6 +192,7 @@ class CameraInstrument(Instrument):
     def _start_on_worker(self) -> None:
         if self._acquisition is not None:
             return
+        self.stopped_by = ""
         stream = self._open_stream("live")
         stop = threading.Event()
         thread = threading.Thread(
@@ -203,9 +207,14 @@ class CameraInstrument(Instrument):
         thread.start()
 
     def stop(self) -> None:
-        """Stop live acquisition (and ramps); subscribed queues stay open for the next start."""
+        """Stop live acquisition (and ramps); subscribed queues stay open for the next start.
+
+        Who stopped it is kept in :attr:`stopped_by` (a run recording the stream says so).
+        """
         super().stop()
         if not self.closed:
+            if self.acquiring:
+                self.stopped_by = f"{self.name}.stop() was called {_caller()}"
             self.run_io(self._stop_on_worker, False)
 
     def _stop_on_worker(self, quiet: bool, only: FrameStream | None = None) -> None:
@@ -322,3 +331,21 @@ class CameraInstrument(Instrument):
         finally:
             super().close()
             self.broadcaster.close()
+
+
+def _caller() -> str:
+    """Where a call into the camera came from: the first frame outside labkit's camera code
+    and core (a notebook cell, a script's line, a view's button), and on which thread."""
+    import inspect
+
+    frame = inspect.currentframe()
+    frame = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    inside = ("labkit/drivers/cameras/", "labkit/core/")
+    while frame is not None and any(
+        part in frame.f_code.co_filename.replace("\\", "/") for part in inside
+    ):
+        frame = frame.f_back
+    thread = threading.current_thread().name
+    if frame is None:
+        return f"on thread {thread!r}"
+    return f"from {frame.f_code.co_filename}:{frame.f_lineno} on thread {thread!r}"

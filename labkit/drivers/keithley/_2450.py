@@ -7,6 +7,11 @@ Written from the 2450 Reference Manual (2450-901-01): ``:SOURce``, ``:SENSe``, `
 Limits from the manual: source ±210 V / ±1.05 A, current limit 1 nA…1.05 A, voltage limit
 20 mV…210 V, NPLC 0.01…10, fixed ranges 20 mV…200 V and 10 nA…1 A.
 
+Instrument-timed IV curves: ``smu.sweep(0, 1, 1001)`` checks every level against the source
+limits, builds the 2450's own linear sweep (``:SOURce:SWEep:VOLTage:LINear``), runs its
+trigger model (``:INITiate``, ``*OPC?``) and reads the buffer back (``:TRACe:DATA?``); see
+:mod:`labkit.drivers.keithley._2450_sweep`.
+
 Measuring: ``smu.read("current")`` sends ``:MEASure:CURRent?``, which (as on the
 instrument) makes current the measure function; ``voltage`` and ``resistance`` likewise. An
 over-range reading is ``inf``. ``nplc`` and ``four_wire`` apply to every measure function.
@@ -14,12 +19,23 @@ over-range reading is ``inf``. ``nplc`` and ``four_wire`` apply to every measure
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from labkit.core import ConfigurationError, Reading, ReplyError, Setting
+import numpy as np
+
+from labkit.core import Action, Axis, ConfigurationError, Reading, ReplyError, Setting
+from labkit.drivers.keithley._2450_sweep import (
+    BufferedSweep,
+    SweepData,
+    SweepPlan,
+    check_sweep,
+    parse_buffer,
+)
 from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number, switches_setting
 
-__all__ = ["Keithley2450"]
+__all__ = ["Keithley2450", "SweepData", "SweepPlan"]
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
 CURRENT_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -172,6 +188,38 @@ class Keithley2450(ScpiInstrument):
         doc="Output relay: on drives the device under test",
     )
 
+    sense_count = Setting(
+        int,
+        min=1,
+        max=300_000,
+        get=":SENS:COUN?",
+        set=":SENS:COUN {}",
+        doc="Readings per measurement (each goes to the buffer; :READ? returns the last)",
+    )
+    buffer_size = Setting(
+        int,
+        min=10,
+        max=6_865_000,
+        get=':TRAC:POIN? "defbuffer1"',
+        set=':TRAC:POIN {}, "defbuffer1"',
+        doc="Readings defbuffer1 holds (resizing clears it). All buffers share 6,875,000 "
+        "readings: the most is what defbuffer2 (10,000 at power-on) and user buffers leave",
+    )
+    buffer_fill_mode = Setting(
+        choices={"continuous": "CONT", "once": "ONCE"},
+        get=':TRAC:FILL:MODE? "defbuffer1"',
+        set=':TRAC:FILL:MODE {}, "defbuffer1"',
+        doc="A full defbuffer1 overwrites its oldest readings (continuous) or keeps them and "
+        "discards new ones (once); changes only while it is empty",
+    )
+
+    buffer_count = Reading(int, get=':TRAC:ACT? "defbuffer1"', doc="Readings in defbuffer1")
+    buffer = Reading(
+        unit="A",
+        axes=[Axis("buffer_point", size=None, label="reading number in defbuffer1")],
+        doc="Every reading in defbuffer1 (:TRACe:DATA?), in the measure function's unit; "
+        "its length follows the buffer's count",
+    )
     current = Reading(
         unit="A",
         side_effect=_switches_function("current"),
@@ -191,6 +239,9 @@ class Keithley2450(ScpiInstrument):
         bool, doc="The output is held at its limit instead of its level (limit tripped)"
     )
 
+    clear_buffer = Action(':TRAC:CLE "defbuffer1"', doc="Empty defbuffer1")
+    abort = Action(":ABOR", doc="Stop the trigger model (a sweep keeps the readings so far)")
+
     # -- connection -------------------------------------------------------------------
 
     def _on_open(self) -> None:
@@ -203,6 +254,12 @@ class Keithley2450(ScpiInstrument):
                 hint="On the front panel: Menu > System > Settings > Command Set > SCPI "
                 "(then restart the instrument)",
             )
+
+    def identify(self) -> dict[str, str]:
+        identity = super().identify()
+        # The buffer reading's length: what defbuffer1 holds now.
+        self._follow_buffer(int(parse_number(self.query(':TRAC:ACT? "defbuffer1"'))))
+        return identity
 
     def parse_error_reply(self, reply: str) -> tuple[int, str]:
         # The 2450 adds ";severity;time" to each message: '-113,"Undefined header;1;..."'
@@ -245,3 +302,115 @@ class Keithley2450(ScpiInstrument):
         function = self.last_value("source_function") or "voltage"
         query = ":SOUR:VOLT:ILIM:TRIP?" if function == "voltage" else ":SOUR:CURR:VLIM:TRIP?"
         return self.readings.in_compliance.spec.from_reply(self.query(query))
+
+    # -- the instrument's own sweep ---------------------------------------------------
+
+    def plan_sweep(
+        self,
+        start: Any,
+        stop: Any,
+        points: int,
+        *,
+        delay: Any = None,
+        count: int = 1,
+        range_type: str = "best",
+        fail_abort: bool = True,
+        dual: bool = False,
+        buffer: str = "defbuffer1",
+    ) -> SweepPlan:
+        """A linear sweep of the source function, checked (no I/O): every level against the
+        source setting's limits, the point count, the delay and the buffer's size.
+
+        ``delay`` is the source delay per point (None: the instrument's automatic delay);
+        ``range_type`` ``"best"`` (one range for all), ``"auto"`` or ``"fixed"``;
+        ``fail_abort`` stops at the first point in compliance; ``dual`` sweeps back.
+        """
+        function = self.last_value("source_function") or "voltage"
+        return check_sweep(
+            self,
+            function,
+            start,
+            stop,
+            points,
+            delay=delay,
+            count=count,
+            range_type=range_type,
+            fail_abort=fail_abort,
+            dual=dual,
+            buffer=buffer,
+        )
+
+    def buffered_sweep(self, start: Any, stop: Any, points: int, **options: Any) -> BufferedSweep:
+        """The sweep of :meth:`plan_sweep` as a timed acquisition for a run
+        (``labkit.runs.Triggered``): checked now, armed, started and collected by the run."""
+        return BufferedSweep(self, self.plan_sweep(start, stop, points, **options))
+
+    def sweep_seconds(self, plan: SweepPlan) -> float:
+        """How long the 2450 needs for ``plan`` (delay + integration per point)."""
+        nplc = self.last_value("nplc") or 1.0
+        each = (plan.delay or 0.0) + nplc / 50.0 * (self.last_value("sense_count") or 1)
+        return plan.points * (each + 1e-3)
+
+    def sweep(self, start: Any, stop: Any, points: int, **options: Any) -> SweepData:
+        """Run a linear sweep on the instrument's own timing and return what it measured:
+        the level sourced, the reading and the time of each point. The output must be on
+        (``smu.output = True``): the sweep does not switch it on by itself."""
+        return self.run_sweep(self.plan_sweep(start, stop, points, **options))
+
+    def run_sweep(self, plan: SweepPlan) -> SweepData:
+        """Send a checked sweep, clear its buffer, run it, wait for it, read the buffer."""
+        return self.run_io(self._run_sweep, plan)
+
+    def _run_sweep(self, plan: SweepPlan) -> SweepData:
+        self.arm_sweep(plan)
+        self.write(":INIT")
+        return self.collect_sweep(plan)
+
+    def arm_sweep(self, plan: SweepPlan) -> None:
+        """Send ``plan`` and clear its buffer, ready for ``:INITiate`` (no reading yet)."""
+        self.write(plan.command())
+        self.raise_queued_error(plan.command(), "sweep")
+        self.write(f':TRAC:CLE "{plan.buffer}"')
+
+    def collect_sweep(self, plan: SweepPlan) -> SweepData:
+        """Wait for the running sweep (``*OPC?``) and read its buffer."""
+        with self._waiting(self.sweep_seconds(plan)):
+            self.query("*OPC?")
+        return self._read_buffer(plan.buffer)
+
+    @contextlib.contextmanager
+    def _waiting(self, seconds: float) -> Iterator[None]:
+        """The link's timeout lengthened by the instrument's own acquisition time."""
+        link = self.transport
+        base = link.timeout
+        link.timeout = base + 1.5 * seconds
+        try:
+            yield
+        finally:
+            link.timeout = base
+
+    def _get_buffer(self) -> np.ndarray:
+        return self._read_buffer("defbuffer1").reading
+
+    def _follow_buffer(self, count: int) -> None:
+        """Keep ``buffer``'s length the count of defbuffer1 and its unit the function's."""
+        unit = {"current": "A", "voltage": "V", "resistance": "ohm"}[
+            self.last_value("measure_function") or "current"
+        ]
+        spec = self.readings.buffer.spec
+        (axis,) = spec.axes or ()
+        if axis.size != count or spec.unit != unit:
+            self.update_declaration("buffer", axes=[axis.with_size(count)], unit=unit)
+
+    def read_buffer(self, buffer: str = "defbuffer1") -> SweepData:
+        """Every reading in ``buffer`` with its source level and time (``:TRACe:DATA?``)."""
+        return self.run_io(self._read_buffer, buffer)
+
+    def _read_buffer(self, buffer: str) -> SweepData:
+        count = int(parse_number(self.query(f':TRAC:ACT? "{buffer}"')))
+        if buffer == "defbuffer1":
+            self._follow_buffer(count)
+        if count == 0:
+            return SweepData(np.zeros(0), np.zeros(0), np.zeros(0))
+        command = f':TRAC:DATA? 1,{count},"{buffer}",READ,SOUR,REL'
+        return parse_buffer(self.query(command), count, command, self.name)

@@ -42,6 +42,7 @@ from labkit.core import (
     Setting,
     TraitSpec,
 )
+from labkit.drivers.keysight._33500b_trigger import TriggerTrain
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = [
@@ -237,6 +238,52 @@ class WaveformOutput(MessageInstrument):
         doc="Output switch: on drives the connector",
     )
 
+    burst = Setting(
+        bool,
+        get="SOUR{self.index}:BURS:STAT?",
+        set="SOUR{self.index}:BURS:STAT {}",
+        bool_tokens=("ON", "OFF"),
+        doc="Burst mode: each trigger outputs burst_cycles cycles (else the output runs on)",
+    )
+    burst_mode = Setting(
+        choices={"triggered": "TRIG", "gated": "GAT"},
+        get="SOUR{self.index}:BURS:MODE?",
+        set="SOUR{self.index}:BURS:MODE {}",
+        doc="A burst per trigger, or output while the rear Ext Trig input is active",
+    )
+    burst_cycles = Setting(
+        int,
+        min=1,
+        max=100_000_000,
+        get="SOUR{self.index}:BURS:NCYC?",
+        set="SOUR{self.index}:BURS:NCYC {}",
+        parse=lambda reply: round(float(reply)),
+        doc="Cycles output per trigger in triggered burst mode",
+    )
+    burst_period = Setting(
+        unit="s",
+        min=1e-6,
+        max=8000.0,
+        get="SOUR{self.index}:BURS:INT:PER?",
+        set="SOUR{self.index}:BURS:INT:PER {}",
+        doc="Time between bursts with the immediate trigger source (longer than a burst)",
+    )
+    trigger_source = Setting(
+        choices={"immediate": "IMM", "external": "EXT", "timer": "TIM", "bus": "BUS"},
+        get="TRIG{self.index}:SOUR?",
+        set="TRIG{self.index}:SOUR {}",
+        doc="What starts a burst: the internal burst period, the rear Ext Trig input, the "
+        "trigger timer, or *TRG",
+    )
+    trigger_timer = Setting(
+        unit="s",
+        min=1e-6,
+        max=8000.0,
+        get="TRIG{self.index}:TIM?",
+        set="TRIG{self.index}:TIM {}",
+        doc="Period of the timer trigger source",
+    )
+
     def _set_load(self, value: str) -> None:
         self.write(f"OUTP{self.index}:LOAD {_load_token(value)}")
         # The generator keeps its output and rescales what it reports: read both again.
@@ -279,6 +326,25 @@ class Keysight33500B(ScpiInstrument):
 
     ch1 = Channel(WaveformOutput, index=1)
 
+    trigger_output = Setting(
+        bool,
+        get="OUTP:TRIG?",
+        set="OUTP:TRIG {}",
+        bool_tokens=("ON", "OFF"),
+        doc="A pulse on the rear Trig Out connector at the start of every burst",
+    )
+    trigger_output_slope = Setting(
+        choices={"rising": "POS", "falling": "NEG"},
+        get="OUTP:TRIG:SLOP?",
+        set="OUTP:TRIG:SLOP {}",
+        doc="The edge Trig Out gives at the start of a burst",
+    )
+    trigger = Action(
+        "*TRG",
+        label="Trigger",
+        doc="Bus trigger: a burst on every channel whose trigger source is 'bus'",
+    )
+
     def identify(self) -> dict[str, str]:
         identity = super().identify()
         # Amplitudes in Vpp and phases in degrees, whatever the front panel was set to.
@@ -291,6 +357,11 @@ class Keysight33500B(ScpiInstrument):
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         _check_queue(self, self, spec, command)
+
+    def trigger_train(self, count: int, period: Any, **options: Any) -> TriggerTrain:
+        """``count`` Trig Out edges ``period`` apart (timer-triggered bursts), to lead a fly
+        scan in a run (``labkit.runs.Triggered``): see :class:`TriggerTrain`."""
+        return TriggerTrain(self, count, period, **options)
 
 
 def _sync_phases() -> Any:

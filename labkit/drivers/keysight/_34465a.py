@@ -19,19 +19,39 @@ Reading ``voltage``, ``current`` or ``resistance`` switches the meter to that fu
 (one ``SENS:FUNC``, only when needed) and sends ``READ?``: one trigger of one sample, so
 ``sample_count × trigger_count`` must be 1 (use :meth:`read_all` for several). An over-range
 reading (``9.9E+37``) is ``inf``.
+
+``samples`` is :meth:`read_all` as an array reading: ``sample_count × trigger_count`` readings
+of the present function along the ``reading`` axis (its length and the unit follow those
+settings), so ``Read(dmm.readings.samples)`` records a burst of readings at each point of a run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from labkit.core import Action, ChoiceError, ConfigurationError, Reading, ReplyError, Setting
+from labkit.core import (
+    Action,
+    Axis,
+    ChoiceError,
+    ConfigurationError,
+    Reading,
+    ReplyError,
+    Setting,
+)
+from labkit.drivers.keysight._34465a_timed import (
+    TimedData,
+    TimedPlan,
+    TimedSampling,
+    check_timed,
+    stream,
+)
 from labkit.drivers.scpi import ScpiInstrument, parse_number, switches_setting
 
-__all__ = ["Keysight34465A"]
+__all__ = ["Keysight34465A", "TimedData", "TimedPlan"]
 
 DIG_NPLC = (0.001, 0.002, 0.006)  # with the DIG option (standard from firmware A.03)
 NPLC_CHOICES = (*DIG_NPLC, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
@@ -51,6 +71,20 @@ _FUNCTIONS = {
     "capacitance": "CAP",
     "dc voltage ratio": "VOLT:RAT",
 }
+_OVERFLOW_BIT = 1 << 14  # Questionable Data register: Reading Memory Overflow
+_UNITS = {
+    "dc voltage": "V",
+    "ac voltage": "V",
+    "dc current": "A",
+    "ac current": "A",
+    "resistance": "ohm",
+    "4-wire resistance": "ohm",
+    "frequency": "Hz",
+    "period": "s",
+    "capacitance": "F",
+    "diode": "V",
+}
+"""The unit of a reading of each function (temperature's follows UNIT:TEMP; ratio has none)."""
 _AC_SECONDS = 2.5  # a reading with the slowest (3 Hz) AC filter settles in about this long
 _MARGIN = 1.5
 
@@ -165,6 +199,22 @@ class Keysight34465A(ScpiInstrument):
         set="SAMP:COUN {}",
         doc="Readings taken per trigger",
     )
+    sample_source = Setting(
+        choices={"immediate": "IMM", "timer": "TIM"},
+        get="SAMP:SOUR?",
+        set="SAMP:SOUR {}",
+        doc="What paces the samples of one trigger: as fast as the meter measures, or the "
+        "sample timer",
+    )
+    sample_timer = Setting(
+        unit="s",
+        min=20e-6,
+        max=3600.0,
+        get="SAMP:TIM?",
+        set="SAMP:TIM {}",
+        doc="Time between samples with sample_source 'timer' (at least one measurement's "
+        "time: NPLC ÷ mains frequency, twice with autozero)",
+    )
 
     voltage = Reading(
         unit="V",
@@ -182,12 +232,29 @@ class Keysight34465A(ScpiInstrument):
         doc="Measure 2-wire resistance now (switches to it)",
     )
     line_frequency = Reading(unit="Hz", get="SYST:LFR?", doc="Mains frequency the meter uses")
+    points_in_memory = Reading(int, get="DATA:POIN?", doc="Readings waiting in reading memory")
+    memory_overflowed = Reading(
+        bool,
+        get="STAT:QUES:COND?",
+        parse=lambda reply: bool(int(float(reply)) & _OVERFLOW_BIT),
+        doc="Reading memory overflowed: the oldest readings of this acquisition were lost",
+    )
+    samples = Reading(
+        unit="V",
+        axes=[Axis("reading", size=1, label="reading number")],
+        side_effect=lambda dmm: dmm.burst_effect(),
+        doc="READ?: every reading of one acquisition (sample_count × trigger_count) of the "
+        "present function, in its unit",
+    )
 
     initiate = Action("INIT", doc="Arm the trigger system; readings go to memory")
     abort = Action("ABOR", doc="Stop a measurement in progress")
     trigger = Action("*TRG", label="Trigger", doc="Software trigger (trigger source bus)")
 
     # -- identity: what this meter has ------------------------------------------------
+
+    memory_size: int = 50_000
+    """Readings the reading memory holds: 50,000, or 2,000,000 with the MEM option."""
 
     has_dig: bool = False
     """The DIG option (``*OPT?``), standard from firmware A.03: NPLC 0.001–0.006, level
@@ -197,6 +264,7 @@ class Keysight34465A(ScpiInstrument):
         identity = super().identify()
         options = [o.strip().strip('"') for o in self.query("*OPT?").split(",")]
         self.has_dig = "DIG" in options or _firmware_major(identity["firmware"]) >= 3
+        self.memory_size = 2_000_000 if "MEM" in options else 50_000
         self._line_hz = parse_number(self.query("SYST:LFR?")) or 50.0
         return identity
 
@@ -243,14 +311,20 @@ class Keysight34465A(ScpiInstrument):
         value = self.last_value
         if readings is None:
             readings = (value("sample_count") or 1) * (value("trigger_count") or 1)
-        function = value("function") or "dc voltage"
-        if function in ("ac voltage", "ac current"):
-            each = _AC_SECONDS
-        else:
-            each = (value("nplc") or 10.0) / getattr(self, "_line_hz", 50.0)
-            if value("autozero") is not False:
-                each *= 2  # a zero reading after every reading
+        each = self.measure_seconds()
+        if value("sample_source") == "timer":
+            each = max(each, value("sample_timer") or 0.0)
         return readings * (each + (value("trigger_delay") or 0.0))
+
+    def measure_seconds(self) -> float:
+        """One reading's time with the present function, NPLC and autozero."""
+        value = self.last_value
+        if (value("function") or "dc voltage") in ("ac voltage", "ac current"):
+            return _AC_SECONDS
+        each = (value("nplc") or 10.0) / getattr(self, "_line_hz", 50.0)
+        if value("autozero") is not False:
+            each *= 2  # a zero reading after every reading
+        return each
 
     @contextlib.contextmanager
     def _waiting(self, readings: int | None = None) -> Iterator[None]:
@@ -280,6 +354,33 @@ class Keysight34465A(ScpiInstrument):
     def _get_resistance(self) -> float:
         return self._single("resistance")
 
+    def store(self, name: str, value: Any) -> None:
+        super().store(name, value)
+        if name in ("sample_count", "trigger_count", "function"):
+            self._follow_samples()
+
+    def _follow_samples(self) -> None:
+        """Keep ``samples``' length and unit those of the next READ?."""
+        count = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
+        unit = _UNITS.get(self.last_value("function") or "dc voltage")
+        spec = self.readings.samples.spec
+        (axis,) = spec.axes or ()
+        if axis.size != count or spec.unit != unit:
+            self.update_declaration("samples", axes=[axis.with_size(count)], unit=unit)
+
+    def burst_effect(self) -> str | None:
+        """What reading ``samples`` changes: a burst of several readings replaces the meter's
+        reading memory (and takes their time); one reading is like ``voltage``."""
+        count = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
+        if count == 1:
+            return None
+        return f"it takes {count} readings (READ?), replacing those in the meter's memory"
+
+    def _get_samples(self) -> list[float]:
+        self._require_immediate()
+        with self._waiting():
+            return _readings(self.query("READ?"), "READ?")
+
     def read_all(self) -> list[float]:
         """``READ?``: trigger and return every reading (sample_count × trigger_count)."""
 
@@ -306,6 +407,70 @@ class Keysight34465A(ScpiInstrument):
         if not payload:
             return []
         return _readings(payload.decode("ascii", "replace"), command)
+
+    # -- timed sampling ---------------------------------------------------------------
+
+    def plan_timed(
+        self,
+        samples: int,
+        interval: Any = None,
+        *,
+        trigger: str = "immediate",
+        triggers: int = 1,
+        delay: Any = 0.0,
+    ) -> TimedPlan:
+        """A timed acquisition checked with no I/O: ``samples`` readings ``interval`` apart
+        (None: as fast as the meter measures) after each of ``triggers`` triggers from
+        ``trigger`` (``immediate``, ``bus``, ``external``, ``level``)."""
+        return check_timed(self, samples, interval, trigger=trigger, triggers=triggers, delay=delay)
+
+    def timed_sampling(self, samples: int, interval: Any = None, **options: Any) -> TimedSampling:
+        """:meth:`plan_timed` as a timed acquisition for a run (``labkit.runs.Triggered``)."""
+        return TimedSampling(self, self.plan_timed(samples, interval, **options))
+
+    def arm_timed(self, plan: TimedPlan, *, initiate: bool = True) -> None:
+        """Configure the trigger system for ``plan`` and ``INITiate`` (unless ``initiate`` is
+        False): the meter then waits for its triggers (or starts at once with trigger
+        ``immediate``)."""
+        self.set("sample_source", "timer")
+        self.set("sample_timer", plan.interval)
+        self.set("sample_count", plan.samples)
+        self.set("trigger_source", plan.trigger)
+        self.set("trigger_count", plan.triggers)
+        self.set("trigger_delay", plan.delay)
+        if initiate:
+            self.run_action("initiate")
+
+    def collect_timed(
+        self,
+        plan: TimedPlan,
+        *,
+        timeout: float | None = None,
+        sleep: Any = None,
+    ) -> TimedData:
+        """Stream the armed acquisition out of memory (``R?``) until every reading is in.
+
+        ``timeout`` (s) bounds the wait for triggers; ``sleep`` replaces ``time.sleep``
+        between reads (tests pass one that moves a simulated clock)."""
+
+        wait = plan.seconds * 1.5 + (timeout if timeout is not None else self.transport.timeout)
+        options: dict[str, Any] = {"deadline": time.monotonic() + wait}
+        if sleep is not None:
+            options["sleep"] = sleep
+        return stream(
+            self.read_memory,
+            lambda: bool(self.read("memory_overflowed")),
+            plan,
+            self.memory_size,
+            **options,
+        )
+
+    def acquire_timed(self, samples: int, interval: Any = None, **options: Any) -> TimedData:
+        """Plan, arm and collect a timed acquisition (see :meth:`plan_timed`)."""
+        sleep = options.pop("sleep", None)
+        plan = self.plan_timed(samples, interval, **options)
+        self.arm_timed(plan)
+        return self.collect_timed(plan, sleep=sleep)
 
 
 def _firmware_major(firmware: str) -> int:

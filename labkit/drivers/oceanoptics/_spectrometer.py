@@ -19,9 +19,12 @@ value it does not take, so each set is read back from the status and a mismatch 
 Averaging (``scans_to_average``) and electric-dark correction (``dark_correction``: subtract
 the mean of the optically masked pixels) are done here, in the driver.
 
-``spec.wavelengths`` and ``spec.spectrum()`` are NumPy arrays (nm, counts); counts are the
-detector's raw counts (seabreeze rescales them by 65535 / saturation level; this driver keeps
-them and reports ``saturation_level`` instead).
+A spectrum is the array reading ``spectrum``: ``spec.read("spectrum")`` takes one (counts per
+pixel, ``scans_to_average`` averaged, dark-corrected when asked) over the ``wavelength`` axis,
+whose coordinate is the calibration told at connect (``spec.wavelengths``, nm), so
+``Read(spec.readings.spectrum)`` records spectra in a run with their wavelengths. Counts are
+the detector's raw counts (seabreeze rescales them by 65535 / saturation level; this driver
+keeps them and reports ``saturation_level`` instead).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labkit.core import (
+    Axis,
     ConfigurationError,
     InstrumentError,
     InstrumentTimeout,
@@ -91,6 +95,12 @@ class OceanOpticsSpectrometer(UsbInstrument):
     )
     saturated = Reading(
         bool, doc="Some pixel of a fresh spectrum reached the saturation level: shorten the time"
+    )
+    spectrum = Reading(
+        unit="counts",
+        axes=[Axis("wavelength", unit="nm", label="wavelength")],
+        doc="A fresh spectrum: counts per pixel over the wavelength calibration (averaged and "
+        "dark-corrected as set)",
     )
 
     def __init__(self, resource: str | None = None, **options: Any) -> None:
@@ -196,6 +206,8 @@ class OceanOpticsSpectrometer(UsbInstrument):
         self.coefficients = tuple(self._slot_number(slot) for slot in range(1, 5))
         p = np.arange(self.pixels, dtype=float)
         self._wavelengths = sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[assignment]  # a sum of arrays is an array
+        axis = self.readings.spectrum.spec.axes[0]  # type: ignore[index]
+        self.update_declaration("spectrum", axes=[axis.with_values(self._wavelengths)])
         (saturation,) = struct.unpack("<H", self._read_slot(17)[4:6])
         self.saturation_level = saturation or 65535  # 0: never programmed
         return {
@@ -302,10 +314,8 @@ class OceanOpticsSpectrometer(UsbInstrument):
             counts -= counts[list(self.dark_pixels)].mean()
         return counts
 
-    def spectrum(self) -> np.ndarray:
-        """A spectrum now: counts per pixel (``scans_to_average`` averaged, dark-corrected
-        when asked), against :attr:`wavelengths`."""
-        return self.run_io(self._spectrum)
+    def _get_spectrum(self) -> np.ndarray:
+        return self._spectrum()
 
     def _get_peak_wavelength(self) -> float:
         counts = self._spectrum()

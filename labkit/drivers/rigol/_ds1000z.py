@@ -20,16 +20,24 @@ here are the widest any probe ratio allows (1 mV/div at 0.01× … 10 V/div at 1
 refuses what the present probe ratio does not allow, which the driver reports from the error
 queue (``:SYSTem:ERRor?``). The timebase is the 1-2-5 sequence from 5 ns/div to 50 s/div.
 Stopping is :meth:`halt` (``stop()`` is labkit's, for ramps).
+
+Each channel's ``trace`` is an array reading: the screen's 1200 points in volts over the
+``time`` axis from the trigger, whose start and step follow the timebase (the driver updates
+the declaration whenever the timebase scale or offset is set or read, and checks it against
+the preamble of every trace), so ``Read(scope.ch1.readings.trace)`` records traces in a run.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from labkit.core import (
     Action,
+    Axis,
     Channel,
     ConfigurationError,
     InstrumentError,
@@ -40,7 +48,7 @@ from labkit.core import (
     TraitSpec,
 )
 from labkit.drivers.rigol._waveform import Preamble, Waveform
-from labkit.drivers.scpi import ScpiInstrument
+from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
@@ -90,6 +98,7 @@ EDGE_SOURCES = {
 }
 """``:TRIGger:EDGe:SOURce``: CHAN1-4, AC, and D0-D15 on the MSO1000Z (programming guide)."""
 _NORMAL_POINTS = 1200
+_DIVISIONS = 12
 
 
 def _memory_depth(reply: str) -> str:
@@ -161,6 +170,103 @@ class ScopeChannel(MessageInstrument):
         set=":CHAN{self.index}:BWL {}",
         doc="20 MHz bandwidth limit (less noise on slow signals)",
     )
+
+    # -- automatic measurements (:MEASure:ITEM? <item>,CHANnel<n>): inf when impossible --
+    vmax = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VMAX,CHAN{self.index}",
+        parse=parse_number,
+        doc="Maximum of the screen waveform",
+    )
+    vmin = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VMIN,CHAN{self.index}",
+        parse=parse_number,
+        doc="Minimum of the screen waveform",
+    )
+    vpp = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VPP,CHAN{self.index}",
+        parse=parse_number,
+        doc="Peak-to-peak voltage of the screen waveform",
+    )
+    vamp = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VAMP,CHAN{self.index}",
+        parse=parse_number,
+        doc="Amplitude: top minus base",
+    )
+    vavg = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VAVG,CHAN{self.index}",
+        parse=parse_number,
+        doc="Mean voltage of the screen waveform",
+    )
+    vrms = Reading(
+        unit="V",
+        get=":MEAS:ITEM? VRMS,CHAN{self.index}",
+        parse=parse_number,
+        doc="RMS voltage of the screen waveform",
+    )
+    period = Reading(
+        unit="s",
+        get=":MEAS:ITEM? PER,CHAN{self.index}",
+        parse=parse_number,
+        doc="Period (from successive rising mid-level crossings)",
+    )
+    frequency = Reading(
+        unit="Hz",
+        get=":MEAS:ITEM? FREQ,CHAN{self.index}",
+        parse=parse_number,
+        doc="Frequency, 1 / period",
+    )
+    rise_time = Reading(
+        unit="s",
+        get=":MEAS:ITEM? RTIM,CHAN{self.index}",
+        parse=parse_number,
+        doc="10 % to 90 % rise time",
+    )
+    fall_time = Reading(
+        unit="s",
+        get=":MEAS:ITEM? FTIM,CHAN{self.index}",
+        parse=parse_number,
+        doc="90 % to 10 % fall time",
+    )
+    duty_cycle = Reading(
+        float,
+        get=":MEAS:ITEM? PDUT,CHAN{self.index}",
+        parse=parse_number,
+        doc="Positive duty cycle (fraction of the period above mid level)",
+    )
+
+    trace = Reading(
+        unit="V",
+        axes=[Axis("time", size=_NORMAL_POINTS, unit="s", label="time from the trigger")],
+        side_effect=lambda channel: channel.parent.transfer_change(channel.index, "normal"),
+        doc="The channel's trace as on screen (1200 points, :WAV:MODE NORM), in volts over "
+        "time from the trigger",
+    )
+
+    def _get_trace(self) -> np.ndarray:
+        assert isinstance(self.parent, RigolDS1000Z)
+        waveform = self.parent.waveform(self.index)
+        preamble = waveform.preamble
+        start = preamble.x_origin - preamble.x_reference * preamble.x_increment
+        self.follow_time_axis(start, preamble.x_increment, preamble.points)
+        return waveform.volts
+
+    def follow_time_axis(self, start: float, step: float, points: int = _NORMAL_POINTS) -> None:
+        """Make the trace's declared time axis the scope's (if it moved)."""
+        (axis,) = self.readings.trace.spec.axes or ()
+        if (
+            axis.size == points
+            and axis.step is not None
+            and math.isclose(axis.step, step, rel_tol=1e-6)
+            and math.isclose(axis.start, start, rel_tol=1e-6, abs_tol=step * 1e-3)
+        ):
+            return
+        moved = dataclasses.replace(axis, size=points, start=start, step=step)
+        self.update_declaration("trace", axes=[moved])
 
     def _set_probe(self, value: float) -> None:
         self.write(f":CHAN{self.index}:PROB {value:g}")
@@ -260,11 +366,37 @@ class RigolDS1000Z(ScpiInstrument):
         doc="Acquisition state (:TRIGger:STATus?)",
     )
     sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
+    acquire_type = Setting(
+        choices={"normal": "NORM", "average": "AVER", "peak": "PEAK", "high resolution": "HRES"},
+        get=":ACQ:TYPE?",
+        set=":ACQ:TYPE {}",
+        doc="Normal, averaged over `averages` acquisitions (noise / √N), peak detect, or "
+        "high resolution",
+    )
+    averages = Setting(
+        int,
+        choices=tuple(2**n for n in range(1, 11)),
+        get=":ACQ:AVER?",
+        set=":ACQ:AVER {}",
+        doc="Acquisitions averaged in average mode (2 … 1024, powers of two)",
+    )
 
     run = Action(":RUN", doc="Acquire continuously")
     halt = Action(":STOP", label="Stop", doc="Stop acquiring; the last acquisition stays")
     single = Action(":SING", doc="Acquire once, at the next trigger, then stop")
     force_trigger = Action(":TFOR", doc="Trigger now, whatever the trigger condition")
+
+    def store(self, name: str, value: Any) -> None:
+        super().store(name, value)
+        if name in ("timebase_scale", "timebase_offset"):
+            scale = self.last_value("timebase_scale")
+            offset = self.last_value("timebase_offset")
+            if scale is not None and offset is not None:
+                # Normal mode shows 12 divisions in 1200 points, centred on the offset.
+                start = offset - _DIVISIONS / 2 * scale
+                for channel in self._channels.values():
+                    assert isinstance(channel, ScopeChannel)
+                    channel.follow_time_axis(start, scale * _DIVISIONS / _NORMAL_POINTS)
 
     # -- waveform transfer ----------------------------------------------------------------
 
@@ -278,6 +410,37 @@ class RigolDS1000Z(ScpiInstrument):
                 command=command,
                 hint="Check the channel and the acquisition state",
             )
+
+    def _on_open(self) -> None:
+        super()._on_open()
+        self._wav_setup: tuple[str, ...] = ()  # the :WAV: commands in force (sent by us)
+
+    def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        if spec.role == "action":  # *RST and the like: the :WAV: set-up may have moved
+            self._wav_setup = ()
+        super()._after_set(spec, command)
+
+    def transfer_change(self, channel: int, mode: str = "normal") -> str | None:
+        """What transferring ``channel``'s trace would change on the scope now: the waveform
+        source, mode or format (None when the last transfer left them so)."""
+        token = "RAW" if mode == "raw" else "NORM"
+        if self._wav_setup[:1] == (f"CHAN{channel} {token}",):
+            return None
+        return f"transferring it selects CH{channel}, {token}, BYTE for :WAVeform"
+
+    def _send_wav(self, key: str, command: str) -> None:
+        """Send a :WAV: set-up unless the last one we sent is still in force."""
+        position = 0 if key.startswith("CHAN") else 1
+        setup = list(self._wav_setup) + [""] * (2 - len(self._wav_setup))
+        if setup[position] == key:
+            return
+        self.write(command)
+        if position == 0:
+            self._raise_errors(command)
+        setup[position] = key
+        if position == 0:
+            setup[1] = ""
+        self._wav_setup = tuple(setup)
 
     def preamble(self) -> Preamble:
         """``:WAV:PRE?`` for the present waveform source and mode."""
@@ -325,8 +488,7 @@ class RigolDS1000Z(ScpiInstrument):
                 )
         token = "RAW" if mode == "raw" else "NORM"
         setup = f":WAV:SOUR CHAN{channel};:WAV:MODE {token};:WAV:FORM BYTE;:WAV:STAR 1"
-        self.write(setup)
-        self._raise_errors(setup)
+        self._send_wav(f"CHAN{channel} {token}", setup)
         preamble = self._preamble()
         if preamble.format != 0:
             raise ReplyError(
@@ -339,7 +501,7 @@ class RigolDS1000Z(ScpiInstrument):
         for first in range(1, preamble.points + 1, chunk):
             last = min(first + chunk - 1, preamble.points)
             # STOP first: chunks move up, so STARt never passes STOP on the way.
-            self.write(f":WAV:STOP {last};:WAV:STAR {first}")
+            self._send_wav(f"{first}-{last}", f":WAV:STOP {last};:WAV:STAR {first}")
             payload = self._query_block(":WAV:DATA?")
             if len(payload) != last - first + 1:
                 raise ReplyError(

@@ -49,6 +49,7 @@ from labkit.core import (
     TraitSpec,
 )
 from labkit.drivers.scpi import parse_identity, parse_number
+from labkit.drivers.stanford._sr830_buffer import RATES, LockinBuffer, first_field
 
 __all__ = ["SENSITIVITIES", "SR830", "TIME_CONSTANTS", "LockInStatusError"]
 
@@ -281,6 +282,78 @@ class SR830(MessageInstrument):
         doc="Synchronous filter (below 200 Hz): averages over whole reference periods",
     )
 
+    # -- displays, offsets, expands, aux outputs, data storage -----------------------------
+    ch1_display = Setting(
+        choices={"X": 0, "R": 1, "X noise": 2, "aux in 1": 3, "aux in 2": 4},
+        get="DDEF? 1",
+        set="DDEF 1,{},0",
+        parse=lambda reply: ("X", "R", "X noise", "aux in 1", "aux in 2")[int(first_field(reply))],
+        doc="What channel 1 shows and stores in buffer 1",
+    )
+    ch2_display = Setting(
+        choices={"Y": 0, "theta": 1, "Y noise": 2, "aux in 3": 3, "aux in 4": 4},
+        get="DDEF? 2",
+        set="DDEF 2,{},0",
+        parse=lambda reply: ("Y", "theta", "Y noise", "aux in 3", "aux in 4")[
+            int(first_field(reply))
+        ],
+        doc="What channel 2 shows and stores in buffer 2",
+    )
+    x_offset = Setting(
+        unit="%", min=-105.0, max=105.0, get="OEXP? 1", parse=lambda r: float(first_field(r)),
+        doc="Offset of X in percent of full scale (on the display and stored data)",
+    )  # fmt: skip
+    y_offset = Setting(
+        unit="%", min=-105.0, max=105.0, get="OEXP? 2", parse=lambda r: float(first_field(r)),
+        doc="Offset of Y in percent of full scale (on the display and stored data)",
+    )  # fmt: skip
+    r_offset = Setting(
+        unit="%", min=-105.0, max=105.0, get="OEXP? 3", parse=lambda r: float(first_field(r)),
+        doc="Offset of R in percent of full scale (on the display and stored data)",
+    )  # fmt: skip
+    x_expand = Setting(
+        int, choices={1: 0, 10: 1, 100: 2}, get="OEXP? 1", parse=lambda r: (1, 10, 100)[int(r.split(",")[1])],
+        doc="Expand of X (×1, ×10, ×100) on the display and stored data",
+    )  # fmt: skip
+    y_expand = Setting(
+        int, choices={1: 0, 10: 1, 100: 2}, get="OEXP? 2", parse=lambda r: (1, 10, 100)[int(r.split(",")[1])],
+        doc="Expand of Y (×1, ×10, ×100) on the display and stored data",
+    )  # fmt: skip
+    r_expand = Setting(
+        int, choices={1: 0, 10: 1, 100: 2}, get="OEXP? 3", parse=lambda r: (1, 10, 100)[int(r.split(",")[1])],
+        doc="Expand of R (×1, ×10, ×100) on the display and stored data",
+    )  # fmt: skip
+    aux_out_1 = Setting(unit="V", min=-10.5, max=10.5, get="AUXV? 1", set="AUXV 1,{}",
+                        doc="Rear-panel Aux Out 1")  # fmt: skip
+    aux_out_2 = Setting(unit="V", min=-10.5, max=10.5, get="AUXV? 2", set="AUXV 2,{}",
+                        doc="Rear-panel Aux Out 2")  # fmt: skip
+    aux_out_3 = Setting(unit="V", min=-10.5, max=10.5, get="AUXV? 3", set="AUXV 3,{}",
+                        doc="Rear-panel Aux Out 3")  # fmt: skip
+    aux_out_4 = Setting(unit="V", min=-10.5, max=10.5, get="AUXV? 4", set="AUXV 4,{}",
+                        doc="Rear-panel Aux Out 4")  # fmt: skip
+    sample_rate = Setting(
+        choices=RATES,
+        get="SRAT?",
+        set="SRAT {}",
+        doc="Data storage sample rate (62.5 mHz to 512 Hz), or one point per rear trigger",
+    )
+    buffer_mode = Setting(
+        choices={"one shot": 0, "loop": 1},
+        get="SEND?",
+        set="SEND {}",
+        doc="At the end of the buffer: stop (one shot) or overwrite the oldest points (loop)",
+    )
+
+    aux_in_1 = Reading(unit="V", get="OAUX? 1", doc="Rear-panel Aux In 1")
+    aux_in_2 = Reading(unit="V", get="OAUX? 2", doc="Rear-panel Aux In 2")
+    aux_in_3 = Reading(unit="V", get="OAUX? 3", doc="Rear-panel Aux In 3")
+    aux_in_4 = Reading(unit="V", get="OAUX? 4", doc="Rear-panel Aux In 4")
+    points_stored = Reading(int, get="SPTS?", doc="Points in each data storage buffer")
+
+    start_storage = Action("STRT", doc="Start or resume data storage")
+    pause_storage = Action("PAUS", doc="Pause data storage")
+    reset_storage = Action("REST", doc="Empty the data storage buffers")
+
     # -- outputs --------------------------------------------------------------------------
     x = Reading(unit="V", doc="In-phase component X (V RMS; A in the current inputs)")
     y = Reading(unit="V", doc="Quadrature component Y (V RMS; A in the current inputs)")
@@ -385,6 +458,35 @@ class SR830(MessageInstrument):
             return [(bit, text) for bit, text in HARDWARE_ERRORS.items() if status & (1 << bit)]
 
         return self.run_io(run)
+
+    # -- offsets and expands: one command sets both ---------------------------------------
+
+    def _oexp(self, which: int, percent: float | None, factor: int | None) -> None:
+        code = {1: 0, 10: 1, 100: 2}[factor or 1]
+        self.write(f"OEXP {which},{percent or 0.0:.2f},{code}")
+
+    def _set_x_offset(self, value: float) -> None:
+        self._oexp(1, value, self.last_value("x_expand"))
+
+    def _set_y_offset(self, value: float) -> None:
+        self._oexp(2, value, self.last_value("y_expand"))
+
+    def _set_r_offset(self, value: float) -> None:
+        self._oexp(3, value, self.last_value("r_expand"))
+
+    def _set_x_expand(self, value: int) -> None:
+        self._oexp(1, self.last_value("x_offset"), value)
+
+    def _set_y_expand(self, value: int) -> None:
+        self._oexp(2, self.last_value("y_offset"), value)
+
+    def _set_r_expand(self, value: int) -> None:
+        self._oexp(3, self.last_value("r_offset"), value)
+
+    def buffer_acquisition(self, points: int, rate: str = "64 Hz") -> LockinBuffer:
+        """``points`` samples of both channel displays at ``rate`` into the data storage
+        buffers, as a timed acquisition for a run (``labkit.runs.Triggered``)."""
+        return LockinBuffer(self, points, rate)
 
     # -- readings -------------------------------------------------------------------------
 

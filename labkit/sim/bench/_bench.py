@@ -1,7 +1,8 @@
 """The virtual bench: one shared, seeded physical scenario that virtual instruments act on.
 
 ``bench = Bench(seed=0)`` builds the physics (an electrical circuit with a device under test,
-a thermal stage, a signal chain, a lamp and a spectrometer), and serves the standard virtual
+a thermal stage, a signal chain, a lamp and a spectrometer, and the trigger cables: the
+generator's Trig Out goes to the DMM's Ext Trig input), and serves the standard virtual
 instruments under the real I/O libraries, so that ``Keithley2450(bench.address("smu"))`` is
 the lab's own driver code talking through pyvisa. Instruments affect each other through the
 physics: the SMU's current lights the LED the spectrometer sees; the heater warms the sample
@@ -36,10 +37,12 @@ from labkit.sim.bench._clock import Clock
 from labkit.sim.bench._optics import Optics
 from labkit.sim.bench._signal import SignalChain
 from labkit.sim.bench._thermal import ThermalStage
+from labkit.sim.bench._triggers import TriggerLines
 
 __all__ = ["INTERFACES", "Bench"]
 
 INTERFACES = ("visa", "serial", "usb")
+_TRIGGER_CABLES = (("fg.trigger_out", "dmm.ext_trigger"),)
 _live: dict[str, weakref.ref[Bench]] = {}  # prefix -> the bench serving under it
 _live_lock = threading.Lock()
 
@@ -83,6 +86,7 @@ class Bench:
         self.circuit = self.add_subsystem(Circuit(self, dut))
         self.signal = self.add_subsystem(SignalChain(self))
         self.optics = self.add_subsystem(Optics(self))
+        self.triggers = self.add_subsystem(TriggerLines(self))
         from labkit.sim.twins import STANDARD_TWINS
 
         wanted = None if instruments is None else set(instruments)
@@ -97,6 +101,9 @@ class Bench:
                 self.add_instrument(
                     spec.name, factory(self), interfaces=spec.interfaces, visa=spec.visa
                 )
+        for output, input in _TRIGGER_CABLES:  # the BNC cables of the standard bench
+            with contextlib.suppress(ValueError):  # an instrument left out of this bench
+                self.triggers.connect(output, input)
 
     # -- time and randomness --------------------------------------------------------------
 

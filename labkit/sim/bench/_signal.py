@@ -12,7 +12,10 @@ e^{jk\varphi - j\pi/2}`. Harmonics up to the 99th are kept.
 
 **Path.** A gain :math:`G` and a single-pole low-pass :math:`H(f) = G / (1 + j f/f_c)` (a cable
 and an amplifier), then white noise of density :math:`e_n` (V/√Hz) added at the lock-in's
-input.
+input. A resonator may sit in the path (``path.resonance`` :math:`f_0` > 0, quality factor
+``path.quality`` :math:`Q`): a driven damped oscillator read across its resistance, the
+band-pass :math:`1 / (1 + jQ(f/f_0 - f_0/f))`, whose magnitude peaks at 1 at :math:`f_0` with a
+full width at half power of :math:`f_0/Q` and whose phase turns from +90° to −90° across it.
 
 **Lock-in.** The reference is the generator's (external: same frequency, its phase) or the
 lock-in's own oscillator (internal: its frequency, free-running phase). Demodulating at
@@ -73,11 +76,14 @@ class GeneratorState(State):
 
 
 class PathState(State):
-    """The path from generator to lock-in: gain, single-pole cutoff (Hz), noise (V/√Hz)."""
+    """The path from generator to lock-in: gain, single-pole cutoff (Hz), noise (V/√Hz), and
+    a resonator (``resonance`` in Hz, 0 for none; ``quality`` its Q)."""
 
     gain: float = 0.5
     cutoff: float = 20_000.0
     noise_density: float = 2e-6
+    resonance: float = 0.0
+    quality: float = 20.0
 
 
 class LockInState(State):
@@ -138,7 +144,11 @@ class SignalChain:
     def transfer(self, frequency: float) -> complex:
         """The path's complex gain :math:`H(f)`."""
         path = self.path
-        return path.gain / complex(1.0, frequency / path.cutoff)
+        gain = path.gain / complex(1.0, frequency / path.cutoff)
+        if path.resonance > 0 and frequency > 0:
+            detuning = frequency / path.resonance - path.resonance / frequency
+            gain /= complex(1.0, path.quality * detuning)
+        return gain
 
     def waveform(
         self, times: Any, *, point: str = "input", noise_bandwidth: float | None = None

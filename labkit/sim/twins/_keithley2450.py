@@ -28,12 +28,21 @@ import math
 from typing import TYPE_CHECKING
 
 from labkit.sim._scpi import ScpiError
-from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi, text
+from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
+from labkit.sim.twins._keithley2450_sweep import SourceSweep, SweepPlan
+from labkit.sim.twins._keithley2450_trace import (
+    BUFFER_DEFAULT,
+    BUFFER_MAX,
+    Reading,
+    ReadingBuffer,
+    TraceCommands,
+    format_elements,
+)
 
 if TYPE_CHECKING:
     from labkit.sim.bench import Bench
 
-__all__ = ["Keithley2450Twin"]
+__all__ = ["BUFFER_DEFAULT", "BUFFER_MAX", "Keithley2450Twin"]
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
 CURRENT_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -44,15 +53,10 @@ _FUNCTIONS = {"VOLTage": "VOLT", "CURRent": "CURR"}
 _SENSE = {"VOLTage": "VOLT", "VOLTage:DC": "VOLT", "CURRent": "CURR", "CURRent:DC": "CURR"}
 _SENSE.update({"RESistance": "RES"})
 _SENSE_REPLY = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
-_UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC", "RES": "Ohm"}
 _SENSE_NODES = ("VOLTage[:DC]", "CURRent[:DC]", "RESistance")
 _OVERFLOW = 9.9e37
 _LINE_FREQUENCY = 50.0
-BUFFER_DEFAULT = 10_000  # readings defbuffer1 holds at power-on
-BUFFER_MAX = 6_875_000  # readings of a standard-style buffer at most (all buffers together)
-_FILL_MODES = {"CONTinuous": "CONT", "ONCE": "ONCE"}
-
-Reading = tuple[float, float, float, str]  # reading, source, time, function
+COMMAND_SECONDS = 1e-3  # the instrument's own time to parse a query and send its reply
 
 
 def _fit(ranges: tuple[float, ...], value: float, overrange: float = 1.0) -> float:
@@ -64,7 +68,7 @@ def _fit(ranges: tuple[float, ...], value: float, overrange: float = 1.0) -> flo
     raise ScpiError(-222, "Parameter data out of range")
 
 
-class Keithley2450Twin(ScpiTwin):
+class Keithley2450Twin(TraceCommands, SourceSweep, ScpiTwin):
     """A Keithley 2450 answering SCPI, sourcing into and measuring the bench's device."""
 
     identity = "KEITHLEY INSTRUMENTS INC.,MODEL 2450,04096001,1.7.12b"
@@ -97,9 +101,24 @@ class Keithley2450Twin(ScpiTwin):
         self.nplc = {"VOLT": 1.0, "CURR": 1.0, "RES": 1.0}
         self.remote = {"VOLT": False, "CURR": False, "RES": False}
         self.count = 1
-        self.fill_mode = "CONT"
-        self.buffer: collections.deque[Reading] = collections.deque(maxlen=BUFFER_DEFAULT)
-        self.discarded = 0  # readings a full ONCE buffer did not keep
+        self.reset_buffers()
+        self.reset_sweep()
+
+    def handle(self, message: str) -> str | None:
+        self.bring_up_to_date()
+        reply = super().handle(message)
+        if reply is not None:  # command processing, on the bench's clock (0 when frozen)
+            self.busy_for(self.bench.clock.real_seconds(COMMAND_SECONDS))
+        return reply
+
+    @property
+    def buffer(self) -> collections.deque[Reading]:
+        """``defbuffer1``'s readings (where :READ? and :MEASure? store by default)."""
+        return self.buffers["defbuffer1"].readings
+
+    @property
+    def discarded(self) -> int:
+        return self.buffers["defbuffer1"].discarded
 
     def format_error(self, code: int, message: str) -> str:
         if code == 0:
@@ -317,51 +336,42 @@ class Keithley2450Twin(ScpiTwin):
         sigma = 2e-6 * span / math.sqrt(self.nplc[function])
         return true + float(self._rng.normal(0.0, sigma)), source
 
-    def _measure(self, function: str) -> tuple[float, float]:
+    def _measure(self, function: str, buffer: ReadingBuffer) -> Reading:
         self.busy_for(self.bench.clock.real_seconds(self.count * self.nplc[function] / 50.0))
-        last = (0.0, 0.0)
+        last: Reading | None = None
         for _ in range(self.count):
-            last = self._measure_once(function)
-            self._store((last[0], last[1], self.bench.now(), function))
+            value, source = self._measure_once(function)
+            last = (value, source, self.bench.now(), function, self._source)
+            buffer.store(last)
+        assert last is not None
         return last
 
-    def _store(self, reading: Reading) -> None:
-        """Into defbuffer1: a full CONT buffer drops its oldest, a full ONCE one the new."""
-        if self.fill_mode == "ONCE" and len(self.buffer) == self.buffer.maxlen:
-            self.discarded += 1
-            return
-        self.buffer.append(reading)
-
-    def _format_reading(self, elements: list[str]) -> str:
-        reading, source, seconds, function = self.buffer[-1]
-        out = []
-        for element in elements or ["READ"]:
-            key = mnemonic(
-                element,
-                {
-                    "READing": "READ",
-                    "SOURce": "SOUR",
-                    "RELative": "REL",
-                    "SEConds": "SEC",
-                    "UNIT": "UNIT",
-                },
-            )
-            if key in ("READ", "REL"):
-                out.append(f"{reading:.6E}")
-            elif key == "SOUR":
-                out.append(f"{source:.6E}")
-            elif key == "SEC":
-                out.append(f"{seconds:.6f}")
+    def sweep_point(self, plan: SweepPlan, index: int, when: float) -> bool:
+        """Source point ``index`` of the sweep and measure it into the sweep's buffer; False
+        when the point is in compliance and the sweep stops there (failAbort)."""
+        level = plan.level(index)
+        with self.bench.lock:
+            if plan.function == "VOLT":
+                self.smu.voltage = level
             else:
-                out.append(_UNITS[function])
-        return ",".join(out)
+                self.smu.current = level
+            if plan.range_type == "AUTO":
+                self._check_level(plan.function, level)
+            self.bench.sync()
+            compliance = self.bench.circuit.operating_point().compliance
+        buffer = self.buffer_named(plan.buffer)
+        for _ in range(self.count):
+            value, _source = self._measure_once(self.sense_function)
+            buffer.store((value, level, when, self.sense_function, plan.function))
+        return not (compliance and plan.fail_abort)
+
+    def _format_reading(self, reading: Reading, elements: list[str]) -> str:
+        return ",".join(format_elements(reading, elements, reading[2]))
 
     @scpi(":READ?")
     def _read(self, buffer: str | None = None, *elements: str) -> str:
-        if buffer is not None and text(buffer).lower() not in ("defbuffer1", "defbuffer2"):
-            raise ScpiError(-285, "Buffer not found")
-        self._measure(self.sense_function)
-        return self._format_reading(list(elements))
+        target = self.buffer_named(buffer)
+        return self._format_reading(self._measure(self.sense_function, target), list(elements))
 
     @scpi(":MEASure[:CURRent[:DC]]?")
     def _measure_current(self, *parameters: str) -> str:
@@ -376,55 +386,14 @@ class Keithley2450Twin(ScpiTwin):
         return self._measure_as("RES", parameters)
 
     def _measure_as(self, function: str, parameters: tuple[str, ...]) -> str:
+        target = self.buffer_named(parameters[0] if parameters else None)
         self.sense_function = function  # :MEASure changes the measure function, as documented
         self._apply_sense()
-        self._measure(function)
-        return self._format_reading(list(parameters[1:]))
+        return self._format_reading(self._measure(function, target), list(parameters[1:]))
 
     @scpi(":FETCh?")
     def _fetch(self, buffer: str | None = None, *elements: str) -> str:
-        if not self.buffer:
+        readings = self.buffer_named(buffer).readings
+        if not readings:
             raise ScpiError(-230, "Data corrupt or stale")
-        return self._format_reading(list(elements))
-
-    @scpi(":TRACe:ACTual?")
-    def _trace_actual(self, buffer: str | None = None) -> str:
-        return str(len(self.buffer))
-
-    @scpi(":TRACe:CLEar")
-    def _trace_clear(self, buffer: str | None = None) -> None:
-        self.buffer.clear()
-        self.discarded = 0
-
-    @staticmethod
-    def _buffer_name(buffer: str | None) -> None:
-        if buffer is not None and text(buffer).lower() not in ("defbuffer1", "defbuffer2"):
-            raise ScpiError(-285, "Buffer not found")
-
-    @scpi(":TRACe:POINts")
-    def _set_points(self, size: str | None = None, buffer: str | None = None) -> None:
-        self._buffer_name(buffer)
-        points = int(number(size, low=10, high=BUFFER_MAX, integer=True))
-        self.buffer = collections.deque(maxlen=points)  # resizing loses the readings
-        self.discarded = 0
-
-    @scpi(":TRACe:POINts?")
-    def _get_points(self, buffer: str | None = None) -> str:
-        self._buffer_name(buffer)
-        return str(self.buffer.maxlen)
-
-    @scpi(":TRACe:FILL:MODE")
-    def _set_fill_mode(self, mode: str | None = None, buffer: str | None = None) -> None:
-        self._buffer_name(buffer)
-        fill_mode = mnemonic(mode, _FILL_MODES)
-        if self.buffer and fill_mode != self.fill_mode:
-            # "You can only change the fill mode of an empty reading buffer" (p. 6-112)
-            raise ScpiError(
-                -221, "Settings conflict;clear the buffer before changing its fill mode"
-            )
-        self.fill_mode = fill_mode
-
-    @scpi(":TRACe:FILL:MODE?")
-    def _get_fill_mode(self, buffer: str | None = None) -> str:
-        self._buffer_name(buffer)
-        return self.fill_mode
+        return self._format_reading(readings[-1], list(elements))

@@ -5,7 +5,8 @@ per-output ``[SOURce#]:FUNCtion``, ``:FREQuency``, ``:VOLTage`` (in ``VOLT:UNIT`
 or DBM), ``:VOLTage:OFFSet``, ``:PHASe``, ``:FUNCtion:SQUare:DCYCle``,
 ``:FUNCtion:PULSe:DCYCle``, ``:FUNCtion:RAMP:SYMMetry``, ``OUTPut#[:STATe]``,
 ``OUTPut#:LOAD`` (``INF`` reads ``9.9E+37``), ``PHASe:SYNChronize``, ``UNIT:ANGLe`` and the
-error queue. Numbers are answered as ``+1.000000000000000E+03``.
+error queue. Numbers are answered as ``+1.000000000000000E+03``. Burst, trigger and Trig Out:
+see :mod:`labkit.sim.twins._keysight33500b_burst`.
 
 Limits as the generator applies them: a value out of its absolute range is clipped and
 ``-222,"Data out of range;value clipped to ..."`` queued; one that conflicts with another
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
+from labkit.sim.twins._keysight33500b_burst import BurstTrigger
 
 if TYPE_CHECKING:
     from labkit.sim.bench import Bench
@@ -106,7 +108,7 @@ class _Output:
         return 1.0 if math.isinf(self.load) else (self.load + _SOURCE_Z) / self.load
 
 
-class Keysight33500BTwin(ScpiTwin):
+class Keysight33500BTwin(BurstTrigger, ScpiTwin):
     """A 33500B answering SCPI; output 1 is the bench's function generator."""
 
     def __init__(self, bench: Bench, name: str = "fg", model: str = "33522B") -> None:
@@ -119,10 +121,12 @@ class Keysight33500BTwin(ScpiTwin):
         self.bench = bench
         self.outputs: list[_Output] = []
         self.reset()
+        self.attach_trigger_out()
 
     def reset(self) -> None:
         self.outputs = [_Output() for _ in range(self.count)]
         self.angle_unit = "DEG"
+        self.reset_bursts()
         self._apply()
 
     # -- helpers --------------------------------------------------------------------------

@@ -5,8 +5,11 @@ section 1): functions (``SENS:FUNC "VOLT"`` ... quoted replies), ranges per func
 fixed range turns autorange off), autorange ``ON|OFF|ONCE``, NPLC from the 34465A's list
 (others are refused with -222), autozero, input impedance (10 MΩ, or >10 GΩ on the ≤10 V
 ranges with ``INP:IMP:AUTO ON``, which really changes the load on the circuit), trigger
-source/count/delay, sample count, ``CONFigure``, ``MEASure?``, ``READ?``, ``INIT``/``FETCh?``
-(kept) and ``R?`` (removed, as a definite-length block), ``ABORt``, ``*TRG``,
+source/count/delay, sample count, timed sampling (``SAMPle:SOURce TIMer``, ``SAMPle:TIMer``),
+``CONFigure``, ``MEASure?``, ``READ?``, ``INIT``/``FETCh?`` (kept) and ``R?`` (removed, as a
+definite-length block), ``DATA:POINts?``, ``STATus:QUEStionable`` (memory overflow),
+``ABORt``, ``*TRG`` and the rear Ext Trig input (the bench's trigger cable from the
+generator); the acquisition runs on the bench clock (see ``_keysight34465a_acquire``),
 ``SYST:LFR?``, ``DISP:TEXT``. Readings are ``+d.dddddddddE±dd``, comma-separated; over-range
 on a fixed range reads ``±9.9E+37``.
 
@@ -29,8 +32,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, nr3, number, scpi, text
+from labkit.sim.twins._keysight34465a_acquire import (
+    MEMORY_MEM,
+    MEMORY_STANDARD,
+    OVERFLOW_BIT,
+    Acquisition,
+)
 
 if TYPE_CHECKING:
     from labkit.sim.bench import Bench
@@ -75,8 +86,9 @@ _NODES = {
     "FRES": "FRESistance",
 }
 _TRIGGER_SOURCES = {"IMMediate": "IMM", "EXTernal": "EXT", "BUS": "BUS", "INTernal": "INT"}
+_SAMPLE_SOURCES = {"IMMediate": "IMM", "TIMer": "TIM"}
 _OVERLOAD = 9.9e37
-_MEMORY = 50_000
+SAMPLE_TIMER_MAX = 3600.0
 
 
 def _function_of(matched: str) -> str:
@@ -113,9 +125,10 @@ class Keysight34465ATwin(ScpiTwin):
         self.line_frequency = float(line_frequency)
         self.bench = bench
         self._rng = bench.rng("dmm")
-        self.memory: list[float] = []
+        self.acquisition = Acquisition(MEMORY_MEM if "MEM" in self.options else MEMORY_STANDARD)
         self.display_text = ""
         self.reset()
+        bench.triggers.add_input(f"{name}.ext_trigger", self.external_trigger)
 
     def reset(self) -> None:
         self.function = "VOLT"
@@ -128,8 +141,12 @@ class Keysight34465ATwin(ScpiTwin):
         self.trigger_count = 1
         self.trigger_delay = 0.0
         self.sample_count = 1
-        self.waiting = False
-        self.memory = []
+        self.sample_source = "IMM"
+        self.sample_timer = 1.0
+        self.questionable = 0  # Questionable Data event register
+        if hasattr(self, "acquisition"):
+            self.acquisition.abort(self.bench.now())
+            self.acquisition.memory.clear()
         self._apply_impedance()
 
     def common(self, head: str, parameters: list[str]) -> str | None:
@@ -305,77 +322,149 @@ class Keysight34465ATwin(ScpiTwin):
         ranges = RANGES[function]
         return next((r for r in ranges if abs(value) <= r * 1.2), ranges[-1])
 
-    def _reading(self) -> float:
+    def measure_seconds(self) -> float:
+        """One reading: NPLC ÷ mains frequency, twice with autozero on."""
+        nplc = self.nplc.get(self.function, 1.0)
+        return nplc / self.line_frequency * (2 if self.autozero else 1)
+
+    def _interval(self) -> float:
+        each = self.measure_seconds()
+        return max(each, self.sample_timer) if self.sample_source == "TIM" else each
+
+    def _readings(self, count: int) -> np.ndarray:
+        """``count`` readings of the present function, from the bench's state now."""
         function = self.function
-        if function not in RANGES:  # frequency, temperature...: nothing to measure here
-            return _OVERLOAD
+        if function not in RANGES:
+            return np.full(count, _OVERLOAD)
         true = self._true_value(function)
-        span = self._auto_range(function, true) if self.autorange[function] else None
-        if span is None:
+        if self.autorange[function]:
+            span = self._auto_range(function, true)
+            self.range[function] = span
+        else:
             span = self.range[function]
             if abs(true) > span * 1.2:
-                return math.copysign(_OVERLOAD, true)
-        else:
-            self.range[function] = span
+                return np.full(count, math.copysign(_OVERLOAD, true))
         sigma = self._resolutions[self.nplc[function]] * span
-        return true + float(self._rng.normal(0.0, sigma))
+        return true + self._rng.normal(0.0, sigma, count)
 
     def _take(self) -> list[float]:
+        """READ? and MEASure?: every reading at once, the reply after their time."""
         total = self.sample_count * self.trigger_count
-        nplc = self.nplc.get(self.function, 1.0)
-        each = nplc / self.line_frequency * (2 if self.autozero else 1)
-        self.busy_for(self.bench.clock.real_seconds(total * (each + self.trigger_delay)))
-        readings = [self._reading() for _ in range(total)]
-        self.memory = (self.memory + readings)[-_MEMORY:]
+        each = self._interval()
+        seconds = self.trigger_count * (self.trigger_delay + each * self.sample_count)
+        self.busy_for(self.bench.clock.real_seconds(seconds))
+        readings = self._readings(total).tolist()
+        self.acquisition.memory.clear()
+        self.acquisition.memory.extend(readings[-self.acquisition.capacity :])
         return readings
+
+    def bring_up_to_date(self) -> None:
+        """Take into memory the samples due by the bench's time (after the trigger edges the
+        bench's cables delivered up to now)."""
+        acquisition = self.acquisition
+        before = acquisition.overflowed
+        now = self.bench.sync()
+        acquisition.collect(now, self._readings)
+        if acquisition.overflowed > before:
+            self.questionable |= OVERFLOW_BIT
+
+    def handle(self, message: str) -> str | None:
+        # Under the bench's lock: trigger edges reach the acquisition from the bench's thread
+        # of the moment, and always in this order (bench, then the acquisition).
+        with self.bench.lock:
+            self.bring_up_to_date()
+            return super().handle(message)
 
     @staticmethod
     def _format(readings: list[float]) -> str:
         return ",".join(nr3(value) for value in readings)
 
+    @scpi(":SAMPle:SOURce")
+    def _set_sample_source(self, value: str | None = None) -> None:
+        self.sample_source = mnemonic(value, _SAMPLE_SOURCES)
+
+    @scpi(":SAMPle:SOURce?")
+    def _get_sample_source(self) -> str:
+        return self.sample_source
+
+    @scpi(":SAMPle:TIMer")
+    def _set_sample_timer(self, value: str | None = None) -> None:
+        fastest = self.measure_seconds()
+        self.sample_timer = number(
+            value, low=0.0, high=SAMPLE_TIMER_MAX, minimum=fastest, default=1.0
+        )
+
+    @scpi(":SAMPle:TIMer?")
+    def _get_sample_timer(self) -> str:
+        return nr3(self.sample_timer)
+
+    @scpi(":STATus:QUEStionable[:EVENt]?")
+    def _questionable_event(self) -> str:
+        value, self.questionable = self.questionable, 0
+        return str(value)
+
+    @scpi(":STATus:QUEStionable:CONDition?")
+    def _questionable_condition(self) -> str:
+        return str(OVERFLOW_BIT if self.acquisition.overflowed else 0)
+
     @scpi(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
-        self.memory = []
-        if self.trigger_source == "IMM":
-            self._take()
-        else:
-            self.waiting = True
+        self.acquisition.arm(
+            self.bench.now(),
+            source=self.trigger_source,
+            triggers=self.trigger_count,
+            samples=self.sample_count,
+            interval=self._interval(),
+            delay=self.trigger_delay,
+        )
 
     def trigger(self) -> None:
-        if self.waiting and self.trigger_source == "BUS":
-            self.waiting = False
-            self._take()
+        if self.trigger_source == "BUS":
+            self.acquisition.trigger(self.bench.now())
+
+    def external_trigger(self, at: float) -> None:
+        """An edge on the rear Ext Trig input at bench time ``at`` (the bench's cables call
+        this, holding the bench's lock)."""
+        if self.trigger_source == "EXT":
+            self.acquisition.collect(at, self._readings)
+            self.acquisition.trigger(at)
+
+    @property
+    def memory(self) -> list[float]:
+        return list(self.acquisition.memory)
 
     @scpi(":ABORt")
     def _abort(self) -> None:
-        self.waiting = False
+        self.acquisition.abort(self.bench.now())
 
     @scpi(":FETCh?")
     def _fetch(self) -> str | None:
-        if self.waiting:
+        acquisition = self.acquisition
+        if acquisition.triggers_left > 0:
             return None  # the real meter blocks until triggered; the client times out
-        if not self.memory:
+        now = self.bench.now()
+        last = acquisition.complete(self._readings)
+        self.busy_for(self.bench.clock.real_seconds(max(0.0, last - now)))
+        if not acquisition.memory:
             raise ScpiError(-230, "Data stale")
-        return self._format(self.memory)
+        return self._format(list(acquisition.memory))
 
     @scpi(":READ?")
     def _read(self) -> str:
         if self.trigger_source == "BUS":
             raise ScpiError(-214, "Trigger deadlock")
-        self.memory = []
         return self._format(self._take())
 
     @scpi(":R?")
     def _remove(self, count: str | None = None) -> str:
-        most = len(self.memory) if count is None else int(number(count, low=1, integer=True))
-        taken, self.memory = self.memory[:most], self.memory[most:]
-        body = self._format(taken).encode()
+        most = None if count is None else int(number(count, low=1, integer=True))
+        body = self._format(self.acquisition.remove(most)).encode()
         digits = str(len(body))
         return f"#{len(digits)}{digits}{body.decode()}"
 
     @scpi(":DATA:POINts?")
     def _points(self) -> str:
-        return str(len(self.memory))
+        return str(len(self.acquisition.memory))
 
     def _configure(self, function: str, parameters: tuple[str, ...]) -> None:
         self.function = function
@@ -411,5 +500,4 @@ class Keysight34465ATwin(ScpiTwin):
     @scpi(*(f":MEASure:{node}?" for node in _NODES.values()))
     def _meas(self, *parameters: str) -> str:
         self._configure(_function_of(self.matched), parameters)
-        self.memory = []
         return self._format(self._take())

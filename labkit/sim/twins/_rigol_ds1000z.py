@@ -31,7 +31,7 @@ y origin = offset/yinc rounded. ``:DATA?`` answers points STARt…STOP (1-based,
 or 15 625 (ASCii: ``%e`` values); asking for more queues ``-222`` and sends an empty block.
 Scales and offsets carry the probe ratio; changing the ratio rescales them. Not simulated:
 coupling AC/ground (the trace of DC coupling is sent), the bandwidth limit (it lowers the
-noise bandwidth only), trigger types other than edge, acquisition types, measurements.
+noise bandwidth only), trigger types other than edge (acquisition types and measurements: ``_rigol_measure``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import numpy as np
 
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
+from labkit.sim.twins._rigol_measure import ScopeMeasurements
 
 if TYPE_CHECKING:
     from labkit.sim.bench import Bench
@@ -121,7 +122,7 @@ class _Capture:
     triggered: bool
 
 
-class RigolDS1000ZTwin(ScpiTwin):
+class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     """A DS1054Z answering SCPI; CH1 probes the generator, CH2 the lock-in's input."""
 
     identity = "RIGOL TECHNOLOGIES,DS1054Z,DS1ZA000000001,00.04.04.SP3"
@@ -154,6 +155,7 @@ class RigolDS1000ZTwin(ScpiTwin):
         self.wave_format = "BYTE"
         self.wave_start = 1
         self.wave_stop = _SCREEN_POINTS
+        self.reset_measurements()
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
@@ -204,7 +206,19 @@ class RigolDS1000ZTwin(ScpiTwin):
                 out = self.bench.signal.waveform(
                     times, point=point, noise_bandwidth=bandwidth if noise else None
                 )
+                if noise and self.noise_factor() < 1:  # averaging keeps the signal
+                    clean = self.bench.signal.waveform(times, point=point, noise_bandwidth=None)
+                    out = clean + (out - clean) * self.noise_factor()
         return out * settings.probe
+
+    def screen_volts(self, channel: int) -> tuple[np.ndarray, float] | None:
+        """The screen waveform of ``channel`` (volts, seconds per point), None if it is off."""
+        capture = self.capture
+        if capture is None or not self.channels[channel].display:
+            return None
+        index = np.arange(_SCREEN_POINTS, dtype=float)
+        times = capture.trigger_time + capture.screen_first + index * capture.screen_step
+        return self._signal(channel, times, noise=True), capture.screen_step
 
     def _find_trigger(self, start: float) -> float | None:
         """The first crossing of the trigger level on the source after ``start``."""

@@ -24,7 +24,8 @@ sensitivity; input overload when the input's peak (offset and every harmonic) ex
 simplification of the SR830's reserve tables) or 1 V; reference unlock with an external
 reference and no generator output (or one above 102 kHz). A flagged condition latches until
 read. Not simulated: the filter overload, the line notches, synchronous filter, AC coupling,
-input grounding, auxiliary inputs (read 0 V), data storage, offsets and expands.
+input grounding and auxiliary inputs (read 0 V). Data storage, the displays it records, and
+offsets and expands: see :mod:`labkit.sim.twins._sr830_storage`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from labkit.sim._virtual import Connection, SimulatedDisconnect, VirtualInstrument
+from labkit.sim.twins._sr830_common import _CMD, _EXE, _format, _integer, _real, _Refused
+from labkit.sim.twins._sr830_storage import DataStorage
 
 if TYPE_CHECKING:
     from labkit.sim.bench import Bench
@@ -53,7 +56,7 @@ _RESERVE_FACTOR = (1000.0, 100.0, 10.0)  # high reserve, normal, low noise
 _CURRENT_GAIN = {2: 1e-6, 3: 1e-6}  # A per V through the 1 MΩ the path drives
 _MAX_FREQUENCY = 102e3
 _INPUT_RANGE = 1.0  # V peak
-_EXE, _CMD, _PON = 0x10, 0x20, 0x80
+_PON = 0x80
 _COMMAND = re.compile(
     r"^(?P<name>\*[A-Za-z]{3}|[A-Za-z]{4})(?P<query>\?)?(?P<rest>(?:\s.*)?|[^A-Za-z].*)$"
 )
@@ -73,42 +76,6 @@ _INTEGER_SETTINGS = {  # mnemonic: (attribute, number of values)
     "LOCL": ("locl", 3),
     "OVRM": ("ovrm", 2),
 }
-
-
-class _Refused(Exception):
-    """A command the SR830 rejects: sets ``bit`` in the standard event status."""
-
-    def __init__(self, bit: int) -> None:
-        self.bit = bit
-
-
-def _format(value: float) -> str:
-    """Numbers as the SR830 prints them: six significant digits, three-digit exponents."""
-    text = f"{value:.6g}"
-    if "e" in text:
-        mantissa, _, exponent = text.partition("e")
-        text = f"{mantissa}e{exponent[0]}{int(exponent[1:]):03d}"
-    return text
-
-
-def _integer(parameter: str, count: int) -> int:
-    try:
-        value = float(parameter)
-    except ValueError:
-        raise _Refused(_EXE) from None
-    if value != int(value) or not 0 <= value < count:
-        raise _Refused(_EXE)
-    return int(value)
-
-
-def _real(parameter: str, low: float, high: float) -> float:
-    try:
-        value = float(parameter)
-    except ValueError:
-        raise _Refused(_EXE) from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise _Refused(_EXE)
-    return value
 
 
 class _Link(Connection):
@@ -136,7 +103,7 @@ class _Link(Connection):
         super()._deliver(data, delay=delay)
 
 
-class SR830Twin(VirtualInstrument):
+class SR830Twin(DataStorage, VirtualInstrument):
     """An SR830 on both its interfaces, demodulating the bench's signal path."""
 
     identity = "Stanford_Research_Systems,SR830,s/n86021,ver1.07"
@@ -167,6 +134,7 @@ class SR830Twin(VirtualInstrument):
         self.locl, self.ovrm = 0, 0
         self.frequency, self.phase, self.harmonic, self.sine_amplitude = 1e3, 0.0, 1, 1.0
         self.aux_out = [0.0] * 4
+        self.reset_storage()
         self._apply()
 
     def _apply(self) -> None:
@@ -219,6 +187,10 @@ class SR830Twin(VirtualInstrument):
             x, y = self._xy()
         self.lias |= self._conditions(x, y)
 
+    def _full_scale(self) -> float:
+        """The sensitivity, in the units X and Y are read in (A with the current inputs)."""
+        return SENSITIVITIES[self.sens] * _CURRENT_GAIN.get(self.isrc, 1.0)
+
     def _reference_frequency(self) -> float:
         if self.fmod == 1:
             return self.frequency
@@ -252,6 +224,7 @@ class SR830Twin(VirtualInstrument):
     # -- messages -------------------------------------------------------------------------
 
     def handle(self, message: str) -> str | None:
+        self._bring_up_to_date()
         replies = []
         for command in message.split(";"):
             command = command.strip()

@@ -56,7 +56,7 @@ def test_the_device_declares_its_own_limits_at_connect(
             meter.gain = 9
         with pytest.raises(labkit.ValidationError):
             meter.gain = "lots"
-        with pytest.raises(labkit.SettingTypeError, match=r"control character '\\x00'"):
+        with pytest.raises(labkit.SettingTypeError, match="control character"):
             meter.label = "a\x00b"
         with pytest.raises(labkit.LimitError):
             labkit.sweep(meter.settings.range, [1, 5, 20], read=[meter.readings.signal]).wait()

@@ -9,8 +9,9 @@ features GenApi says it touched get their limits and values read again
 (:meth:`~labkit.core.Instrument.update_declaration`), and reading a setting refreshes its limits.
 
 The frame stream polls the link for filled buffers (never waiting inside GenICam) and copies
-each into a :class:`~labkit.core.Frame`; the base class runs it on the acquisition thread and
-hands frames to every subscriber. The region of interest goes through the standard features
+each into a :class:`~labkit.core.Frame` (every part of a multi-part buffer, such as a 3D
+camera's intensity and coordinate planes, in ``Frame.parts``); the base class runs it on the
+acquisition thread and hands frames to every subscriber. The region of interest goes through the standard features
 ``Width``/``Height``/``OffsetX``/``OffsetY`` (binned pixels, with increments).
 """
 
@@ -260,9 +261,29 @@ class GenICamCamera(CameraInstrument):
         self._sync_changed(written=spec.name)
 
     def _sync_changed(self, written: str | None = None) -> None:
-        """Bring the limits and values of the features a write touched up to date."""
+        """Bring the limits and values of the features a write touched up to date.
+
+        GenApi says which nodes a write touched (its callbacks follow the node map's pMax/pMin
+        and invalidator links); as not every camera's description links them all, the
+        writable features of the written one's category (``Width`` beside ``BinningHorizontal``
+        and ``OffsetX``) have their limits read again too.
+        """
         with self._changed_lock:
             changed, self._changed = self._changed, set()
+        limits_only: set[str] = set()
+        source = self.features.get(written) if written is not None else None
+        if source is not None and source.category:
+            limits_only = {
+                f.node
+                for f in self.features.values()
+                if f.category == source.category
+                and f.role == "setting"
+                and f.writable
+                and f.kind in ("int", "float", "enum")
+                and f.node not in changed
+            }
+        for node in limits_only:
+            self._update_limits(self._by_node[node])
         for node in changed:
             feature = self._by_node.get(node)
             if feature is None or feature.role not in ("setting", "reading"):
@@ -324,8 +345,11 @@ class GenICamCamera(CameraInstrument):
         metadata: dict[str, Any] = {"pixel_format": raw.pixel_format, "frame_id": raw.frame_id}
         if raw.chunks:
             metadata["chunks"] = raw.chunks
+        if raw.parts:
+            metadata["part_formats"] = dict(raw.part_formats)
         return Frame(
             pixels=raw.pixels,
+            parts=raw.parts,
             number=number,
             timestamp=raw.arrived,
             hardware_timestamp=raw.device_time,

@@ -326,13 +326,11 @@ def live_limits(wrapper: Any, feature: Feature) -> Limits | None:
                     choices += (current,)
             return Limits(choices=choices) if choices else None
         if feature.kind == "int":
-            step = None
             if int(wrapper.inc_mode) == 2:  # a list of valid values
                 values = tuple(int(v) for v in wrapper.list_of_valid_values)
                 return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), None, values)
-            increment = int(wrapper.inc)
-            step = increment if increment > 1 else None
-            return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), step)
+            increment = int(wrapper.inc)  # declared even when 1: an int's grid is its own
+            return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), increment)
         if feature.kind == "float":
             increment_f = float(wrapper.inc) if wrapper.has_inc() else None
             return Limits(

@@ -25,7 +25,7 @@ import numpy as np
 
 from labkit.core import ConnectionLost, FrameFormatError, InstrumentError, NotConnectedError
 from labkit.drivers.cameras.genicam._errors import is_genicam_error, translate
-from labkit.drivers.cameras.genicam._pixels import decode
+from labkit.drivers.cameras.genicam._pixels import decode, part_names
 from labkit.drivers.cameras.genicam._system import CameraInfo, OpenDevice, open_device
 
 __all__ = ["GenICamLink", "RawFrame"]
@@ -36,7 +36,12 @@ _POLL = 1e-4
 
 @dataclasses.dataclass(frozen=True)
 class RawFrame:
-    """One image copied out of a camera buffer, with what the buffer said about it."""
+    """One image copied out of a camera buffer, with what the buffer said about it.
+
+    ``pixels``, ``pixel_format`` and the geometry are the buffer's first image; a multi-part
+    buffer (a 3D camera's intensity and coordinates) has every image in ``parts``, named by
+    :func:`~._pixels.part_names`, and their formats in ``part_formats``.
+    """
 
     pixels: np.ndarray
     arrived: float
@@ -48,6 +53,8 @@ class RawFrame:
     frame_id: int | None
     device_time: float | None
     chunks: dict[str, Any]
+    parts: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    part_formats: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class GenICamLink:
@@ -268,20 +275,25 @@ class GenICamLink:
                 f"the camera sent a {type(payload).__name__} payload, not an image",
                 hint="Check the camera's payload and GenDC settings",
             )
-        component = components[0]
-        pixel_format = component.data_format
-        width, height = int(component.width), int(component.height)
         memory = raw.raw_buffer
-        pixels = decode(
-            memory,
-            pixel_format,
-            width,
-            height,
-            offset=int(component.data_offset),
-            padding_x=_number(lambda: component.x_padding),
-        )
+        images = [
+            decode(
+                memory,
+                c.data_format,
+                int(c.width),
+                int(c.height),
+                offset=int(c.data_offset),
+                padding_x=_number(lambda c=c: c.x_padding),
+            )
+            for c in components
+        ]
+        formats = [str(c.data_format) for c in components]
+        component = components[0]
+        pixel_format = formats[0]
+        width, height = int(component.width), int(component.height)
+        names = part_names(formats) if len(components) > 1 else []
         return RawFrame(
-            pixels=pixels,
+            pixels=images[0],
             arrived=arrived,
             pixel_format=pixel_format,
             width=width,
@@ -291,6 +303,8 @@ class GenICamLink:
             frame_id=_attribute(raw, "frame_id"),
             device_time=self._device_time(raw),
             chunks=self._read_chunks(node_map),
+            parts=dict(zip(names, images, strict=False)),
+            part_formats=dict(zip(names, formats, strict=False)),
         )
 
     def _device_time(self, raw: Any) -> float | None:

@@ -17,13 +17,44 @@ A buffer too short for the format, or a format labkit cannot unpack, raises
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 
 from labkit.core import FrameFormatError
 
-__all__ = ["decode", "frame_bytes"]
+__all__ = ["decode", "frame_bytes", "part_names"]
+
+
+_COORDINATE = re.compile(r"^Coord3D_([A-C]+)\d+[a-z]*(_Planar)?$")
+_INTENSITY = ("Mono", "RGB", "BGR", "Bayer", "YUV", "YCbCr")
+
+
+def part_names(formats: list[str]) -> list[str]:
+    """Names for the parts of a multi-part buffer, from their pixel formats, in order.
+
+    Images (``Mono8``, ``RGB8``, ``Bayer*``...) are ``intensity``; 3D coordinates
+    (``Coord3D_A32f``...) are ``coord3d_a``/``_b``/``_c`` (``coord3d_abc`` for all three
+    planes); ``Confidence*`` is ``confidence``; any other format its own name in lower case.
+    A name met twice gets ``_2``, ``_3``... so every part keeps a name of its own.
+    """
+    names: list[str] = []
+    for pixel_format in formats:
+        coordinate = _COORDINATE.match(pixel_format)
+        if coordinate:
+            base = f"coord3d_{coordinate.group(1).lower()}"
+        elif pixel_format.startswith(_INTENSITY):
+            base = "intensity"
+        elif pixel_format.startswith("Confidence"):
+            base = "confidence"
+        else:
+            base = re.sub(r"\W+", "_", pixel_format).lower().strip("_") or "part"
+        name, number = base, 2
+        while name in names:
+            name, number = f"{base}_{number}", number + 1
+        names.append(name)
+    return names
 
 
 def _proxy(pixel_format: str) -> Any:

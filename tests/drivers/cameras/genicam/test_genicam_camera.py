@@ -155,7 +155,8 @@ def test_settings_carry_the_node_maps_kinds_limits_units_and_choices(
         if writable and kind in ("int", "float"):
             assert (spec.min, spec.max) == (gen.min, gen.max), handle.name
             if kind == "int":
-                assert spec.step == (gen.inc if gen.inc > 1 else None), handle.name
+                assert spec.step == gen.inc, handle.name
+                assert all(type(v) is int for v in (spec.min, spec.max, spec.step)), handle.name
             elif gen.has_inc():
                 assert spec.step == gen.inc, handle.name
             assert spec.unit == (gen.unit or None), handle.name

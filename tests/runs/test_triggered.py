@@ -1,0 +1,94 @@
+"""Instrument-timed acquisition in runs: a buffered IV, and a fly scan on the bench where the
+generator's Trig Out paces the DMM; both recorded on one time base, checked by the dry run.
+
+The bench's clock is frozen; the acquisitions' pauses move it (``sleep = bench.advance``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import labkit
+from labkit.core import ConfigurationError, LimitError
+from labkit.runs import Triggered
+
+
+@pytest.fixture
+def bench_trio(data_root):
+    from labkit.drivers.keithley import Keithley2450
+    from labkit.drivers.keysight import Keysight33522B, Keysight34465A
+
+    with labkit.sim.Bench(seed=5, dut="resistor", time_scale=0, prefix="fly") as bench:
+        smu = Keithley2450(bench.address("smu"), name="smu")
+        dmm = Keysight34465A(bench.address("dmm"), name="dmm")
+        fg = Keysight33522B(bench.address("fg"), name="fg")
+        smu.current_limit = "10 mA"
+        smu.output = True
+        dmm.autozero = False
+        dmm.nplc = 0.02
+        yield bench, smu, dmm, fg
+        for instrument in (smu, dmm, fg):
+            instrument.close()
+
+
+def test_a_buffered_iv_is_recorded_with_its_levels_units_and_instrument_times(bench_trio):
+    _, smu, _, _ = bench_trio
+    smu.nplc = 0.1
+    sweep = smu.buffered_sweep(-1, 1, 41, delay=0.0)
+    run = labkit.run(Triggered(sweep), name="buffered-iv")
+    ds = run.wait()
+    assert run.status == "completed"
+    levels = np.linspace(-1, 1, 41)
+    np.testing.assert_allclose(ds.smu_source_voltage.values, levels)
+    np.testing.assert_allclose(ds.smu_current.values, levels / 1000, atol=2e-6)
+    assert ds.smu_current.attrs["units"] == "A"
+    assert ds.smu_current.dims == ("smu_point",)
+    seconds = (ds.time.values - ds.time.values[0]).astype("int64") / 1e9
+    step = 0.1 / 50 + 0.3e-3
+    np.testing.assert_allclose(np.diff(seconds), step, rtol=1e-6)
+    described = ds.attrs["plan"]
+    assert "Triggered" in str(described)
+
+
+def test_a_fly_scan_puts_the_generator_and_the_dmm_on_one_time_base(bench_trio):
+    bench, _, dmm, fg = bench_trio
+    train = fg.trigger_train(25, "10 ms")
+    sampling = dmm.timed_sampling(2, "1 ms", trigger="external", triggers=25)
+    train.sleep = sampling.sleep = bench.advance
+    ds = labkit.run(Triggered(train, sampling), name="fly").wait()
+    assert ds.dmm_voltage.size == 50
+    seconds = (ds.time.values - ds.time.values[0]).astype("int64") / 1e9
+    expected = np.repeat(np.arange(25) * 10e-3, 2) + np.tile([0, 1e-3], 25)
+    np.testing.assert_allclose(seconds, expected, atol=1e-9)
+    assert bench.triggers.delivered["dmm.ext_trigger"] >= 25
+    assert fg.ch1.burst is False  # the train stops when it is collected
+
+
+def test_the_dry_run_checks_the_levels_the_smu_will_step_through_by_itself(bench_trio):
+    _, smu, _, _ = bench_trio
+    sweep = smu.buffered_sweep(0, 2, 21)
+    report = labkit.dry_run(Triggered(sweep))
+    assert "smu.source_voltage: 21 values" in repr(report)
+    smu.settings.source_voltage.limit(max=1.5)  # tightened after the sweep was planned
+    with pytest.raises(LimitError) as caught:
+        labkit.dry_run(Triggered(sweep))
+    assert caught.value.value == pytest.approx(2.0)  # the extreme it will reach
+    assert not smu_sweeps_sent(bench_trio)
+    plan = labkit.runs.plan(Triggered(sweep))
+    assert plan.total == 21
+    (described,) = plan.describe()["steps"]
+    assert described["acquisitions"][0]["buffer_size"] == 10_000
+
+
+def smu_sweeps_sent(bench_trio):
+    bench = bench_trio[0]
+    return [m for m in bench.instrument("smu").received if ":SWE:" in m.upper()]
+
+
+def test_only_a_trigger_train_can_lead_externally_triggered_followers(bench_trio):
+    _, smu, dmm, _ = bench_trio
+    waiting = dmm.timed_sampling(1, "1 ms", trigger="external", triggers=3)
+    with pytest.raises(ConfigurationError, match="cannot lead"):
+        Triggered(waiting)
+    with pytest.raises(ConfigurationError, match="external triggers"):
+        Triggered(smu.buffered_sweep(0, 1, 3), waiting)
