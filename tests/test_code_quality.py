@@ -22,7 +22,6 @@ MAX_LINES = 600
 # so that its entry goes too.
 OVER_THE_LIMIT: dict[str, str] = {
     "labkit/ui/_camera_view.py": "being split by the camera-view rework",
-    "labkit/core/_spec.py": "639 lines on main since array readings; to be split (its JSON form)",
 }
 
 
