@@ -52,9 +52,10 @@ def run_demo(seed: int = 0, *, out: Any = None) -> int:
         dmm = Keysight34465A(bench.address("dmm"), name="dmm")
         try:
             for instrument in (smu, dmm):
-                identity = instrument.identity
+                identity = instrument.identity or {}
                 say(
-                    f"  {instrument.name}: {identity['manufacturer']} {identity['model']} "
+                    f"  {instrument.name}: {identity.get('manufacturer', '?')} "
+                    f"{identity.get('model', '?')} "
                     f"at {instrument.resource}"
                 )
             smu.current_limit = "10 mA"

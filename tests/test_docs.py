@@ -35,6 +35,13 @@ def test_docs_build_with_warnings_as_errors_and_run_tutorials_on_their_pages(
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert (html / "concepts" / "instrument-model.html").is_file()
 
+    # The contributors' page is built, in the navigation, and points into the driver
+    # author's reference instead of repeating it.
+    contributing = (html / "contributing.html").read_text(encoding="utf-8")
+    assert 'href="concepts/links-and-declarations.html"' in contributing
+    assert "tests/test_code_quality.py" in contributing
+    assert 'href="contributing.html"' in (html / "index.html").read_text(encoding="utf-8")
+
     # The tutorials ran: the quickstart's fit and its plot are on its page.
     quickstart = (html / "tutorials" / "00-quickstart.html").read_text(encoding="utf-8")
     assert re.search(r"n = 1\.[5-9]\d", quickstart), "the printed ideality factor"

@@ -51,7 +51,7 @@ class Condition:
         cls, function: Callable[[], bool], description: str | None = None
     ) -> Condition:
         """Wrap a plain function returning True/False (``lambda: tc.temperature < 350``)."""
-        text = description or getattr(function, "__name__", "condition")
+        text = description or str(getattr(function, "__name__", "condition"))
 
         def check() -> Verdict:
             return bool(function()), f"{text} is false"

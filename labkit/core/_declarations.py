@@ -27,9 +27,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from traitlets import MetaHasTraits
+from traitlets import HasTraits, MetaHasTraits
 
 from labkit.core import _registry
 from labkit.core._attributes import seal
@@ -76,6 +76,11 @@ class Channel:
 class InstrumentMeta(MetaHasTraits):
     """Collects, binds and checks the declarations of an instrument class when it is made."""
 
+    _labkit_specs: dict[str, TraitSpec]
+    _labkit_traits: dict[str, LabkitTrait]
+    _labkit_channels: dict[str, Channel]
+    _labkit_units_checked: bool
+
     def __new__(mcs, name: str, bases: tuple[type, ...], classdict: dict[str, Any]) -> Any:
         _bind_methods(bases, classdict)
         return super().__new__(mcs, name, bases, classdict)
@@ -93,9 +98,8 @@ class InstrumentMeta(MetaHasTraits):
                 elif attribute in specs and klass is not object:
                     del specs[attribute]  # a subclass replaced the declaration with something else
         cls._labkit_specs = specs
-        cls._labkit_traits = {
-            n: t for n, t in cls.class_traits().items() if isinstance(t, LabkitTrait)
-        }
+        traits = cast("type[HasTraits]", cls).class_traits()  # the metaclass makes HasTraits
+        cls._labkit_traits = {n: t for n, t in traits.items() if isinstance(t, LabkitTrait)}
         cls._labkit_channels = channels
         if classdict.get("_labkit_api", False):
             return  # labkit's own bases: their attributes are the API the check protects
@@ -109,12 +113,13 @@ class InstrumentMeta(MetaHasTraits):
         _check_units_once(cls)
         if kwargs.get("parent") is not None:
             return super().__call__(*args, **kwargs)  # a channel: sealed with its parent
-        name = _registry.check_name(kwargs.get("name") or cls.default_name())  # type: ignore[attr-defined]
+        klass = cast("type[Instrument]", cls)  # the classes this metaclass makes
+        name = _registry.check_name(kwargs.get("name") or klass.default_name())
         link = kwargs.get("link") or kwargs.get("transport")
         resource = args[0] if args else kwargs.get("resource")
         if resource is None and link is not None:
             resource = getattr(link, "resource", None)
-        existing = _registry.lookup(cls, name, resource)
+        existing = _registry.lookup(klass, name, resource)
         if existing is not None:
             return existing
         instrument = super().__call__(*args, **kwargs)
@@ -234,7 +239,7 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
     for entry in pairs:
         name, declaration = (entry.name, entry) if isinstance(entry, TraitSpec) else entry
         trait = as_trait(declaration)
-        if name in traits or name in cls._labkit_specs:  # type: ignore[attr-defined]
+        if name in traits or name in cls._labkit_specs:
             raise DeclarationError(
                 f"the device declares {name!r} twice (or over a class declaration)",
                 setting=f"{cls.__name__}.{name}",
@@ -244,7 +249,7 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
         trait.spec.owner = trait.spec.owner or cls.__name__
         trait.spec.validate_declaration()
         traits[name] = trait
-    specs = {**cls._labkit_specs, **{n: t.spec for n, t in traits.items()}}  # type: ignore[attr-defined]
+    specs = {**cls._labkit_specs, **{n: t.spec for n, t in traits.items()}}
     check_declarations(
         cls.__name__,
         {n: t.spec for n, t in traits.items()},
@@ -265,7 +270,7 @@ def device_class(instrument: Instrument, found: Iterable[Any]) -> type:
     return InstrumentMeta(cls.__name__, (cls,), namespace)
 
 
-def own_class(instrument: Instrument, name: str) -> type:
+def own_class(instrument: Instrument, name: str) -> type[Instrument]:
     """The class of ``instrument`` once declaration ``name`` is its own: a subclass holding a
     copy of it, so that what this device says about it (its limits, its record length, its
     wavelength calibration) changes no other instrument of the same driver.
@@ -278,7 +283,7 @@ def own_class(instrument: Instrument, name: str) -> type:
         "_labkit_device_of" in cls.__dict__ and name in cls.__dict__  # declared by the device
     ):
         return cls
-    trait = cls._labkit_traits[name]  # type: ignore[attr-defined]
+    trait = cls._labkit_traits[name]
     copy = type(trait)(dataclasses.replace(trait.spec))
     namespace: dict[str, Any] = {
         "__module__": cls.__module__,
@@ -290,17 +295,17 @@ def own_class(instrument: Instrument, name: str) -> type:
         "_labkit_own": owned | {name},
         name: copy,
     }
-    return InstrumentMeta(cls.__name__, (cls,), namespace)
+    return cast("type[Instrument]", InstrumentMeta(cls.__name__, (cls,), namespace))
 
 
-def _check_units_once(cls: type) -> None:
+def _check_units_once(cls: InstrumentMeta) -> None:
     # Checking unit strings needs pint, which is slow to import; it happens when the first
     # instrument of a class is made, not when a driver module is imported.
     if cls.__dict__.get("_labkit_units_checked"):
         return
-    for name, spec in cls._labkit_specs.items():  # type: ignore[attr-defined]
+    for name, spec in cls._labkit_specs.items():
         check_unit(spec.unit, where=f"{cls.__name__}.{name}")
-    cls._labkit_units_checked = True  # type: ignore[attr-defined]
+    cls._labkit_units_checked = True
 
 
 def snake_case(name: str) -> str:

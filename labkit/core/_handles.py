@@ -284,6 +284,10 @@ class ActionHandle(Handle):
 class Namespace(Generic[H]):
     """Attribute access to an instrument's handles that tab-completes and catches typos."""
 
+    _kind: str
+    _owner: str
+    _handles: dict[str, H]
+
     def __init__(self, kind: str, owner: str, handles: dict[str, H]) -> None:
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_owner", owner)

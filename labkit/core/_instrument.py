@@ -518,7 +518,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
             sent, command = write_template(self, spec, value)
             self._after_set(spec, command)
             return sent
-        sent = setter(self, value)  # type: ignore[misc]
+        sent = setter(self, value)  # type: ignore[misc]  # writable: a setter is there
         self._after_set(spec, None)
         return value if sent is None else sent
 
@@ -560,7 +560,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         getter = spec.get
         if isinstance(getter, str):
             return read_template(self, spec)
-        return spec.accept(getter(self))  # type: ignore[misc]
+        return spec.accept(getter(self))  # type: ignore[misc]  # readable: a getter is there
 
     def _do_read(self, spec: TraitSpec) -> Any:
         if not spec.readable:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import enum
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from labkit.core._errors import DeclarationError
 from labkit.core._units import is_quantity
 
-__all__ = ["KINDS", "kind_of", "split_choices"]
+__all__ = ["KINDS", "Kind", "kind_of", "split_choices"]
 
-KINDS: tuple[str, ...] = ("float", "int", "bool", "str", "enum", "array")
-_PYTHON_KINDS = {float: "float", int: "int", bool: "bool", str: "str"}
+Kind = Literal["float", "int", "bool", "str", "enum", "array"]
+KINDS: tuple[Kind, ...] = ("float", "int", "bool", "str", "enum", "array")
+_PYTHON_KINDS: dict[type, Kind] = {float: "float", int: "int", bool: "bool", str: "str"}
+_NAMED_KINDS: dict[str, Kind] = {name: name for name in KINDS}
 
 
-def kind_of(kind: Any, choices: Any) -> tuple[str, type[enum.Enum] | None]:
+def kind_of(kind: Any, choices: Any) -> tuple[Kind, type[enum.Enum] | None]:
     """Resolve the ``kind`` a factory was given (a Python type, an Enum, a name or nothing)."""
     if kind is None:
         if choices is not None and not _all_numbers(choices):
@@ -31,8 +33,8 @@ def kind_of(kind: Any, choices: Any) -> tuple[str, type[enum.Enum] | None]:
         return "enum", kind
     if kind in _PYTHON_KINDS:
         return _PYTHON_KINDS[kind], None
-    if isinstance(kind, str) and kind in KINDS:
-        return kind, None
+    if isinstance(kind, str) and kind in _NAMED_KINDS:
+        return _NAMED_KINDS[kind], None
     raise DeclarationError(
         f"kind {kind!r} is not one of float, int, bool, str, 'array' or an Enum class",
         hint="Write e.g. Setting(float, unit='V'), Setting(bool) or Reading(axes=[...])",

@@ -49,7 +49,7 @@ class MessageInstrument(Instrument):
     @property
     def transport(self) -> Transport:
         """The message link (the same object as :attr:`link`)."""
-        return self.link  # type: ignore[no-any-return]
+        return self.link
 
     def _greet(self) -> None:
         link = self.link

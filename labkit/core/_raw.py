@@ -9,7 +9,10 @@ script, a helper running on the caller's thread) is read before it is sent:
   short form on (``SOURce1:VOLTage`` matches ``SOUR1:VOLT``), case-insensitive — has its value
   checked exactly as ``handle.set`` checks it: kind, unit, choices, locks, limits, interlocks;
   a value labkit cannot read (``VOLT MAX``) is refused; once sent, the value is stored as a
-  set's would be;
+  set's would be. A template may give fixed parameters beside the value
+  (``:TRAC:POIN {}, "defbuffer1"``): the command is that setting's only when they are given
+  as the template gives them (another buffer is another thing, and an omitted one is an
+  instrument default labkit does not assume), so anything else counts as an unknown command;
 - plain queries (one header ending in ``?``, other than self-tests and calibrations) are
   always let through: they ask, they do not set;
 - every other command, and binary data, may change anything, and labkit cannot tell what. On
@@ -33,7 +36,14 @@ from typing import Any
 from labkit.core._errors import LabkitError, LockedError, ValidationError
 from labkit.core._units import MAX_TEXT, shorten
 
-__all__ = ["RawCommand", "check_raw", "guards_in_force", "refuse_wrong_key", "split_commands"]
+__all__ = [
+    "RawCommand",
+    "check_raw",
+    "guards_in_force",
+    "refuse_wrong_key",
+    "split_commands",
+    "split_parameters",
+]
 
 _TOKEN = "\x00labkit-value\x00"
 _KEYWORD = re.compile(r"^(\*?[A-Za-z_]+)([0-9]*)$")
@@ -110,13 +120,25 @@ def _same_header(template: list[tuple[str, str]], given: list[tuple[str, str]]) 
 
 
 class RawCommand:
-    """The set command of one declared setting, ready to recognise in a raw message."""
+    """The set command of one declared setting, ready to recognise in a raw message.
 
-    __slots__ = ("handle", "header")
+    ``before`` and ``after`` are the template's fixed parameters on either side of the value
+    (``:TRAC:POIN {}, "defbuffer1"`` has none before and ``"defbuffer1"`` after).
+    """
 
-    def __init__(self, handle: Any, header: list[tuple[str, str]]) -> None:
+    __slots__ = ("after", "before", "handle", "header")
+
+    def __init__(
+        self,
+        handle: Any,
+        header: list[tuple[str, str]],
+        before: tuple[str, ...] = (),
+        after: tuple[str, ...] = (),
+    ) -> None:
         self.handle = handle
         self.header = header
+        self.before = before
+        self.after = after
 
     @classmethod
     def of(cls, handle: Any) -> RawCommand | None:
@@ -128,10 +150,60 @@ class RawCommand:
         except (AttributeError, IndexError, KeyError, ValueError):
             return None
         header, _, parameters = text.strip().partition(" ")
-        if parameters.strip().strip("\"'") != _TOKEN or _TOKEN in header:
-            return None  # the value is not the whole parameter: labkit cannot pick it out
+        if _TOKEN in header:
+            return None
         keywords = _keywords(header)
-        return None if keywords is None else cls(handle, keywords)
+        if keywords is None:
+            return None
+        if parameters.strip().strip("\"'") == _TOKEN:
+            return cls(handle, keywords)
+        split = split_parameters(parameters)
+        holding = [i for i, parameter in enumerate(split) if _TOKEN in parameter]
+        if len(holding) != 1 or split[holding[0]].strip("\"'") != _TOKEN:
+            return None  # the value is not one whole parameter: labkit cannot pick it out
+        at = holding[0]
+        fixed = [_normal(parameter) for parameter in split]
+        return cls(handle, keywords, tuple(fixed[:at]), tuple(fixed[at + 1 :]))
+
+    def value_in(self, parameters: str) -> str | None:
+        """The value's text in a command's ``parameters``, or None if its fixed parameters are
+        not the template's (the command then sets something else)."""
+        if not self.before and not self.after:
+            return parameters.strip()
+        given = split_parameters(parameters)
+        ends = len(given) - len(self.after)
+        if ends <= len(self.before):
+            return None
+        fixed = [_normal(parameter) for parameter in given[: len(self.before)] + given[ends:]]
+        if tuple(fixed) != self.before + self.after:
+            return None
+        return ",".join(given[len(self.before) : ends]).strip()
+
+
+_PARAMETER_SPECIAL = re.compile(r"""[,"']""")
+
+
+def split_parameters(parameters: str) -> list[str]:
+    """``' 10, "def,buffer1"'`` → ``['10', '"def,buffer1"']``: split at commas outside quotes."""
+    found: list[str] = []
+    start = position = 0
+    while (special := _PARAMETER_SPECIAL.search(parameters, position)) is not None:
+        if special.group() == ",":
+            found.append(parameters[start : special.start()].strip())
+            start = position = special.end()
+            continue
+        closing = parameters.find(special.group(), special.end())
+        position = special.end() if closing < 0 else closing + 1
+    found.append(parameters[start:].strip())
+    return found
+
+
+def _normal(parameter: str) -> str:
+    """A fixed parameter as SCPI compares it: string data exactly (either quote), the rest
+    (character data, numbers as written) case-insensitively."""
+    if len(parameter) >= 2 and parameter[0] in "\"'" and parameter[-1] == parameter[0]:
+        return "string:" + parameter[1:-1]
+    return parameter.upper()
 
 
 def _commands(instrument: Any) -> list[RawCommand]:
@@ -200,14 +272,25 @@ def check_raw(
     for part in split_commands(message):
         header, _, parameters = part.partition(" ")
         given = _keywords(header)
-        command = next(
-            (c for c in known if given is not None and _same_header(c.header, given)), None
-        )
-        if command is not None:
-            checked.append((command.handle, _check_value(command.handle, parameters.strip(), part)))
+        found = _recognise(known, given, parameters) if given is not None else None
+        if found is not None:
+            command, token = found
+            checked.append((command.handle, _check_value(command.handle, token, part)))
         elif guarded and not _is_plain_query(part):
             raise _refused(name, shorten(part), guarded, bool(locks))
     return checked
+
+
+def _recognise(
+    known: list[RawCommand], given: list[tuple[str, str]], parameters: str
+) -> tuple[RawCommand, str] | None:
+    """The declared set command ``given`` + ``parameters`` is, with the value's text."""
+    for command in known:
+        if _same_header(command.header, given):
+            token = command.value_in(parameters)
+            if token is not None:
+                return command, token
+    return None
 
 
 def _check_value(handle: Any, token: str, part: str) -> Any:

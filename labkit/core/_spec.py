@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from labkit.core._axes import Axis, as_axes, check_array, check_axes, parse_array
+from labkit.core._axes import Axis, as_axes, check_array, parse_array
 from labkit.core._errors import (
     ChoiceError,
     DeclarationError,
@@ -24,12 +24,12 @@ from labkit.core._errors import (
     ReplyError,
     SettingTypeError,
 )
-from labkit.core._kinds import KINDS, kind_of, split_choices
+from labkit.core._kinds import KINDS, Kind, kind_of, split_choices
+from labkit.core._spec_checks import check_declaration
 from labkit.core._units import check_text, format_quantity, shorten, to_number
 
 __all__ = ["KINDS", "MethodAccessor", "TraitSpec"]
 
-Kind = Literal["float", "int", "bool", "str", "enum", "array"]
 Role = Literal["setting", "reading", "action"]
 Access = Literal["rw", "r", "w"]
 
@@ -158,83 +158,7 @@ class TraitSpec:
 
     def validate_declaration(self) -> None:
         """Refuse declarations that cannot work, naming the attribute (at class creation)."""
-
-        def fail(message: str, hint: str | None = None) -> None:
-            raise DeclarationError(message, setting=self.qualname or None, hint=hint)
-
-        if self.kind not in KINDS:
-            fail(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.access not in ("rw", "r", "w"):
-            fail(f"access {self.access!r} must be 'rw', 'r' or 'w'")
-        if self.is_array or self.axes is not None:
-            if not self.is_array:
-                fail(f"axes= make an array reading, not a {self.kind} one")
-            if self.role != "reading":
-                fail(f"only readings can be arrays, not a {self.role}")
-            if self.choices is not None:
-                fail("an array reading has no choices")
-            check_axes(self.axes, self.dtype, fail)
-        for field in ("min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step"):
-            value = getattr(self, field)
-            if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value)):
-                fail(f"{field}={value!r} must be a finite number")
-            if value is not None and not self.numeric:
-                fail(f"{field}= only makes sense for a number, not a {self.kind} {self.role}")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            fail(f"min {self.min} is above max {self.max}")
-        lo, hi = self.hard_range()
-        for field in ("soft_min", "soft_max"):
-            value = getattr(self, field)
-            if value is not None and not lo <= value <= hi:
-                fail(f"{field} {value} lies outside the hard limits [{lo}, {hi}]")
-        if (
-            self.soft_min is not None
-            and self.soft_max is not None
-            and self.soft_min > self.soft_max
-        ):
-            fail(f"soft_min {self.soft_min} is above soft_max {self.soft_max}")
-        for field in ("step", "ramp", "ramp_step"):
-            value = getattr(self, field)
-            if value is not None and value <= 0:
-                fail(f"{field} must be positive, not {value}")
-        if self.ramp_step is not None and self.ramp is None:
-            fail("ramp_step needs a ramp rate (ramp=...)")
-        if self.ramp is not None and self.kind != "float":
-            fail(f"only float settings can ramp, not a {self.kind}")
-        if self.delay < 0:
-            fail(f"delay must not be negative, not {self.delay}")
-        if self.kind == "enum" and not self.choices:
-            fail("an enum needs choices")
-        if self.choices is not None:
-            if len(self.choices) == 0:
-                fail("choices must not be empty")
-            if self.tokens is not None and len(self.tokens) != len(self.choices):
-                fail("every choice needs exactly one token")
-            if self.numeric:
-                for choice in self.choices:
-                    if not (isinstance(choice, numbers.Real) and not isinstance(choice, bool)):
-                        fail(f"choice {choice!r} of a {self.kind} setting must be a number")
-                    if not lo <= choice <= hi:
-                        fail(f"choice {choice!r} lies outside the hard limits [{lo}, {hi}]")
-        if self.role == "setting" and self.safe is not None:
-            try:
-                value = self.coerce(self.safe)
-            except Exception as error:
-                fail(f"safe value {self.safe!r} is not a valid value: {error}")
-            if self.numeric and not lo <= value <= hi:
-                fail(f"safe value {self.safe!r} lies outside the hard limits [{lo}, {hi}]")
-        if len(self.bool_tokens) != 2:
-            fail("bool_tokens must be a pair (true token, false token)")
-        if isinstance(self.get, str) and "{value" in self.get:
-            fail(f"get template {self.get!r} cannot use the value being set")
-        if isinstance(self.set, str):
-            try:
-                self.set.format("0", value="0", self=_AnyAttribute())
-            except (IndexError, KeyError) as error:
-                fail(
-                    f"set template {self.set!r} does not format: {error!r}",
-                    hint="Use '{}' or '{value}' for the value, '{self.attr}' for attributes",
-                )
+        check_declaration(self)
 
     def hard_range(self) -> tuple[float, float]:
         """The hard limits (±inf where open); whole numbers stay ints for an int setting, so
@@ -556,7 +480,7 @@ class TraitSpec:
             fields.setdefault("access", "r")
         spec = cls(
             role=role,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             choices=values,
             tokens=tokens,
             **fields,
@@ -630,10 +554,3 @@ class MethodAccessor:
 
     def __repr__(self) -> str:
         return f"<method {self.method}>"
-
-
-class _AnyAttribute:
-    """Stands in for an instrument when a set template is test-formatted at declaration time."""
-
-    def __getattr__(self, name: str) -> str:
-        return "0"

@@ -11,12 +11,12 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from traitlets import TraitType
+from traitlets import HasTraits, TraitType
 
 from labkit.core._axes import as_axes
 from labkit.core._errors import AccessError, DeclarationError
 from labkit.core._kinds import kind_of, split_choices
-from labkit.core._spec import TraitSpec
+from labkit.core._spec import Access, TraitSpec
 
 if TYPE_CHECKING:
     from labkit.core._instrument import Instrument
@@ -43,9 +43,9 @@ class LabkitTrait(TraitType):
         self.spec = spec
         self.tag(labkit=spec.role)
 
-    def class_init(self, cls: type, name: str) -> None:
+    def class_init(self, cls: type[HasTraits], name: str | None) -> None:
         super().class_init(cls, name)
-        self.spec.name = name
+        self.spec.name = name or self.spec.name
         if not self.spec.owner:
             self.spec.owner = cls.__name__
 
@@ -75,7 +75,7 @@ class SettingTrait(LabkitTrait):
 
     info_text = "a labkit setting"
 
-    def set(self, obj: Instrument, value: Any) -> None:  # type: ignore[override]
+    def set(self, obj: Instrument, value: Any) -> None:  # type: ignore[override]  # only instruments carry labkit traits
         obj.set(self.spec.name, value)
 
 
@@ -84,7 +84,7 @@ class ReadingTrait(LabkitTrait):
 
     info_text = "a labkit reading"
 
-    def set(self, obj: Instrument, value: Any) -> None:
+    def set(self, obj: HasTraits, value: Any) -> None:
         raise AccessError(
             f"{self.name} is a reading and cannot be set",
             instrument=getattr(obj, "name", None),
@@ -132,7 +132,7 @@ def Setting(
     ramp_step: float | None = None,
     choices: Any = None,
     readback: str | None = None,
-    access: str = "rw",
+    access: Access = "rw",
     lockable: bool = True,
     safe: Any = None,
     get: str | Callable[..., Any] | None = None,
@@ -172,7 +172,7 @@ def Setting(
         tokens=tokens,
         enum_type=enum_type,
         readback=readback,
-        access=access,  # type: ignore[arg-type]
+        access=access,
         lockable=lockable,
         safe=safe.name if isinstance(safe, enum.Enum) else safe,
         get=get,
@@ -223,7 +223,7 @@ def Reading(
         kind=kind_name,
         unit=unit,
         choices=values,
-        tokens=tokens,  # type: ignore[arg-type]
+        tokens=tokens,
         enum_type=enum_type,
         access="r",
         get=get,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from labkit.core import (
@@ -28,10 +29,33 @@ from labkit.core import (
     TraitSpec,
 )
 
-__all__ = ["ScpiInstrument", "parse_block", "parse_error", "parse_identity", "parse_number"]
+__all__ = [
+    "ScpiInstrument",
+    "parse_block",
+    "parse_error",
+    "parse_identity",
+    "parse_number",
+    "switches_setting",
+]
 
 _ERROR_REPLY = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$')
 _MAX_QUEUED_ERRORS = 64
+
+
+def switches_setting(setting: str, value: str, effect: str) -> Callable[[Any], str | None]:
+    """A reading's ``side_effect``: reading it sets ``setting`` to ``value`` unless it is so.
+
+    ``effect`` says it in words (``"makes current the measure function"``); the answer adds
+    the value now, from the last value known (no I/O).
+    """
+
+    def side_effect(instrument: Any) -> str | None:
+        now = instrument.last_value(setting)
+        if now == value:
+            return None
+        return f"measuring it {effect} (now {now or 'unknown'})"
+
+    return side_effect
 
 
 def parse_identity(reply: str) -> dict[str, str]:

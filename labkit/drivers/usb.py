@@ -29,7 +29,7 @@ class UsbInstrument(MessageInstrument):
     @property
     def usb(self) -> UsbLink:
         """The USB link (the same object as :attr:`link`)."""
-        return self.link  # type: ignore[no-any-return]
+        return self.link
 
     def _on_open(self) -> None:
         if not isinstance(self.link, UsbLink):

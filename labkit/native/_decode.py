@@ -33,7 +33,7 @@ def as_byte_view(buffer: Any) -> memoryview:
     try:
         return view.cast("B")
     except TypeError:  # formats memoryview cannot cast (non-native byte order, records...)
-        return memoryview(np.asarray(buffer).reshape(-1).view(np.uint8))
+        return np.asarray(buffer).reshape(-1).view(np.uint8).data
 
 
 def _format_code(image_format: int | None) -> int:

@@ -30,7 +30,7 @@ from labkit.native._layout import HEADER_DTYPE
 
 __all__ = ["DecodedFrame", "Roi"]
 
-_HEADER_NAMES = HEADER_DTYPE.names
+_HEADER_NAMES: tuple[str, ...] = HEADER_DTYPE.names or ()  # a structured dtype: never None
 
 
 @lru_cache(maxsize=256)
@@ -294,7 +294,7 @@ class DecodedFrame:
     def rois(self) -> tuple[Roi, ...]:
         """The decoded ROIs in buffer order: those before the first INVALID ROI, if any."""
         if self._rois is None:
-            names = self.table.dtype.names
+            names = self.table.dtype.names or ()
             res = self.roi_timestamp_res_ns
             self._rois = tuple(
                 self._roi(i, dict(zip(names, rec, strict=True)), res)

@@ -106,7 +106,8 @@ def _unusable(frame: DecodedFrame, carriers: np.ndarray) -> FrameFormatError | N
     if not len(short):
         return None
     index = int(carriers[short[0]])
-    record = dict(zip(frame.table.dtype.names, frame.table[index].tolist(), strict=True))
+    names = frame.table.dtype.names or ()
+    record = dict(zip(names, frame.table[index].tolist(), strict=True))
     return FrameFormatError(
         f"frame.rois[{index}]: {roi_size_problem(frame.layout, record)}",
         offset=record["header_offset"] + 25,

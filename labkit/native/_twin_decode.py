@@ -277,6 +277,7 @@ def decode_batch_tables(
             out.append(decode_tables(mv[base : base + stride], format_override))
         except FrameFormatError as error:
             raise FrameFormatError(
-                f"slot {slot} (offset {base}): {error.message}", offset=base + error.offset
+                f"slot {slot} (offset {base}): {error.message}",
+                offset=base if error.offset is None else base + error.offset,
             ) from None
     return out

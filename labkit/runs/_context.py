@@ -15,7 +15,7 @@ import itertools
 import numbers
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.core import Handle, LimitError, SettingHandle, ValidationError
@@ -99,7 +99,7 @@ class StepContext:
         except Exception as error:
             if getattr(error, "labkit_step", None) is None:
                 try:
-                    error.labkit_step = node.path  # type: ignore[attr-defined]
+                    error.labkit_step = node.path  # type: ignore[attr-defined]  # a tag on any exception
                 except AttributeError:
                     pass
             raise
@@ -110,7 +110,7 @@ class StepContext:
 
     async def points(
         self, count: int | None = None, *, positions: Iterable[tuple[int, ...]] | None = None
-    ) -> AsyncIterator[StepContext]:
+    ) -> AsyncGenerator[StepContext, None]:
         """Iterate the points of the dimensions just opened, with a checkpoint before each.
 
         ``count`` points along one dimension (None: until the step stops), or explicit
@@ -176,14 +176,14 @@ class StepContext:
         ``by_instrument`` (positions of the handles per instrument) may be given precomputed.
         """
         if len(handles) == 1:
-            return [await handles[0].read_async()]  # type: ignore[attr-defined]
+            return [await handles[0].read_async()]  # type: ignore[attr-defined]  # Read() admits only handles that read
         if by_instrument is None:
             by_instrument = group_by_instrument(handles)
         values: list[Any] = [None] * len(handles)
 
         async def one(instrument: Any, positions: list[int]) -> None:
             if len(positions) == 1:
-                values[positions[0]] = await handles[positions[0]].read_async()  # type: ignore[attr-defined]
+                values[positions[0]] = await handles[positions[0]].read_async()  # type: ignore[attr-defined]  # as above
                 return
             names = [handles[p].spec.name for p in positions]
             found = await instrument.read_async(*names)

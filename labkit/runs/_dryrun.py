@@ -97,8 +97,8 @@ def store_estimate(variables: Iterable[Variable], dims: Mapping[str, Any]) -> St
             count *= size
         if variable.item_ndim and variable.data is None:
             item = variable.shape[len(variable.shape) - variable.item_ndim :]
-            per = variable.itemsize * math.prod(item)  # type: ignore[arg-type]
-            arrays.append((variable.name, tuple(item), per))  # type: ignore[arg-type]
+            per = variable.itemsize * math.prod(item)
+            arrays.append((variable.name, tuple(item), per))
         total += count * variable.itemsize
     return StoreEstimate(None if unknown else total, estimated, tuple(arrays))
 

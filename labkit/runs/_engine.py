@@ -251,8 +251,10 @@ class Engine:
             for helper in helpers:
                 helper.cancel()
         if status == "aborted" or self.fail_error is not None:
+            # Python 3.11+ counts cancellations; the abort's own is taken back (3.10 has none).
             uncancel = getattr(self.task, "uncancel", None)
-            while uncancel is not None and self.task is not None and self.task.cancelling():
+            cancelling = getattr(self.task, "cancelling", None)
+            while uncancel is not None and cancelling is not None and cancelling():
                 uncancel()
         await self._finish(status, error)
 

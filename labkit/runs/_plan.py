@@ -93,9 +93,8 @@ class Group:
     @property
     def points(self) -> int | None:
         sizes = [d.size if d.size is not None else d.estimate for d in self.scope]
-        if any(size is None for size in sizes):
-            return None
-        return math.prod(sizes)  # type: ignore[arg-type]
+        known = [size for size in sizes if size is not None]
+        return math.prod(known) if len(known) == len(sizes) else None
 
 
 @dataclasses.dataclass
@@ -430,7 +429,7 @@ def _at_step(error: LabkitError, path: str, handle: Handle, position: int | None
         where += f", point {position}"
     error.message = f"{where}: {error.message}"
     error.args = (error.message,)
-    error.step = path  # type: ignore[attr-defined]
+    error.step = path  # type: ignore[attr-defined]  # a tag for the run's failure report
     if error.instrument is None:
         error.instrument = handle.instrument.name
     if error.setting is None:
@@ -468,9 +467,8 @@ class Plan:
     def total(self) -> int | None:
         """Points the plan records (estimated for open-ended series), None if unknown."""
         counts = [group.points for group in self.groups]
-        if any(count is None for count in counts):
-            return None
-        return sum(counts)  # type: ignore[arg-type]
+        known = [count for count in counts if count is not None]
+        return sum(known) if len(known) == len(counts) else None
 
     def describe(self) -> dict[str, Any]:
         return {

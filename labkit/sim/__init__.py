@@ -73,8 +73,8 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def simulate(driver: type, name: str, **options: object) -> ScpiSimulator:
+def simulate(driver: type, name: str, **options: Any) -> ScpiSimulator:
     """Serve a :class:`ScpiSimulator` of ``driver`` as ``labsim://<name>`` and return it."""
-    simulator = ScpiSimulator(driver, name, **options)  # type: ignore[arg-type]
+    simulator = ScpiSimulator(driver, name, **options)
     serve(name, simulator)
     return simulator

@@ -58,7 +58,8 @@ def scpi(*patterns: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a method as the handler of SCPI headers in the manual's notation."""
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
-        function.scpi_patterns = (*getattr(function, "scpi_patterns", ()), *patterns)  # type: ignore[attr-defined]
+        patterns_so_far = getattr(function, "scpi_patterns", ())
+        function.scpi_patterns = (*patterns_so_far, *patterns)  # type: ignore[attr-defined]  # a mark on the function, read by ScpiTwin
         return function
 
     return mark

@@ -86,16 +86,17 @@ class VirtualUsbDevice:
     implement :meth:`handle_bulk` and, if they have vendor requests, :meth:`handle_control`.
     """
 
-    vendor_id: ClassVar[int] = 0x1209  # pid.codes, the open test vendor id
-    product_id: ClassVar[int] = 0x0001
+    # Descriptor fields: class defaults that a device may set per instance.
+    vendor_id: int = 0x1209  # pid.codes, the open test vendor id
+    product_id: int = 0x0001
     bcd_device: ClassVar[int] = 0x0100
     bcd_usb: ClassVar[int] = 0x0200
-    manufacturer: ClassVar[str] = "labkit"
-    product: ClassVar[str] = "virtual USB device"
+    manufacturer: str = "labkit"
+    product: str = "virtual USB device"
     device_class: ClassVar[int] = 0x00
     interface_class: ClassVar[int] = 0xFF  # vendor specific
-    speed: ClassVar[str] = "high"
-    endpoints: ClassVar[tuple[Endpoint, ...]] = (Endpoint(0x01), Endpoint(0x81))
+    speed: str = "high"
+    endpoints: tuple[Endpoint, ...] = (Endpoint(0x01), Endpoint(0x81))
 
     def __init__(self, name: str | None = None, *, serial_number: str | None = None) -> None:
         self.name = name or type(self).__name__
@@ -244,10 +245,10 @@ class UsbMessageDevice(VirtualUsbDevice):
         manufacturer: str = "labkit",
         product: str | None = None,
     ) -> None:
-        self.vendor_id = vendor_id  # type: ignore[misc]
-        self.product_id = product_id  # type: ignore[misc]
-        self.manufacturer = manufacturer  # type: ignore[misc]
-        self.product = product or instrument.name  # type: ignore[misc]
+        self.vendor_id = vendor_id
+        self.product_id = product_id
+        self.manufacturer = manufacturer
+        self.product = product or instrument.name
         super().__init__(instrument.name, serial_number=serial_number)
         self.instrument = instrument
         self.faults = instrument.faults

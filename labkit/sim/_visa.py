@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from pyvisa import attributes, constants, errors, highlevel, rname
+from pyvisa.typing import VISARMSession, VISASession
 from pyvisa.util import LibraryPath
 
 from labkit.sim._served import find_visa, served, visa_aliases
@@ -114,8 +115,8 @@ class LabkitVisaLibrary(highlevel.VisaLibraryBase):
 
     # -- resource manager -----------------------------------------------------------------
 
-    def open_default_resource_manager(self) -> tuple[int, constants.StatusCode]:
-        return self._register(self), constants.StatusCode.success
+    def open_default_resource_manager(self) -> tuple[VISARMSession, constants.StatusCode]:
+        return VISARMSession(self._register(self)), constants.StatusCode.success
 
     def list_resources(self, session: int, query: str = "?*::INSTR") -> tuple[str, ...]:
         names = [
@@ -132,7 +133,7 @@ class LabkitVisaLibrary(highlevel.VisaLibraryBase):
         resource_name: str,
         access_mode: constants.AccessModes = constants.AccessModes.no_lock,
         open_timeout: int = constants.VI_TMO_IMMEDIATE,
-    ) -> tuple[int, constants.StatusCode]:
+    ) -> tuple[VISASession, constants.StatusCode]:
         try:
             parsed = rname.parse_resource_name(resource_name)
         except rname.InvalidResourceName:
@@ -144,7 +145,8 @@ class LabkitVisaLibrary(highlevel.VisaLibraryBase):
             connection = instrument.connect()
         except SimulatedDisconnect:
             raise _fail(constants.StatusCode.error_resource_not_found) from None
-        return self._register(_Session(parsed, connection)), constants.StatusCode.success
+        session_id = self._register(_Session(parsed, connection))
+        return VISASession(session_id), constants.StatusCode.success
 
     @staticmethod
     def _lookup(parsed: rname.ResourceName) -> Any:
@@ -271,9 +273,12 @@ class LabkitVisaLibrary(highlevel.VisaLibraryBase):
 
     def lock(
         self, session: int, lock_type: Any, timeout: int, requested_key: str | None = None
-    ) -> tuple[str | None, constants.StatusCode]:
+    ) -> tuple[str, constants.StatusCode]:
         self._session(session)
-        return requested_key, constants.StatusCode.success
+        # A shared lock asked without a key gets a new one (VISA's viLock); the key names the
+        # session that made it.
+        key = requested_key if requested_key is not None else f"labkit-sim-{session}"
+        return key, constants.StatusCode.success
 
     def unlock(self, session: int) -> constants.StatusCode:
         self._session(session)

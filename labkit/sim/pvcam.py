@@ -22,6 +22,7 @@ from ctypes import POINTER, c_double, c_int16, c_int32, c_uint16, c_uint32, c_ui
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from labkit.core import InstrumentError, MissingVendorLibrary
 
@@ -160,7 +161,7 @@ class SimulatedPvcam:
         )
         return Scene(seed.value, spots.value, *(v.value for v in values))
 
-    def set_scene(self, hcam: int, scene: Scene | None = None, **changes: float) -> Scene:
+    def set_scene(self, hcam: int, scene: Scene | None = None, **changes: Any) -> Scene:
         """Replace the scene, or change some of its fields (``seed=7, spots=40``).
 
         Refused while an acquisition runs. Returns the scene now in effect.

@@ -122,7 +122,7 @@ def _check_depth(text: str, source: str) -> None:
                 raise StationError(
                     f"the nesting is deeper than {MAX_DEPTH} levels",
                     source=source,
-                    line=event.start_mark.line + 1,
+                    line=event.start_mark.line + 1 if event.start_mark else None,
                     hint="A station file is a few levels of names and values",
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -206,8 +206,9 @@ class _Converter:
                     hint="Each name may appear once; remove or rename one",
                 )
             first_line[key] = line
-            self.lines[(*path, key)] = line
-            out[key] = self.convert(value_node, (*path, key), depth + 1)
+            key_path = (*path, key)  # mypy reads a starred subscript as 3.11 syntax
+            self.lines[key_path] = line
+            out[key] = self.convert(value_node, key_path, depth + 1)
         return {**{k: v for k, v in merged.items() if k not in out}, **out}
 
     def _merge(self, node: yaml.Node, path: KeyPath, depth: int) -> dict[Any, Any]:

@@ -25,6 +25,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BytesCodec
 from zarr.core.buffer import default_buffer_prototype
+from zarr.core.metadata import ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
@@ -89,7 +90,7 @@ class ArrayWriter:
         self.io_lock = threading.Lock()
         self.chunks: tuple[int, ...] = tuple(variable.chunks or ())
         self.lead = len(variable.shape) - variable.item_ndim
-        self.item_shape = tuple(variable.shape[self.lead :])
+        self.item_shape = variable.initial_shape()[self.lead :]  # known: Variable checks it
         self.item_zero = (0,) * variable.item_ndim  # an item fills its chunk's item axes
         self.item_all = (slice(None),) * variable.item_ndim
         self.cache: collections.OrderedDict[tuple[int, ...], _Chunk] = collections.OrderedDict()
@@ -178,7 +179,7 @@ class ArrayWriter:
         if self.lead == 1:  # the common case of scans and series: one leading axis
             (i,), (c,) = index, self.lead_chunks
             coords = (i // c, *self.item_zero)
-            local = (i % c, *self.item_all)
+            local: tuple[int | slice, ...] = (i % c, *self.item_all)
         else:
             chunks = self.lead_chunks
             coords = tuple(i // c for i, c in zip(index, chunks, strict=True)) + self.item_zero
@@ -289,7 +290,7 @@ def write_file(path: str, data: np.ndarray) -> None:
     document is replaced after it (see :mod:`labkit.store._writer`), so a write cut short by a
     kill is never published.
     """
-    view = memoryview(data.reshape(-1)).cast("B")
+    view = data.reshape(-1).view(np.uint8).data  # a flat byte view, no copy
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC
     try:
         fd = os.open(path, flags, 0o666)
@@ -319,6 +320,8 @@ def _local_root(array: zarr.Array) -> str | None:
 
 def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
     """The little-endian dtype whose bytes are this array's chunk encoding, if that simple."""
+    if not isinstance(array.metadata, ArrayV3Metadata):  # labkit writes Zarr v3 only
+        return None
     codecs = tuple(array.metadata.codecs)
     if variable.dtype in ("string", "time") or len(codecs) != 1:
         return None

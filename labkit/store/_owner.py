@@ -21,7 +21,7 @@ from typing import Any
 try:
     import fcntl
 except ImportError:  # Windows: fall back to the process id and the heartbeat
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no module on Windows
 
 __all__ = ["OwnerLock", "owner_alive", "owner_info"]
 

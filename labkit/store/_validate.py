@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = ["SPEC_DATA_TYPES", "validate_store"]
 
+# Zarr v3 core data types (spec section "Data types"): the writer takes its own from here.
 SPEC_DATA_TYPES = {
     "bool",
     "int8",
@@ -276,7 +277,8 @@ def validate_store(
             continue
         parsed[node] = meta
     root = parsed.get("", {})
-    attributes = root.get("attributes") if isinstance(root.get("attributes"), dict) else {}
+    found = root.get("attributes")
+    attributes: dict[str, Any] = found if isinstance(found, dict) else {}
     version = attributes.get("labkit_format")
     text_types = FORMAT1_DATA_TYPES if version == 1 else set()
     if version is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from labkit.core import ConfigurationError
+from labkit.store._validate import SPEC_DATA_TYPES as SPEC_DTYPES  # the spec's one table
 
 __all__ = [
     "NO_LABEL",
@@ -36,23 +37,6 @@ CHUNK_BYTES = 1 << 20
 GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
 SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
 
-# Zarr v3 core data types (spec section "Data types").
-SPEC_DTYPES = {
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-}
 _KIND_DTYPES = {
     "float": "float64",
     "int": "int64",
@@ -179,8 +163,8 @@ def choose_chunks(
         return tuple(chunks)  # one image per chunk: written whole, read back frame by frame
     budget = max(1, target // item_bytes)
     for axis in range(ndim - item_ndim - 1, -1, -1):
-        size = shape[axis]
-        size = GROWABLE_ROWS if size is None else max(1, size)
+        length = shape[axis]
+        size = GROWABLE_ROWS if length is None else max(1, length)
         take = max(1, min(size, budget))
         chunks[axis] = take
         if take < size:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import zarr
@@ -40,6 +40,9 @@ from labkit.store._location import Location, location
 from labkit.store._owner import OwnerLock, owner_info
 from labkit.store._root import as_store
 from labkit.store._variables import TIME_FILL, Variable
+
+if TYPE_CHECKING:
+    from zarr.core.array_spec import ArrayConfigParams
 
 __all__ = [
     "DIRECT_BYTES",
@@ -196,16 +199,17 @@ class RunWriter:
             variable.labels = tuple(labels.labels)
         # Each array through a store rooted at its own folder: zarr then writes no implicit
         # root group (an empty zarr.json there would pass for a run before its metadata).
+        config: ArrayConfigParams = {"order": "C", "write_empty_chunks": True}
         array = zarr.create_array(
             (self.location / variable.name).store(),
             shape=variable.initial_shape(),
             dtype=variable.numpy_dtype,
-            chunks=variable.chunks,
+            chunks=variable.chunks if variable.chunks is not None else "auto",
             compressors=_compressors(variable),
             fill_value=variable.fill_value,
             dimension_names=list(variable.dims) or None,
             attributes=attrs,
-            config={"write_empty_chunks": True},
+            config=config,
             chunk_key_encoding=_chunk_keys(variable),
             zarr_format=3,
         )

@@ -32,7 +32,7 @@ __all__ = ["CameraConformance"]
 
 def _frames(queue: FrameQueue, count: int, timeout: float) -> list[Frame]:
     deadline = time.monotonic() + timeout
-    frames = []
+    frames: list[Frame] = []
     while len(frames) < count:
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -139,9 +139,9 @@ class DriverConformance:
             shown_as_readback = {s.spec.readback for s in owner.settings if s.spec.readback}
             for handle in owner.settings:
                 panel.row(prefix + handle.name)  # raises if the panel has no row for it
-            for handle in owner.readings:
-                if handle.name not in shown_as_readback:
-                    panel.row(prefix + handle.name)
+            for reading in owner.readings:
+                if reading.name not in shown_as_readback:
+                    panel.row(prefix + reading.name)
         for action in instrument.actions:
             assert action.name in panel.actions, f"no button for the action {action.name}"
 

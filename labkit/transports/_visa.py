@@ -107,7 +107,7 @@ class VisaTransport:
         self.chunk_size = chunk_size
         self.query_delay = float(query_delay)
         self.send_end = send_end
-        self._serial = {
+        self._serial: dict[str, Any] = {  # option -> value of its own type
             key: value
             for key, value in {
                 "baud_rate": baud_rate,

@@ -61,7 +61,7 @@ def _shape(spec: Any, value: Any) -> str:
 
 
 def _plot_axis(axes: Any) -> Axis:
-    axis = (axes or ())[0]
+    axis = axes[0]  # an array reading has at least one axis
     return Axis(axis.name, axis.label or axis.name, axis.coordinate(), axis.size, axis.unit)
 
 

@@ -82,7 +82,7 @@ class Control:
 
     kind = ""
 
-    def __init__(self, widget: Any, commit: Callable[[Any], None]) -> None:
+    def __init__(self, widget: Any, commit: Callable[[Any], object]) -> None:
         self.widget = widget
         self.commit = commit
 
@@ -143,7 +143,7 @@ class Control:
 class ToggleControl(Control):
     kind = "toggle"
 
-    def __init__(self, value: Any, commit: Callable[[Any], None]) -> None:
+    def __init__(self, value: Any, commit: Callable[[Any], object]) -> None:
         toggle = widgets.ToggleButton(value=bool(value), layout=widgets.Layout(width="92px"))
         show_toggle(toggle)
         super().__init__(toggle, commit)
@@ -164,7 +164,7 @@ class ToggleControl(Control):
 class ChoiceControl(Control):
     kind = "dropdown"
 
-    def __init__(self, spec: TraitSpec, value: Any, commit: Callable[[Any], None]) -> None:
+    def __init__(self, spec: TraitSpec, value: Any, commit: Callable[[Any], object]) -> None:
         assert spec.choices is not None
         dropdown = widgets.Dropdown(
             options=[(choice_label(choice, spec), choice) for choice in spec.choices],
@@ -178,7 +178,7 @@ class ChoiceControl(Control):
 class TextControl(Control):
     kind = "text"
 
-    def __init__(self, value: Any, commit: Callable[[Any], None]) -> None:
+    def __init__(self, value: Any, commit: Callable[[Any], object]) -> None:
         text = widgets.Text(
             value="" if value is None else str(value),
             continuous_update=False,
@@ -201,7 +201,7 @@ class NumberControl(Control):
         spec: TraitSpec,
         limits: tuple[float, float],
         value: Any,
-        commit: Callable[[Any], None],
+        commit: Callable[[Any], object],
     ) -> None:
         self.kind = kind
         self.spec = spec
@@ -291,7 +291,7 @@ def make_control(
     spec: TraitSpec,
     limits: tuple[float, float],
     value: Any,
-    commit: Callable[[Any], None],
+    commit: Callable[[Any], object],
 ) -> Control:
     """A fresh control of ``kind`` showing ``value`` (None: not known yet)."""
     if kind == "toggle":

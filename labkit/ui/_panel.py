@@ -122,7 +122,7 @@ class Section:
             self.tabs: widgets.Tab | None = tabs
         else:
             self.tabs = None
-        self.widget = widgets.VBox(parts)
+        self.widget: Any = widgets.VBox(parts)  # ipywidgets is untyped
         self.widget.add_class("labkit-section")
         self.watch(instrument, self._on_connected, ["connected"])
         self._show_connection()

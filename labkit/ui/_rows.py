@@ -119,10 +119,10 @@ class SettingRow:
             refresh.on_click(lambda _button: self.section.read(reading, self.error.show))
             self.readback_cell.children = (self.readback, refresh)
         self.status = _html("labkit-status")
-        self.error = ErrorLine()
+        self.error: ErrorLine = ErrorLine()
         self.control_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
         self.kind = ""
-        self.control: Control = None  # type: ignore[assignment]
+        self.control: Control = None  # type: ignore[assignment]  # _build_control() sets it next
         self._build_control()
         self.render()
         tag_cells(self)

@@ -114,7 +114,11 @@ class RunLive(widgets.VBox):
     ) -> None:
         self.run = run
         self.scheduler = scheduler or default_scheduler()
-        self._options = {"rate": rate, "max_in_flight": max_in_flight, "scheduler": self.scheduler}
+        self._options: dict[str, Any] = {
+            "rate": rate,
+            "max_in_flight": max_in_flight,
+            "scheduler": self.scheduler,
+        }
         self._start = _start_ns(run)
         self._feeders: list[Callable[[tuple[int, ...], dict[str, Any]], None]] = []
         self._fillers: list[Callable[[Any], None]] = []
@@ -305,7 +309,7 @@ class RunLive(widgets.VBox):
             self._fillers.append(fill)
 
     def _camera(self, step: Any, group: Any, *, size: int, colormap: str) -> None:
-        options = {**self._options, "size": size, "colormap": colormap}
+        options: dict[str, Any] = {**self._options, "size": size, "colormap": colormap}
         title = f"{getattr(step.camera, 'name', step.name)} — recorded as {step.name!r}"
         if step.continuous:  # the camera's own stream: a view of the camera itself
             recording = (

@@ -27,6 +27,9 @@ class FrameCounters:
     """
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.frames = 0  # the camera's count in this acquisition (the newest frame's number)
         self.shown = 0
         self.dropped = 0
@@ -34,9 +37,6 @@ class FrameCounters:
         self._first: int | None = None
         self._received_before = 0  # frames the queue had received when this acquisition began
         self._last_number = 0
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
     def saw(self, frame: Frame, received: int) -> None:
         """``frame`` is about to be drawn; the queue has received ``received`` frames so far."""

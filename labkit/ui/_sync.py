@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from labkit.core import _loop
 
@@ -82,7 +82,7 @@ def guarded(function: F) -> F:
             log.exception("labkit panel: %s failed", function.__qualname__)
             return None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)  # functools.wraps keeps the signature
 
 
 class Pending:

@@ -7,13 +7,52 @@ import pytest
 
 import labkit
 from labkit import InterlockError, LimitError, LockedError, ValidationError
-from labkit.core._raw import check_raw, split_commands
+from labkit.core._raw import RawCommand, check_raw, split_commands, split_parameters
 
 
 def test_compound_commands_follow_scpi_header_paths():
     assert split_commands("SOUR:VOLT 1;CURR 2\n*OPC?") == ["SOUR:VOLT 1", "SOUR:CURR 2", "*OPC?"]
     assert split_commands(":SOUR:VOLT 1;:OUTP ON") == ["SOUR:VOLT 1", "OUTP ON"]
     assert split_commands('DISP:TEXT "a;b";*CLS') == ['DISP:TEXT "a;b"', "*CLS"]
+
+
+def test_parameters_split_at_commas_outside_quotes():
+    assert split_parameters(' 10, "def,buf";ONCE') == ["10", '"def,buf";ONCE']
+    assert split_parameters("1,'a,b' ,  C") == ["1", "'a,b'", "C"]
+
+
+class _Spec:
+    def __init__(self, template: str) -> None:
+        self.set = template
+
+
+class _Handle:
+    def __init__(self, template: str) -> None:
+        self.spec = _Spec(template)
+        self.instrument = None
+
+
+@pytest.mark.parametrize(
+    ("template", "parameters", "value"),
+    [
+        ('TRAC:POIN {}, "defbuffer1"', '100, "defbuffer1"', "100"),
+        ('TRAC:POIN {}, "defbuffer1"', "100,'defbuffer1'", "100"),
+        ('TRAC:POIN {}, "defbuffer1"', '100, "defbuffer2"', None),
+        ('TRAC:POIN {}, "defbuffer1"', "100", None),
+        ("SOUR:LIST CH1, {}", "ch1, 1,2,3", "1,2,3"),  # a value with commas keeps them
+        ("SOUR:LIST CH1, {}", "CH2, 1", None),
+        ("VOLT {}", "1,5", "1,5"),  # the whole parameter text, as before
+    ],
+)
+def test_fixed_parameters_beside_the_value_must_be_the_templates(template, parameters, value):
+    command = RawCommand.of(_Handle(template))
+    assert command is not None
+    assert command.value_in(parameters) == value
+
+
+@pytest.mark.parametrize("template", ["APPL {}, {}", "DISP:TEXT pre{}", "{}:VOLT 1"])
+def test_a_template_whose_value_is_not_one_whole_parameter_is_not_recognised(template):
+    assert RawCommand.of(_Handle(template)) is None
 
 
 @pytest.mark.parametrize(
@@ -71,8 +110,6 @@ def test_interlocks_guard_raw_commands_too(supply, thermometer, thermometer_sim)
 def test_every_shipped_scpi_driver_has_its_set_commands_recognised():
     """A driver whose templates labkit cannot pick values out of would slip past the check."""
     from importlib.metadata import entry_points
-
-    from labkit.core._raw import RawCommand
 
     unrecognised = []
     for point in entry_points(group="labkit.drivers"):

@@ -52,6 +52,29 @@ def test_a_declared_command_is_checked_like_a_set_and_stored(smu, bench):
     assert smu.read("source_voltage") == 4.0
 
 
+def test_a_command_with_fixed_parameters_after_the_value_is_that_settings(smu, bench):
+    # buffer_size's template is ':TRAC:POIN {}, "defbuffer1"': the value, then the buffer.
+    before = arrived(bench, "smu")
+    with pytest.raises(LimitError, match="hard limit") as refused:
+        smu.write(':TRACe:POINts 5, "defbuffer1"')
+    assert refused.value.setting == "buffer_size"
+    with pytest.raises(LimitError, match="hard limit"):
+        smu.write(":TRAC:POIN 7000000,'defbuffer1'")  # either quote, any spacing
+    assert arrived(bench, "smu") == before
+    smu.write(':TRAC:POIN 2000, "defbuffer1"')
+    assert smu.buffer_size == 2000  # stored, as a set's value would be
+    assert smu.read("buffer_size") == 2000
+    smu.write(':trac:fill:mode once, "defbuffer1"')
+    assert smu.buffer_fill_mode == "once"
+    # Another buffer, or none named (the instrument's default), is not what the setting
+    # declares: an unknown command, refused where a guard is in force.
+    smu.settings.source_voltage.limit(max=5)
+    for message in (':TRAC:POIN 5, "defbuffer2"', ":TRAC:POIN 5", ':TRAC:POIN 5, "DEFBUFFER1"'):
+        with pytest.raises(LockedError, match="cannot check it"):
+            smu.write(message)
+    assert arrived(bench, "smu")[-1] == ':trac:fill:mode once, "defbuffer1"'
+
+
 def test_unknown_commands_need_raw_access_where_limits_are_in_force(smu, bench):
     smu.write(":SYST:BEEP 440,0.1")  # nothing beyond the declaration guards it: it passes
     smu.settings.source_voltage.limit(max=5)

@@ -293,6 +293,14 @@ def test_raw_memory_through_the_block_path_in_chunks(setup):
     assert len(scope.waveform(1, mode="raw")) == 1_200_000
 
 
+def test_raw_data_of_a_running_scope_is_an_empty_block_and_a_queued_error(setup):
+    _, _scope, bench = setup
+    twin = bench.instrument("scope")
+    twin.handle(":RUN;:WAV:SOUR CHAN1;:WAV:MODE RAW;:WAV:FORM BYTE")
+    assert twin.handle(":WAV:DATA?") == "#9000000000"  # the query still gets its block
+    assert twin.handle(":SYST:ERR?") == '-221,"Settings conflict;stop the scope to read RAW memory"'
+
+
 def test_channel_2_sees_the_path_with_its_gain_lag_and_noise(setup):
     _, scope, bench = setup
     bench.signal.path.update(gain=0.5, cutoff=20e3)

@@ -93,3 +93,12 @@ def test_device_clear_drops_pending_replies(rm, device):
     resource.timeout = 50
     with pytest.raises(pyvisa.errors.VisaIOError):
         resource.read()
+
+
+def test_a_shared_lock_asked_without_a_key_gets_one_and_a_given_key_is_kept(rm, device):
+    resource = rm.open_resource("GPIB0::5::INSTR")
+    key = resource.lock()  # VISA's viLock: a new shared key when none is asked for
+    assert isinstance(key, str)
+    assert key
+    assert resource.lock(requested_key="team-key") == "team-key"
+    resource.unlock()

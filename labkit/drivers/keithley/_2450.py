@@ -33,7 +33,7 @@ from labkit.drivers.keithley._2450_sweep import (
     check_sweep,
     parse_buffer,
 )
-from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number
+from labkit.drivers.scpi import ScpiInstrument, parse_error, parse_number, switches_setting
 
 __all__ = ["Keithley2450", "SweepData", "SweepPlan"]
 
@@ -53,16 +53,18 @@ def _sense_function(reply: str) -> str:
 
 
 def _switches_function(function: str) -> Any:
-    """``:MEASure:<function>?`` makes ``function`` the measure function: a side effect unless
-    it is the measure function already."""
+    """``:MEASure:<function>?`` makes ``function`` the measure function."""
+    return switches_setting("measure_function", function, f"makes {function} the measure function")
 
-    def side_effect(smu: Any) -> str | None:
-        now = smu.last_value("measure_function")
-        if now == function:
-            return None
-        return f"measuring it makes {function} the measure function (now {now or 'unknown'})"
 
-    return side_effect
+def _fixed_range(unit: str, ranges: Any, node: str, doc: str) -> Any:
+    """A range setting at the SCPI node ``node`` (``:SOUR:VOLT:RANG``); one set turns auto off."""
+    return Setting(unit=unit, choices=ranges, get=f"{node}?", set=f"{node} {{}}", doc=doc)
+
+
+def _autorange(node: str, doc: str) -> Any:
+    """The switch that lets the instrument pick the range at ``node`` itself."""
+    return Setting(bool, get=f"{node}:AUTO?", set=f"{node}:AUTO {{}}", bool_tokens=_SWITCH, doc=doc)
 
 
 class Keithley2450(ScpiInstrument):
@@ -103,33 +105,23 @@ class Keithley2450(ScpiInstrument):
         safe=0.0,
         doc="Current level while sourcing current",
     )
-    source_voltage_range = Setting(
-        unit="V",
-        choices=VOLTAGE_RANGES,
-        get=":SOUR:VOLT:RANG?",
-        set=":SOUR:VOLT:RANG {}",
-        doc="Fixed voltage source range (setting one turns source autorange off)",
+    source_voltage_range = _fixed_range(
+        "V",
+        VOLTAGE_RANGES,
+        ":SOUR:VOLT:RANG",
+        "Fixed voltage source range (setting one turns source autorange off)",
     )
-    source_voltage_autorange = Setting(
-        bool,
-        get=":SOUR:VOLT:RANG:AUTO?",
-        set=":SOUR:VOLT:RANG:AUTO {}",
-        bool_tokens=_SWITCH,
-        doc="Pick the voltage source range from the level",
+    source_voltage_autorange = _autorange(
+        ":SOUR:VOLT:RANG", "Pick the voltage source range from the level"
     )
-    source_current_range = Setting(
-        unit="A",
-        choices=CURRENT_RANGES,
-        get=":SOUR:CURR:RANG?",
-        set=":SOUR:CURR:RANG {}",
-        doc="Fixed current source range (setting one turns source autorange off)",
+    source_current_range = _fixed_range(
+        "A",
+        CURRENT_RANGES,
+        ":SOUR:CURR:RANG",
+        "Fixed current source range (setting one turns source autorange off)",
     )
-    source_current_autorange = Setting(
-        bool,
-        get=":SOUR:CURR:RANG:AUTO?",
-        set=":SOUR:CURR:RANG:AUTO {}",
-        bool_tokens=_SWITCH,
-        doc="Pick the current source range from the level",
+    source_current_autorange = _autorange(
+        ":SOUR:CURR:RANG", "Pick the current source range from the level"
     )
     current_limit = Setting(
         unit="A",
@@ -154,34 +146,24 @@ class Keithley2450(ScpiInstrument):
         parse=_sense_function,
         doc="What :READ? measures",
     )
-    current_range = Setting(
-        unit="A",
-        choices=CURRENT_RANGES,
-        get=":SENS:CURR:RANG?",
-        set=":SENS:CURR:RANG {}",
-        doc="Fixed current measure range (turns measure autorange off); while sourcing "
+    current_range = _fixed_range(
+        "A",
+        CURRENT_RANGES,
+        ":SENS:CURR:RANG",
+        "Fixed current measure range (turns measure autorange off); while sourcing "
         "current the source range is used",
     )
-    current_autorange = Setting(
-        bool,
-        get=":SENS:CURR:RANG:AUTO?",
-        set=":SENS:CURR:RANG:AUTO {}",
-        bool_tokens=_SWITCH,
-        doc="Pick the current measure range from the reading",
+    current_autorange = _autorange(
+        ":SENS:CURR:RANG", "Pick the current measure range from the reading"
     )
-    voltage_range = Setting(
-        unit="V",
-        choices=VOLTAGE_RANGES,
-        get=":SENS:VOLT:RANG?",
-        set=":SENS:VOLT:RANG {}",
-        doc="Fixed voltage measure range (turns measure autorange off)",
+    voltage_range = _fixed_range(
+        "V",
+        VOLTAGE_RANGES,
+        ":SENS:VOLT:RANG",
+        "Fixed voltage measure range (turns measure autorange off)",
     )
-    voltage_autorange = Setting(
-        bool,
-        get=":SENS:VOLT:RANG:AUTO?",
-        set=":SENS:VOLT:RANG:AUTO {}",
-        bool_tokens=_SWITCH,
-        doc="Pick the voltage measure range from the reading",
+    voltage_autorange = _autorange(
+        ":SENS:VOLT:RANG", "Pick the voltage measure range from the reading"
     )
     nplc = Setting(
         float,

@@ -32,6 +32,8 @@ import math
 import re
 from typing import Any, ClassVar
 
+from traitlets import TraitType
+
 from labkit.core import (
     Action,
     Channel,
@@ -150,6 +152,13 @@ def _check_queue(
         raise
 
 
+def _switch(header: str, doc: str, *, safe: bool | None = None) -> TraitType[Any, Any]:
+    """An ON/OFF setting at a SCPI ``header``: asked with ``header?``, set with ``header ON``."""
+    return Setting(
+        bool, get=f"{header}?", set=f"{header} {{}}", bool_tokens=("ON", "OFF"), safe=safe, doc=doc
+    )
+
+
 class WaveformOutput(MessageInstrument):
     """One output of a 33500B generator: waveform, frequency, amplitude, offset and switch."""
 
@@ -229,21 +238,11 @@ class WaveformOutput(MessageInstrument):
         "a 50 Ω setting into a high-impedance input delivers twice the amplitude shown), or "
         "any load from 1 Ω to 10 kΩ ('75 ohm', '1 kohm')",
     )
-    output = Setting(
-        bool,
-        get="OUTP{self.index}?",
-        set="OUTP{self.index} {}",
-        bool_tokens=("ON", "OFF"),
-        safe=False,
-        doc="Output switch: on drives the connector",
-    )
+    output = _switch("OUTP{self.index}", "Output switch: on drives the connector", safe=False)
 
-    burst = Setting(
-        bool,
-        get="SOUR{self.index}:BURS:STAT?",
-        set="SOUR{self.index}:BURS:STAT {}",
-        bool_tokens=("ON", "OFF"),
-        doc="Burst mode: each trigger outputs burst_cycles cycles (else the output runs on)",
+    burst = _switch(
+        "SOUR{self.index}:BURS:STAT",
+        "Burst mode: each trigger outputs burst_cycles cycles (else the output runs on)",
     )
     burst_mode = Setting(
         choices={"triggered": "TRIG", "gated": "GAT"},
@@ -326,12 +325,8 @@ class Keysight33500B(ScpiInstrument):
 
     ch1 = Channel(WaveformOutput, index=1)
 
-    trigger_output = Setting(
-        bool,
-        get="OUTP:TRIG?",
-        set="OUTP:TRIG {}",
-        bool_tokens=("ON", "OFF"),
-        doc="A pulse on the rear Trig Out connector at the start of every burst",
+    trigger_output = _switch(
+        "OUTP:TRIG", "A pulse on the rear Trig Out connector at the start of every burst"
     )
     trigger_output_slope = Setting(
         choices={"rising": "POS", "falling": "NEG"},

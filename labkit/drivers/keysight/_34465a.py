@@ -49,7 +49,7 @@ from labkit.drivers.keysight._34465a_timed import (
     check_timed,
     stream,
 )
-from labkit.drivers.scpi import ScpiInstrument, parse_number
+from labkit.drivers.scpi import ScpiInstrument, parse_number, switches_setting
 
 __all__ = ["Keysight34465A", "TimedData", "TimedPlan"]
 
@@ -98,16 +98,8 @@ def _readings(reply: str, command: str) -> list[float]:
 
 
 def _switches_function(function: str) -> Any:
-    """Measuring ``function`` configures the meter for it first: a side effect unless it is
-    the function already."""
-
-    def side_effect(dmm: Any) -> str | None:
-        now = dmm.last_value("function")
-        if now == function:
-            return None
-        return f"measuring it switches the meter to {function} (now {now or 'unknown'})"
-
-    return side_effect
+    """Measuring ``function`` configures the meter for it first."""
+    return switches_setting("function", function, f"switches the meter to {function}")
 
 
 class Keysight34465A(ScpiInstrument):

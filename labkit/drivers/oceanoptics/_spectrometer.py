@@ -205,7 +205,7 @@ class OceanOpticsSpectrometer(UsbInstrument):
         serial = _slot_text(self._read_slot(0))
         self.coefficients = tuple(self._slot_number(slot) for slot in range(1, 5))
         p = np.arange(self.pixels, dtype=float)
-        self._wavelengths = sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[assignment]
+        self._wavelengths = sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[assignment]  # a sum of arrays is an array
         axis = self.readings.spectrum.spec.axes[0]  # type: ignore[index]
         self.update_declaration("spectrum", axes=[axis.with_values(self._wavelengths)])
         (saturation,) = struct.unpack("<H", self._read_slot(17)[4:6])

@@ -34,6 +34,7 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
+from traitlets import TraitType
 
 from labkit.core import (
     Action,
@@ -122,6 +123,13 @@ def _trigger_status(reply: str) -> str:
     return states[reply.strip().upper()]
 
 
+def _measurement(item: str, unit: str | None, doc: str) -> TraitType[Any, Any]:
+    """A channel's automatic measurement ``item`` (``:MEASure:ITEM? <item>,CHANnel<n>``): a
+    number in ``unit``, the overload value (inf) where the scope cannot measure it."""
+    query = f":MEAS:ITEM? {item},CHAN{{self.index}}"
+    return Reading(float, unit=unit, get=query, parse=parse_number, doc=doc)
+
+
 class ScopeChannel(MessageInstrument):
     """One analog input of a DS1000Z: display, vertical scale and offset, coupling, probe."""
 
@@ -171,72 +179,19 @@ class ScopeChannel(MessageInstrument):
         doc="20 MHz bandwidth limit (less noise on slow signals)",
     )
 
-    # -- automatic measurements (:MEASure:ITEM? <item>,CHANnel<n>): inf when impossible --
-    vmax = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VMAX,CHAN{self.index}",
-        parse=parse_number,
-        doc="Maximum of the screen waveform",
-    )
-    vmin = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VMIN,CHAN{self.index}",
-        parse=parse_number,
-        doc="Minimum of the screen waveform",
-    )
-    vpp = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VPP,CHAN{self.index}",
-        parse=parse_number,
-        doc="Peak-to-peak voltage of the screen waveform",
-    )
-    vamp = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VAMP,CHAN{self.index}",
-        parse=parse_number,
-        doc="Amplitude: top minus base",
-    )
-    vavg = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VAVG,CHAN{self.index}",
-        parse=parse_number,
-        doc="Mean voltage of the screen waveform",
-    )
-    vrms = Reading(
-        unit="V",
-        get=":MEAS:ITEM? VRMS,CHAN{self.index}",
-        parse=parse_number,
-        doc="RMS voltage of the screen waveform",
-    )
-    period = Reading(
-        unit="s",
-        get=":MEAS:ITEM? PER,CHAN{self.index}",
-        parse=parse_number,
-        doc="Period (from successive rising mid-level crossings)",
-    )
-    frequency = Reading(
-        unit="Hz",
-        get=":MEAS:ITEM? FREQ,CHAN{self.index}",
-        parse=parse_number,
-        doc="Frequency, 1 / period",
-    )
-    rise_time = Reading(
-        unit="s",
-        get=":MEAS:ITEM? RTIM,CHAN{self.index}",
-        parse=parse_number,
-        doc="10 % to 90 % rise time",
-    )
-    fall_time = Reading(
-        unit="s",
-        get=":MEAS:ITEM? FTIM,CHAN{self.index}",
-        parse=parse_number,
-        doc="90 % to 10 % fall time",
-    )
-    duty_cycle = Reading(
-        float,
-        get=":MEAS:ITEM? PDUT,CHAN{self.index}",
-        parse=parse_number,
-        doc="Positive duty cycle (fraction of the period above mid level)",
+    # -- automatic measurements of the screen waveform: inf where the scope cannot measure --
+    vmax = _measurement("VMAX", "V", "Maximum of the screen waveform")
+    vmin = _measurement("VMIN", "V", "Minimum of the screen waveform")
+    vpp = _measurement("VPP", "V", "Peak-to-peak voltage of the screen waveform")
+    vamp = _measurement("VAMP", "V", "Amplitude: top minus base")
+    vavg = _measurement("VAVG", "V", "Mean voltage of the screen waveform")
+    vrms = _measurement("VRMS", "V", "RMS voltage of the screen waveform")
+    period = _measurement("PER", "s", "Period (from successive rising mid-level crossings)")
+    frequency = _measurement("FREQ", "Hz", "Frequency, 1 / period")
+    rise_time = _measurement("RTIM", "s", "10 % to 90 % rise time")
+    fall_time = _measurement("FTIM", "s", "90 % to 10 % fall time")
+    duty_cycle = _measurement(
+        "PDUT", None, "Positive duty cycle (fraction of the period above mid level)"
     )
 
     trace = Reading(

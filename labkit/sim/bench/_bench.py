@@ -78,9 +78,10 @@ class Bench:
         with _live_lock:
             previous = _live.get(prefix)
             _live[prefix] = weakref.ref(self)
-        self._replaced = previous is not None and previous() is not None
-        if self._replaced:
-            previous().close()  # a notebook cell run again: the new bench takes over
+        replaced = previous() if previous is not None else None
+        self._replaced = replaced is not None
+        if replaced is not None:
+            replaced.close()  # a notebook cell run again: the new bench takes over
         self.thermal = self.add_subsystem(ThermalStage(self, ambient=ambient))
         self.circuit = self.add_subsystem(Circuit(self, dut))
         self.signal = self.add_subsystem(SignalChain(self))

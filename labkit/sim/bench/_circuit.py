@@ -39,17 +39,13 @@ def make_dut(dut: Any) -> Any:
 class SmuState(State):
     """What the source-measure unit does: ``function`` is ``"voltage"`` or ``"current"``."""
 
-    def __init__(self, before_change: Any = None) -> None:
-        super().__init__(
-            before_change,
-            function="voltage",
-            voltage=0.0,
-            current=0.0,
-            current_limit=105e-6,
-            voltage_limit=21.0,
-            output=False,
-            remote_sense=False,
-        )
+    function: str = "voltage"
+    voltage: float = 0.0
+    current: float = 0.0
+    current_limit: float = 105e-6
+    voltage_limit: float = 21.0
+    output: bool = False
+    remote_sense: bool = False
 
 
 class Circuit:

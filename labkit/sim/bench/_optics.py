@@ -110,7 +110,7 @@ class SpectrometerModel:
 
     def wavelengths(self) -> np.ndarray:
         p = np.arange(self.pixels, dtype=float)
-        return sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[return-value]
+        return sum(c * p**i for i, c in enumerate(self.coefficients))  # type: ignore[return-value]  # a sum of arrays is an array
 
     def pixel_widths(self) -> np.ndarray:
         p = np.arange(self.pixels, dtype=float)

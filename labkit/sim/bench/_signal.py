@@ -67,46 +67,34 @@ def enbw(time_constant: float, order: int) -> float:
 class GeneratorState(State):
     """The function generator's output (``amplitude`` in Vpp really delivered; ``phase`` in °)."""
 
-    def __init__(self, before_change: Any = None) -> None:
-        super().__init__(
-            before_change,
-            waveform="sine",
-            frequency=1_000.0,
-            amplitude=0.1,
-            offset=0.0,
-            phase=0.0,
-            output=False,
-        )
+    waveform: str = "sine"
+    frequency: float = 1_000.0
+    amplitude: float = 0.1
+    offset: float = 0.0
+    phase: float = 0.0
+    output: bool = False
 
 
 class PathState(State):
     """The path from generator to lock-in: gain, single-pole cutoff (Hz), noise (V/√Hz), and
     a resonator (``resonance`` in Hz, 0 for none; ``quality`` its Q)."""
 
-    def __init__(self, before_change: Any = None) -> None:
-        super().__init__(
-            before_change,
-            gain=0.5,
-            cutoff=20_000.0,
-            noise_density=2e-6,
-            resonance=0.0,
-            quality=20.0,
-        )
+    gain: float = 0.5
+    cutoff: float = 20_000.0
+    noise_density: float = 2e-6
+    resonance: float = 0.0
+    quality: float = 20.0
 
 
 class LockInState(State):
     """The lock-in's reference and filter: ``reference`` is ``"external"`` or ``"internal"``."""
 
-    def __init__(self, before_change: Any = None) -> None:
-        super().__init__(
-            before_change,
-            reference="external",
-            frequency=1_000.0,
-            phase=0.0,
-            harmonic=1,
-            time_constant=0.1,
-            order=2,
-        )
+    reference: str = "external"
+    frequency: float = 1_000.0
+    phase: float = 0.0
+    harmonic: int = 1
+    time_constant: float = 0.1
+    order: int = 2
 
 
 class SignalChain:

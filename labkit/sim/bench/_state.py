@@ -15,10 +15,20 @@ __all__ = ["State"]
 
 
 class State:
-    """A record whose public fields may be assigned directly; the owner syncs first."""
+    """A record whose public fields may be assigned directly; the owner syncs first.
 
-    def __init__(self, before_change: Callable[[], None] | None = None, **fields: Any) -> None:
+    Subclasses declare their fields once, in the class body, with their starting values
+    (``gain: float = 0.5``); each instance starts from them (``**fields`` overrides some).
+    """
+
+    _before_change: Callable[[], object] | None
+
+    def __init__(self, before_change: Callable[[], object] | None = None, **fields: Any) -> None:
         object.__setattr__(self, "_before_change", before_change)
+        for klass in reversed(type(self).__mro__):
+            for key in vars(klass).get("__annotations__", {}):
+                if not key.startswith("_"):
+                    object.__setattr__(self, key, getattr(klass, key))
         for key, value in fields.items():
             object.__setattr__(self, key, value)
 

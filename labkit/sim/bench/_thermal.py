@@ -29,7 +29,7 @@ sits on the sample: its temperature is :math:`T_s`. The heater is a resistor of
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from labkit.sim.bench._state import State
 
@@ -42,17 +42,13 @@ __all__ = ["ControllerState", "ThermalStage"]
 class ControllerState(State):
     """The temperature controller's loop: set-point (K), gains (W/K, W/(K·s), W·s/K), limit."""
 
-    def __init__(self, before_change: Any = None) -> None:
-        super().__init__(
-            before_change,
-            enabled=False,
-            setpoint=298.15,
-            kp=2.0,
-            ki=0.05,
-            kd=0.0,
-            max_power=18.0,
-            sensor="heater",
-        )
+    enabled: bool = False
+    setpoint: float = 298.15
+    kp: float = 2.0
+    ki: float = 0.05
+    kd: float = 0.0
+    max_power: float = 18.0
+    sensor: str = "heater"
 
 
 class ThermalStage:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from typing import TYPE_CHECKING, Any
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
 from labkit.sim._served import find
 from labkit.sim._virtual import Connection, SimulatedDisconnect
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 
 __all__ = ["Serial"]
 
@@ -22,18 +26,18 @@ __all__ = ["Serial"]
 class Serial(SerialBase):
     """A serial port whose far end is a labkit virtual instrument."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._connection: Connection | None = None
         super().__init__(*args, **kwargs)
 
     def open(self) -> None:
         if self.is_open:
             raise SerialException("Port is already open.")
-        if self._port is None:
+        if self.port is None:
             raise SerialException("Port must be configured before it can be used.")
-        parts = urllib.parse.urlsplit(self._port)
+        parts = urllib.parse.urlsplit(self.port)
         if parts.scheme != "labsim" or not parts.netloc:
-            raise SerialException(f"expected labsim://<name>, got {self._port!r}")
+            raise SerialException(f"expected labsim://<name>, got {self.port!r}")
         try:
             instrument = find(parts.netloc)
             self._connection = instrument.connect()
@@ -45,13 +49,13 @@ class Serial(SerialBase):
     def _reconfigure_port(self) -> None:
         if self._connection is not None:
             self._connection.configure(
-                baudrate=self._baudrate,
-                bytesize=self._bytesize,
-                parity=self._parity,
-                stopbits=self._stopbits,
-                xonxoff=self._xonxoff,
-                rtscts=self._rtscts,
-                dsrdtr=self._dsrdtr,
+                baudrate=self.baudrate,
+                bytesize=self.bytesize,
+                parity=self.parity,
+                stopbits=self.stopbits,
+                xonxoff=self.xonxoff,
+                rtscts=self.rtscts,
+                dsrdtr=self.dsrdtr,
             )
 
     def close(self) -> None:
@@ -75,7 +79,7 @@ class Serial(SerialBase):
     def read(self, size: int = 1) -> bytes:
         """Up to ``size`` bytes within the port's timeout (pyserial's semantics)."""
         link = self._link()
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         out = bytearray()
         try:
             while len(out) < size:
@@ -88,7 +92,7 @@ class Serial(SerialBase):
             raise SerialException(str(error)) from None
         return bytes(out)
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: Buffer) -> int:
         try:
             return self._link().write(bytes(data))
         except SimulatedDisconnect as error:

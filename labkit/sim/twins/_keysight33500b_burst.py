@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from labkit.sim._scpi import ScpiError
@@ -92,6 +92,13 @@ class BurstTrigger:
             self.bench.sync()  # edges due under the old settings go out first
             burst.origin = self.bench.now()
 
+    def _change_burst(self, field: str, value: Callable[[], Any]) -> None:
+        """Set ``field`` of the addressed channel's burst to ``value()`` and re-arm it: the
+        header's channel is checked before the value is read, as the generator parses them."""
+        burst = self._burst()
+        setattr(burst, field, value())
+        self._rearm(burst)
+
     def _burst_seconds(self, index: int) -> float:
         burst = self.bursts[index]
         frequency = self.outputs[index].frequency
@@ -142,9 +149,7 @@ class BurstTrigger:
 
     @scpi("[:SOURce#]:BURSt:STATe")
     def _set_burst_state(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.state = boolean(value)
-        self._rearm(burst)
+        self._change_burst("state", lambda: boolean(value))
 
     @scpi("[:SOURce#]:BURSt:STATe?")
     def _get_burst_state(self) -> str:
@@ -152,9 +157,7 @@ class BurstTrigger:
 
     @scpi("[:SOURce#]:BURSt:MODE")
     def _set_burst_mode(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.mode = mnemonic(value, _MODES)
-        self._rearm(burst)
+        self._change_burst("mode", lambda: mnemonic(value, _MODES))
 
     @scpi("[:SOURce#]:BURSt:MODE?")
     def _get_burst_mode(self) -> str:
@@ -162,9 +165,9 @@ class BurstTrigger:
 
     @scpi("[:SOURce#]:BURSt:NCYCles")
     def _set_cycles(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.cycles = int(number(value, low=1, high=CYCLES_MAX, default=1, integer=True))
-        self._rearm(burst)
+        self._change_burst(
+            "cycles", lambda: int(number(value, low=1, high=CYCLES_MAX, default=1, integer=True))
+        )
 
     @scpi("[:SOURce#]:BURSt:NCYCles?")
     def _get_cycles(self) -> str:
@@ -172,9 +175,9 @@ class BurstTrigger:
 
     @scpi("[:SOURce#]:BURSt:INTernal:PERiod")
     def _set_burst_period(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.period = number(value, low=PERIOD_MIN, high=PERIOD_MAX, default=10e-3)
-        self._rearm(burst)
+        self._change_burst(
+            "period", lambda: number(value, low=PERIOD_MIN, high=PERIOD_MAX, default=10e-3)
+        )
 
     @scpi("[:SOURce#]:BURSt:INTernal:PERiod?")
     def _get_burst_period(self) -> str:
@@ -182,9 +185,7 @@ class BurstTrigger:
 
     @scpi(":TRIGger#:SOURce")
     def _set_trigger_source(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.source = mnemonic(value, _SOURCES)
-        self._rearm(burst)
+        self._change_burst("source", lambda: mnemonic(value, _SOURCES))
 
     @scpi(":TRIGger#:SOURce?")
     def _get_trigger_source(self) -> str:
@@ -192,9 +193,9 @@ class BurstTrigger:
 
     @scpi(":TRIGger#:TIMer")
     def _set_trigger_timer(self, value: str | None = None) -> None:
-        burst = self._burst()
-        burst.timer = number(value, low=PERIOD_MIN, high=PERIOD_MAX, default=1e-3)
-        self._rearm(burst)
+        self._change_burst(
+            "timer", lambda: number(value, low=PERIOD_MIN, high=PERIOD_MAX, default=1e-3)
+        )
 
     @scpi(":TRIGger#:TIMer?")
     def _get_trigger_timer(self) -> str:

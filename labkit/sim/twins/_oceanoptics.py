@@ -86,8 +86,8 @@ class OceanOpticsTwin(VirtualUsbDevice):
         if speed not in ("high", "full"):
             raise ValueError(f"speed must be 'high' or 'full', not {speed!r}")
         packet = 512 if speed == "high" else 64
-        self.speed = speed  # type: ignore[misc]
-        self.endpoints = tuple(  # type: ignore[misc]
+        self.speed = speed
+        self.endpoints = tuple(
             Endpoint(address, max_packet=packet)
             for address in (_COMMANDS, _QUERIES, _SPECTRA, _SPECTRA_FIRST)
         )

@@ -582,12 +582,12 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
             body = ",".join(_e(v) for v in volts)
         return f"#9{len(body):09d}{body}"
 
-    def _execute(self, command: str, path: list[str]) -> tuple[str | None, list[str]]:
+    def execute(self, command: str) -> str | None:
         try:
-            return super()._execute(command, path)
+            return super().execute(command)
         except _EmptyBlock as refused:
             self.push_error(refused.code, refused.message)
-            return "#9000000000", path
+            return "#9000000000"
 
 
 class _EmptyBlock(ScpiError):

@@ -55,7 +55,8 @@ class DataStorage:
     def reset_storage(self) -> None:
         self.srat, self.send, self.tstr = 4, 1, 0  # 1 Hz, loop, no trigger start
         self.displays = [[0, 0], [0, 0]]  # DDEF j, k of CH1 and CH2
-        self.offsets = [[0.0, 0], [0.0, 0], [0.0, 0]]  # X, Y, R: percent, expand index
+        # X, Y, R: [percent, expand index]
+        self.offsets: list[list[Any]] = [[0.0, 0], [0.0, 0], [0.0, 0]]
         self.stored: list[collections.deque[float]] = [
             collections.deque(maxlen=BUFFER_POINTS) for _ in range(2)
         ]
@@ -77,7 +78,7 @@ class DataStorage:
             return 0.0  # noise and aux inputs: nothing to show on the bench
         percent, expand = self.offsets[which]
         full_scale = self._full_scale()
-        return (value - percent / 100.0 * full_scale) * _EXPAND[expand]
+        return (value - percent / 100.0 * full_scale) * _EXPAND[int(expand)]
 
     def _cmd_ddef(self, query: bool, parameters: list[str]) -> str | None:
         if not parameters:

@@ -190,7 +190,7 @@ class GenICamCamera(CameraInstrument):
             return ""
 
     def _genicam(self) -> GenICamLink:
-        return self.link  # type: ignore[no-any-return]
+        return self.link
 
     # ------------------------------------------------------------------ node I/O (on the worker)
 

@@ -326,15 +326,16 @@ def live_limits(wrapper: Any, feature: Feature) -> Limits | None:
                     choices += (current,)
             return Limits(choices=choices) if choices else None
         if feature.kind == "int":
-            step = None
             if int(wrapper.inc_mode) == 2:  # a list of valid values
                 values = tuple(int(v) for v in wrapper.list_of_valid_values)
                 return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), None, values)
             increment = int(wrapper.inc)  # declared even when 1: an int's grid is its own
             return Limits(_bound(wrapper.min, "int"), _bound(wrapper.max, "int"), increment)
         if feature.kind == "float":
-            step = float(wrapper.inc) if wrapper.has_inc() else None
-            return Limits(_bound(wrapper.min, "float"), _bound(wrapper.max, "float"), step or None)
+            increment_f = float(wrapper.inc) if wrapper.has_inc() else None
+            return Limits(
+                _bound(wrapper.min, "float"), _bound(wrapper.max, "float"), increment_f or None
+            )
     except Exception:
         return None
     return Limits()
@@ -390,7 +391,7 @@ def read_value(wrapper: Any, feature: Feature) -> Any:
     return str(value)
 
 
-def _fmt(value: float, unit: str | None) -> str:
+def _fmt(value: object, unit: str | None) -> str:
     text = f"{value:.9g}" if isinstance(value, float) else str(value)
     return f"{text} {unit}" if unit else text
 

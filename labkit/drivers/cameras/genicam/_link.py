@@ -169,7 +169,7 @@ class GenICamLink:
             node_name=name, callback=lambda _node, _context: callback(name)
         )
 
-    def _translated(self, error: BaseException, doing: str, value: Any = None) -> Exception:
+    def _translated(self, error: BaseException, doing: str, value: Any = None) -> BaseException:
         if is_genicam_error(error):
             translated = translate(error, doing=doing, value=value)
             if isinstance(translated, InstrumentError):

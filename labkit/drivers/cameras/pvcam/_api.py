@@ -3,9 +3,11 @@
 :class:`PvcamLibrary` wraps one loaded libpvcam — the vendor's or labkit's simulated one, chosen
 only by path — with a declared prototype for every entry point it calls. Every call checks PVCAM's
 ``rs_bool`` result and turns a failure into a :class:`PvcamError` with PVCAM's code and message.
-Above the raw calls it offers Python-shaped helpers: ref-counted init, camera names, typed
-parameter access, enumerations, sequences, circular buffers owned by NumPy with frames returned as
-NumPy views, and callbacks kept alive for as long as they are registered.
+It stands on two layers: the prototyped C functions and PVCAM's error reporting
+(``_cfunctions.py``) and typed parameter access with enumerations (``_param_access.py``). This
+module adds the Python-shaped rest: ref-counted init, camera names, sequences, circular buffers
+owned by NumPy with frames returned as NumPy views, and callbacks kept alive for as long as they
+are registered.
 
 The binding holds no camera state of its own beyond what keeps memory safe (the acquisition
 buffers and callbacks it handed to the library); the camera Instrument builds on top of it.
@@ -19,20 +21,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from ctypes import POINTER, c_char_p, c_int16, c_int32, c_uint16, c_uint32, c_void_p
-from pathlib import Path
+from ctypes import c_int16, c_uint16, c_uint32, c_void_p
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from labkit.core import ChoiceError
-from labkit.drivers.cameras.pvcam._errors import ParamNotAvailable, ParamReadOnly, PvcamError
+from labkit.drivers.cameras.pvcam._errors import PvcamError
 from labkit.drivers.cameras.pvcam._library import load_library
+from labkit.drivers.cameras.pvcam._param_access import ParamAccess
 from labkit.drivers.cameras.pvcam._params import (
     CAM_NAME_LEN,
-    ERROR_MSG_LEN,
-    Access,
-    Attr,
     CallbackEvent,
     CcsAbortMode,
     CircMode,
@@ -40,72 +38,13 @@ from labkit.drivers.cameras.pvcam._params import (
     ImageStatus,
     OpenMode,
     Param,
-    ParamType,
     SwTriggerStatus,
 )
-from labkit.drivers.cameras.pvcam._types import PVCAM_CALLBACK, FrameInfo, Rgn, RgnType, rs_bool
-from labkit.drivers.cameras.pvcam._values import (
-    STORAGE_BYTES,
-    EnumItem,
-    ParamInfo,
-    decode,
-    encode,
-    value_type,
-)
+from labkit.drivers.cameras.pvcam._types import PVCAM_CALLBACK, FrameInfo, Rgn, RgnType
 
 __all__ = ["BufferFrame", "ContStatus", "PvcamLibrary"]
 
 log = logging.getLogger(__name__)
-
-_u16p, _i16p, _u32p = POINTER(c_uint16), POINTER(c_int16), POINTER(c_uint32)
-_rgnp, _infop, _voidpp = POINTER(RgnType), POINTER(FrameInfo), POINTER(c_void_p)
-
-#: name -> (restype, argtypes), exactly the C signatures of reference §0.
-PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
-    "pl_pvcam_get_ver": (rs_bool, [_u16p]),
-    "pl_pvcam_init": (rs_bool, []),
-    "pl_pvcam_uninit": (rs_bool, []),
-    "pl_cam_get_total": (rs_bool, [_i16p]),
-    "pl_cam_get_name": (rs_bool, [c_int16, c_char_p]),
-    "pl_cam_open": (rs_bool, [c_char_p, _i16p, c_int16]),
-    "pl_cam_close": (rs_bool, [c_int16]),
-    "pl_cam_register_callback_ex3": (rs_bool, [c_int16, c_int32, c_void_p, c_void_p]),
-    "pl_cam_deregister_callback": (rs_bool, [c_int16, c_int32]),
-    "pl_error_code": (c_int16, []),
-    "pl_error_message": (rs_bool, [c_int16, c_char_p]),
-    "pl_get_param": (rs_bool, [c_int16, c_uint32, c_int16, c_void_p]),
-    "pl_set_param": (rs_bool, [c_int16, c_uint32, c_void_p]),
-    "pl_get_enum_param": (
-        rs_bool,
-        [c_int16, c_uint32, c_uint32, POINTER(c_int32), c_char_p, c_uint32],
-    ),
-    "pl_enum_str_length": (rs_bool, [c_int16, c_uint32, c_uint32, _u32p]),
-    "pl_exp_setup_seq": (
-        rs_bool,
-        [c_int16, c_uint16, c_uint16, _rgnp, c_int16, c_uint32, _u32p],
-    ),
-    "pl_exp_start_seq": (rs_bool, [c_int16, c_void_p]),
-    "pl_exp_finish_seq": (rs_bool, [c_int16, c_void_p, c_int16]),
-    "pl_exp_setup_cont": (
-        rs_bool,
-        [c_int16, c_uint16, _rgnp, c_int16, c_uint32, _u32p, c_int16],
-    ),
-    "pl_exp_start_cont": (rs_bool, [c_int16, c_void_p, c_uint32]),
-    "pl_exp_get_latest_frame": (rs_bool, [c_int16, _voidpp]),
-    "pl_exp_get_latest_frame_ex": (rs_bool, [c_int16, _voidpp, _infop]),
-    "pl_exp_get_oldest_frame": (rs_bool, [c_int16, _voidpp]),
-    "pl_exp_get_oldest_frame_ex": (rs_bool, [c_int16, _voidpp, _infop]),
-    "pl_exp_unlock_oldest_frame": (rs_bool, [c_int16]),
-    "pl_exp_check_status": (rs_bool, [c_int16, _i16p, _u32p]),
-    "pl_exp_check_cont_status": (rs_bool, [c_int16, _i16p, _u32p, _u32p]),
-    "pl_exp_check_cont_status_ex": (rs_bool, [c_int16, _i16p, _u32p, _u32p, _infop]),
-    "pl_exp_trigger": (rs_bool, [c_int16, _u32p, c_uint32]),
-    "pl_exp_stop_cont": (rs_bool, [c_int16, c_int16]),
-    "pl_exp_abort": (rs_bool, [c_int16, c_int16]),
-}
-
-#: Functions that return a value rather than a PV_OK/PV_FAIL flag.
-_NOT_CHECKED = frozenset({"pl_error_code"})
 
 UINT32_MAX = 0xFFFFFFFF
 
@@ -147,7 +86,7 @@ class BufferFrame:
         return f"BufferFrame(number={self.number}, offset={self.offset}, nbytes={self.data.nbytes})"
 
 
-class PvcamLibrary:
+class PvcamLibrary(ParamAccess):
     """One loaded PVCAM library and the Pythonic face of its C API.
 
     Get it with :meth:`load`; the same path gives the same object, so init/uninit reference
@@ -159,27 +98,14 @@ class PvcamLibrary:
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, cdll: ctypes.CDLL, path: str | os.PathLike[str]) -> None:
-        self._lib = cdll
-        self.path = Path(path)
-        self._functions: dict[str, Any] = {}
-        self.missing_functions: list[str] = []
-        for name, (restype, argtypes) in PROTOTYPES.items():
-            try:
-                function = getattr(cdll, name)
-            except AttributeError:
-                self.missing_functions.append(name)
-                continue
-            function.restype = restype
-            function.argtypes = argtypes
-            self._functions[name] = function
+        super().__init__(cdll, path)
         self._lock = threading.RLock()
         self._init_count = 0
         self._callbacks: dict[tuple[int, int], Any] = {}
         self._buffers: dict[int, tuple[np.ndarray, int]] = {}
         self._frame_bytes: dict[int, int] = {}
-        self._types: dict[tuple[int, int], int] = {}
 
-    # ---- loading and raw calls -----------------------------------------------------------------
+    # ---- loading -------------------------------------------------------------------------------
 
     @classmethod
     def load(
@@ -199,42 +125,6 @@ class PvcamLibrary:
 
     def __repr__(self) -> str:
         return f"PvcamLibrary({str(self.path)!r}, initialized={self.initialized})"
-
-    def _function(self, name: str) -> Any:
-        try:
-            return self._functions[name]
-        except KeyError:
-            raise PvcamError(
-                f"{name} is not exported by {self.path}",
-                function=name,
-                hint="This PVCAM is older than labkit needs; install PVCAM 3.8 or newer",
-            ) from None
-
-    def call(self, name: str, *args: Any, describe: str | None = None) -> Any:
-        """Call the C function ``name``; raise :class:`PvcamError` when it returns PV_FAIL."""
-        result = self._function(name)(*args)
-        if name in _NOT_CHECKED or result:
-            return result
-        raise self.last_error(name, describe)
-
-    def last_error(self, function: str, describe: str | None = None) -> PvcamError:
-        """The error PVCAM recorded for the call to ``function`` that just failed."""
-        code = int(self._function("pl_error_code")())
-        text = self.error_message(code)
-        return PvcamError(
-            f"{function} failed: {text}",
-            function=function,
-            code=code,
-            pvcam_message=text,
-            command=describe or function,
-            resource=str(self.path),
-        )
-
-    def error_message(self, code: int) -> str:
-        """PVCAM's text for an error code (ends with the code's name in parentheses)."""
-        buffer = ctypes.create_string_buffer(ERROR_MSG_LEN + 1)
-        self._function("pl_error_message")(code, buffer)
-        return buffer.value.decode("utf-8", "replace")
 
     # ---- library -------------------------------------------------------------------------------
 
@@ -316,180 +206,8 @@ class PvcamLibrary:
             for key in [k for k in table if hcam is None or k[0] == hcam]:
                 del table[key]
         for cam_table in (self._buffers, self._frame_bytes):
-            for key in [k for k in cam_table if hcam is None or k == hcam]:
-                del cam_table[key]
-
-    # ---- parameters ----------------------------------------------------------------------------
-
-    def _get_raw(self, hcam: int, param_id: int, attr: int, storage: Any) -> None:
-        self.call(
-            "pl_get_param",
-            hcam,
-            param_id,
-            attr,
-            storage,
-            describe=f"pl_get_param({hcam}, {_param_name(param_id)}, {Attr(attr).name})",
-        )
-
-    def _get_small(self, hcam: int, param_id: int, attr: int, ctype: Any) -> Any:
-        storage = (ctypes.c_uint8 * STORAGE_BYTES)()
-        self._get_raw(hcam, param_id, attr, storage)
-        return ctype.from_buffer_copy(storage, 0).value
-
-    def is_available(self, hcam: int, param_id: int) -> bool:
-        """``ATTR_AVAIL``: whether the camera has this parameter in its current configuration."""
-        return bool(self._get_small(hcam, param_id, Attr.AVAIL, rs_bool))
-
-    def access(self, hcam: int, param_id: int) -> Access | int:
-        """``ATTR_ACCESS`` of an available parameter."""
-        value = self._get_small(hcam, param_id, Attr.ACCESS, c_uint16)
-        try:
-            return Access(value)
-        except ValueError:
-            return value
-
-    def param_type(self, hcam: int, param_id: int) -> int:
-        """The C type of the parameter's values (``ATTR_TYPE``, with documented corrections)."""
-        key = (hcam, int(param_id))
-        cached = self._types.get(key)
-        if cached is None:
-            announced = self._get_small(hcam, param_id, Attr.TYPE, c_uint16)
-            cached = self._types[key] = value_type(int(param_id), announced)
-        return cached
-
-    def _require_available(self, hcam: int, param_id: int, function: str) -> None:
-        if not self.is_available(hcam, param_id):
-            raise ParamNotAvailable(
-                f"{_param_name(param_id)} is not available on this camera in its current "
-                "configuration",
-                function=function,
-                resource=str(self.path),
-            )
-
-    def get_param(self, hcam: int, param_id: int, attr: Attr | int = Attr.CURRENT) -> Any:
-        """Read one attribute, as the Python type that matches the parameter's C type.
-
-        CURRENT/DEFAULT/MIN/MAX/INCREMENT give the value type (int, float, bool, str or
-        :class:`Rgn`); COUNT an int; TYPE a type code; ACCESS an :class:`Access`; AVAIL and
-        LIVE a bool. Raises :class:`ParamNotAvailable` for a parameter the camera lacks.
-        """
-        attr = Attr(attr)
-        if attr == Attr.AVAIL:
-            return self.is_available(hcam, param_id)
-        self._require_available(hcam, param_id, "pl_get_param")
-        if attr == Attr.ACCESS:
-            return self.access(hcam, param_id)
-        if attr == Attr.TYPE:
-            return self.param_type(hcam, param_id)
-        if attr == Attr.LIVE:
-            return bool(self._get_small(hcam, param_id, attr, rs_bool))
-        if attr == Attr.COUNT:
-            return self._get_small(hcam, param_id, attr, c_uint32)
-        type_code = self.param_type(hcam, param_id)
-        if type_code == ParamType.CHAR_PTR:
-            # ATTR_COUNT is the buffer length a string parameter needs.
-            length = self._get_small(hcam, param_id, Attr.COUNT, c_uint32)
-            storage: Any = ctypes.create_string_buffer(max(length, 1) + 1)
-        else:
-            storage = (ctypes.c_uint8 * STORAGE_BYTES)()
-        self._get_raw(hcam, param_id, attr, storage)
-        value = decode(type_code, storage)
-        if attr == Attr.INCREMENT and type_code == ParamType.BOOLEAN:
-            return int(value)  # a step, not a truth value
-        return value
-
-    def set_param(self, hcam: int, param_id: int, value: Any) -> None:
-        """Write a parameter's value; an enumeration also accepts one of its names.
-
-        Checks availability and access first, so a read-only parameter fails with
-        :class:`ParamReadOnly` before anything reaches the camera; PVCAM validates the value.
-        """
-        self._require_available(hcam, param_id, "pl_set_param")
-        access = self.access(hcam, param_id)
-        if access not in (Access.READ_WRITE, Access.WRITE_ONLY):
-            raise ParamReadOnly(
-                f"{_param_name(param_id)} is read-only",
-                function="pl_set_param",
-                resource=str(self.path),
-            )
-        type_code = self.param_type(hcam, param_id)
-        if type_code == ParamType.ENUM and isinstance(value, str):
-            value = self.enum_value(hcam, param_id, value)
-        c_value = encode(type_code, value)
-        self.call(
-            "pl_set_param",
-            hcam,
-            param_id,
-            ctypes.byref(c_value),
-            describe=f"pl_set_param({hcam}, {_param_name(param_id)}, {value!r})",
-        )
-
-    def enum_items(self, hcam: int, param_id: int) -> list[EnumItem]:
-        """Values and names of an enumerated parameter, in the camera's order."""
-        self._require_available(hcam, param_id, "pl_get_enum_param")
-        items = []
-        for index in range(self.get_param(hcam, param_id, Attr.COUNT)):
-            length = c_uint32()
-            self.call(
-                "pl_enum_str_length",
-                hcam,
-                param_id,
-                index,
-                ctypes.byref(length),
-                describe=f"pl_enum_str_length({hcam}, {_param_name(param_id)}, {index})",
-            )
-            text = ctypes.create_string_buffer(max(length.value, 1))
-            value = c_int32()
-            self.call(
-                "pl_get_enum_param",
-                hcam,
-                param_id,
-                index,
-                ctypes.byref(value),
-                text,
-                max(length.value, 1),
-                describe=f"pl_get_enum_param({hcam}, {_param_name(param_id)}, {index})",
-            )
-            items.append(EnumItem(value.value, text.value.decode("utf-8", "replace")))
-        return items
-
-    def enum_value(self, hcam: int, param_id: int, name: str) -> int:
-        """The value of the enumeration item called ``name`` (case-insensitive)."""
-        items = self.enum_items(hcam, param_id)
-        for item in items:
-            if item.name.casefold() == name.casefold():
-                return item.value
-        raise ChoiceError(
-            f"{name!r} is not one of {_param_name(param_id)}'s values "
-            f"({', '.join(repr(i.name) for i in items)})",
-            value=name,
-            limit=[i.name for i in items],
-        )
-
-    def param_info(self, hcam: int, param_id: int) -> ParamInfo:
-        """All attributes of one parameter; refused attributes are recorded, not raised."""
-        if not self.is_available(hcam, param_id):
-            return ParamInfo(int(param_id), available=False)
-        info = ParamInfo(int(param_id), available=True)
-        info.type = self.param_type(hcam, param_id)
-        info.access = self.access(hcam, param_id)
-        scalar = info.type not in (ParamType.CHAR_PTR, ParamType.RGN_TYPE)
-        wanted = {
-            Attr.LIVE: "live",
-            Attr.COUNT: "count",
-            Attr.CURRENT: "current",
-            Attr.DEFAULT: "default",
-        }
-        if scalar:
-            wanted |= {Attr.MIN: "minimum", Attr.MAX: "maximum", Attr.INCREMENT: "increment"}
-        for attr, field_name in wanted.items():
-            try:
-                setattr(info, field_name, self.get_param(hcam, param_id, attr))
-            except PvcamError as exc:
-                info.errors[attr] = exc
-        if info.type == ParamType.ENUM:
-            info.items = self.enum_items(hcam, param_id)
-        return info
+            for cam in [k for k in cam_table if hcam is None or k == hcam]:
+                del cam_table[cam]
 
     # ---- acquisition setup ---------------------------------------------------------------------
 
@@ -665,7 +383,7 @@ class PvcamLibrary:
         """How a continuous acquisition stands: status, bytes of this pass, passes, and with
         ``pl_exp_check_cont_status_ex`` (when the library has it) the newest frame's number."""
         status, arrived, passes = c_int16(), c_uint32(), c_uint32()
-        if "pl_exp_check_cont_status_ex" in self._functions:
+        if self.exports("pl_exp_check_cont_status_ex"):
             info = FrameInfo()
             self.call(
                 "pl_exp_check_cont_status_ex",
@@ -690,7 +408,7 @@ class PvcamLibrary:
     def _frame(self, hcam: int, name: str) -> BufferFrame:
         pointer = c_void_p()
         info: FrameInfo | None = None
-        if f"{name}_ex" in self._functions:
+        if self.exports(f"{name}_ex"):
             info = FrameInfo()
             self.call(f"{name}_ex", hcam, ctypes.byref(pointer), ctypes.byref(info))
         else:
@@ -784,10 +502,3 @@ class PvcamLibrary:
         )
         with self._lock:
             self._callbacks.pop((hcam, int(event)), None)
-
-
-def _param_name(param_id: int) -> str:
-    try:
-        return f"PARAM_{Param(param_id).name}"
-    except ValueError:
-        return f"0x{int(param_id):08X}"

@@ -156,7 +156,7 @@ class PvcamCamera(CameraInstrument):
         return self.description, self.controls
 
     def _pvcam(self) -> PvcamLink:
-        return self.link  # type: ignore[no-any-return]
+        return self.link
 
     @property
     def handle(self) -> int | None:
@@ -448,7 +448,7 @@ class PvcamCamera(CameraInstrument):
                 return None  # more than PVCAM takes in one sequence: collect live frames
             raise
         wait = self._default_timeout(frames) if timeout is None else float(timeout)
-        buffer = link.library.new_buffer(decoder.frame_bytes, frames)  # type: ignore[union-attr]
+        buffer = PvcamLibrary.new_buffer(decoder.frame_bytes, frames)
         signals = Signals()
         self._signals = signals
         try:
@@ -566,7 +566,7 @@ class PvcamCamera(CameraInstrument):
                 limit=most,
                 hint=f"Set buffer_frames to at most {most}",
             )
-        buffer = link.library.new_buffer(decoder.frame_bytes, slots)  # type: ignore[union-attr]
+        buffer = PvcamLibrary.new_buffer(decoder.frame_bytes, slots)
         signals = Signals()
         live = LiveAcquisition(
             link=link,

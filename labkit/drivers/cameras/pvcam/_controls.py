@@ -74,7 +74,7 @@ class PvcamControls:
         return self.description.sensor_shape
 
     def link(self) -> PvcamLink:
-        return self.camera.link  # type: ignore[no-any-return]
+        return self.camera.link
 
     def read_param(self, param: int, attr: Attr = Attr.CURRENT, default: Any = _MISSING) -> Any:
         """A parameter's value; ``default`` if the camera refuses it (when one is given)."""
@@ -331,7 +331,8 @@ class PvcamControls:
 
     def set_roi_coordinates(self, value: str) -> None:
         self.same_frames(coordinates=value)
-        self.coordinates = value  # type: ignore[assignment]  # the live thread reads it per frame
+        # The setting's choices are the two Coordinates; the live thread reads it per frame.
+        self.coordinates = value  # type: ignore[assignment]  # a str checked against the choices
 
     def get_metadata(self) -> bool:
         return bool(self.link().read_param(Param.METADATA_ENABLED))

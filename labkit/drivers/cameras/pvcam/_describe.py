@@ -297,7 +297,9 @@ def _speed_table(link: PvcamLink, host_formats: bool) -> tuple[Port, ...]:
                 low = _try(link, Param.GAIN_INDEX, Attr.MIN, 1) if can_gain else None
                 high = _try(link, Param.GAIN_INDEX, Attr.MAX, low) if can_gain else None
                 step = _try(link, Param.GAIN_INDEX, Attr.INCREMENT, 1) or 1
-                indices = range(low, high + 1, step) if low is not None else [1]
+                indices = (
+                    range(low, high + 1, step) if low is not None and high is not None else [1]
+                )
                 for gain in indices:
                     if can_gain and len(indices) > 1:
                         link.write_param(Param.GAIN_INDEX, gain)

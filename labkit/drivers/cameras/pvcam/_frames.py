@@ -196,7 +196,8 @@ class FrameDecoder:
             entry.update(_ext_md(lambda roi=roi: roi.ext_md))
             if roi.timestamp_bor_ps is not None:
                 entry["timestamp_bor_s"] = roi.timestamp_bor_ps * _PS
-                entry["timestamp_eor_s"] = roi.timestamp_eor_ps * _PS  # type: ignore[operator]
+            if roi.timestamp_eor_ps is not None:
+                entry["timestamp_eor_s"] = roi.timestamp_eor_ps * _PS
             rois.append(entry)
         header = {
             "frame_nr": decoded.frame_nr,

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 
 from labkit.native import Rgn
 
@@ -38,7 +39,7 @@ class RgnType(ctypes.Structure):
     ]
 
     @classmethod
-    def from_region(cls, region: Rgn | tuple[int, int, int, int, int, int]) -> RgnType:
+    def from_region(cls, region: Rgn | Sequence[int]) -> RgnType:
         """Build from a :class:`Rgn` or any six-tuple in PVCAM's field order."""
         return cls(*(int(v) for v in region))
 
