@@ -90,7 +90,7 @@ def _side_effect_of(name: str) -> Callable[[Any], str | None]:
     (a meter's function follows its settings): looking here leaves it unread, as there."""
 
     def side_effect(instrument: Any) -> str | None:
-        return instrument.server_side_effect(name)  # type: ignore[no-any-return]
+        return instrument.server_side_effect(name)
 
     return side_effect
 

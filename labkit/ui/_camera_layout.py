@@ -34,8 +34,9 @@ CONTRAST_MODES = {
 }
 
 
-class CameraLayout:
-    """Builds the camera view's widgets (a mixin of :class:`CameraView`)."""
+class CameraLayout(widgets.VBox):
+    """Builds the camera view's widgets (the base of :class:`CameraView`, whose handlers it
+    wires up)."""
 
     camera: Any
     parts: Any

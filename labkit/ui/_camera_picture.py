@@ -37,6 +37,37 @@ class CameraPicture:
     source: Any
     parts: Any
     accounting: Callable[[], str] | None
+    # The widgets CameraLayout builds, and the state CameraView keeps, that drawing updates.
+    picture: Any
+    figure: Any
+    bar_figure: Any
+    bar: Any
+    bar_axis: Any
+    bar_scale: Any
+    colormap_menu: Any
+    contrast_menu: Any
+    levels_slider: Any
+    live_button: Any
+    status: Any
+    counters: Any
+    hist: Any
+    hist_x: Any
+    hist_x_axis: Any
+    hist_y: Any
+    hist_y_axis: Any
+    level_lines: Any
+    x_axis: Any
+    x_scale: Any
+    y_axis: Any
+    y_scale: Any
+    _bar_images: list[Any]
+    _bar_index: int
+    _top: int
+    _region: Region | None
+    _levels: tuple[int, int] | None
+    _details_at: float
+    _stale_details: tuple[Any, ...] | None
+    _acquiring: Callable[[], bool | None]
 
     def _set_slider_range(self, top: int) -> None:
         top = int(top)
@@ -91,12 +122,12 @@ class CameraPicture:
             )
             self._fit(region)
             self._region = region
-        levels = tuple(int(v) for v in shown.levels)
+        levels = (int(shown.levels[0]), int(shown.levels[1]))
         # The colour bar, the levels, the histogram and the counters change a few times a
         # second at most: automatic levels jitter with every noisy frame, and axes and text
         # re-laid out at video rate cost the browser more than the image itself.
         now = self.channel.clock()
-        shown_details = (frame, mono.shape, shown.factor, counts, edges, levels, top)
+        shown_details = (frame, (height, width), shown.factor, counts, edges, levels, top)
         if details or now - self._details_at >= DETAILS_INTERVAL:
             self._details_at = now
             self._stale_details = None

@@ -18,8 +18,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets as widgets
-
 from labkit.core import Region
 from labkit.ui._camera_layout import CONTRAST_MODES, SHRINK_MODES, CameraLayout
 from labkit.ui._camera_picture import DETAILS_INTERVAL, CameraPicture
@@ -72,7 +70,7 @@ def _contrast_label(contrast: Any) -> str:
     return "manual"
 
 
-class CameraView(CameraLayout, CameraPicture, RoiDrawing, widgets.VBox):
+class CameraView(CameraLayout, CameraPicture, RoiDrawing):
     """The live image of one camera, its controls and its counters."""
 
     def __init__(
