@@ -58,7 +58,8 @@ class RemoteCamera(RemoteInstrument):
     """Frames the server's camera made that never reached this client (its viewer rate)."""
     stopped_by: str
 
-    def _camera_init(self) -> None:
+    def init_camera_state(self) -> None:
+        """The camera's own state (once, when a remote instrument turns out to be one)."""
         self.broadcaster = FrameBroadcaster()
         self.frames_missed = 0
         self.stopped_by = ""
@@ -126,6 +127,8 @@ class RemoteCamera(RemoteInstrument):
             return
         if frame is None:
             return
+        if self._sensor == (0, 0):  # a server that did not list it: the frames say
+            self._sensor = sensor_shape_of(fields) or self._sensor
         self._count(frame)
         self.broadcaster.publish(frame)
 
@@ -136,8 +139,6 @@ class RemoteCamera(RemoteInstrument):
         self._last_number = frame.number
         if len(frame.regions) == 1:
             self._last_region = frame.regions[0]
-        if self._sensor == (0, 0) and frame.pixels.ndim >= 2:  # a server that did not say
-            self._sensor = (int(frame.pixels.shape[0]), int(frame.pixels.shape[1]))
 
     def _lose(self, error: ConnectionLost) -> None:
         self.set_trait("acquiring", False)
@@ -248,4 +249,4 @@ def become_camera(instrument: RemoteInstrument) -> None:
     camera: Any = instrument
     for trait in RemoteCamera.class_own_traits().values():
         trait.instance_init(camera)
-    camera._camera_init()
+    camera.init_camera_state()
