@@ -1,157 +1,353 @@
-"""Streaming 2048×2048 uint16 frames into a run store vs a raw sequential write of the same bytes.
+"""Camera frames to disk: a run's ``CameraStream`` beside a plain writer, zarr's store and ``dd``.
 
-A synthetic camera (labkit's Camera protocol, frames published from its own thread) publishes
-the next frame as soon as the stream's queue has room, so the stream is limited only by how
-fast labkit writes — one frame per Zarr chunk, uncompressed, from the stream's own thread —
-and no frame is dropped. The comparison writes the same bytes with ``file.write`` to one file
-in the same folder.
+The question: does a run keep every frame a camera delivers while the disk can take it, and
+say exactly which it could not keep? A synthetic camera (labkit's Camera protocol, frames
+published from its own thread, pixels from a small pool so the source costs no CPU) publishes
+2048 × 2048 uint16 frames (8.4 MB) either **paced** — at 0.25, 0.5, 1 and 2 GB/s by default,
+on an absolute schedule like a real camera's clock (late frames are published in a burst, never
+skipped) — or **unpaced** (the next frame as soon as the consumer's queue has room).
 
-fsync policy: neither side fsyncs per frame; each timing ends with ``os.sync()``, so what is
-compared is bytes on the disk, not in the page cache. A virtual machine's disk speed wanders
-from one second to the next, so the runs are interleaved, and both the median of the paired
-ratios and the best of each side are printed (noise only ever slows a write down). (Without the sync the raw write of one
-big file lands in the page cache at memory speed, while one file per frame costs the kernel a
-new inode each time: that compares page-cache bookkeeping, not disks.)
+Each measurement is paired within a repeat with, in a random order and on the same source:
 
-Run: ``python benchmarks/bench_frame_stream.py [--frames 200] [--root DIR]``
+- ``plain``: a Python thread taking frames off a queue and writing one file per frame
+  (``open(..., "wb").write(pixels)``), with as many frames of buffering as the run has
+  (its queue plus its disk backlog);
+- ``zarr``: the same loop calling zarr's ``LocalStore.set`` with each frame's bytes;
+- ``dd`` (unpaced only): ``dd`` copying a file of the same bytes (cached in memory) to the disk.
+
+Every timing ends with ``os.sync()``, so bytes are on the disk, not in the page cache. Paced,
+the figure is frames stored and lost (a run also says where: driver, queue, disk — and the
+count is checked against the source's own count); unpaced, MB/s and each writer's ratio to
+``plain``. A virtual machine's disk wanders from one second to the next: look at the medians
+of the *paired* ratios and at the spread (min–max) over the repeats.
+
+Run: ``python benchmarks/bench_frame_stream.py [--repeats 5] [--rates 0.25,0.5,1,2]
+[--frames 120] [--seconds 1.5] [--root DIR] [--compression lz4]``
+
+``--compression lz4`` stores the run's frames with Blosc lz4 + bitshuffle (the other writers
+stay uncompressed): the rates then compare bytes delivered by the camera per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import resource
 import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import labkit
-from labkit.core import Frame, FrameBroadcaster
+from labkit.core import Frame, FrameBroadcaster, FrameQueue, StreamClosed
 from labkit.runs import CameraStream
+from labkit.runs._frame_writer import backlog_slots
 
 SHAPE = (2048, 2048)
+FRAME_BYTES = 2 * SHAPE[0] * SHAPE[1]
+QUEUE = 64  # CameraStream's default queue
+WRITERS = ("plain", "zarr", "labkit")
 
 
-class FastCamera:
-    """Publishes a frame whenever its subscribers' queues have room (a source as fast as the
-    consumer, which never makes it drop)."""
+class PacedCamera:
+    """Publishes ``count`` frames at ``rate`` bytes/s (None: whenever every queue has room)."""
 
-    def __init__(self) -> None:
+    def __init__(self, count: int, rate: float | None, pixels: list[np.ndarray]) -> None:
         self.name = "cam"
-        self._pixels = [
-            np.random.default_rng(i).integers(0, 4096, SHAPE, dtype=np.uint16) for i in range(4)
-        ]
+        self.count = count
+        self.fps = None if rate is None else rate / FRAME_BYTES
+        self._pixels = pixels
         self._broadcaster = FrameBroadcaster()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.done = threading.Event()
 
     @property
-    def sensor_shape(self):
+    def sensor_shape(self) -> tuple[int, int]:
         return SHAPE
 
     @property
     def acquiring(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def snap(self, timeout=None):
+    @property
+    def frame_rate(self) -> float:
+        return self.fps or 0.0
+
+    def snap(self, timeout: float | None = None) -> Frame:
         return Frame(self._pixels[0], 1, time.time())
 
     def start(self) -> None:
         self._stop.clear()
+        self._broadcaster.start()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        start = time.perf_counter()
         number = 0
-        while not self._stop.is_set():
-            queues = list(self._broadcaster._queues)
-            if any(len(q) >= q.maxsize for q in queues):
-                time.sleep(0.0005)
-                continue
+        while number < self.count and not self._stop.is_set():
+            if self.fps is None:
+                if any(len(q) >= q.maxsize for q in list(self._broadcaster._queues)):
+                    time.sleep(0.0002)
+                    continue
+            else:
+                due = start + number / self.fps
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
             number += 1
             pixels = self._pixels[number % len(self._pixels)]
-            self._broadcaster.publish(Frame(pixels, number, time.time(), number * 0.01, 1e-3))
+            self._broadcaster.publish(Frame(pixels, number, time.time(), number * 1e-3, 1e-3))
+        self.done.set()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
 
-    def subscribe(self, maxsize=8):
+    def subscribe(self, maxsize: int = 8) -> FrameQueue:
         return self._broadcaster.subscribe(maxsize)
 
-    def unsubscribe(self, queue) -> None:
+    def unsubscribe(self, queue: FrameQueue) -> None:
         self._broadcaster.unsubscribe(queue)
 
 
-def raw_write(folder: Path, frames: int, sync: bool) -> float:
-    pixels = np.random.default_rng(9).integers(0, 4096, SHAPE, dtype=np.uint16)
-    target = folder / "raw.bin"
+def _faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _synced(folder: Path, job: Callable[[], tuple[int, int]]) -> dict[str, Any]:
+    """Run ``job`` (→ stored, lost), sync the disk, time it all; then clean ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.sync()
+    faults = _faults()
     start = time.perf_counter()
-    with open(target, "wb") as handle:
-        for _ in range(frames):
+    stored, lost = job()
+    os.sync()
+    elapsed = time.perf_counter() - start
+    faults = _faults() - faults
+    shutil.rmtree(folder)
+    os.sync()
+    return {
+        "stored": stored,
+        "lost": lost,
+        "rate": stored * FRAME_BYTES / elapsed,
+        "faults": faults / max(1, stored),
+    }
+
+
+def loop_writer(camera: PacedCamera, depth: int, write: Callable[[int, Any], None]) -> tuple:
+    """A thread-free loop: take frames off a queue of ``depth`` and ``write`` each one."""
+    queue = camera.subscribe(depth)
+    camera.start()
+    stored = 0
+    try:
+        while True:
+            try:
+                frame = queue.get(timeout=0.05)
+            except TimeoutError:
+                if camera.done.is_set() and not len(queue):
+                    break
+                continue
+            except StreamClosed:
+                break
+            write(stored, frame.pixels)
+            stored += 1
+    finally:
+        camera.stop()
+        camera.unsubscribe(queue)
+    return stored, camera.count - stored
+
+
+def plain(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
+    def write(i: int, pixels: Any) -> None:
+        with open(folder / f"f{i}", "wb") as handle:
             handle.write(pixels)
-    if sync:
-        os.sync()
-    elapsed = time.perf_counter() - start
-    target.unlink()
-    os.sync()
-    return frames * pixels.nbytes / elapsed
+
+    return _synced(folder, lambda: loop_writer(camera, depth, write))
 
 
-def stream(folder: Path, frames: int, sync: bool) -> tuple[float, int]:
-    camera = FastCamera()
-    root = folder / "runs"
-    start = time.perf_counter()
-    run = labkit.run(CameraStream(camera, frames=frames, queue_size=16), data_root=root)
-    run.wait()
-    if sync:
-        os.sync()
-    elapsed = time.perf_counter() - start
-    dropped = next(e["dropped"] for e in run.attrs["events"] if e["event"] == "camera stream")
-    shutil.rmtree(root)
-    os.sync()
-    return frames * 2 * SHAPE[0] * SHAPE[1] / elapsed, dropped
+def zarr_store(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+    from zarr.storage import LocalStore
+
+    store = LocalStore(str(folder))
+    buffers = default_buffer_prototype().buffer
+
+    def write(i: int, pixels: Any) -> None:
+        sync(store.set(f"c.{i}.0.0", buffers.from_array_like(pixels.reshape(-1).view(np.uint8))))
+
+    return _synced(folder, lambda: loop_writer(camera, depth, write))
+
+
+COMPRESSION: str | None = None  # --compression: the run's frames compressed (lz4, zstd)
+
+
+def labkit_run(folder: Path, camera: PacedCamera, seconds: float | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def job() -> tuple[int, int]:
+        options: dict[str, Any] = {"queue_size": QUEUE, "compression": COMPRESSION}
+        if seconds is None:
+            step = CameraStream(camera, frames=camera.count, **options)
+        else:  # the source stops after its frames; the stream ends a while later
+            step = CameraStream(camera, duration=seconds, **options)
+        run = labkit.run(step, data_root=folder)
+        run.wait()
+        accounting = run.attrs["frames"]["cam"]
+        out.update(accounting)
+        return accounting["stored"], camera.count - accounting["stored"]
+
+    result = _synced(folder, job)
+    result["lost_in"] = out.get("lost_in", {})
+    result["accounted"] = out.get("stored", 0) + out.get("lost", 0)
+    return result
+
+
+def dd(folder: Path, source: Path, count: int) -> dict[str, Any]:
+    def job() -> tuple[int, int]:
+        subprocess.run(
+            [
+                "dd",
+                f"if={source}",
+                f"of={folder / 'dd.bin'}",
+                f"bs={FRAME_BYTES}",
+                f"count={count}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return count, 0
+
+    return _synced(folder, job)
+
+
+def spread(values: list[float], scale: float = 1.0, fmt: str = "{:.0f}") -> str:
+    med = fmt.format(statistics.median(values) / scale)
+    return f"{med} [{fmt.format(min(values) / scale)}–{fmt.format(max(values) / scale)}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=120, help="frames per unpaced measurement")
+    parser.add_argument("--seconds", type=float, default=1.5, help="seconds per paced measurement")
+    parser.add_argument("--rates", default="0.25,0.5,1,2", help="paced rates in GB/s ('' for none)")
     parser.add_argument("--root", help="folder on the disk to test (default: a temp folder)")
+    parser.add_argument("--compression", help="the run's frames compressed: lz4 (bitshuffle), zstd")
     args = parser.parse_args()
+    global COMPRESSION
+    COMPRESSION = args.compression
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    pixels = [np.random.default_rng(i).integers(0, 4096, SHAPE, dtype=np.uint16) for i in range(4)]
     with tempfile.TemporaryDirectory(dir=args.root) as name:
-        folder = Path(name)
-        frame_mb = 2 * SHAPE[0] * SHAPE[1] / 1e6
+        base = Path(name)
+        source = base / "source.bin"
+        with open(source, "wb") as handle:
+            for i in range(args.frames):
+                handle.write(pixels[i % len(pixels)])
+        os.sync()
         print(
-            f"{args.frames} frames of 2048×2048 uint16 ({args.frames * frame_mb:.0f} MB) "
-            f"in {folder}, median of {args.repeats}"
+            f"2048×2048 uint16 frames ({FRAME_BYTES / 1e6:.1f} MB) in {base}; "
+            f"{args.repeats} repeats, writers in a random order within each; "
+            "median [min–max] over the repeats"
         )
-        raws, ours, ratios, dropped = [], [], [], 0
+        results: dict[str, list[dict[str, Any]]] = {}
+        # Warm-up, not counted: the first run after start-up imports zarr and the run
+        # machinery and fills the allocator's arenas; its faults per frame are shown apart.
+        first = labkit_run(base / "runs", PacedCamera(8, None, pixels), None)
+        plain(base / "plain", PacedCamera(8, None, pixels), QUEUE)
+        zarr_store(base / "zarr", PacedCamera(8, None, pixels), QUEUE)
+        print(
+            f"first labkit run after start-up (imports included): "
+            f"{first['faults'] * 8:.0f} minor faults for 8 frames"
+        )
+
+        def measure(key: str, function: Callable[[], dict[str, Any]]) -> None:
+            results.setdefault(key, []).append(function())
+
         for _ in range(args.repeats):
-            # Interleaved, so both see the same (virtual) disk mood; paired ratios.
-            raws.append(raw_write(folder, args.frames, True))
-            rate, lost = stream(folder, args.frames, True)
-            ours.append(rate)
-            dropped = max(dropped, lost)
-            ratios.append(rate / raws[-1])
-        print(
-            f"  raw sequential write  median {statistics.median(raws) / 1e6:6.0f} MB/s,"
-            f" best {max(raws) / 1e6:6.0f} MB/s"
-        )
-        print(
-            f"  labkit camera stream  median {statistics.median(ours) / 1e6:6.0f} MB/s,"
-            f" best {max(ours) / 1e6:6.0f} MB/s"
-        )
-        print(
-            f"  ratio: median of the paired runs {statistics.median(ratios):.2f}, best to best "
-            f"{max(ours) / max(raws):.2f}   (pairs: {', '.join(f'{r:.2f}' for r in ratios)})"
-        )
-        print(f"  frames dropped by the stream's queue: {dropped}")
+            jobs: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+            for gbs in [None, *rates]:
+                rate = None if gbs is None else gbs * 1e9
+                count = (
+                    args.frames
+                    if gbs is None
+                    else max(12, round(rate * args.seconds / FRAME_BYTES))
+                )
+                fps = 0.0 if rate is None else rate / FRAME_BYTES
+                depth = QUEUE + backlog_slots(FRAME_BYTES, fps)
+                seconds = None if gbs is None else count / fps + 1.0
+                tag = "unpaced" if gbs is None else f"{gbs:g} GB/s"
+
+                def cam(count: int = count, rate: float | None = rate) -> PacedCamera:
+                    return PacedCamera(count, rate, pixels)
+
+                jobs += [
+                    (f"{tag}|plain", lambda d=depth, c=cam: plain(base / "plain", c(), d)),
+                    (f"{tag}|zarr", lambda d=depth, c=cam: zarr_store(base / "zarr", c(), d)),
+                    (f"{tag}|labkit", lambda s=seconds, c=cam: labkit_run(base / "runs", c(), s)),
+                ]
+                if gbs is None:
+                    jobs.append((f"{tag}|dd", lambda n=count: dd(base / "dd", source, n)))
+            # Pairs stay together (one rate's writers back to back), in a random order.
+            by_tag: dict[str, list[Any]] = {}
+            for key, job in jobs:
+                by_tag.setdefault(key.split("|")[0], []).append((key, job))
+            for group in by_tag.values():
+                random.shuffle(group)
+                for key, job in group:
+                    measure(key, job)
+            done = len(results["unpaced|plain"])
+            line = ", ".join(
+                f"{w} {results[f'unpaced|{w}'][-1]['rate'] / 1e6:.0f}"
+                for w in ("plain", "zarr", "dd", "labkit")
+            )
+            lost = "; ".join(
+                f"{g:g} GB/s "
+                + "/".join(str(results[f"{g:g} GB/s|{w}"][-1]["lost"]) for w in WRITERS)
+                for g in rates
+            )
+            print(f"repeat {done}: unpaced MB/s {line}; lost plain/zarr/labkit {lost}", flush=True)
+
+        print("\nunpaced (MB/s; ratio to plain paired within each repeat; minor faults/frame)")
+        plains = [r["rate"] for r in results["unpaced|plain"]]
+        for writer in ("plain", "zarr", "dd", "labkit"):
+            runs = results[f"unpaced|{writer}"]
+            rates_ = [r["rate"] for r in runs]
+            ratios = [r / p for r, p in zip(rates_, plains, strict=True)]
+            faults = [r["faults"] for r in runs]
+            print(
+                f"  {writer:7s} {spread(rates_, 1e6):>22s} MB/s   ratio {spread(ratios, 1, '{:.2f}'):>18s}"
+                f"   faults/frame {spread(faults, 1, '{:.1f}')}"
+            )
+        for gbs in rates:
+            tag = f"{gbs:g} GB/s"
+            count = results[f"{tag}|plain"][0]["stored"] + results[f"{tag}|plain"][0]["lost"]
+            print(f"\npaced {tag}: {count} frames per measurement (frames lost)")
+            for writer in ("plain", "zarr", "labkit"):
+                runs = results[f"{tag}|{writer}"]
+                lost = [r["lost"] for r in runs]
+                line = f"  {writer:7s} lost {spread(lost, 1, '{:.0f}'):>16s}   per repeat {lost}"
+                if writer == "labkit":
+                    stages = {
+                        s: [r["lost_in"].get(s, 0) for r in runs]
+                        for s in ("driver", "queue", "disk")
+                    }
+                    line += f"   where: {stages}"
+                    unaccounted = [count - r["accounted"] for r in runs]
+                    line += f"   unaccounted {unaccounted}"
+                print(line)
 
 
 if __name__ == "__main__":

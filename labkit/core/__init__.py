@@ -59,6 +59,7 @@ from labkit.core._instrument import Channel, Instrument
 from labkit.core._link import DeclaringLink, Link
 from labkit.core._message import MessageInstrument
 from labkit.core._moved import moved_names
+from labkit.core._numbers import FrameNumbers
 from labkit.core._registry import close_all, instruments
 from labkit.core._spec import TraitSpec
 from labkit.core._state import SettingState
@@ -84,6 +85,7 @@ __all__ = [
     "Frame",
     "FrameBroadcaster",
     "FrameFormatError",
+    "FrameNumbers",
     "FrameQueue",
     "FrameSource",
     "Handle",

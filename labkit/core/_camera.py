@@ -19,6 +19,8 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from labkit.core._numbers import FrameNumbers
+
 __all__ = [
     "Camera",
     "Frame",
@@ -109,7 +111,9 @@ class FrameQueue:
 
     Usable from threads (``get(timeout)``, ``for frame in queue``) and from asyncio
     (``await get_async()``, ``async for frame in queue``). ``dropped`` counts frames this
-    consumer lost; ``delivered`` those it received.
+    consumer lost; after :meth:`track_dropped`, ``dropped_numbers`` also says which (by the
+    camera's frame numbers: a run's accounting needs them, a live view does not).
+    ``delivered`` counts the frames it received.
     """
 
     def __init__(self, maxsize: int = 8) -> None:
@@ -122,6 +126,7 @@ class FrameQueue:
         self._closed = False
         self._error: BaseException | None = None
         self.dropped = 0
+        self.dropped_numbers: FrameNumbers | None = None
         self.delivered = 0
 
     # -- producer side (the camera's thread) ------------------------------------------------
@@ -132,11 +137,28 @@ class FrameQueue:
             if self._closed:
                 return
             if len(self._frames) >= self.maxsize:
-                self._frames.popleft()
-                self.dropped += 1
+                self._drop(self._frames.popleft())
             self._frames.append(frame)
             self._cond.notify_all()
             self._wake_async()
+
+    def track_dropped(self) -> FrameNumbers:
+        """Keep the numbers of the frames dropped from now on (``dropped_numbers``)."""
+        with self._cond:
+            if self.dropped_numbers is None:
+                self.dropped_numbers = FrameNumbers()
+            return self.dropped_numbers
+
+    def dropped_between(self, first: int, last: int) -> list[int]:
+        """Which of the frame numbers ``first..last`` this queue dropped (once tracked)."""
+        with self._cond:
+            numbers = self.dropped_numbers
+            return [] if numbers is None else numbers.between(first, last)
+
+    def _drop(self, frame: Frame) -> None:
+        self.dropped += 1
+        if self.dropped_numbers is not None:
+            self.dropped_numbers.add(int(frame.number))
 
     def close(self, error: BaseException | None = None) -> None:
         """No more frames; consumers get what is queued, then ``error`` or ``StreamClosed``."""
@@ -205,9 +227,9 @@ class FrameQueue:
                 if self._closed:
                     raise self._end()
                 return None
-            self.dropped += len(self._frames) - 1
             frame = self._frames.pop()
-            self._frames.clear()
+            while self._frames:
+                self._drop(self._frames.popleft())
             self.delivered += 1
             return frame
 

@@ -1,12 +1,14 @@
 """Camera steps: stream frames into the run, or snap one frame at each point of a scan.
 
 Any object following :class:`labkit.core.Camera` works. A stream subscribes its own bounded
-:class:`~labkit.core.FrameQueue` and writes frames from a thread of its own, one frame per
-Zarr chunk, uncompressed (unless ``compression=`` asks), straight to the store: the camera's
-thread never waits for the disk, and
-if the disk falls behind the oldest queued frames are dropped and counted (in the run's
-events), never the camera. Frame numbers, host and camera time stamps and exposures are
-stored as coordinates along the frame dimension.
+:class:`~labkit.core.FrameQueue`; its thread takes frames off it and hands them to a writer
+thread (:mod:`._frame_writer`) that stores them one frame per Zarr chunk, uncompressed (unless
+``compression=`` asks), straight from the frame's pixels. Neither the camera's thread nor the
+stream's ever waits for the disk. Every frame number the camera produced is either stored or
+listed as lost with the stage that lost it — in the driver, in the queue, at the disk (see
+:mod:`._ledger`) — in the run's attributes (``attrs["frames"][name]``), its ``camera stream``
+event and the step's ``ledger`` (for live views). Frame numbers, host and camera time stamps
+and exposures are stored as coordinates along the frame dimension.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ from labkit.core import (
     NotConnectedError,
     StreamClosed,
 )
-from labkit.runs._context import StepContext, seconds
+from labkit.runs._context import StepContext, seconds, whole_count
+from labkit.runs._frame_writer import FrameWriter, backlog_slots
+from labkit.runs._ledger import FrameLedger
 from labkit.runs._plan import PlanBuilder
 from labkit.store import Variable
 from labkit.store._variables import SPEC_DTYPES
 
 __all__ = ["CameraStream", "FrameStep", "Snap"]
+
+_NOTE_INTERVAL = 0.5
+"""Seconds between updates of the run's frame accounting while a stream runs."""
 
 
 @runtime_checkable
@@ -175,6 +182,8 @@ class CameraStream:
     arrived before the step subscribed are not recorded. ``no_frame_timeout`` fails the run if
     the camera goes silent. Frames are stored as their raw bytes; ``compression`` (``"lz4"``,
     ``"zstd"``, ``"gzip"``) trades CPU for space, frame by frame on the writing thread.
+    ``backlog`` is how many frames may wait for the disk (by default half a second of frames
+    at the camera's rate, within 512 MiB); beyond it frames are lost at the disk, and counted.
     """
 
     def __init__(
@@ -188,6 +197,7 @@ class CameraStream:
         start: bool = True,
         no_frame_timeout: Any = 10.0,
         compression: str | None = None,
+        backlog: int | None = None,
     ) -> None:
         _check_camera(camera)
         if frames is None and duration is None:
@@ -203,6 +213,12 @@ class CameraStream:
         self.start = start
         self.no_frame_timeout = seconds(no_frame_timeout, "no_frame_timeout")
         self.compression = compression
+        self.backlog = None if backlog is None else whole_count(backlog, "backlog")
+        if self.backlog == 0:
+            raise ConfigurationError(
+                "a camera stream's backlog holds at least one frame", hint="Give e.g. 8"
+            )
+        self.ledger: FrameLedger | None = None
 
     def prepare(self, plan: PlanBuilder) -> None:
         fixed = self.frames is not None and self.duration is None
@@ -214,18 +230,25 @@ class CameraStream:
     async def run(self, ctx: StepContext) -> None:
         camera = self.camera
         queue = camera.subscribe(self.queue_size)
+        track = getattr(queue, "track_dropped", None)
+        if callable(track):
+            track()  # the queue keeps the numbers it drops: the ledger says which were lost
+        fresh = self.start and not camera.acquiring  # then the camera numbers from 1
+        ledger = self.ledger = FrameLedger(queue, first=1 if fresh else None)
         started_here = False
         stop = threading.Event()
         try:
-            if self.start and not camera.acquiring:
+            if fresh:
                 await asyncio.to_thread(camera.start)
                 started_here = True
-            writing = asyncio.ensure_future(asyncio.to_thread(self._consume, ctx, queue, stop))
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(self._consume, ctx, queue, stop, ledger)
+            )
             try:
                 await asyncio.shield(writing)
             except asyncio.CancelledError:
                 stop.set()
-                await asyncio.wait([writing])  # let the last frame finish writing
+                await asyncio.wait([writing])  # let the frames taken finish writing
                 raise
         finally:
             camera.unsubscribe(queue)
@@ -234,72 +257,142 @@ class CameraStream:
                     await asyncio.to_thread(camera.stop)
                 except Exception as error:
                     ctx.event("camera stop failed", camera=self.name, error=repr(error))
+            accounting = ledger.as_attrs()
+            ctx.annotate("frames", self.name, accounting)
             ctx.event(
                 "camera stream",
                 camera=self.name,
                 delivered=queue.delivered,
                 dropped=queue.dropped,
+                stored=accounting["stored"],
+                lost=accounting["lost"],
+                lost_in=accounting["lost_in"],
+                summary=ledger.summary(),
             )
 
-    def _consume(self, ctx: StepContext, queue: Any, stop: threading.Event) -> int:
-        """On its own thread: take frames off the queue and write them, until done.
+    def _consume(
+        self, ctx: StepContext, queue: Any, stop: threading.Event, ledger: FrameLedger
+    ) -> int:
+        """On its own thread: take frames off the queue and hand them to the writer thread,
+        until done; returns how many were accepted for storing.
 
         The stream ending early fails the run: a camera closed mid-run (its queues end), or
         one that stopped acquiring with frames still wanted, is not a completed recording.
         """
         start = time.monotonic()
         deadline = None if self.duration is None else start + self.duration
-        last_frame = start
+        last_frame = last_note = start
+        writer: FrameWriter | None = None
         count = 0
         images: dict[str, Variable] | None = None
         seen_acquiring = bool(self.camera.acquiring)
         stopped_since: float | None = None
-        while not stop.is_set():
-            if self.frames is not None and count >= self.frames:
-                break
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
-            try:
-                frame = queue.get(timeout=wait)
-            except TimeoutError:
-                if time.monotonic() - last_frame > self.no_frame_timeout:
-                    raise InstrumentTimeout(
-                        f"no frame for {self.no_frame_timeout:g} s",
-                        instrument=getattr(self.camera, "name", self.name),
-                        hint="Check the camera's trigger and exposure settings",
-                    ) from None
-                acquiring = bool(self.camera.acquiring)
-                # A camera pausing itself (a region change) says so with an empty stopped_by.
-                paused = getattr(self.camera, "stopped_by", None) == ""
-                if (
-                    seen_acquiring
-                    and not acquiring
-                    and not paused
-                    and not len(queue)
-                    and not stop.is_set()
-                ):
-                    # Give a camera that stopped because it failed the moment it takes to
-                    # close the queues with its error: that error says more than this one.
-                    now = time.monotonic()
-                    stopped_since = stopped_since or now
-                    if now - stopped_since >= _STOPPED_GRACE:
-                        raise self._stopped(count, start) from None
-                else:
-                    stopped_since = None
-                seen_acquiring = seen_acquiring or acquiring
-                continue
-            except StreamClosed:
-                if stop.is_set():
+        try:
+            while not stop.is_set():
+                if self.frames is not None and count >= self.frames:
                     break
-                raise self._ended_early("was closed", count, start) from None
-            last_frame = time.monotonic()
-            if images is None:
-                images = _declare_images(ctx, self.name, self.camera, frame, self.compression)
-            ctx.at(count).record(_frame_values(self.name, frame, images), time=frame.timestamp)
-            count += 1
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
+                try:
+                    frame = queue.get(timeout=wait)
+                except TimeoutError:
+                    if time.monotonic() - last_frame > self.no_frame_timeout:
+                        raise InstrumentTimeout(
+                            f"no frame for {self.no_frame_timeout:g} s",
+                            instrument=getattr(self.camera, "name", self.name),
+                            hint="Check the camera's trigger and exposure settings",
+                        ) from None
+                    acquiring = bool(self.camera.acquiring)
+                    # A camera pausing itself (a region change) says so with an empty
+                    # stopped_by.
+                    paused = getattr(self.camera, "stopped_by", None) == ""
+                    if (
+                        seen_acquiring
+                        and not acquiring
+                        and not paused
+                        and not len(queue)
+                        and not stop.is_set()
+                    ):
+                        # Give a camera that stopped because it failed the moment it takes to
+                        # close the queues with its error: that error says more than this one.
+                        now = time.monotonic()
+                        stopped_since = stopped_since or now
+                        if now - stopped_since >= _STOPPED_GRACE:
+                            raise self._stopped(count, start) from None
+                    else:
+                        stopped_since = None
+                    seen_acquiring = seen_acquiring or acquiring
+                    continue
+                except StreamClosed:
+                    if stop.is_set():
+                        break
+                    raise self._ended_early("was closed", count, start) from None
+                last_frame = time.monotonic()
+                ledger.took(frame.number)
+                if writer is None:
+                    images = _declare_images(ctx, self.name, self.camera, frame, self.compression)
+                    writer = self._writer(ctx, frame, images, ledger)
+                if self._offer(ctx, writer, frame, count, ledger, stop):
+                    count += 1
+                else:  # stopped while the disk was behind: the frame in hand is not stored
+                    ledger.lost_at_disk(frame.number)
+                if last_frame - last_note >= _NOTE_INTERVAL:
+                    last_note = last_frame
+                    ctx.annotate("frames", self.name, ledger.as_attrs())
+        finally:
+            ledger.finish()
+            if writer is not None:
+                try:
+                    writer.close()
+                finally:
+                    for frame in writer.unwritten:
+                        ledger.lost_at_disk(frame.number)
         return count
+
+    def _offer(
+        self,
+        ctx: StepContext,
+        writer: FrameWriter,
+        frame: Frame,
+        index: int,
+        ledger: FrameLedger,
+        stop: threading.Event,
+    ) -> bool:
+        """Hand ``frame`` to the writer; while every slot waits for the disk, wait (the
+        camera's queue holds what arrives; what it drops meanwhile is lost at the disk)."""
+        if writer.offer(frame, index):
+            return True
+        with ledger.waiting_for_disk() as note:
+            last_note = time.monotonic()
+            while not stop.is_set():
+                writer.wait_for_slot(0.1)
+                if writer.offer(frame, index):
+                    return True
+                if time.monotonic() - last_note >= _NOTE_INTERVAL:
+                    last_note = time.monotonic()
+                    note()
+                    ctx.annotate("frames", self.name, ledger.as_attrs())
+        return False
+
+    def _writer(
+        self, ctx: StepContext, first: Frame, images: dict[str, Variable], ledger: FrameLedger
+    ) -> FrameWriter:
+        """The thread that writes the frames, its backlog sized from the first frame."""
+        rate = float(getattr(self.camera, "frame_rate", 0.0) or 0.0)
+        frame_bytes = (
+            sum(np.asarray(p).nbytes for p in first.parts.values())
+            or np.asarray(first.pixels).nbytes
+        )
+        slots = self.backlog or backlog_slots(frame_bytes, rate)
+        name = self.name
+
+        def store(frame: Frame, index: int) -> None:
+            ctx.at(index).record(_frame_values(name, frame, images), time=frame.timestamp)
+            ledger.stored(frame.number)
+
+        return FrameWriter(store, slots, name)
 
     def _recorded(self, count: int, start: float) -> str:
         if self.frames is not None:
@@ -339,6 +432,7 @@ class CameraStream:
             "frames": self.frames,
             "duration": self.duration,
             "queue_size": self.queue_size,
+            "backlog": self.backlog,
         }
 
 

@@ -265,8 +265,18 @@ class StepContext:
         """Note something in the run's event log (kept in its metadata)."""
         self._engine.event(event, step=self.node.path, **details)
 
+    def annotate(self, key: str, name: str, value: Any) -> None:
+        """Keep ``value`` as ``attrs[key][name]`` of the run (beside other steps' entries),
+        written with the store's next flush: a reader of a running run sees it too."""
+        writer = self._engine.writer
+        with _ANNOTATE_LOCK:
+            entries = dict(writer.attrs.get(key) or {})
+            entries[name] = value
+            writer.set_attrs(**{key: entries})
+
 
 _now_ns = time.time_ns
+_ANNOTATE_LOCK = threading.Lock()
 
 
 def group_by_instrument(handles: Sequence[Handle]) -> dict[Any, list[int]]:

@@ -4,7 +4,8 @@ Values are put into in-memory copies of the chunks they fall in, under the write
 lock (cheap, on the recording thread); the flusher takes copies of the dirty chunks under
 that same lock, so one flush holds whole records, then writes them as whole chunks. Large
 items (a camera frame filling a chunk) skip the cache: their chunk is written straight from
-the frame by the thread that records them.
+the frame by the thread that records them (on a local disk, by a plain ``os.write`` from the
+frame's memory: see :func:`write_file`).
 
 Each array's own ``zarr.json`` may run ahead of the data (open-ended axes grow in whole chunks,
 geometrically, so metadata is rewritten rarely); what is published to readers is decided by
@@ -16,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import math
+import os
 import threading
 from typing import Any
 
@@ -24,6 +26,7 @@ import zarr
 from zarr.codecs import BytesCodec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
+from zarr.storage import LocalStore
 
 from labkit.store._variables import NO_LABEL, Variable
 
@@ -99,6 +102,8 @@ class ArrayWriter:
         item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
         self.direct = chunk_items == 1 and item_bytes >= DIRECT_BYTES and self.labels is None
         self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
+        self.local_root = _local_root(array) if self.raw_dtype is not None else None
+        self.written_direct: set[tuple[int, ...]] = set()
         self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))
         self.lead_chunks = self.chunks[: self.lead]
         self.growable = variable.growable  # computed once: put() runs for every value
@@ -267,8 +272,49 @@ class ArrayWriter:
                 f"{self.variable.name}: an item of shape {data.shape}, expected {self.item_shape}"
             )
         key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
+        if self.local_root is not None and index not in self.written_direct:
+            # A chunk never written before, on a local disk: straight from the frame's memory
+            # to its file, the GIL released during the write (os.write of a memoryview).
+            write_file(os.path.join(self.local_root, key), data)
+            self.written_direct.add(index)
+            return
         buffer = BUFFERS.buffer.from_array_like(data.reshape(-1).view(np.uint8))
-        sync(self.array.store.set(key, buffer))
+        sync(self.array.store.set(key, buffer))  # atomic replace: it may already be published
+
+
+def write_file(path: str, data: np.ndarray) -> None:
+    """Write ``data``'s bytes as the file ``path`` (created or truncated).
+
+    No temporary file and rename: the chunk is new and nothing refers to it until the group's
+    document is replaced after it (see :mod:`labkit.store._writer`), so a write cut short by a
+    kill is never published.
+    """
+    view = memoryview(data.reshape(-1)).cast("B")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:  # a nested chunk key: its folder comes first
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, flags, 0o666)
+    try:
+        written = 0
+        total = len(view)
+        while written < total:
+            written += os.write(fd, view[written:])
+    finally:
+        os.close(fd)
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _local_root(array: zarr.Array) -> str | None:
+    """The folder of ``array``'s store (chunk keys are relative to it) on a local disk."""
+    store = array.store
+    if type(store) is not LocalStore or store.read_only:
+        return None
+    root = str(store.root)
+    return root if os.path.isdir(root) else None
 
 
 def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:

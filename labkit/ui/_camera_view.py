@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import bqplot
@@ -117,6 +118,7 @@ class CameraView(widgets.VBox):
         start: bool = False,
         controls_camera: bool = True,
         recording: str | None = None,
+        accounting: Callable[[], str] | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduler: Scheduler | None = None,
     ) -> None:
@@ -131,6 +133,7 @@ class CameraView(widgets.VBox):
         self.binning = "mean"
         self.parts = PartChooser(part, self._redraw_last)
         self.recording = recording  # why the ROI may not change now (a run records)
+        self.accounting = accounting  # a run's frames stored and lost, where (one line)
         self._lock = threading.Lock()
         self._last_frame: Any = None
         self._redraw = False
@@ -628,11 +631,14 @@ class CameraView(widgets.VBox):
             f"dropped {counters.dropped}",
             f"{shape[1]}×{shape[0]} px" + (f" shown 1:{factor[0]}" if factor != (1, 1) else ""),
         ]
+        keys = ["frames", "fps", "view", "skipped", "dropped", "size"]
+        run_text = self.accounting() if self.accounting is not None else ""
+        if run_text:
+            keys.append("run")
+            parts.append(f"run: {run_text}")
         spans = "".join(
             f'<span class="labkit-counter-{key}">{html.escape(text)}</span> · '
-            for key, text in zip(
-                ("frames", "fps", "view", "skipped", "dropped", "size"), parts, strict=True
-            )
+            for key, text in zip(keys, parts, strict=True)
         )
         return f"<small>{spans[:-3]}</small>"
 

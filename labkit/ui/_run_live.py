@@ -313,7 +313,12 @@ class RunLive(widgets.VBox):
                 f"runs (labkit.ui.camera_view({getattr(step.camera, 'name', 'camera')}))"
             )
             view = CameraView(
-                step.camera, title=title, controls_camera=False, recording=recording, **options
+                step.camera,
+                title=title,
+                controls_camera=False,
+                recording=recording,
+                accounting=lambda: _ledger_text(step),
+                **options,
             )
             self.cameras.append(view)
             return
@@ -408,3 +413,9 @@ class RunLive(widgets.VBox):
             if _views.get(self.run.id) is self:
                 del _views[self.run.id]
         super().close()
+
+
+def _ledger_text(step: Any) -> str:
+    """The run's frames stored and lost, and where (``CameraStream.ledger``), for the view."""
+    ledger = getattr(step, "ledger", None)
+    return ledger.summary() if ledger is not None else ""

@@ -195,6 +195,10 @@ def test_a_run_streaming_viky_shows_it_live_and_saves_the_frames(lab: Lab) -> No
     image = ".labkit-run .labkit-camera-figure image"
     expect(lab.page.locator(image)).to_have_attribute("href", re.compile("^blob:"))
     expect(widget.locator("button", has_text="Apply ROI")).to_be_disabled()
+    # What the run stored and lost, and where, is on the page beside the view's counters.
+    expect(widget.locator(".labkit-counter-run")).to_contain_text(
+        re.compile(r"run: stored \d+ of \d+ · lost \d+")
+    )
     watch_images(lab.page, image)
     wait_until(lambda: len(images_seen(lab.page)) >= 20, timeout=60, what="20 pictures")
     seen = images_seen(lab.page, stop=True)

@@ -178,6 +178,26 @@ def test_a_camera_stream_in_a_run_is_shown_live(data_root):
         live.close()
 
 
+def test_the_live_view_says_which_frames_the_run_lost_and_where(data_root):
+    class LossyCamera(SyntheticCamera):
+        def _frame(self):  # its driver loses frames 5 to 7
+            frame = super()._frame()
+            while 5 <= frame.number <= 7:
+                frame = super()._frame()
+            return frame
+
+    camera = LossyCamera(name="cam", shape=(64, 48), rate=200)
+    run = labkit.run(CameraStream(camera, frames=400))
+    live = acknowledged(live_view(run))
+    try:
+        (view,) = live.cameras
+        wait_for(lambda: "lost 3 (driver 3)" in view.counters.value, what="the run's losses")
+        assert "run: stored " in view.counters.value
+        run.wait()
+    finally:
+        live.close()
+
+
 def test_frames_snapped_at_each_point_are_shown_as_they_are_recorded(lab):
     camera = SyntheticCamera(name="imager", shape=(10, 12))
     run = labkit.run(

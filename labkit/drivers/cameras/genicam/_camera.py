@@ -11,7 +11,9 @@ features GenApi says it touched get their limits and values read again
 The frame stream polls the link for filled buffers (never waiting inside GenICam) and copies
 each into a :class:`~labkit.core.Frame` (every part of a multi-part buffer, such as a 3D
 camera's intensity and coordinate planes, in ``Frame.parts``); the base class runs it on the
-acquisition thread and hands frames to every subscriber. The region of interest goes through the standard features
+acquisition thread and hands frames to every subscriber. Frame numbers follow the camera's
+block ids, so a buffer the producer lost shows as a missing number (a run counts it as lost in
+the driver). The region of interest goes through the standard features
 ``Width``/``Height``/``OffsetX``/``OffsetY`` (binned pixels, with increments).
 """
 
@@ -443,18 +445,38 @@ class _GenICamStream:
         self.link = link
 
     def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
-        number = 0
+        numbers = _Numbering()
         while not stop.is_set():
             raw = self.link.fetch()
             if raw is None:
                 stop.wait(_IDLE)
                 yield None
                 continue
-            number += 1
-            yield self.camera.frame_of(raw, number)
+            yield self.camera.frame_of(raw, numbers.next(raw.frame_id))
 
     def close(self) -> None:
         self.link.stop_stream()
+
+
+class _Numbering:
+    """Frame numbers from 1, following the camera's block ids (GenTL ``frame_id``): a buffer
+    the producer discarded or delivered incomplete leaves a gap in the numbers, so a run can
+    say it was lost in the driver. Without ids (or when they go back), one more per frame."""
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.last_id: int | None = None
+
+    def next(self, frame_id: Any) -> int:
+        if isinstance(frame_id, int) and not isinstance(frame_id, bool) and frame_id >= 0:
+            step = 1
+            if self.last_id is not None and frame_id > self.last_id:
+                step = frame_id - self.last_id
+            self.last_id = frame_id
+            self.number += step
+        else:
+            self.number += 1
+        return self.number
 
 
 def _whole(value: Any, default: int = 0) -> int:
