@@ -96,6 +96,14 @@ def test_a_remote_stream_records_the_frames_the_served_camera_made(remote, data_
     assert rcam.region == Region(64, 32, 256, 128)
     missed = numbers[-1] - numbers[0] + 1 - len(numbers)
     assert rcam.frames_missed >= missed  # frames the server did not send here, counted
+    accounting = ds.attrs["frames"]["movie"]
+    assert accounting["stored"] == 8
+    assert accounting["last"] == numbers[-1]
+    # Frames the server did not send here are lost before the stream got them ("driver").
+    span = accounting["last"] - accounting["first"] + 1
+    assert accounting["lost_in"]["driver"] == span - 8
+    assert accounting["lost_in"]["driver"] >= missed
+    assert accounting["lost_in"]["queue"] == 0
     remote_info = ds.attrs["snapshot"]["rcam"]["remote"]
     assert remote_info["url"] == rcam.resource
 
