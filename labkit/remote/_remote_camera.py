@@ -100,6 +100,7 @@ class RemoteCamera(RemoteInstrument):
     def _follow_image(self, value: Any) -> None:
         """A monitor update of ``_image`` (on p4p's thread): publish the frame, never wait."""
         if isinstance(value, ConnectionLost):
+            self._image_seen.clear()  # once back, the first update is the PV's value again
             self._lose(value)
             return
         if isinstance(value, Exception):
