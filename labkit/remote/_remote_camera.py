@@ -95,6 +95,11 @@ class RemoteCamera(RemoteInstrument):
         if acquiring and not self.acquiring:
             self.broadcaster.start()
             self._last_number = None
+        elif not acquiring and self.acquiring and not self.stopped_by:
+            # Not stopped from here: a run recording the stream says who did.
+            self.stopped_by = (
+                f"stopped on the server {self.link.server} (another client or its process)"
+            )
         self.set_trait("acquiring", acquiring)
 
     def _follow_image(self, value: Any) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit.core import ConnectionLost, MissingVendorLibrary, Region
+from labkit.core import ConnectionLost, InstrumentError, MissingVendorLibrary, Region
 from labkit.remote import RemoteCamera, RemoteRefused, Server, ServerProcess, serve_config
 from labkit.runs import CameraStream
 from tests.remote.conftest import ACCOUNT
@@ -131,6 +131,17 @@ def test_a_slow_client_loses_frames_on_its_side_never_the_cameras(remote):
     assert not camera.acquiring
     assert made.dropped == 0, "the camera's own consumers lost nothing"
     assert len(drain(made)) > slow.dropped + slow.delivered
+
+
+def test_a_camera_stopped_on_the_server_fails_the_clients_run_saying_so(remote, data_root):
+    camera, rcam = remote
+    run = labkit.run(CameraStream(rcam, duration="120 s", name="movie"))
+    wait_for(lambda: run.points >= 3, timeout=60)
+    camera.stop()  # the serving side (or another client) stops it
+    with pytest.raises(InstrumentError, match=r"stopped on the server 127\.0\.0\.1"):
+        run.wait(60)
+    assert run.status == "failed"
+    assert run.dataset.attrs["points_written"] >= 3
 
 
 def test_a_client_the_server_does_not_grant_cannot_start_its_camera(camera):
