@@ -73,6 +73,20 @@ def test_a_served_camera_connects_as_a_camera_with_the_sensors_shape(remote):
     assert rcam.exposure == pytest.approx(0.005)  # its settings come from the server too
 
 
+def test_a_station_file_naming_a_served_camera_gives_a_remote_camera(camera, tmp_path):
+    server = serve(camera)
+    path = tmp_path / "client.yaml"
+    path.write_text(f"instruments:\n  scope_cam:\n    remote: {server.address('cam')}\n")
+    try:
+        with labkit.load_station(path) as client:
+            rcam = client["scope_cam"]
+            assert isinstance(rcam, RemoteCamera)
+            frame = rcam.snap(20)
+            assert frame.pixels.shape == (128, 256)
+    finally:
+        server.stop()
+
+
 def test_a_remote_stream_records_the_frames_the_served_camera_made(remote, data_root):
     camera, rcam = remote
     made = camera.subscribe(10_000)  # everything the camera produced, on the server's side
