@@ -51,7 +51,10 @@ def sensor_shape_of(fields: Mapping[str, Any]) -> tuple[int, int] | None:
 def frame_from_fields(fields: Mapping[str, Any], *, source: str = "") -> Frame | None:
     """The frame in an NTNDArray update (``Value.todict()``); None for the empty image a
     server shows before its first frame. A malformed update raises ``InstrumentError``."""
-    pixels = np.asarray(fields.get("value"))
+    raw = fields.get("value")
+    if raw is None:  # no union member chosen: no image
+        return None
+    pixels = np.asarray(raw)
     if pixels.size == 0:
         return None
     codec = (fields.get("codec") or {}).get("name") or ""

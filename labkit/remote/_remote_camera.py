@@ -38,7 +38,7 @@ from labkit.remote import _names
 from labkit.remote._frame_wire import frame_from_fields, sensor_shape_of
 from labkit.remote._instrument import RemoteInstrument
 from labkit.remote._link import PvaLink
-from labkit.remote._pvdata import MAJOR
+from labkit.remote._pvdata import INVALID, MAJOR
 
 __all__ = ["RemoteCamera", "become_camera"]
 
@@ -117,7 +117,9 @@ class RemoteCamera(RemoteInstrument):
         try:
             fields = value.todict()
             alarm = fields.get("alarm") or {}
-            if alarm.get("severity", 0) >= MAJOR and alarm.get("message"):
+            if alarm.get("severity", 0) == INVALID:
+                return  # no frame yet (a server that just started): nothing to show
+            if alarm.get("severity", 0) == MAJOR and alarm.get("message"):
                 self.broadcaster.fail(
                     self._attach(
                         InstrumentError(
