@@ -158,6 +158,17 @@ def test_a_camera_stopped_on_the_server_fails_the_clients_run_saying_so(remote, 
     assert run.dataset.attrs["points_written"] >= 3
 
 
+def test_a_camera_failing_on_the_server_fails_the_clients_run_with_its_words(remote, data_root):
+    camera, rcam = remote
+    run = labkit.run(CameraStream(rcam, duration="120 s", name="movie"))
+    wait_for(lambda: run.points >= 3, timeout=60)
+    pvsim.controls(SIM_PATH).inject_fault(camera.handle, pvsim.Fault.CAM_REMOVED)  # unplugged
+    with pytest.raises(InstrumentError, match="on the server: acquisition of cam failed"):
+        run.wait(60)
+    assert run.status == "failed"
+    assert run.dataset.attrs["points_written"] >= 3
+
+
 def test_a_client_the_server_does_not_grant_cannot_start_its_camera(camera):
     server = serve(camera, access={})  # read-only for everyone
     rcam = labkit.connect(server.address("cam"), name="rcam")
