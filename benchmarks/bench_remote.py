@@ -12,9 +12,10 @@ Three parts, each against its own yardstick measured in the same run:
   polls as fast as the instrument answers, against the reads per second a local loop gets.
 - ``camera``: the simulated Prime BSI (1024 × 1024, 16-bit, 50 frames/s) streaming in the serving process,
   frames posted unthrottled: MB/s and frames/s a fast viewer receives, against memcpy of the
-  same frames; frames a slow viewer (100 ms per frame) receives and loses; and the camera's
-  own rate and its recorder's drops with no viewer and with both viewers — unaffected, if the
-  ratio is 1.
+  same frames; frames a slow viewer (100 ms per frame) receives and loses; what labkit's own
+  client (a ``RemoteCamera``, frames taken off its queue as a run does) receives, against the
+  raw p4p viewer; and the camera's own rate and its recorder's drops with no viewer and with
+  the viewers — unaffected, if the ratio is 1.
 
 Run: ``python benchmarks/bench_remote.py [--only roundtrip,monitor,camera] [--seconds 5]
 [--exposure 0.02]`` (``--exposure 0.001``: the camera as fast as the simulator renders)
@@ -279,6 +280,7 @@ def monitor(seconds: float) -> None:
 
 
 def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> None:
+    import labkit
     from labkit.remote import PvaLink
 
     served = Served("--serve-camera", str(exposure), str(viewer_rate))
@@ -308,11 +310,20 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
 
             fast_link.monitor("C:cam:_image", fast)
             slow_link.monitor("C:cam:_image", slow, request="record[queueSize=4]")
+            # labkit's own client: a RemoteCamera, its frames taken off a queue as a run does
+            remote = labkit.connect(served.info["url"], name="bench_cam")
+            frames = remote.subscribe(64)
+            taken = [0]
+            threading.Thread(target=_drain, args=(frames, taken), daemon=True).start()
             time.sleep(1.0)
             start_count, start = received[0], time.perf_counter()
+            remote_start = taken[0]
             watched = served.ask(f"measure {seconds}")
             elapsed = time.perf_counter() - start
             fast_rate = (received[0] - start_count) / elapsed
+            remote_rate = (taken[0] - remote_start) / elapsed
+            remote_dropped = frames.dropped
+            remote.close()
     finally:
         served.close()
     posted = watched["posted"]
@@ -327,7 +338,7 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
         f"  camera alone                {alone['rate']:7.1f} frames/s, recorder lost {alone['recorder_dropped']}"
     )
     print(
-        f"  camera with two viewers     {watched['rate']:7.1f} frames/s, recorder lost "
+        f"  camera with three viewers   {watched['rate']:7.1f} frames/s, recorder lost "
         f"{watched['recorder_dropped']}  (ratio {watched['rate'] / alone['rate']:.2f})"
     )
     print(
@@ -338,7 +349,17 @@ def camera(seconds: float, exposure: float = 0.02, viewer_rate: float = 0) -> No
         f"  fast viewer: {len(fast_ids)} frames of {fast_span} numbers it spanned; "
         f"slow viewer (100 ms/frame): {len(slow_ids)} of {slow_span}"
     )
+    print(
+        f"  labkit RemoteCamera consumer {remote_rate:7.1f} frames/s = "
+        f"{remote_rate * frame_bytes / 1e6:7.1f} MB/s  (raw p4p viewer: {fast_rate:.1f} frames/s, "
+        f"ratio {remote_rate / fast_rate if fast_rate else 0:.2f}); its queue dropped {remote_dropped}"
+    )
     print(f"  server: {posted} frames posted, {watched['skipped']} made between posts (not queued)")
+
+
+def _drain(frames: Any, taken: list[int]) -> None:
+    for _ in frames:  # ends when the camera is closed
+        taken[0] += 1
 
 
 def main() -> None:

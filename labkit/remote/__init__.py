@@ -17,6 +17,7 @@ from labkit.remote._config import DEFAULT_PORT, ServeConfig, serve_config
 from labkit.remote._process import ServerProcess, serve_in_background
 
 _LAZY = {
+    "RemoteCamera": "labkit.remote._remote_camera",
     "RemoteChannel": "labkit.remote._instrument",
     "RemoteInstrument": "labkit.remote._instrument",
     "PvaLink": "labkit.remote._link",

@@ -55,6 +55,8 @@ class RemoteDescription:
     camera: bool
     poll: Mapping[str, float]
     pvs: Mapping[str, str]
+    sensor_shape: tuple[int, int] | None = None
+    """(rows, columns) of a served camera's sensor, when the server says."""
 
 
 def factory_arguments(member: MemberDescription) -> dict[str, Any]:
@@ -125,6 +127,7 @@ def describe(
         camera=bool(info.get("camera")),
         poll=dict(info.get("poll", {})),
         pvs=dict(info.get("pvs", {})),
+        sensor_shape=tuple(info["sensor_shape"]) if info.get("sensor_shape") else None,  # type: ignore[arg-type]
     )
 
 

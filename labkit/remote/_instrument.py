@@ -165,6 +165,10 @@ class RemoteInstrument(Instrument):
     def device_declarations(self) -> Iterable[Any]:
         link: PvaLink = self.link
         self._description = link.describe()
+        if self._description.camera:
+            from labkit.remote._remote_camera import become_camera
+
+            become_camera(self)
         return remote_declarations(self._description, _link_of)
 
     def identify(self) -> dict[str, str] | None:

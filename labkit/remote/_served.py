@@ -238,6 +238,13 @@ class ServedInstrument:
             "display": {"description": f"the PVs serving {self.name} (JSON)"},
         }
 
+    def _sensor_shape(self) -> list[int] | None:
+        try:
+            rows, columns = self.instrument.sensor_shape
+            return [int(rows), int(columns)]
+        except (TypeError, ValueError, AttributeError):
+            return None
+
     def info(self) -> dict[str, Any]:
         """What this instrument serves: members by role, channels, polled readings, camera."""
         channels: dict[str, list[dict[str, str]]] = {}
@@ -254,6 +261,7 @@ class ServedInstrument:
             "channels": {path.split(".", 1)[1]: items for path, items in channels.items()},
             "poll": self.poll,
             "camera": self.camera,
+            **({"sensor_shape": self._sensor_shape()} if self.camera else {}),
             "pvs": {
                 "status": _names.pv_name(self.prefix, self.name, _names.STATUS),
                 "identity": _names.pv_name(self.prefix, self.name, _names.IDENTITY),
