@@ -127,7 +127,7 @@ def describe(
         camera=bool(info.get("camera")),
         poll=dict(info.get("poll", {})),
         pvs=dict(info.get("pvs", {})),
-        sensor_shape=tuple(info["sensor_shape"]) if info.get("sensor_shape") else None,  # type: ignore[arg-type]
+        sensor_shape=tuple(info["sensor_shape"]) if info.get("sensor_shape") else None,
     )
 
 

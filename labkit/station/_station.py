@@ -27,9 +27,7 @@ instructor's key may be given as ``key`` (plain text) or, to publish the file wi
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
-import importlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -49,6 +47,7 @@ from labkit.core import (
     check_writable,
     safe_on_exit,
 )
+from labkit.station._plans import InstrumentPlan, remote_plan, resolve_driver
 from labkit.station._schema import STATION, Context
 from labkit.station._yaml import KeyPath, StationError, decode, load_yaml
 
@@ -56,46 +55,6 @@ __all__ = ["Station", "load_station", "resolve_driver"]
 
 _BENCH_PREFIX = "bench:"
 MAX_FILE_BYTES = 1_000_000
-
-
-def resolve_driver(name: str) -> type[Instrument]:
-    """A driver class from a plugin name (``keithley2450``, see ``labkit plugins``) or
-    ``module:Class``. Raises ``LookupError`` (or ``PluginError``) saying why not."""
-    if ":" in name:
-        module_name, _, attribute = name.partition(":")
-        try:
-            target = getattr(importlib.import_module(module_name), attribute)
-        except ImportError as error:
-            raise LookupError(f"cannot import {module_name!r} ({error})") from None
-        except AttributeError:
-            raise LookupError(f"{module_name!r} has no {attribute!r}") from None
-    else:
-        from labkit.plugins import load_driver
-
-        target = load_driver(name)
-    if not (isinstance(target, type) and issubclass(target, Instrument)):
-        raise LookupError(f"{name!r} is {target!r}, not an instrument class")
-    return target
-
-
-@dataclasses.dataclass
-class _Plan:
-    """One instrument as the file describes it, checked and ready to connect."""
-
-    name: str
-    driver: type[Instrument]
-    resource: str | None
-    twin: str
-    simulated: bool
-    timeout: float | None
-    options: dict[str, Any]
-    limits: dict[str, tuple[Any, Any]]
-    ramps: dict[str, Any]
-    settings: dict[str, Any]
-    locks: dict[str, SettingLock]
-    deferred: list[tuple[str, str, Any, KeyPath]] = dataclasses.field(default_factory=list)
-    address: str | None = None  # where it is connected: the resource, or the bench's twin
-    safe_on_exit: bool = True
 
 
 class Station(Mapping[str, Instrument]):
@@ -283,14 +242,12 @@ def _undo(
 # -- checking -------------------------------------------------------------------------------
 
 
-_REMOTE_DRIVER = "labkit.remote:RemoteInstrument"  # imported when a file names one
-_NOT_WITH_REMOTE = ("driver", "resource", "twin", "simulated", "options")
-
-
-def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Context) -> _Plan:
+def _plan(
+    name: str, entry: dict[str, Any], all_simulated: bool, context: Context
+) -> InstrumentPlan:
     path: KeyPath = ("instruments", name)
     if "remote" in entry:
-        return _remote_plan(name, entry, context)
+        return remote_plan(name, entry, context)
     if "driver" not in entry:
         raise context.fail(
             path,
@@ -337,7 +294,7 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
             kind_of_address(resource)
         except LabkitError as error:
             raise context.fail((*path, "resource"), error.message, hint=error.hint) from None
-    plan = _Plan(
+    plan = InstrumentPlan(
         name=name,
         driver=driver,
         resource=resource,
@@ -360,43 +317,6 @@ def _plan(name: str, entry: dict[str, Any], all_simulated: bool, context: Contex
                 continue
             spec = _require_setting(driver, setting, spec, where, context)
             _check_entry(section, setting, spec, value, plan, where, context)
-    return plan
-
-
-def _remote_plan(name: str, entry: dict[str, Any], context: Context) -> _Plan:
-    """An instrument another process serves: its declarations come when it connects."""
-    path: KeyPath = ("instruments", name)
-    for key in _NOT_WITH_REMOTE:
-        if key in entry:
-            raise context.fail(
-                (*path, key),
-                f"{key!r} does not go with remote: the serving process has the instrument",
-                hint="Give remote: pva://HOST:PORT/PREFIXname (and settings, limits, locks)",
-            )
-    try:
-        driver = resolve_driver(_REMOTE_DRIVER)
-    except (LookupError, PluginError) as error:
-        raise context.fail(
-            (*path, "remote"),
-            f"remote instruments need p4p ({error})",
-            hint='pip install "labkit[remote]"',
-        ) from None
-    plan = _Plan(
-        name=name,
-        driver=driver,
-        resource=entry["remote"],
-        twin=name,
-        simulated=False,
-        timeout=entry.get("timeout"),
-        options={},
-        limits={},
-        ramps={},
-        settings={},
-        locks={},
-    )
-    for section in ("limits", "ramps", "settings", "locks"):
-        for setting, value in entry.get(section, {}).items():
-            plan.deferred.append((section, setting, value, (*path, section, setting)))
     return plan
 
 
@@ -449,7 +369,7 @@ def _check_entry(
     dotted: str,
     spec: TraitSpec,
     value: Any,
-    plan: _Plan,
+    plan: InstrumentPlan,
     where: KeyPath,
     context: Context,
 ) -> None:
@@ -498,7 +418,7 @@ def _check_entry(
 # -- connecting -----------------------------------------------------------------------------
 
 
-def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -> Any:
+def _make_bench(options: dict[str, Any], plans: list[InstrumentPlan], context: Context) -> Any:
     from labkit.sim import Bench
 
     try:
@@ -511,7 +431,7 @@ def _make_bench(options: dict[str, Any], plans: list[_Plan], context: Context) -
         raise context.fail(("bench", "dut"), str(error)) from None
 
 
-def _check_options(plan: _Plan, context: Context) -> None:
+def _check_options(plan: InstrumentPlan, context: Context) -> None:
     """Transport options are checked against the transport of the address, before connecting."""
     if plan.driver.declared_at_connect or plan.address is None:  # a camera: options are its own
         return
@@ -532,7 +452,7 @@ def _check_options(plan: _Plan, context: Context) -> None:
         raise context.fail(path, error.message, hint=error.hint) from None
 
 
-def _connect(plan: _Plan, context: Context) -> Instrument:
+def _connect(plan: InstrumentPlan, context: Context) -> Instrument:
     options = dict(plan.options)
     if plan.timeout is not None:
         options["timeout"] = plan.timeout
@@ -549,7 +469,7 @@ def _connect(plan: _Plan, context: Context) -> Instrument:
         ) from error
 
 
-def _check_deferred(plan: _Plan, instrument: Instrument, context: Context) -> None:
+def _check_deferred(plan: InstrumentPlan, instrument: Instrument, context: Context) -> None:
     """Drivers declaring at connection time (cameras' node maps) are checked now, against what
     the connected device declared, with the file's lines as before — still before any change."""
     for section, setting, value, where in plan.deferred:
@@ -559,7 +479,7 @@ def _check_deferred(plan: _Plan, instrument: Instrument, context: Context) -> No
 
 
 def _configure(
-    plan: _Plan, instrument: Instrument, context: Context, configured: list[Instrument]
+    plan: InstrumentPlan, instrument: Instrument, context: Context, configured: list[Instrument]
 ) -> None:
     path: KeyPath = ("instruments", plan.name)
     try:
