@@ -179,7 +179,7 @@ EXPECTED = {
     ],
     # an integer slider's box (1 … 10)
     "gain": [
-        "'500 mV' cannot be converted to a plain number",
+        "'500 mV' has a unit, and gain takes a plain number",
         "45 is above the upper hard limit 10",
         "-5 is below the lower hard limit 1",
         "'abc' is not a number",
