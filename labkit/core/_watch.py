@@ -130,6 +130,7 @@ class InterlockWatcher:
         self._lock = threading.Lock()
         self._changed: asyncio.Event | None = None
         self._task: concurrent.futures.Future[None] | None = None
+        self.started = False  # start() was called: set_watcher() restarts it when put back
         self.trips: list[Trip] = []
 
     # -- registration (any thread) ---------------------------------------------------------
@@ -273,6 +274,7 @@ class InterlockWatcher:
 
     def start(self) -> None:
         """Run the loop on labkit's event loop (once)."""
+        self.started = True
         if self._task is None or self._task.done():
             self._task = _loop.submit(self.run())
 
@@ -317,4 +319,6 @@ def set_watcher(replacement: InterlockWatcher | None) -> InterlockWatcher | None
                 if not _closed(interlock.setting.instrument):
                     replacement.watch(interlock, interval)
         old.stop()
+    if replacement is not None and replacement.started:
+        replacement.start()  # a watcher put back after a swap watches again
     return old

@@ -220,3 +220,23 @@ def test_going_to_the_safe_value_never_needs_the_condition(
     assert trip.error is None
     assert supply_sim.value("voltage") == 0.0
     supply.voltage = 0  # by hand too
+
+
+def test_a_watcher_put_back_after_a_swap_watches_again():
+    # A test (or a tool) swaps in its own watcher and puts the process's back: the one put
+    # back must check again, or no interlock trips for the rest of the session.
+    first = InterlockWatcher()
+    first.start()
+    old = _watch.set_watcher(first)
+    try:
+        assert _watch.set_watcher(InterlockWatcher(FakeClock())) is first
+        assert first._task is None, "swapped out: stopped"
+        _watch.set_watcher(first)
+        assert first._task is not None, "put back: running again"
+        assert not first._task.done()
+        unstarted = InterlockWatcher(FakeClock())
+        _watch.set_watcher(unstarted)
+        assert unstarted._task is None, "a watcher never started is not started by the swap"
+    finally:
+        first.stop()
+        _watch.set_watcher(old)

@@ -184,16 +184,16 @@ def test_a_client_the_server_does_not_grant_cannot_start_its_camera(camera):
 
 def test_the_headless_camera_view_shows_a_remote_cameras_frames(remote):
     from labkit.ui import CameraView
-    from tests.ui.live_helpers import Page, read_bmp
+    from tests.ui.live_helpers import Page, read_picture
     from tests.ui.live_helpers import wait_for as wait_on_page
 
     camera, rcam = remote
     view = CameraView(rcam, size=128, start=True)
     Page(view.channel)
     try:
-        wait_on_page(lambda: view.image.image.value, what="a first picture")
+        wait_on_page(lambda: view.picture.array().size, what="a first picture")
         assert camera.acquiring, "the view's start went through the server"
-        pixels, _ = read_bmp(view.image.image.value)
+        pixels, _ = read_picture(view)
         assert pixels.shape == (64, 128)  # 256×128 shrunk to the view's size
     finally:
         view.close()
