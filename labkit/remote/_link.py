@@ -19,6 +19,7 @@ from p4p.client.thread import Context, Disconnected, RemoteError
 
 from labkit.core import ConnectionLost, InstrumentError
 from labkit.remote._address import RemoteAddress, parse_address
+from labkit.remote._subscribe import SafeStartContext
 
 __all__ = ["PvaLink", "RemoteRefused"]
 
@@ -69,7 +70,9 @@ class PvaLink:
     def open(self) -> None:
         """Make the client context (p4p finds the server and reconnects by itself)."""
         if self._context is None:
-            self._context = Context("pva", conf=self.address.client_conf(), useenv=False, nt=False)
+            self._context = SafeStartContext(
+                "pva", conf=self.address.client_conf(), useenv=False, nt=False
+            )
 
     # -- requests ---------------------------------------------------------------------------
 
