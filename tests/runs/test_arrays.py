@@ -170,6 +170,38 @@ def test_a_meters_burst_is_recorded_along_its_reading_axis(data_root):
             dmm.close()
 
 
+def test_a_meters_timed_samples_are_recorded_against_time(data_root):
+    """SAMP:SOUR TIM: the readings of one trigger lie on the meter's own time axis, which
+    the run stores as a coordinate in seconds and open_run gives back."""
+    from labkit.drivers.keithley import Keithley2450
+    from labkit.drivers.keysight import Keysight34465A
+
+    with labkit.sim.Bench(seed=4, dut="resistor", time_scale=0, prefix="arrt") as bench:
+        smu = Keithley2450(bench.address("smu"), name="smu")
+        dmm = Keysight34465A(bench.address("dmm"), name="dmm")
+        try:
+            smu.current_limit = "10 mA"
+            smu.output = True
+            dmm.nplc = 0.02
+            dmm.sample_count = 50
+            dmm.sample_source = "timer"
+            dmm.sample_timer = "1 ms"
+            dmm.trigger_delay = "10 ms"
+            run = labkit.sweep(smu.settings.source_voltage, [0.5, 1.0], read=[dmm.readings.samples])
+            run.wait()
+            ds = labkit.open_run(run.id)
+            assert ds.dmm_samples.dims == ("smu_source_voltage", "dmm_time")
+            time = ds.dmm_time
+            assert time.attrs["units"] == "s"
+            assert time.attrs["long_name"] == "time from the trigger"
+            np.testing.assert_allclose(time.values, 10e-3 + 1e-3 * np.arange(50))
+            first = ds.dmm_samples.sel(dmm_time=0.010, method="nearest")
+            np.testing.assert_allclose(first.values, [0.5, 1.0], atol=5e-3)
+        finally:
+            smu.close()
+            dmm.close()
+
+
 def test_an_array_of_unknown_length_is_refused_before_the_run(data_root, unique_name):
     class Unconnected(labkit.Instrument):
         """A device whose record length is told at connect, not connected yet."""
