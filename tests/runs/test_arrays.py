@@ -144,6 +144,54 @@ def test_the_time_axis_follows_the_timebase_and_a_change_mid_run_fails_clearly(s
     assert np.isfinite(ds.scope_ch1_trace.values[0]).all()
 
 
+def test_a_trace_per_channel_is_recorded_over_channel_and_time(scope_bench):
+    """The scope's ``traces``: one row per shown channel, both coordinates stored, reopened
+    by open_run and read by another Zarr implementation; the channel axis follows the
+    channels on screen and a channel switched on mid-run fails the run clearly."""
+    fg, scope, _ = scope_bench
+    traces = scope.readings.traces
+    scope.ch2.display = True
+    channel, time = traces.spec.axes
+    assert channel.coordinate().tolist() == [1, 2]
+    assert (time.size, time.unit) == (1200, "s")
+    frequencies = [1e3, 4e3]
+    run = labkit.sweep(fg.ch1.settings.frequency, frequencies, read=[traces])
+    run.wait()
+    ds = labkit.open_run(run.id)
+    recorded = ds.scope_traces
+    assert recorded.dims == ("fg_ch1_frequency", "scope_channel", "scope_time")
+    assert recorded.shape == (2, 2, 1200)
+    assert recorded.attrs["units"] == "V"
+    assert ds.scope_channel.values.tolist() == [1, 2]
+    assert ds.scope_channel.dtype == np.int64
+    assert ds.scope_time.attrs["units"] == "s"
+    np.testing.assert_allclose(ds.scope_time.values, scope.waveform(1).time)
+    # CH1 sees the generator: its spectrum peaks at the frequency set at that point.
+    for row, frequency in zip(recorded.sel(scope_channel=1).values, frequencies, strict=True):
+        spectrum = np.abs(np.fft.rfft(row - row.mean()))
+        peak = np.fft.rfftfreq(len(row), 1e-5)[np.argmax(spectrum)]
+        assert peak == pytest.approx(frequency, abs=1 / 12e-3)
+    # Its chunks keep each point's whole image together.
+    assert zarr.open_group(run.path, mode="r")["scope_traces"].chunks[1:] == (2, 1200)
+    ts = pytest.importorskip("tensorstore")
+    opened = ts.open(
+        {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(run.path / "scope_traces")}}
+    ).result()
+    np.testing.assert_array_equal(opened.read().result(), recorded.values)
+    assert opened.domain.labels == (
+        "fg_ch1_frequency",
+        "scope_channel",
+        "scope_time",
+    )
+    # The channel axis changing mid-run would misfile the rows: the run stops, clearly.
+    failing = labkit.run(
+        Repeat(2, Read(traces), labkit.runs.Call(lambda: setattr(scope.ch3, "display", True)))
+    )
+    with pytest.raises(ConfigurationError, match=r"channel axis of scope\.traces changed"):
+        failing.wait()
+    assert labkit.open_run(failing.id).attrs["points_written"] == 1
+
+
 def test_a_meters_burst_is_recorded_along_its_reading_axis(data_root):
     from labkit.drivers.keithley import Keithley2450
     from labkit.drivers.keysight import Keysight34465A

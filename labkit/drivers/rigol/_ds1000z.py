@@ -117,6 +117,18 @@ def _memory_depth(reply: str) -> str:
     raise ValueError(f"{points} points is not a DS1000Z memory depth")
 
 
+def _moved_time(axis: Axis, start: float, step: float, points: int) -> Axis | None:
+    """``axis`` moved to ``start + step × i`` over ``points`` (None: it is there already)."""
+    if (
+        axis.size == points
+        and axis.step is not None
+        and math.isclose(axis.step, step, rel_tol=1e-6)
+        and math.isclose(axis.start, start, rel_tol=1e-6, abs_tol=step * 1e-3)
+    ):
+        return None
+    return dataclasses.replace(axis, size=points, start=start, step=step)
+
+
 def _trigger_status(reply: str) -> str:
     states = {"TD": "triggered", "WAIT": "waiting", "RUN": "running", "AUTO": "auto"}
     states["STOP"] = "stopped"
@@ -213,15 +225,14 @@ class ScopeChannel(MessageInstrument):
     def follow_time_axis(self, start: float, step: float, points: int = _NORMAL_POINTS) -> None:
         """Make the trace's declared time axis the scope's (if it moved)."""
         (axis,) = self.readings.trace.spec.axes or ()
-        if (
-            axis.size == points
-            and axis.step is not None
-            and math.isclose(axis.step, step, rel_tol=1e-6)
-            and math.isclose(axis.start, start, rel_tol=1e-6, abs_tol=step * 1e-3)
-        ):
-            return
-        moved = dataclasses.replace(axis, size=points, start=start, step=step)
-        self.update_declaration("trace", axes=[moved])
+        moved = _moved_time(axis, start, step, points)
+        if moved is not None:
+            self.update_declaration("trace", axes=[moved])
+
+    def store(self, name: str, value: Any) -> None:
+        super().store(name, value)
+        if name == "display" and isinstance(self.parent, RigolDS1000Z):
+            self.parent.follow_traces()
 
     def _set_probe(self, value: float) -> None:
         self.write(f":CHAN{self.index}:PROB {value:g}")
@@ -336,6 +347,17 @@ class RigolDS1000Z(ScpiInstrument):
         doc="Acquisitions averaged in average mode (2 … 1024, powers of two)",
     )
 
+    traces = Reading(
+        unit="V",
+        axes=[
+            Axis("channel", values=(1,), label="channel"),
+            Axis("time", size=_NORMAL_POINTS, unit="s", label="time from the trigger"),
+        ],
+        side_effect=lambda scope: scope.traces_effect(),
+        doc="Every shown channel's trace as on screen (1200 points each, :WAV:MODE NORM), in "
+        "volts: one row per channel over the time from the trigger they share",
+    )
+
     run = Action(":RUN", doc="Acquire continuously")
     halt = Action(":STOP", label="Stop", doc="Stop acquiring; the last acquisition stays")
     single = Action(":SING", doc="Acquire once, at the next trigger, then stop")
@@ -349,9 +371,50 @@ class RigolDS1000Z(ScpiInstrument):
             if scale is not None and offset is not None:
                 # Normal mode shows 12 divisions in 1200 points, centred on the offset.
                 start = offset - _DIVISIONS / 2 * scale
+                step = scale * _DIVISIONS / _NORMAL_POINTS
                 for channel in self._channels.values():
                     assert isinstance(channel, ScopeChannel)
-                    channel.follow_time_axis(start, scale * _DIVISIONS / _NORMAL_POINTS)
+                    channel.follow_time_axis(start, step)
+                self.follow_traces(start, step)
+
+    # -- every shown channel at once ------------------------------------------------------
+
+    def shown_channels(self) -> tuple[int, ...]:
+        """The channels on screen (``display``), which ``traces`` transfers."""
+        return tuple(
+            number
+            for number in (1, 2, 3, 4)
+            if self._channels[f"ch{number}"].last_value("display") is not False
+        )
+
+    def follow_traces(self, start: float | None = None, step: float | None = None) -> None:
+        """Make ``traces``' channel axis the shown channels and its time axis the scope's."""
+        channel, time = self.readings.traces.spec.axes or ()
+        shown = self.shown_channels()
+        moved = None if start is None or step is None else _moved_time(time, start, step, 1200)
+        if tuple(channel.coordinate().tolist()) != shown or moved is not None:
+            self.update_declaration("traces", axes=[channel.with_values(shown), moved or time])
+
+    def traces_effect(self) -> str | None:
+        """What transferring every shown channel changes (the waveform source, in turn)."""
+        shown = self.shown_channels()
+        if len(shown) == 1:
+            return self.transfer_change(shown[0])
+        return "transferring them selects each shown channel in turn (NORM, BYTE) for :WAVeform"
+
+    def _get_traces(self) -> np.ndarray:
+        shown = self.shown_channels()
+        rows = []
+        for number in shown:
+            waveform = self._transfer(number, "normal")
+            preamble = waveform.preamble
+            start = preamble.x_origin - preamble.x_reference * preamble.x_increment
+            channel = self._channels[f"ch{number}"]
+            assert isinstance(channel, ScopeChannel)
+            channel.follow_time_axis(start, preamble.x_increment, preamble.points)
+            self.follow_traces(start, preamble.x_increment)
+            rows.append(waveform.volts)
+        return np.stack(rows) if rows else np.empty((0, _NORMAL_POINTS))
 
     # -- waveform transfer ----------------------------------------------------------------
 
