@@ -101,8 +101,12 @@ class ArrayWriter:
         self.labels_on_disk = 0
         chunk_items = math.prod(self.chunks[: self.lead]) if self.lead else 1
         item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
-        self.direct = chunk_items == 1 and item_bytes >= DIRECT_BYTES and self.labels is None
-        self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
+        # An item split over several chunks (a deep trace) is written by zarr, chunk by chunk.
+        self.split = tuple(self.chunks[self.lead :]) != tuple(self.item_shape)
+        self.direct = (
+            chunk_items == 1 and (item_bytes >= DIRECT_BYTES or self.split) and self.labels is None
+        )
+        self.raw_dtype = _raw_dtype(variable, array) if self.direct and not self.split else None
         self.local_root = _local_root(array) if self.raw_dtype is not None else None
         self.written_direct: set[tuple[int, ...]] = set()
         self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))

@@ -192,6 +192,55 @@ def test_a_trace_per_channel_is_recorded_over_channel_and_time(scope_bench):
     assert labkit.open_run(failing.id).attrs["points_written"] == 1
 
 
+def test_a_scopes_raw_memory_is_recorded_in_pieces_over_its_time_axis(scope_bench):
+    """RAW mode: the whole memory of a stopped scope, its time axis from the RAW preamble
+    (x origin, reference and increment), volts as float32, stored in chunks of a few MiB,
+    reopened lazily by open_run and windowed by tensorstore."""
+    fg, scope, _ = scope_bench
+    raw = scope.ch1.readings.raw_trace
+    fg.ch1.frequency = 3e3
+    scope.memory_depth = "1.2M"
+    scope.single()
+    assert scope.read("trigger_status") == "stopped"
+    # The memory's length is the scope's to tell: a run cannot be laid out before it has.
+    with pytest.raises(ConfigurationError, match="along memory_time is not known yet"):
+        labkit.runs.plan(Read(raw))
+    axis = scope.ch1.describe_raw()
+    assert (axis.size, axis.unit) == (1_200_000, "s")
+    assert axis.step == pytest.approx(1e-8)  # 1.2 M points over the 12 ms on screen
+    assert axis.start == pytest.approx(-6e-3)  # the memory is centred on the trigger
+    run = labkit.run(Repeat(2, Read(raw)))
+    run.wait()
+    ds = labkit.open_run(run.id)
+    traces = ds.scope_ch1_raw_trace
+    assert traces.dims[1:] == ("scope_ch1_memory_time",)
+    assert traces.shape[1:] == (1_200_000,)
+    assert traces.dtype == np.float32
+    assert traces.attrs["units"] == "V"
+    time = ds.scope_ch1_memory_time
+    assert time.attrs["units"] == "s"
+    np.testing.assert_allclose(time.values, scope.waveform(1, mode="raw").time)
+    # Lazily, in pieces of 4 MiB: a reader takes a window without the rest.
+    assert traces.chunks[1] == (1_048_576, 151_424)
+    row = traces[0].values
+    spectrum = np.abs(np.fft.rfft(row - row.mean()))
+    peak = np.fft.rfftfreq(len(row), 1e-8)[np.argmax(spectrum)]
+    assert peak == pytest.approx(3e3, abs=1 / 12e-3)
+    assert (row.max() - row.min()) / 2 == pytest.approx(0.8, abs=0.01)
+    array = zarr.open_group(run.path, mode="r")["scope_ch1_raw_trace"]
+    assert array.chunks == (1, 1_048_576)
+    ts = pytest.importorskip("tensorstore")
+    opened = ts.open(
+        {
+            "driver": "zarr3",
+            "kvstore": {"driver": "file", "path": str(run.path / "scope_ch1_raw_trace")},
+        }
+    ).result()
+    assert opened.dtype.name == "float32"
+    window = opened[1, 1_048_000:1_049_000].read().result()  # across two chunks
+    np.testing.assert_array_equal(window, traces.values[1, 1_048_000:1_049_000])
+
+
 def test_a_meters_burst_is_recorded_along_its_reading_axis(data_root):
     from labkit.drivers.keithley import Keithley2450
     from labkit.drivers.keysight import Keysight34465A

@@ -25,6 +25,11 @@ Each channel's ``trace`` is an array reading: the screen's 1200 points in volts 
 ``time`` axis from the trigger, whose start and step follow the timebase (the driver updates
 the declaration whenever the timebase scale or offset is set or read, and checks it against
 the preamble of every trace), so ``Read(scope.ch1.readings.trace)`` records traces in a run.
+The scope's ``traces`` are every shown channel's at once, one row per channel (a ``channel``
+axis of channel numbers that follows ``display``). A channel's ``raw_trace`` is its whole
+memory in RAW mode (up to 24 M points, float32 volts) over the RAW preamble's time axis, the
+memory centred on the trigger plus the timebase offset; its length is known once the scope
+has said it (``describe_raw()`` or a first transfer), and a run stores it in 4 MiB chunks.
 """
 
 from __future__ import annotations
@@ -213,6 +218,38 @@ class ScopeChannel(MessageInstrument):
         doc="The channel's trace as on screen (1200 points, :WAV:MODE NORM), in volts over "
         "time from the trigger",
     )
+
+    raw_trace = Reading(
+        unit="V",
+        dtype="float32",
+        axes=[Axis("memory_time", unit="s", label="time from the trigger")],
+        side_effect=lambda channel: channel.parent.transfer_change(channel.index, "raw"),
+        doc="The channel's whole acquisition memory (:WAV:MODE RAW, up to 24 M points; the "
+        "scope must be stopped), in volts (float32 holds every 8-bit code exactly) over the "
+        "preamble's time from the trigger; describe_raw() tells its length before a run",
+    )
+
+    def _get_raw_trace(self) -> np.ndarray:
+        assert isinstance(self.parent, RigolDS1000Z)
+        waveform = self.parent.waveform(self.index, mode="raw")
+        self._follow_raw(waveform.preamble)
+        return waveform.volts.astype(np.float32)
+
+    def describe_raw(self) -> Axis:
+        """Make ``raw_trace``'s time axis that of the memory now (``:WAV:PRE?`` in RAW mode;
+        it selects this channel and RAW for :WAVeform, nothing about the acquisition), so a
+        run can lay out its store before the first transfer."""
+        assert isinstance(self.parent, RigolDS1000Z)
+        self._follow_raw(self.parent.raw_preamble(self.index))
+        (axis,) = self.readings.raw_trace.spec.axes or ()
+        return axis
+
+    def _follow_raw(self, preamble: Preamble) -> None:
+        (axis,) = self.readings.raw_trace.spec.axes or ()
+        start = preamble.x_origin - preamble.x_reference * preamble.x_increment
+        moved = _moved_time(axis, start, preamble.x_increment, preamble.points)
+        if moved is not None:
+            self.update_declaration("raw_trace", axes=[moved])
 
     def _get_trace(self) -> np.ndarray:
         assert isinstance(self.parent, RigolDS1000Z)
@@ -475,6 +512,11 @@ class RigolDS1000Z(ScpiInstrument):
     def waveform(self, channel: int = 1, *, mode: str = "normal") -> Waveform:
         """Transfer one channel's trace: ``mode="normal"`` (the screen, 1200 points) or
         ``"raw"`` (the acquisition memory; the scope must be stopped)."""
+        self._source(channel, mode)
+        return self.run_io(self._transfer, channel, mode)
+
+    def _source(self, channel: int, mode: str) -> None:
+        """Refuse a channel that does not exist or is off, or a mode that does not exist."""
         if channel not in (1, 2, 3, 4):
             raise ConfigurationError(
                 f"channel {channel!r} does not exist", instrument=self.name, hint="Use 1 to 4"
@@ -492,21 +534,36 @@ class RigolDS1000Z(ScpiInstrument):
                 instrument=self.name,
                 hint=f"Turn it on: {self.name}.ch{channel}.display = True",
             )
-        return self.run_io(self._transfer, channel, mode)
 
-    def _transfer(self, channel: int, mode: str) -> Waveform:
-        if mode == "raw":
-            state = _trigger_status(self.query(":TRIG:STAT?"))
-            if state != "stopped":
-                raise ConfigurationError(
-                    f"raw mode reads the acquisition memory, which needs a stopped scope "
-                    f"(it is {state})",
-                    instrument=self.name,
-                    hint=f"Call {self.name}.halt() or {self.name}.single() first",
-                )
+    def raw_preamble(self, channel: int) -> Preamble:
+        """The RAW-mode preamble of ``channel``'s memory (the scope must be stopped)."""
+        self._source(channel, "raw")
+        return self.run_io(self._raw_preamble, channel)
+
+    def _raw_preamble(self, channel: int) -> Preamble:
+        self._require_stopped()
+        self._select(channel, "raw")
+        return self._preamble()
+
+    def _require_stopped(self) -> None:
+        state = _trigger_status(self.query(":TRIG:STAT?"))
+        if state != "stopped":
+            raise ConfigurationError(
+                f"raw mode reads the acquisition memory, which needs a stopped scope "
+                f"(it is {state})",
+                instrument=self.name,
+                hint=f"Call {self.name}.halt() or {self.name}.single() first",
+            )
+
+    def _select(self, channel: int, mode: str) -> None:
         token = "RAW" if mode == "raw" else "NORM"
         setup = f":WAV:SOUR CHAN{channel};:WAV:MODE {token};:WAV:FORM BYTE;:WAV:STAR 1"
         self._send_wav(f"CHAN{channel} {token}", setup)
+
+    def _transfer(self, channel: int, mode: str) -> Waveform:
+        if mode == "raw":
+            self._require_stopped()
+        self._select(channel, mode)
         preamble = self._preamble()
         if preamble.format != 0:
             raise ReplyError(
