@@ -34,8 +34,6 @@ has said it (``describe_raw()`` or a first transfer), and a run stores it in 4 M
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -53,91 +51,23 @@ from labkit.core import (
     Setting,
     TraitSpec,
 )
+from labkit.drivers.rigol._tables import (
+    EDGE_SOURCES,
+    MEMORY_DEPTHS,
+    PROBE_RATIOS,
+    TIMEBASE_SCALES,
+    TRIGGER_TYPES,
+    moved_time,
+    parse_memory_depth,
+    parse_trigger_status,
+)
 from labkit.drivers.rigol._waveform import Preamble, Waveform
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
-TIMEBASE_SCALES = tuple(
-    round(mantissa * 10.0**exponent, 12)
-    for exponent in range(-9, 2)
-    for mantissa in (1, 2, 5)
-    if 5e-9 <= mantissa * 10.0**exponent <= 50.0
-)
-PROBE_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-MEMORY_DEPTHS = {
-    "auto": "AUTO",
-    "3k": "3000",
-    "6k": "6000",
-    "12k": "12000",
-    "30k": "30000",
-    "60k": "60000",
-    "120k": "120000",
-    "300k": "300000",
-    "600k": "600000",
-    "1.2M": "1200000",
-    "3M": "3000000",
-    "6M": "6000000",
-    "12M": "12000000",
-    "24M": "24000000",
-}
-TRIGGER_TYPES = {
-    "edge": "EDGE",
-    "pulse": "PULS",
-    "runt": "RUNT",
-    "window": "WIND",
-    "slope": "SLOP",
-    "nth edge": "NEDG",
-    "pattern": "PATT",
-    "delay": "DEL",
-    "timeout": "TIM",
-    "duration": "DUR",
-    "setup/hold": "SHOL",
-    "RS232": "RS232",
-    "I2C": "IIC",
-    "SPI": "SPI",
-}
-EDGE_SOURCES = {
-    **{f"ch{n}": f"CHAN{n}" for n in (1, 2, 3, 4)},
-    "ac line": "AC",
-    **{f"d{n}": f"D{n}" for n in range(16)},
-}
-"""``:TRIGger:EDGe:SOURce``: CHAN1-4, AC, and D0-D15 on the MSO1000Z (programming guide)."""
 _NORMAL_POINTS = 1200
 _DIVISIONS = 12
-
-
-def _memory_depth(reply: str) -> str:
-    """``AUTO`` or a number of points (``12000``, ``1.200000e+04``) → a depth label."""
-    text = reply.strip().upper()
-    if text == "AUTO":
-        return "auto"
-    try:
-        points = round(float(text))
-    except ValueError:
-        raise ValueError(f"{reply!r} is neither AUTO nor a number of points") from None
-    for label, token in MEMORY_DEPTHS.items():
-        if token == str(points):
-            return label
-    raise ValueError(f"{points} points is not a DS1000Z memory depth")
-
-
-def _moved_time(axis: Axis, start: float, step: float, points: int) -> Axis | None:
-    """``axis`` moved to ``start + step × i`` over ``points`` (None: it is there already)."""
-    if (
-        axis.size == points
-        and axis.step is not None
-        and math.isclose(axis.step, step, rel_tol=1e-6)
-        and math.isclose(axis.start, start, rel_tol=1e-6, abs_tol=step * 1e-3)
-    ):
-        return None
-    return dataclasses.replace(axis, size=points, start=start, step=step)
-
-
-def _trigger_status(reply: str) -> str:
-    states = {"TD": "triggered", "WAIT": "waiting", "RUN": "running", "AUTO": "auto"}
-    states["STOP"] = "stopped"
-    return states[reply.strip().upper()]
 
 
 def _measurement(item: str, unit: str | None, doc: str) -> TraitType[Any, Any]:
@@ -247,7 +177,7 @@ class ScopeChannel(MessageInstrument):
     def _follow_raw(self, preamble: Preamble) -> None:
         (axis,) = self.readings.raw_trace.spec.axes or ()
         start = preamble.x_origin - preamble.x_reference * preamble.x_increment
-        moved = _moved_time(axis, start, preamble.x_increment, preamble.points)
+        moved = moved_time(axis, start, preamble.x_increment, preamble.points)
         if moved is not None:
             self.update_declaration("raw_trace", axes=[moved])
 
@@ -262,7 +192,7 @@ class ScopeChannel(MessageInstrument):
     def follow_time_axis(self, start: float, step: float, points: int = _NORMAL_POINTS) -> None:
         """Make the trace's declared time axis the scope's (if it moved)."""
         (axis,) = self.readings.trace.spec.axes or ()
-        moved = _moved_time(axis, start, step, points)
+        moved = moved_time(axis, start, step, points)
         if moved is not None:
             self.update_declaration("trace", axes=[moved])
 
@@ -320,7 +250,7 @@ class RigolDS1000Z(ScpiInstrument):
         choices=MEMORY_DEPTHS,
         get=":ACQ:MDEP?",
         set=":ACQ:MDEP {}",
-        parse=_memory_depth,
+        parse=parse_memory_depth,
         doc="Acquisition memory (auto, or points: 12k…24M with one channel on, half with two, "
         "a quarter with three or four; the scope refuses the others)",
     )
@@ -365,7 +295,7 @@ class RigolDS1000Z(ScpiInstrument):
     trigger_status = Reading(
         choices=("triggered", "waiting", "running", "auto", "stopped"),
         get=":TRIG:STAT?",
-        parse=_trigger_status,
+        parse=parse_trigger_status,
         doc="Acquisition state (:TRIGger:STATus?)",
     )
     sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
@@ -428,7 +358,7 @@ class RigolDS1000Z(ScpiInstrument):
         """Make ``traces``' channel axis the shown channels and its time axis the scope's."""
         channel, time = self.readings.traces.spec.axes or ()
         shown = self.shown_channels()
-        moved = None if start is None or step is None else _moved_time(time, start, step, 1200)
+        moved = None if start is None or step is None else moved_time(time, start, step, 1200)
         if tuple(channel.coordinate().tolist()) != shown or moved is not None:
             self.update_declaration("traces", axes=[channel.with_values(shown), moved or time])
 
@@ -546,7 +476,7 @@ class RigolDS1000Z(ScpiInstrument):
         return self._preamble()
 
     def _require_stopped(self) -> None:
-        state = _trigger_status(self.query(":TRIG:STAT?"))
+        state = parse_trigger_status(self.query(":TRIG:STAT?"))
         if state != "stopped":
             raise ConfigurationError(
                 f"raw mode reads the acquisition memory, which needs a stopped scope "
