@@ -104,3 +104,12 @@ def test_an_item_of_the_wrong_shape_is_not_drawn():
         assert plot.items == 0
     finally:
         plot.close()
+
+
+def test_a_panel_shows_a_two_dimensional_readings_shape_not_its_numbers(scope_bench):  # noqa: F811
+    from labkit.ui._format import format_value
+
+    _, scope, _ = scope_bench
+    scope.ch2.display = True
+    spec = scope.readings.traces.spec
+    assert format_value(scope.read("traces"), spec) == "2 channel × 1200 time"
