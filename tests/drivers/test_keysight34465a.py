@@ -289,3 +289,19 @@ def test_timed_samples_lie_on_the_meters_time_axis_and_counted_ones_are_numbered
         assert samples.spec.axes[0].name == "reading"
     finally:
         dmm.close()
+
+
+def test_the_sample_timer_is_the_meters_own_rounded_interval(scripted):
+    """The manual: the interval set may differ slightly from the one sent (SAMP:TIM? says
+    it); the samples' time axis is built on the meter's."""
+    dmm, dialogue = scripted
+    dmm.sample_count = 3
+    dmm.sample_source = "timer"
+    dialogue.replies["SAMP:TIM?"] = "+5.00000753E-01"
+    dialogue.sent.clear()
+    dmm.sample_timer = "500 ms"
+    assert dialogue.sent[:3] == ["SAMP:TIM 0.5", "SYST:ERR?", "SAMP:TIM?"]
+    assert dmm.sample_timer == 0.500000753
+    np.testing.assert_allclose(
+        dmm.readings.samples.spec.axes[0].coordinate(), [0.0, 0.500000753, 1.000001506]
+    )

@@ -214,9 +214,9 @@ class Keysight34465A(ScpiInstrument):
         min=20e-6,
         max=3600.0,
         get="SAMP:TIM?",
-        set="SAMP:TIM {}",
         doc="Time between samples with sample_source 'timer' (at least one measurement's "
-        "time: NPLC ÷ mains frequency, twice with autozero)",
+        "time: NPLC ÷ mains frequency, twice with autozero); the meter's own interval, read "
+        "back, as it rounds what it is sent",
     )
 
     voltage = Reading(
@@ -289,6 +289,15 @@ class Keysight34465A(ScpiInstrument):
             f"SENS:VOLT:DC:NPLC {token};:SENS:CURR:DC:NPLC {token};"
             f":SENS:RES:NPLC {token};:SENS:FRES:NPLC {token}",
         )
+
+    def _set_sample_timer(self, value: float) -> float:
+        # The manual: the interval is quantized ("the actual interval that you set may be
+        # slightly different"; SAMP:TIM? returns it). The time axis of samples is built on it.
+        command = f"SAMP:TIM {value:.10g}"
+        self.write(command)
+        if self.check_errors:  # a refused interval names its command, not the read-back
+            self.raise_queued_error(command, "sample_timer")
+        return parse_number(self.query("SAMP:TIM?"))
 
     # -- measuring --------------------------------------------------------------------
 
