@@ -17,6 +17,8 @@ from labkit import InstrumentError, InterlockError, LimitError, LockedError, Val
 from labkit.drivers.agilent import AgilentE3631A
 from labkit.drivers.keithley import Keithley2450
 from labkit.drivers.oceanoptics import USB2000Plus
+from labkit.drivers.rigol import RigolDS1000Z
+from labkit.drivers.stanford import SR830
 from labkit.drivers.thorlabs import ThorlabsTC200
 
 
@@ -230,3 +232,26 @@ def test_a_ramped_setting_is_not_jumped_by_a_raw_command(smu, bench):
     assert arrived(bench, "smu") == before
     smu.write(":SOUR:VOLT 1")  # the value already there: no jump
     assert smu.read("source_voltage") == 1.0
+
+
+def test_a_lock_in_checks_its_status_after_a_raw_command(bench):
+    lockin = SR830(bench.address("lockin"), name="lockin", timeout=2.0)
+    try:
+        with lockin.raw_access(), pytest.raises(InstrumentError, match="command error") as bad:
+            lockin.write("XYZZ 1")  # the SR830 has no such command
+        assert bad.value.instrument == "lockin"
+        assert arrived(bench, "lockin")[-3:] == ["XYZZ 1", "*ESR?", "LIAS?"]  # its own way
+    finally:
+        lockin.close()
+
+
+def test_a_raw_message_makes_the_scope_forget_its_waveform_set_up(bench):
+    scope = RigolDS1000Z(bench.address("scope"), name="scope", timeout=2.0)
+    try:
+        scope.waveform(1)
+        assert scope.transfer_change(1) is None  # CH1's transfer set-up is in force
+        with scope.raw_access():
+            scope.write(":WAV:SOUR CHAN2")
+        assert scope.transfer_change(1) is not None  # so the next transfer selects CH1 again
+    finally:
+        scope.close()
