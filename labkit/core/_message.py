@@ -147,11 +147,12 @@ class MessageInstrument(Instrument):
             else:
                 keys[id(root)] = before
 
-    def after_raw_message(self, message: str, settings: list[str]) -> None:
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
         """A driver's hook, called on the worker right after a raw message from outside the
-        instrument's code that sets something (``settings``: the declared ones it sets): an
-        instrument with an error queue reads it here and raises what the instrument refused,
-        as after a set."""
+        instrument's code that sets something (``settings``: the declared ones it sets;
+        ``reply``: what :meth:`query` read, None after :meth:`write`): an instrument with an
+        error queue reads it here, one that answers every command reads or parses its answer,
+        and either raises what the instrument refused, as after a set."""
 
     def __raw(
         self, call: Callable[..., T], message: str, checked: list[tuple[Any, Any]], audit: bool
@@ -164,7 +165,8 @@ class MessageInstrument(Instrument):
             if audit:
                 root = self.parent or self  # a channel's messages go to its instrument's queue
                 names = [handle.full_name for handle, _ in checked]
-                root.run_io(root.after_raw_message, message, names)  # errors name it
+                reply = result if isinstance(result, str) else None
+                root.run_io(root.after_raw_message, message, names, reply)  # errors name it
             return result
 
         self.require_connected()

@@ -188,7 +188,7 @@ class ScpiInstrument(MessageInstrument):
         if self.check_errors:
             self.raise_queued_error(command, spec.name)
 
-    def after_raw_message(self, message: str, settings: list[str]) -> None:
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
         # A raw command the instrument refused raises with its own words, as a set does.
         if self.check_errors:
             setting = settings[0].rsplit(".", 1)[-1] if len(settings) == 1 else None

@@ -19,7 +19,7 @@ from labkit.drivers.keithley import Keithley2450
 from labkit.drivers.oceanoptics import USB2000Plus
 from labkit.drivers.rigol import RigolDS1000Z
 from labkit.drivers.stanford import SR830
-from labkit.drivers.thorlabs import ThorlabsTC200
+from labkit.drivers.thorlabs import TC200ArgumentError, TC200UndefinedCommand, ThorlabsTC200
 
 
 def arrived(bench, twin: str) -> list:
@@ -255,3 +255,18 @@ def test_a_raw_message_makes_the_scope_forget_its_waveform_set_up(bench):
         assert scope.transfer_change(1) is not None  # so the next transfer selects CH1 again
     finally:
         scope.close()
+
+
+def test_a_controller_that_answers_every_command_has_its_answer_read(bench):
+    tc = ThorlabsTC200(bench.address("tc"), name="tc", timeout=2.0)
+    try:
+        with tc.raw_access():
+            tc.write("tset=40")  # its echo and answer are read now, not taken for the next
+            with pytest.raises(TC200ArgumentError, match="CMD_ARG_RANGE_ERR") as refused:
+                tc.write("tset=500")
+            assert refused.value.instrument == "tc"
+            with pytest.raises(TC200UndefinedCommand, match="CMD_NOT_DEFINED"):
+                tc.query("bogus=1")
+        assert tc.read("setpoint") == 40.0
+    finally:
+        tc.close()

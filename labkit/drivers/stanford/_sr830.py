@@ -410,7 +410,7 @@ class SR830(MessageInstrument):
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         self._check_status(command, spec.name)
 
-    def after_raw_message(self, message: str, settings: list[str]) -> None:
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
         self._check_status(message, settings[0].split(".")[-1] if len(settings) == 1 else None)
 
     def _check_status(self, command: str | None, setting: str | None) -> None:
