@@ -249,6 +249,19 @@ def guards_in_force(instrument: Any) -> list[str]:
     return [*locks, *interlocks, *soft, *ramps, *hard]
 
 
+def _guarded(instrument: Any) -> bool:
+    """Whether anything in :func:`guards_in_force` holds (without describing it)."""
+    for handle in _handles(instrument):
+        state = handle.state
+        if state.lock is not None or state.interlocks or state.ramping:
+            return True
+        if state.soft_min is not None or state.soft_max is not None:
+            return True
+        if _hard_limited(handle.spec):
+            return True
+    return False
+
+
 def _hard_limited(spec: Any) -> bool:
     if not spec.numeric:
         return False
@@ -283,11 +296,11 @@ def check_raw(
         opened = raw_access and key is not None and all(lock.opens_with(key) for lock in locks)
     else:
         opened = raw_access
-    guarded = [] if opened else guards_in_force(instrument)
+    guarded = not opened and _guarded(instrument)  # what guards it is said only if refused
     name = instrument.name
     if isinstance(message, bytes):
         if guarded:
-            raise _refused(name, "binary data", guarded, bool(locks))
+            raise _refused(name, "binary data", guards_in_force(instrument), bool(locks))
         return []
     known = _commands(instrument)
     checked: list[tuple[Any, Any]] = []
@@ -299,7 +312,7 @@ def check_raw(
             command, token = found
             checked.append((command.handle, _check_value(command.handle, token, part)))
         elif guarded and not _is_plain_query(part):
-            raise _refused(name, shorten(part), guarded, bool(locks))
+            raise _refused(name, shorten(part), guards_in_force(instrument), bool(locks))
     return checked
 
 
