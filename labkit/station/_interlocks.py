@@ -99,7 +99,7 @@ def plan_interlocks(
             _term(
                 text,
                 by_name,
-                (*where, "requires", i) if len(texts) > 1 else (*where, "requires"),
+                (*where, "requires", i) if isinstance(requires, list) else (*where, "requires"),
                 context,
             )
             for i, text in enumerate(texts)
