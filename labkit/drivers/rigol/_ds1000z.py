@@ -50,6 +50,7 @@ from labkit.core import (
 )
 from labkit.drivers.rigol._waveform import Preamble, Waveform
 from labkit.drivers.scpi import ScpiInstrument, parse_number
+from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
@@ -59,7 +60,6 @@ TIMEBASE_SCALES = tuple(
     for mantissa in (1, 2, 5)
     if 5e-9 <= mantissa * 10.0**exponent <= 50.0
 )
-PROBE_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 MEMORY_DEPTHS = {
     "auto": "AUTO",
     "3k": "3000",
