@@ -4,8 +4,8 @@ With :class:`ScpiInstrument`, a SCPI driver is mostly declarations::
 
     class PowerSupply(ScpiInstrument):
         models = ("PS30",)
-        voltage = Setting(unit="V", min=0, max=30, get="VOLT?", set="VOLT {}", ramp=2)
-        output = Setting(bool, get="OUTP?", set="OUTP {}", safe=False)
+        voltage = Setting(unit="V", min=0, max=30, header="VOLT", ramp=2)
+        output = Setting(bool, header="OUTP", safe=False)
         current = Reading(unit="A", get="MEAS:CURR?")
 
 After every set, the instrument's error queue is read: an instrument that refused a command
@@ -187,6 +187,13 @@ class ScpiInstrument(MessageInstrument):
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
         if self.check_errors:
             self.raise_queued_error(command, spec.name)
+
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        # A raw command the instrument refused raises with its own words, as a set does.
+        if self.check_errors:
+            setting = settings[0].rsplit(".", 1)[-1] if len(settings) == 1 else None
+            shown = message if len(message) <= 80 else message[:79] + "…"
+            self.raise_queued_error(shown, setting)
 
     def raise_queued_error(self, command: str | None = None, setting: str | None = None) -> None:
         """Read the error queue; if the instrument refused something, raise ``InstrumentError``

@@ -1,5 +1,5 @@
 """The DS1000Z's tables and reply parsers, from the MSO1000Z/DS1000Z Programming Guide:
-timebase scales, probe ratios, memory depths, trigger types and edge sources; and how a time
+timebase scales, memory depths, trigger types and edge sources; and how a time
 axis follows a preamble."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from labkit.core import Axis
 __all__ = [
     "EDGE_SOURCES",
     "MEMORY_DEPTHS",
-    "PROBE_RATIOS",
     "TIMEBASE_SCALES",
     "TRIGGER_TYPES",
     "moved_time",
@@ -26,7 +25,6 @@ TIMEBASE_SCALES = tuple(
     for mantissa in (1, 2, 5)
     if 5e-9 <= mantissa * 10.0**exponent <= 50.0
 )
-PROBE_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 MEMORY_DEPTHS = {
     "auto": "AUTO",
     "3k": "3000",
