@@ -58,6 +58,20 @@ class Triggered:
                 f"{', '.join(f.name for f in external)} wait for external triggers, which only "
                 "a trigger train leader (points=0) gives here",
             )
+        for follower in external:  # a camera says how many edges it needs, how close
+            needed, count = getattr(follower, "triggers", None), getattr(leader, "count", None)
+            if needed is not None and count is not None and needed > count:
+                raise ConfigurationError(
+                    f"{follower.name} needs {needed} triggers; {leader.name} gives {count}",
+                    hint=f"Give the train {needed} triggers, or take fewer frames",
+                )
+            shortest, period = getattr(follower, "min_period", 0.0), getattr(leader, "period", None)
+            if period is not None and shortest > period:
+                raise ConfigurationError(
+                    f"{follower.name} needs {shortest * 1e3:.4g} ms per frame; the triggers of "
+                    f"{leader.name} come every {period * 1e3:.4g} ms, so it would ignore some",
+                    hint="Trigger more slowly, or shorten the exposure or the region read out",
+                )
         self.leader = leader
         self.followers = followers
         self.timeout = float(timeout)
@@ -76,6 +90,7 @@ class Triggered:
             described.append(acquisition.describe())
             if not acquisition.points:
                 continue
+            arrays = [q for q in acquisition.quantities if q.dims]
             with plan.dimension(f"{acquisition.name}_point", acquisition.points):
                 plan.record(
                     acquisition.name,
@@ -88,8 +103,11 @@ class Triggered:
                             _attrs(quantity),
                         )
                         for quantity in acquisition.quantities
+                        if not quantity.dims
                     },
                 )
+                # An image's shape and type come with the data: declared at run time.
+                plan.reserve(*(f"{acquisition.name}_{q.name}" for q in arrays))
         plan.describe(acquisitions=described)
 
     async def run(self, ctx: StepContext) -> None:
@@ -116,8 +134,24 @@ class Triggered:
     ) -> None:
         count = min(len(seconds), acquisition.points)
         stamps = t0 + np.round(seconds[:count] * 1e9).astype(np.int64)
+        arrays = {q.name: q for q in acquisition.quantities if q.dims}
+        if count:
+            for name, quantity in arrays.items():
+                item = np.asarray(data.values[name][0])
+                dims = tuple(f"{acquisition.name}_{dim}" for dim in quantity.dims)
+                variable = Variable(
+                    f"{acquisition.name}_{name}",
+                    dims,
+                    item.shape,
+                    item.dtype.name,
+                    _attrs(quantity),
+                )
+                ctx.declare(name, variable, group=acquisition.name)
         for index in range(count):
-            values = {name: float(column[index]) for name, column in data.values.items()}
+            values = {
+                name: column[index] if name in arrays else float(column[index])
+                for name, column in data.values.items()
+            }
             ctx.at(index).record(values, group=acquisition.name, time=int(stamps[index]))
         if count < acquisition.points:
             ctx.event(

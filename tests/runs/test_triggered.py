@@ -92,3 +92,80 @@ def test_only_a_trigger_train_can_lead_externally_triggered_followers(bench_trio
         Triggered(waiting)
     with pytest.raises(ConfigurationError, match="external triggers"):
         Triggered(smu.buffered_sweep(0, 1, 3), waiting)
+
+
+@pytest.fixture
+def kinetix(bench_trio):
+    from labkit.drivers.cameras.pvcam import PvcamCamera
+    from labkit.sim import pvcam
+
+    try:
+        library = pvcam.library_path()
+    except labkit.core.MissingVendorLibrary:
+        pytest.skip("needs labkit's compiled parts: the simulated libpvcam is not built")
+    camera = PvcamCamera(f"pvcam://{pvcam.KINETIX}", library=library, name="cam")
+    camera.exposure = "1 ms"
+    camera.set_region(labkit.core.Region(0, 0, 64, 32))
+    yield camera
+    camera.close()
+
+
+def test_a_fly_scan_puts_the_generators_edges_the_dmm_and_the_camera_on_one_time_base(
+    bench_trio, kinetix
+):
+    bench, _, dmm, fg = bench_trio
+    train = fg.trigger_train(20, "20 ms")
+    sampling = dmm.timed_sampling(2, "1 ms", trigger="external", triggers=20)
+    frames = kinetix.triggered_frames(20)
+    train.sleep = sampling.sleep = frames.sleep = bench.advance
+    run = labkit.run(Triggered(train, sampling, frames), name="fly-camera")
+    ds = run.wait()
+    assert run.status == "completed"
+    assert ds.cam_image.dims == ("cam_point", "cam_y", "cam_x")
+    assert ds.cam_image.shape == (20, 32, 64)
+    assert ds.cam_image.dtype == np.uint16
+    assert float(ds.cam_image.mean()) > 0  # real frames of the scene, not zeros
+    # the camera's frames start at the generator's edges, the DMM's samples follow them
+    start = ds.time_dmm.values[0]
+    frame_seconds = (ds.time_cam.values - start).astype("int64") / 1e9
+    dmm_seconds = (ds.time_dmm.values - start).astype("int64") / 1e9
+    np.testing.assert_allclose(frame_seconds, np.arange(20) * 20e-3, atol=1e-9)
+    np.testing.assert_allclose(dmm_seconds[::2], frame_seconds, atol=1e-9)
+    # and the camera's own clock agrees: its exposures began 20 ms apart (its metadata
+    # timestamps, to the nanosecond)
+    np.testing.assert_allclose(np.diff(ds.cam_hardware_time.values), 20e-3, atol=1e-6)
+    assert ds.cam_hardware_time.attrs["units"] == "s"
+    (described,) = labkit.runs.plan(Triggered(train, sampling, frames)).describe()["steps"]
+    camera = described["acquisitions"][2]
+    assert camera["exposure_mode"] == "Edge Trigger"
+    assert camera["frames"] == camera["triggers"] == 20
+
+
+def test_a_camera_that_cannot_keep_up_with_the_triggers_is_refused_before_arming(
+    bench_trio, kinetix
+):
+    _, _, _, fg = bench_trio
+    kinetix.exposure = "30 ms"
+    frames = kinetix.triggered_frames(5)
+    with pytest.raises(ConfigurationError, match="ignore some"):
+        Triggered(fg.trigger_train(5, "20 ms"), frames)
+    with pytest.raises(ConfigurationError, match="needs 5 triggers"):
+        Triggered(fg.trigger_train(4, "50 ms"), frames)
+    assert not kinetix.acquiring
+    assert kinetix.last_value("trigger_mode") != "Edge Trigger"  # nothing was armed
+
+
+def test_trigger_first_starts_the_sequence_at_the_first_edge_on_the_cameras_clock(
+    bench_trio, kinetix
+):
+    bench, _, _, fg = bench_trio
+    train = fg.trigger_train(3, "20 ms")
+    frames = kinetix.triggered_frames(6, mode="first")
+    train.sleep = frames.sleep = bench.advance
+    ds = labkit.run(Triggered(train, frames), name="first").wait()
+    seconds = (ds.time.values - ds.time.values[0]).astype("int64") / 1e9
+    clock = ds.cam_hardware_time.values
+    np.testing.assert_allclose(seconds, clock - clock[0], atol=1e-9)
+    assert np.all(np.diff(seconds) > 0)
+    with pytest.raises(labkit.core.LimitError, match="'edge'"):
+        kinetix.triggered_frames(3, mode="level")
