@@ -7,7 +7,8 @@ records them on one time base: the host's clock at the start, plus the time each
 reports for its points (a follower paced by the leader's trigger output gets the time of the
 trigger that paced it). Each acquisition opens its own dimension (``dmm_point``); its data are
 ``<instrument>_<quantity>``, its time coordinate ``time_<instrument>`` (``time`` when only
-one acquisition records).
+one acquisition records). A buffer is written whole, one array per quantity (a camera's
+images as ``(cam_point, cam_y, cam_x)``), not point by point.
 
 In ``prepare`` — with no I/O — every set-point an instrument will step through by itself is
 checked against its setting's limits, and the buffer sizes, trigger sources and counts go into
@@ -147,12 +148,19 @@ class Triggered:
                     _attrs(quantity),
                 )
                 ctx.declare(name, variable, group=acquisition.name)
-        for index in range(count):
-            values = {
-                name: column[index] if name in arrays else float(column[index])
+        if not ctx.index:  # the buffer is the run's own dimension: written whole
+            columns = {
+                name: np.asarray(column[:count], dtype=None if name in arrays else float)
                 for name, column in data.values.items()
             }
-            ctx.at(index).record(values, group=acquisition.name, time=int(stamps[index]))
+            ctx.record_items(columns, group=acquisition.name, times=stamps)
+        else:  # inside another step's loop: point by point at this step's index
+            for index in range(count):
+                values = {
+                    name: column[index] if name in arrays else float(column[index])
+                    for name, column in data.values.items()
+                }
+                ctx.at(index).record(values, group=acquisition.name, time=int(stamps[index]))
         if count < acquisition.points:
             ctx.event(
                 "short", instrument=acquisition.name, recorded=count, planned=acquisition.points
