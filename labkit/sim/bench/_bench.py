@@ -75,6 +75,7 @@ class Bench:
         self.prefix = prefix
         self.clock = Clock(time_scale)
         self.lock = threading.RLock()
+        self.triggers = TriggerLines(self)  # made first: close() stops its thread
         self._streams: dict[str, np.random.Generator] = {}
         self._subsystems: dict[str, Any] = {}
         self._instruments: dict[str, Any] = {}
@@ -91,7 +92,7 @@ class Bench:
         self.circuit = self.add_subsystem(Circuit(self, dut))
         self.signal = self.add_subsystem(SignalChain(self))
         self.optics = self.add_subsystem(Optics(self))
-        self.triggers = self.add_subsystem(TriggerLines(self))
+        self.add_subsystem(self.triggers)  # edges after the physics they follow
         attach_cameras(self)
         from labkit.sim.twins import STANDARD_TWINS
 
