@@ -110,10 +110,12 @@ def _arrays(r: dict[str, Any], printed: str) -> None:
     assert r["f0"] == pytest.approx(12_345, rel=2e-3)
     assert r["q"] == pytest.approx(40, rel=0.1)
     assert r["near"] >= 16
-    assert r["iv_points"] == 300 and r["iv_rising"]  # the 2450's own sweep, from its buffer
+    assert r["iv_points"] == 300  # the 2450's own sweep, from its buffer
+    assert r["iv_rising"]
     # The fly scan: 40 frames of the camera's region and 80 DMM samples on the edges' time
     # base; the camera's own clock puts its exposures 25 ms apart, as the generator's edges.
-    assert r["frames"] == [40, 128, 256] and r["samples"] == 80
+    assert r["frames"] == [40, 128, 256]
+    assert r["samples"] == 80
     assert r["spacing"] == pytest.approx([0.025] * 39, abs=1e-6)
     assert r["offsets"] == pytest.approx([0.0] * 40, abs=1e-6)
 
