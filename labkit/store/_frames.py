@@ -1,0 +1,263 @@
+"""Camera frames to their chunk or shard files, straight from memory, in reused buffers.
+
+A frame of an array whose encoding is simple — the little-endian ``bytes`` codec, perhaps
+followed by Blosc — is encoded here instead of through zarr-python's per-call indexing
+machinery (a frame at a time, that machinery costs more than the write):
+
+- **one chunk per frame** (large frames): the chunk file is written from the frame's own
+  memory (raw) or from its Blosc encoding, by :func:`write_file`;
+- **shards** (small frames, see :func:`labkit.store.shard_items`): frames are copied into a
+  shard buffer taken from a :class:`BufferPool` (made and touched once, reused shard after
+  shard, so a stream costs no page faults per frame), and the shard file — the frames' chunks
+  then the ``sharding_indexed`` codec's index (offset and length of each chunk, little-endian
+  ``uint64``, then its CRC-32C) — is written when full, and by every flush while it fills.
+
+A chunk or shard file written for the first time is created in place: nothing refers to it
+until the group's document is replaced after it (see :mod:`labkit.store._writer`), so a write
+cut short by a kill is never published. A shard written again (it grew since a flush
+published part of it) is replaced atomically through the store (a temporary file renamed,
+on a local disk; one PUT on object storage).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import google_crc32c
+import numpy as np
+import zarr
+from numcodecs import Blosc  # type: ignore[import-untyped]  # numcodecs ships no types
+from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, ShardingCodec
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.metadata import ArrayV3Metadata
+from zarr.core.sync import sync
+from zarr.storage import LocalStore
+
+__all__ = ["BufferPool", "Encoder", "ShardedFrames", "encoder_for", "local_root", "write_file"]
+
+BUFFERS = default_buffer_prototype()
+EMPTY = np.uint64(2**64 - 1)  # the sharding index's mark of a chunk never written
+BLOSC_OVERHEAD = 16  # a Blosc frame is at most this much bigger than its input
+
+Encoder = Callable[[np.ndarray], Any]
+"""One item's chunk bytes (anything with the buffer protocol) from its C-ordered array."""
+
+
+def _raw(data: np.ndarray) -> Any:
+    return data.reshape(-1).view(np.uint8)
+
+
+def encoder_for(codecs: tuple[Any, ...], dtype: np.dtype) -> tuple[Encoder, int] | None:
+    """An encoder of one chunk with ``codecs`` and the most bytes it adds, if they are the
+    simple ones (``bytes`` little-endian, then nothing or Blosc); None for anything else."""
+    if not codecs or not isinstance(codecs[0], BytesCodec):
+        return None
+    endian = getattr(codecs[0].endian, "value", codecs[0].endian)
+    if dtype.itemsize > 1 and endian != "little":
+        return None
+    if len(codecs) == 1:
+        return _raw, 0
+    if len(codecs) == 2 and isinstance(codecs[1], BloscCodec):
+        codec = codecs[1]
+        shuffle = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[
+            str(getattr(codec.shuffle, "value", codec.shuffle))
+        ]
+        blosc = Blosc(
+            cname=str(getattr(codec.cname, "value", codec.cname)),
+            clevel=int(codec.clevel),
+            shuffle=shuffle,
+            blocksize=int(codec.blocksize),
+            typesize=int(codec.typesize or dtype.itemsize),
+        )
+        return (lambda data: blosc.encode(_raw(data))), BLOSC_OVERHEAD
+    return None
+
+
+class BufferPool:
+    """Byte buffers of one size, allocated and touched once, then handed out again and again.
+
+    A shard buffer freshly allocated for every shard would cost a page fault for every 4 KiB
+    written into it (large allocations come straight from the kernel, zeroed on first touch);
+    a reused one costs none. ``keep`` buffers are kept once given back.
+    """
+
+    def __init__(self, nbytes: int, keep: int = 2) -> None:
+        self.nbytes = int(nbytes)
+        self.keep = int(keep)
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self.allocated = 0
+
+    def take(self) -> np.ndarray:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            self.allocated += 1
+        buffer = np.empty(self.nbytes, dtype=np.uint8)
+        buffer.fill(0)  # touch every page now, not while frames are copied in
+        return buffer
+
+    def give(self, buffer: np.ndarray) -> None:
+        with self._lock:
+            if len(self._free) < self.keep:
+                self._free.append(buffer)
+
+
+class _Shard:
+    """One shard being filled: its buffer, where each chunk lies in it, how far it is used."""
+
+    __slots__ = ("buffer", "dirty", "end", "entries", "filled")
+
+    def __init__(self, buffer: np.ndarray, items: int) -> None:
+        self.buffer = buffer
+        self.entries = np.full(2 * items, EMPTY, dtype="<u8")  # (offset, length) per chunk
+        self.end = 0
+        self.filled: set[int] = set()
+        self.dirty = False
+
+
+class ShardedFrames:
+    """The shards of one array of frames: ``items`` frames per shard, one chunk per frame.
+
+    ``put`` and ``flush`` are called with the array's io lock held (the recording thread and
+    the flusher meet there).
+    """
+
+    def __init__(
+        self,
+        array: zarr.Array,
+        inner: tuple[int, ...],
+        items: int,
+        itemsize: int,
+        encoder: Encoder,
+        overhead: int,
+        key: Callable[[str], str],
+    ) -> None:
+        self.array = array
+        self.inner = inner  # the inner chunk: one frame
+        self.items = items
+        self._encode = encoder
+        self._key = key
+        self.item_bytes = int(np.prod(inner)) * itemsize
+        self.index_bytes = 16 * items + 4
+        capacity = items * (self.item_bytes + overhead) + self.index_bytes
+        self.pool = BufferPool(capacity)
+        self.local_root = local_root(array)
+        self._open: dict[tuple[int, ...], _Shard] = {}
+        self._written: set[tuple[int, ...]] = set()
+
+    def put(self, index: tuple[int, ...], data: np.ndarray) -> None:
+        lead = len(index)
+        position = index[-1] % self.items
+        coords = (*index[:-1], index[-1] // self.items) + (0,) * (len(self.inner) - lead)
+        shard = self._open.get(coords)
+        if shard is None:
+            shard = self._open[coords] = _Shard(self.pool.take(), self.items)
+        encoded = np.frombuffer(self._encode(data), dtype=np.uint8)
+        size = encoded.size
+        if shard.end + size + self.index_bytes > shard.buffer.size:  # a chunk written again
+            self._compact(shard)
+        shard.buffer[shard.end : shard.end + size] = encoded
+        shard.entries[2 * position] = shard.end
+        shard.entries[2 * position + 1] = size
+        shard.end += size
+        shard.filled.add(position)
+        shard.dirty = True
+        if len(shard.filled) == self.items:
+            self._write(coords, shard)
+            del self._open[coords]
+            self.pool.give(shard.buffer)
+
+    def flush(self) -> None:
+        """Write every shard that took frames since it was last written (its index says which
+        of its chunks exist; the rest read as the fill value)."""
+        for coords, shard in self._open.items():
+            if shard.dirty:
+                self._write(coords, shard)
+
+    def _compact(self, shard: _Shard) -> None:
+        """Copy the live chunks of ``shard`` to a fresh buffer (old copies of chunks written
+        again are dropped); fits, as every chunk is at most its largest encoding."""
+        fresh = self.pool.take()
+        end = 0
+        for position in sorted(shard.filled):
+            start, size = (int(v) for v in shard.entries[2 * position : 2 * position + 2])
+            fresh[end : end + size] = shard.buffer[start : start + size]
+            shard.entries[2 * position] = end
+            end += size
+        self.pool.give(shard.buffer)
+        shard.buffer, shard.end = fresh, end
+
+    def _write(self, coords: tuple[int, ...], shard: _Shard) -> None:
+        index = shard.entries.view(np.uint8)
+        end = shard.end
+        shard.buffer[end : end + index.size] = index
+        crc = np.array([google_crc32c.value(index)], dtype="<u4").view(np.uint8)
+        shard.buffer[end + index.size : end + self.index_bytes] = crc
+        data = shard.buffer[: end + self.index_bytes]
+        key = self._key(self.array.metadata.encode_chunk_key(coords))
+        if self.local_root is not None and coords not in self._written:
+            write_file(os.path.join(self.local_root, key), data)
+        else:  # published already, perhaps: replaced atomically
+            sync(self.array.store.set(key, BUFFERS.buffer.from_array_like(data)))
+        self._written.add(coords)
+        shard.dirty = False
+
+
+def sharding_of(array: zarr.Array) -> ShardingCodec | None:
+    """The array's sharding codec, if its shards are laid out as :class:`ShardedFrames`
+    writes them (index at the end, encoded as little-endian bytes then CRC-32C)."""
+    if not isinstance(array.metadata, ArrayV3Metadata):
+        return None
+    codecs = tuple(array.metadata.codecs)
+    if len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
+        return None
+    codec = codecs[0]
+    index_codecs = tuple(codec.index_codecs)
+    layout = (
+        getattr(codec.index_location, "value", codec.index_location) == "end"
+        and len(index_codecs) == 2
+        and isinstance(index_codecs[0], BytesCodec)
+        and getattr(index_codecs[0].endian, "value", index_codecs[0].endian) == "little"
+        and isinstance(index_codecs[1], Crc32cCodec)
+    )
+    return codec if layout else None
+
+
+def write_file(path: str, data: Any) -> None:
+    """Write ``data``'s bytes (a C-contiguous array or a bytes-like) as the file ``path``
+    (created or truncated), from its own memory, the GIL released during the write.
+
+    No temporary file and rename: the chunk is new and nothing refers to it until the group's
+    document is replaced after it (see :mod:`labkit.store._writer`), so a write cut short by a
+    kill is never published.
+    """
+    view = memoryview(data).cast("B")  # a flat byte view, no copy
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:  # a nested chunk key: its folder comes first
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, flags, 0o666)
+    try:
+        written = 0
+        total = len(view)
+        while written < total:
+            written += os.write(fd, view[written:])
+    finally:
+        os.close(fd)
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def local_root(array: zarr.Array) -> str | None:
+    """The folder of ``array``'s store (chunk keys are relative to it) on a local disk."""
+    store = array.store
+    if type(store) is not LocalStore or store.read_only:
+        return None
+    root = str(store.root)
+    return root if os.path.isdir(root) else None
