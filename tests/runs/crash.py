@@ -288,6 +288,7 @@ def _frame_stored(array: Any, name: str, index: tuple[int, ...], item_ndim: int)
     a CRC-32C, at the end of the shard; an absent chunk is all ones)."""
     import google_crc32c
     from zarr.codecs import ShardingCodec
+    from zarr.core.buffer import default_buffer_prototype
     from zarr.core.sync import sync
 
     codecs = array.metadata.codecs
@@ -298,7 +299,8 @@ def _frame_stored(array: Any, name: str, index: tuple[int, ...], item_ndim: int)
     inner = codecs[0].chunk_shape
     per_shard = [o // i for o, i in zip(outer, inner, strict=True)]
     shard = tuple(i // o for i, o in zip(index, outer, strict=False)) + (0,) * item_ndim
-    found = sync(array.store.get(f"{name}/{array.metadata.encode_chunk_key(shard)}"))
+    key = f"{name}/{array.metadata.encode_chunk_key(shard)}"
+    found = sync(array.store.get(key, prototype=default_buffer_prototype()))
     if found is None:
         return False
     data = found.to_bytes()
