@@ -117,6 +117,7 @@ class ArrayWriter:
         self.shards: ShardedFrames | None = found[2] if found else None
         self.local_root = local_root(array) if self.encoder is not None else None
         self.written_direct: set[tuple[int, ...]] = set()
+        self.encode_lock = threading.Lock()
         self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))
         self.lead_chunks = self.chunks[: self.lead]
         self.growable = variable.growable  # computed once: put() runs for every value
@@ -293,16 +294,17 @@ class ArrayWriter:
         published only once the shape and the group's document cover it.
         """
         assert self.encoder is not None
-        encoded = self.encoder(data)
         key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
-        if self.local_root is not None and index not in self.written_direct:
-            # A chunk never written before, on a local disk: straight from memory to its
-            # file, the GIL released during the write (os.write of a memoryview).
-            write_file(os.path.join(self.local_root, key), encoded)
-            self.written_direct.add(index)
-            return
-        buffer = BUFFERS.buffer.from_array_like(np.frombuffer(encoded, dtype=np.uint8))
-        sync(self.array.store.set(key, buffer))  # atomic replace: it may already be published
+        with self.encode_lock:  # a compressed chunk lives in the encoder's buffer until written
+            encoded = self.encoder(data)
+            if self.local_root is not None and index not in self.written_direct:
+                # A chunk never written before, on a local disk: straight from memory to its
+                # file, the GIL released during the write (os.write of a memoryview).
+                write_file(os.path.join(self.local_root, key), encoded)
+                self.written_direct.add(index)
+                return
+            buffer = BUFFERS.buffer.from_array_like(np.frombuffer(encoded, dtype=np.uint8))
+            sync(self.array.store.set(key, buffer))  # atomic replace: it may be published
 
 
 def _direct_encoding(

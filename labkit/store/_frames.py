@@ -21,6 +21,8 @@ on a local disk; one PUT on object storage).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -65,15 +67,87 @@ def encoder_for(codecs: tuple[Any, ...], dtype: np.dtype) -> tuple[Encoder, int]
         shuffle = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[
             str(getattr(codec.shuffle, "value", codec.shuffle))
         ]
-        blosc = Blosc(
-            cname=str(getattr(codec.cname, "value", codec.cname)),
-            clevel=int(codec.clevel),
-            shuffle=shuffle,
-            blocksize=int(codec.blocksize),
-            typesize=int(codec.typesize or dtype.itemsize),
+        blosc = _BloscInto(
+            str(getattr(codec.cname, "value", codec.cname)),
+            int(codec.clevel),
+            shuffle,
+            int(codec.blocksize),
+            int(codec.typesize or dtype.itemsize),
         )
-        return (lambda data: blosc.encode(_raw(data))), BLOSC_OVERHEAD
+        return blosc.encode, BLOSC_OVERHEAD
     return None
+
+
+class _BloscInto:
+    """Blosc-compresses one chunk into an output buffer made once and reused (a new output
+    per frame would cost a page fault per 4 KiB of it, frame after frame), through c-blosc's
+    ``blosc_compress_ctx`` — the library numcodecs is built on, so the bytes are the ones
+    numcodecs writes — or through numcodecs itself where that symbol cannot be reached.
+
+    ``encode`` returns a view of the output buffer, valid until the next call: callers hold
+    the array's lock from the encoding until the bytes are written or copied.
+    """
+
+    def __init__(self, cname: str, clevel: int, shuffle: int, blocksize: int, typesize: int):
+        self.cname = cname.encode()
+        self.clevel, self.shuffle, self.blocksize, self.typesize = (
+            clevel,
+            shuffle,
+            blocksize,
+            typesize,
+        )
+        self.codec = Blosc(cname, clevel, shuffle, blocksize, typesize=typesize)
+        self.out: np.ndarray | None = None
+
+    def encode(self, data: np.ndarray) -> Any:
+        raw = _raw(data)
+        compress = _blosc_compress_ctx()
+        if compress is None:
+            return self.codec.encode(raw)
+        size = raw.size + BLOSC_OVERHEAD
+        if self.out is None or self.out.size < size:
+            self.out = np.empty(size, dtype=np.uint8)
+            self.out.fill(0)  # touched once, here
+        written = compress(
+            self.clevel,
+            self.shuffle,
+            self.typesize,
+            raw.size,
+            raw.ctypes.data,
+            self.out.ctypes.data,
+            size,
+            self.cname,
+            self.blocksize,
+            1,
+        )
+        if written <= 0:
+            raise ValueError(f"blosc could not compress a chunk ({written})")
+        return self.out[:written]
+
+
+@functools.cache
+def _blosc_compress_ctx() -> Any:
+    """c-blosc's thread-safe ``blosc_compress_ctx`` from numcodecs' extension, or None."""
+    import numcodecs.blosc  # type: ignore[import-untyped]  # numcodecs ships no types
+
+    try:
+        function = ctypes.CDLL(numcodecs.blosc.__file__).blosc_compress_ctx
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_size_t,
+        ctypes.c_size_t,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+    ]
+    function.restype = ctypes.c_int
+    return function
 
 
 class BufferPool:

@@ -153,3 +153,21 @@ def test_a_pool_hands_its_buffers_out_again():
     pool.give(first)
     assert pool.take() is first
     assert pool.allocated == 1
+
+
+def test_the_direct_blosc_encoder_writes_the_bytes_numcodecs_writes():
+    from numcodecs import Blosc
+    from zarr.codecs import BloscCodec, BytesCodec
+
+    from labkit.store._frames import encoder_for
+
+    dtype = np.dtype("<u2")
+    codec = BloscCodec(cname="lz4", clevel=1, shuffle="bitshuffle", typesize=2)
+    encode, overhead = encoder_for((BytesCodec(endian="little"), codec), dtype)
+    reference = Blosc("lz4", 1, Blosc.BITSHUFFLE, 0, typesize=2)
+    for i in range(3):
+        frame = _frame(i, (300, 200))
+        ours = bytes(encode(frame))
+        assert ours == reference.encode(frame.reshape(-1).view(np.uint8))
+        assert len(ours) <= frame.nbytes + overhead
+        np.testing.assert_array_equal(np.frombuffer(reference.decode(ours), "<u2"), frame.ravel())
