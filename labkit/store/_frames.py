@@ -43,6 +43,7 @@ __all__ = ["BufferPool", "Encoder", "ShardedFrames", "encoder_for", "local_root"
 BUFFERS = default_buffer_prototype()
 EMPTY = np.uint64(2**64 - 1)  # the sharding index's mark of a chunk never written
 BLOSC_OVERHEAD = 16  # a Blosc frame is at most this much bigger than its input
+OPEN_SHARDS = 2  # shards of one array filling at once, at most (each holds a pool buffer)
 
 Encoder = Callable[[np.ndarray], Any]
 """One item's chunk bytes (anything with the buffer protocol) from its C-ordered array."""
@@ -229,10 +230,11 @@ class ShardedFrames:
         coords = (*index[:-1], index[-1] // self.items) + (0,) * (len(self.inner) - lead)
         shard = self._open.get(coords)
         if shard is None:
-            shard = self._open[coords] = _Shard(self.pool.take(), self.items)
+            shard = self._opened(coords)
         encoded = np.frombuffer(self._encode(data), dtype=np.uint8)
         size = encoded.size
-        if shard.end + size + self.index_bytes > shard.buffer.size:  # a chunk written again
+        shard.filled.discard(position)  # a chunk written again: its old copy is dropped
+        if shard.end + size + self.index_bytes > shard.buffer.size:
             self._compact(shard)
         shard.buffer[shard.end : shard.end + size] = encoded
         shard.entries[2 * position] = shard.end
@@ -241,9 +243,42 @@ class ShardedFrames:
         shard.filled.add(position)
         shard.dirty = True
         if len(shard.filled) == self.items:
-            self._write(coords, shard)
             del self._open[coords]
-            self.pool.give(shard.buffer)
+            self._release(coords, shard)
+
+    def _opened(self, coords: tuple[int, ...]) -> _Shard:
+        """A shard to fill: new, or what its file holds (a frame recorded again after its
+        shard was written); the shard filled longest ago is written and let go if
+        :data:`OPEN_SHARDS` are open (a stream inside a scan leaves one per point)."""
+        while len(self._open) >= OPEN_SHARDS:
+            oldest = next(iter(self._open))
+            self._release(oldest, self._open.pop(oldest))
+        shard = _Shard(self.pool.take(), self.items)
+        if coords in self._written:
+            key = self._key(self.array.metadata.encode_chunk_key(coords))
+            found = sync(self.array.store.get(key, prototype=BUFFERS))
+            if found is not None:
+                self._load(shard, found.as_numpy_array().view(np.uint8))
+        self._open[coords] = shard
+        return shard
+
+    def _load(self, shard: _Shard, data: np.ndarray) -> None:
+        table = data[data.size - self.index_bytes : data.size - 4]
+        entries = table.view("<u8")
+        for position in range(self.items):
+            start, size = int(entries[2 * position]), int(entries[2 * position + 1])
+            if start == int(EMPTY):
+                continue
+            shard.buffer[shard.end : shard.end + size] = data[start : start + size]
+            shard.entries[2 * position] = shard.end
+            shard.entries[2 * position + 1] = size
+            shard.end += size
+            shard.filled.add(position)
+
+    def _release(self, coords: tuple[int, ...], shard: _Shard) -> None:
+        if shard.dirty:
+            self._write(coords, shard)
+        self.pool.give(shard.buffer)
 
     def flush(self) -> None:
         """Write every shard that took frames since it was last written (its index says which

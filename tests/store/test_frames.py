@@ -171,3 +171,18 @@ def test_the_direct_blosc_encoder_writes_the_bytes_numcodecs_writes():
         assert ours == reference.encode(frame.reshape(-1).view(np.uint8))
         assert len(ours) <= frame.nbytes + overhead
         np.testing.assert_array_equal(np.frombuffer(reference.decode(ours), "<u2"), frame.ravel())
+
+
+def test_frames_recorded_again_after_their_shard_was_let_go_keep_the_others(tmp_path):
+    shape = (32, 32)
+    writer = _writer(tmp_path, shape, shard=4)
+    _record(writer, 4, shape)  # shard 0 full: written and let go
+    _record(writer, 9, shape, start=4)  # shards 1 and 2 filling: 3 let go...
+    again = np.full(shape, 9, dtype=np.uint16)
+    writer.record((2,), {"cam": again, "time": 10**18 + 2}, point=False)  # ... 0 read back
+    writer.finish("completed")
+    values = _published(writer.path).cam.values
+    expected = np.stack([_frame(i, shape) for i in range(13)])
+    expected[2] = again
+    np.testing.assert_array_equal(values, expected)
+    np.testing.assert_array_equal(_tensorstore(writer.path / "cam"), expected)
