@@ -79,7 +79,9 @@ class PacedCamera:
 
     @property
     def acquiring(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        # Until stop(), as a real camera whose frames merely stop coming: a paced stream runs
+        # a while past the source's last frame, and a camera that stopped fails a run.
+        return self._thread is not None and not self._stop.is_set()
 
     @property
     def frame_rate(self) -> float:
