@@ -25,7 +25,7 @@ _FACTORY_FIELDS = {
         "unit", "min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step", "choices",
         "readback", "access", "safe", "label", "doc",
     ),  # not "ramp": see factory_arguments
-    "reading": ("unit", "choices", "label", "doc"),
+    "reading": ("unit", "choices", "axes", "dtype", "label", "doc"),
     "action": ("label", "confirm", "doc"),
 }  # fmt: skip
 

@@ -8,11 +8,13 @@ from typing import Any
 from p4p import Type, Value
 from p4p.nt import NTEnum, NTNDArray, NTScalar
 
+from labkit.remote._arrays import ARRAY_FIELDS, COORDINATE_CODE
 from labkit.remote._pvdata import LABKIT_FIELDS
 
-__all__ = ["frame_type", "make_value", "pv_type", "text_type"]
+__all__ = ["coordinate_type", "frame_type", "make_value", "pv_type", "text_type"]
 
 _LABKIT = ("labkit", ("S", None, list(LABKIT_FIELDS)))
+_LABKIT_ARRAY = ("labkit", ("S", None, [*LABKIT_FIELDS, *ARRAY_FIELDS]))
 
 
 @functools.cache
@@ -20,7 +22,15 @@ def pv_type(code: str) -> Type:
     """The type of a setting, reading or action PV with value code ``code`` (see value_code)."""
     if code == "enum":
         return NTEnum.buildType(extra=[_LABKIT], display=True)
+    if code.startswith("a"):  # an array reading: NTScalarArray
+        return NTScalar.buildType(code, extra=[_LABKIT_ARRAY], display=True)
     return NTScalar.buildType(code, extra=[_LABKIT], display=True, control=code in ("d", "l"))
+
+
+@functools.cache
+def coordinate_type() -> Type:
+    """An array reading's coordinate along one axis: an NTScalarArray of doubles with units."""
+    return NTScalar.buildType(COORDINATE_CODE, display=True)
 
 
 @functools.cache
