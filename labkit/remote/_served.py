@@ -287,7 +287,14 @@ class ServedInstrument:
             "channels": {path.split(".", 1)[1]: items for path, items in channels.items()},
             "poll": self.poll,
             "camera": self.camera,
-            **({"sensor_shape": self._sensor_shape()} if self.camera else {}),
+            **(
+                {
+                    "sensor_shape": self._sensor_shape(),
+                    "region_note": str(getattr(self.instrument, "region_note", "") or ""),
+                }
+                if self.camera
+                else {}
+            ),
             "pvs": {
                 "status": _names.pv_name(self.prefix, self.name, _names.STATUS),
                 "identity": _names.pv_name(self.prefix, self.name, _names.IDENTITY),

@@ -7,11 +7,20 @@ from typing import Any
 
 from p4p import Type, Value
 from p4p.nt import NTEnum, NTNDArray, NTScalar
+from p4p.nt.common import alarm, timeStamp
 
 from labkit.remote._arrays import ARRAY_FIELDS, COORDINATE_CODE
 from labkit.remote._pvdata import LABKIT_FIELDS
+from labkit.remote._region import REGION_FIELDS
 
-__all__ = ["coordinate_type", "frame_type", "make_value", "pv_type", "text_type"]
+__all__ = [
+    "coordinate_type",
+    "frame_type",
+    "make_value",
+    "pv_type",
+    "region_type",
+    "text_type",
+]
 
 _LABKIT = ("labkit", ("S", None, list(LABKIT_FIELDS)))
 _LABKIT_ARRAY = ("labkit", ("S", None, [*LABKIT_FIELDS, *ARRAY_FIELDS]))
@@ -42,6 +51,21 @@ def text_type() -> Type:
 @functools.cache
 def status_type() -> Type:
     return NTEnum.buildType(display=True)
+
+
+@functools.cache
+def region_type() -> Type:
+    """A camera's region of interest: ``value.x``, ``value.y``, ``value.width``...
+    in sensor pixels, with an alarm (a refused region) and a time stamp."""
+    return Type(
+        [
+            ("value", ("S", "labkit:Region:1.0", [(name, "l") for name in REGION_FIELDS])),
+            ("alarm", alarm),
+            ("timeStamp", timeStamp),
+            ("display", ("S", None, [("description", "s")])),
+        ],
+        id="labkit:CameraRegion:1.0",
+    )
 
 
 @functools.cache
