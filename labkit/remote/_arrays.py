@@ -13,6 +13,7 @@ Pure data, no p4p: :mod:`._types` makes the PV types.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -79,8 +80,14 @@ def array_from_wire(declaration: Mapping[str, Any], wire: Any) -> Any:
 
 def axes_json(axes: Sequence[Axis] | None) -> str:
     """The axes as JSON, coordinate values included whatever their length."""
+    return _axes_json(tuple(axes or ()))
+
+
+@functools.lru_cache(maxsize=64)
+def _axes_json(axes: tuple[Axis, ...]) -> str:
+    # Axes are immutable (a moved axis is a new one): each is encoded once, not at every read.
     items = []
-    for axis in axes or ():
+    for axis in axes:
         item = axis.jsonable()
         if axis.values is not None and "values" not in item:
             item["values"] = [float(v) for v in axis.values]

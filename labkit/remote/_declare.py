@@ -19,6 +19,7 @@ and ``set`` talk to the server through the instrument's :class:`~labkit.remote.P
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,10 @@ from labkit.remote._pvdata import put_value, value_from_wire
 __all__ = ["follow_axes", "remote_declarations"]
 
 _FACTORIES: dict[str, Callable[..., Any]] = {"setting": Setting, "reading": Reading}
+
+# The axes text each remote instrument's array readings last followed: the same text again
+# (every update carries it) costs a comparison, not a decoding.
+_FOLLOWED: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
 def remote_declarations(
@@ -96,13 +101,16 @@ def follow_axes(instrument: Any, name: str, fields: Any) -> None:
     dict or a p4p Value) declare, if they moved."""
     if hasattr(fields, "todict"):
         fields = fields.todict()
-    axes = axes_from_fields(fields)
-    if axes is None:
-        return
-    spec = instrument.readings[name].spec
+    text = (fields.get("labkit") or {}).get("axes") or ""
     unit = (fields.get("display") or {}).get("units") or None
-    if not same_axes(spec.axes, axes) or spec.unit != unit:
+    followed = _FOLLOWED.setdefault(instrument, {})
+    if not text or followed.get(name) == (text, unit or ""):
+        return
+    axes = axes_from_fields(fields)
+    spec = instrument.readings[name].spec
+    if axes is not None and (not same_axes(spec.axes, axes) or spec.unit != unit):
         instrument.update_declaration(name, axes=axes, unit=unit)
+    followed[name] = (text, unit or "")
 
 
 def _value(instrument: Any, name: str, declaration: Any, fields: Any) -> Any:
