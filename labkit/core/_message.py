@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from labkit.core._errors import ConfigurationError, InstrumentTimeout, LabkitError
 from labkit.core._instrument import Instrument
-from labkit.core._raw import check_raw, refuse_wrong_key
+from labkit.core._raw import check_raw, refuse_wrong_key, split_commands
 from labkit.core._transport import Transport
 
 __all__ = ["MessageInstrument"]
@@ -71,17 +71,26 @@ class MessageInstrument(Instrument):
         a declared setting's command like a set, and, where guards are in force, anything
         labkit cannot check only inside :meth:`raw_access`.
         """
-        checked = self.__guard(message)
-        self.__exchange(_write, message)
-        _store(checked)
+        if self._worker.on_worker():  # the instrument's own code: what a checked set sends
+            self.__on_link(_write, (message,))
+            return
+        checked = self.check_message(message)
+        # Nothing may come between the message and the error check (a panel's read would
+        # take the instrument's complaint for its own); a message carrying a query is not
+        # followed by one: its reply waits to be read, and a new command would discard it.
+        commands = split_commands(message)
+        audit = bool(commands) and not any(_asks(command) for command in commands)
+        self.__raw(_write, message, checked, audit)
 
     def query(self, message: str) -> str:
         """Send a message and return the reply (on the worker thread); checked as in
-        :meth:`write` (plain queries always pass)."""
-        checked = self.__guard(message)
-        reply = self.__exchange(_query, message)
-        _store(checked)
-        return reply
+        :meth:`write` (plain queries always pass). A message that also sets something
+        (``:SOUR:VOLT 1;*OPC?``) has the instrument's error queue read after the reply."""
+        if self._worker.on_worker():
+            return self.__on_link(_query, (message,))
+        checked = self.check_message(message)
+        audit = not all(_asks(c) for c in split_commands(message))
+        return self.__raw(_query, message, checked, audit)
 
     def read_message(self) -> str:
         """Read one message the instrument sent (after a write)."""
@@ -138,6 +147,33 @@ class MessageInstrument(Instrument):
             else:
                 keys[id(root)] = before
 
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        """A driver's hook, called on the worker right after a raw message from outside the
+        instrument's code that sets something (``settings``: the declared ones it sets;
+        ``reply``: what :meth:`query` read, None after :meth:`write`): an instrument with an
+        error queue reads it here, one that answers every command reads or parses its answer,
+        and either raises what the instrument refused, as after a set."""
+
+    def __raw(
+        self, call: Callable[..., T], message: str, checked: list[tuple[Any, Any]], audit: bool
+    ) -> T:
+        """A checked raw message sent, the error queue read if ``audit``, then what it set
+        stored — all one job on the worker (the store on this thread, as a set's)."""
+
+        def exchange() -> T:
+            result = self.__on_link(call, (message,))
+            if audit:
+                root = self.parent or self  # a channel's messages go to its instrument's queue
+                names = [handle.full_name for handle, _ in checked]
+                reply = result if isinstance(result, str) else None
+                root.run_io(root.after_raw_message, message, names, reply)  # errors name it
+            return result
+
+        self.require_connected()
+        result = self._worker.call(exchange)
+        _store(checked)
+        return result
+
     def __guard(self, message: str | bytes) -> list[tuple[Any, Any]]:
         if self._worker.on_worker():  # the instrument's own code: what a checked set sends
             return []
@@ -178,6 +214,11 @@ def _store(checked: list[tuple[Any, Any]]) -> None:
     """What a raw message set, stored as a set's acknowledged value would be."""
     for handle, value in checked:
         handle.instrument.store(handle.name, value)
+
+
+def _asks(command: str) -> bool:
+    """A query: its reply waits in the instrument's output queue (``*OPC?``, ``VOLT?``)."""
+    return command.partition(" ")[0].endswith("?")
 
 
 def _write(transport: Transport, message: str) -> None:

@@ -15,13 +15,16 @@ script, a helper running on the caller's thread) is read before it is sent:
   instrument default labkit does not assume), so anything else counts as an unknown command;
 - plain queries (one header ending in ``?``, other than self-tests and calibrations) are
   always let through: they ask, they do not set;
-- every other command, and binary data, may change anything, and labkit cannot tell what. On
-  an instrument with guards beyond its declaration in force — an instructor's lock, soft
-  limits, an interlock, on any of its settings or channels — it is refused unless sent inside
+- a declared setting that ramps is never jumped by a raw command (a set ramps; one command
+  cannot): its command is refused unless it repeats the value already there;
+- every other command, and binary data, may change anything, and labkit cannot tell what
+  (``*RCL 1``, ``:SOUR:VOLT:LEV 50`` — a spelling no declaration gives). On an instrument
+  with any guard in force — an instructor's lock, an interlock, soft limits, a ramp, or the
+  driver's own limits, on any of its settings or channels — it is refused unless sent inside
   ``with inst.raw_access(key):``. Where a lock is in force ``key`` must be the instructor's
-  key (of every lock); where only soft limits or interlocks are, ``inst.raw_access()`` is
-  the user saying, knowingly, that this message goes around them. On an instrument with no
-  such guard, such commands pass (labkit cannot check what no declaration describes).
+  key (of every lock); otherwise ``inst.raw_access()`` is the user saying, knowingly, that
+  this message goes around them. Only an instrument with nothing to guard (no limit on any
+  setting) takes such commands unasked.
 
 The instrument's own code — a driver's ``_set_<name>`` method, an action, a read, anything run
 with ``run_io`` — is trusted: its writes are what a checked set or action sends.
@@ -29,12 +32,13 @@ with ``run_io`` — is trusted: its writes are what a checked set or action send
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from labkit.core._errors import LabkitError, LockedError, ValidationError
-from labkit.core._units import MAX_TEXT, shorten
+from labkit.core._units import MAX_TEXT, format_quantity, shorten
 
 __all__ = [
     "RawCommand",
@@ -226,17 +230,48 @@ def _locks(instrument: Any) -> list[Any]:
 
 
 def guards_in_force(instrument: Any) -> list[str]:
-    """What guards ``instrument`` beyond its declaration: locks, soft limits, interlocks."""
-    found = []
+    """What guards ``instrument`` (or its channels): locks, interlocks, soft limits, ramps and
+    the driver's own limits — the most particular first (messages show the first few)."""
+    locks, interlocks, soft, ramps, hard = [], [], [], [], []
     for handle in _handles(instrument):
         state = handle.state
+        name = handle.full_name
         if state.lock is not None:
-            found.append(f"{handle.full_name} {state.lock.describe()}")
-        if state.soft_min is not None or state.soft_max is not None:
-            found.append(f"{handle.full_name} has soft limits")
+            locks.append(f"{name} {state.lock.describe()}")
         for interlock in state.interlocks:
-            found.append(f"{handle.full_name} has an interlock ({interlock.condition.description})")
-    return found
+            interlocks.append(f"{name} has an interlock ({interlock.condition.description})")
+        if state.soft_min is not None or state.soft_max is not None:
+            soft.append(f"{name} has soft limits ({_range(handle)})")
+        elif _hard_limited(handle.spec):
+            hard.append(f"{name} is limited to {_range(handle)}")
+        if state.ramping:
+            ramps.append(f"{name} ramps at {format_quantity(state.ramp_rate, handle.unit)}/s")
+    return [*locks, *interlocks, *soft, *ramps, *hard]
+
+
+def _guarded(instrument: Any) -> bool:
+    """Whether anything in :func:`guards_in_force` holds (without describing it)."""
+    for handle in _handles(instrument):
+        state = handle.state
+        if state.lock is not None or state.interlocks or state.ramping:
+            return True
+        if state.soft_min is not None or state.soft_max is not None:
+            return True
+        if _hard_limited(handle.spec):
+            return True
+    return False
+
+
+def _hard_limited(spec: Any) -> bool:
+    if not spec.numeric:
+        return False
+    low, high = spec.hard_range()
+    return math.isfinite(low) or math.isfinite(high)
+
+
+def _range(handle: Any) -> str:
+    low, high = handle.limits
+    return f"{format_quantity(low, handle.unit)} … {format_quantity(high, handle.unit)}"
 
 
 def _is_plain_query(part: str) -> bool:
@@ -261,11 +296,11 @@ def check_raw(
         opened = raw_access and key is not None and all(lock.opens_with(key) for lock in locks)
     else:
         opened = raw_access
-    guarded = [] if opened else guards_in_force(instrument)
+    guarded = not opened and _guarded(instrument)  # what guards it is said only if refused
     name = instrument.name
     if isinstance(message, bytes):
         if guarded:
-            raise _refused(name, "binary data", guarded, bool(locks))
+            raise _refused(name, "binary data", guards_in_force(instrument), bool(locks))
         return []
     known = _commands(instrument)
     checked: list[tuple[Any, Any]] = []
@@ -277,7 +312,7 @@ def check_raw(
             command, token = found
             checked.append((command.handle, _check_value(command.handle, token, part)))
         elif guarded and not _is_plain_query(part):
-            raise _refused(name, shorten(part), guarded, bool(locks))
+            raise _refused(name, shorten(part), guards_in_force(instrument), bool(locks))
     return checked
 
 
@@ -310,6 +345,19 @@ def _check_value(handle: Any, token: str, part: str) -> Any:
             hint=f"Set it with {handle.full_name.split('.')[-2]}.{handle.name} = ... instead",
         ) from None
     checked = handle.check(value)
+    state = handle.state
+    if state.ramping and checked != handle.value:  # a set ramps; one raw command would jump
+        rate = f"{format_quantity(state.ramp_rate, handle.unit)}/s"
+        raise ValidationError(
+            f"the raw command {shorten(part)} would jump {handle.full_name} to "
+            f"{format_quantity(checked, handle.unit)} at once, but it ramps at {rate}",
+            instrument=handle.instrument.name,
+            setting=handle.name,
+            value=token,
+            limit=f"ramp {rate}",
+            hint=f"Set it with {handle.full_name.split('.')[-2]}.{handle.name} = ... "
+            "instead (it ramps)",
+        )
     for interlock in handle.interlocks:
         interlock.enforce(checked)
     return checked

@@ -188,6 +188,13 @@ class ScpiInstrument(MessageInstrument):
         if self.check_errors:
             self.raise_queued_error(command, spec.name)
 
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        # A raw command the instrument refused raises with its own words, as a set does.
+        if self.check_errors:
+            setting = settings[0].rsplit(".", 1)[-1] if len(settings) == 1 else None
+            shown = message if len(message) <= 80 else message[:79] + "…"
+            self.raise_queued_error(shown, setting)
+
     def raise_queued_error(self, command: str | None = None, setting: str | None = None) -> None:
         """Read the error queue; if the instrument refused something, raise ``InstrumentError``
         with its code and message (naming ``command`` and ``setting``). Channels of a SCPI

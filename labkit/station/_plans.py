@@ -7,11 +7,11 @@ import dataclasses
 import importlib
 from typing import Any
 
-from labkit.core import Instrument, PluginError, SettingLock
+from labkit.core import Instrument, PluginError, SettingLock, TraitSpec
 from labkit.station._schema import Context
 from labkit.station._yaml import KeyPath
 
-__all__ = ["InstrumentPlan", "remote_plan", "resolve_driver"]
+__all__ = ["InstrumentPlan", "handle_of", "remote_plan", "resolve_driver", "spec_of"]
 
 
 def resolve_driver(name: str) -> type[Instrument]:
@@ -93,3 +93,22 @@ def remote_plan(name: str, entry: dict[str, Any], context: Context) -> Instrumen
         for setting, value in entry.get(section, {}).items():
             plan.deferred.append((section, setting, value, (*path, section, setting)))
     return plan
+
+
+def spec_of(cls: type[Instrument], dotted: str) -> TraitSpec | None:
+    """The declaration behind ``"voltage"`` or a channel's ``"ch1.amplitude"``, or None."""
+    *channels, name = dotted.split(".")
+    for channel in channels:
+        found = cls.channel_classes().get(channel)
+        if found is None:
+            return None
+        cls = found[0]
+    return cls.declarations().get(name)
+
+
+def handle_of(instrument: Instrument, dotted: str, role: str = "setting") -> Any:
+    """The connected instrument's handle for ``"voltage"`` or ``"ch1.amplitude"``."""
+    *channels, name = dotted.split(".")
+    for channel in channels:
+        instrument = instrument.channels[channel]
+    return (instrument.readings if role == "reading" else instrument.settings)[name]

@@ -149,6 +149,26 @@ class Table:
             self.entry.check(item, (*path, key), context)
 
 
+@dataclasses.dataclass
+class Items:
+    """A list of entries checked by ``entry`` (a single entry is taken as a list of one)."""
+
+    entry: Check
+    describe: str = "a list"
+    single: bool = False
+
+    def check(self, value: Any, path: KeyPath, context: Context) -> None:
+        if self.single and not isinstance(value, list):
+            self.entry.check(value, path, context)
+            return
+        if not isinstance(value, list):
+            raise context.fail(path, f"expected {self.describe}, got {_kind(value)}")
+        if not value:
+            raise context.fail(path, f"{self.describe} must not be empty")
+        for index, item in enumerate(value):
+            self.entry.check(item, (*path, index), context)
+
+
 def _positive(value: Any) -> str | None:
     return None if value > 0 else f"must be positive, not {value}"
 
@@ -213,6 +233,21 @@ INSTRUMENT = Record(
     },
     describe="an instrument (driver, resource, ... or remote: pva://...)",
 )
+INTERLOCK = Record(
+    {
+        "setting": Scalar((str,), "the guarded setting as instrument.setting (smu.output)"),
+        "requires": Items(
+            Scalar((str,), "a condition such as 'tc.temperature < 80 degC'"),
+            "a condition, or a list of conditions that must all hold",
+            single=True,
+        ),
+        "when": SETTING_VALUE,
+        "reason": TEXT,
+        "check_every": Scalar((numbers.Real, str), "seconds, e.g. 0.5 or '500 ms'"),
+    },
+    required=("setting", "requires"),
+    describe="an interlock (setting, requires, and optionally when, reason, check_every)",
+)
 BENCH = Record(
     {
         "seed": Scalar((int,), "a whole number"),
@@ -241,6 +276,7 @@ STATION = Record(
             describe="how `labkit serve` publishes the station (prefix, interfaces, access)",
         ),
         "instruments": Table(INSTRUMENT, "a mapping of instrument names", nonempty=True),
+        "interlocks": Items(INTERLOCK, "a list of interlocks"),
     },
     required=("instruments",),
     describe="a station (instruments, and optionally bench and simulated)",

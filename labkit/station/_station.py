@@ -35,6 +35,7 @@ from typing import Any
 from labkit.core import (
     ConfigurationError,
     Instrument,
+    Interlock,
     LabkitError,
     PluginError,
     SettingLock,
@@ -47,7 +48,9 @@ from labkit.core import (
     check_writable,
     safe_on_exit,
 )
-from labkit.station._plans import InstrumentPlan, remote_plan, resolve_driver
+from labkit.station._interlocks import install_interlocks, plan_interlocks
+from labkit.station._plans import InstrumentPlan, handle_of, remote_plan, resolve_driver
+from labkit.station._plans import spec_of as _resolve
 from labkit.station._schema import STATION, Context
 from labkit.station._yaml import KeyPath, StationError, decode, load_yaml
 
@@ -68,10 +71,13 @@ class Station(Mapping[str, Instrument]):
         source: str,
         bench: Any = None,
         serve: dict[str, Any] | None = None,
+        interlocks: list[Interlock] | None = None,
     ):
         self._instruments = instruments
         self.source = source
         self.bench = bench
+        self.interlocks = list(interlocks or [])
+        """The file's ``interlocks:``, watched (``interlock.remove()`` lifts one)."""
         self.serve_options = serve or {"serve": {}, "instruments": {}}
         """The file's ``serve:`` sections, for ``labkit serve`` (checked by labkit.remote)."""
 
@@ -106,6 +112,8 @@ class Station(Mapping[str, Instrument]):
             "source": self.source,
             "instruments": {name: inst.snapshot() for name, inst in self._instruments.items()},
         }
+        if self.interlocks:
+            out["interlocks"] = [interlock.describe() for interlock in self.interlocks]
         if self.bench is not None:
             out["bench"] = {
                 "seed": self.bench.seed,
@@ -176,6 +184,7 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
     plans = [
         _plan(name, entry, all_simulated, context) for name, entry in data["instruments"].items()
     ]
+    planned = plan_interlocks(data.get("interlocks", []), plans, context)
     bench = None
     opened: dict[str, Instrument] = {}
     configured: list[Instrument] = []
@@ -191,6 +200,8 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
             opened[plan.name] = _connect(plan, context)
         for plan in plans:
             _check_deferred(plan, opened[plan.name], context)
+        # Interlocks before any setting: the file's own settings must satisfy them.
+        interlocks = install_interlocks(planned, opened, context)
         for plan in plans:
             _configure(plan, opened[plan.name], context, configured)
     except BaseException as error:
@@ -207,7 +218,7 @@ def _load(text: str, source: str, simulated: bool | None) -> Station:
             if entry.get("serve")
         },
     }
-    return Station(opened, source=source, bench=bench, serve=serve)
+    return Station(opened, source=source, bench=bench, serve=serve, interlocks=interlocks)
 
 
 def _undo(
@@ -318,17 +329,6 @@ def _plan(
             spec = _require_setting(driver, setting, spec, where, context)
             _check_entry(section, setting, spec, value, plan, where, context)
     return plan
-
-
-def _resolve(cls: type[Instrument], dotted: str) -> TraitSpec | None:
-    """The declaration behind ``"voltage"`` or a channel's ``"ch1.amplitude"``, or None."""
-    *channels, name = dotted.split(".")
-    for channel in channels:
-        found = cls.channel_classes().get(channel)
-        if found is None:
-            return None
-        cls = found[0]
-    return cls.declarations().get(name)
 
 
 def _settable(cls: type[Instrument], prefix: str = "") -> list[str]:
@@ -485,15 +485,15 @@ def _configure(
     try:
         for setting, (low, high) in plan.limits.items():
             path = ("instruments", plan.name, "limits", setting)
-            _handle(instrument, setting).limit(low, high)
+            handle_of(instrument, setting).limit(low, high)
         for setting, rate in plan.ramps.items():
             path = ("instruments", plan.name, "ramps", setting)
-            _handle(instrument, setting).ramp_rate = rate
+            handle_of(instrument, setting).ramp_rate = rate
         for setting, value in plan.settings.items():
             path = ("instruments", plan.name, "settings", setting)
             if instrument not in configured:
                 configured.append(instrument)
-            _handle(instrument, setting).set(value)
+            handle_of(instrument, setting).set(value)
         for setting, lock in plan.locks.items():
             path = ("instruments", plan.name, "locks", setting)
             if lock.locks_value and instrument not in configured:
@@ -519,12 +519,5 @@ def _located(error: LabkitError, context: Context, path: KeyPath) -> LabkitError
     return error
 
 
-def _handle(instrument: Instrument, dotted: str) -> Any:
-    *channels, name = dotted.split(".")
-    for channel in channels:
-        instrument = instrument.channels[channel]
-    return instrument.settings[name]
-
-
 def _apply_lock(instrument: Instrument, setting: str, lock: SettingLock) -> None:
-    _handle(instrument, setting).engage(lock)
+    handle_of(instrument, setting).engage(lock)

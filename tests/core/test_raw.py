@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 import labkit
-from labkit import InterlockError, LimitError, LockedError, ValidationError
-from labkit.core._raw import RawCommand, check_raw, split_commands, split_parameters
+from labkit import InterlockError, LimitError, LockedError, Setting, ValidationError
+from labkit.core._raw import (
+    RawCommand,
+    check_raw,
+    guards_in_force,
+    split_commands,
+    split_parameters,
+)
 
 
 def test_compound_commands_follow_scpi_header_paths():
@@ -122,3 +128,37 @@ def test_every_shipped_scpi_driver_has_its_set_commands_recognised():
                 if RawCommand.of(fake) is None:
                     unrecognised.append(f"{cls.__name__}.{name}: {spec.set!r}")
     assert unrecognised == []
+
+
+class _Relay(labkit.ScpiInstrument):
+    """Nothing limited: a switch and a word."""
+
+    models = ("R1",)
+    engaged = Setting(bool, get="ENG?", set="ENG {}", bool_tokens=("ON", "OFF"), doc="Relay")
+
+
+def test_the_drivers_own_limits_guard_raw_io_and_a_ramp_is_one(supply):
+    guards = guards_in_force(supply)
+    assert "psu.voltage is limited to 0 V … 30 V" in guards
+    assert "psu.current_limit has soft limits (0 A … 2 A)" in guards
+    assert "psu.aux.voltage is limited to 0 V … 6 V" in guards  # channels too
+    supply.settings.voltage.ramp_rate = 1
+    assert "psu.voltage ramps at 1 V/s" in guards_in_force(supply)
+    assert guards_in_force(supply)[0] == "psu.current_limit has soft limits (0 A … 2 A)"
+
+
+def test_only_an_instrument_with_nothing_to_guard_takes_unknown_commands_unasked(
+    unique_name, served
+):
+    from labkit.sim import ScpiSimulator, serve
+
+    served.append(unique_name)
+    serve(unique_name, ScpiSimulator(_Relay, unique_name))
+    relay = _Relay(f"labsim://{unique_name}", name="relay", timeout=0.5)
+    try:
+        assert guards_in_force(relay) == []
+        assert check_raw(relay, "*RST;SYST:PRES", key=None) == []
+        found = check_raw(relay, "ENG ON", key=None)
+        assert [(h.full_name, v) for h, v in found] == [("relay.engaged", True)]
+    finally:
+        relay.close()

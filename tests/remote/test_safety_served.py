@@ -138,3 +138,28 @@ def test_an_interlock_tripping_under_a_clients_run_makes_it_safe_shows_the_fault
         interlock.remove()
         if not run.done:
             run.abort(timeout=60)
+
+
+def test_a_station_files_interlocks_hold_for_every_client_of_the_served_station(
+    serve_station, data_root
+):
+    from p4p.client.thread import Context
+
+    from tests.remote.conftest import BENCH_STATION
+
+    text = BENCH_STATION + (
+        "interlocks:\n"
+        "  - setting: smu.output\n"
+        "    when: true\n"
+        "    requires: dmm.voltage < -1 V\n"
+        "    reason: the DUT's supply must be off\n"
+    )
+    station, server = serve_station(text=text)
+    (interlock,) = station.interlocks
+    with Context("pva", conf=server.client_conf(), useenv=False, nt=False) as client:
+        with pytest.raises(RemoteError, match="refused by an interlock"):
+            client.put("T:smu:output", True, wait=True)
+        assert station.smu.output is False
+        interlock.remove()
+        client.put("T:smu:output", True, wait=True)
+    assert station.smu.output is True

@@ -362,12 +362,20 @@ class Keithley2450(ScpiInstrument):
         return self.run_io(self._run_sweep, plan)
 
     def _run_sweep(self, plan: SweepPlan) -> SweepData:
-        self.arm_sweep(plan)
+        self._arm_sweep(plan)
         self.write(":INIT")
         return self.collect_sweep(plan)
 
     def arm_sweep(self, plan: SweepPlan) -> None:
-        """Send ``plan`` and clear its buffer, ready for ``:INITiate`` (no reading yet)."""
+        """Send ``plan`` (checked when it was planned) and clear its buffer, ready for
+        :meth:`start_sweep` (no reading yet)."""
+        self.run_io(self._arm_sweep, plan)
+
+    def start_sweep(self) -> None:
+        """``:INITiate`` the armed sweep (it runs on the 2450's own timing)."""
+        self.run_io(self.write, ":INIT")
+
+    def _arm_sweep(self, plan: SweepPlan) -> None:
         self.write(plan.command())
         self.raise_queued_error(plan.command(), "sweep")
         self.write(f':TRAC:CLE "{plan.buffer}"')

@@ -225,10 +225,10 @@ class BufferedSweep:
         return float(self.instrument.sweep_seconds(self.plan))
 
     def arm(self) -> None:
-        self.instrument.run_io(self.instrument.arm_sweep, self.plan)
+        self.instrument.arm_sweep(self.plan)
 
     def start(self) -> None:
-        self.instrument.write(":INIT")
+        self.instrument.start_sweep()
 
     def collect(self, timeout: float) -> Acquired:
         data = self.instrument.run_io(self.instrument.collect_sweep, self.plan)

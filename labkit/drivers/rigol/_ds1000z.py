@@ -375,6 +375,10 @@ class RigolDS1000Z(ScpiInstrument):
             self._wav_setup = ()
         super()._after_set(spec, command)
 
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        self._wav_setup = ()  # a raw message may have moved the :WAV: set-up too
+        super().after_raw_message(message, settings, reply)
+
     def transfer_change(self, channel: int, mode: str = "normal") -> str | None:
         """What transferring ``channel``'s trace would change on the scope now: the waveform
         source, mode or format (None when the last transfer left them so)."""

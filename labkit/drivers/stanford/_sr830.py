@@ -408,6 +408,12 @@ class SR830(MessageInstrument):
     # -- status ---------------------------------------------------------------------------
 
     def _after_set(self, spec: TraitSpec, command: str | None) -> None:
+        self._check_status(command, spec.name)
+
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        self._check_status(message, settings[0].split(".")[-1] if len(settings) == 1 else None)
+
+    def _check_status(self, command: str | None, setting: str | None) -> None:
         status = _status_byte(self.query("*ESR?"), "*ESR?")
         self.query("LIAS?")  # clear overloads latched under the previous settings
         if status & (_EXECUTION_ERROR | _COMMAND_ERROR):
@@ -422,7 +428,7 @@ class SR830(MessageInstrument):
                 else f"the SR830 reported {what}",
                 code=status,
                 command=command,
-                setting=spec.name,
+                setting=setting,
                 hint="Check the value against the present reference and input settings "
                 "(harmonic × frequency ≤ 102 kHz; the frequency is set with the internal "
                 "reference only)",

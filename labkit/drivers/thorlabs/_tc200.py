@@ -176,7 +176,14 @@ class ThorlabsTC200(MessageInstrument):
         return self.run_io(self._exchange, message)
 
     def _exchange(self, message: str) -> str:
-        raw = self.query(message)
+        return self._answer(message, self.query(message))
+
+    def after_raw_message(self, message: str, settings: list[str], reply: str | None) -> None:
+        # Every command is answered (echo, answer, prompt): a raw write's answer is read
+        # here, so it cannot pass for the next reply, and a refusal raises as command()'s.
+        self._answer(message, self.read_message() if reply is None else reply)
+
+    def _answer(self, message: str, raw: str) -> str:
         lines = raw.split("\r")
         echo = lines[0].strip()
         if echo != message:

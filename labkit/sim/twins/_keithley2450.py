@@ -397,3 +397,9 @@ class Keithley2450Twin(TraceCommands, SourceSweep, ScpiTwin):
         if not readings:
             raise ScpiError(-230, "Data corrupt or stale")
         return self._format_reading(readings[-1], list(elements))
+
+    @scpi(":SYSTem:BEEPer[:IMMediate]")
+    def _beep(self, frequency: str | None = None, duration: str | None = None) -> None:
+        """A tone (Reference Manual: 20 Hz to 8 kHz, 1 ms to 100 s); it changes nothing."""
+        number(frequency, low=20.0, high=8000.0)
+        number(duration, low=0.001, high=100.0)
