@@ -49,6 +49,7 @@ from labkit.core import (
     instruments,
     safe_on_exit,
 )
+from labkit.core._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -133,16 +134,13 @@ _SUBPACKAGES = {
 }
 
 
+_lazy_name = lazy_names(globals(), _LAZY)
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"labkit.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    module, _, attribute = module.partition(":")
-    value = getattr(importlib.import_module(module), attribute or name)
-    globals()[name] = value
-    return value
+    return _lazy_name(name)
 
 
 def __dir__() -> list[str]:

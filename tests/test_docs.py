@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # it executes every tutorial: the build's own limit, not the default
 def test_docs_build_with_warnings_as_errors_and_run_tutorials_on_their_pages(
     tmp_path: Path,
 ) -> None:

@@ -110,6 +110,14 @@ def _arrays(r: dict[str, Any], printed: str) -> None:
     assert r["f0"] == pytest.approx(12_345, rel=2e-3)
     assert r["q"] == pytest.approx(40, rel=0.1)
     assert r["near"] >= 16
+    assert r["iv_points"] == 300  # the 2450's own sweep, from its buffer
+    assert r["iv_rising"]
+    # The fly scan: 40 frames of the camera's region and 80 DMM samples on the edges' time
+    # base; the camera's own clock puts its exposures 25 ms apart, as the generator's edges.
+    assert r["frames"] == [40, 128, 256]
+    assert r["samples"] == 80
+    assert r["spacing"] == pytest.approx([0.025] * 39, abs=1e-6)
+    assert r["offsets"] == pytest.approx([0.0] * 40, abs=1e-6)
 
 
 CHECKS: dict[str, Check] = {
@@ -173,7 +181,11 @@ CHECKS: dict[str, Check] = {
         "careful_before=float(careful_data.spectrometer_spectrum[:-1].max()), "
         "careful_last=float(careful_data.spectrometer_spectrum[-1].max()), "
         "frequencies=[float(f) for f in found_frequencies], f0=float(f0), q=float(q), "
-        "near=int(near.sum()))",
+        "near=int(near.sum()), iv_points=int(iv.smu_current.size), "
+        "iv_rising=bool((np.diff(iv.smu_current.values) > -1e-6).all()), "
+        "frames=[int(n) for n in flown.cam_image.shape], samples=int(flown.dmm_voltage.size), "
+        "spacing=[float(s) for s in exposure_spacing], "
+        "offsets=[float(x) for x in ((flown.time_dmm.values[::2] - flown.time_cam.values) / ms)])",
         _arrays,
     ),
 }

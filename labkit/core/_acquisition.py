@@ -25,11 +25,13 @@ __all__ = ["Acquired", "RecordedQuantity", "TimedAcquisition"]
 
 @dataclasses.dataclass(frozen=True)
 class RecordedQuantity:
-    """One quantity an acquisition records at each of its points."""
+    """One quantity an acquisition records at each of its points: a number, or an array
+    along ``dims`` (a camera's image: ``("y", "x")``) whose shape and type come with the data."""
 
     name: str
     unit: str | None = None
     long_name: str = ""
+    dims: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

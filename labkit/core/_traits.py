@@ -135,6 +135,7 @@ def Setting(
     access: Access = "rw",
     lockable: bool = True,
     safe: Any = None,
+    header: str | None = None,
     get: str | Callable[..., Any] | None = None,
     set: str | Callable[..., Any] | None = None,
     parse: Callable[[str], Any] | None = None,
@@ -153,8 +154,12 @@ def Setting(
     from what users pick to what the instrument is sent. ``readback`` names the reading that
     shows the real value beside the set-point. ``safe`` is where abort brings the output.
     ``get``/``set`` are command templates (``"VOLT?"``, ``"VOLT {}"``) or callables; a method
-    named ``_get_<name>``/``_set_<name>`` works too. ``delay`` is a settling time after each set.
+    named ``_get_<name>``/``_set_<name>`` works too. ``header="VOLT"`` says both at once, as
+    most message instruments take them (asked with ``VOLT?``, told with ``VOLT <value>``; only
+    the one its ``access`` allows). ``delay`` is a settling time after each set.
     """
+    if header is not None:
+        get, set = _header_commands(header, access, get, set)
     kind_name, enum_type = kind_of(kind, choices)
     values, tokens = split_choices(choices, enum_type)
     spec = TraitSpec(
@@ -186,6 +191,31 @@ def Setting(
     )
     spec.validate_declaration()
     return SettingTrait(spec)
+
+
+def _header_commands(
+    header: str, access: Access, get: object, set: object
+) -> tuple[str | None, str | None]:
+    """The query and command templates ``header=`` stands for, refusing what would clash."""
+    if get is not None or set is not None:
+        raise DeclarationError(
+            f"header={header!r} already says get={header + '?'!r} and set={header + ' {}'!r}",
+            hint="Give either header= or get=/set=, not both",
+        )
+    if not isinstance(header, str) or not header.strip() or header != header.strip():
+        raise DeclarationError(
+            f"header={header!r} is not a command header",
+            hint="Give the header as the instrument spells it, such as ':SOUR:VOLT'",
+        )
+    if header.endswith("?"):
+        raise DeclarationError(
+            f"header={header!r} ends with '?': the query is made from it",
+            hint=f"Give header={header.rstrip('?')!r}",
+        )
+    return (
+        None if access == "w" else f"{header}?",
+        None if access == "r" else f"{header} {{}}",
+    )
 
 
 def Reading(

@@ -4,8 +4,8 @@ With :class:`ScpiInstrument`, a SCPI driver is mostly declarations::
 
     class PowerSupply(ScpiInstrument):
         models = ("PS30",)
-        voltage = Setting(unit="V", min=0, max=30, get="VOLT?", set="VOLT {}", ramp=2)
-        output = Setting(bool, get="OUTP?", set="OUTP {}", safe=False)
+        voltage = Setting(unit="V", min=0, max=30, header="VOLT", ramp=2)
+        output = Setting(bool, header="OUTP", safe=False)
         current = Reading(unit="A", get="MEAS:CURR?")
 
 After every set, the instrument's error queue is read: an instrument that refused a command

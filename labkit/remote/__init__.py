@@ -7,9 +7,7 @@ used, so ``labkit --help`` and the pure parts (addresses, access grants) work wi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from labkit.core._lazy import lazy_names
 from labkit.remote._access import AccessPolicy, Client, Grant
 from labkit.remote._address import RemoteAddress, parse_address
 from labkit.remote._claims import Claims
@@ -42,13 +40,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.remote' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -18,6 +18,8 @@ import time
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from labkit.core import Handle, LimitError, SettingHandle, ValidationError
 from labkit.core._units import shorten, to_number
 from labkit.store import Variable, time_value
@@ -219,6 +221,24 @@ class StepContext:
         sequence = self._engine.writer.record(self.index, stored, point=not self.redo)
         self._engine.latest.update(stored)
         self._engine.run.feed.recorded(sequence, self.index, stored)
+
+    def record_items(
+        self, values: Mapping[Any, Any], *, group: str | None = None, times: Any
+    ) -> None:
+        """Store a whole buffer at once: ``values`` (keyed as declared) hold one item per
+        point of the group's one dimension, ``times`` (ns since the epoch) the time of each.
+        Watchers still hear of every point."""
+        declared = self.node.group(group)
+        variables = declared.variables
+        stored = {variables[key].name: value for key, value in values.items()}
+        stored[declared.time] = np.asarray(times, dtype=np.int64)
+        sequence = self._engine.writer.record_items(0, stored)
+        feed = self._engine.run.feed
+        for index in range(len(stored[declared.time])):
+            point = {name: column[index] for name, column in stored.items()}
+            feed.recorded(sequence, (*self.index, index), point)
+        if len(stored[declared.time]):
+            self._engine.latest.update(point)
 
     @property
     def latest(self) -> dict[str, Any]:

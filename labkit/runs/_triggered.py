@@ -7,7 +7,8 @@ records them on one time base: the host's clock at the start, plus the time each
 reports for its points (a follower paced by the leader's trigger output gets the time of the
 trigger that paced it). Each acquisition opens its own dimension (``dmm_point``); its data are
 ``<instrument>_<quantity>``, its time coordinate ``time_<instrument>`` (``time`` when only
-one acquisition records).
+one acquisition records). A buffer is written whole, one array per quantity (a camera's
+images as ``(cam_point, cam_y, cam_x)``), not point by point.
 
 In ``prepare`` — with no I/O — every set-point an instrument will step through by itself is
 checked against its setting's limits, and the buffer sizes, trigger sources and counts go into
@@ -58,6 +59,20 @@ class Triggered:
                 f"{', '.join(f.name for f in external)} wait for external triggers, which only "
                 "a trigger train leader (points=0) gives here",
             )
+        for follower in external:  # a camera says how many edges it needs, how close
+            needed, count = getattr(follower, "triggers", None), getattr(leader, "count", None)
+            if needed is not None and count is not None and needed > count:
+                raise ConfigurationError(
+                    f"{follower.name} needs {needed} triggers; {leader.name} gives {count}",
+                    hint=f"Give the train {needed} triggers, or take fewer frames",
+                )
+            shortest, period = getattr(follower, "min_period", 0.0), getattr(leader, "period", None)
+            if period is not None and shortest > period:
+                raise ConfigurationError(
+                    f"{follower.name} needs {shortest * 1e3:.4g} ms per frame; the triggers of "
+                    f"{leader.name} come every {period * 1e3:.4g} ms, so it would ignore some",
+                    hint="Trigger more slowly, or shorten the exposure or the region read out",
+                )
         self.leader = leader
         self.followers = followers
         self.timeout = float(timeout)
@@ -76,6 +91,7 @@ class Triggered:
             described.append(acquisition.describe())
             if not acquisition.points:
                 continue
+            arrays = [q for q in acquisition.quantities if q.dims]
             with plan.dimension(f"{acquisition.name}_point", acquisition.points):
                 plan.record(
                     acquisition.name,
@@ -88,8 +104,11 @@ class Triggered:
                             _attrs(quantity),
                         )
                         for quantity in acquisition.quantities
+                        if not quantity.dims
                     },
                 )
+                # An image's shape and type come with the data: declared at run time.
+                plan.reserve(*(f"{acquisition.name}_{q.name}" for q in arrays))
         plan.describe(acquisitions=described)
 
     async def run(self, ctx: StepContext) -> None:
@@ -116,9 +135,32 @@ class Triggered:
     ) -> None:
         count = min(len(seconds), acquisition.points)
         stamps = t0 + np.round(seconds[:count] * 1e9).astype(np.int64)
-        for index in range(count):
-            values = {name: float(column[index]) for name, column in data.values.items()}
-            ctx.at(index).record(values, group=acquisition.name, time=int(stamps[index]))
+        arrays = {q.name: q for q in acquisition.quantities if q.dims}
+        if count:
+            for name, quantity in arrays.items():
+                item = np.asarray(data.values[name][0])
+                dims = tuple(f"{acquisition.name}_{dim}" for dim in quantity.dims)
+                variable = Variable(
+                    f"{acquisition.name}_{name}",
+                    dims,
+                    item.shape,
+                    item.dtype.name,
+                    _attrs(quantity),
+                )
+                ctx.declare(name, variable, group=acquisition.name)
+        if not ctx.index:  # the buffer is the run's own dimension: written whole
+            columns = {
+                name: np.asarray(column[:count], dtype=None if name in arrays else float)
+                for name, column in data.values.items()
+            }
+            ctx.record_items(columns, group=acquisition.name, times=stamps)
+        else:  # inside another step's loop: point by point at this step's index
+            for index in range(count):
+                values = {
+                    name: column[index] if name in arrays else float(column[index])
+                    for name, column in data.values.items()
+                }
+                ctx.at(index).record(values, group=acquisition.name, time=int(stamps[index]))
         if count < acquisition.points:
             ctx.event(
                 "short", instrument=acquisition.name, recorded=count, planned=acquisition.points

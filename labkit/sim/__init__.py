@@ -18,16 +18,16 @@ The library-level parts (pyvisa backend, pyusb backend) are imported only when u
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from labkit.core._lazy import lazy_names
 from labkit.sim._dialogue import Dialogue
 from labkit.sim._ieee4882 import Ieee4882Instrument
 from labkit.sim._scpi import ScpiError, ScpiSimulator
 from labkit.sim._served import find, serve, served, unserve
 from labkit.sim._virtual import Connection, Faults, SimulatedDisconnect, VirtualInstrument
 
-# Names loaded on first use ("name": "module"): they import numpy, pyvisa or pyusb.
+# Names loaded on first use ("name": "module[:attribute]"): they import numpy, pyvisa or pyusb.
 _LAZY = {
     "Bench": "labkit.sim.bench",
     "Clock": "labkit.sim.bench",
@@ -36,7 +36,7 @@ _LAZY = {
     "VirtualUsbDevice": "labkit.sim._usb",
     "UsbMessageDevice": "labkit.sim._usb",
     "Endpoint": "labkit.sim._usb",
-    "usb_backend": "labkit.sim._usb",
+    "usb_backend": "labkit.sim._usb:get_backend",
     "LabkitVisaLibrary": "labkit.sim._visa",
     "simulated_alternative": "labkit.sim._alternatives",
 }
@@ -59,14 +59,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.sim' has no attribute {name!r}")
-    attribute = "get_backend" if name == "usb_backend" else name
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

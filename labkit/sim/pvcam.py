@@ -18,7 +18,7 @@ import ctypes
 import importlib.machinery
 import os
 import threading
-from ctypes import POINTER, c_double, c_int16, c_int32, c_uint16, c_uint32, c_uint64
+from ctypes import POINTER, c_double, c_int16, c_int32, c_int64, c_uint16, c_uint32, c_uint64
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from pathlib import Path
@@ -111,6 +111,8 @@ _PROTOTYPES = {
     "pvsim_inject_fault": [c_int16, c_int32, c_uint32],
     "pvsim_set_thermal": [c_int16, c_int16, c_uint32],
     "pvsim_hardware_trigger": [c_int16, POINTER(c_uint32)],
+    "pvsim_hardware_trigger_at": [c_int16, c_int64, POINTER(c_uint32)],
+    "pvsim_get_trigger_stats": [c_int16, POINTER(c_uint64), POINTER(c_uint64)],
     "pvsim_benchmark_render": [c_int16, c_uint32, POINTER(c_double)],
     "pvsim_get_stats": [c_int16, POINTER(c_uint64), POINTER(c_uint64), POINTER(c_double)],
 }
@@ -204,6 +206,36 @@ class SimulatedPvcam:
         flags = c_uint32()
         self._call("pvsim_hardware_trigger", hcam, ctypes.byref(flags))
         return flags.value == 0
+
+    def hardware_trigger_at(self, hcam: int, at_ns: int) -> bool:
+        """An edge on the external trigger input at ``at_ns`` (``time.monotonic_ns()`` clock),
+        told now or a little later (a bench delivers edges in batches on a frozen clock): the
+        frame it starts begins exposing at that time if the camera is ready by then, else the
+        camera ignores it. False when the edge could not even be queued."""
+        flags = c_uint32()
+        self._call("pvsim_hardware_trigger_at", hcam, int(at_ns), ctypes.byref(flags))
+        return flags.value == 0
+
+    def trigger_stats(self, hcam: int) -> tuple[int, int]:
+        """Edges the trigger input received in the current or last acquisition, and how many
+        of them started a frame (the others came while the camera was busy)."""
+        received, started = c_uint64(), c_uint64()
+        self._call("pvsim_get_trigger_stats", hcam, ctypes.byref(received), ctypes.byref(started))
+        return received.value, started.value
+
+    def handle_of(self, name: str) -> int | None:
+        """The handle of the camera called ``name`` (the simulator hands out its index, as
+        ``pl_cam_open`` gives it), or None while the library is not initialised."""
+        self._lib.pl_cam_get_total.argtypes = [POINTER(c_int16)]
+        self._lib.pl_cam_get_name.argtypes = [c_int16, ctypes.c_char_p]
+        total = c_int16()
+        if not self._lib.pl_cam_get_total(ctypes.byref(total)):
+            return None
+        text = ctypes.create_string_buffer(64)
+        for index in range(total.value):
+            if self._lib.pl_cam_get_name(index, text) and text.value.decode() == name:
+                return index
+        return None
 
     def benchmark_render(self, hcam: int, frames: int) -> float:
         """Seconds to render ``frames`` frames of the current setup, with no pacing."""

@@ -194,6 +194,26 @@ class ArrayWriter:
         chunk.dirty = True
         self.note(index)
 
+    def put_items(self, start: int, values: Any) -> None:
+        """Items ``start`` to ``start + len(values) - 1`` along the one leading axis, chunk
+        by chunk (an instrument's buffer read back whole)."""
+        if self.labels is not None:
+            values = [self.labels.encode(v) for v in values]
+        (c,) = self.lead_chunks
+        stop = start + len(values)
+        i = start
+        while i < stop:
+            k, end = i // c, min(stop, (i // c + 1) * c)
+            coords = (k, *self.item_zero)
+            chunk = self.cache.get(coords)
+            if chunk is None:
+                chunk = self.cache[coords] = _Chunk(self._load(coords))
+            local = (slice(i - k * c, end - k * c), *self.item_all)
+            chunk.data[local] = values[i - start : end - start]
+            chunk.dirty = True
+            i = end
+        self.note((stop - 1,))
+
     def note(self, index: tuple[int, ...]) -> None:
         for axis in self.growable:
             if index[axis] >= self.recorded[axis]:

@@ -272,6 +272,31 @@ class RunWriter:
             self._sequence += 1
             return self._sequence
 
+    def record_items(self, start: int, values: Mapping[str, Any]) -> int:
+        """Write ``len`` items of each of ``values`` (by variable name, all along one leading
+        dimension) from ``start`` at once, as that many points: an instrument's buffer read
+        back whole. Returns the record's sequence number, as :meth:`record` does."""
+        if self._error is not None:
+            raise self._error
+        count = len(next(iter(values.values())))
+        direct = {name for name in values if self._arrays[name].direct}
+        for name in direct:  # frames: each written now, from the caller's buffer
+            for offset, item in enumerate(values[name]):
+                try:
+                    self._arrays[name].put_direct((start + offset,), item)
+                except Exception as error:
+                    raise self._fail(error) from error
+        with self._record_lock:
+            for name, column in values.items():
+                writer = self._arrays[name]
+                if name in direct:
+                    writer.note((start + count - 1,))
+                else:
+                    writer.put_items(start, column)
+            self._recorded += count
+            self._sequence += 1
+            return self._sequence
+
     @property
     def points(self) -> int:
         """Points recorded so far (some may still be only in memory)."""

@@ -1,8 +1,9 @@
 """The camera view's widgets and how they are laid out: the picture in sensor-pixel axes with
 its brush, the colour bar, the histogram, the menus, the buttons and the counters.
 
-:class:`CameraLayout` builds them; the handlers it wires up belong to
-:class:`labkit.ui._camera_view.CameraView`.
+:class:`CameraLayout` builds and holds them, and knows what its controls ask for (the
+contrast); it reacts to nothing. Whoever shows it (:class:`labkit.ui._camera_view.CameraView`)
+wires the handlers and puts :attr:`CameraLayout.rows` in its box.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
+from labkit.core import Region
 from labkit.ui._canvas_image import CanvasImage
 from labkit.ui._image import COLORMAPS
+from labkit.ui._sync import quietly
 from labkit.ui._ticks import TICK_FORMAT, apply_ticks, linear_ticks
 
 WIDTH = 460
@@ -34,14 +37,14 @@ CONTRAST_MODES = {
 }
 
 
-class CameraLayout(widgets.VBox):
-    """Builds the camera view's widgets (the base of :class:`CameraView`, whose handlers it
-    wires up)."""
+class CameraLayout:
+    """The camera view's widgets, laid out in :attr:`rows` (handlers are wired by the owner).
 
-    camera: Any
-    parts: Any
+    ``extra_menu`` goes above the colormap menu (a multi-part camera's part chooser);
+    ``live_button`` says whether the *Live* button (start and stop the camera) is shown.
+    """
 
-    def _build(self, name: str, controls_camera: bool) -> None:
+    def __init__(self, name: str, *, extra_menu: widgets.Widget, live_button: bool) -> None:
         self.title = widgets.HTML(f"<b>{html.escape(name)}</b>")
         self.status = widgets.HTML("waiting for frames")
         self.status.add_class("labkit-camera-status")
@@ -100,10 +103,9 @@ class CameraLayout(widgets.VBox):
         self.bar_scale = bqplot.LinearScale(min=0.0, max=255.0, allow_padding=False)
         # Two palette images, alternated as for the picture: bqplot redraws an Image mark when
         # it is given another image widget, not when its bytes change (a colormap change).
-        self._bar_images = [widgets.Image(format="bmp"), widgets.Image(format="bmp")]
-        self._bar_index = 0
+        self.bar_images = [widgets.Image(format="bmp"), widgets.Image(format="bmp")]
         self.bar = bqplot.Image(
-            image=self._bar_images[0],
+            image=self.bar_images[0],
             x=[0.0, 1.0],
             y=[0.0, 255.0],
             scales={"x": bqplot.LinearScale(min=0.0, max=1.0), "y": self.bar_scale},
@@ -177,10 +179,6 @@ class CameraLayout(widgets.VBox):
         self.shrink_menu = widgets.Dropdown(
             options=list(SHRINK_MODES), description="shrink", layout=widgets.Layout(width="220px")
         )
-        self.shrink_menu.observe(self._on_shrink, names="value")
-        self.colormap_menu.observe(self._on_colormap, names="value")
-        self.contrast_menu.observe(self._on_contrast, names="value")
-        self.levels_slider.observe(self._on_levels, names="value")
 
         small = widgets.Layout(width="auto")
         self.live_button = widgets.ToggleButton(
@@ -189,7 +187,6 @@ class CameraLayout(widgets.VBox):
             tooltip="Start or stop the camera",
             layout=small,
         )
-        self.live_button.observe(self._on_live, names="value")
         self.apply_button = widgets.Button(
             description="Apply ROI",
             icon="crop",
@@ -199,22 +196,17 @@ class CameraLayout(widgets.VBox):
         self.full_button = widgets.Button(
             description="Full frame", icon="expand", tooltip="Read the whole sensor", layout=small
         )
-        self.apply_button.on_click(lambda _: self._in_background(self._apply_roi))
-        self.full_button.on_click(lambda _: self._in_background(self._full_frame))
         self.roi_status = widgets.HTML()
         self.roi_status.add_class("labkit-roi-status")
         self.counters = widgets.HTML()
         self.counters.add_class("labkit-camera-counters")
 
-        camera_buttons: list[Any] = []
-        if controls_camera and self.camera is not None:
-            camera_buttons.append(self.live_button)
+        camera_buttons: list[Any] = [self.live_button] if live_button else []
         camera_buttons += [self.apply_button, self.full_button]
-        self._roi_buttons_state()
         side = widgets.VBox(
             [
                 self.hist_figure,
-                self.parts.menu,
+                extra_menu,
                 self.colormap_menu,
                 self.contrast_menu,
                 self.levels_slider,
@@ -223,12 +215,40 @@ class CameraLayout(widgets.VBox):
                 self.roi_status,
             ]
         )
-        super().__init__(
-            [
-                widgets.HBox([self.title, self.status]),
-                self.error,
-                widgets.HBox([self.picture_box, self.bar_figure, side]),
-                self.counters,
-            ]
-        )
-        self.add_class("labkit-camera-view")
+        self.rows: list[widgets.Widget] = [
+            widgets.HBox([self.title, self.status]),
+            self.error,
+            widgets.HBox([self.picture_box, self.bar_figure, side]),
+            self.counters,
+        ]
+        """The view's rows, top to bottom: title and status, error, picture and controls,
+        counters."""
+
+    @property
+    def contrast(self) -> Any:
+        """What the controls ask ``preview`` for: a mode, or manual levels (low, high)."""
+        mode = CONTRAST_MODES[self.contrast_menu.value]
+        return tuple(self.levels_slider.value) if mode is None else mode
+
+    def widen_levels(self, top: int) -> None:
+        """Let the levels slider reach ``top`` (a 12-bit camera's 4095), never narrowing it."""
+        if int(top) > self.levels_slider.max:
+            with quietly():
+                self.levels_slider.max = int(top)
+
+    def fit(self, region: Region) -> None:
+        """Size the figure so the image has square pixels and fills it."""
+        aspect = region.width / region.height if region.height else 1.0
+        plot_width = WIDTH - MARGIN["left"] - MARGIN["right"]
+        plot_height = max(60, min(2 * plot_width, round(plot_width / aspect)))
+        height = f"{plot_height + MARGIN['top'] + MARGIN['bottom']}px"
+        self.figure.layout.height = height
+        self.bar_figure.layout.height = height
+        self.picture.layout.height = f"{plot_height}px"
+
+    def close(self) -> None:
+        """Close the widgets whose models the page would otherwise keep (the marks and the
+        images; the boxes go with the view)."""
+        marks = (self.picture, *self.bar_images, self.bar, self.brush, self.hist, self.level_lines)
+        for widget in marks:
+            widget.close()

@@ -5,23 +5,45 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
 
 from labkit.core import ConfigurationError, Region
+from labkit.ui._camera_layout import CameraLayout
 from labkit.ui._roi import RoiControl
 
 
 class RoiDrawing:
-    """The *Apply ROI* and *Full frame* side of the camera view (a mixin of
-    :class:`CameraView`)."""
+    """The *Apply ROI* and *Full frame* side of a camera view: the brush of ``layout``'s
+    figure, its two buttons and its ROI status line, and the camera's ``roi`` adapter (None
+    where labkit knows no way to set the camera's ROI). While ``recording`` (why: a run
+    records the stream) the region cannot change."""
 
-    camera: Any
-    roi: RoiControl | None
-    recording: str | None
-    brush: Any
-    apply_button: Any
-    full_button: Any
-    roi_status: Any
+    def __init__(
+        self,
+        layout: CameraLayout,
+        roi: RoiControl | None,
+        *,
+        recording: str | None = None,
+        instrument: str | None = None,
+    ) -> None:
+        self.brush = layout.brush
+        self.buttons = (layout.apply_button, layout.full_button)
+        self.status = layout.roi_status
+        self.roi = roi
+        self.recording = recording
+        self.instrument = instrument
+        why = self._refusal()
+        for button in self.buttons:
+            button.disabled = why is not None
+            if why:
+                button.tooltip = why
+        if why and roi is None:
+            self.status.value = f"<small>{html.escape(why)}</small>"
+
+    def _refusal(self) -> str | None:
+        """Why the buttons are disabled (None: they are not)."""
+        if self.roi is None:
+            return "labkit knows no way to set this camera's region of interest"
+        return self.recording or None
 
     def selection(self) -> Region | None:
         """The rectangle brushed on the image, in sensor pixels (None if there is none)."""
@@ -36,56 +58,34 @@ class RoiDrawing:
             return None
         return Region(max(0, x), max(0, y), width, height)
 
-    def _roi_buttons_state(self) -> None:
-        why = None
-        if self.roi is None:
-            why = "labkit knows no way to set this camera's region of interest"
-        elif self.recording:
-            why = self.recording
-        for button in (self.apply_button, self.full_button):
-            button.disabled = why is not None
-            if why:
-                button.tooltip = why
-        if why and self.roi is None:
-            self.roi_status.value = f"<small>{html.escape(why)}</small>"
-
-    def apply_roi(self, region: Region | None = None) -> Region:
+    def apply(self, region: Region | None = None) -> Region:
         """Make the camera read ``region`` (by default the brushed rectangle); returns the
         region it reads, after rounding to what the camera can do."""
         if self.roi is None or self.recording:
+            why = self.recording or "labkit knows no way to set this camera's ROI"
             raise ConfigurationError(
-                "the region of interest cannot be changed here: "
-                + (self.recording or "labkit knows no way to set this camera's ROI"),
-                instrument=getattr(self.camera, "name", None),
+                f"the region of interest cannot be changed here: {why}",
+                instrument=self.instrument,
             )
         region = region or self.selection()
         if region is None:
             raise ConfigurationError(
                 "no region is selected", hint="Drag a rectangle on the image first"
             )
-        applied = self.roi.apply(region)
-        self._roi_applied(applied)
-        return applied
+        return self._applied(self.roi.apply(region))
 
-    def full_frame(self) -> Region:
+    def full(self) -> Region:
         """Make the camera read its whole sensor again."""
         if self.roi is None or self.recording:
-            return self.apply_roi(Region(0, 0, 1, 1))  # raises the explanation
-        applied = self.roi.full()
-        self._roi_applied(applied)
-        return applied
+            return self.apply(Region(0, 0, 1, 1))  # raises the explanation
+        return self._applied(self.roi.full())
 
-    def _apply_roi(self) -> None:
-        self.apply_roi()
-
-    def _full_frame(self) -> None:
-        self.full_frame()
-
-    def _roi_applied(self, region: Region) -> None:
+    def _applied(self, region: Region) -> Region:
         with self.brush.hold_sync():
             self.brush.selected_x = None
             self.brush.selected_y = None
         note = f" ({self.roi.note})" if self.roi is not None and self.roi.note else ""
-        self.roi_status.value = html.escape(
+        self.status.value = html.escape(
             f"reading {region.width}×{region.height} at x={region.x}, y={region.y}{note}"
         )
+        return region

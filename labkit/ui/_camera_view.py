@@ -4,11 +4,13 @@
 (GenICam, PVCAM, a plugin's): it subscribes a one-frame queue, so the camera never waits for
 it and the newest frame always wins. A run with a ``CameraStream`` shows the same view.
 
-Each render (on the ``labkit-live`` thread, see :mod:`labkit.ui._live`) takes the newest frame
-and draws it (:mod:`labkit.ui._camera_picture`: the image and colour pipeline); the widgets
-and their layout are built by :mod:`labkit.ui._camera_layout`, and a rectangle brushed on the
-picture becomes the camera's region of interest through :mod:`labkit.ui._camera_roi`. This
-module holds the view's options, its handlers, its camera control and its life.
+The view is made of three parts it holds: its widgets and their layout
+(:class:`~labkit.ui._camera_layout.CameraLayout`, ``view.ui``), the drawing of frames into
+them (:class:`~labkit.ui._camera_picture.CameraPicture`, ``view.drawing``: the image and colour
+pipeline, the colour bar, histogram and counters) and the ROI a person brushes on the picture
+(:class:`~labkit.ui._camera_roi.RoiDrawing`, ``view.roi_drawing``). Each render (on the
+``labkit-live`` thread, see :mod:`labkit.ui._live`) takes the newest frame and has it drawn.
+This module holds the view's options, its handlers, its camera control and its life.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import ipywidgets as widgets
+
 from labkit.core import Region
 from labkit.ui._camera_layout import CONTRAST_MODES, SHRINK_MODES, CameraLayout
-from labkit.ui._camera_picture import DETAILS_INTERVAL, CameraPicture
+from labkit.ui._camera_picture import CameraPicture
 from labkit.ui._camera_roi import RoiDrawing
+from labkit.ui._image import as_mono
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
 from labkit.ui._parts import PartChooser
 from labkit.ui._roi import RoiControl, roi_control
@@ -70,8 +75,41 @@ def _contrast_label(contrast: Any) -> str:
     return "manual"
 
 
-class CameraView(CameraLayout, CameraPicture, RoiDrawing):
+class _Widget:
+    """One of the layout's widgets, reached from the view (``view.picture`` is
+    ``view.ui.picture``): what a notebook or a test looks at stays one attribute away."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, view: Any, owner: type | None = None) -> Any:
+        return self if view is None else getattr(view.ui, self.name)
+
+
+class CameraView(widgets.VBox):
     """The live image of one camera, its controls and its counters."""
+
+    picture = _Widget()
+    figure = _Widget()
+    status = _Widget()
+    error = _Widget()
+    counters = _Widget()
+    brush = _Widget()
+    x_scale = _Widget()
+    y_scale = _Widget()
+    bar = _Widget()
+    bar_scale = _Widget()
+    hist = _Widget()
+    hist_x = _Widget()
+    level_lines = _Widget()
+    colormap_menu = _Widget()
+    contrast_menu = _Widget()
+    levels_slider = _Widget()
+    shrink_menu = _Widget()
+    live_button = _Widget()
+    apply_button = _Widget()
+    full_button = _Widget()
+    roi_status = _Widget()
 
     def __init__(
         self,
@@ -101,27 +139,14 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
         self.pending = Pending()
         self.size = int(size)
         self.gamma = gamma
-        self.colormap = "gray"
         self.binning = "mean"
         self.parts = PartChooser(part, self._redraw_last)
-        self.recording = recording  # why the ROI may not change now (a run records)
         self.accounting = accounting  # a run's frames stored and lost, where (one line)
         self._lock = threading.Lock()
         self._last_frame: Any = None
         self._redraw = False
-        self._region: Region | None = None
-        self._levels: tuple[int, int] | None = None
-        self._levels_at = -1e9
-        self._levels_forced = False
-        self._top = 255
         self._error_shown = False
         self._closed = False
-        self._details_at = -1e9
-        self._stale_details: tuple[Any, ...] | None = None
-        if roi is True:
-            self.roi: RoiControl | None = roi_control(camera) if camera is not None else None
-        else:
-            self.roi = roi or None
         name = title or getattr(camera, "name", None) or "camera"
         self.channel = LiveChannel(
             self._render,
@@ -130,12 +155,38 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
             poll=True,
             scheduler=scheduler,
         )
-        self._build(name, controls_camera)
+        self.ui = CameraLayout(
+            name,
+            extra_menu=self.parts.menu,
+            live_button=controls_camera and camera is not None,
+        )
+        self.drawing = CameraPicture(self.ui, self.channel.clock, self._counters_text)
+        if roi is True:
+            roi = roi_control(camera) if camera is not None else None
+        self.roi_drawing = RoiDrawing(
+            self.ui,
+            roi or None,
+            recording=recording,
+            instrument=getattr(camera, "name", None),
+        )
+        self._wire()
+        super().__init__(self.ui.rows)
+        self.add_class("labkit-camera-view")
         self.configure(colormap=colormap, contrast=contrast, binning=binning)
         self.source.open()
         self.channel.start()
         if start and camera is not None and not camera.acquiring:
             self._in_background(self._start_camera)
+
+    def _wire(self) -> None:
+        ui = self.ui
+        ui.shrink_menu.observe(self._on_shrink, names="value")
+        ui.colormap_menu.observe(self._on_colormap, names="value")
+        ui.contrast_menu.observe(self._on_contrast, names="value")
+        ui.levels_slider.observe(self._on_levels, names="value")
+        ui.live_button.observe(self._on_live, names="value")
+        ui.apply_button.on_click(lambda _: self._in_background(self.apply_roi))
+        ui.full_button.on_click(lambda _: self._in_background(self.full_frame))
 
     # -- options ------------------------------------------------------------------------------
 
@@ -157,14 +208,14 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
         if unknown:
             raise TypeError(f"unknown camera view option(s): {', '.join(unknown)}")
         if colormap is not None:
-            self._set_colormap(colormap)
+            self.drawing.set_colormap(colormap)
         if contrast is not None:
             label = _contrast_label(contrast if isinstance(contrast, str) else tuple(contrast))
             with quietly():
                 self.contrast_menu.value = label
                 if label == "manual":
                     low, high = (int(v) for v in contrast)
-                    self._set_slider_range(max(high, 255))
+                    self.ui.widen_levels(max(high, 255))
                     self.levels_slider.value = (low, high)
             self.levels_slider.disabled = label != "manual"
         if size is not None:
@@ -190,17 +241,40 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
     @property
     def contrast(self) -> Any:
         """What ``preview`` is asked for: a mode, or manual levels (low, high)."""
-        mode = CONTRAST_MODES[self.contrast_menu.value]
-        return tuple(self.levels_slider.value) if mode is None else mode
+        return self.ui.contrast
+
+    @property
+    def colormap(self) -> str:
+        return self.drawing.colormap
+
+    @property
+    def roi(self) -> RoiControl | None:
+        """How the camera's region of interest is set (None: labkit knows no way)."""
+        return self.roi_drawing.roi
 
     @property
     def closed(self) -> bool:
         return self._closed
 
+    # -- the region of interest ---------------------------------------------------------------
+
+    def selection(self) -> Region | None:
+        """The rectangle brushed on the image, in sensor pixels (None if there is none)."""
+        return self.roi_drawing.selection()
+
+    def apply_roi(self, region: Region | None = None) -> Region:
+        """Make the camera read ``region`` (by default the brushed rectangle); returns the
+        region it reads, after rounding to what the camera can do."""
+        return self.roi_drawing.apply(region)
+
+    def full_frame(self) -> Region:
+        """Make the camera read its whole sensor again."""
+        return self.roi_drawing.full()
+
     @guarded
     def _on_colormap(self, change: dict[str, Any]) -> None:
         if not is_quiet():
-            self._set_colormap(change["new"])
+            self.drawing.set_colormap(change["new"])
             self._redraw_last()
 
     @guarded
@@ -229,7 +303,7 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
     def _redraw_last(self) -> None:
         with self._lock:
             self._redraw = self._last_frame is not None
-            self._levels_forced = True  # a control changed: show the levels exactly
+            self.drawing.force_levels()
         self.channel.touch()
 
     # -- rendering (on the labkit-live thread) -----------------------------------------------
@@ -251,15 +325,46 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
             if source.ended and not self._error_shown:
                 self._stopped("the camera's stream ended (the camera was closed)")
                 return True
-            stale = self._stale_details
-            if stale is not None and self.channel.clock() - self._details_at >= DETAILS_INTERVAL:
-                self._stale_details = None  # the camera paused: bring the counters up to date
-                self._details_at = self.channel.clock()
-                self._show_details(*stale)
-                return True
-            return False
+            return self.drawing.catch_up()  # the camera paused: bring the counters up to date
         self._draw(frame, details=requested)
         return True
+
+    def _draw(self, frame: Any, details: bool = True) -> None:
+        """Draw ``frame`` now (the part of it the view shows), and follow the camera's state."""
+        self.drawing.draw(
+            as_mono(self.parts.image_of(frame)),
+            getattr(frame, "regions", ()) or (),
+            size=self.size,
+            binning=self.binning,
+            gamma=self.gamma,
+            details=details,
+        )
+        acquiring = self._acquiring()
+        self.status.value = "live" if acquiring else "stopped"
+        if acquiring is not None and self.live_button.value != acquiring:
+            with quietly():
+                self.live_button.value = acquiring
+
+    def _counters_text(self, shape: tuple[int, int], factor: tuple[int, int]) -> str:
+        counters = self.source.counters
+        parts = [
+            f"frame {counters.frames}",
+            f"camera {counters.rate():.1f} fps",
+            f"view {self.channel.updates_per_second():.1f} /s",
+            f"skipped {self.source.skipped}",
+            f"dropped {counters.dropped}",
+            f"{shape[1]}×{shape[0]} px" + (f" shown 1:{factor[0]}" if factor != (1, 1) else ""),
+        ]
+        keys = ["frames", "fps", "view", "skipped", "dropped", "size"]
+        run_text = self.accounting() if self.accounting is not None else ""
+        if run_text:
+            keys.append("run")
+            parts.append(f"run: {run_text}")
+        spans = "".join(
+            f'<span class="labkit-counter-{key}">{html.escape(text)}</span> · '
+            for key, text in zip(keys, parts, strict=True)
+        )
+        return f"<small>{spans[:-3]}</small>"
 
     def _acquiring(self) -> bool | None:
         if self.camera is None:
@@ -345,15 +450,7 @@ class CameraView(CameraLayout, CameraPicture, RoiDrawing):
         self._closed = True
         self.detach()
         self.channel.close()
-        for widget in (
-            self.picture,
-            *self._bar_images,
-            self.bar,
-            self.brush,
-            self.hist,
-            self.level_lines,
-        ):
-            widget.close()
+        self.ui.close()
         with _views_lock:
             if _views.get(id(self.camera)) is self:
                 del _views[id(self.camera)]

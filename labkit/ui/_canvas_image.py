@@ -56,6 +56,29 @@ function render({ model, el }) {
   const context = canvas.getContext("2d");
   let table = lookup(model.get("palette"));
   let picture = null;
+  // The canvas's size on screen, kept by a ResizeObserver: reading clientWidth while drawing
+  // would force a style and layout pass whenever the page changed since the last frame.
+  let shown = null;
+  const resized = new ResizeObserver(entries => {
+    const box = entries[entries.length - 1].contentRect;
+    shown = [box.width, box.height];
+    if (picture !== null) scale();
+  });
+  resized.observe(canvas);
+
+  function scale() {
+    const ratio = window.devicePixelRatio || 1;
+    const [cssWidth, cssHeight] = shown || [canvas.clientWidth, canvas.clientHeight];
+    const shownWidth = Math.max(1, Math.round(cssWidth * ratio)) || source.width;
+    const shownHeight = Math.max(1, Math.round(cssHeight * ratio)) || source.height;
+    if (canvas.width !== shownWidth || canvas.height !== shownHeight) {
+      canvas.width = shownWidth;
+      canvas.height = shownHeight;
+    }
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "medium";
+    context.drawImage(source, 0, 0, shownWidth, shownHeight);
+  }
 
   function draw() {
     const width = model.get("width"), height = model.get("height");
@@ -70,16 +93,7 @@ function render({ model, el }) {
     const target = new Uint32Array(picture.data.buffer);
     for (let i = 0; i < bytes.length; i++) target[i] = table[bytes[i]];
     sourceContext.putImageData(picture, 0, 0);
-    const scale = window.devicePixelRatio || 1;
-    const shownWidth = Math.max(1, Math.round(canvas.clientWidth * scale)) || width;
-    const shownHeight = Math.max(1, Math.round(canvas.clientHeight * scale)) || height;
-    if (canvas.width !== shownWidth || canvas.height !== shownHeight) {
-      canvas.width = shownWidth;
-      canvas.height = shownHeight;
-    }
-    context.imageSmoothingEnabled = true;
-    context.imageSmoothingQuality = "medium";
-    context.drawImage(source, 0, 0, shownWidth, shownHeight);
+    scale();
     source.dataset.picture = canvas.dataset.picture = String(model.get("picture"));
   }
 
@@ -88,6 +102,7 @@ function render({ model, el }) {
   model.on("change:picture", draw);
   draw();
   return () => {
+    resized.disconnect();
     model.off("change:palette", onPalette);
     model.off("change:picture", draw);
   };

@@ -381,7 +381,9 @@ class LiveChannel:
             if sent:
                 self._seq += 1
                 seq = self._seq
-                self._last_send = self.clock()
+                # The cadence counts from the render's start: counted from its end, every
+                # cycle lasted 1/rate plus the render, and a 25/s view could not reach 25/s.
+                self._last_send = now
                 self._sends.append(self._last_send)
                 self._sent_at[seq] = self._last_send
                 self.sent += 1

@@ -389,6 +389,8 @@ void pvsim_render_region(const scene_state *s, const frame_params *fp, const spo
                          int n_spots, const rgn_type *r, uns32 bpp, uns32 salt, void *dst);
 
 /* ---- cameras (pvsim_camera.c) ------------------------------------------------------------- */
+#define PVSIM_EDGE_QUEUE 256
+
 typedef struct acq_state {
     int kind; /* 0 none, 1 sequence, 2 continuous */
     bool thread_alive, joining, stop_req, running;
@@ -403,6 +405,11 @@ typedef struct acq_state {
     bool overrun_pending;
     bool waiting_trigger;
     uns32 triggers_pending;
+    /* Edges on the trigger input with their times (pvsim_hardware_trigger_at), oldest first:
+     * the acquisition thread starts a frame at the first one the camera is ready for. */
+    long64 edges[PVSIM_EDGE_QUEUE];
+    uns32 edge_head, edge_count;
+    ulong64 edges_received, edges_started;
     FRAME_INFO *infos; /* one per slot */
     long64 t0_ns;
     ulong64 late_frames;
@@ -500,5 +507,6 @@ void pvsim_stop_locked(camera *c);   /* requests a stop and joins the thread (un
 void pvsim_frame_params(const camera *c, ulong64 index, frame_params *fp); /* lock held */
 /* Delivers a software (pl_exp_trigger) or an external (pvsim_hardware_trigger) trigger. */
 rs_bool pvsim_deliver_trigger(int16 hcam, uns32 *flags, bool software);
+rs_bool pvsim_deliver_edge(int16 hcam, long64 at_ns, uns32 *flags);
 
 #endif

@@ -116,6 +116,19 @@ static bool apply_fault(camera *c, ulong64 k) {
     return true;
 }
 
+/* The oldest timed edge: it starts the frame at its own time if the camera is ready for it by
+ * then (`*bof` is the earliest the next exposure may begin); an edge that came while the last
+ * frame was still exposing or reading out is ignored, as the camera ignores it. */
+static bool take_edge(camera *c, long64 *bof) {
+    long64 at = c->acq.edges[c->acq.edge_head];
+    c->acq.edge_head = (c->acq.edge_head + 1) % PVSIM_EDGE_QUEUE;
+    c->acq.edge_count--;
+    if (at < *bof) return false;
+    *bof = at;
+    c->acq.edges_started++;
+    return true;
+}
+
 /* ---- the acquisition thread ---------------------------------------------------------------- */
 
 static void *acquisition_thread(void *arg) {
@@ -127,6 +140,7 @@ static void *acquisition_thread(void *arg) {
     const double duration = duration_ns(&setup);
     const uns32 summed = setup.layout.sum_count;
     long64 bof = c->acq.t0_ns;
+    bool edge_started = false; /* this frame began at a timed edge */
 
     for (ulong64 k = 0;; k++) {
         if (c->acq.stop_req) break;
@@ -137,14 +151,25 @@ static void *acquisition_thread(void *arg) {
         if (apply_fault(c, k)) break;
         if (waits_for_trigger(setup.trigger_mode, k)) {
             c->acq.waiting_trigger = true;
-            while (!c->acq.stop_req && !c->fault_pending && c->acq.triggers_pending == 0)
-                pthread_cond_wait(&c->cond, &c->lock);
+            bool started = false;
+            edge_started = false;
+            while (!started) {
+                while (!c->acq.stop_req && !c->fault_pending && c->acq.triggers_pending == 0 &&
+                       c->acq.edge_count == 0)
+                    pthread_cond_wait(&c->cond, &c->lock);
+                if (c->acq.stop_req || c->fault_pending) break;
+                if (c->acq.triggers_pending > 0) {
+                    c->acq.triggers_pending--;
+                    long64 now = pvsim_now_ns();
+                    if (now > bof) bof = now;
+                    started = true;
+                } else {
+                    started = edge_started = take_edge(c, &bof);
+                }
+            }
             c->acq.waiting_trigger = false;
             if (c->acq.stop_req) break;
             if (apply_fault(c, k)) break;
-            c->acq.triggers_pending--;
-            long64 now = pvsim_now_ns();
-            if (now > bof) bof = now;
         }
         bof += (long64)c->slow_ms * 1000000LL;
         if (!wait_until(c, bof)) {
@@ -188,7 +213,8 @@ static void *acquisition_thread(void *arg) {
             /* Rendering fell behind the schedule: deliver now and restart the schedule. */
             c->acq.late_frames++;
             eof = render_end;
-            bof = eof - (long64)duration;
+            /* A frame started by a timed edge began exposing at the edge all the same. */
+            if (!edge_started) bof = eof - (long64)duration;
         }
         c->acq.status = READOUT_IN_PROGRESS;
         if (!wait_until(c, eof)) {
@@ -556,6 +582,37 @@ rs_bool pvsim_deliver_trigger(int16 hcam, uns32 *flags, bool software) {
         *flags = PL_SW_TRIG_STATUS_TRIGGERED;
     } else {
         *flags = PL_SW_TRIG_STATUS_IGNORED; /* an exposure is in progress */
+    }
+    pvsim_unlock(c);
+    return ok;
+}
+
+/* An edge on the external trigger input at `at_ns` (CLOCK_MONOTONIC), told now or a little
+ * later: the acquisition thread judges it by its time, not by when it was told, so a bench
+ * that delivers several edges at once still exposes each frame at its edge. */
+rs_bool pvsim_deliver_edge(int16 hcam, long64 at_ns, uns32 *flags) {
+    pvsim_clear_error();
+    camera *c = pvsim_lock_camera(hcam, false);
+    if (c == NULL) return PV_FAIL;
+    rs_bool ok = PV_OK;
+    if (flags == NULL) {
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
+    } else if (!c->acq.running) {
+        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
+    } else if (software_mode(c->setup.trigger_mode) ||
+               !waits_for_trigger(c->setup.trigger_mode, 0)) {
+        ok = pvsim_fail(PVSIM_E_NOT_HARDWARE_TRIGGERED);
+    } else {
+        c->acq.edges_received++;
+        if (c->acq.edge_count < PVSIM_EDGE_QUEUE) {
+            uns32 tail = (c->acq.edge_head + c->acq.edge_count) % PVSIM_EDGE_QUEUE;
+            c->acq.edges[tail] = at_ns;
+            c->acq.edge_count++;
+            pthread_cond_broadcast(&c->cond);
+            *flags = PL_SW_TRIG_STATUS_TRIGGERED;
+        } else {
+            *flags = PL_SW_TRIG_STATUS_IGNORED; /* far more edges than frames: dropped */
+        }
     }
     pvsim_unlock(c);
     return ok;

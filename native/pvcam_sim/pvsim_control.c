@@ -143,6 +143,29 @@ PVSIM_EXPORT rs_bool pvsim_hardware_trigger(int16 hcam, uns32 *flags) {
     return pvsim_deliver_trigger(hcam, flags, false);
 }
 
+/* An edge on the external trigger input at `at_ns` on CLOCK_MONOTONIC (a bench's trigger
+ * cable): the frame it starts begins exposing at that time, if the camera is ready by then. */
+PVSIM_EXPORT rs_bool pvsim_hardware_trigger_at(int16 hcam, long64 at_ns, uns32 *flags) {
+    return pvsim_deliver_edge(hcam, at_ns, flags);
+}
+
+/* Edges the trigger input received in the current or last acquisition, and frames they
+ * started (the others came while the camera was busy, or after its sequence). */
+PVSIM_EXPORT rs_bool pvsim_get_trigger_stats(int16 hcam, ulong64 *received, ulong64 *started) {
+    pvsim_clear_error();
+    camera *c = pvsim_lock_camera(hcam, true);
+    if (c == NULL) return PV_FAIL;
+    rs_bool ok = PV_OK;
+    if (received == NULL || started == NULL) {
+        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
+    } else {
+        *received = c->acq.edges_received;
+        *started = c->acq.edges_started;
+    }
+    pvsim_unlock(c);
+    return ok;
+}
+
 /* Renders `frames` frames of the current setup into a scratch buffer as fast as possible. */
 PVSIM_EXPORT rs_bool pvsim_benchmark_render(int16 hcam, uns32 frames, flt64 *seconds) {
     pvsim_clear_error();

@@ -18,8 +18,7 @@ class Output(labkit.MessageInstrument):
         unit="V",
         min=0,
         max=6,
-        get="OUT{self.index}:VOLT?",
-        set="OUT{self.index}:VOLT {}",
+        header="OUT{self.index}:VOLT",
         doc="Output voltage",
     )
 
@@ -33,27 +32,23 @@ class Supply(labkit.ScpiInstrument):
         unit="V",
         min=0,
         max=30,
-        get="VOLT?",
-        set="VOLT {}",
+        header="VOLT",
         safe=0,
         readback="measured_voltage",
         doc="Voltage set-point",
     )
-    current_limit = Setting(
-        unit="A", min=0, max=3, soft_max=2, get="CURR?", set="CURR {}", doc="Current limit"
-    )
+    current_limit = Setting(unit="A", min=0, max=3, soft_max=2, header="CURR", doc="Current limit")
     output = Setting(
-        bool, get="OUTP?", set="OUTP {}", safe=False, bool_tokens=("ON", "OFF"), doc="Output switch"
+        bool, header="OUTP", safe=False, bool_tokens=("ON", "OFF"), doc="Output switch"
     )
     mode = Setting(
         choices={"constant voltage": "CV", "constant current": "CC"},
-        get="MODE?",
-        set="MODE {}",
+        header="MODE",
         doc="Regulation mode",
     )
-    averages = Setting(int, min=1, max=100, get="AVER?", set="AVER {}", doc="Averages")
-    label = Setting(str, set="DISP:TEXT {}", access="w", doc="Display text (write-only)")
-    serial_number = Setting(str, get="SERN?", access="r", doc="Serial number (read-only)")
+    averages = Setting(int, min=1, max=100, header="AVER", doc="Averages")
+    label = Setting(str, header="DISP:TEXT", access="w", doc="Display text (write-only)")
+    serial_number = Setting(str, header="SERN", access="r", doc="Serial number (read-only)")
     measured_voltage = Reading(unit="V", get="MEAS:VOLT?", doc="Measured voltage")
     zero = Action("CAL:ZERO", doc="Zero the meter")
     aux = Channel(Output, index=1)

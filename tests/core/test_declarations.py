@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 import pytest
 from traitlets import HasTraits, TraitType
@@ -104,6 +105,41 @@ def test_class_level_checks_name_the_attribute() -> None:
 
         class Clash(labkit.MessageInstrument):
             snapshot = Setting(set="S {}")
+
+
+def test_a_header_says_the_query_and_the_command_at_once() -> None:
+    class Source(labkit.MessageInstrument):
+        level = Setting(unit="V", min=0, max=5, header=":SOUR{self.index}:VOLT")
+        serial = Setting(str, header="SERN", access="r")
+        text = Setting(str, header="DISP:TEXT", access="w")
+
+    specs = Source.declarations()
+    assert (specs["level"].get, specs["level"].set) == (
+        ":SOUR{self.index}:VOLT?",
+        ":SOUR{self.index}:VOLT {}",
+    )
+    assert (specs["serial"].get, specs["serial"].set) == ("SERN?", None)
+    assert (specs["text"].get, specs["text"].set) == (None, "DISP:TEXT {}")
+    assert specs["level"].readable
+    assert specs["level"].writable
+    assert not specs["serial"].writable
+    assert not specs["text"].readable
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"header": "VOLT", "get": "VOLT?"}, "either header= or get=/set="),
+        ({"header": "VOLT", "set": "VOLT {}"}, "either header= or get=/set="),
+        ({"header": "VOLT?"}, "ends with '\\?'"),
+        ({"header": ""}, "not a command header"),
+        ({"header": " VOLT"}, "not a command header"),
+    ],
+)
+def test_a_header_that_cannot_work_is_refused(arguments, message) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        Setting(unit="V", **arguments)
+    assert re.search(message, str(caught.value))
 
 
 def test_getter_and_setter_methods_are_found_by_name() -> None:

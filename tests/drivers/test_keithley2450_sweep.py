@@ -7,7 +7,7 @@ import pytest
 
 from labkit import InstrumentError, LimitError
 from labkit.drivers.keithley import Keithley2450
-from labkit.sim.twins._keithley2450_sweep import POINT_OVERHEAD
+from labkit.sim.twins._keithley2450_sweep import point_overhead
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ def test_the_buffer_times_follow_the_instruments_own_timing(on_bench):
     smu, _, _ = on_bench
     smu.nplc = 0.1
     data = smu.sweep(0, 0.5, 6, delay="1 ms")
-    per_point = 1e-3 + 0.1 / 50 + POINT_OVERHEAD
-    assert np.diff(data.time) == pytest.approx(np.full(5, per_point), rel=1e-6)
+    per_point = 1e-3 + 0.1 / 50 + point_overhead(0.1)
+    assert np.diff(data.time) == pytest.approx(np.full(5, per_point), abs=1e-6)  # µs stamps
     assert data.time[0] == 0.0
 
 
@@ -47,7 +47,7 @@ def test_the_sweep_runs_on_bench_time_and_stops_on_abort(on_bench):
     plan = smu.plan_sweep(0, 0.5, 100, delay=0.0)
     smu.arm_sweep(plan)
     smu.start_sweep()
-    per_point = 1 / 50 + POINT_OVERHEAD
+    per_point = 1 / 50 + point_overhead(1)
     bench.advance(per_point * 9.5)  # ten points are due (the first at the start)
     assert smu.read("buffer_count") == 10
     smu.run_action("abort")
@@ -110,7 +110,10 @@ def test_the_twin_keeps_named_buffers_and_their_elements():
         assert twin.handle(':TRAC:ACT? "defbuffer1"') == "0"
         reply = twin.handle(':TRAC:DATA? 2,3,"iv",SOUR,REL')
         source, rel = (float(v) for v in reply.split(",")[:2])
-        assert (source, rel) == (pytest.approx(0.25), pytest.approx(1 / 50 + POINT_OVERHEAD))
+        assert (source, rel) == (
+            pytest.approx(0.25),
+            pytest.approx(1 / 50 + point_overhead(1), abs=1e-6),
+        )
         twin.handle(':TRAC:DATA? 1,9,"iv"')  # more than it holds
         twin.handle(':TRAC:MAKE "big", 6875000')  # more than the memory left
         twin.handle(':TRAC:DEL "defbuffer1"')
@@ -131,3 +134,19 @@ def test_the_buffer_is_an_array_reading_recorded_in_a_run(on_bench, data_root):
     np.testing.assert_allclose(ds.smu_buffer.values, data.reading)
     reopened = labkit.open_run("buffer")
     np.testing.assert_array_equal(reopened.smu_buffer_point.values, np.arange(11))
+
+
+def test_the_twins_timing_follows_the_published_figures():
+    from labkit.sim import Bench
+
+    # SPEC-2602B sweep API to memory, 50 Hz: 3,700 and 49 points/s at NPLC 0.01 and 1
+    assert 0.01 / 50 + point_overhead(0.01) == pytest.approx(1 / 3700)
+    assert 1 / 50 + point_overhead(1) == pytest.approx(1 / 49)
+    assert point_overhead(0.01) < point_overhead(0.03) < point_overhead(0.1)
+    assert point_overhead(10) == point_overhead(1)  # held beyond the table
+    with Bench(seed=1, time_scale=0, instruments=["smu"]) as bench:
+        twin = bench.instrument("smu")
+        twin.handle(":SENS:CURR:RANG 1e-6")
+        assert twin.auto_delay("VOLT") == pytest.approx(3e-3)  # 2450 manual, 1 µA range
+        twin.handle(":SENS:CURR:RANG 1e-2")
+        assert twin.auto_delay("VOLT") == pytest.approx(1e-3)

@@ -63,6 +63,8 @@ CONTROL_FUNCTIONS = {
     "pvsim_inject_fault",
     "pvsim_set_thermal",
     "pvsim_hardware_trigger",
+    "pvsim_hardware_trigger_at",
+    "pvsim_get_trigger_stats",
     "pvsim_benchmark_render",
     "pvsim_get_stats",
 }

@@ -124,3 +124,24 @@ def test_only_specified_data_types_are_accepted():
         Variable("s", ("x",), (3,), "<U8")
     with pytest.raises(ConfigurationError, match="shape of one item"):
         Variable("img", ("f", "y"), (None, None), "uint16", item_ndim=1)
+
+
+def test_a_buffer_is_written_whole_across_chunks_and_counts_as_its_points(tmp_path):
+    writer = make_writer(
+        tmp_path,
+        [
+            Variable("v", ("p",), (50,), "float64", chunks=(8,)),
+            Variable("mode", ("p",), (50,), "string"),
+            Variable("time", ("p",), (50,), "time"),
+        ],
+        flush_interval=3600,
+    )
+    writer.record((0,), {"v": -1.0, "mode": "a", "time": 10**18})
+    writer.record_items(1, {"v": np.arange(1.0, 21.0), "mode": ["b"] * 20, "time": np.arange(20)})
+    assert writer.points == 21
+    writer.finish("completed")
+    ds = open_run(writer.path)
+    np.testing.assert_array_equal(ds.v.values[:21], [-1.0, *range(1, 21)])
+    assert np.isnan(ds.v.values[21:]).all()
+    assert list(ds["mode"].values[:3]) == ["a", "b", "b"]
+    assert ds.attrs["points_written"] == 21

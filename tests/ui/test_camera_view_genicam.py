@@ -145,7 +145,12 @@ def test_a_run_streaming_viky_shows_it_live_and_fails_cleanly_when_it_is_unplugg
         assert saved >= 20
         assert ds.movie.shape[0] == saved
         numbers = ds.movie_frame_number.values
-        np.testing.assert_array_equal(numbers, np.arange(1, saved + 1))
+        assert (np.diff(numbers) > 0).all()
+        # On a loaded machine viky may skip a frame; a skipped frame is counted, never hidden.
+        (stream,) = [e for e in ds.attrs["events"] if e["event"] == "camera stream"]
+        assert stream["stored"] == saved
+        missing = set(range(1, int(numbers[-1]) + 1)) - {int(n) for n in numbers}
+        assert len(missing) <= stream["lost"]
         assert ds.movie.values[-1].any(), "the last frame saved is a picture"
     finally:
         live.close()

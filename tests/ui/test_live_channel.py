@@ -62,6 +62,22 @@ def test_renders_are_throttled_to_the_rate_whatever_the_data_rate():
     assert len(source.shown) - before == 20
 
 
+def test_the_rate_holds_when_each_render_takes_time():
+    """25 a second means 25 a second, not one every 1/25 s plus the render's own time."""
+    scheduler = ManualScheduler()
+    shown: list[float] = []
+
+    def slow_render() -> bool:
+        shown.append(scheduler.now)
+        scheduler.now += 0.003  # drawing a 1024² picture takes a few milliseconds
+        return True
+
+    channel = LiveChannel(slow_render, scheduler=scheduler, rate=25)
+    Page(channel)
+    scheduler.advance(2.0, step=0.001, each=channel.touch)
+    assert len(shown) == 50
+
+
 def test_slow_data_is_shown_at_once_not_held_for_the_interval():
     scheduler, source = ManualScheduler(), Source()
     channel = channel_for(source, scheduler, rate=25)

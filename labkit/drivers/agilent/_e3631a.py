@@ -168,16 +168,14 @@ class AgilentE3631A(ScpiInstrument):
 
     output = Setting(
         bool,
-        get="OUTP?",
-        set="OUTP {}",
+        header="OUTP",
         bool_tokens=_SWITCH,
         safe=False,
         doc="All three outputs on or off (the E3631A switches them together)",
     )
     tracking = Setting(
         bool,
-        get="OUTP:TRAC?",
-        set="OUTP:TRAC {}",
+        header="OUTP:TRAC",
         bool_tokens=_SWITCH,
         doc="±25 V tracking: turning it on gives the −25 V output the +25 V output's voltage; "
         "then setting either sets both",

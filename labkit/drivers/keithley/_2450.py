@@ -52,19 +52,22 @@ def _sense_function(reply: str) -> str:
     raise ValueError(f"{reply!r} is not a measure function")
 
 
-def _switches_function(function: str) -> Any:
-    """``:MEASure:<function>?`` makes ``function`` the measure function."""
-    return switches_setting("measure_function", function, f"makes {function} the measure function")
+def _measured(function: str, unit: str, doc: str) -> Any:
+    """A reading by ``:MEASure:<function>?``, which makes ``function`` the measure function."""
+    effect = f"makes {function} the measure function"
+    return Reading(
+        unit=unit, side_effect=switches_setting("measure_function", function, effect), doc=doc
+    )
 
 
 def _fixed_range(unit: str, ranges: Any, node: str, doc: str) -> Any:
     """A range setting at the SCPI node ``node`` (``:SOUR:VOLT:RANG``); one set turns auto off."""
-    return Setting(unit=unit, choices=ranges, get=f"{node}?", set=f"{node} {{}}", doc=doc)
+    return Setting(unit=unit, choices=ranges, header=node, doc=doc)
 
 
 def _autorange(node: str, doc: str) -> Any:
     """The switch that lets the instrument pick the range at ``node`` itself."""
-    return Setting(bool, get=f"{node}:AUTO?", set=f"{node}:AUTO {{}}", bool_tokens=_SWITCH, doc=doc)
+    return Setting(bool, header=f"{node}:AUTO", bool_tokens=_SWITCH, doc=doc)
 
 
 class Keithley2450(ScpiInstrument):
@@ -81,16 +84,14 @@ class Keithley2450(ScpiInstrument):
 
     source_function = Setting(
         choices={"voltage": "VOLT", "current": "CURR"},
-        get=":SOUR:FUNC?",
-        set=":SOUR:FUNC {}",
+        header=":SOUR:FUNC",
         doc="What the output sources: a voltage (current limited) or a current",
     )
     source_voltage = Setting(
         unit="V",
         min=-210.0,
         max=210.0,
-        get=":SOUR:VOLT?",
-        set=":SOUR:VOLT {}",
+        header=":SOUR:VOLT",
         readback="voltage",
         safe=0.0,
         doc="Voltage level while sourcing voltage",
@@ -99,8 +100,7 @@ class Keithley2450(ScpiInstrument):
         unit="A",
         min=-1.05,
         max=1.05,
-        get=":SOUR:CURR?",
-        set=":SOUR:CURR {}",
+        header=":SOUR:CURR",
         readback="current",
         safe=0.0,
         doc="Current level while sourcing current",
@@ -127,16 +127,14 @@ class Keithley2450(ScpiInstrument):
         unit="A",
         min=1e-9,
         max=1.05,
-        get=":SOUR:VOLT:ILIM?",
-        set=":SOUR:VOLT:ILIM {}",
+        header=":SOUR:VOLT:ILIM",
         doc="Compliance while sourcing voltage: the output never drives more current",
     )
     voltage_limit = Setting(
         unit="V",
         min=0.02,
         max=210.0,
-        get=":SOUR:CURR:VLIM?",
-        set=":SOUR:CURR:VLIM {}",
+        header=":SOUR:CURR:VLIM",
         doc="Compliance while sourcing current: the output never drives more voltage",
     )
     measure_function = Setting(
@@ -181,8 +179,7 @@ class Keithley2450(ScpiInstrument):
     )
     output = Setting(
         bool,
-        get=":OUTP?",
-        set=":OUTP {}",
+        header=":OUTP",
         bool_tokens=_SWITCH,
         safe=False,
         doc="Output relay: on drives the device under test",
@@ -192,8 +189,7 @@ class Keithley2450(ScpiInstrument):
         int,
         min=1,
         max=300_000,
-        get=":SENS:COUN?",
-        set=":SENS:COUN {}",
+        header=":SENS:COUN",
         doc="Readings per measurement (each goes to the buffer; :READ? returns the last)",
     )
     buffer_size = Setting(
@@ -220,20 +216,10 @@ class Keithley2450(ScpiInstrument):
         doc="Every reading in defbuffer1 (:TRACe:DATA?), in the measure function's unit; "
         "its length follows the buffer's count",
     )
-    current = Reading(
-        unit="A",
-        side_effect=_switches_function("current"),
-        doc="Measure the current now (:MEASure:CURRent?)",
-    )
-    voltage = Reading(
-        unit="V",
-        side_effect=_switches_function("voltage"),
-        doc="Measure the voltage now (:MEASure:VOLTage?)",
-    )
-    resistance = Reading(
-        unit="ohm",
-        side_effect=_switches_function("resistance"),
-        doc="Measure the resistance V/I now (:MEASure:RESistance?)",
+    current = _measured("current", "A", "Measure the current now (:MEASure:CURRent?)")
+    voltage = _measured("voltage", "V", "Measure the voltage now (:MEASure:VOLTage?)")
+    resistance = _measured(
+        "resistance", "ohm", "Measure the resistance V/I now (:MEASure:RESistance?)"
     )
     in_compliance = Reading(
         bool, doc="The output is held at its limit instead of its level (limit tripped)"

@@ -154,9 +154,7 @@ def _check_queue(
 
 def _switch(header: str, doc: str, *, safe: bool | None = None) -> TraitType[Any, Any]:
     """An ON/OFF setting at a SCPI ``header``: asked with ``header?``, set with ``header ON``."""
-    return Setting(
-        bool, get=f"{header}?", set=f"{header} {{}}", bool_tokens=("ON", "OFF"), safe=safe, doc=doc
-    )
+    return Setting(bool, header=header, bool_tokens=("ON", "OFF"), safe=safe, doc=doc)
 
 
 class WaveformOutput(MessageInstrument):
@@ -166,16 +164,14 @@ class WaveformOutput(MessageInstrument):
 
     function = Setting(
         choices=FUNCTIONS,
-        get="SOUR{self.index}:FUNC?",
-        set="SOUR{self.index}:FUNC {}",
+        header="SOUR{self.index}:FUNC",
         doc="Waveform shape (ramps and triangles are limited to 200 kHz)",
     )
     frequency = Setting(
         unit="Hz",
         min=1e-6,
         max=30e6,
-        get="SOUR{self.index}:FREQ?",
-        set="SOUR{self.index}:FREQ {}",
+        header="SOUR{self.index}:FREQ",
         doc="Frequency (30 MHz is the family's highest; the 20 MHz models and the ramp and "
         "triangle limit are enforced by the generator)",
     )
@@ -183,8 +179,7 @@ class WaveformOutput(MessageInstrument):
         unit="V",
         min=1e-3,
         max=20.0,
-        get="SOUR{self.index}:VOLT?",
-        set="SOUR{self.index}:VOLT {}",
+        header="SOUR{self.index}:VOLT",
         doc="Amplitude in volts peak-to-peak, into the load setting (at most 10 Vpp into 50 Ω, "
         "20 Vpp into high Z, and |offset| + amplitude/2 within 5 V or 10 V)",
     )
@@ -192,8 +187,7 @@ class WaveformOutput(MessageInstrument):
         unit="V",
         min=-10.0,
         max=10.0,
-        get="SOUR{self.index}:VOLT:OFFS?",
-        set="SOUR{self.index}:VOLT:OFFS {}",
+        header="SOUR{self.index}:VOLT:OFFS",
         doc="DC offset, into the load setting (±5 V into 50 Ω, ±10 V into high Z, less the "
         "half amplitude)",
     )
@@ -201,24 +195,21 @@ class WaveformOutput(MessageInstrument):
         unit="deg",
         min=-360.0,
         max=360.0,
-        get="SOUR{self.index}:PHAS?",
-        set="SOUR{self.index}:PHAS {}",
+        header="SOUR{self.index}:PHAS",
         doc="Phase offset of the waveform relative to the generator's reference",
     )
     square_duty_cycle = Setting(
         unit="%",
         min=0.01,
         max=99.98,
-        get="SOUR{self.index}:FUNC:SQU:DCYC?",
-        set="SOUR{self.index}:FUNC:SQU:DCYC {}",
+        header="SOUR{self.index}:FUNC:SQU:DCYC",
         doc="Fraction of a square wave's period spent high (each part at least 16 ns)",
     )
     pulse_duty_cycle = Setting(
         unit="%",
         min=0.0,
         max=100.0,
-        get="SOUR{self.index}:FUNC:PULS:DCYC?",
-        set="SOUR{self.index}:FUNC:PULS:DCYC {}",
+        header="SOUR{self.index}:FUNC:PULS:DCYC",
         doc="Pulse width as a fraction of the period (the width must stay at least 16 ns "
         "from either end)",
     )
@@ -226,8 +217,7 @@ class WaveformOutput(MessageInstrument):
         unit="%",
         min=0.0,
         max=100.0,
-        get="SOUR{self.index}:FUNC:RAMP:SYMM?",
-        set="SOUR{self.index}:FUNC:RAMP:SYMM {}",
+        header="SOUR{self.index}:FUNC:RAMP:SYMM",
         doc="Fraction of a ramp's period spent rising (50 % is a triangle)",
     )
     load = Setting(
@@ -246,16 +236,14 @@ class WaveformOutput(MessageInstrument):
     )
     burst_mode = Setting(
         choices={"triggered": "TRIG", "gated": "GAT"},
-        get="SOUR{self.index}:BURS:MODE?",
-        set="SOUR{self.index}:BURS:MODE {}",
+        header="SOUR{self.index}:BURS:MODE",
         doc="A burst per trigger, or output while the rear Ext Trig input is active",
     )
     burst_cycles = Setting(
         int,
         min=1,
         max=100_000_000,
-        get="SOUR{self.index}:BURS:NCYC?",
-        set="SOUR{self.index}:BURS:NCYC {}",
+        header="SOUR{self.index}:BURS:NCYC",
         parse=lambda reply: round(float(reply)),
         doc="Cycles output per trigger in triggered burst mode",
     )
@@ -263,14 +251,12 @@ class WaveformOutput(MessageInstrument):
         unit="s",
         min=1e-6,
         max=8000.0,
-        get="SOUR{self.index}:BURS:INT:PER?",
-        set="SOUR{self.index}:BURS:INT:PER {}",
+        header="SOUR{self.index}:BURS:INT:PER",
         doc="Time between bursts with the immediate trigger source (longer than a burst)",
     )
     trigger_source = Setting(
         choices={"immediate": "IMM", "external": "EXT", "timer": "TIM", "bus": "BUS"},
-        get="TRIG{self.index}:SOUR?",
-        set="TRIG{self.index}:SOUR {}",
+        header="TRIG{self.index}:SOUR",
         doc="What starts a burst: the internal burst period, the rear Ext Trig input, the "
         "trigger timer, or *TRG",
     )
@@ -278,8 +264,7 @@ class WaveformOutput(MessageInstrument):
         unit="s",
         min=1e-6,
         max=8000.0,
-        get="TRIG{self.index}:TIM?",
-        set="TRIG{self.index}:TIM {}",
+        header="TRIG{self.index}:TIM",
         doc="Period of the timer trigger source",
     )
 
@@ -330,8 +315,7 @@ class Keysight33500B(ScpiInstrument):
     )
     trigger_output_slope = Setting(
         choices={"rising": "POS", "falling": "NEG"},
-        get="OUTP:TRIG:SLOP?",
-        set="OUTP:TRIG:SLOP {}",
+        header="OUTP:TRIG:SLOP",
         doc="The edge Trig Out gives at the start of a burst",
     )
     trigger = Action(

@@ -97,9 +97,10 @@ def _readings(reply: str, command: str) -> list[float]:
         raise
 
 
-def _switches_function(function: str) -> Any:
-    """Measuring ``function`` configures the meter for it first."""
-    return switches_setting("function", function, f"switches the meter to {function}")
+def _measured(function: str, unit: str, doc: str) -> Any:
+    """A reading of ``function``: measuring it configures the meter for it first."""
+    effect = f"switches the meter to {function}"
+    return Reading(unit=unit, side_effect=switches_setting("function", function, effect), doc=doc)
 
 
 class Keysight34465A(ScpiInstrument):
@@ -122,28 +123,24 @@ class Keysight34465A(ScpiInstrument):
     voltage_range = Setting(
         unit="V",
         choices=(0.1, 1.0, 10.0, 100.0, 1000.0),
-        get="SENS:VOLT:DC:RANG?",
-        set="SENS:VOLT:DC:RANG {}",
+        header="SENS:VOLT:DC:RANG",
         doc="Fixed DC voltage range (turns autorange off)",
     )
     voltage_autorange = Setting(
         bool,
-        get="SENS:VOLT:DC:RANG:AUTO?",
-        set="SENS:VOLT:DC:RANG:AUTO {}",
+        header="SENS:VOLT:DC:RANG:AUTO",
         bool_tokens=_SWITCH,
         doc="Pick the DC voltage range from the reading (down below 10 %, up above 120 %)",
     )
     current_range = Setting(
         unit="A",
         choices=(1e-4, 1e-3, 1e-2, 0.1, 1.0, 3.0),
-        get="SENS:CURR:DC:RANG?",
-        set="SENS:CURR:DC:RANG {}",
+        header="SENS:CURR:DC:RANG",
         doc="Fixed DC current range (turns autorange off)",
     )
     current_autorange = Setting(
         bool,
-        get="SENS:CURR:DC:RANG:AUTO?",
-        set="SENS:CURR:DC:RANG:AUTO {}",
+        header="SENS:CURR:DC:RANG:AUTO",
         bool_tokens=_SWITCH,
         doc="Pick the DC current range from the reading",
     )
@@ -156,22 +153,19 @@ class Keysight34465A(ScpiInstrument):
     )
     autozero = Setting(
         bool,
-        get="SENS:VOLT:DC:ZERO:AUTO?",
-        set="SENS:VOLT:DC:ZERO:AUTO {}",
+        header="SENS:VOLT:DC:ZERO:AUTO",
         bool_tokens=_SWITCH,
         doc="Measure the zero before every reading (halves the reading rate)",
     )
     high_impedance = Setting(
         bool,
-        get="SENS:VOLT:DC:IMP:AUTO?",
-        set="SENS:VOLT:DC:IMP:AUTO {}",
+        header="SENS:VOLT:DC:IMP:AUTO",
         bool_tokens=_SWITCH,
         doc="Input resistance above 10 GΩ on the 0.1–10 V ranges (else 10 MΩ)",
     )
     trigger_source = Setting(
         choices={"immediate": "IMM", "external": "EXT", "bus": "BUS", "level": "INT"},
-        get="TRIG:SOUR?",
-        set="TRIG:SOUR {}",
+        header="TRIG:SOUR",
         doc="What starts a measurement after INIT: at once, the rear input, ``*TRG``, or the "
         "input crossing a level (DIG option)",
     )
@@ -179,30 +173,26 @@ class Keysight34465A(ScpiInstrument):
         int,
         min=1,
         max=1_000_000_000,
-        get="TRIG:COUN?",
-        set="TRIG:COUN {}",
+        header="TRIG:COUN",
         doc="Triggers accepted per INIT",
     )
     trigger_delay = Setting(
         unit="s",
         min=0.0,
         max=3600.0,
-        get="TRIG:DEL?",
-        set="TRIG:DEL {}",
+        header="TRIG:DEL",
         doc="Wait between a trigger and its first sample",
     )
     sample_count = Setting(
         int,
         min=1,
         max=1_000_000_000,
-        get="SAMP:COUN?",
-        set="SAMP:COUN {}",
+        header="SAMP:COUN",
         doc="Readings taken per trigger",
     )
     sample_source = Setting(
         choices={"immediate": "IMM", "timer": "TIM"},
-        get="SAMP:SOUR?",
-        set="SAMP:SOUR {}",
+        header="SAMP:SOUR",
         doc="What paces the samples of one trigger: as fast as the meter measures, or the "
         "sample timer",
     )
@@ -210,27 +200,14 @@ class Keysight34465A(ScpiInstrument):
         unit="s",
         min=20e-6,
         max=3600.0,
-        get="SAMP:TIM?",
-        set="SAMP:TIM {}",
+        header="SAMP:TIM",
         doc="Time between samples with sample_source 'timer' (at least one measurement's "
         "time: NPLC ÷ mains frequency, twice with autozero)",
     )
 
-    voltage = Reading(
-        unit="V",
-        side_effect=_switches_function("dc voltage"),
-        doc="Measure DC voltage now (switches to DC voltage)",
-    )
-    current = Reading(
-        unit="A",
-        side_effect=_switches_function("dc current"),
-        doc="Measure DC current now (switches to DC current)",
-    )
-    resistance = Reading(
-        unit="ohm",
-        side_effect=_switches_function("resistance"),
-        doc="Measure 2-wire resistance now (switches to it)",
-    )
+    voltage = _measured("dc voltage", "V", "Measure DC voltage now (switches to DC voltage)")
+    current = _measured("dc current", "A", "Measure DC current now (switches to DC current)")
+    resistance = _measured("resistance", "ohm", "Measure 2-wire resistance now (switches to it)")
     line_frequency = Reading(unit="Hz", get="SYST:LFR?", doc="Mains frequency the meter uses")
     points_in_memory = Reading(int, get="DATA:POIN?", doc="Readings waiting in reading memory")
     memory_overflowed = Reading(

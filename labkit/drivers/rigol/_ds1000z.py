@@ -50,6 +50,7 @@ from labkit.core import (
 )
 from labkit.drivers.rigol._waveform import Preamble, Waveform
 from labkit.drivers.scpi import ScpiInstrument, parse_number
+from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
@@ -59,7 +60,6 @@ TIMEBASE_SCALES = tuple(
     for mantissa in (1, 2, 5)
     if 5e-9 <= mantissa * 10.0**exponent <= 50.0
 )
-PROBE_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 MEMORY_DEPTHS = {
     "auto": "AUTO",
     "3k": "3000",
@@ -137,16 +137,14 @@ class ScopeChannel(MessageInstrument):
 
     display = Setting(
         bool,
-        get=":CHAN{self.index}:DISP?",
-        set=":CHAN{self.index}:DISP {}",
+        header=":CHAN{self.index}:DISP",
         doc="Show (and acquire) this channel; more channels share the sample rate and memory",
     )
     scale = Setting(
         unit="V",
         min=1e-5,
         max=1e4,
-        get=":CHAN{self.index}:SCAL?",
-        set=":CHAN{self.index}:SCAL {}",
+        header=":CHAN{self.index}:SCAL",
         doc="Vertical scale per division, probe included (1 mV/div … 10 V/div times the "
         "probe ratio, checked by the scope)",
     )
@@ -154,15 +152,13 @@ class ScopeChannel(MessageInstrument):
         unit="V",
         min=-1e5,
         max=1e5,
-        get=":CHAN{self.index}:OFFS?",
-        set=":CHAN{self.index}:OFFS {}",
+        header=":CHAN{self.index}:OFFS",
         doc="Vertical offset, probe included (±100 V at 1× from 500 mV/div up, ±2 V below; "
         "checked by the scope)",
     )
     coupling = Setting(
         choices={"DC": "DC", "AC": "AC", "ground": "GND"},
-        get=":CHAN{self.index}:COUP?",
-        set=":CHAN{self.index}:COUP {}",
+        header=":CHAN{self.index}:COUP",
         doc="Input coupling: DC, AC (blocks the DC part) or ground",
     )
     probe = Setting(
@@ -174,8 +170,7 @@ class ScopeChannel(MessageInstrument):
     )
     bandwidth_limit = Setting(
         choices={"off": "OFF", "20 MHz": "20M"},
-        get=":CHAN{self.index}:BWL?",
-        set=":CHAN{self.index}:BWL {}",
+        header=":CHAN{self.index}:BWL",
         doc="20 MHz bandwidth limit (less noise on slow signals)",
     )
 
@@ -254,8 +249,7 @@ class RigolDS1000Z(ScpiInstrument):
         float,
         unit="s",
         choices=TIMEBASE_SCALES,
-        get=":TIM:MAIN:SCAL?",
-        set=":TIM:MAIN:SCAL {}",
+        header=":TIM:MAIN:SCAL",
         fmt="g",
         doc="Horizontal scale per division (12 divisions on screen), 5 ns … 50 s in 1-2-5 steps",
     )
@@ -263,36 +257,31 @@ class RigolDS1000Z(ScpiInstrument):
         unit="s",
         min=-500.0,
         max=500.0,
-        get=":TIM:MAIN:OFFS?",
-        set=":TIM:MAIN:OFFS {}",
+        header=":TIM:MAIN:OFFS",
         doc="Time of the screen's centre relative to the trigger (the range the scope allows "
         "depends on the scale and on running or stopped)",
     )
     memory_depth = Setting(
         choices=MEMORY_DEPTHS,
-        get=":ACQ:MDEP?",
-        set=":ACQ:MDEP {}",
+        header=":ACQ:MDEP",
         parse=_memory_depth,
         doc="Acquisition memory (auto, or points: 12k…24M with one channel on, half with two, "
         "a quarter with three or four; the scope refuses the others)",
     )
     trigger_type = Setting(
         choices=TRIGGER_TYPES,
-        get=":TRIG:MODE?",
-        set=":TRIG:MODE {}",
+        header=":TRIG:MODE",
         doc="Trigger type (this driver sets up the edge trigger)",
     )
     trigger_source = Setting(
         choices=EDGE_SOURCES,
-        get=":TRIG:EDG:SOUR?",
-        set=":TRIG:EDG:SOUR {}",
+        header=":TRIG:EDG:SOUR",
         doc="Edge trigger source: an analog channel, the mains, or a digital input D0-D15 "
         "(MSO models)",
     )
     trigger_slope = Setting(
         choices={"rising": "POS", "falling": "NEG", "either": "RFAL"},
-        get=":TRIG:EDG:SLOP?",
-        set=":TRIG:EDG:SLOP {}",
+        header=":TRIG:EDG:SLOP",
         doc="Edge trigger slope",
     )
     trigger_level = Setting(
@@ -302,15 +291,13 @@ class RigolDS1000Z(ScpiInstrument):
         # with a 1000× probe, offset ±100 kV), so nothing absurd (inf, 1e21 V) is ever sent.
         min=-1.5e5,
         max=1.5e5,
-        get=":TRIG:EDG:LEV?",
-        set=":TRIG:EDG:LEV {}",
+        header=":TRIG:EDG:LEV",
         doc="Edge trigger level (within ±5 divisions of the source's screen centre, checked "
         "by the scope)",
     )
     trigger_sweep = Setting(
         choices={"auto": "AUTO", "normal": "NORM", "single": "SING"},
-        get=":TRIG:SWE?",
-        set=":TRIG:SWE {}",
+        header=":TRIG:SWE",
         doc="Auto acquires without a trigger too; normal only on triggers; single once",
     )
 
@@ -323,16 +310,14 @@ class RigolDS1000Z(ScpiInstrument):
     sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
     acquire_type = Setting(
         choices={"normal": "NORM", "average": "AVER", "peak": "PEAK", "high resolution": "HRES"},
-        get=":ACQ:TYPE?",
-        set=":ACQ:TYPE {}",
+        header=":ACQ:TYPE",
         doc="Normal, averaged over `averages` acquisitions (noise / √N), peak detect, or "
         "high resolution",
     )
     averages = Setting(
         int,
         choices=tuple(2**n for n in range(1, 11)),
-        get=":ACQ:AVER?",
-        set=":ACQ:AVER {}",
+        header=":ACQ:AVER",
         doc="Acquisitions averaged in average mode (2 … 1024, powers of two)",
     )
 

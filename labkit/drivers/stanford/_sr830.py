@@ -172,31 +172,27 @@ class SR830(MessageInstrument):
     # -- reference ------------------------------------------------------------------------
     reference_source = Setting(
         choices={"external": 0, "internal": 1},
-        get="FMOD?",
-        set="FMOD {}",
+        header="FMOD",
         doc="Where the reference comes from: the REF IN connector or the internal oscillator",
     )
     frequency = Setting(
         unit="Hz",
         min=1e-3,
         max=102e3,
-        get="FREQ?",
-        set="FREQ {}",
+        header="FREQ",
         doc="Internal oscillator frequency (settable with the internal reference only); with "
         "an external reference, reads the measured reference frequency",
     )
     reference_trigger = Setting(
         choices={"sine": 0, "TTL rising": 1, "TTL falling": 2},
-        get="RSLP?",
-        set="RSLP {}",
+        header="RSLP",
         doc="How an external reference is detected: a sine's zero crossing or a TTL edge",
     )
     harmonic = Setting(
         int,
         min=1,
         max=19999,
-        get="HARM?",
-        set="HARM {}",
+        header="HARM",
         doc="Detect at this multiple of the reference (harmonic × frequency ≤ 102 kHz, which "
         "the lock-in enforces)",
     )
@@ -204,8 +200,7 @@ class SR830(MessageInstrument):
         unit="deg",
         min=-360.0,
         max=729.99,
-        get="PHAS?",
-        set="PHAS {}",
+        header="PHAS",
         fmt=".2f",
         doc="Reference phase shift (rotates X into Y); read back wrapped to ±180°",
     )
@@ -213,8 +208,7 @@ class SR830(MessageInstrument):
         unit="V",
         min=0.004,
         max=5.0,
-        get="SLVL?",
-        set="SLVL {}",
+        header="SLVL",
         fmt=".3f",
         doc="Amplitude of the SINE OUT reference output, in volts RMS",
     )
@@ -222,41 +216,35 @@ class SR830(MessageInstrument):
     # -- input and filters ----------------------------------------------------------------
     input_config = Setting(
         choices={"A": 0, "A-B": 1, "I (1 MOhm)": 2, "I (100 MOhm)": 3},
-        get="ISRC?",
-        set="ISRC {}",
+        header="ISRC",
         doc="Input: voltage A, differential A−B, or the current input at 10⁶ or 10⁸ V/A",
     )
     input_ground = Setting(
         choices={"float": 0, "ground": 1},
-        get="IGND?",
-        set="IGND {}",
+        header="IGND",
         doc="Input shield: floating (10 kΩ to ground) or grounded",
     )
     input_coupling = Setting(
         choices={"AC": 0, "DC": 1},
-        get="ICPL?",
-        set="ICPL {}",
+        header="ICPL",
         doc="Input coupling (AC cuts below 160 mHz)",
     )
     line_filter = Setting(
         choices={"none": 0, "line": 1, "2x line": 2, "both": 3},
-        get="ILIN?",
-        set="ILIN {}",
+        header="ILIN",
         doc="Notch filters at the mains frequency and twice it",
     )
     sensitivity = Setting(
         float,
         unit="V",
         choices=_choices(SENSITIVITIES),
-        get="SENS?",
-        set="SENS {}",
+        header="SENS",
         doc="Full-scale sensitivity, volts RMS (in the current inputs the same step means "
         "10⁻⁶ × as many amperes); a signal above it overloads the output",
     )
     reserve = Setting(
         choices={"high reserve": 0, "normal": 1, "low noise": 2},
-        get="RMOD?",
-        set="RMOD {}",
+        header="RMOD",
         doc="Dynamic reserve: how much larger than full scale noise may be without "
         "overloading the input",
     )
@@ -264,21 +252,18 @@ class SR830(MessageInstrument):
         float,
         unit="s",
         choices=_choices(TIME_CONSTANTS),
-        get="OFLT?",
-        set="OFLT {}",
+        header="OFLT",
         doc="Output low-pass filter time constant (wait about 5 τ at 12 dB/oct to settle)",
     )
     filter_slope = Setting(
         int,
         choices={6: 0, 12: 1, 18: 2, 24: 3},
-        get="OFSL?",
-        set="OFSL {}",
+        header="OFSL",
         doc="Low-pass filter roll-off in dB/octave (6 dB per RC stage)",
     )
     sync_filter = Setting(
         bool,
-        get="SYNC?",
-        set="SYNC {}",
+        header="SYNC",
         doc="Synchronous filter (below 200 Hz): averages over whole reference periods",
     )
 
@@ -333,14 +318,12 @@ class SR830(MessageInstrument):
                         doc="Rear-panel Aux Out 4")  # fmt: skip
     sample_rate = Setting(
         choices=RATES,
-        get="SRAT?",
-        set="SRAT {}",
+        header="SRAT",
         doc="Data storage sample rate (62.5 mHz to 512 Hz), or one point per rear trigger",
     )
     buffer_mode = Setting(
         choices={"one shot": 0, "loop": 1},
-        get="SEND?",
-        set="SEND {}",
+        header="SEND",
         doc="At the end of the buffer: stop (one shot) or overwrite the oldest points (loop)",
     )
 

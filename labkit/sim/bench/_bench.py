@@ -2,7 +2,8 @@
 
 ``bench = Bench(seed=0)`` builds the physics (an electrical circuit with a device under test,
 a thermal stage, a signal chain, a lamp and a spectrometer, and the trigger cables: the
-generator's Trig Out goes to the DMM's Ext Trig input), and serves the standard virtual
+generator's Trig Out goes to the DMM's Ext Trig input and to the simulated Kinetix camera's
+trigger input), and serves the standard virtual
 instruments under the real I/O libraries, so that ``Keithley2450(bench.address("smu"))`` is
 the lab's own driver code talking through pyvisa. Instruments affect each other through the
 physics: the SMU's current lights the LED the spectrometer sees; the heater warms the sample
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from labkit.sim._served import serve, unserve
+from labkit.sim.bench._cameras import attach_cameras
 from labkit.sim.bench._circuit import Circuit
 from labkit.sim.bench._clock import Clock
 from labkit.sim.bench._optics import Optics
@@ -42,7 +44,10 @@ from labkit.sim.bench._triggers import TriggerLines
 __all__ = ["INTERFACES", "Bench"]
 
 INTERFACES = ("visa", "serial", "usb")
-_TRIGGER_CABLES = (("fg.trigger_out", "dmm.ext_trigger"),)
+_TRIGGER_CABLES = (
+    ("fg.trigger_out", "dmm.ext_trigger"),
+    ("fg.trigger_out", "pvsim-kinetix.trigger_in"),  # the camera's I/O connector
+)
 _live: dict[str, weakref.ref[Bench]] = {}  # prefix -> the bench serving under it
 _live_lock = threading.Lock()
 
@@ -70,6 +75,7 @@ class Bench:
         self.prefix = prefix
         self.clock = Clock(time_scale)
         self.lock = threading.RLock()
+        self.triggers = TriggerLines(self)  # made first: close() stops its thread
         self._streams: dict[str, np.random.Generator] = {}
         self._subsystems: dict[str, Any] = {}
         self._instruments: dict[str, Any] = {}
@@ -86,7 +92,8 @@ class Bench:
         self.circuit = self.add_subsystem(Circuit(self, dut))
         self.signal = self.add_subsystem(SignalChain(self))
         self.optics = self.add_subsystem(Optics(self))
-        self.triggers = self.add_subsystem(TriggerLines(self))
+        self.add_subsystem(self.triggers)  # edges after the physics they follow
+        attach_cameras(self)
         from labkit.sim.twins import STANDARD_TWINS
 
         wanted = None if instruments is None else set(instruments)
@@ -284,6 +291,7 @@ class Bench:
         if self._closed:
             return
         self._closed = True
+        self.triggers.close()
         with _live_lock:
             if _live.get(self.prefix) is not None and _live[self.prefix]() is self:
                 del _live[self.prefix]

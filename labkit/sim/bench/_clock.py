@@ -23,6 +23,7 @@ class Clock:
         self._scale = float(scale)
         self._real_origin = time.monotonic()
         self._origin = 0.0
+        self._anchor = (0.0, self._real_origin)  # (bench, real) where a frozen jump is laid out
 
     def now(self) -> float:
         with self._lock:
@@ -44,6 +45,7 @@ class Clock:
             self._origin = self._now()
             self._real_origin = time.monotonic()
             self._scale = float(value)
+            self._anchor = (self._origin, self._real_origin)
 
     def freeze(self) -> None:
         """Stop the clock; only :meth:`advance` moves it."""
@@ -54,8 +56,27 @@ class Clock:
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, not by {seconds} s")
         with self._lock:
+            if self._scale == 0:  # lay the jump out in real time from now (see monotonic)
+                self._anchor = (self._origin, max(time.monotonic(), self._monotonic(self._origin)))
             self._origin += float(seconds)
             return self._now()
+
+    def monotonic(self, at: float) -> float:
+        """The ``time.monotonic()`` moment of bench time ``at``: where an instrument on its own
+        clock (a camera's) puts an edge the bench timed.
+
+        Running, it is exact. Frozen, a jump made by :meth:`advance` is laid out in real time
+        from the moment it was made (or from where the last jump ends, if that is later): the
+        edges of one jump keep their spacing, and no edge ever maps before an earlier one.
+        """
+        with self._lock:
+            return self._monotonic(at)
+
+    def _monotonic(self, at: float) -> float:
+        if self._scale > 0:
+            return self._real_origin + (at - self._origin) / self._scale
+        bench, real = self._anchor
+        return real + (at - bench)
 
     def real_seconds(self, seconds: float) -> float:
         """How long ``seconds`` of simulated time take in real time (0 while frozen)."""

@@ -17,9 +17,15 @@ From the 2450 Reference Manual (2450-901-01 B), section 6:
   remaining bench time).
 
 Timing per point: the source delay, then ``:SENSe:COUNt`` readings of NPLC ÷ 50 Hz each,
-plus :data:`POINT_OVERHEAD` for the trigger model's own blocks. The manual gives no such
-overhead figure; 0.3 ms is an assumption of this twin (of the order of the 2450's published
-reading rates at 0.01 PLC), stated here so that benchmarks can quote it.
+plus :func:`point_overhead` for the trigger model's own blocks. The automatic source delay
+(a sweep's delay ``-1``) is the 2450 Reference Manual's table by current range
+(2450-901-01 Rev. B, "Source delay", p. 2-111). The 2450's manual and data sheet
+(SPEC-2450 Rev. A) give no sweep reading rate, so the overhead per point comes from the
+nearest published figures of a Keithley SMU with the same kind of source sweep into memory:
+the Series 2600B data sheet (SPEC-2602B Rev. B, Feb 2014, "Measurement speed
+characteristics", source-measure to memory using the sweep API, 50 Hz column): 12,000, 3,700,
+460 and 49 points/s at NPLC 0.001, 0.01, 0.1 and 1. The overhead is each point's time less
+its integration (63, 70, 174, 408 µs), interpolated in log NPLC between them.
 """
 
 from __future__ import annotations
@@ -34,12 +40,32 @@ from labkit.sim._timeline import Timeline
 if TYPE_CHECKING:
     from labkit.sim.twins._keithley2450_trace import ReadingBuffer
 
-__all__ = ["POINT_OVERHEAD", "SWEEP_POINTS_MAX", "SourceSweep", "SweepPlan"]
+__all__ = ["SWEEP_POINTS_MAX", "SourceSweep", "SweepPlan", "point_overhead"]
 
-POINT_OVERHEAD = 0.3e-3  # seconds of trigger-model work per sweep point (assumed, see above)
+# SPEC-2602B Rev. B, sweep API to memory, 50 Hz: points per second at each NPLC (see above).
+_SWEEP_RATES = ((0.001, 12_000.0), (0.01, 3_700.0), (0.1, 460.0), (1.0, 49.0))
+_LINE = 50.0
 SWEEP_POINTS_MAX = 1_000_000
 COUNT_MAX = 268_435_455
-AUTO_DELAY = {"VOLT": 50e-6, "CURR": 1e-3}  # assumed automatic source delays (no table here)
+# 2450-901-01 Rev. B p. 2-111: automatic source delay (s) by current range (A), without
+# high-capacitance mode; the same for both sources except the 1 A range of a current source.
+AUTO_DELAY = {1e-8: 50e-3, 1e-7: 50e-3, 1e-6: 3e-3, 1e-5: 2e-3, 1e-4: 1e-3, 1e-3: 1e-3}
+AUTO_DELAY.update({1e-2: 1e-3, 1e-1: 1e-3, 1.0: 1e-3})
+AUTO_DELAY_CURRENT_SOURCE_1A = 2e-3
+
+
+def point_overhead(nplc: float) -> float:
+    """Seconds of trigger-model work per sweep point beside its integration (see above)."""
+    logs = [math.log10(n) for n, _ in _SWEEP_RATES]
+    extra = [1.0 / rate - n / _LINE for n, rate in _SWEEP_RATES]
+    x = min(max(math.log10(nplc), logs[0]), logs[-1])
+    for i in range(len(logs) - 1):
+        if x <= logs[i + 1]:
+            t = (x - logs[i]) / (logs[i + 1] - logs[i])
+            return extra[i] + t * (extra[i + 1] - extra[i])
+    return extra[-1]
+
+
 _LIMITS = {"VOLT": 210.0, "CURR": 1.05}
 _RANGE_TYPES = {"AUTO": "AUTO", "BEST": "BEST", "FIXed": "FIX"}
 
@@ -81,6 +107,7 @@ class SourceSweep:
     sweep: SweepPlan | None
     running: Timeline | None
     source_range: dict[str, float]
+    sense_range: dict[str, float]
     source_auto: dict[str, bool]
     nplc: dict[str, float]
     count: int
@@ -101,8 +128,19 @@ class SourceSweep:
         self.running = None
 
     def point_seconds(self, plan: SweepPlan) -> float:
-        measure = self.count * self.nplc[self.sense_function] / 50.0
-        return plan.delay + measure + POINT_OVERHEAD
+        nplc = self.nplc[self.sense_function]
+        return plan.delay + self.count * nplc / _LINE + point_overhead(nplc)
+
+    def auto_delay(self, function: str) -> float:
+        """The automatic source delay for the current range in use (the manual's table)."""
+        if function == "CURR":
+            current_range = self.source_range["CURR"]
+            if current_range >= 1.0:
+                return AUTO_DELAY_CURRENT_SOURCE_1A
+        else:
+            current_range = self.sense_range["CURR"]
+        fitting = [r for r in AUTO_DELAY if r >= current_range * (1 - 1e-9)]
+        return AUTO_DELAY[min(fitting)] if fitting else AUTO_DELAY[1.0]
 
     @scpi(
         "[:SOURce#]:SWEep:VOLTage:LINear",
@@ -126,7 +164,7 @@ class SourceSweep:
             points = int(number(parameters[2], low=2, high=SWEEP_POINTS_MAX, integer=True))
         if points > SWEEP_POINTS_MAX or points < 2:
             raise ScpiError(-222, "Parameter data out of range;points")
-        delay = AUTO_DELAY[function]
+        delay = self.auto_delay(function)
         if len(parameters) > 3 and parameters[3].strip() != "-1":
             delay = number(parameters[3], low=0.0, high=1e4)
         count: int | None = 1

@@ -76,6 +76,7 @@ class BurstTrigger:
         self.trigger_out_slope = "POS"
         self.trigger_out_channel = 1
         self.bursts_started = 0
+        self._counted_until = float("-inf")
 
     def attach_trigger_out(self) -> None:
         self.bench.triggers.add_output(f"{self.name}.trigger_out", self._periodic_edges)
@@ -127,7 +128,9 @@ class BurstTrigger:
         k = max(1, math.floor((since - burst.origin) / period) + 1)
         while (at := burst.origin + k * period) <= until:
             if at > since:
-                self.bursts_started += 1
+                if at > self._counted_until:  # the trigger lines may look ahead: count once
+                    self._counted_until = at
+                    self.bursts_started += 1
                 yield at
             k += 1
 

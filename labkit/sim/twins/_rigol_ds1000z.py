@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
 from labkit.sim.twins._rigol_measure import ScopeMeasurements
@@ -61,7 +62,6 @@ _DEPTH_STEPS = (1, 10, 100, 1000, 2000)
 _MAX_POINTS = {"BYTE": 250_000, "WORD": 125_000, "ASC": 15_625}
 _WIRING = {1: "generator", 2: "input"}  # channel → bench point
 _BANDWIDTH = 50e6  # Hz: the DS1054Z's analog bandwidth
-_PROBES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 _TRIGGER_MODES = {
     "EDGE": "EDGE",
     "PULSe": "PULS",
@@ -404,7 +404,7 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_probe(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        ratio = next((p for p in _PROBES if math.isclose(p, wanted, rel_tol=1e-6)), None)
+        ratio = next((p for p in PROBE_RATIOS if math.isclose(p, wanted, rel_tol=1e-6)), None)
         if ratio is None:
             raise ScpiError(-222, "Data out of range")
         # The trace keeps its size on screen: scale and offset follow the ratio.

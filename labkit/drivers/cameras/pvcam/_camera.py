@@ -60,6 +60,7 @@ from labkit.drivers.cameras.pvcam._params import (
     bytes_per_pixel,
 )
 from labkit.drivers.cameras.pvcam._settings import SOFTWARE_TRIGGERS, declarations
+from labkit.drivers.cameras.pvcam._triggered import triggered_frames
 from labkit.drivers.cameras.pvcam._types import FrameInfo
 from labkit.native import Rgn
 
@@ -193,6 +194,10 @@ class PvcamCamera(CameraInstrument):
             }
             for port, speed, gain in self._camera()[0].modes()
         ]
+
+    def triggered_frames(self, frames: int, mode: str = "edge") -> Any:
+        """``frames`` frames exposed at trigger edges (``mode`` "edge"/"first"), for Triggered."""
+        return triggered_frames(self, frames, mode, *self._camera())
 
     @property
     def regions(self) -> tuple[Region, ...]:

@@ -13,10 +13,11 @@ Once PVCAM reports the camera removed (the CAM_REMOVED callback, or a call refus
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,11 +166,13 @@ class PvcamLink:
             hint="Check the camera's cable and power, then call reconnect()",
         )
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``library.<method>(hcam, *args)``, with a removed camera reported as such."""
+    @contextlib.contextmanager
+    def _calling(self) -> Iterator[tuple[PvcamLibrary, int]]:
+        """The open library and camera handle, for one typed call on them; a failure that
+        says the camera was removed is raised as :class:`~._errors.CameraRemoved`."""
         library, hcam = self._open()
         try:
-            return getattr(library, method)(hcam, *args, **kwargs)
+            yield library, hcam
         except PvcamError as error:
             translated = self._translate(error)
             if translated is error:
@@ -180,16 +183,20 @@ class PvcamLink:
 
     def available(self, param: int) -> bool:
         """Whether the camera has ``param`` now (``ATTR_AVAIL``)."""
-        return bool(self.call("is_available", param))
+        with self._calling() as (library, hcam):
+            return library.is_available(hcam, param)
 
     def read_param(self, param: int, attr: Attr | int = Attr.CURRENT) -> Any:
-        return self.call("get_param", param, attr)
+        with self._calling() as (library, hcam):
+            return library.get_param(hcam, param, attr)
 
     def enum_items(self, param: int) -> list[EnumItem]:
-        return list(self.call("enum_items", param))
+        with self._calling() as (library, hcam):
+            return library.enum_items(hcam, param)
 
     def write_param(self, param: int, value: Any) -> None:
-        self.call("set_param", param, value)
+        with self._calling() as (library, hcam):
+            library.set_param(hcam, param, value)
 
     # -- callbacks --------------------------------------------------------------------------
 
@@ -216,7 +223,8 @@ class PvcamLink:
             CallbackEvent.CAM_RESUMED: resumed,
         }
         for event in _CALLBACKS:
-            self.call("register_callback", event, handlers[event])
+            with self._calling() as (library, hcam):
+                library.register_callback(hcam, event, handlers[event])
             self._handlers[int(event)] = handlers[event]
 
     def deregister_callbacks(self) -> None:
@@ -235,40 +243,51 @@ class PvcamLink:
 
     def setup_seq(self, frames: int, regions: Sequence[Rgn], exposure: int, mode: int) -> int:
         """Set up ``frames`` frames; returns the size in bytes of one frame."""
-        total = self.call("setup_seq", frames, list(regions), exposure, mode)
-        return int(total) // frames
+        with self._calling() as (library, hcam):
+            total = library.setup_seq(hcam, frames, list(regions), exposure, mode)
+        return total // frames
 
     def setup_cont(self, regions: Sequence[Rgn], exposure: int, mode: int) -> int:
         """Set up continuous acquisition into a NO_OVERWRITE ring; returns one frame's size."""
-        return int(self.call("setup_cont", list(regions), exposure, mode, CircMode.NO_OVERWRITE))
+        with self._calling() as (library, hcam):
+            return library.setup_cont(hcam, list(regions), exposure, mode, CircMode.NO_OVERWRITE)
 
     def start_seq(self, buffer: np.ndarray) -> None:
-        self.call("start_seq", buffer)
+        with self._calling() as (library, hcam):
+            library.start_seq(hcam, buffer)
 
     def start_cont(self, buffer: np.ndarray) -> None:
-        self.call("start_cont", buffer)
+        with self._calling() as (library, hcam):
+            library.start_cont(hcam, buffer)
 
     def sequence_status(self) -> ImageStatus:
-        return self.call("check_status")[0]
+        with self._calling() as (library, hcam):
+            return library.check_status(hcam)[0]
 
     def cont_status(self) -> ContStatus:
         """``pl_exp_check_cont_status(_ex)``: status, and the newest frame's number with _ex."""
-        return ContStatus(*self.call("check_cont_status"))
+        with self._calling() as (library, hcam):
+            return library.check_cont_status(hcam)
 
     def get_oldest_frame(self) -> BufferFrame:
-        return self.call("get_oldest_frame")
+        with self._calling() as (library, hcam):
+            return library.get_oldest_frame(hcam)
 
     def unlock_oldest_frame(self) -> None:
-        self.call("unlock_oldest_frame")
+        with self._calling() as (library, hcam):
+            library.unlock_oldest_frame(hcam)
 
     def finish_seq(self) -> None:
-        self.call("finish_seq")
+        with self._calling() as (library, hcam):
+            library.finish_seq(hcam)
 
     def stop_cont(self) -> None:
-        self.call("stop_cont")
+        with self._calling() as (library, hcam):
+            library.stop_cont(hcam)
 
     def trigger(self) -> SwTriggerStatus:
-        return self.call("trigger")
+        with self._calling() as (library, hcam):
+            return library.trigger(hcam)
 
     def readout_failed(self, function: str) -> ReadoutFailed:
         """The error for a READOUT_FAILED status (PVCAM records no error code for it)."""
