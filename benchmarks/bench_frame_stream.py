@@ -3,7 +3,7 @@
 The question: does a run keep every frame a camera delivers while the disk can take it, and
 say exactly which it could not keep? A synthetic camera (labkit's Camera protocol, frames
 published from its own thread, pixels from a small pool so the source costs no CPU) publishes
-2048 × 2048 uint16 frames (8.4 MB) either **paced** — at 0.25, 0.5, 1 and 2 GB/s by default,
+2048 × 2048 uint16 frames (8.4 MB; ``--shape`` for others: small frames go into shards) either **paced** — at 0.25, 0.5, 1 and 2 GB/s by default,
 on an absolute schedule like a real camera's clock (late frames are published in a burst, never
 skipped) — or **unpaced** (the next frame as soon as the consumer's queue has room).
 
@@ -13,7 +13,10 @@ Each measurement is paired within a repeat with, in a random order and on the sa
   (``open(..., "wb").write(pixels)``), with as many frames of buffering as the run has
   (its queue plus its disk backlog);
 - ``zarr``: the same loop calling zarr's ``LocalStore.set`` with each frame's bytes;
-- ``dd`` (unpaced only): ``dd`` copying a file of the same bytes (cached in memory) to the disk.
+- ``dd`` (unpaced only): ``dd`` copying a file of the same bytes (cached in memory) to the disk;
+- ``labkit+lz4`` (with ``--compression lz4``): the same run with its frames Blosc lz4 +
+  bit-shuffle compressed, beside the uncompressed run in the same repeat (the rate counts the
+  bytes the camera delivered, so compression wins only if it beats writing them raw).
 
 Every timing ends with ``os.sync()``, so bytes are on the disk, not in the page cache. Paced,
 the figure is frames stored and lost (a run also says where: driver, queue, disk — and the
@@ -21,11 +24,11 @@ count is checked against the source's own count); unpaced, MB/s and each writer'
 ``plain``. A virtual machine's disk wanders from one second to the next: look at the medians
 of the *paired* ratios and at the spread (min–max) over the repeats.
 
-Run: ``python benchmarks/bench_frame_stream.py [--repeats 5] [--rates 0.25,0.5,1,2]
-[--frames 120] [--seconds 1.5] [--root DIR] [--compression lz4]``
+Page faults: minor faults per frame (``ru_minflt``) of each writer, and of the first run
+after start-up (the libraries imported beforehand, so the figure is the run's own).
 
-``--compression lz4`` stores the run's frames with Blosc lz4 + bitshuffle (the other writers
-stay uncompressed): the rates then compare bytes delivered by the camera per second.
+Run: ``python benchmarks/bench_frame_stream.py [--repeats 5] [--rates 0.25,0.5,1,2]
+[--frames 120] [--seconds 1.5] [--root DIR] [--compression lz4] [--shape 2048x2048]``
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from labkit.core import Frame, FrameBroadcaster, FrameQueue, StreamClosed
 from labkit.runs import CameraStream
 from labkit.runs._frame_writer import backlog_slots
 
-SHAPE = (2048, 2048)
+SHAPE = (2048, 2048)  # --shape
 FRAME_BYTES = 2 * SHAPE[0] * SHAPE[1]
 QUEUE = 64  # CameraStream's default queue
 WRITERS = ("plain", "zarr", "labkit")
@@ -76,7 +79,9 @@ class PacedCamera:
 
     @property
     def acquiring(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        # Until stop(), as a real camera whose frames merely stop coming: a paced stream runs
+        # a while past the source's last frame, and a camera that stopped fails a run.
+        return self._thread is not None and not self._stop.is_set()
 
     @property
     def frame_rate(self) -> float:
@@ -190,14 +195,13 @@ def zarr_store(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
     return _synced(folder, lambda: loop_writer(camera, depth, write))
 
 
-COMPRESSION: str | None = None  # --compression: the run's frames compressed (lz4, zstd)
-
-
-def labkit_run(folder: Path, camera: PacedCamera, seconds: float | None) -> dict[str, Any]:
+def labkit_run(
+    folder: Path, camera: PacedCamera, seconds: float | None, compression: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def job() -> tuple[int, int]:
-        options: dict[str, Any] = {"queue_size": QUEUE, "compression": COMPRESSION}
+        options: dict[str, Any] = {"queue_size": QUEUE, "compression": compression}
         if seconds is None:
             step = CameraStream(camera, frames=camera.count, **options)
         else:  # the source stops after its frames; the stream ends a while later
@@ -244,10 +248,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds per paced measurement")
     parser.add_argument("--rates", default="0.25,0.5,1,2", help="paced rates in GB/s ('' for none)")
     parser.add_argument("--root", help="folder on the disk to test (default: a temp folder)")
-    parser.add_argument("--compression", help="the run's frames compressed: lz4 (bitshuffle), zstd")
+    parser.add_argument(
+        "--compression", help="also a run with its frames compressed: lz4 (bit-shuffle), zstd"
+    )
+    parser.add_argument("--shape", default="2048x2048", help="frame shape, uint16 (HxW)")
     args = parser.parse_args()
-    global COMPRESSION
-    COMPRESSION = args.compression
+    global SHAPE, FRAME_BYTES
+    SHAPE = tuple(int(n) for n in args.shape.lower().split("x"))  # type: ignore[assignment]
+    FRAME_BYTES = 2 * SHAPE[0] * SHAPE[1]
+    packed = f"labkit+{args.compression}" if args.compression else None
+    unpaced = ["plain", "zarr", "dd", "labkit"] + ([packed] if packed else [])
+    paced = list(WRITERS) + ([packed] if packed else [])
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     pixels = [np.random.default_rng(i).integers(0, 4096, SHAPE, dtype=np.uint16) for i in range(4)]
     with tempfile.TemporaryDirectory(dir=args.root) as name:
@@ -258,19 +269,31 @@ def main() -> None:
                 handle.write(pixels[i % len(pixels)])
         os.sync()
         print(
-            f"2048×2048 uint16 frames ({FRAME_BYTES / 1e6:.1f} MB) in {base}; "
+            f"{SHAPE[0]}×{SHAPE[1]} uint16 frames ({FRAME_BYTES / 1e6:.3g} MB) in {base}; "
             f"{args.repeats} repeats, writers in a random order within each; "
             "median [min–max] over the repeats"
         )
         results: dict[str, list[dict[str, Any]]] = {}
-        # Warm-up, not counted: the first run after start-up imports zarr and the run
-        # machinery and fills the allocator's arenas; its faults per frame are shown apart.
-        first = labkit_run(base / "runs", PacedCamera(8, None, pixels), None)
+        # Warm-up, not counted: the first run after start-up (its libraries imported first,
+        # so what it faults in is the run's own doing) is shown apart.
+        # (dask too: the run's Dataset, opened at its end, imports it: ~6,400 faults alone).
+        import dask.array  # noqa: F401
+        import xarray  # noqa: F401
+        import zarr  # noqa: F401
+
+        import labkit.runs._engine
+        import labkit.store._open
+        import labkit.store._writer  # noqa: F401
+
+        first = labkit_run(base / "runs", PacedCamera(args.frames, None, pixels), None)
+        second = labkit_run(base / "runs", PacedCamera(args.frames, None, pixels), None)
         plain(base / "plain", PacedCamera(8, None, pixels), QUEUE)
         zarr_store(base / "zarr", PacedCamera(8, None, pixels), QUEUE)
         print(
-            f"first labkit run after start-up (imports included): "
-            f"{first['faults'] * 8:.0f} minor faults for 8 frames"
+            f"first labkit run after start-up (libraries imported before): "
+            f"{first['faults'] * first['stored']:.0f} minor faults for {first['stored']} frames "
+            f"({first['faults']:.1f} per frame); the second run "
+            f"{second['faults'] * second['stored']:.0f} ({second['faults']:.1f} per frame)"
         )
 
         def measure(key: str, function: Callable[[], dict[str, Any]]) -> None:
@@ -298,6 +321,15 @@ def main() -> None:
                     (f"{tag}|zarr", lambda d=depth, c=cam: zarr_store(base / "zarr", c(), d)),
                     (f"{tag}|labkit", lambda s=seconds, c=cam: labkit_run(base / "runs", c(), s)),
                 ]
+                if packed:
+                    jobs.append(
+                        (
+                            f"{tag}|{packed}",
+                            lambda s=seconds, c=cam: labkit_run(
+                                base / "runs", c(), s, args.compression
+                            ),
+                        )
+                    )
                 if gbs is None:
                     jobs.append((f"{tag}|dd", lambda n=count: dd(base / "dd", source, n)))
             # Pairs stay together (one rate's writers back to back), in a random order.
@@ -310,36 +342,35 @@ def main() -> None:
                     measure(key, job)
             done = len(results["unpaced|plain"])
             line = ", ".join(
-                f"{w} {results[f'unpaced|{w}'][-1]['rate'] / 1e6:.0f}"
-                for w in ("plain", "zarr", "dd", "labkit")
+                f"{w} {results[f'unpaced|{w}'][-1]['rate'] / 1e6:.0f}" for w in unpaced
             )
             lost = "; ".join(
                 f"{g:g} GB/s "
-                + "/".join(str(results[f"{g:g} GB/s|{w}"][-1]["lost"]) for w in WRITERS)
+                + "/".join(str(results[f"{g:g} GB/s|{w}"][-1]["lost"]) for w in paced)
                 for g in rates
             )
-            print(f"repeat {done}: unpaced MB/s {line}; lost plain/zarr/labkit {lost}", flush=True)
+            print(f"repeat {done}: unpaced MB/s {line}; lost {'/'.join(paced)} {lost}", flush=True)
 
         print("\nunpaced (MB/s; ratio to plain paired within each repeat; minor faults/frame)")
         plains = [r["rate"] for r in results["unpaced|plain"]]
-        for writer in ("plain", "zarr", "dd", "labkit"):
+        for writer in unpaced:
             runs = results[f"unpaced|{writer}"]
             rates_ = [r["rate"] for r in runs]
             ratios = [r / p for r, p in zip(rates_, plains, strict=True)]
             faults = [r["faults"] for r in runs]
             print(
-                f"  {writer:7s} {spread(rates_, 1e6):>22s} MB/s   ratio {spread(ratios, 1, '{:.2f}'):>18s}"
+                f"  {writer:11s} {spread(rates_, 1e6):>22s} MB/s   ratio {spread(ratios, 1, '{:.2f}'):>18s}"
                 f"   faults/frame {spread(faults, 1, '{:.1f}')}"
             )
         for gbs in rates:
             tag = f"{gbs:g} GB/s"
             count = results[f"{tag}|plain"][0]["stored"] + results[f"{tag}|plain"][0]["lost"]
             print(f"\npaced {tag}: {count} frames per measurement (frames lost)")
-            for writer in ("plain", "zarr", "labkit"):
+            for writer in paced:
                 runs = results[f"{tag}|{writer}"]
                 lost = [r["lost"] for r in runs]
-                line = f"  {writer:7s} lost {spread(lost, 1, '{:.0f}'):>16s}   per repeat {lost}"
-                if writer == "labkit":
+                line = f"  {writer:11s} lost {spread(lost, 1, '{:.0f}'):>16s}   per repeat {lost}"
+                if writer.startswith("labkit"):
                     stages = {
                         s: [r["lost_in"].get(s, 0) for r in runs]
                         for s in ("driver", "queue", "disk")

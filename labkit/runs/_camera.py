@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import re
 import threading
 import time
@@ -35,7 +36,7 @@ from labkit.runs._context import StepContext, seconds, whole_count
 from labkit.runs._frame_writer import FrameWriter, backlog_slots
 from labkit.runs._ledger import FrameLedger
 from labkit.runs._plan import PlanBuilder
-from labkit.store import Variable
+from labkit.store import Variable, shard_items
 from labkit.store._variables import SPEC_DTYPES
 
 __all__ = ["CameraStream", "FrameStep", "Snap"]
@@ -91,7 +92,13 @@ def _frame_variables(name: str) -> dict[str, Variable]:
 
 
 def _image_variable(
-    name: str, camera: Any, image: Any, dims: tuple[str, str], what: str, compression: str | None
+    name: str,
+    camera: Any,
+    image: Any,
+    dims: tuple[str, str],
+    what: str,
+    compression: str | None,
+    rate: float | None,
 ) -> Variable:
     pixels = np.asarray(image)
     dtype = pixels.dtype.name
@@ -104,11 +111,20 @@ def _image_variable(
     attrs = {"long_name": f"{getattr(camera, 'name', name)} {what}", "units": "counts"}
     if not np.issubdtype(pixels.dtype, np.integer):
         del attrs["units"]  # a 3D camera's coordinates: the camera's own scale, not counts
-    return Variable(name, all_dims, pixels.shape, dtype, attrs, compression=compression)
+    # A stream's small frames share shard files (``rate`` frames/s sizes them); a snapped
+    # frame (``rate`` None) or a large one is a chunk file of its own.
+    shards = None if rate is None else shard_items(pixels.nbytes, rate)
+    return Variable(
+        name, all_dims, pixels.shape, dtype, attrs, compression=compression, shard_items=shards
+    )
 
 
 def _frame_images(
-    name: str, camera: Any, frame: Frame, compression: str | None = None
+    name: str,
+    camera: Any,
+    frame: Frame,
+    compression: str | None = None,
+    rate: float | None = None,
 ) -> dict[str, Variable]:
     """The variables of a frame's images: ``name`` for ``pixels`` (the first part), and
     ``name_<part>`` for every other part of a multi-part frame, each with its dtype and shape
@@ -118,13 +134,13 @@ def _frame_images(
     parts = list(frame.parts.items())
     first_part = parts[0][0] if parts else None
     what = f"frames ({first_part} part)" if first_part else "frames"
-    variables = {name: _image_variable(name, camera, first, dims, what, compression)}
+    variables = {name: _image_variable(name, camera, first, dims, what, compression, rate)}
     for part, image in parts[1:]:
         variable = f"{name}_{part}"
         shape = np.shape(image)[:2]
         part_dims = dims if shape == first.shape[:2] else (f"{variable}_y", f"{variable}_x")
         found = _image_variable(
-            variable, camera, image, part_dims, f"frames ({part} part)", compression
+            variable, camera, image, part_dims, f"frames ({part} part)", compression, rate
         )
         variables[variable] = dataclasses.replace(found, attrs={**found.attrs, "frame_part": part})
     if first_part:
@@ -157,9 +173,14 @@ def _frame_values(name: str, frame: Frame, images: dict[str, Variable]) -> dict[
 
 
 def _declare_images(
-    ctx: StepContext, name: str, camera: Any, frame: Frame, compression: str | None
+    ctx: StepContext,
+    name: str,
+    camera: Any,
+    frame: Frame,
+    compression: str | None,
+    rate: float | None = None,
 ) -> dict[str, Variable]:
-    images = _frame_images(name, camera, frame, compression)
+    images = _frame_images(name, camera, frame, compression, rate)
     for key, variable in images.items():
         ctx.declare(key, variable)
     return images
@@ -332,7 +353,9 @@ class CameraStream:
                 last_frame = time.monotonic()
                 ledger.took(frame.number)
                 if writer is None:
-                    images = _declare_images(ctx, self.name, self.camera, frame, self.compression)
+                    images = _declare_images(
+                        ctx, self.name, self.camera, frame, self.compression, self._rate()
+                    )
                     writer = self._writer(ctx, frame, images, ledger)
                 if self._offer(ctx, writer, frame, count, ledger, stop):
                     count += 1
@@ -380,7 +403,7 @@ class CameraStream:
         self, ctx: StepContext, first: Frame, images: dict[str, Variable], ledger: FrameLedger
     ) -> FrameWriter:
         """The thread that writes the frames, its backlog sized from the first frame."""
-        rate = float(getattr(self.camera, "frame_rate", 0.0) or 0.0)
+        rate = self._rate()
         frame_bytes = (
             sum(np.asarray(p).nbytes for p in first.parts.values())
             or np.asarray(first.pixels).nbytes
@@ -393,6 +416,14 @@ class CameraStream:
             ledger.stored(frame.number)
 
         return FrameWriter(store, slots, name)
+
+    def _rate(self) -> float:
+        """The camera's frame rate (0 where it does not say)."""
+        try:
+            rate = float(getattr(self.camera, "frame_rate", 0.0) or 0.0)
+        except Exception:  # a camera that cannot tell now: sized as if unknown
+            return 0.0
+        return rate if rate > 0 and math.isfinite(rate) else 0.0
 
     def _recorded(self, count: int, start: float) -> str:
         if self.frames is not None:

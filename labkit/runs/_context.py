@@ -276,6 +276,7 @@ class StepContext:
             {**item.attrs, "coordinates": declared.time},
             compression=item.compression,
             item_ndim=len(item.dims),
+            shard_items=item.shard_items,
         )
         self._engine.writer.add_variables([variable])
         declared.variables[key] = variable

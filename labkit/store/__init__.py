@@ -22,6 +22,7 @@ _LAZY = {
     "TIME_FILL": "labkit.store._variables",
     "Variable": "labkit.store._variables",
     "dtype_for_kind": "labkit.store._variables",
+    "shard_items": "labkit.store._variables",
     "RunInfo": "labkit.store._catalog",
     "RunList": "labkit.store._catalog",
     "RunNotFound": "labkit.store._catalog",

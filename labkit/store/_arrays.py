@@ -23,17 +23,23 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.codecs import BytesCodec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.metadata import ArrayV3Metadata
 from zarr.core.sync import sync
-from zarr.storage import LocalStore
 
+from labkit.store._frames import (
+    Encoder,
+    ShardedFrames,
+    encoder_for,
+    local_root,
+    sharding_of,
+    write_file,
+)
 from labkit.store._variables import NO_LABEL, Variable
 
 __all__ = ["ArrayWriter", "Labels"]
 
-DIRECT_BYTES = 256 * 1024  # items at least this big, one per chunk, skip the chunk cache
+DIRECT_BYTES = 64 * 1024  # items at least this big, one per chunk, skip the chunk cache
 CACHE_BYTES = 32 * 1024 * 1024  # chunks kept in memory per array, at most about this much
 BUFFERS = default_buffer_prototype()
 
@@ -101,10 +107,17 @@ class ArrayWriter:
         self.labels_on_disk = 0
         chunk_items = math.prod(self.chunks[: self.lead]) if self.lead else 1
         item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
-        self.direct = chunk_items == 1 and item_bytes >= DIRECT_BYTES and self.labels is None
-        self.raw_dtype = _raw_dtype(variable, array) if self.direct else None
-        self.local_root = _local_root(array) if self.raw_dtype is not None else None
+        sharded = variable.shards is not None
+        self.direct = (sharded or (chunk_items == 1 and item_bytes >= DIRECT_BYTES)) and (
+            self.labels is None
+        )
+        found = _direct_encoding(variable, array) if self.direct else None
+        self.raw_dtype: np.dtype | None = found[0] if found else None
+        self.encoder: Encoder | None = found[1] if found else None
+        self.shards: ShardedFrames | None = found[2] if found else None
+        self.local_root = local_root(array) if self.encoder is not None else None
         self.written_direct: set[tuple[int, ...]] = set()
+        self.encode_lock = threading.Lock()
         self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))
         self.lead_chunks = self.chunks[: self.lead]
         self.growable = variable.growable  # computed once: put() runs for every value
@@ -250,6 +263,8 @@ class ArrayWriter:
 
     def write_chunks(self, dirty: list[tuple[tuple[int, ...], np.ndarray]]) -> None:
         with self.io_lock:
+            if self.shards is not None:  # shards still filling: what they hold so far
+                self.shards.flush()
             for coords, data in dirty:
                 region = self._region(coords)
                 self.array[region] = data[tuple(slice(0, s.stop - s.start) for s in region)]
@@ -266,9 +281,20 @@ class ArrayWriter:
     # -- direct path (frames) ---------------------------------------------------------------
 
     def put_direct(self, index: tuple[int, ...], value: Any) -> None:
-        """Write one item as its own chunk, now, from the caller's buffer (no lock held)."""
-        if self.raw_dtype is not None:
-            self._put_chunk(index, value)
+        """Write one item now, from the caller's buffer (no record lock held): as its own
+        chunk, or into its shard."""
+        if self.encoder is not None:
+            data = np.ascontiguousarray(value, dtype=self.raw_dtype)
+            if data.shape != self.item_shape:
+                raise ValueError(
+                    f"{self.variable.name}: an item of shape {data.shape}, "
+                    f"expected {self.item_shape}"
+                )
+            if self.shards is not None:
+                with self.io_lock:
+                    self.shards.put(index, data)
+                return
+            self._put_chunk(index, data)
             return
         needed = list(self.extent)
         for axis in self.growable:
@@ -278,78 +304,59 @@ class ArrayWriter:
                 self.meta = self._document()
             self.array[index] = value
 
-    def _put_chunk(self, index: tuple[int, ...], value: Any) -> None:
-        """Write one whole uncompressed chunk as its bytes, through the store, in one go.
+    def _put_chunk(self, index: tuple[int, ...], data: np.ndarray) -> None:
+        """Write one whole chunk, encoded as zarr-python would, in one go.
 
-        With the single ``bytes`` codec (little endian) a chunk's encoding is exactly the
-        C-ordered little-endian bytes of the item, so this is what zarr-python would write,
-        minus its per-call indexing machinery (a camera frame at a time, that matters). The
-        chunk may lie beyond the array's shape for now: it is published only once the shape
-        and the group's document cover it.
+        With the ``bytes`` codec (little endian), perhaps then Blosc, a chunk's encoding is
+        the item's C-ordered little-endian bytes, perhaps Blosc-compressed: this is what
+        zarr-python would write, minus its per-call indexing machinery (a camera frame at a
+        time, that matters). The chunk may lie beyond the array's shape for now: it is
+        published only once the shape and the group's document cover it.
         """
-        data = np.ascontiguousarray(value, dtype=self.raw_dtype)
-        if data.shape != self.item_shape:
-            raise ValueError(
-                f"{self.variable.name}: an item of shape {data.shape}, expected {self.item_shape}"
-            )
+        assert self.encoder is not None
         key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
-        if self.local_root is not None and index not in self.written_direct:
-            # A chunk never written before, on a local disk: straight from the frame's memory
-            # to its file, the GIL released during the write (os.write of a memoryview).
-            write_file(os.path.join(self.local_root, key), data)
-            self.written_direct.add(index)
-            return
-        buffer = BUFFERS.buffer.from_array_like(data.reshape(-1).view(np.uint8))
-        sync(self.array.store.set(key, buffer))  # atomic replace: it may already be published
+        with self.encode_lock:  # a compressed chunk lives in the encoder's buffer until written
+            encoded = self.encoder(data)
+            if self.local_root is not None and index not in self.written_direct:
+                # A chunk never written before, on a local disk: straight from memory to its
+                # file, the GIL released during the write (os.write of a memoryview).
+                write_file(os.path.join(self.local_root, key), encoded)
+                self.written_direct.add(index)
+                return
+            buffer = BUFFERS.buffer.from_array_like(np.frombuffer(encoded, dtype=np.uint8))
+            sync(self.array.store.set(key, buffer))  # atomic replace: it may be published
 
 
-def write_file(path: str, data: np.ndarray) -> None:
-    """Write ``data``'s bytes as the file ``path`` (created or truncated).
-
-    No temporary file and rename: the chunk is new and nothing refers to it until the group's
-    document is replaced after it (see :mod:`labkit.store._writer`), so a write cut short by a
-    kill is never published.
-    """
-    view = data.reshape(-1).view(np.uint8).data  # a flat byte view, no copy
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC
-    try:
-        fd = os.open(path, flags, 0o666)
-    except FileNotFoundError:  # a nested chunk key: its folder comes first
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, flags, 0o666)
-    try:
-        written = 0
-        total = len(view)
-        while written < total:
-            written += os.write(fd, view[written:])
-    finally:
-        os.close(fd)
-
-
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def _local_root(array: zarr.Array) -> str | None:
-    """The folder of ``array``'s store (chunk keys are relative to it) on a local disk."""
-    store = array.store
-    if type(store) is not LocalStore or store.read_only:
-        return None
-    root = str(store.root)
-    return root if os.path.isdir(root) else None
-
-
-def _raw_dtype(variable: Variable, array: zarr.Array) -> np.dtype | None:
-    """The little-endian dtype whose bytes are this array's chunk encoding, if that simple."""
+def _direct_encoding(
+    variable: Variable, array: zarr.Array
+) -> tuple[np.dtype, Encoder, ShardedFrames | None] | None:
+    """How items are written straight to their chunk (or shard) files, if the encoding is
+    simple enough: their little-endian dtype, their encoder, their shards."""
     if not isinstance(array.metadata, ArrayV3Metadata):  # labkit writes Zarr v3 only
         return None
-    codecs = tuple(array.metadata.codecs)
-    if variable.dtype in ("string", "time") or len(codecs) != 1:
+    if variable.dtype in ("string", "time"):
         return None
-    codec = codecs[0]
-    if not isinstance(codec, BytesCodec):
+    dtype = np.dtype(variable.dtype).newbyteorder("<")
+    sharding = sharding_of(array)
+    codecs = tuple(sharding.codecs if sharding is not None else array.metadata.codecs)
+    found = encoder_for(codecs, dtype)
+    if found is None:
         return None
-    dtype = np.dtype(variable.dtype)
-    endian = getattr(codec.endian, "value", codec.endian)
-    if dtype.itemsize > 1 and endian != "little":
-        return None
-    return dtype.newbyteorder("<")
+    encoder, overhead = found
+    if sharding is None:
+        return dtype, encoder, None
+    lead = len(variable.shape) - variable.item_ndim
+    outer = tuple(array.metadata.chunk_grid.chunk_shape)  # type: ignore[attr-defined]
+    inner = tuple(sharding.chunk_shape)
+    if lead == 0 or any(c != 1 for c in inner[:lead]):
+        return None  # one item per inner chunk
+    if any(
+        o != i for axis, (o, i) in enumerate(zip(outer, inner, strict=True)) if axis != lead - 1
+    ):
+        return None  # shards along the last leading axis only
+
+    def key(name: str) -> str:
+        return f"{array.path}/{name}" if array.path else name
+
+    shards = ShardedFrames(array, inner, outer[lead - 1], dtype.itemsize, encoder, overhead, key)
+    return dtype, encoder, shards

@@ -28,6 +28,7 @@ __all__ = [
     "choose_chunks",
     "dtype_for_kind",
     "fill_for",
+    "shard_items",
 ]
 
 TIME_FILL = int(np.iinfo(np.int64).min)  # NumPy's NaT: unwritten time stamps read back as NaT
@@ -36,6 +37,10 @@ TIME_ATTRS = {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gr
 CHUNK_BYTES = 1 << 20
 GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
 SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
+SHARD_BELOW = 1 << 20  # camera frames smaller than this share shard files...
+SHARD_BYTES = 16 << 20  # ... of at most this many bytes
+SHARD_BYTES_UNKNOWN = 4 << 20  # ... or this many, for a camera that does not say its rate
+SHARD_SECONDS = 1.0  # ... holding about this many seconds of frames
 
 _KIND_DTYPES = {
     "float": "float64",
@@ -67,6 +72,18 @@ class Variable:
     data: Any = None
     item_ndim: int = 0
     labels: tuple[str, ...] | None = None
+    shard_items: int | None = None
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        """The shard shape: ``shard_items`` items along the last leading axis, one item per
+        inner chunk (small camera frames in one file per shard, not one per frame)."""
+        lead = len(self.shape) - self.item_ndim
+        if not self.shard_items or self.shard_items < 2 or lead == 0 or self.chunks is None:
+            return None
+        shards = list(self.chunks)
+        shards[lead - 1] *= self.shard_items
+        return tuple(shards)
 
     def __post_init__(self) -> None:
         self.dims = tuple(self.dims)
@@ -84,6 +101,9 @@ class Variable:
             self.attrs = {**self.attrs, **TIME_ATTRS}
         if any(size is None for size in self.shape[len(self.shape) - self.item_ndim :]):
             raise ConfigurationError(f"variable {self.name!r}: the shape of one item must be known")
+        if self.chunks is None and self.shard_items and self.item_ndim:
+            lead = len(self.shape) - self.item_ndim
+            self.chunks = (1,) * lead + tuple(int(s or 1) for s in self.shape[lead:])
         if self.chunks is None:
             self.chunks = choose_chunks(self.shape, self.itemsize, self.item_ndim)
 
@@ -123,6 +143,24 @@ class Variable:
             "dtype": self.dtype,
             **{k: v for k, v in self.attrs.items() if k in ("units", "long_name")},
         }
+
+
+def shard_items(item_bytes: int, rate: float = 0.0) -> int | None:
+    """How many frames of ``item_bytes`` share a shard file at ``rate`` frames/s (None: one
+    file per frame).
+
+    Frames under :data:`SHARD_BELOW` share shards of about :data:`SHARD_SECONDS` of frames,
+    at most :data:`SHARD_BYTES` (:data:`SHARD_BYTES_UNKNOWN` when the rate is not known): a
+    shard still filling is written again at every flush, so a shard spanning a long time
+    would be rewritten many times; a frame at least that big gains nothing from sharing.
+    """
+    if item_bytes >= SHARD_BELOW or item_bytes <= 0:
+        return None
+    if rate > 0 and math.isfinite(rate):
+        items = min(SHARD_BYTES // item_bytes, round(rate * SHARD_SECONDS))
+    else:
+        items = SHARD_BYTES_UNKNOWN // item_bytes
+    return items if items >= 2 else None
 
 
 def dtype_for_kind(kind: str) -> str:

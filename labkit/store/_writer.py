@@ -205,6 +205,7 @@ class RunWriter:
             shape=variable.initial_shape(),
             dtype=variable.numpy_dtype,
             chunks=variable.chunks if variable.chunks is not None else "auto",
+            shards=variable.shards,
             compressors=_compressors(variable),
             fill_value=variable.fill_value,
             dimension_names=list(variable.dims) or None,

@@ -264,10 +264,8 @@ def _torn(ds: Any, where: Any) -> tuple[int, list[str]]:
             if variable.ndim > lead:  # frames: one chunk each, which must exist
                 array = zarr.open_array(where.store(read_only=True), path=name, mode="r")
                 for index in zip(*np.nonzero(present), strict=True):
-                    key = array.metadata.encode_chunk_key(
-                        tuple(int(i) for i in index) + (0,) * (variable.ndim - lead)
-                    )
-                    if not _exists(array, f"{name}/{key}"):
+                    item = tuple(int(i) for i in index)
+                    if not _frame_stored(array, name, item, variable.ndim - lead):
                         torn.append(f"{name}{list(index)}: no chunk")
                 continue
             if name.endswith(("_frame_hardware_timestamp", "_frame_exposure")):
@@ -282,6 +280,38 @@ def _torn(ds: Any, where: Any) -> tuple[int, list[str]]:
             bad = present & ~np.isfinite(values)
             torn.extend(f"{name}{list(i)}: NaN" for i in zip(*np.nonzero(bad), strict=True))
     return published, torn
+
+
+def _frame_stored(array: Any, name: str, index: tuple[int, ...], item_ndim: int) -> bool:
+    """Whether frame ``index`` has its chunk: its own file, or an entry in its shard's index
+    (read as the sharding spec lays it out: little-endian offset and length per chunk, then
+    a CRC-32C, at the end of the shard; an absent chunk is all ones)."""
+    import google_crc32c
+    from zarr.codecs import ShardingCodec
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    codecs = array.metadata.codecs
+    if not isinstance(codecs[0], ShardingCodec):
+        key = array.metadata.encode_chunk_key(index + (0,) * item_ndim)
+        return _exists(array, f"{name}/{key}")
+    outer = array.metadata.chunk_grid.chunk_shape
+    inner = codecs[0].chunk_shape
+    per_shard = [o // i for o, i in zip(outer, inner, strict=True)]
+    shard = tuple(i // o for i, o in zip(index, outer, strict=False)) + (0,) * item_ndim
+    key = f"{name}/{array.metadata.encode_chunk_key(shard)}"
+    found = sync(array.store.get(key, prototype=default_buffer_prototype()))
+    if found is None:
+        return False
+    data = found.to_bytes()
+    count = int(np.prod(per_shard))
+    table = data[len(data) - 16 * count - 4 :]
+    entries = np.frombuffer(table[:-4], dtype="<u8").reshape(*per_shard, 2)
+    if np.uint32(google_crc32c.value(table[:-4])) != np.frombuffer(table[-4:], "<u4")[0]:
+        return False
+    local = tuple(i % o for i, o in zip(index, outer, strict=False)) + (0,) * item_ndim
+    offset, length = entries[local]
+    return offset != 2**64 - 1 and offset + length <= len(data)
 
 
 def _exists(array: Any, key: str) -> bool:

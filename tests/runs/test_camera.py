@@ -9,7 +9,7 @@ import pytest
 
 import labkit
 from labkit.core import ConfigurationError, ConnectionLost, InstrumentError, NotConnectedError
-from labkit.runs import CameraStream, Snap, Sweep
+from labkit.runs import CameraStream, Repeat, Snap, Sweep
 from tests.runs.test_engine import wait_for
 from tests.simdevices import SyntheticCamera
 
@@ -36,15 +36,43 @@ def test_a_stream_of_frames_lands_in_the_run(data_root):
 
 
 def test_large_frames_are_one_uncompressed_chunk_each(data_root):
-    camera = SyntheticCamera(shape=(512, 256), rate=100)
+    camera = SyntheticCamera(shape=(1024, 512), rate=100)  # 1 MiB: a file each
     run = labkit.run(CameraStream(camera, frames=6))
     ds = run.wait()
-    assert ds.cam.shape == (6, 512, 256)
+    assert ds.cam.shape == (6, 1024, 512)
     np.testing.assert_array_equal(ds.cam.values[:, 0, 0], ds.cam_frame_number.values)
     meta = json.loads((run.path / "cam" / "zarr.json").read_text())
-    assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [1, 512, 256]
+    assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [1, 1024, 512]
     assert [c["name"] for c in meta["codecs"]] == ["bytes"]
     assert ds.cam.data.chunks[0] == (1,) * 6
+
+
+class RatedCamera(SyntheticCamera):
+    """A camera that says its frame rate, as labkit's drivers do."""
+
+    @property
+    def frame_rate(self) -> float:
+        return self.rate
+
+
+def test_small_frames_share_shards_holding_about_a_second_of_frames(data_root):
+    camera = RatedCamera(shape=(256, 256), rate=40)  # 128 KiB frames
+    run = labkit.run(CameraStream(camera, frames=50))
+    ds = run.wait()
+    np.testing.assert_array_equal(ds.cam.values[:, 0, 0], ds.cam_frame_number.values)
+    meta = json.loads((run.path / "cam" / "zarr.json").read_text())
+    assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [40, 256, 256]
+    assert meta["codecs"][0]["configuration"]["chunk_shape"] == [1, 256, 256]
+    assert sorted(p.name for p in (run.path / "cam").glob("c.*")) == ["c.0.0.0", "c.1.0.0"]
+
+
+def test_a_snapped_frame_is_a_chunk_of_its_own(data_root):
+    camera = SyntheticCamera(shape=(128, 256))  # 64 KiB, a snap at each point: no shards
+    run = labkit.run(Repeat(3, Snap(camera)))
+    ds = run.wait()
+    meta = json.loads((run.path / "cam" / "zarr.json").read_text())
+    assert [c["name"] for c in meta["codecs"]] == ["bytes"]
+    assert ds.cam.shape[-2:] == (128, 256)
 
 
 def test_a_stream_by_duration_grows_as_frames_arrive(data_root):
