@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from labkit.core._units import unit_symbol
+from labkit.ui._heat_mark import MaskedHeatMap
 from labkit.ui._image import colormap_colors
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
 from labkit.ui._ranges import stable_range
@@ -383,7 +384,7 @@ class HeatMapPlot:
         x_scale = bqplot.LinearScale(allow_padding=False)
         y_scale = bqplot.LinearScale(allow_padding=False)
         self.color_scale = bqplot.ColorScale(colors=list(colormap_colors(colormap)))
-        self.map = bqplot.HeatMap(
+        self.map = MaskedHeatMap(
             x=_heat_axis(x, x.size or 1),
             y=_heat_axis(y, y.size or 1),
             color=self._z.copy(),
@@ -406,14 +407,27 @@ class HeatMapPlot:
             animation_duration=0,
             padding_x=0.0,
             padding_y=0.0,
-            fig_margin={"top": 40, "bottom": 50, "left": 80, "right": 100},
+            fig_margin={"top": 40, "bottom": 50, "left": 80, "right": _COLOR_BAR_MARGIN},
             layout=widgets.Layout(width="500px", height="460px"),
         )
         self.figure.add_class("labkit-heatmap")
+        self._fit_color_label()
+        self.color_axis.observe(lambda _: self._fit_color_label(), names="label")
         self.channel = LiveChannel(
             self._render, rate=rate, max_in_flight=max_in_flight, scheduler=scheduler
         )
         self.widget = self.figure
+
+    def _fit_color_label(self) -> None:
+        """Widen the right margin (and the figure with it) so the colour bar's label, which
+        bqplot centres over the bar, clears the plot and the figure's edge."""
+        right = color_bar_margin(self.color_axis.label or "")
+        margin = dict(self.figure.fig_margin)
+        if margin.get("right") != right:
+            margin["right"] = right
+            with self.figure.hold_sync():
+                self.figure.fig_margin = margin
+                self.figure.layout.width = f"{_HEAT_PLOT_WIDTH + margin['left'] + right}px"
 
     def record(self, index: tuple[int, ...], value: Any) -> None:
         """Store the value at ``index`` (outer dims, row, column); an index in another outer
@@ -476,6 +490,20 @@ class HeatMapPlot:
 
     def close(self) -> None:
         self.channel.close()
+
+
+_HEAT_PLOT_WIDTH = 320  # pixels across a heat map's cells
+_COLOR_BAR_MARGIN = 100  # pixels right of the cells at least: the bar and its tick labels
+_LABEL_CHAR = 9.0  # pixels a character of an axis label takes at most (14px sans-serif)
+_BAR_WIDTH = 20  # bqplot's colour bar, drawn ending half the margin right of the cells
+
+
+def color_bar_margin(label: str) -> int:
+    """The right margin that holds a colour bar labelled ``label``: bqplot draws the label
+    centred over the bar, which sits at half the margin, so half the label must fit in half
+    the margin less the bar's half-width (with a few pixels to spare)."""
+    half = _LABEL_CHAR * len(label) / 2
+    return max(_COLOR_BAR_MARGIN, math.ceil(2 * (half + _BAR_WIDTH / 2) + 8))
 
 
 def _monotonic(axis: Axis) -> bool:

@@ -141,7 +141,7 @@ class RunLive(widgets.VBox):
         *,
         rate: float = DEFAULT_RATE,
         size: int = 512,
-        colormap: str = "gray",
+        colormap: str | None = None,
         y_scale: str | Mapping[str, str] = "linear",
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduler: Scheduler | None = None,
@@ -162,6 +162,7 @@ class RunLive(widgets.VBox):
         self.cameras: list[CameraView] = []
         self.closed = False
         self._final = False
+        self._timers: list[threading.Timer] = []
         self._build(run.plan, size=size, colormap=colormap)
         figures = widgets.Box(
             [p.widget for p in self.plots],
@@ -175,7 +176,6 @@ class RunLive(widgets.VBox):
             view.figure.add_class(tag)
         for camera in self.cameras:
             camera.add_class(tag)
-        self._timers: list[threading.Timer] = []
         run.watch(self._on_record, names=self._wanted)
         run.observe(self._on_status, names="status")
         if run.status in FINAL_STATUSES:
@@ -190,7 +190,9 @@ class RunLive(widgets.VBox):
 
     # -- building from the plan ----------------------------------------------------------------
 
-    def _build(self, plan: Any, *, size: int, colormap: str) -> None:
+    def _build(self, plan: Any, *, size: int, colormap: str | None) -> None:
+        """The views of ``plan``'s record groups; ``colormap`` paints cameras (gray when not
+        given) and the images of 2-D array readings (viridis when not given)."""
         cameras: dict[str, Any] = {}
         for node in _nodes(plan.root):
             if isinstance(node.step, FrameStep):
@@ -198,13 +200,13 @@ class RunLive(widgets.VBox):
         for group in plan.groups:
             step = cameras.get(group.owner)
             if step is not None:
-                self._camera(step, group, size=size, colormap=colormap)
+                self._camera(step, group, size=size, colormap=colormap or "gray")
                 continue
             for variable in group.variables.values():
                 if _numeric(variable) and variable.item_ndim == 1:
                     self._traces(plan, group, variable)
                 elif _numeric(variable) and variable.item_ndim == 2:
-                    self._image(plan, group, variable)
+                    self._image(plan, group, variable, colormap=colormap or "viridis")
             names = [v.name for v in group.variables.values() if _numeric(v) and not v.item_ndim]
             if not names or not group.dims:
                 continue
@@ -328,11 +330,13 @@ class RunLive(widgets.VBox):
         self._feeders.append(feed)
         self._fillers.append(fill)
 
-    def _image(self, plan: Any, group: Any, variable: Any) -> None:
+    def _image(self, plan: Any, group: Any, variable: Any, *, colormap: str) -> None:
         name, attrs = variable.name, variable.attrs
         label = str(attrs.get("long_name") or name)
         x, y = _axis(plan, variable.dims[-1]), _axis(plan, variable.dims[-2])
-        image = ImagePlot(x, y, name, label, unit=attrs.get("units"), **self._options)
+        image = ImagePlot(
+            x, y, name, label, unit=attrs.get("units"), colormap=colormap, **self._options
+        )
         self.plots.append(image)
         self._wanted.update((name, group.time))
 

@@ -40,7 +40,7 @@ def test_spectra_show_live_as_a_trace_and_a_waterfall(lab: Lab) -> None:
         "                   read=[spec.readings.spectrum], settle=0.05, name='spectra')\n"
         "run"
     )
-    nb = lab.open_notebook("spectra.ipynb", [SETUP, sweep, "spec.panel()"])
+    nb = lab.open_notebook("spectra.ipynb", [SETUP, sweep, "spec.panel()", GAPS])
     nb.run_all()
     widget = nb.output(1).locator(".labkit-run")
     trace = widget.locator(".labkit-traceplot")
@@ -57,11 +57,100 @@ def test_spectra_show_live_as_a_trace_and_a_waterfall(lab: Lab) -> None:
     )
     expect(widget).to_contain_text("12 / 12 points")
     lab.screenshot("spectra-done", widget)
+    assert_colour_bar_label_clear(lab, ".labkit-run .labkit-waterfall")
     panel = nb.output(2)
     expect(panel.locator(".labkit-smalltrace svg.svg-figure")).to_be_visible()
     expect(panel).to_contain_text("2048 wavelength")
     lab.screenshot("spectrometer-panel", panel)
+    # A waterfall with one row of four measured: the others are empty, not black (bqplot
+    # painted NaN cells black, or in the colour of the cell before).
+    gaps = nb.output(3).locator(".labkit-gaps")
+    expect(gaps.locator("svg.svg-figure")).to_be_visible()
+
+    def bands() -> list:
+        return lab.page.evaluate(_BANDS, [".labkit-gaps", 4]) or []
+
+    wait_until(lambda: len(bands()) == 4, what="the waterfall with gaps painted")
+    top, second, measured, bottom = bands()  # rows 3, 2, 1, 0: the first row at the bottom
+    for empty in (top, second, bottom):
+        assert empty == {"colours": ["e8e8e8"], "black": 0}  # the map's null colour only
+    assert measured["black"] == 0
+    assert "e8e8e8" not in measured["colours"]
+    assert len(measured["colours"]) > 20  # the ramp recorded, in viridis
+    assert_colour_bar_label_clear(lab, ".labkit-gaps")
+    lab.screenshot("waterfall-gaps", gaps)
     nb.execute("spec.close(); psu.close(); bench.close()")
+
+
+GAPS = """
+from labkit.ui._plots import Axis
+from labkit.ui._traces import WaterfallPlot
+gaps = WaterfallPlot(Axis("w", "wavelength", np.linspace(400, 700, 200), unit="nm"),
+                     Axis("v", "voltage", np.arange(4.0), unit="V"), "gaps", "gaps")
+gaps.record_trace((1,), np.linspace(0, 1, 200))
+gaps.figure.add_class("labkit-gaps")
+gaps.widget
+"""
+
+_BANDS = """
+async ([selector, count]) => {
+  const figure = document.querySelector(selector);
+  if (!figure) return null;
+  const href = [...figure.querySelectorAll('image')].map(i => i.getAttribute('href') || '')
+    .find(h => h.startsWith('data:image/png'));
+  if (!href) return null;
+  const picture = new Image();
+  picture.src = href;
+  await picture.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = picture.width;
+  canvas.height = picture.height;
+  const context = canvas.getContext('2d');
+  context.drawImage(picture, 0, 0);
+  const bands = [];
+  for (let k = 0; k < count; k++) {
+    const y = Math.floor((k + 0.5) * canvas.height / count);
+    const data = context.getImageData(0, y, canvas.width, 1).data;
+    const colours = new Set();
+    let black = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      colours.add(((r << 16) | (g << 8) | b).toString(16).padStart(6, '0'));
+      if (r + g + b === 0) black += 1;
+    }
+    bands.push({colours: [...colours], black});
+  }
+  return bands;
+}
+"""
+
+_LABEL_BOX = """
+(selector) => {
+  const figure = document.querySelector(selector);
+  const svg = figure && figure.querySelector('svg.svg-figure');
+  const label = figure && figure.querySelector('g.ColorBar .axislabel');
+  const cells = figure && [...figure.querySelectorAll('image')]
+    .find(i => (i.getAttribute('href') || '').startsWith('data:image/png'));
+  if (!svg || !label || !cells) return null;
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  return {svg: box(svg), label: box(label), cells: box(cells), text: label.textContent};
+}
+"""
+
+
+def assert_colour_bar_label_clear(lab: Lab, selector: str) -> dict:
+    """The colour bar's label lies whole inside the figure, right of the map's cells."""
+    shown = lab.page.evaluate(_LABEL_BOX, selector)
+    assert shown is not None, f"no colour bar label or cells in {selector}"
+    svg, label, cells = shown["svg"], shown["label"], shown["cells"]
+    assert label["right"] > label["left"], shown
+    assert svg["left"] <= label["left"], shown
+    assert label["right"] <= svg["right"], shown
+    assert svg["top"] <= label["top"], shown
+    assert label["bottom"] <= svg["bottom"], shown
+    assert label["left"] >= cells["right"], shown  # not drawn over the cells
+    return shown
 
 
 SCOPE = f"""
@@ -161,6 +250,8 @@ def test_a_trace_per_channel_shows_as_an_image_whose_colour_bar_follows_the_colo
     assert viridis["blueOverRed"] > 0  # viridis' dark end is blue over red
     # The rows are the shown channels, labelled with their numbers.
     assert ["1", "2"] in viridis["axes"]
+    # The colour bar's label is whole: inside the figure, clear of the cells.
+    assert assert_colour_bar_label_clear(lab, selector)["text"].startswith("scope traces (")
     lab.screenshot("traces-image-viridis", widget)
     # A new colormap: the bar's gradient and every painted cell follow it.
     nb.execute(

@@ -11,7 +11,7 @@ import labkit
 from labkit.ui import live_view
 from labkit.ui._array_image import ImagePlot, bin_image
 from labkit.ui._image import colormap_colors
-from labkit.ui._plots import Axis
+from labkit.ui._plots import Axis, color_bar_margin
 from labkit.ui._traces import bin_columns
 from tests.runs.test_arrays import scope_bench  # noqa: F401 (a fixture)
 from tests.ui.live_helpers import Page, wait_for
@@ -113,3 +113,43 @@ def test_a_panel_shows_a_two_dimensional_readings_shape_not_its_numbers(scope_be
     scope.ch2.display = True
     spec = scope.readings.traces.spec
     assert format_value(scope.read("traces"), spec) == "2 channel × 1200 time"
+
+
+def test_the_colour_bars_label_gets_room_right_of_the_map():
+    """bqplot centres the colour bar's label over the bar: the right margin holds half of it
+    clear of the cells, and the figure widens so the cells keep their size."""
+    x, y = Axis("t", "time", np.arange(5.0), unit="s"), Axis("c", "channel", np.arange(1, 3))
+    short = ImagePlot(x, y, "v", "v", unit="V")
+    long = ImagePlot(x, y, "t", "a rather long reading name of the scope", unit="V")
+    try:
+        assert short.figure.fig_margin["right"] == 100
+        assert short.figure.layout.width == "500px"
+        label = long.color_axis.label
+        right = long.figure.fig_margin["right"]
+        assert right >= 9 * len(label) + 28
+        assert long.figure.layout.width == f"{320 + 80 + right}px"
+        # A label that changes (a new SI prefix) moves the margin with it.
+        long.color_axis.label = label + " and more"
+        assert long.figure.fig_margin["right"] == color_bar_margin(label + " and more") > right
+    finally:
+        short.close()
+        long.close()
+
+
+def test_the_run_views_colormap_paints_its_images(scope_bench):  # noqa: F811
+    fg, scope, _ = scope_bench
+    run = labkit.sweep(fg.ch1.settings.frequency, [1e3], read=[scope.readings.traces])
+    run.wait()
+    painted = live_view(run, colormap="hot")
+    default = live_view(run)
+    try:
+        (hot,) = [plot for plot in painted.plots if isinstance(plot, ImagePlot)]
+        assert hot.colormap == "hot"
+        assert hot.color_scale.colors == list(colormap_colors("hot"))
+        (plain,) = [plot for plot in default.plots if isinstance(plot, ImagePlot)]
+        assert plain.color_scale.colors == list(colormap_colors("viridis"))
+        with pytest.raises(ValueError, match="unknown colormap 'nope'"):
+            live_view(run, colormap="nope")
+    finally:
+        painted.close()
+        default.close()

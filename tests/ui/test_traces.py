@@ -9,6 +9,8 @@ import numpy as np
 import labkit
 from labkit.runs import Adaptive, Read, Repeat
 from labkit.ui import live_view
+from labkit.ui._heat_mark import masked_to_json
+from labkit.ui._plots import Axis
 from labkit.ui._samples import SamplesPlot
 from labkit.ui._traces import TracePlot, WaterfallPlot, bin_columns
 from tests.runs.test_arrays import optics  # noqa: F401 (a fixture)
@@ -166,3 +168,33 @@ def test_adaptive_sampling_in_two_dimensions_shows_dots_coloured_by_value(unique
             live.close()
     finally:
         resonator.close()
+
+
+def test_a_waterfalls_unmeasured_rows_go_to_the_page_as_empty_cells_not_numbers():
+    """bqplot paints only ``null`` cells in the map's null colour: a NaN row sent as numbers
+    was drawn black, like data. Rows not measured yet are sent as nulls, measured ones whole."""
+    x = Axis("wavelength", "wavelength", np.linspace(400.0, 700.0, 50), unit="nm")
+    plot = WaterfallPlot(x, Axis("v", "voltage", np.arange(4.0), unit="V"), "s", "spectrum")
+    try:
+        plot.record_trace((1,), np.linspace(0.0, 1.0, 50))
+        plot._render()
+        sent = plot.map.get_state()["color"]
+        assert len(sent) == 4
+        assert sent[0] == [None] * 50  # not measured: empty cells
+        assert sent[2] == sent[3] == [None] * 50
+        assert sent[1]["shape"] == (50,)  # measured: the numbers, binary
+        assert np.array_equal(np.frombuffer(sent[1]["value"]), np.linspace(0.0, 1.0, 50))
+        assert plot.map.null_color == "#e8e8e8"
+        # A row measured in part (an all-NaN bucket) keeps its numbers and masks the rest.
+        plot.record_trace((2,), np.r_[np.full(10, np.nan), np.ones(40)])
+        plot._render()
+        assert plot.map.get_state()["color"][2] == [None] * 10 + [1.0] * 40
+    finally:
+        plot.close()
+
+
+def test_a_map_without_gaps_is_sent_as_one_binary_array():
+    z = np.arange(6.0).reshape(2, 3)
+    sent = masked_to_json(z)
+    assert sent["shape"] == (2, 3)
+    assert np.array_equal(np.frombuffer(sent["value"]).reshape(2, 3), z)
