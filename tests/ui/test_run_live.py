@@ -171,7 +171,8 @@ def test_a_camera_stream_in_a_run_is_shown_live(data_root):
         assert live.plots == [], "frame numbers and times are not plotted as lines"
         run.wait()
         wait_for(lambda: view.source.counters.shown > 0, what="a frame in the view")
-        assert view.source.counters.frames <= 200
+        # The camera may number a frame or two past the run's 200 before the run stops it.
+        assert 0 < view.source.counters.frames <= camera._count
         wait_for(lambda: not view.source.active, what="the view to let the camera go")
         assert camera._broadcaster.subscribers == 0
     finally:
