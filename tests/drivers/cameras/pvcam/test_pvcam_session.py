@@ -43,7 +43,8 @@ def test_snap_with_metadata(session: PvcamSession) -> None:
 
 
 def test_stream_every_frame(session: PvcamSession) -> None:
-    frames = list(session.stream(2, [STRIP], frames=25))
+    # A buffer holding every frame: a loaded machine may read late, but nothing is overwritten.
+    frames = list(session.stream(2, [STRIP], frames=25, buffer_frames=32))
     assert [f.number for f in frames] == list(range(1, 26))
     assert session.dropped == 0
     assert all(len(f.data) == 256 * 64 * 2 for f in frames)
