@@ -262,9 +262,13 @@ class ArrayWriter:
         return dirty
 
     def write_chunks(self, dirty: list[tuple[tuple[int, ...], np.ndarray]]) -> None:
+        if self.shards is not None:
+            # Shards still filling: what they hold so far, copied under the io lock and
+            # written outside it (a slow disk must not stop frames going into the shards).
+            with self.io_lock:
+                self.shards.capture()
+            self.shards.write_queued(wait=True)
         with self.io_lock:
-            if self.shards is not None:  # shards still filling: what they hold so far
-                self.shards.flush()
             for coords, data in dirty:
                 region = self._region(coords)
                 self.array[region] = data[tuple(slice(0, s.stop - s.start) for s in region)]
@@ -293,6 +297,7 @@ class ArrayWriter:
             if self.shards is not None:
                 with self.io_lock:
                     self.shards.put(index, data)
+                self.shards.write_queued()  # a shard it filled, now without the io lock
                 return
             self._put_chunk(index, data)
             return
