@@ -87,7 +87,8 @@ class ArrayWriter:
     """One array: its chunk cache, how far it was recorded, and its metadata on disk.
 
     ``put``/``note`` run under the writer's record lock; zarr operations on the array run
-    under ``io_lock`` (the flusher and a recording thread writing frames may meet here).
+    under ``io_lock`` (the flusher and a recording thread writing frames may meet here), except
+    shard files, which are copied under it and written outside it (see :class:`ShardedFrames`).
     """
 
     def __init__(self, variable: Variable, array: zarr.Array) -> None:
