@@ -8,6 +8,9 @@ Three parts, each against its own yardstick measured in the same run:
   instruments, and through their link alone (a put waiting for the acknowledgement and a read
   on demand, an RPC). The floor: a
   bare p4p put + get on a PV that does nothing, served by p4p alone in another process.
+- ``arrays``: an array reading (the bench spectrometer's 2048-point spectrum, with its
+  wavelengths) read on demand through a remote instrument, against the same read locally and
+  against p4p alone getting the served PV (no instrument read: the transfer's floor).
 - ``monitor``: readings per second a client receives by monitor from a reading the server
   polls as fast as the instrument answers, against the reads per second a local loop gets.
 - ``camera``: the simulated Prime BSI (1024 × 1024, 16-bit, 50 frames/s) streaming in the serving process,
@@ -17,7 +20,7 @@ Three parts, each against its own yardstick measured in the same run:
   raw p4p viewer; and the camera's own rate and its recorder's drops with no viewer and with
   the viewers — unaffected, if the ratio is 1.
 
-Run: ``python benchmarks/bench_remote.py [--only roundtrip,monitor,camera] [--seconds 5]
+Run: ``python benchmarks/bench_remote.py [--only roundtrip,arrays,monitor,camera] [--seconds 5]
 [--exposure 0.02]`` (``--exposure 0.001``: the camera as fast as the simulator renders)
 (needs the ``remote`` extra; the camera part needs the simulated libpvcam, built with labkit).
 """
@@ -51,6 +54,10 @@ instruments:
     driver: keysight34465a
     serve:
       poll: {voltage: %(rate)s}
+  spec:
+    driver: oceanoptics_usb2000plus
+    twin: spectrometer
+    settings: {integration_time: 1 ms}
 """
 
 
@@ -108,7 +115,8 @@ def _serve_bench(rate: str) -> None:
         path.write_text(STATION % {"rate": rate})
         station = load_station(path)
         server = serve(station, prefix="B:", port=0, broadcast_port=0)
-        print(json.dumps({"url": server.address("smu"), "dmm": server.address("dmm")}), flush=True)
+        addresses = {"url": server.address("smu"), "dmm": server.address("dmm")}
+        print(json.dumps({**addresses, "spec": server.address("spec")}), flush=True)
         for line in sys.stdin:
             if line.strip() == "quit":
                 break
@@ -252,6 +260,37 @@ def roundtrip(seconds: float) -> None:
     )
 
 
+def arrays(seconds: float) -> None:
+    import labkit
+    from labkit.remote import PvaLink
+
+    print("a 2048-point spectrum read on demand (median per read)")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "station.yaml"
+        path.write_text(STATION % {"rate": 5})
+        with labkit.load_station(path) as station:
+            spec = station["spec"]
+            local = _timed(lambda: spec.read("spectrum"), seconds)
+    served = Served("--serve-bench", "5")
+    try:
+        remote_spec = labkit.connect(served.info["spec"])
+        remote = _timed(lambda: remote_spec.read("spectrum"), seconds)
+        remote_spec.close()
+        with PvaLink(served.info["spec"]) as link:
+            floor = _timed(lambda: link.get("B:spec:spectrum"), seconds)
+    finally:
+        served.close()
+    megabytes = 2048 * 8 / 1e6
+    print(f"  local (labkit, in-process simulator)       {_figure(local)}")
+    print(f"  remote instrument (labkit.connect)          {_figure(remote)}")
+    print(f"  p4p alone: get of the served PV (no read)   {_figure(floor)}")
+    print(
+        f"  remote / local = {statistics.median(remote) / statistics.median(local):.1f}×; "
+        f"remote moves {megabytes / statistics.median(remote):.1f} MB/s of spectra, "
+        f"the bare get {megabytes / statistics.median(floor):.1f} MB/s"
+    )
+
+
 def monitor(seconds: float) -> None:
     import labkit
     from labkit.remote import PvaLink
@@ -370,7 +409,7 @@ def main() -> None:
             {"--serve-floor": _serve_floor, "--serve-camera": _serve_camera}[sys.argv[1]]()
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="roundtrip,monitor,camera")
+    parser.add_argument("--only", default="roundtrip,arrays,monitor,camera")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--exposure", type=float, default=0.02, help="camera exposure, s (0.001: as fast as it can)"
@@ -384,6 +423,7 @@ def main() -> None:
     args = parser.parse_args()
     parts = {
         "roundtrip": roundtrip,
+        "arrays": arrays,
         "monitor": monitor,
         "camera": lambda seconds: camera(seconds, args.exposure, args.viewer_rate),
     }

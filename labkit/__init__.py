@@ -195,10 +195,10 @@ def _run_widget(run: Any) -> Any:
     return RunWidget(run)
 
 
-def _live_view(run: Any) -> Any:
+def _live_view(run: Any, **options: Any) -> Any:
     from labkit.ui import live_view
 
-    return live_view(run)
+    return live_view(run, **options)
 
 
 _hooks.register_link_opener(_open_link)

@@ -37,12 +37,13 @@ def open_link(resource: str, options: Mapping[str, Any]) -> Link:
     return _link_opener(resource, options)
 
 
-def register_display(kind: str, factory: Callable[[Any], Any]) -> None:
+def register_display(kind: str, factory: Callable[..., Any]) -> None:
     """Register how to show an object of ``kind`` ("panel", "run") in a notebook."""
     _displays[kind] = factory
 
 
-def display(kind: str, obj: Any) -> Any:
-    """Build the widget for ``obj``; None when no UI is registered (headless use)."""
+def display(kind: str, obj: Any, **options: Any) -> Any:
+    """Build the widget for ``obj`` (with the view's ``options``); None when no UI is
+    registered (headless use)."""
     factory = _displays.get(kind)
-    return None if factory is None else factory(obj)
+    return None if factory is None else factory(obj, **options)

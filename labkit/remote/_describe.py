@@ -25,7 +25,7 @@ _FACTORY_FIELDS = {
         "unit", "min", "max", "soft_min", "soft_max", "step", "ramp", "ramp_step", "choices",
         "readback", "access", "safe", "label", "doc",
     ),  # not "ramp": see factory_arguments
-    "reading": ("unit", "choices", "label", "doc"),
+    "reading": ("unit", "choices", "axes", "dtype", "label", "doc"),
     "action": ("label", "confirm", "doc"),
 }  # fmt: skip
 
@@ -57,6 +57,8 @@ class RemoteDescription:
     pvs: Mapping[str, str]
     sensor_shape: tuple[int, int] | None = None
     """(rows, columns) of a served camera's sensor, when the server says."""
+    region_note: str = ""
+    """What a served camera's cropping cannot do, as the camera says ('' nothing)."""
 
 
 def factory_arguments(member: MemberDescription) -> dict[str, Any]:
@@ -128,6 +130,7 @@ def describe(
         poll=dict(info.get("poll", {})),
         pvs=dict(info.get("pvs", {})),
         sensor_shape=tuple(info["sensor_shape"]) if info.get("sensor_shape") else None,
+        region_note=str(info.get("region_note") or ""),
     )
 
 

@@ -155,6 +155,9 @@ class _Requests:
     def _finish(self, member: Member, op: Any, future: Any) -> None:
         error = future.exception()
         if error is None:
+            # what the put moved (a sample count: the burst's length) is posted before the
+            # client hears that its put is done
+            self.served.follow_axes(self.served.arrays)
             try:
                 op.done()
             except Exception:
@@ -181,6 +184,7 @@ class _Requests:
                 fail(op, str(error))
                 return
             member.runs += 1
+            self.served.follow_axes(self.served.arrays)
             self.served.post_value(member, None)
             try:
                 op.done()
@@ -213,6 +217,8 @@ class _Requests:
                 self.served.post_alarm(member, Alarm.fault(str(error)))
             fail(op, str(error))
             return
+        if member.spec.is_array:
+            self.served.follow_axes([member])
         fields = self.served.field_values(member)
         fields["value"] = self.served.wire(member, value)
         op.done(make_value(pv_type(member.code), fields))

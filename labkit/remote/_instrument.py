@@ -35,7 +35,7 @@ from labkit.core import (
 from labkit.core._declarations import device_class
 from labkit.remote._address import parse_address
 from labkit.remote._claims import IN_USE
-from labkit.remote._declare import remote_declarations
+from labkit.remote._declare import follow_axes, remote_declarations
 from labkit.remote._describe import MemberDescription, RemoteDescription
 from labkit.remote._link import DEFAULT_TIMEOUT, PvaLink, RemoteRefused
 from labkit.remote._pvdata import MAJOR, declaration_from_fields, state_from_fields, value_from_wire
@@ -77,6 +77,11 @@ class RemoteChannel(Instrument):
         """What reading ``name`` would change on the served instrument now (None: nothing)."""
         parent: Any = self.parent
         return parent.server_side_effect(f"{self.name.rsplit('.', 1)[-1]}.{name}")
+
+    def follow_served_axes(self) -> None:
+        """Take the array readings' axes the server has now (a put may have moved them)."""
+        parent: Any = self.parent
+        parent.follow_served_axes()
 
     def require_connected(self) -> None:
         parent: Any = self.parent
@@ -130,6 +135,7 @@ class RemoteInstrument(Instrument):
         self._server_soft: dict[str, tuple[Any, Any]] = {}  # the server's, as last mirrored
         self._locks: dict[int, SettingLock] = {}  # the server's locks mirrored, by state
         self._side_effects: dict[str, str | None] = {}  # the server's, by reading
+        self._arrays: list[tuple[Instrument, MemberDescription]] = []  # array readings
         super().__init__(resource, name=name, timeout=timeout, connect=connect, **options)
 
     @classmethod
@@ -208,6 +214,8 @@ class RemoteInstrument(Instrument):
         for instrument, members in groups:
             where = "" if instrument is self else instrument.name.rsplit(".", 1)[-1] + "."
             for member in members:
+                if member.declaration.get("kind") == "array":
+                    self._arrays.append((instrument, member))
                 if member.role == "reading":
                     self._side_effects[where + member.name] = member.state.get("side_effect")
                 if member.role == "setting":
@@ -224,12 +232,28 @@ class RemoteInstrument(Instrument):
 
     # -- following the server ---------------------------------------------------------------
 
+    def follow_served_axes(self) -> None:
+        """Take the array readings' axes and units the server declares now: a setting just
+        put may have moved them (a sample count, a timebase), and a run laid out next must
+        see the same coordinates as beside the serving instrument."""
+        if not self._arrays:
+            return
+        link: PvaLink = self.link
+        values = link.get_many(
+            [member.pv for _, member in self._arrays],
+            request="field(display.units,labkit.axes,labkit.dtype)",
+        )
+        for (instrument, member), value in zip(self._arrays, values, strict=True):
+            follow_axes(instrument, member.name, value)
+
     def _follow(self, instrument: Instrument, member: MemberDescription, value: Any) -> None:
         """A monitor update: store the value, follow the limits in force and the hard limits."""
         if isinstance(value, Exception):
             return  # the status PV's monitor says whether the server is there
         try:
             fields = value.todict()
+            if member.declaration.get("kind") == "array":
+                follow_axes(instrument, member.name, fields)
             if member.role != "action" and fields.get("alarm", {}).get("severity", 0) < 3:
                 instrument.store(member.name, value_from_wire(member.declaration, fields["value"]))
             if member.role == "setting":

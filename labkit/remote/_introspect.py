@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from labkit.core import Instrument, TraitSpec
+from labkit.remote._arrays import servable
 
 __all__ = ["can_read", "can_write", "channels", "members"]
 
@@ -23,14 +24,16 @@ def can_write(instrument: Instrument, spec: TraitSpec) -> bool:
 def members(instrument: Instrument) -> list[tuple[str, Any]]:
     """``(name, handle)`` of every setting, reading and action, in declaration order.
 
-    Array readings (a spectrum, a trace: issue 14) are not served yet: they are left out,
-    and said so, rather than refusing to serve the whole instrument."""
+    One-dimensional array readings (a spectrum, a trace, a burst) are served with their
+    coordinates (:mod:`._arrays`); one with more dimensions is left out, and said so, rather
+    than refusing to serve the whole instrument."""
     handles: dict[str, Any] = {}
     for namespace in (instrument.settings, instrument.readings, instrument.actions):
         for handle in namespace:
-            if handle.spec.kind == "array":
-                log.info(
-                    "%s: array reading %s is not served over pvAccess yet",
+            if handle.spec.is_array and not servable(handle.spec):
+                log.warning(
+                    "%s: array reading %s has more than one dimension; only one-dimensional "
+                    "arrays are served over pvAccess",
                     instrument.name,
                     handle.name,
                 )

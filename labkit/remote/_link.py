@@ -80,10 +80,19 @@ class PvaLink:
         """The PV's value (a p4p Value: ``v["value"]``, ``v.todict()``)."""
         return self._call(name, "get", lambda c: c.get(name, timeout=timeout or self.timeout))
 
-    def get_many(self, names: list[str], *, timeout: float | None = None) -> list[Any]:
-        """Several PVs at once (in parallel on the wire)."""
+    def get_many(
+        self, names: list[str], *, request: str | None = None, timeout: float | None = None
+    ) -> list[Any]:
+        """Several PVs at once (in parallel on the wire); ``request`` picks fields
+        (``"field(display.units)"``)."""
         values: list[Any] = self._call(
-            ", ".join(names), "get", lambda c: c.get(names, timeout=timeout or self.timeout)
+            ", ".join(names),
+            "get",
+            lambda c: c.get(
+                names,
+                request=None if request is None else [request] * len(names),
+                timeout=timeout or self.timeout,
+            ),
         )
         return values
 

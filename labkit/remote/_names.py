@@ -18,6 +18,7 @@ __all__ = [
     "IDENTITY",
     "IMAGE",
     "INFO",
+    "REGION",
     "STATUS",
     "check_prefix",
     "pv_name",
@@ -30,6 +31,7 @@ INFO = "_info"  # NTScalar string: the PVs this instrument serves and their role
 CLAIM = "_claim"  # RPC: a client's run claims settings so no one else writes them
 IMAGE = "_image"  # NTNDArray: a camera's frames
 ACQUIRE = "_acquire"  # NTScalar bool: a camera's live acquisition runs
+REGION = "_region"  # structure: a camera's region of interest (x, y, width, height, binning)
 
 # EPICS record names allow these characters; a prefix is usually "SECTOR:BENCH:" or "LAB1:".
 _PREFIX = re.compile(r"^[A-Za-z0-9_\-:.\[\]<>;{}]*$")

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from labkit.core import LabkitError
 from labkit.remote._pvdata import Alarm
@@ -21,6 +22,15 @@ from labkit.remote._served import Member, ServedInstrument
 __all__ = ["Poller"]
 
 log = logging.getLogger(__name__)
+
+
+def _same(value: Any, before: Any) -> bool:
+    """Equal values (an array reading's element by element, with its shape)."""
+    if hasattr(value, "shape") or hasattr(before, "shape"):
+        import numpy as np
+
+        return bool(np.array_equal(value, before)) if before is not None else False
+    return bool(value == before)
 
 
 class Poller:
@@ -98,5 +108,5 @@ class Poller:
             value = values[member.handle.name]
             # A changed value was posted by the instrument's observer; an unchanged one still
             # gets its new time stamp (and a cleared alarm) here.
-            if value == before[member.handle.name] or member.alarm.severity:
+            if _same(value, before[member.handle.name]) or member.alarm.severity:
                 self.served.post_value(member, value)

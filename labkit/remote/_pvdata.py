@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from labkit.core import TraitSpec
+from labkit.remote._arrays import array_code, array_from_wire, array_meta, wire_array
 
 __all__ = [
     "LABKIT_FIELDS",
@@ -106,7 +107,10 @@ class SettingView:
 
 
 def value_code(spec: TraitSpec) -> str:
-    """The p4p type code of the PV's value: ``d``, ``l``, ``?``, ``s``, or ``enum`` (NTEnum)."""
+    """The p4p type code of the PV's value: ``d``, ``l``, ``?``, ``s``, ``enum`` (NTEnum), or
+    an array's (``ad``, ``aH``...: an NTScalarArray)."""
+    if spec.is_array:
+        return array_code(spec)
     if spec.role == "action":
         return "l"  # a put of any number runs it; the value counts the runs
     if spec.kind == "enum" or (spec.kind == "str" and spec.choices is not None):
@@ -134,6 +138,8 @@ def _optional(value: float | None) -> float | None:
 
 def wire_value(spec: TraitSpec, value: Any) -> Any:
     """The PV's ``value`` field for a labkit value (None: nothing known yet)."""
+    if spec.is_array:
+        return wire_array(spec, value)
     code = value_code(spec)
     if code == "enum":
         choices = list(spec.choices or ())
@@ -164,6 +170,8 @@ def value_from_wire(declaration: Mapping[str, Any], wire: Any) -> Any:
     choice raises ``ValueError`` with the choices.
     """
     kind = declaration.get("kind", "float")
+    if kind == "array":
+        return array_from_wire(declaration, wire)
     choices = declaration.get("choices")
     if choices is not None and kind in ("enum", "str"):
         if hasattr(wire, "todict"):  # a p4p sub-structure
@@ -221,6 +229,8 @@ def meta_fields(
         "claim": view.claim,
         "side_effect": side_effect,
     }
+    if spec.is_array:
+        labkit.update(array_meta(spec))
     display: dict[str, Any] = {"description": spec.doc or spec.title, "units": spec.unit or ""}
     fields: dict[str, Any] = {"display": display, "labkit": labkit}
     if code in ("d", "l"):
@@ -286,6 +296,9 @@ def declaration_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             declaration[key] = labkit[key]
     if labkit.get("safe"):
         declaration["safe"] = json.loads(labkit["safe"])
+    if kind == "array":
+        declaration["axes"] = json.loads(labkit.get("axes") or "[]")
+        declaration["dtype"] = labkit.get("dtype") or "float64"
     return declaration
 
 

@@ -9,8 +9,10 @@ they take a local one, and a slow consumer here loses its oldest frames (counted
 queue), never the server's pace. Frames the server did not send to this client (its viewer
 rate is below the camera's) are counted in :attr:`RemoteCamera.frames_missed`.
 
-Starting and stopping go through the server's ``_acquire`` PV, so the station's grants and
-other runs' claims decide, on the server. A server that goes away ends every consumer's
+Starting and stopping go through the server's ``_acquire`` PV, and the region of interest
+through its ``_region`` PV, so the station's grants and other runs' claims decide, on the
+server, where the camera also rounds the region to what it can read; a region reaching
+beyond the sensor is refused here first and there again, never cut to fit. A server that goes away ends every consumer's
 queue with ``ConnectionLost`` naming it: a run recording the stream fails cleanly, with the
 frames it recorded saved.
 """
@@ -39,6 +41,7 @@ from labkit.remote._frame_wire import frame_from_fields, sensor_shape_of
 from labkit.remote._instrument import RemoteInstrument
 from labkit.remote._link import PvaLink
 from labkit.remote._pvdata import INVALID, MAJOR
+from labkit.remote._region import REGION_FIELDS, check_region, region_fields
 
 __all__ = ["RemoteCamera", "become_camera"]
 
@@ -51,7 +54,7 @@ class RemoteCamera(RemoteInstrument):
 
     acquiring = Bool(False, read_only=True, help="Live acquisition runs on the server")
 
-    region_note = "the region is set on the serving side"
+    region_note = ""  # the served camera's own, once connected
 
     broadcaster: FrameBroadcaster
     frames_missed: int
@@ -65,6 +68,7 @@ class RemoteCamera(RemoteInstrument):
         self.stopped_by = ""
         self._last_number: int | None = None
         self._last_region: Region | None = None
+        self._served_region: Region | None = None  # the _region PV's, as last updated
         self._sensor: tuple[int, int] = (0, 0)
         self._image_seen = threading.Event()
 
@@ -80,7 +84,11 @@ class RemoteCamera(RemoteInstrument):
         description = self.description
         if description is not None and description.sensor_shape:
             self._sensor = description.sensor_shape
+        if description is not None:
+            self.region_note = description.region_note
         link: PvaLink = self.link
+        self._served_region = _region_of(link.get(f"{self._base}:{_names.REGION}"))
+        link.monitor(f"{self._base}:{_names.REGION}", self._follow_region)
         link.monitor(f"{self._base}:{_names.ACQUIRE}", self._follow_acquire)
         self._image_seen.clear()
         link.monitor(f"{self._base}:{_names.IMAGE}", self._follow_image)
@@ -101,6 +109,14 @@ class RemoteCamera(RemoteInstrument):
                 f"stopped on the server {self.link.server} (another client or its process)"
             )
         self.set_trait("acquiring", acquiring)
+
+    def _follow_region(self, value: Any) -> None:
+        if isinstance(value, Exception):
+            return
+        try:
+            self._served_region = _region_of(value)
+        except (KeyError, TypeError, ValueError):
+            log.debug("%s: a region update could not be read", self.name, exc_info=True)
 
     def _follow_image(self, value: Any) -> None:
         """A monitor update of ``_image`` (on p4p's thread): publish the frame, never wait."""
@@ -167,21 +183,47 @@ class RemoteCamera(RemoteInstrument):
 
     @property
     def region(self) -> Region:
-        """The region of the last frame received (the whole sensor before one came)."""
+        """The region the served camera reads (as its server last said; else the region of
+        the last frame received; the whole sensor before either)."""
+        if self._served_region is not None:
+            return self._served_region
         if self._last_region is not None:
             return self._last_region
         rows, columns = self._sensor
         return Region(0, 0, columns, rows)
 
     def set_region(self, region: Region) -> Region:
-        raise ConfigurationError(
-            "the region of a served camera is set on the serving side",
-            instrument=self.name,
-            hint="Set it where the camera is served; the frames here show it",
-        )
+        """Ask the served camera to read at least ``region`` (sensor pixels) from now on; it
+        rounds it outwards to what it can read. Returns the region it reads.
+
+        A region reaching beyond the sensor, empty, or with another binning than the one in
+        force raises ``ConfigurationError`` here, before anything is sent (the server checks
+        again, and the station's grants decide: a refusal is ``RemoteRefused``)."""
+        current = self.region
+        if region.bin_x == 1 and region.bin_y == 1:  # Region's default: the binning in force
+            region = Region(
+                region.x, region.y, region.width, region.height, current.bin_x, current.bin_y
+            )
+        try:
+            check_region(region, self._sensor, (current.bin_x, current.bin_y), self.name)
+        except ConfigurationError as error:
+            raise self._attach(error) from None
+        read: Region = self.run_io(self._put_region, region)
+        return read
+
+    def _put_region(self, region: Region) -> Region:
+        link: PvaLink = self.link
+        name = f"{self._base}:{_names.REGION}"
+        link.put(name, {"value": region_fields(region)})
+        read = _region_of(link.get(name))
+        self._served_region = read
+        return read
 
     def full_sensor(self) -> Region:
-        return self.set_region(self.region)
+        """Read the whole sensor again (keeping the binning); returns the region."""
+        rows, columns = self._sensor
+        current = self.region
+        return self.set_region(Region(0, 0, columns, rows, current.bin_x, current.bin_y))
 
     @property
     def frame_rate(self) -> float:
@@ -246,6 +288,12 @@ class RemoteCamera(RemoteInstrument):
             super().close()
         finally:
             self.broadcaster.close()
+
+
+def _region_of(value: Any) -> Region:
+    """The region a ``_region`` PV value holds."""
+    fields = value["value"]
+    return Region(**{name: int(fields[name]) for name in REGION_FIELDS})
 
 
 def become_camera(instrument: RemoteInstrument) -> None:

@@ -22,6 +22,7 @@ from p4p.util import ThreadedWorkQueue
 
 from labkit.core import Camera, Instrument
 from labkit.remote import _introspect, _names
+from labkit.remote._arrays import coordinate_fields
 from labkit.remote._pvdata import (
     Alarm,
     SettingView,
@@ -30,7 +31,7 @@ from labkit.remote._pvdata import (
     value_code,
     wire_value,
 )
-from labkit.remote._types import make_value, pv_type, status_type, text_type
+from labkit.remote._types import coordinate_type, make_value, pv_type, status_type, text_type
 
 __all__ = ["Member", "ServedInstrument"]
 
@@ -104,6 +105,10 @@ class ServedInstrument:
         self.queue = ThreadedWorkQueue(name=f"labkit-pva-{self.name}", maxsize=0, daemon=True)
         self.members: dict[str, Member] = {}
         self.pvs: dict[str, SharedPV] = {}
+        # an array reading's coordinate PVs: by reading target, {axis name: PV name}
+        self.coordinates: dict[str, dict[str, str]] = {}
+        self.coordinate_targets: dict[str, str] = {}  # coordinate PV name -> reading target
+        self._axes_posted: dict[str, tuple[Any, Any]] = {}  # target -> (axes, unit) posted
         self.camera = isinstance(instrument, Camera)
         self._observers: list[tuple[Any, Any, list[str]]] = []
         self._side_effects: dict[str, str] = {}  # as last posted, by target
@@ -134,6 +139,8 @@ class ServedInstrument:
                 )
                 self.members[member.target] = member
                 self.pvs[member.pv_name] = member.pv
+                if spec.is_array:
+                    self._add_coordinates(member)
         root = self.name
         self.status_pv = self._text_pv(_names.STATUS, status_type(), self._status_fields())
         self.identity_pv = self._text_pv(_names.IDENTITY, text_type(), self._identity_fields())
@@ -141,6 +148,24 @@ class ServedInstrument:
         self.claim_pv_name = _names.pv_name(self.prefix, root, _names.CLAIM)
         self.acquire_pv_name = _names.pv_name(self.prefix, root, _names.ACQUIRE)
         self.image_pv_name = _names.pv_name(self.prefix, root, _names.IMAGE)
+
+    def _add_coordinates(self, member: Member) -> None:
+        """``<reading PV>:<axis>``: each axis' coordinate, for clients that plot against it."""
+        spec = member.spec
+        self._axes_posted[member.target] = (spec.axes, spec.unit)
+        names = {}
+        for axis in spec.axes or ():
+            name = f"{member.pv_name}:{axis.name}"
+            self.pvs[name] = SharedPV(
+                queue=self.queue,
+                initial=make_value(
+                    coordinate_type(),
+                    {**coordinate_fields(axis, member.target), "timeStamp": stamp()},
+                ),
+            )
+            self.coordinate_targets[name] = member.target
+            names[axis.name] = name
+        self.coordinates[member.target] = names
 
     def _instruments(self) -> list[tuple[str, Instrument]]:
         found = [(self.name, self.instrument)]
@@ -250,9 +275,10 @@ class ServedInstrument:
         channels: dict[str, list[dict[str, str]]] = {}
         for member in self.members.values():
             path, _, name = member.target.rpartition(".")
-            channels.setdefault(path, []).append(
-                {"name": name, "role": member.role, "pv": member.pv_name}
-            )
+            item: dict[str, Any] = {"name": name, "role": member.role, "pv": member.pv_name}
+            if member.target in self.coordinates:
+                item["coordinates"] = self.coordinates[member.target]
+            channels.setdefault(path, []).append(item)
         root = channels.pop(self.name, [])
         return {
             "name": self.name,
@@ -261,7 +287,14 @@ class ServedInstrument:
             "channels": {path.split(".", 1)[1]: items for path, items in channels.items()},
             "poll": self.poll,
             "camera": self.camera,
-            **({"sensor_shape": self._sensor_shape()} if self.camera else {}),
+            **(
+                {
+                    "sensor_shape": self._sensor_shape(),
+                    "region_note": str(getattr(self.instrument, "region_note", "") or ""),
+                }
+                if self.camera
+                else {}
+            ),
             "pvs": {
                 "status": _names.pv_name(self.prefix, self.name, _names.STATUS),
                 "identity": _names.pv_name(self.prefix, self.name, _names.IDENTITY),
@@ -275,8 +308,59 @@ class ServedInstrument:
         """A value the instrument acknowledged or measured: the PV shows it, alarm cleared."""
         member.alarm = Alarm()
         fields: dict[str, Any] = {"timeStamp": stamp(timestamp), "alarm": member.alarm.fields()}
+        if member.spec.is_array and self.axes_moved(member):
+            # the new axes travel with the value they belong to, in one update
+            fields.update(self.field_values(member))
+            fields.pop("value")
+            self._post_coordinates(member)
         fields["value"] = member.runs if member.role == "action" else wire_value(member.spec, value)
         self._post(member, fields)
+
+    @property
+    def arrays(self) -> list[Member]:
+        """The array readings served (of the instrument and its channels)."""
+        return [m for m in self.members.values() if m.spec.is_array]
+
+    def axes_moved(self, member: Member) -> bool:
+        """An array reading's axes or unit changed since they were last posted (a scope's
+        timebase, a meter's sample count or function): remember them as posted now."""
+        spec = member.spec
+        posted = self._axes_posted.get(member.target)
+        now = (spec.axes, spec.unit)
+        if posted is not None and posted[0] is now[0] and posted[1] == now[1]:
+            return False
+        self._axes_posted[member.target] = now
+        return True
+
+    def follow_axes(self, members: list[Member]) -> None:
+        """Post the declaration and coordinates of each array reading whose axes moved."""
+        for member in members:
+            if self.axes_moved(member):
+                self.post_meta(member)
+                self._post_coordinates(member)
+
+    def _follow_axes_later(self) -> None:
+        """A setting changed: a driver moves the axes it sets (a sample count, a timebase)
+        once the value is stored, so look on the instrument's worker, after that."""
+        arrays = self.arrays
+        if not arrays:
+            return
+        try:
+            self.instrument.worker.submit(self.follow_axes, arrays)
+        except Exception:  # closing: nothing to follow any more
+            log.debug("axes not followed: the worker is gone", exc_info=True)
+
+    def _post_coordinates(self, member: Member) -> None:
+        names = self.coordinates.get(member.target, {})
+        for axis in member.spec.axes or ():
+            name = names.get(axis.name)
+            if name is None:
+                log.warning(
+                    "%s: axis %s has no PV (renamed since serving began)", member.target, axis.name
+                )
+                continue
+            fields = {**coordinate_fields(axis, member.target), "timeStamp": stamp()}
+            self._post_pv(self.pvs[name], coordinate_type(), fields)
 
     def post_alarm(self, member: Member, alarm: Alarm) -> None:
         member.alarm = alarm
@@ -323,8 +407,10 @@ class ServedInstrument:
             ) -> None:
                 member = valued[change["name"]]
                 self.post_value(member, change["new"])
-                if effects and member.role == "setting":
-                    self._post_side_effects(effects)
+                if member.role == "setting":
+                    if effects:
+                        self._post_side_effects(effects)
+                    self._follow_axes_later()
 
             self._observe(inst, on_value, list(valued))
             for member in members:

@@ -97,7 +97,10 @@ class Server:
         self.served[name] = served
         for pv_name in served.pvs:
             path, _, leaf = pv_name[len(self.config.prefix) :].rpartition(":")
-            self._targets[pv_name] = f"{path.replace(':', '.')}.{leaf}"
+            # a coordinate PV is read (and refused) as the reading it belongs to
+            self._targets[pv_name] = served.coordinate_targets.get(
+                pv_name, f"{path.replace(':', '.')}.{leaf}"
+            )
 
     # -- the PV names -------------------------------------------------------------------------
 
@@ -119,6 +122,10 @@ class Server:
             for pv_name, target in ((n, self._targets[n]) for n in served.pvs):
                 member = served.members.get(target)
                 role = member.role if member is not None else "labkit"
+                if pv_name in served.coordinate_targets:
+                    role = "coordinate"
+                elif member is not None and member.spec.is_array:
+                    role = "array reading"
                 rate = served.poll.get(target.split(".", 1)[1])
                 extra = f"  (read {rate:g}/s)" if rate else ""
                 lines.append(f"  {pv_name:<48} {role}{extra}")

@@ -7,12 +7,23 @@ from typing import Any
 
 from p4p import Type, Value
 from p4p.nt import NTEnum, NTNDArray, NTScalar
+from p4p.nt.common import alarm, timeStamp
 
+from labkit.remote._arrays import ARRAY_FIELDS, COORDINATE_CODE
 from labkit.remote._pvdata import LABKIT_FIELDS
+from labkit.remote._region import REGION_FIELDS
 
-__all__ = ["frame_type", "make_value", "pv_type", "text_type"]
+__all__ = [
+    "coordinate_type",
+    "frame_type",
+    "make_value",
+    "pv_type",
+    "region_type",
+    "text_type",
+]
 
 _LABKIT = ("labkit", ("S", None, list(LABKIT_FIELDS)))
+_LABKIT_ARRAY = ("labkit", ("S", None, [*LABKIT_FIELDS, *ARRAY_FIELDS]))
 
 
 @functools.cache
@@ -20,7 +31,15 @@ def pv_type(code: str) -> Type:
     """The type of a setting, reading or action PV with value code ``code`` (see value_code)."""
     if code == "enum":
         return NTEnum.buildType(extra=[_LABKIT], display=True)
+    if code.startswith("a"):  # an array reading: NTScalarArray
+        return NTScalar.buildType(code, extra=[_LABKIT_ARRAY], display=True)
     return NTScalar.buildType(code, extra=[_LABKIT], display=True, control=code in ("d", "l"))
+
+
+@functools.cache
+def coordinate_type() -> Type:
+    """An array reading's coordinate along one axis: an NTScalarArray of doubles with units."""
+    return NTScalar.buildType(COORDINATE_CODE, display=True)
 
 
 @functools.cache
@@ -32,6 +51,21 @@ def text_type() -> Type:
 @functools.cache
 def status_type() -> Type:
     return NTEnum.buildType(display=True)
+
+
+@functools.cache
+def region_type() -> Type:
+    """A camera's region of interest: ``value.x``, ``value.y``, ``value.width``...
+    in sensor pixels, with an alarm (a refused region) and a time stamp."""
+    return Type(
+        [
+            ("value", ("S", "labkit:Region:1.0", [(name, "l") for name in REGION_FIELDS])),
+            ("alarm", alarm),
+            ("timeStamp", timeStamp),
+            ("display", ("S", None, [("description", "s")])),
+        ],
+        id="labkit:CameraRegion:1.0",
+    )
 
 
 @functools.cache

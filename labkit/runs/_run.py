@@ -392,10 +392,13 @@ class Run(HasTraits):
 
     # -- display ------------------------------------------------------------------------
 
-    def live(self) -> Any:
+    def live(self, **options: Any) -> Any:
         """The run's live plots as a widget: lines, maps and camera images that follow the
-        data as it is acquired (the same ones the run shows when displayed)."""
-        widget = _hooks.display("live", self)
+        data as it is acquired (the same ones the run shows when displayed).
+
+        ``y_scale="log"`` (or ``{"smu_current": "log"}``, per reading) plots on a log axis
+        what spans decades."""
+        widget = _hooks.display("live", self, **options)
         if widget is None:
             from labkit.core import ConfigurationError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import Any
 
 from labkit.core import ConfigurationError, Region
 from labkit.ui._camera_layout import CameraLayout
@@ -52,6 +53,10 @@ class RoiDrawing:
             return None
         x0, x1 = sorted(float(v) for v in xs)
         y0, y1 = sorted(float(v) for v in ys)
+        # A drag that runs off the picture means "to its edge": bound the gesture by the
+        # region shown (the camera refuses a typed region past its sensor).
+        x0, x1 = _bounded(x0, x1, self.brush.x_scale)
+        y0, y1 = _bounded(y0, y1, self.brush.y_scale)
         x, y = math.floor(x0), math.floor(y0)
         width, height = math.ceil(x1) - x, math.ceil(y1) - y
         if width < 1 or height < 1:
@@ -89,3 +94,12 @@ class RoiDrawing:
             f"reading {region.width}×{region.height} at x={region.x}, y={region.y}{note}"
         )
         return region
+
+
+def _bounded(low: float, high: float, scale: Any) -> tuple[float, float]:
+    """``low…high`` within the scale's shown span (a scale may be flipped, as y is)."""
+    ends = [v for v in (scale.min, scale.max) if v is not None]
+    if len(ends) != 2:
+        return low, high
+    first, last = sorted(float(v) for v in ends)
+    return max(low, first), min(high, last)

@@ -116,6 +116,28 @@ class Control:
             if widget is not self.widget:
                 widget.add_class(name)
 
+    def guard(self, lock: Any) -> None:
+        """Changes from the page and the panel's own redraws take turns under ``lock``.
+
+        The page's changes arrive on the kernel's main thread, redraws run on labkit's loop.
+        Interleaved, a redraw's value set during ipywidgets' ``set_state`` is held with the
+        page's change by traitlets and delivered afterwards on the main thread as if the person
+        had made it (a stale value sent to the instrument), or is withheld from the page by
+        ipywidgets' property lock (the page and the kernel then disagree).
+        """
+        for widget in self.inputs:
+            original = widget.set_state
+
+            def set_state(sync_data: Any, _original: Any = original) -> None:
+                with lock:
+                    _original(sync_data)
+
+            widget.set_state = set_state
+
+    def follow(self, value: Any) -> None:
+        """The person typed ``value`` (as labkit understood it) and labkit took it: controls
+        that show it another way too (a slider beside the box) move there, quietly."""
+
     def show(self, value: Any) -> None:
         """Show ``value`` (labkit's, not the person's): quietly, so it is not sent back."""
         if value is None:
@@ -259,10 +281,21 @@ class NumberControl(Control):
                 _range_log(slider, min(low, value), max(high, value))
         elif not (slider.min <= value <= slider.max):
             _range_linear(slider, self.spec, (min(slider.min, value), max(slider.max, value)))
-        if slider.value != value:
+        # The page's sliders add steps in floating point (2.5000000000000004 for five 0.5 V
+        # steps): moving the handle by such a difference would pull it back under a person's
+        # next key press and lose that press.
+        if not math.isclose(slider.value, value, rel_tol=1e-12, abs_tol=0.0):
             slider.value = value
 
+    def follow(self, value: Any) -> None:
+        if self.slider is not None:
+            with quietly():
+                self._place_slider(value)
+
     def rerange(self, limits: tuple[float, float], value: Any) -> None:
+        """New limits in force; ``value`` is what the slider shows now (the target of a change
+        in flight, not a ramp's way there: moving the handle under a person's keys makes
+        their next key press start from a stale place)."""
         if self.slider is None:
             return
         with quietly():

@@ -10,6 +10,7 @@ grid scan goes, a line grows point by point.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,10 @@ from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, LiveChannel, Scheduler
 from labkit.ui._ranges import stable_range
 from labkit.ui._ticks import TICK_FORMAT, Ticks, apply_ticks, linear_ticks, log_ticks
 
-__all__ = ["Axis", "HeatMapPlot", "LinePlot", "decimate"]
+__all__ = ["Y_SCALES", "Axis", "HeatMapPlot", "LinePlot", "decimate"]
+
+Y_SCALES = ("linear", "log")
+"""How a line plot's y axis may be scaled: ``log`` for what spans decades (a diode's current)."""
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 MAX_POINTS = 4000
@@ -102,6 +106,21 @@ def decimate(x: np.ndarray, ys: np.ndarray, limit: int = MAX_POINTS) -> tuple[np
     return x[index], ys[:, index]
 
 
+def decade_range(current: tuple[Any, Any], low: float, high: float) -> tuple[float, float]:
+    """A log axis's range: whole decades around [low, high] (both above zero), kept while
+    the data stays inside it and spans more than a third of its decades."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if last == first:
+        last += 1
+    if current[0] is not None and current[1] is not None:
+        start, end = float(current[0]), float(current[1])
+        if start > 0 and start <= low and high <= end:
+            decades = math.log10(end / start)
+            if (last - first) * 3 >= decades:
+                return start, end
+    return float(f"1e{first}"), float(f"1e{last}")
+
+
 def _planned_range(x: Axis) -> tuple[float, float] | None:
     """The span of the planned set-points, where they are known numbers."""
     if x.values is None or not x.numeric or not x.values.size:
@@ -149,11 +168,19 @@ class LinePlot:
         y_unit: str | None = None,
         *,
         title: str = "",
+        y_scale: str = "linear",
         rate: float = DEFAULT_RATE,
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduler: Scheduler | None = None,
     ) -> None:
+        if y_scale not in Y_SCALES:
+            raise ValueError(f"y_scale must be one of {', '.join(Y_SCALES)}, not {y_scale!r}")
         self.x = x
+        self.log_y = y_scale == "log"
+        self.title = title
+        self.hidden = 0
+        """Points not drawn because a log axis cannot show them (zero or negative): the
+        figure's title says how many."""
         self.names = list(names)
         self.y_name, self.y_unit = y_name, y_unit
         self._lock = threading.Lock()
@@ -170,7 +197,7 @@ class LinePlot:
             self.x_scale = bqplot.LinearScale(min=self._planned[0], max=self._planned[1])
         else:
             self.x_scale = bqplot.LinearScale()
-        self.y_scale = bqplot.LinearScale()
+        self.y_scale = bqplot.LogScale() if self.log_y else bqplot.LinearScale()
         self.lines = bqplot.Lines(
             x=np.zeros(0),
             y=np.zeros((len(self.names), 0)),
@@ -275,14 +302,22 @@ class LinePlot:
         if len(x) == 1 and len(ys) > 1:
             # bqplot squeezes y: (lines, 1) would read as one line; a point drawn twice is not.
             x, ys = np.repeat(x, 2), np.repeat(ys, 2, axis=1)
+        if self.log_y:
+            ys = self._positive(ys)
         finite = ys[np.isfinite(ys)]
         if finite.size:  # the axes first, so the page never draws points off its scale
             current = (self.y_scale.min, self.y_scale.max)
-            shown = stable_range(current, float(finite.min()), float(finite.max()), headroom=0.1)
+            low, high = float(finite.min()), float(finite.max())
+            if self.log_y:
+                shown = decade_range(current, low, high)
+                ticks = log_ticks(*shown, self.y_unit)
+            else:
+                shown = stable_range(current, low, high, headroom=0.1)
+                ticks = linear_ticks(*shown, self.y_unit)
             if shown != current:
                 with self.y_scale.hold_sync():
                     self.y_scale.min, self.y_scale.max = shown
-                apply_ticks(self.y_axis, linear_ticks(*shown, self.y_unit), self.y_name)
+                apply_ticks(self.y_axis, ticks, self.y_name)
         if self._planned is None and self.x.numeric and x.size:
             xs = x[np.isfinite(x)]
             if xs.size:
@@ -296,6 +331,22 @@ class LinePlot:
             self.lines.x = x
             self.lines.y = ys[0] if len(ys) == 1 else ys
         return True
+
+    def _positive(self, ys: np.ndarray) -> np.ndarray:
+        """``ys`` with what a log axis cannot show (zero, negative) as gaps, counted in the
+        title: a current that crosses zero is not silently cut."""
+        hidden = int(np.count_nonzero(np.isfinite(ys) & (ys <= 0)))
+        if hidden != self.hidden:
+            self.hidden = hidden
+            note = (
+                f"{hidden} point{'s' if hidden != 1 else ''} ≤ 0 not drawn (log axis)"
+                if hidden
+                else ""
+            )
+            title = " · ".join(part for part in (self.title, note) if part)
+            if self.figure.title != title:
+                self.figure.title = title
+        return np.where(ys > 0, ys, np.nan)
 
     def close(self) -> None:
         self.channel.close()

@@ -104,6 +104,7 @@ class SettingRow:
         self._lock = threading.RLock()
         self._in_flight = 0
         self._target: Any = None
+        self._shown: Any = None  # what the control shows while a change is in flight
         self._readback_stale = False
         self.readback_handle: ReadingHandle | None = (
             self.instrument.readings[self.spec.readback] if self.spec.readback else None
@@ -166,6 +167,7 @@ class SettingRow:
         control.tooltip = self.spec.doc or title_of(self.spec)
         control.add_class("labkit-control")
         control.add_class(f"labkit-setting-{self.spec.name}")
+        control.guard(self._lock)
         old = self.control
         self.kind, self.control = kind, control
         self.control_cell.children = (control.widget,)
@@ -187,15 +189,19 @@ class SettingRow:
             self._target = self._understood(value)
             if not isinstance(value, str):  # text as typed stays as typed until acknowledged
                 self.control.show(value)
-        self.error.clear()
-        try:
-            future = self.handle.submit(value)
-        except Exception as error:
-            if not isinstance(error, LabkitError):
-                log.exception("labkit panel: setting %s failed", self.handle.full_name)
-            self.error.show(error)
-            self._settled()
-            return None
+                self._shown = value
+            self.error.clear()
+            try:
+                future = self.handle.submit(value)
+            except Exception as error:
+                if not isinstance(error, LabkitError):
+                    log.exception("labkit panel: setting %s failed", self.handle.full_name)
+                self.error.show(error)
+                self._settled()
+                return None
+            if isinstance(value, str):  # taken: the slider beside the box goes there too
+                self.control.follow(self._target)
+                self._shown = self._target
         self.section.redraw(self.render)
         future.add_done_callback(self._committed)
         return future
@@ -251,10 +257,11 @@ class SettingRow:
         """Show the state as it is now: range, enabled, value, read-back, status."""
         with self._lock, quietly():
             limits = self.handle.limits
+            shown = self.handle.value if self._in_flight == 0 else self._shown
             if control_kind(self.spec, limits) != self.kind:
                 self._build_control()
             else:
-                self.control.rerange(limits, self.handle.value)
+                self.control.rerange(limits, shown)
             lock = self.handle.state.lock
             disabled = (
                 not self.spec.writable

@@ -23,9 +23,10 @@ the camera itself: it previews, it does not say what was saved.)
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -35,7 +36,7 @@ from labkit.runs import FrameStep
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
-from labkit.ui._plots import Axis, HeatMapPlot, LinePlot
+from labkit.ui._plots import Y_SCALES, Axis, HeatMapPlot, LinePlot
 from labkit.ui._samples import SamplesPlot
 from labkit.ui._sync import guarded, log
 from labkit.ui._traces import TracePlot, WaterfallPlot
@@ -52,14 +53,21 @@ _views_lock = threading.Lock()
 
 
 def live_view(run: Any, **options: Any) -> RunLive:
-    """The live views of ``run`` (the same widget each time until it is closed)."""
+    """The live views of ``run`` (the same widget each time until it is closed, for the same
+    options).
+
+    ``y_scale="log"`` draws every line plot's y axis logarithmically, ``y_scale={"smu_current":
+    "log"}`` only the plots of the readings named (a diode's current spans decades, the voltage
+    across it does not).
+    """
+    key = f"{run.id} {sorted(options.items(), key=lambda item: item[0])!r}" if options else run.id
     with _views_lock:
-        view = _views.get(run.id)
+        view = _views.get(key)
         if view is not None and not view.closed:
             return view
     view = RunLive(run, **options)
     with _views_lock:
-        _views[run.id] = view
+        _views[key] = view
     return view
 
 
@@ -91,6 +99,29 @@ def _described(plan: Any, name: str) -> tuple[str, str | None]:
     return str(attrs.get("long_name") or name), attrs.get("units")
 
 
+def _y_scales(plan: Any, y_scale: str | Mapping[str, str]) -> dict[str, str]:
+    """The y scale of each recorded reading's line plot; a name the run does not record, or a
+    scale not known, is an error at once (not a plot silently left linear)."""
+    names = [n for n, v in plan.variables.items() if _numeric(v) and not v.item_ndim]
+    if isinstance(y_scale, str):
+        wanted: Mapping[str, str] = dict.fromkeys(names, y_scale)
+    else:
+        wanted = y_scale
+    for name, scale in wanted.items():
+        if scale not in Y_SCALES:
+            raise ValueError(
+                f"y_scale of {name!r} must be one of {', '.join(Y_SCALES)}, not {scale!r}"
+            )
+        if name not in plan.variables:
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"y_scale names {name!r}, which this run does not record{hint} "
+                f"(it records {', '.join(names)})"
+            )
+    return dict(wanted)
+
+
 def _start_ns(run: Any) -> int:
     try:
         started = _dt.datetime.fromisoformat(run.attrs["start_time"])
@@ -109,10 +140,12 @@ class RunLive(widgets.VBox):
         rate: float = DEFAULT_RATE,
         size: int = 512,
         colormap: str = "gray",
+        y_scale: str | Mapping[str, str] = "linear",
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduler: Scheduler | None = None,
     ) -> None:
         self.run = run
+        self._y_scales = _y_scales(run.plan, y_scale)
         self.scheduler = scheduler or default_scheduler()
         self._options: dict[str, Any] = {
             "rate": rate,
@@ -191,7 +224,11 @@ class RunLive(widgets.VBox):
             attrs = [plan.variables[n].attrs for n in members]
             labels = [a.get("long_name") or n for a, n in zip(attrs, members, strict=True)]
             y_name = str(attrs[0].get("long_name") or members[0]) if len(members) == 1 else ""
-            plot = LinePlot(x, members, labels, y_name, unit or None, **self._options)
+            scales = {self._y_scales.get(n, "linear") for n in members}
+            scale = "log" if "log" in scales else "linear"
+            plot = LinePlot(
+                x, members, labels, y_name, unit or None, y_scale=scale, **self._options
+            )
             self.plots.append(plot)
             self._feed_lines(plot, group.time)
 
@@ -401,7 +438,7 @@ class RunLive(widgets.VBox):
             self.scheduler.call_at(self.scheduler.clock() + 0.2, view.detach)
 
     def close(self) -> None:
-        if self.closed:
+        if getattr(self, "closed", True):  # closed, or never built (its options were refused)
             return
         self.closed = True
         for timer in self._timers:
@@ -414,8 +451,8 @@ class RunLive(widgets.VBox):
         for view in self.views:
             view.close()
         with _views_lock:
-            if _views.get(self.run.id) is self:
-                del _views[self.run.id]
+            for key in [key for key, view in _views.items() if view is self]:
+                del _views[key]
         super().close()
 
 

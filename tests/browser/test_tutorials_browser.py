@@ -40,10 +40,15 @@ for _view in list(_lk_views.values()):
     for _plot in _view.plots:
         if isinstance(_plot, _LinePlot):
             _values = _np.asarray(_ds[_plot.names[0]].values, float).ravel()
+            if _plot.log_y:  # a log axis draws what is above zero (its title counts the rest)
+                _values = _values[_values > 0]
             _finite = _values[_np.isfinite(_values)]
             _lines.append({"points": int(_finite.size),
                            "varies": bool(_finite.size > 1 and _finite.max() > _finite.min())})
-    _saved[_tag] = {"status": _view.run.status, "lines": _lines, "cameras": len(_view.cameras)}
+    # Several views of one run (a linear and a log one) follow each other in the page.
+    _entry = _saved.setdefault(_tag, {"status": _view.run.status, "lines": [], "cameras": 0})
+    _entry["lines"] += _lines
+    _entry["cameras"] += len(_view.cameras)
 print(_json.dumps(_saved))
 """
 

@@ -107,6 +107,11 @@ def test_the_roi_drawing_applies_the_brushed_rectangle_rounded_by_the_camera(
     assert not layout.apply_button.disabled
     with pytest.raises(ConfigurationError, match="no region is selected"):
         drawing.apply()
+    layout.x_scale.min, layout.x_scale.max = 0.0, 640.0  # a 640×480 picture is shown
+    layout.y_scale.min, layout.y_scale.max = 0.0, 480.0
+    layout.brush.selected_x = np.array([600.0, 700.0])  # dragged off the picture's right edge
+    layout.brush.selected_y = np.array([-5.0, 30.5])
+    assert drawing.selection() == Region(600, 0, 40, 31), "the gesture ends at the picture"
     layout.brush.selected_x = np.array([10.4, 99.2])
     layout.brush.selected_y = np.array([20.0, 30.5])
     assert drawing.selection() == Region(10, 20, 90, 11)

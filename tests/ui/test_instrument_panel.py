@@ -468,3 +468,43 @@ def test_another_action_or_a_disconnect_forgets_an_unanswered_question(
     bench.instrument.close()
     wait_for(lambda: ask.widget.layout.display == "none", what="the question to go")
     assert bench.sent("*RST") == []
+
+
+def test_a_ramp_never_moves_the_slider_under_a_persons_keys_and_a_typed_value_moves_it(
+    bench: Bench, panel: InstrumentPanel
+) -> None:
+    voltage = bench.instrument.settings.voltage
+    voltage.ramp_rate = 2  # V/s
+    panel.wait_idle()
+    row = panel.rows["voltage"]
+    slider = row.control.slider
+    moved: list[float] = []
+    slider.observe(lambda change: moved.append(change["new"]), names="value")
+    slider.value = 1.0  # a key press: the ramp to 1 V takes half a second
+    wait_for(lambda: 0 < bench.instrument.voltage < 1, what="the ramp to start")
+    time.sleep(3 * RENDER_INTERVAL)  # redraws of the ramp's progress happen meanwhile
+    assert moved == [1.0], "the slider stays where the person put it, not on the ramp's way"
+    type_into(row, "2.5 V")  # typed while the ramp goes: the slider goes there too
+    assert slider.value == 2.5
+    panel.wait_idle()
+    assert bench.instrument.voltage == 2.5
+    assert moved == [1.0, 2.5]
+
+
+def test_a_change_from_the_page_waits_for_a_redraw_in_progress(
+    bench: Bench, panel: InstrumentPanel
+) -> None:
+    import threading
+
+    row = panel.rows["voltage"]
+    slider = row.control.slider
+    done = threading.Event()
+    with row._lock:  # a redraw on labkit's loop holds the row
+        worker = threading.Thread(target=lambda: (slider.set_state({"value": 2.0}), done.set()))
+        worker.start()
+        assert not done.wait(0.2), "the page's change waited for the redraw to finish"
+        assert slider.value != 2.0, "not even half taken: the redraw sees the widget whole"
+    worker.join(10)
+    assert done.is_set()
+    panel.wait_idle()
+    assert bench.instrument.voltage == 2.0

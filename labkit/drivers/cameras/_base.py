@@ -148,17 +148,31 @@ class CameraInstrument(Instrument):
         return self.set_region(self.full_region())
 
     def _inside_sensor(self, region: Region) -> Region:
+        """The region itself if the sensor holds it: one reaching past an edge is refused,
+        never cut to fit (the person would get other pixels than they asked for)."""
         rows, columns = self.sensor_shape
-        x, y = max(0, region.x), max(0, region.y)
-        right = min(columns, region.x + region.width) if columns else region.x + region.width
-        bottom = min(rows, region.y + region.height) if rows else region.y + region.height
-        if right <= x or bottom <= y:
+        right, bottom = region.x + region.width, region.y + region.height
+        if region.width < 1 or region.height < 1:
             raise ConfigurationError(
-                f"the region {region} lies outside the {columns}×{rows} sensor",
+                f"the region {region} is empty",
                 instrument=self.name,
-                hint="Select a region on the image",
+                hint="Give a width and a height of at least one pixel",
             )
-        return Region(x, y, right - x, bottom - y, region.bin_x, region.bin_y)
+        past = (
+            region.x < 0
+            or region.y < 0
+            or (columns and right > columns)
+            or (rows and bottom > rows)
+        )
+        if past:
+            raise ConfigurationError(
+                f"the region {region} lies outside the {columns}×{rows} sensor "
+                f"(x {region.x}…{right - 1}, y {region.y}…{bottom - 1}; the sensor spans "
+                f"x 0…{columns - 1}, y 0…{rows - 1})",
+                instrument=self.name,
+                hint="Select a region on the image, or full_sensor() for the whole sensor",
+            )
+        return region
 
     def while_stopped(self, apply: Callable[[], Any]) -> Any:
         """On the worker: run ``apply`` with live acquisition paused around it, started again

@@ -101,6 +101,11 @@ def test_a_run_of_it_shows_in_the_runs_live_view(toy: ToyCamera, tmp_path) -> No
 def test_a_region_outside_the_sensor_is_refused(toy: ToyCamera) -> None:
     with pytest.raises(ConfigurationError, match="outside"):
         toy.set_region(Region(500, 500, 10, 10))
+    # Reaching past one edge is refused too, never cut to fit: the message says where.
+    with pytest.raises(ConfigurationError, match=r"x 100…163.*x 0…127"):
+        toy.set_region(Region(100, 0, 64, 10))
+    with pytest.raises(ConfigurationError, match="empty"):
+        toy.set_region(Region(0, 0, 0, 10))
     assert toy.region == Region(0, 0, 128, 96)
 
 
