@@ -247,10 +247,12 @@ class _WaitSeen:
         self.lock, self.waiting = lock, threading.Event()
 
     def acquire(self, blocking=True):
-        if blocking and not self.lock.acquire(blocking=False):
-            self.waiting.set()
-            return self.lock.acquire()
-        return self.lock.acquire(blocking=blocking)
+        if self.lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        self.waiting.set()
+        return self.lock.acquire()
 
     def release(self):
         self.lock.release()
