@@ -85,12 +85,14 @@ class Axis:
         return dataclasses.replace(self, size=int(size), values=None, **changes)
 
     def coordinate(self) -> Any:
-        """The coordinate as a NumPy array (float for values and linear axes, int64 for an
-        index), or None while the size is unknown."""
+        """The coordinate as a NumPy array (float for linear axes and real values, int64 for
+        an index and whole-number values such as channel numbers), or None while the size is
+        unknown."""
         import numpy as np
 
         if self.values is not None:
-            return np.asarray(self.values, dtype=float)
+            values = np.asarray(self.values)
+            return values.astype(np.int64 if values.dtype.kind in "iub" else float)
         if self.size is None:
             return None
         if self.step is not None:
@@ -117,7 +119,7 @@ class Axis:
         if self.step is not None:
             out["start"] = self.start
         if self.values is not None and len(self.values) <= _JSON_VALUES:
-            out["values"] = [float(v) for v in self.values]
+            out["values"] = self.coordinate().tolist()
         return out
 
     def __repr__(self) -> str:

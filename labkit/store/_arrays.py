@@ -109,10 +109,13 @@ class ArrayWriter:
         chunk_items = math.prod(self.chunks[: self.lead]) if self.lead else 1
         item_bytes = variable.itemsize * math.prod(self.item_shape or (1,))
         sharded = variable.shards is not None
-        self.direct = (sharded or (chunk_items == 1 and item_bytes >= DIRECT_BYTES)) and (
-            self.labels is None
-        )
-        found = _direct_encoding(variable, array) if self.direct else None
+        # An item split over several chunks (a deep trace) is written by zarr, chunk by chunk.
+        self.split = not sharded and tuple(self.chunks[self.lead :]) != tuple(self.item_shape)
+        self.direct = (
+            sharded or (chunk_items == 1 and (item_bytes >= DIRECT_BYTES or self.split))
+        ) and self.labels is None
+        whole = self.direct and not self.split
+        found = _direct_encoding(variable, array) if whole else None
         self.raw_dtype: np.dtype | None = found[0] if found else None
         self.encoder: Encoder | None = found[1] if found else None
         self.shards: ShardedFrames | None = found[2] if found else None

@@ -5,7 +5,8 @@ Only the core data types of the Zarr v3 specification are stored, so every Zarr 
 ``int32`` codes into a table of labels kept in the array's ``labels`` attribute, ``-1`` for no
 value. Time stamps are ``int64`` nanoseconds since the Unix epoch with CF ``units``, which
 xarray decodes to ``datetime64[ns]`` without loss. Chunks are sized so that a chunk fills in the order points arrive (inner
-dimensions first) and holds about a mebibyte; an image is one chunk per frame.
+dimensions first) and holds about a mebibyte; an image is one chunk per frame, a deep trace a
+few chunks of 4 MiB each.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ TIME_ATTRS = {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gr
 CHUNK_BYTES = 1 << 20
 GROWABLE_ROWS = 16384  # chunk length along an open-ended dimension for small items
 SINGLE_ITEM_BYTES = 64 * 1024  # items (images) this big get a chunk each
+TRACE_CHUNK_BYTES = 4 << 20  # one-dimensional items beyond this are split into chunks this big
 SHARD_BELOW = 1 << 20  # camera frames smaller than this share shard files...
 SHARD_BYTES = 16 << 20  # ... of at most this many bytes
 SHARD_BYTES_UNKNOWN = 4 << 20  # ... or this many, for a camera that does not say its rate
@@ -186,9 +188,11 @@ def choose_chunks(
 ) -> tuple[int, ...]:
     """Chunks that fill in acquisition order (last axis fastest) and hold about ``target`` bytes.
 
-    The last ``item_ndim`` axes (one image, one spectrum) are always whole; an item of 64 KiB
-    or more is a chunk of its own (a camera frame). Otherwise whole outer axes are taken while they fit, then part of the next one; the
-    rest get 1. An open-ended axis counts as :data:`GROWABLE_ROWS` long.
+    The last ``item_ndim`` axes (one image, one spectrum) are whole, an item of 64 KiB or more
+    in a chunk of its own (a camera frame); only a one-dimensional item larger than
+    :data:`TRACE_CHUNK_BYTES` (a deep scope trace) is split, into chunks of that size.
+    Otherwise whole outer axes are taken while they fit, then part of the next one; the rest
+    get 1. An open-ended axis counts as :data:`GROWABLE_ROWS` long.
     """
     ndim = len(shape)
     chunks = [1] * ndim
@@ -197,6 +201,11 @@ def choose_chunks(
         size = max(1, shape[axis] or 1)
         chunks[axis] = size
         item_bytes *= size
+    if item_ndim == 1 and item_bytes > TRACE_CHUNK_BYTES:
+        # A deep trace (a scope's memory: 24 M points) in pieces of a few mebibytes: neither
+        # one giant chunk nor thousands of tiny ones, and a reader may take a window of it.
+        chunks[-1] = max(1, TRACE_CHUNK_BYTES // max(1, itemsize))
+        return tuple(chunks)
     if item_ndim and item_bytes >= SINGLE_ITEM_BYTES:
         return tuple(chunks)  # one image per chunk: written whole, read back frame by frame
     budget = max(1, target // item_bytes)

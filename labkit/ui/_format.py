@@ -89,6 +89,9 @@ def format_value(value: Any, spec: TraitSpec) -> str:
     """A value as a read-back or reading shows it, with its unit (``105 µA``, ``on``)."""
     if value is None:
         return "—"
+    if spec.is_array:  # ``2 channel × 1200 time``: its shape, never thousands of numbers
+        sizes = zip(getattr(value, "shape", ()), spec.axes or (), strict=False)
+        return " × ".join(f"{n} {axis.name}" for n, axis in sizes)
     if spec.kind == "bool":
         return "on" if value else "off"
     if isinstance(value, numbers.Real):

@@ -10,7 +10,8 @@ From the plan's record groups (what is recorded together over which dimensions):
 - a ``CameraStream``: the camera view, on a one-frame queue of its own; a ``Snap``: the frames
   the run records;
 - an array reading (a spectrum, a trace): its latest trace against its coordinate, and a
-  waterfall of the history (one row per point along the innermost dimension);
+  waterfall of the history (one row per point along the innermost dimension); a 2-D one
+  (a trace per channel): its latest value as a heat map over both coordinates;
 - points a learner chose (``Adaptive``): the value where each was taken.
 
 Points reach the views through :meth:`Run.watch` once they are stored (after each flush of the
@@ -34,6 +35,7 @@ import numpy as np
 
 from labkit.runs import FrameStep
 from labkit.runs._run import FINAL_STATUSES
+from labkit.ui._array_image import ImagePlot
 from labkit.ui._camera_view import CameraView, recorded_view
 from labkit.ui._live import DEFAULT_RATE, MAX_IN_FLIGHT, Scheduler, default_scheduler
 from labkit.ui._plots import Y_SCALES, Axis, HeatMapPlot, LinePlot
@@ -201,6 +203,8 @@ class RunLive(widgets.VBox):
             for variable in group.variables.values():
                 if _numeric(variable) and variable.item_ndim == 1:
                     self._traces(plan, group, variable)
+                elif _numeric(variable) and variable.item_ndim == 2:
+                    self._image(plan, group, variable)
             names = [v.name for v in group.variables.values() if _numeric(v) and not v.item_ndim]
             if not names or not group.dims:
                 continue
@@ -320,6 +324,28 @@ class RunLive(widgets.VBox):
                 newest = int(np.argmax(stamps.ravel()[taken]))
                 index = np.unravel_index(int(taken[newest]), stamps.shape)
                 trace.record(ds[name][index].values)
+
+        self._feeders.append(feed)
+        self._fillers.append(fill)
+
+    def _image(self, plan: Any, group: Any, variable: Any) -> None:
+        name, attrs = variable.name, variable.attrs
+        label = str(attrs.get("long_name") or name)
+        x, y = _axis(plan, variable.dims[-1]), _axis(plan, variable.dims[-2])
+        image = ImagePlot(x, y, name, label, unit=attrs.get("units"), **self._options)
+        self.plots.append(image)
+        self._wanted.update((name, group.time))
+
+        def feed(index: tuple[int, ...], values: dict[str, Any]) -> None:
+            if name in values:
+                image.record_item(values[name])
+
+        def fill(ds: Any) -> None:
+            if image.items or name not in ds or group.time not in ds:
+                return
+            newest = _newest(ds[group.time].values)
+            if newest is not None:
+                image.record_item(ds[name][newest].values)
 
         self._feeders.append(feed)
         self._fillers.append(fill)
@@ -454,6 +480,16 @@ class RunLive(widgets.VBox):
             for key in [key for key, view in _views.items() if view is self]:
                 del _views[key]
         super().close()
+
+
+def _newest(stamps: Any) -> tuple[int, ...] | None:
+    """The index of the newest point saved, from the group's time stamps (None: none yet)."""
+    stamps = np.asarray(stamps).astype("datetime64[ns]").astype(np.int64)
+    taken = np.flatnonzero(stamps.ravel() != np.iinfo(np.int64).min)
+    if not taken.size:
+        return None
+    newest = int(taken[int(np.argmax(stamps.ravel()[taken]))])
+    return tuple(int(i) for i in np.unravel_index(newest, stamps.shape))
 
 
 def _ledger_text(step: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
 from labkit import ChoiceError, ConfigurationError, ReplyError
@@ -257,3 +258,50 @@ def test_samples_is_an_array_reading_whose_burst_a_panel_does_not_take_by_itself
         assert samples.unit == "ohm"
     finally:
         dmm.close()
+
+
+def test_timed_samples_lie_on_the_meters_time_axis_and_counted_ones_are_numbered(bench):
+    """Per the manual: with SAMP:SOUR TIM the first sample starts one trigger delay after the
+    trigger and each next one SAMP:TIM after the one before; paced by the measurement (IMM) or
+    spread over several triggers the readings have no time the meter can tell."""
+    from labkit.drivers.keysight import Keysight34465A
+
+    dmm = Keysight34465A(bench.address("dmm"), name="dmm_timed_axis", timeout=1.0)
+    try:
+        samples = dmm.readings.samples
+        dmm.nplc = 0.02
+        dmm.sample_count = 4
+        assert samples.spec.axes[0].name == "reading"
+        dmm.sample_source = "timer"
+        dmm.sample_timer = "2 ms"
+        dmm.trigger_delay = "5 ms"
+        (axis,) = samples.spec.axes
+        assert (axis.name, axis.unit, axis.size) == ("time", "s", 4)
+        np.testing.assert_allclose(axis.coordinate(), [5e-3, 7e-3, 9e-3, 11e-3])
+        assert dmm.read("samples").shape == (4,)
+        dmm.sample_timer = "1 ms"  # the axis follows the interval
+        np.testing.assert_allclose(samples.spec.axes[0].coordinate(), [5e-3, 6e-3, 7e-3, 8e-3])
+        dmm.trigger_count = 2  # the moments of the triggers are not the meter's to tell
+        (axis,) = samples.spec.axes
+        assert (axis.name, axis.size, axis.unit) == ("reading", 8, None)
+        dmm.trigger_count = 1
+        dmm.sample_source = "immediate"
+        assert samples.spec.axes[0].name == "reading"
+    finally:
+        dmm.close()
+
+
+def test_the_sample_timer_is_the_meters_own_rounded_interval(scripted):
+    """The manual: the interval set may differ slightly from the one sent (SAMP:TIM? says
+    it); the samples' time axis is built on the meter's."""
+    dmm, dialogue = scripted
+    dmm.sample_count = 3
+    dmm.sample_source = "timer"
+    dialogue.replies["SAMP:TIM?"] = "+5.00000753E-01"
+    dialogue.sent.clear()
+    dmm.sample_timer = "500 ms"
+    assert dialogue.sent[:3] == ["SAMP:TIM 0.5", "SYST:ERR?", "SAMP:TIM?"]
+    assert dmm.sample_timer == 0.500000753
+    np.testing.assert_allclose(
+        dmm.readings.samples.spec.axes[0].coordinate(), [0.0, 0.500000753, 1.000001506]
+    )

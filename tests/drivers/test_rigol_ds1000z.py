@@ -399,3 +399,41 @@ def test_a_second_transfer_of_the_same_trace_sends_only_queries(scripted):
     dialogue.sent.clear()
     scope.waveform(1)
     assert dialogue.sent[0].startswith(":WAV:SOUR CHAN1")
+
+
+def test_the_raw_memory_is_an_array_reading_over_the_preambles_time(setup):
+    """``raw_trace``: the stopped scope's whole memory, float32 volts over x origin +
+    (i − x reference) × x increment; its length is the scope's to tell (describe_raw)."""
+    _, scope, _ = setup
+    raw = scope.ch1.readings.raw_trace
+    assert raw.spec.shape == (None,)
+    assert raw.spec.dtype == "float32"
+    assert "RAW" in raw.spec.side_effect_of(scope.ch1)  # a panel never transfers it by itself
+    with pytest.raises(ConfigurationError, match="needs a stopped scope"):
+        scope.ch1.describe_raw()
+    scope.memory_depth = "1.2M"
+    scope.ch2.display = False
+    scope.single()
+    assert scope.ch1.describe_raw().size == 1_200_000
+    values = scope.ch1.read("raw_trace")
+    assert values.dtype == np.float32
+    assert values.shape == (1_200_000,)
+    waveform = scope.waveform(1, mode="raw")
+    np.testing.assert_allclose(raw.spec.axes[0].coordinate(), waveform.time)
+    lsb = waveform.preamble.y_increment
+    np.testing.assert_allclose(values, waveform.volts, atol=lsb)
+
+
+def test_traces_has_a_row_per_shown_channel(setup):
+    _, scope, _ = setup
+    traces = scope.readings.traces
+    scope.ch2.display = True
+    assert traces.spec.axes[0].coordinate().tolist() == [1, 2]
+    assert "each shown channel in turn" in traces.spec.side_effect_of(scope)
+    values = scope.read("traces")
+    assert values.shape == (2, 1200)
+    np.testing.assert_allclose(values[0], scope.waveform(1).volts, atol=0.05)
+    scope.ch2.display = False
+    assert traces.spec.shape == (1, 1200)
+    with pytest.raises(ConfigurationError, match="channel 2 is off"):
+        scope.waveform(2)

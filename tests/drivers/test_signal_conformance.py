@@ -81,4 +81,6 @@ class TestRigolDS1000Z(DriverConformance):
         # four, so that every channel's readings have something to read.
         for channel in instrument.channels.values():
             channel.display = True
+        # A channel's raw_trace reads the acquisition memory, which a stopped scope holds still.
+        instrument.halt()
         super().test_readings_read(instrument)

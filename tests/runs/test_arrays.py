@@ -144,6 +144,103 @@ def test_the_time_axis_follows_the_timebase_and_a_change_mid_run_fails_clearly(s
     assert np.isfinite(ds.scope_ch1_trace.values[0]).all()
 
 
+def test_a_trace_per_channel_is_recorded_over_channel_and_time(scope_bench):
+    """The scope's ``traces``: one row per shown channel, both coordinates stored, reopened
+    by open_run and read by another Zarr implementation; the channel axis follows the
+    channels on screen and a channel switched on mid-run fails the run clearly."""
+    fg, scope, _ = scope_bench
+    traces = scope.readings.traces
+    scope.ch2.display = True
+    channel, time = traces.spec.axes
+    assert channel.coordinate().tolist() == [1, 2]
+    assert (time.size, time.unit) == (1200, "s")
+    frequencies = [1e3, 4e3]
+    run = labkit.sweep(fg.ch1.settings.frequency, frequencies, read=[traces])
+    run.wait()
+    ds = labkit.open_run(run.id)
+    recorded = ds.scope_traces
+    assert recorded.dims == ("fg_ch1_frequency", "scope_channel", "scope_time")
+    assert recorded.shape == (2, 2, 1200)
+    assert recorded.attrs["units"] == "V"
+    assert ds.scope_channel.values.tolist() == [1, 2]
+    assert ds.scope_channel.dtype == np.int64
+    assert ds.scope_time.attrs["units"] == "s"
+    np.testing.assert_allclose(ds.scope_time.values, scope.waveform(1).time)
+    # CH1 sees the generator: its spectrum peaks at the frequency set at that point.
+    for row, frequency in zip(recorded.sel(scope_channel=1).values, frequencies, strict=True):
+        spectrum = np.abs(np.fft.rfft(row - row.mean()))
+        peak = np.fft.rfftfreq(len(row), 1e-5)[np.argmax(spectrum)]
+        assert peak == pytest.approx(frequency, abs=1 / 12e-3)
+    # Its chunks keep each point's whole image together.
+    assert zarr.open_group(run.path, mode="r")["scope_traces"].chunks[1:] == (2, 1200)
+    ts = pytest.importorskip("tensorstore")
+    opened = ts.open(
+        {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(run.path / "scope_traces")}}
+    ).result()
+    np.testing.assert_array_equal(opened.read().result(), recorded.values)
+    assert opened.domain.labels == (
+        "fg_ch1_frequency",
+        "scope_channel",
+        "scope_time",
+    )
+    # The channel axis changing mid-run would misfile the rows: the run stops, clearly.
+    failing = labkit.run(
+        Repeat(2, Read(traces), labkit.runs.Call(lambda: setattr(scope.ch3, "display", True)))
+    )
+    with pytest.raises(ConfigurationError, match=r"channel axis of scope\.traces changed"):
+        failing.wait()
+    assert labkit.open_run(failing.id).attrs["points_written"] == 1
+
+
+def test_a_scopes_raw_memory_is_recorded_in_pieces_over_its_time_axis(scope_bench):
+    """RAW mode: the whole memory of a stopped scope, its time axis from the RAW preamble
+    (x origin, reference and increment), volts as float32, stored in chunks of a few MiB,
+    reopened lazily by open_run and windowed by tensorstore."""
+    fg, scope, _ = scope_bench
+    raw = scope.ch1.readings.raw_trace
+    fg.ch1.frequency = 3e3
+    scope.memory_depth = "1.2M"
+    scope.single()
+    assert scope.read("trigger_status") == "stopped"
+    # The memory's length is the scope's to tell: a run cannot be laid out before it has.
+    with pytest.raises(ConfigurationError, match="along memory_time is not known yet"):
+        labkit.runs.plan(Read(raw))
+    axis = scope.ch1.describe_raw()
+    assert (axis.size, axis.unit) == (1_200_000, "s")
+    assert axis.step == pytest.approx(1e-8)  # 1.2 M points over the 12 ms on screen
+    assert axis.start == pytest.approx(-6e-3)  # the memory is centred on the trigger
+    run = labkit.run(Repeat(2, Read(raw)))
+    run.wait()
+    ds = labkit.open_run(run.id)
+    traces = ds.scope_ch1_raw_trace
+    assert traces.dims[1:] == ("scope_ch1_memory_time",)
+    assert traces.shape[1:] == (1_200_000,)
+    assert traces.dtype == np.float32
+    assert traces.attrs["units"] == "V"
+    time = ds.scope_ch1_memory_time
+    assert time.attrs["units"] == "s"
+    np.testing.assert_allclose(time.values, scope.waveform(1, mode="raw").time)
+    # Lazily, in pieces of 4 MiB: a reader takes a window without the rest.
+    assert traces.chunks[1] == (1_048_576, 151_424)
+    row = traces[0].values
+    spectrum = np.abs(np.fft.rfft(row - row.mean()))
+    peak = np.fft.rfftfreq(len(row), 1e-8)[np.argmax(spectrum)]
+    assert peak == pytest.approx(3e3, abs=1 / 12e-3)
+    assert (row.max() - row.min()) / 2 == pytest.approx(0.8, abs=0.01)
+    array = zarr.open_group(run.path, mode="r")["scope_ch1_raw_trace"]
+    assert array.chunks == (1, 1_048_576)
+    ts = pytest.importorskip("tensorstore")
+    opened = ts.open(
+        {
+            "driver": "zarr3",
+            "kvstore": {"driver": "file", "path": str(run.path / "scope_ch1_raw_trace")},
+        }
+    ).result()
+    assert opened.dtype.name == "float32"
+    window = opened[1, 1_048_000:1_049_000].read().result()  # across two chunks
+    np.testing.assert_array_equal(window, traces.values[1, 1_048_000:1_049_000])
+
+
 def test_a_meters_burst_is_recorded_along_its_reading_axis(data_root):
     from labkit.drivers.keithley import Keithley2450
     from labkit.drivers.keysight import Keysight34465A
@@ -165,6 +262,38 @@ def test_a_meters_burst_is_recorded_along_its_reading_axis(data_root):
             np.testing.assert_allclose(ds.dmm_samples.values[1], 1.0, atol=5e-3)
             dmm.function = "dc current"
             assert samples.unit == "A"
+        finally:
+            smu.close()
+            dmm.close()
+
+
+def test_a_meters_timed_samples_are_recorded_against_time(data_root):
+    """SAMP:SOUR TIM: the readings of one trigger lie on the meter's own time axis, which
+    the run stores as a coordinate in seconds and open_run gives back."""
+    from labkit.drivers.keithley import Keithley2450
+    from labkit.drivers.keysight import Keysight34465A
+
+    with labkit.sim.Bench(seed=4, dut="resistor", time_scale=0, prefix="arrt") as bench:
+        smu = Keithley2450(bench.address("smu"), name="smu")
+        dmm = Keysight34465A(bench.address("dmm"), name="dmm")
+        try:
+            smu.current_limit = "10 mA"
+            smu.output = True
+            dmm.nplc = 0.02
+            dmm.sample_count = 50
+            dmm.sample_source = "timer"
+            dmm.sample_timer = "1 ms"
+            dmm.trigger_delay = "10 ms"
+            run = labkit.sweep(smu.settings.source_voltage, [0.5, 1.0], read=[dmm.readings.samples])
+            run.wait()
+            ds = labkit.open_run(run.id)
+            assert ds.dmm_samples.dims == ("smu_source_voltage", "dmm_time")
+            time = ds.dmm_time
+            assert time.attrs["units"] == "s"
+            assert time.attrs["long_name"] == "time from the trigger"
+            np.testing.assert_allclose(time.values, 10e-3 + 1e-3 * np.arange(50))
+            first = ds.dmm_samples.sel(dmm_time=0.010, method="nearest")
+            np.testing.assert_allclose(first.values, [0.5, 1.0], atol=5e-3)
         finally:
             smu.close()
             dmm.close()

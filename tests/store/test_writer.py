@@ -119,6 +119,32 @@ def test_chunks_fill_in_acquisition_order():
     assert choose_chunks((5, 4, 4), 2, item_ndim=2) == (5, 4, 4)
 
 
+def test_a_deep_trace_is_split_into_pieces_of_a_few_mebibytes_and_images_stay_whole():
+    # A DS1000Z's 24 M-point memory: 23 chunks of 4 MiB (float32), 46 in float64; not one
+    # chunk of 96 or 192 MB, not millions of tiny ones.
+    assert choose_chunks((None, 24_000_000), 4, item_ndim=1) == (1, 1_048_576)
+    assert choose_chunks((3, 24_000_000), 8, item_ndim=1) == (1, 524_288)
+    assert choose_chunks((24_000_000,), 4, item_ndim=1) == (1_048_576,)
+    assert choose_chunks((None, 1_000_000), 4, item_ndim=1) == (1, 1_000_000)  # 4 MB: whole
+    # A camera frame, however large, stays one chunk (written from the frame's memory).
+    assert choose_chunks((None, 3200, 3200), 2, item_ndim=2) == (1, 3200, 3200)
+
+
+def test_a_trace_split_over_chunks_is_written_whole_and_read_back(tmp_path):
+    points = 2_500_000  # float32: three chunks, the last one partial
+    variable = Variable("trace", ("shot", "t"), (None, points), "float32", item_ndim=1)
+    writer = make_writer(tmp_path, [variable])
+    rng = np.random.default_rng(0)
+    shots = [rng.normal(size=points).astype(np.float32) for _ in range(2)]
+    for shot, values in enumerate(shots):
+        writer.record((shot,), {"trace": values})
+    writer.finish("completed")
+    array = zarr.open_group(writer.path, mode="r")["trace"]
+    assert array.chunks == (1, 1_048_576)
+    assert array.shape == (2, points)
+    np.testing.assert_array_equal(array[...], np.stack(shots))
+
+
 def test_only_specified_data_types_are_accepted():
     with pytest.raises(ConfigurationError, match="no Zarr v3 specification"):
         Variable("s", ("x",), (3,), "<U8")

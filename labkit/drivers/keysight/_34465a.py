@@ -21,8 +21,11 @@ Reading ``voltage``, ``current`` or ``resistance`` switches the meter to that fu
 reading (``9.9E+37``) is ``inf``.
 
 ``samples`` is :meth:`read_all` as an array reading: ``sample_count × trigger_count`` readings
-of the present function along the ``reading`` axis (its length and the unit follow those
-settings), so ``Read(dmm.readings.samples)`` records a burst of readings at each point of a run.
+of the present function (the unit follows it), so ``Read(dmm.readings.samples)`` records a
+burst of readings at each point of a run. Timed sampling of one trigger (``sample_source``
+``timer``) puts them on the meter's own ``time`` axis, trigger delay + i × ``SAMP:TIM``
+seconds from the trigger; otherwise they are numbered along ``reading`` (see
+:func:`samples_axis`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from labkit.core import (
@@ -51,7 +54,7 @@ from labkit.drivers.keysight._34465a_timed import (
 )
 from labkit.drivers.scpi import ScpiInstrument, parse_number, switches_setting
 
-__all__ = ["Keysight34465A", "TimedData", "TimedPlan"]
+__all__ = ["Keysight34465A", "TimedData", "TimedPlan", "samples_axis"]
 
 DIG_NPLC = (0.001, 0.002, 0.006)  # with the DIG option (standard from firmware A.03)
 NPLC_CHOICES = (*DIG_NPLC, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
@@ -200,9 +203,10 @@ class Keysight34465A(ScpiInstrument):
         unit="s",
         min=20e-6,
         max=3600.0,
-        header="SAMP:TIM",
+        get="SAMP:TIM?",
         doc="Time between samples with sample_source 'timer' (at least one measurement's "
-        "time: NPLC ÷ mains frequency, twice with autozero)",
+        "time: NPLC ÷ mains frequency, twice with autozero); the meter's own interval, read "
+        "back, as it rounds what it is sent",
     )
 
     voltage = _measured("dc voltage", "V", "Measure DC voltage now (switches to DC voltage)")
@@ -263,6 +267,15 @@ class Keysight34465A(ScpiInstrument):
             f"SENS:VOLT:DC:NPLC {token};:SENS:CURR:DC:NPLC {token};"
             f":SENS:RES:NPLC {token};:SENS:FRES:NPLC {token}",
         )
+
+    def _set_sample_timer(self, value: float) -> float:
+        # The manual: the interval is quantized ("the actual interval that you set may be
+        # slightly different"; SAMP:TIM? returns it). The time axis of samples is built on it.
+        command = f"SAMP:TIM {value:.10g}"
+        self.write(command)
+        if self.check_errors:  # a refused interval names its command, not the read-back
+            self.raise_queued_error(command, "sample_timer")
+        return parse_number(self.query("SAMP:TIM?"))
 
     # -- measuring --------------------------------------------------------------------
 
@@ -333,17 +346,17 @@ class Keysight34465A(ScpiInstrument):
 
     def store(self, name: str, value: Any) -> None:
         super().store(name, value)
-        if name in ("sample_count", "trigger_count", "function"):
+        if name in _SAMPLES_FOLLOW:
             self._follow_samples()
 
     def _follow_samples(self) -> None:
-        """Keep ``samples``' length and unit those of the next READ?."""
-        count = (self.last_value("sample_count") or 1) * (self.last_value("trigger_count") or 1)
+        """Keep ``samples``' axis and unit those of the next READ?."""
+        axis = samples_axis(self.last_value)
         unit = _UNITS.get(self.last_value("function") or "dc voltage")
         spec = self.readings.samples.spec
-        (axis,) = spec.axes or ()
-        if axis.size != count or spec.unit != unit:
-            self.update_declaration("samples", axes=[axis.with_size(count)], unit=unit)
+        (now,) = spec.axes or ()
+        if not (now.name == axis.name and now.same_coordinate(axis)) or spec.unit != unit:
+            self.update_declaration("samples", axes=[axis], unit=unit)
 
     def burst_effect(self) -> str | None:
         """What reading ``samples`` changes: a burst of several readings replaces the meter's
@@ -448,6 +461,36 @@ class Keysight34465A(ScpiInstrument):
         plan = self.plan_timed(samples, interval, **options)
         self.arm_timed(plan)
         return self.collect_timed(plan, sleep=sleep)
+
+
+_SAMPLES_FOLLOW = frozenset(
+    ("sample_count", "trigger_count", "function", "sample_source", "sample_timer", "trigger_delay")
+)
+
+
+def samples_axis(value: Callable[[str], Any]) -> Axis:
+    """The axis of one READ?'s readings, from the meter's settings (``value(name)``).
+
+    Timed sampling of one trigger (``SAMP:SOUR TIM``, more than one sample) is deterministic:
+    per the manual the first sample starts one trigger delay after the trigger and each next
+    one a sample interval (``SAMP:TIM``) after the start of the one before, so the readings lie
+    on a time axis in seconds from the trigger. Paced by the measurement itself (``IMM``: the
+    delay goes after every sample, whose length depends on integration and autoranging), or
+    spread over several triggers whose moments the meter does not report, they are numbered.
+    """
+    samples = int(value("sample_count") or 1)
+    triggers = int(value("trigger_count") or 1)
+    interval = value("sample_timer")
+    if value("sample_source") == "timer" and triggers == 1 and samples > 1 and interval:
+        return Axis(
+            "time",
+            size=samples,
+            unit="s",
+            start=float(value("trigger_delay") or 0.0),
+            step=float(interval),
+            label="time from the trigger",
+        )
+    return Axis("reading", size=samples * triggers, label="reading number")
 
 
 def _firmware_major(firmware: str) -> int:

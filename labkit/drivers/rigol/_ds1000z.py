@@ -25,12 +25,15 @@ Each channel's ``trace`` is an array reading: the screen's 1200 points in volts 
 ``time`` axis from the trigger, whose start and step follow the timebase (the driver updates
 the declaration whenever the timebase scale or offset is set or read, and checks it against
 the preamble of every trace), so ``Read(scope.ch1.readings.trace)`` records traces in a run.
+The scope's ``traces`` are every shown channel's at once, one row per channel (a ``channel``
+axis of channel numbers that follows ``display``). A channel's ``raw_trace`` is its whole
+memory in RAW mode (up to 24 M points, float32 volts) over the RAW preamble's time axis, the
+memory centred on the trigger plus the timebase offset; its length is known once the scope
+has said it (``describe_raw()`` or a first transfer), and a run stores it in 4 MiB chunks.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -48,79 +51,23 @@ from labkit.core import (
     Setting,
     TraitSpec,
 )
+from labkit.drivers.rigol._tables import (
+    EDGE_SOURCES,
+    MEMORY_DEPTHS,
+    TIMEBASE_SCALES,
+    TRIGGER_TYPES,
+    moved_time,
+    parse_memory_depth,
+    parse_trigger_status,
+)
 from labkit.drivers.rigol._waveform import Preamble, Waveform
 from labkit.drivers.scpi import ScpiInstrument, parse_number
 from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
-TIMEBASE_SCALES = tuple(
-    round(mantissa * 10.0**exponent, 12)
-    for exponent in range(-9, 2)
-    for mantissa in (1, 2, 5)
-    if 5e-9 <= mantissa * 10.0**exponent <= 50.0
-)
-MEMORY_DEPTHS = {
-    "auto": "AUTO",
-    "3k": "3000",
-    "6k": "6000",
-    "12k": "12000",
-    "30k": "30000",
-    "60k": "60000",
-    "120k": "120000",
-    "300k": "300000",
-    "600k": "600000",
-    "1.2M": "1200000",
-    "3M": "3000000",
-    "6M": "6000000",
-    "12M": "12000000",
-    "24M": "24000000",
-}
-TRIGGER_TYPES = {
-    "edge": "EDGE",
-    "pulse": "PULS",
-    "runt": "RUNT",
-    "window": "WIND",
-    "slope": "SLOP",
-    "nth edge": "NEDG",
-    "pattern": "PATT",
-    "delay": "DEL",
-    "timeout": "TIM",
-    "duration": "DUR",
-    "setup/hold": "SHOL",
-    "RS232": "RS232",
-    "I2C": "IIC",
-    "SPI": "SPI",
-}
-EDGE_SOURCES = {
-    **{f"ch{n}": f"CHAN{n}" for n in (1, 2, 3, 4)},
-    "ac line": "AC",
-    **{f"d{n}": f"D{n}" for n in range(16)},
-}
-"""``:TRIGger:EDGe:SOURce``: CHAN1-4, AC, and D0-D15 on the MSO1000Z (programming guide)."""
 _NORMAL_POINTS = 1200
 _DIVISIONS = 12
-
-
-def _memory_depth(reply: str) -> str:
-    """``AUTO`` or a number of points (``12000``, ``1.200000e+04``) → a depth label."""
-    text = reply.strip().upper()
-    if text == "AUTO":
-        return "auto"
-    try:
-        points = round(float(text))
-    except ValueError:
-        raise ValueError(f"{reply!r} is neither AUTO nor a number of points") from None
-    for label, token in MEMORY_DEPTHS.items():
-        if token == str(points):
-            return label
-    raise ValueError(f"{points} points is not a DS1000Z memory depth")
-
-
-def _trigger_status(reply: str) -> str:
-    states = {"TD": "triggered", "WAIT": "waiting", "RUN": "running", "AUTO": "auto"}
-    states["STOP"] = "stopped"
-    return states[reply.strip().upper()]
 
 
 def _measurement(item: str, unit: str | None, doc: str) -> TraitType[Any, Any]:
@@ -197,6 +144,38 @@ class ScopeChannel(MessageInstrument):
         "time from the trigger",
     )
 
+    raw_trace = Reading(
+        unit="V",
+        dtype="float32",
+        axes=[Axis("memory_time", unit="s", label="time from the trigger")],
+        side_effect=lambda channel: channel.parent.transfer_change(channel.index, "raw"),
+        doc="The channel's whole acquisition memory (:WAV:MODE RAW, up to 24 M points; the "
+        "scope must be stopped), in volts (float32 holds every 8-bit code exactly) over the "
+        "preamble's time from the trigger; describe_raw() tells its length before a run",
+    )
+
+    def _get_raw_trace(self) -> np.ndarray:
+        assert isinstance(self.parent, RigolDS1000Z)
+        waveform = self.parent.waveform(self.index, mode="raw")
+        self._follow_raw(waveform.preamble)
+        return waveform.volts.astype(np.float32)
+
+    def describe_raw(self) -> Axis:
+        """Make ``raw_trace``'s time axis that of the memory now (``:WAV:PRE?`` in RAW mode;
+        it selects this channel and RAW for :WAVeform, nothing about the acquisition), so a
+        run can lay out its store before the first transfer."""
+        assert isinstance(self.parent, RigolDS1000Z)
+        self._follow_raw(self.parent.raw_preamble(self.index))
+        (axis,) = self.readings.raw_trace.spec.axes or ()
+        return axis
+
+    def _follow_raw(self, preamble: Preamble) -> None:
+        (axis,) = self.readings.raw_trace.spec.axes or ()
+        start = preamble.x_origin - preamble.x_reference * preamble.x_increment
+        moved = moved_time(axis, start, preamble.x_increment, preamble.points)
+        if moved is not None:
+            self.update_declaration("raw_trace", axes=[moved])
+
     def _get_trace(self) -> np.ndarray:
         assert isinstance(self.parent, RigolDS1000Z)
         waveform = self.parent.waveform(self.index)
@@ -208,15 +187,14 @@ class ScopeChannel(MessageInstrument):
     def follow_time_axis(self, start: float, step: float, points: int = _NORMAL_POINTS) -> None:
         """Make the trace's declared time axis the scope's (if it moved)."""
         (axis,) = self.readings.trace.spec.axes or ()
-        if (
-            axis.size == points
-            and axis.step is not None
-            and math.isclose(axis.step, step, rel_tol=1e-6)
-            and math.isclose(axis.start, start, rel_tol=1e-6, abs_tol=step * 1e-3)
-        ):
-            return
-        moved = dataclasses.replace(axis, size=points, start=start, step=step)
-        self.update_declaration("trace", axes=[moved])
+        moved = moved_time(axis, start, step, points)
+        if moved is not None:
+            self.update_declaration("trace", axes=[moved])
+
+    def store(self, name: str, value: Any) -> None:
+        super().store(name, value)
+        if name == "display" and isinstance(self.parent, RigolDS1000Z):
+            self.parent.follow_traces()
 
     def _set_probe(self, value: float) -> None:
         self.write(f":CHAN{self.index}:PROB {value:g}")
@@ -264,7 +242,7 @@ class RigolDS1000Z(ScpiInstrument):
     memory_depth = Setting(
         choices=MEMORY_DEPTHS,
         header=":ACQ:MDEP",
-        parse=_memory_depth,
+        parse=parse_memory_depth,
         doc="Acquisition memory (auto, or points: 12k…24M with one channel on, half with two, "
         "a quarter with three or four; the scope refuses the others)",
     )
@@ -304,7 +282,7 @@ class RigolDS1000Z(ScpiInstrument):
     trigger_status = Reading(
         choices=("triggered", "waiting", "running", "auto", "stopped"),
         get=":TRIG:STAT?",
-        parse=_trigger_status,
+        parse=parse_trigger_status,
         doc="Acquisition state (:TRIGger:STATus?)",
     )
     sample_rate = Reading(unit="Hz", get=":ACQ:SRAT?", doc="Sample rate now (samples per second)")
@@ -321,6 +299,17 @@ class RigolDS1000Z(ScpiInstrument):
         doc="Acquisitions averaged in average mode (2 … 1024, powers of two)",
     )
 
+    traces = Reading(
+        unit="V",
+        axes=[
+            Axis("channel", values=(1,), label="channel"),
+            Axis("time", size=_NORMAL_POINTS, unit="s", label="time from the trigger"),
+        ],
+        side_effect=lambda scope: scope.traces_effect(),
+        doc="Every shown channel's trace as on screen (1200 points each, :WAV:MODE NORM), in "
+        "volts: one row per channel over the time from the trigger they share",
+    )
+
     run = Action(":RUN", doc="Acquire continuously")
     halt = Action(":STOP", label="Stop", doc="Stop acquiring; the last acquisition stays")
     single = Action(":SING", doc="Acquire once, at the next trigger, then stop")
@@ -334,9 +323,50 @@ class RigolDS1000Z(ScpiInstrument):
             if scale is not None and offset is not None:
                 # Normal mode shows 12 divisions in 1200 points, centred on the offset.
                 start = offset - _DIVISIONS / 2 * scale
+                step = scale * _DIVISIONS / _NORMAL_POINTS
                 for channel in self._channels.values():
                     assert isinstance(channel, ScopeChannel)
-                    channel.follow_time_axis(start, scale * _DIVISIONS / _NORMAL_POINTS)
+                    channel.follow_time_axis(start, step)
+                self.follow_traces(start, step)
+
+    # -- every shown channel at once ------------------------------------------------------
+
+    def shown_channels(self) -> tuple[int, ...]:
+        """The channels on screen (``display``), which ``traces`` transfers."""
+        return tuple(
+            number
+            for number in (1, 2, 3, 4)
+            if self._channels[f"ch{number}"].last_value("display") is not False
+        )
+
+    def follow_traces(self, start: float | None = None, step: float | None = None) -> None:
+        """Make ``traces``' channel axis the shown channels and its time axis the scope's."""
+        channel, time = self.readings.traces.spec.axes or ()
+        shown = self.shown_channels()
+        moved = None if start is None or step is None else moved_time(time, start, step, 1200)
+        if tuple(channel.coordinate().tolist()) != shown or moved is not None:
+            self.update_declaration("traces", axes=[channel.with_values(shown), moved or time])
+
+    def traces_effect(self) -> str | None:
+        """What transferring every shown channel changes (the waveform source, in turn)."""
+        shown = self.shown_channels()
+        if len(shown) == 1:
+            return self.transfer_change(shown[0])
+        return "transferring them selects each shown channel in turn (NORM, BYTE) for :WAVeform"
+
+    def _get_traces(self) -> np.ndarray:
+        shown = self.shown_channels()
+        rows = []
+        for number in shown:
+            waveform = self._transfer(number, "normal")
+            preamble = waveform.preamble
+            start = preamble.x_origin - preamble.x_reference * preamble.x_increment
+            channel = self._channels[f"ch{number}"]
+            assert isinstance(channel, ScopeChannel)
+            channel.follow_time_axis(start, preamble.x_increment, preamble.points)
+            self.follow_traces(start, preamble.x_increment)
+            rows.append(waveform.volts)
+        return np.stack(rows) if rows else np.empty((0, _NORMAL_POINTS))
 
     # -- waveform transfer ----------------------------------------------------------------
 
@@ -401,6 +431,11 @@ class RigolDS1000Z(ScpiInstrument):
     def waveform(self, channel: int = 1, *, mode: str = "normal") -> Waveform:
         """Transfer one channel's trace: ``mode="normal"`` (the screen, 1200 points) or
         ``"raw"`` (the acquisition memory; the scope must be stopped)."""
+        self._source(channel, mode)
+        return self.run_io(self._transfer, channel, mode)
+
+    def _source(self, channel: int, mode: str) -> None:
+        """Refuse a channel that does not exist or is off, or a mode that does not exist."""
         if channel not in (1, 2, 3, 4):
             raise ConfigurationError(
                 f"channel {channel!r} does not exist", instrument=self.name, hint="Use 1 to 4"
@@ -418,21 +453,36 @@ class RigolDS1000Z(ScpiInstrument):
                 instrument=self.name,
                 hint=f"Turn it on: {self.name}.ch{channel}.display = True",
             )
-        return self.run_io(self._transfer, channel, mode)
 
-    def _transfer(self, channel: int, mode: str) -> Waveform:
-        if mode == "raw":
-            state = _trigger_status(self.query(":TRIG:STAT?"))
-            if state != "stopped":
-                raise ConfigurationError(
-                    f"raw mode reads the acquisition memory, which needs a stopped scope "
-                    f"(it is {state})",
-                    instrument=self.name,
-                    hint=f"Call {self.name}.halt() or {self.name}.single() first",
-                )
+    def raw_preamble(self, channel: int) -> Preamble:
+        """The RAW-mode preamble of ``channel``'s memory (the scope must be stopped)."""
+        self._source(channel, "raw")
+        return self.run_io(self._raw_preamble, channel)
+
+    def _raw_preamble(self, channel: int) -> Preamble:
+        self._require_stopped()
+        self._select(channel, "raw")
+        return self._preamble()
+
+    def _require_stopped(self) -> None:
+        state = parse_trigger_status(self.query(":TRIG:STAT?"))
+        if state != "stopped":
+            raise ConfigurationError(
+                f"raw mode reads the acquisition memory, which needs a stopped scope "
+                f"(it is {state})",
+                instrument=self.name,
+                hint=f"Call {self.name}.halt() or {self.name}.single() first",
+            )
+
+    def _select(self, channel: int, mode: str) -> None:
         token = "RAW" if mode == "raw" else "NORM"
         setup = f":WAV:SOUR CHAN{channel};:WAV:MODE {token};:WAV:FORM BYTE;:WAV:STAR 1"
         self._send_wav(f"CHAN{channel} {token}", setup)
+
+    def _transfer(self, channel: int, mode: str) -> Waveform:
+        if mode == "raw":
+            self._require_stopped()
+        self._select(channel, mode)
         preamble = self._preamble()
         if preamble.format != 0:
             raise ReplyError(
