@@ -87,7 +87,8 @@ class ArrayWriter:
     """One array: its chunk cache, how far it was recorded, and its metadata on disk.
 
     ``put``/``note`` run under the writer's record lock; zarr operations on the array run
-    under ``io_lock`` (the flusher and a recording thread writing frames may meet here).
+    under ``io_lock`` (the flusher and a recording thread writing frames may meet here), except
+    shard files, which are copied under it and written outside it (see :class:`ShardedFrames`).
     """
 
     def __init__(self, variable: Variable, array: zarr.Array) -> None:
@@ -265,9 +266,13 @@ class ArrayWriter:
         return dirty
 
     def write_chunks(self, dirty: list[tuple[tuple[int, ...], np.ndarray]]) -> None:
+        if self.shards is not None:
+            # Shards still filling: what they hold so far, copied under the io lock and
+            # written outside it (a slow disk must not stop frames going into the shards).
+            with self.io_lock:
+                self.shards.capture()
+            self.shards.write_queued(wait=True)
         with self.io_lock:
-            if self.shards is not None:  # shards still filling: what they hold so far
-                self.shards.flush()
             for coords, data in dirty:
                 region = self._region(coords)
                 self.array[region] = data[tuple(slice(0, s.stop - s.start) for s in region)]
@@ -296,6 +301,7 @@ class ArrayWriter:
             if self.shards is not None:
                 with self.io_lock:
                     self.shards.put(index, data)
+                self.shards.write_queued()  # a shard it filled, now without the io lock
                 return
             self._put_chunk(index, data)
             return

@@ -10,7 +10,9 @@ machinery (a frame at a time, that machinery costs more than the write):
   shard buffer taken from a :class:`BufferPool` (made and touched once, reused shard after
   shard, so a stream costs no page faults per frame), and the shard file — the frames' chunks
   then the ``sharding_indexed`` codec's index (offset and length of each chunk, little-endian
-  ``uint64``, then its CRC-32C) — is written when full, and by every flush while it fills.
+  ``uint64``, then its CRC-32C) — is written when full, and by every flush while it fills
+  (from a copy taken under the array's io lock and written outside it, so a slow disk never
+  keeps the recording thread from the shard's buffer).
 
 A chunk or shard file written for the first time is created in place: nothing refers to it
 until the group's document is replaced after it (see :mod:`labkit.store._writer`), so a write
@@ -21,6 +23,7 @@ on a local disk; one PUT on object storage).
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import functools
 import os
@@ -44,6 +47,7 @@ BUFFERS = default_buffer_prototype()
 EMPTY = np.uint64(2**64 - 1)  # the sharding index's mark of a chunk never written
 BLOSC_OVERHEAD = 16  # a Blosc frame is at most this much bigger than its input
 OPEN_SHARDS = 2  # shards of one array filling at once, at most (each holds a pool buffer)
+QUEUED_FILES = 3  # shard files waiting for a slow disk before a recording thread waits too
 
 Encoder = Callable[[np.ndarray], Any]
 """One item's chunk bytes (anything with the buffer protocol) from its C-ordered array."""
@@ -194,11 +198,29 @@ class _Shard:
         self.dirty = False
 
 
+class _ShardFile:
+    """A shard file's bytes waiting to be written: a full shard's own buffer, or a copy of a
+    filling shard's frames and index (taken under the io lock, written outside it)."""
+
+    __slots__ = ("buffer", "coords", "size")
+
+    def __init__(self, coords: tuple[int, ...], buffer: np.ndarray, size: int) -> None:
+        self.coords = coords
+        self.buffer = buffer
+        self.size = size
+
+
 class ShardedFrames:
     """The shards of one array of frames: ``items`` frames per shard, one chunk per frame.
 
-    ``put`` and ``flush`` are called with the array's io lock held (the recording thread and
-    the flusher meet there).
+    ``put`` and ``capture`` are called with the array's io lock held (the recording thread
+    and the flusher meet there) and only copy memory: they queue shard files to write.
+    :meth:`write_queued` writes the queue, in order, *without* the io lock, so a flush
+    rewriting a filling shard on a slow disk never keeps the recording thread from putting
+    the next frames into the shard's buffer. One thread at a time writes (the file lock);
+    a thread that finds it taken leaves its files to the one holding it, unless
+    :data:`QUEUED_FILES` wait already: then it waits (memory stays bounded, and a disk too
+    slow shows as frames lost at the disk, upstream).
     """
 
     def __init__(
@@ -219,10 +241,16 @@ class ShardedFrames:
         self.item_bytes = int(np.prod(inner)) * itemsize
         self.index_bytes = 16 * items + 4
         capacity = items * (self.item_bytes + overhead) + self.index_bytes
-        self.pool = BufferPool(capacity)
+        # Buffers in use at once, at most: the open shards and a flush's copy of each, the
+        # full shards queued (one more than QUEUED_FILES: the one that makes a thread wait).
+        self.pool = BufferPool(capacity, keep=2 * OPEN_SHARDS + QUEUED_FILES + 1)
         self.local_root = local_root(array)
         self._open: dict[tuple[int, ...], _Shard] = {}
-        self._written: set[tuple[int, ...]] = set()
+        self._queue: collections.deque[_ShardFile] = collections.deque()
+        self._latest: dict[tuple[int, ...], _ShardFile] = {}  # the newest queued, by shard
+        self._queue_lock = threading.Lock()  # _queue and _latest
+        self._file_lock = threading.Lock()  # held by the one thread writing files
+        self._written: set[tuple[int, ...]] = set()  # shards with a file (under _file_lock)
 
     def put(self, index: tuple[int, ...], data: np.ndarray) -> None:
         lead = len(index)
@@ -248,13 +276,18 @@ class ShardedFrames:
 
     def _opened(self, coords: tuple[int, ...]) -> _Shard:
         """A shard to fill: new, or what its file holds (a frame recorded again after its
-        shard was written); the shard filled longest ago is written and let go if
-        :data:`OPEN_SHARDS` are open (a stream inside a scan leaves one per point)."""
+        shard was let go: from the queued copy if its file is still to be written); the
+        shard filled longest ago is let go if :data:`OPEN_SHARDS` are open (a stream inside
+        a scan leaves one per point)."""
         while len(self._open) >= OPEN_SHARDS:
             oldest = next(iter(self._open))
             self._release(oldest, self._open.pop(oldest))
         shard = _Shard(self.pool.take(), self.items)
-        if coords in self._written:
+        with self._queue_lock:  # the writer lets a queued file go only under this lock
+            queued = self._latest.get(coords)
+            if queued is not None:
+                self._load(shard, queued.buffer[: queued.size])
+        if queued is None and coords in self._written:  # written before it left the queue
             key = self._key(self.array.metadata.encode_chunk_key(coords))
             found = sync(self.array.store.get(key, prototype=BUFFERS))
             if found is not None:
@@ -276,16 +309,88 @@ class ShardedFrames:
             shard.filled.add(position)
 
     def _release(self, coords: tuple[int, ...], shard: _Shard) -> None:
-        if shard.dirty:
-            self._write(coords, shard)
-        self.pool.give(shard.buffer)
+        """Let a shard go: its own buffer, index appended, queued as its file (no copy)."""
+        if not shard.dirty:
+            self.pool.give(shard.buffer)
+            return
+        size = self._index_into(shard, shard.buffer)
+        self._enqueue(_ShardFile(coords, shard.buffer, size))
 
-    def flush(self) -> None:
-        """Write every shard that took frames since it was last written (its index says which
-        of its chunks exist; the rest read as the fill value)."""
+    def capture(self) -> None:
+        """Queue a copy of every shard that took frames since it was last queued (its index
+        says which of its chunks exist; the rest read as the fill value): a memcpy of the
+        frames so far, then the index, into a pool buffer."""
         for coords, shard in self._open.items():
             if shard.dirty:
-                self._write(coords, shard)
+                copy = self.pool.take()
+                copy[: shard.end] = shard.buffer[: shard.end]
+                size = self._index_into(shard, copy)
+                shard.dirty = False
+                self._enqueue(_ShardFile(coords, copy, size))
+
+    def _index_into(self, shard: _Shard, buffer: np.ndarray) -> int:
+        """Write ``shard``'s index and its CRC-32C after its chunks in ``buffer``; the file's
+        size."""
+        index = shard.entries.view(np.uint8)
+        end = shard.end
+        buffer[end : end + index.size] = index
+        crc = np.array([google_crc32c.value(index)], dtype="<u4").view(np.uint8)
+        buffer[end + index.size : end + self.index_bytes] = crc
+        return end + self.index_bytes
+
+    def _enqueue(self, file: _ShardFile) -> None:
+        with self._queue_lock:
+            self._queue.append(file)
+            self._latest[file.coords] = file
+
+    def write_queued(self, *, wait: bool = False) -> None:
+        """Write the queued shard files, in order (call without the io lock).
+
+        ``wait=True`` (a flush) waits for the file lock and writes until the queue is empty.
+        Otherwise (a recording thread, its shard full) the files queued so far are written
+        if no other thread is writing — else that thread, or the next flush, writes them —
+        and the thread waits only if more than :data:`QUEUED_FILES` are waiting.
+        """
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    return
+                block = wait or len(self._queue) > QUEUED_FILES
+            if not self._file_lock.acquire(blocking=block):
+                return
+            try:
+                with self._queue_lock:
+                    count = len(self._queue)
+                self._write_first(count)
+            finally:
+                self._file_lock.release()
+            if not block:
+                return  # what was queued meanwhile is a flush's to write (or waits for it)
+
+    def _write_first(self, count: int) -> None:
+        """Write the queue's first ``count`` files (with the file lock), skipping a file
+        that a newer copy of the same shard, queued after it, replaces (nothing was
+        published from the older one: a flush publishes only once the queue is written)."""
+        for _ in range(count):
+            with self._queue_lock:
+                file = self._queue[0]
+                newest = self._latest[file.coords] is file
+            if newest:
+                self._write(file)
+            with self._queue_lock:
+                self._queue.popleft()
+                if self._latest[file.coords] is file:  # none queued since
+                    del self._latest[file.coords]
+            self.pool.give(file.buffer)
+
+    def _write(self, file: _ShardFile) -> None:
+        data = file.buffer[: file.size]
+        key = self._key(self.array.metadata.encode_chunk_key(file.coords))
+        if self.local_root is not None and file.coords not in self._written:
+            write_file(os.path.join(self.local_root, key), data)
+        else:  # published already, perhaps: replaced atomically
+            sync(self.array.store.set(key, BUFFERS.buffer.from_array_like(data)))
+        self._written.add(file.coords)
 
     def _compact(self, shard: _Shard) -> None:
         """Copy the live chunks of ``shard`` to a fresh buffer (old copies of chunks written
@@ -299,21 +404,6 @@ class ShardedFrames:
             end += size
         self.pool.give(shard.buffer)
         shard.buffer, shard.end = fresh, end
-
-    def _write(self, coords: tuple[int, ...], shard: _Shard) -> None:
-        index = shard.entries.view(np.uint8)
-        end = shard.end
-        shard.buffer[end : end + index.size] = index
-        crc = np.array([google_crc32c.value(index)], dtype="<u4").view(np.uint8)
-        shard.buffer[end + index.size : end + self.index_bytes] = crc
-        data = shard.buffer[: end + self.index_bytes]
-        key = self._key(self.array.metadata.encode_chunk_key(coords))
-        if self.local_root is not None and coords not in self._written:
-            write_file(os.path.join(self.local_root, key), data)
-        else:  # published already, perhaps: replaced atomically
-            sync(self.array.store.set(key, BUFFERS.buffer.from_array_like(data)))
-        self._written.add(coords)
-        shard.dirty = False
 
 
 def sharding_of(array: zarr.Array) -> ShardingCodec | None:

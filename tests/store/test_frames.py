@@ -4,6 +4,7 @@ raw or Blosc-compressed, read back equal by zarr, xarray and another implementat
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 import xarray as xr
 import zarr
 
+import labkit.store._frames as _frames
 from labkit.store import RunWriter, Variable, new_run_id, shard_items, store_path, validate_store
-from labkit.store._frames import BufferPool
+from labkit.store._frames import OPEN_SHARDS, QUEUED_FILES, BufferPool
 
 ts = pytest.importorskip("tensorstore", reason="tensorstore has no wheel for this platform")
 
@@ -186,3 +188,96 @@ def test_frames_recorded_again_after_their_shard_was_let_go_keep_the_others(tmp_
     expected[2] = again
     np.testing.assert_array_equal(values, expected)
     np.testing.assert_array_equal(_tensorstore(writer.path / "cam"), expected)
+
+
+class _StalledDisk:
+    """Shard files written for the first time (in place, :func:`write_file`) wait until
+    ``release`` is set: a disk that stalls, entered by whoever writes first."""
+
+    def __init__(self, monkeypatch):
+        self.entered, self.release = threading.Event(), threading.Event()
+        real = _frames.write_file
+
+        def stalled(path, data):
+            self.entered.set()
+            assert self.release.wait(60), "the test never let the disk go"
+            real(path, data)
+
+        monkeypatch.setattr(_frames, "write_file", stalled)
+
+
+def _in_thread(target):
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_flush_stalled_on_the_disk_does_not_stop_frames_going_into_the_shards(
+    tmp_path, monkeypatch
+):
+    shape = (32, 64)
+    writer = _writer(tmp_path, shape, shard=8)
+    _record(writer, 3, shape)
+    disk = _StalledDisk(monkeypatch)
+    flush = _in_thread(writer.flush)  # rewrites the filling shard: stalls in its write
+    assert disk.entered.wait(60)
+    # Meanwhile the recording thread fills that shard (queued whole) and starts the next.
+    recording = _in_thread(lambda: _record(writer, 8, shape, start=3))
+    recording.join(60)
+    assert not recording.is_alive(), "recording waited for the flush's write"
+    assert flush.is_alive(), "the flush is still in its stalled write"
+    assert _published(writer.path).sizes["frame"] == 0, "nothing published before it is stored"
+    disk.release.set()
+    flush.join(60)
+    assert not flush.is_alive()
+    ds = _published(writer.path)
+    assert ds.sizes["frame"] == 3, "the flush published what it took, once stored"
+    np.testing.assert_array_equal(ds.cam.values, np.stack([_frame(i, shape) for i in range(3)]))
+    writer.finish("completed")
+    expected = np.stack([_frame(i, shape) for i in range(11)])
+    np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
+    np.testing.assert_array_equal(_tensorstore(writer.path / "cam"), expected)
+    assert not [p for p in (writer.path / "cam").iterdir() if "tmp" in p.name]
+
+
+class _WaitSeen:
+    """A lock that says when a thread starts waiting for it."""
+
+    def __init__(self, lock):
+        self.lock, self.waiting = lock, threading.Event()
+
+    def acquire(self, blocking=True):
+        if self.lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        self.waiting.set()
+        return self.lock.acquire()
+
+    def release(self):
+        self.lock.release()
+
+
+def test_a_stalled_disk_holds_a_bounded_number_of_shards_then_recording_waits(
+    tmp_path, monkeypatch
+):
+    shape, shards = (32, 32), 12
+    writer = _writer(tmp_path, shape, shard=4)
+    frames = writer._arrays["cam"].shards
+    _record(writer, 3, shape)
+    disk = _StalledDisk(monkeypatch)
+    flush = _in_thread(writer.flush)
+    assert disk.entered.wait(60)  # the flush holds the file lock, stalled
+    frames._file_lock = lock = _WaitSeen(frames._file_lock)
+    recording = _in_thread(lambda: _record(writer, 4 * shards - 3, shape, start=3))
+    assert lock.waiting.wait(60), "recording never waited for the disk"
+    assert recording.is_alive()
+    assert len(frames._queue) == QUEUED_FILES + 1, "the flush's copy and the full shards"
+    disk.release.set()
+    for thread in (flush, recording):
+        thread.join(60)
+        assert not thread.is_alive()
+    assert frames.pool.allocated <= QUEUED_FILES + 2 * OPEN_SHARDS + 1 < shards
+    writer.finish("completed")
+    expected = np.stack([_frame(i, shape) for i in range(4 * shards)])
+    np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
