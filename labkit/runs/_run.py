@@ -196,8 +196,9 @@ class Run(HasTraits):
         else:
             reason = self._engine.abort_reason if self._engine is not None else None
             changes["message"] = f"{status}: {reason}" if reason else status
-        self._done.set()
+        # Traits first, then the event: a wait() woken by it must find the status final.
         self._update(**changes)
+        self._done.set()
         if self._bar is not None:
             self._bar.close()
 
@@ -297,7 +298,8 @@ class Run(HasTraits):
 
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        # True from the moment the run's end is known, status observers included.
+        return self._final_status is not None or self._done.is_set()
 
     @property
     def error(self) -> BaseException | None:

@@ -186,6 +186,40 @@ def test_run_traits_can_be_observed_from_another_thread(slow_lab):
     assert repr(run).startswith(f"<Run {run.id} 'sweep' completed 100%, 30/30 points")
 
 
+def test_wait_returns_only_once_the_status_says_how_the_run_ended(slow_lab):
+    """A script reading ``run.status`` right after a failed ``wait()`` never sees ``running``
+    (CI saw it once: the waiter woke while the traits were still being set)."""
+    slow_lab.smu.output = True
+    run = labkit.sweep(
+        slow_lab.smu.settings.voltage, np.linspace(0, 1, 200), read=[slow_lab.dmm.readings.current]
+    )
+    returned = threading.Event()
+    update = run._update
+
+    def slow_final_update(**changes):
+        if "status" in changes:
+            # Observers are slow here: a waiter woken now would read the old status.
+            returned.wait(1.0)
+            assert run.done, "observers of the final status know the run is done"
+        update(**changes)
+
+    run._update = slow_final_update
+    seen: list[str] = []
+
+    def waiter():
+        with pytest.raises(labkit.ConnectionLost):
+            run.wait()
+        seen.append(run.status)
+        returned.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    wait_for(lambda: run.points >= 3)
+    slow_lab.dmm_sim.faults.inject("disconnect")
+    thread.join(60)
+    assert seen == ["failed"]
+
+
 def test_a_terminal_progress_bar_on_request(lab, capsys):
     labkit.sweep(
         lab.smu.settings.voltage,
