@@ -328,6 +328,12 @@ def _recognise(
     return None
 
 
+def _set_instead(handle: Any) -> str:
+    """The setting's own way, for hints: ``Set it with smu.source_voltage = ...``."""
+    owner = handle.full_name.split(".")[-2]
+    return f"Set it with {owner}.{handle.name} = ..."
+
+
 def _check_value(handle: Any, token: str, part: str) -> Any:
     spec = handle.spec
     try:
@@ -342,7 +348,7 @@ def _check_value(handle: Any, token: str, part: str) -> Any:
             setting=handle.name,
             value=token,
             limit=spec.unit or spec.choices or spec.kind,
-            hint=f"Set it with {handle.full_name.split('.')[-2]}.{handle.name} = ... instead",
+            hint=f"{_set_instead(handle)} instead",
         ) from None
     checked = handle.check(value)
     state = handle.state
@@ -355,8 +361,7 @@ def _check_value(handle: Any, token: str, part: str) -> Any:
             setting=handle.name,
             value=token,
             limit=f"ramp {rate}",
-            hint=f"Set it with {handle.full_name.split('.')[-2]}.{handle.name} = ... "
-            "instead (it ramps)",
+            hint=f"{_set_instead(handle)} instead (it ramps)",
         )
     for interlock in handle.interlocks:
         interlock.enforce(checked)

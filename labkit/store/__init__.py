@@ -9,8 +9,7 @@ labkit`` loads neither zarr nor xarray.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from labkit.core._lazy import lazy_names
 
 # "name": "module" — the attribute has the same name there.
 _LAZY = {
@@ -49,13 +48,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -564,18 +564,24 @@ PVSIM_EXPORT rs_bool pl_exp_unlock_oldest_frame(int16 hcam) {
 
 /* ---- triggers ------------------------------------------------------------------------------ */
 
+/* Why a trigger (software) or an edge (hardware) cannot be taken now (PVSIM_E_NONE: it can). */
+static pvsim_error trigger_refusal(const camera *c, const uns32 *flags, bool software) {
+    if (flags == NULL) return PVSIM_E_NULL_POINTER;
+    if (!c->acq.running) return PVSIM_E_ACQUISITION_NOT_RUNNING;
+    if (software_mode(c->setup.trigger_mode) != software ||
+        (!software && !waits_for_trigger(c->setup.trigger_mode, 0)))
+        return software ? PVSIM_E_NOT_SOFTWARE_TRIGGERED : PVSIM_E_NOT_HARDWARE_TRIGGERED;
+    return PVSIM_E_NONE;
+}
+
 rs_bool pvsim_deliver_trigger(int16 hcam, uns32 *flags, bool software) {
     pvsim_clear_error();
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
-    if (flags == NULL) {
-        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
-    } else if (!c->acq.running) {
-        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
-    } else if (software_mode(c->setup.trigger_mode) != software ||
-               (!software && !waits_for_trigger(c->setup.trigger_mode, 0))) {
-        ok = pvsim_fail(software ? PVSIM_E_NOT_SOFTWARE_TRIGGERED : PVSIM_E_NOT_HARDWARE_TRIGGERED);
+    pvsim_error refusal = trigger_refusal(c, flags, software);
+    if (refusal != PVSIM_E_NONE) {
+        ok = pvsim_fail(refusal);
     } else if (c->acq.waiting_trigger && c->acq.triggers_pending == 0) {
         c->acq.triggers_pending = 1;
         pthread_cond_broadcast(&c->cond);
@@ -595,13 +601,9 @@ rs_bool pvsim_deliver_edge(int16 hcam, long64 at_ns, uns32 *flags) {
     camera *c = pvsim_lock_camera(hcam, false);
     if (c == NULL) return PV_FAIL;
     rs_bool ok = PV_OK;
-    if (flags == NULL) {
-        ok = pvsim_fail(PVSIM_E_NULL_POINTER);
-    } else if (!c->acq.running) {
-        ok = pvsim_fail(PVSIM_E_ACQUISITION_NOT_RUNNING);
-    } else if (software_mode(c->setup.trigger_mode) ||
-               !waits_for_trigger(c->setup.trigger_mode, 0)) {
-        ok = pvsim_fail(PVSIM_E_NOT_HARDWARE_TRIGGERED);
+    pvsim_error refusal = trigger_refusal(c, flags, false);
+    if (refusal != PVSIM_E_NONE) {
+        ok = pvsim_fail(refusal);
     } else {
         c->acq.edges_received++;
         if (c->acq.edge_count < PVSIM_EDGE_QUEUE) {

@@ -112,6 +112,18 @@ class CellError(AssertionError):
     """A cell run by the harness raised; the message holds the traceback shown in the page."""
 
 
+def kernel_setup(data_prefix: str, body: str = "") -> str:
+    """A test kernel's first cell: this repository importable, runs stored in a fresh folder
+    of their own (named ``data_prefix…``), numpy and labkit imported; then ``body``."""
+    return (
+        "\nimport os, sys, tempfile\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        f'os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix={data_prefix!r})\n'
+        "import numpy as np\n"
+        "import labkit\n"
+    ) + body
+
+
 def wait_until(
     condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
 ) -> Any:

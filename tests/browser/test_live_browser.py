@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from labkit.core import MissingVendorLibrary
-from tests.browser.harness import Lab, Notebook, wait_until
+from tests.browser.harness import Lab, Notebook, kernel_setup, wait_until
 from tests.browser.live_page import (
     image_rate,
     images_seen,
@@ -27,17 +26,14 @@ from tests.browser.live_page import (
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 
-SETUP_LAB = f"""
-import os, sys, tempfile
-sys.path.insert(0, {str(REPO)!r})
-os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix="labkit-live-")
-import numpy as np
-import labkit
+SETUP_LAB = kernel_setup(
+    "labkit-live-",
+    """\
 from tests.simdevices import Lab
 lab = Lab(prefix="web", latency=0.002)
-"""
+""",
+)
 
 SETUP_VIKY = """
 import os, tempfile

@@ -4,24 +4,18 @@ and the spectrometer's panel shows its small plot."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from labkit.ui._image import COLORMAPS
-from tests.browser.harness import Lab, wait_until
+from tests.browser.harness import Lab, kernel_setup, wait_until
 from tests.browser.live_page import line_points
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 
-SETUP = f"""
-import os, sys, tempfile
-sys.path.insert(0, {str(REPO)!r})
-os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix="labkit-traces-")
-import numpy as np
-import labkit
+SETUP = kernel_setup(
+    "labkit-traces-",
+    """\
 from labkit.drivers.agilent import AgilentE3631A
 from labkit.drivers.oceanoptics import USB2000Plus
 bench = labkit.sim.Bench(seed=0, prefix="webspec")
@@ -29,7 +23,8 @@ psu = AgilentE3631A(bench.address("psu"), name="psu")
 spec = USB2000Plus(bench.address("spectrometer"), name="spec")
 spec.integration_time = "1 ms"
 psu.output = True
-"""
+""",
+)
 
 
 def test_spectra_show_live_as_a_trace_and_a_waterfall(lab: Lab) -> None:
@@ -153,12 +148,9 @@ def assert_colour_bar_label_clear(lab: Lab, selector: str) -> dict:
     return shown
 
 
-SCOPE = f"""
-import os, sys, tempfile
-sys.path.insert(0, {str(REPO)!r})
-os.environ["LABKIT_DATA"] = tempfile.mkdtemp(prefix="labkit-image-")
-import numpy as np
-import labkit
+SCOPE = kernel_setup(
+    "labkit-image-",
+    """\
 from labkit.drivers.keysight import Keysight33522B
 from labkit.drivers.rigol import RigolDS1000Z
 bench = labkit.sim.Bench(seed=1, prefix="webimg")
@@ -171,7 +163,8 @@ scope.ch1.probe = 1
 scope.ch1.scale = 0.2
 scope.ch2.display = True
 scope.timebase_scale = 1e-3
-"""
+""",
+)
 
 _PICTURE = """
 async (selector) => {

@@ -7,7 +7,9 @@ address lists), so parallel test runs on this machine never find each other's se
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import subprocess
 import sys
 import textwrap
 import threading
@@ -162,3 +164,16 @@ def python_env(server: Any) -> dict[str, str]:
     env.update(server.client_conf())
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     return env
+
+
+def run_client_script(script: str, server: Any, timeout: float = 240) -> dict[str, Any]:
+    """Run ``script`` in a client process that reaches ``server``; its last line, JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=python_env(server),
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,11 +1,13 @@
-"""A station served by ``labkit serve`` in a process of its own, for tests that kill it."""
+"""Shared pieces of the served-station tests: a station for a server process of its own (for
+tests that kill it), the simulated libpvcam they need and the write grant they give."""
 
 from __future__ import annotations
 
-import os
-import sys
+from pathlib import Path
 
-from labkit.remote import ServerProcess
+import pytest
+
+from labkit.core import MissingVendorLibrary
 from tests.remote.conftest import ACCOUNT
 
 STATION = f"""\
@@ -24,9 +26,18 @@ instruments:
 """
 
 
-def client_env(server: ServerProcess) -> dict[str, str]:
-    """The environment of a client process that reaches ``server`` and nothing else."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EPICS_")}
-    env.update(server.client_conf())
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    return env
+def _simulated_libpvcam() -> Path | None:
+    try:
+        from labkit.sim import pvcam
+
+        return pvcam.library_path()
+    except MissingVendorLibrary:  # built without a C compiler
+        return None
+
+
+SIM_PATH = _simulated_libpvcam()
+needs_simulated_libpvcam = pytest.mark.skipif(
+    SIM_PATH is None, reason="simulated libpvcam not built"
+)
+WRITERS = {"write": [{"account": ACCOUNT, "host": "127.0.0.1"}]}
+"""The station's grant that lets this test's account write from loopback."""

@@ -16,7 +16,7 @@ from p4p.client.thread import Context
 
 import labkit
 from labkit.runs import Read
-from tests.remote.conftest import python_env
+from tests.remote.conftest import python_env, run_client_script
 
 OPTICS = """\
 simulated: true
@@ -201,15 +201,7 @@ def test_a_bluesky_plan_counts_a_served_spectrum_through_ophyd_async(optics):
     pytest.importorskip("ophyd_async")
     station, server = optics
     station.spec.read("spectrum")  # the server has a spectrum to give
-    result = subprocess.run(
-        [sys.executable, "-c", OPHYD_ASYNC],
-        capture_output=True,
-        text=True,
-        env=python_env(server),
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_client_script(OPHYD_ASYNC, server)
     keys = report["keys"]
     assert keys["spectrum"]["shape"] == [2048]
     assert keys["spectrum"]["units"] == "counts"

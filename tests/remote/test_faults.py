@@ -12,7 +12,8 @@ import pytest
 from labkit.core import ConnectionLost
 from labkit.remote import ServerProcess
 from labkit.remote._link import PvaLink
-from tests.remote.serving import STATION, client_env
+from tests.remote.conftest import python_env
+from tests.remote.serving import STATION
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_a_client_killed_mid_write_leaves_the_server_and_instrument_consistent(s
             [sys.executable, "-c", KILLED_WRITER, server.address("smu")],
             capture_output=True,
             text=True,
-            env=client_env(server),
+            env=python_env(server),
             timeout=120,
         )
         assert writer.stdout.strip() == "ramping", writer.stderr[-2000:]

@@ -3,7 +3,6 @@ ophyd-async's pvAccess signals get, put and monitor labkit's PVs, and are refuse
 
 from __future__ import annotations
 
-import json
 import queue
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.remote.conftest import python_env
+from tests.remote.conftest import python_env, run_client_script
 
 CLI = [sys.executable, "-m", "p4p.client.cli"]
 
@@ -117,15 +116,7 @@ def test_a_bluesky_plan_moves_a_setting_and_reads_a_reading_through_ophyd_async(
     pytest.importorskip("bluesky")
     pytest.importorskip("ophyd_async")
     station, server = bench_server
-    result = subprocess.run(
-        [sys.executable, "-c", BLUESKY_PLAN],
-        capture_output=True,
-        text=True,
-        env=python_env(server),
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_client_script(BLUESKY_PLAN, server)
     voltages = [event["voltage"] for event in report["events"]]
     assert voltages == pytest.approx([0.1 * i for i in range(8)])
     assert all(isinstance(event["current"], float) for event in report["events"])

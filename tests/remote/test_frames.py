@@ -13,18 +13,13 @@ import numpy as np
 import pytest
 from p4p.client.thread import Context
 
-from labkit.core import MissingVendorLibrary, Region
+from labkit.core import Region
 from labkit.remote import Server, serve_config
+from labkit.sim import pvcam as pvsim
 from tests.remote.conftest import ACCOUNT, Updates, python_env
+from tests.remote.serving import SIM_PATH, needs_simulated_libpvcam
 
-try:
-    from labkit.sim import pvcam as pvsim
-
-    SIM_PATH = pvsim.library_path()
-except MissingVendorLibrary:  # built without a C compiler
-    SIM_PATH = None
-
-pytestmark = pytest.mark.skipif(SIM_PATH is None, reason="simulated libpvcam not built")
+pytestmark = needs_simulated_libpvcam
 
 
 @pytest.fixture

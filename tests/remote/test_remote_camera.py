@@ -12,22 +12,15 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit.core import ConnectionLost, InstrumentError, MissingVendorLibrary, Region
+from labkit.core import ConnectionLost, InstrumentError, Region
 from labkit.remote import RemoteCamera, RemoteRefused, Server, ServerProcess, serve_config
 from labkit.runs import CameraStream
+from labkit.sim import pvcam as pvsim
 from tests.remote.conftest import ACCOUNT
+from tests.remote.serving import SIM_PATH, WRITERS, needs_simulated_libpvcam
 from tests.runs.test_engine import wait_for
 
-try:
-    from labkit.sim import pvcam as pvsim
-
-    SIM_PATH = pvsim.library_path()
-except MissingVendorLibrary:  # built without a C compiler
-    SIM_PATH = None
-
-pytestmark = pytest.mark.skipif(SIM_PATH is None, reason="simulated libpvcam not built")
-
-WRITERS = {"write": [{"account": ACCOUNT, "host": "127.0.0.1"}]}
+pytestmark = needs_simulated_libpvcam
 
 
 @pytest.fixture

@@ -11,21 +11,14 @@ import pytest
 from p4p.client.thread import Context
 
 import labkit
-from labkit.core import ConfigurationError, MissingVendorLibrary, Region
+from labkit.core import ConfigurationError, Region
 from labkit.remote import Server, serve_config
 from labkit.remote._link import RemoteRefused
-from tests.remote.conftest import ACCOUNT, Updates, python_env
+from labkit.sim import pvcam as pvsim
+from tests.remote.conftest import Updates, python_env
+from tests.remote.serving import SIM_PATH, WRITERS, needs_simulated_libpvcam
 
-try:
-    from labkit.sim import pvcam as pvsim
-
-    SIM_PATH = pvsim.library_path()
-except MissingVendorLibrary:  # built without a C compiler
-    SIM_PATH = None
-
-pytestmark = pytest.mark.skipif(SIM_PATH is None, reason="simulated libpvcam not built")
-
-WRITERS = {"write": [{"account": ACCOUNT, "host": "127.0.0.1"}]}
+pytestmark = needs_simulated_libpvcam
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ import labkit
 from labkit.drivers.keithley import Keithley2450
 from labkit.remote import ServerProcess
 from labkit.runs import Read, Sweep, Wait
-from tests.remote.conftest import ACCOUNT
-from tests.remote.serving import client_env
+from tests.remote.conftest import ACCOUNT, python_env
 
 STATION = f"""\
 simulated: true
@@ -105,7 +104,7 @@ def server(tmp_path):
 
 @pytest.mark.slow
 def test_one_sweeps_the_other_watches_and_is_refused_the_swept_setting(server, data_root):
-    env = client_env(server)
+    env = python_env(server)
     env["LABKIT_DATA"] = str(data_root)
     sweeper = subprocess.Popen(
         [sys.executable, "-c", SWEEPER, server.address("smu"), "1.0"],
