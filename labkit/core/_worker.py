@@ -141,7 +141,7 @@ class Worker:
         The async faces call this before making a coroutine of their own: an instant
         instrument's set or read costs no await at all.
         """
-        if not self._proven or self._queued or not self._lock.acquire(blocking=False):
+        if not self._proven or self._queued or not self._lock.acquire(False):
             return NOT_RUN  # the sentinel (typed Any), never a T
         try:
             if self._queued:  # something was queued meanwhile: keep the order
