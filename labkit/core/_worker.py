@@ -138,8 +138,8 @@ class Worker:
         """Run a quick operation here if the instrument is instant and idle; else return
         :data:`NOT_RUN` (then hand it to the thread: :meth:`call`, :meth:`call_async`).
 
-        The async faces call this before making a coroutine of their own: an instant
-        instrument's set or read costs no await at all.
+        The async faces of instruments call this first: an instant instrument's set or
+        read then awaits nothing (no coroutine of the worker's, no thread hop).
         """
         if not self._proven or self._queued or not self._lock.acquire(False):
             return NOT_RUN  # the sentinel (typed Any), never a T
