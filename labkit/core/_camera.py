@@ -190,6 +190,12 @@ class FrameQueue:
         with self._cond:
             return len(self._frames)
 
+    def newest(self) -> int | None:
+        """The number of the newest frame waiting (None if none): a consumer whose recording
+        ends takes the frames up to it, those the camera delivered before the end."""
+        with self._cond:
+            return int(self._frames[-1].number) if self._frames else None
+
     def _take(self) -> Frame:
         frame = self._frames.popleft()
         self.delivered += 1

@@ -24,6 +24,16 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     assert queue.delivered == 3
 
 
+def test_a_queue_says_the_number_of_its_newest_frame() -> None:
+    queue = FrameQueue(maxsize=3)
+    assert queue.newest() is None
+    for number in range(1, 6):
+        queue.put(frame(number))
+    assert queue.newest() == 5
+    assert [queue.get().number for _ in range(3)] == [3, 4, 5]
+    assert queue.newest() is None
+
+
 def test_latest_takes_the_newest_and_counts_what_it_skipped() -> None:
     queue = FrameQueue(maxsize=10)
     for number in range(1, 5):
