@@ -239,6 +239,9 @@ class CameraStream:
     ``"zstd"``, ``"gzip"``) trades CPU for space, frame by frame on the writing thread.
     ``backlog`` is how many frames may wait for the disk (by default half a second of frames
     at the camera's rate, within 512 MiB); beyond it frames are lost at the disk, and counted.
+    The queue (``queue_size`` frames) and the backlog share one budget: the queue grows into
+    the backlog's free slots, so a stream thread that is late loses nothing while the disk
+    keeps up and the frames fit.
     """
 
     def __init__(
@@ -404,7 +407,7 @@ class CameraStream:
                     images = _declare_images(
                         ctx, self.name, self.camera, frame, self.compression, self._rate()
                     )
-                    writer = self._writer(ctx, frame, images, ledger)
+                    writer = self._writer(ctx, frame, images, ledger, queue)
                 if self._offer(ctx, writer, frame, count, ledger, stop):
                     count += 1
                 else:  # stopped while the disk was behind: the frame in hand is not stored
@@ -450,9 +453,19 @@ class CameraStream:
         return False
 
     def _writer(
-        self, ctx: StepContext, first: Frame, images: dict[str, Variable], ledger: FrameLedger
+        self,
+        ctx: StepContext,
+        first: Frame,
+        images: dict[str, Variable],
+        ledger: FrameLedger,
+        queue: Any,
     ) -> FrameWriter:
-        """The thread that writes the frames, its backlog sized from the first frame."""
+        """The thread that writes the frames, its backlog sized from the first frame.
+
+        The queue and the backlog share one budget of ``queue_size + backlog`` frames: the
+        queue holds what the backlog does not (never fewer than ``queue_size``), so a stream
+        thread that is late (a loaded machine) has the whole budget to catch up in while the
+        disk keeps up, as a single writer thread on a queue that deep would."""
         rate = self._rate()
         frame_bytes = (
             sum(np.asarray(p).nbytes for p in first.parts.values())
@@ -465,7 +478,16 @@ class CameraStream:
             ctx.at(index).record(_frame_values(name, frame, images), time=frame.timestamp)
             ledger.stored(frame.number)
 
-        return FrameWriter(store, slots, name)
+        resize = getattr(queue, "resize", None)
+        if not callable(resize):  # a queue of fixed size: the backlog is all there is
+            return FrameWriter(store, slots, name)
+        budget, least = self.queue_size + slots, self.queue_size
+
+        def share(waiting: int) -> None:
+            resize(max(least, budget - waiting))
+
+        resize(budget)
+        return FrameWriter(store, slots, name, share)
 
     def _rate(self) -> float:
         """The camera's frame rate (0 where it does not say)."""

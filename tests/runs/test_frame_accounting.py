@@ -8,8 +8,15 @@ exactly which ones, in its attributes and its ``camera stream`` event.
 from __future__ import annotations
 
 import labkit
+from labkit.core import FrameQueue
 from labkit.runs import CameraStream
-from tests.frame_stalls import check_accounting, stall_consumer, stall_disk, wait_until
+from tests.frame_stalls import (
+    Gate,
+    check_accounting,
+    stall_consumer,
+    stall_disk,
+    wait_until,
+)
 from tests.simdevices import SyntheticCamera
 
 
@@ -180,3 +187,32 @@ def test_an_aborted_stream_lists_the_frames_left_in_its_queue(data_root, monkeyp
     assert accounting["numbers"]["stored"] == [1, 2]
     assert accounting["numbers"]["disk"] == [3, 4, 5, 6, 7, 8]
     assert accounting["numbers"]["queue"] == [9, 10, 11, 12]
+
+
+def test_a_late_stream_has_the_whole_budget_while_the_disk_keeps_up(data_root, monkeypatch):
+    # queue_size + backlog frames of memory: while no frame waits for the disk, the queue may
+    # hold them all (a single writer thread on a queue that deep would lose nothing either).
+    camera = PushedCamera(shape=(32, 32))
+    step = CameraStream(camera, frames=13, queue_size=4, backlog=8, no_frame_timeout=1e9)
+    run = labkit.run(step)
+    wait_until(lambda: camera.acquiring and camera._broadcaster.subscribers)
+    camera.push()
+    queue = camera.queue
+    wait_until(lambda: step.ledger.counts()["stored"] == 1 and queue.maxsize == 12)
+    gate = Gate()
+    get = FrameQueue.get
+
+    def late_get(self, timeout=None):
+        if self is queue:
+            gate.pass_()
+        return get(self, timeout)
+
+    monkeypatch.setattr(FrameQueue, "get", late_get)
+    gate.close()
+    wait_until(gate.reached.is_set)  # the stream's thread is held before its next frame
+    camera.push(12)
+    gate.open()
+    ds = run.wait()
+    accounting = check_accounting(ds, "cam")
+    assert accounting["numbers"]["stored"] == list(range(1, 14))
+    assert accounting["lost"] == 0
