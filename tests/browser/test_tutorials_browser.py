@@ -49,8 +49,9 @@ for _view in list(_lk_views.values()):
     _entry = _saved.setdefault(_tag, {"status": _view.run.status, "lines": [], "cameras": 0})
     _entry["lines"] += _lines
     _entry["cameras"] += len(_view.cameras)
-print(_json.dumps(_saved))
+print("LABKIT-SAVED " + _json.dumps(_saved))
 """
+_MARK = "LABKIT-SAVED "
 
 _NUMBER = re.compile(r"^[−-]?\d+(\.\d+)?[fpnµmkMG]?$")
 
@@ -98,7 +99,11 @@ def check_live_views(lab: Lab, nb: Notebook, label: str) -> int:
     seen: dict[str, Any] = {}
 
     def truthful() -> bool:
-        seen["saved"] = saved = json.loads(nb.execute(SAVED).splitlines()[0])
+        # Only the marked line: a background thread's warning may be printed in the same cell.
+        printed = nb.execute(SAVED).splitlines()
+        seen["saved"] = saved = json.loads(
+            next(line for line in printed if line.startswith(_MARK))[len(_MARK) :]
+        )
         seen["figures"] = figures = live_figures(lab.page)
         seen["problems"] = _problems(figures, saved)
         return not seen["problems"]
