@@ -158,15 +158,7 @@ def _cpu(pid: int) -> float:
 def cpu_by_part(kernel: int, server: int) -> dict[str, float]:
     """CPU seconds so far of the kernel, the Jupyter server, and the browser (Playwright's
     driver and Chromium's processes: every other process descending from this one)."""
-    parents = _children()
-    mine = {os.getpid()}
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in mine and pid not in mine:
-                mine.add(pid)
-                changed = True
+    mine = _tree(os.getpid())
     browser = sum(_cpu(p) for p in mine - {os.getpid(), kernel, server})
     return {"kernel": _cpu(kernel), "server": _cpu(server), "browser": browser}
 
