@@ -378,6 +378,13 @@ def main() -> None:
                     line += f"   where: {stages}"
                     unaccounted = [count - r["accounted"] for r in runs]
                     line += f"   unaccounted {unaccounted}"
+                    # The criterion: wherever the plain writer kept up, 0 lost (paired).
+                    kept_up = [
+                        r["lost"]
+                        for r, p in zip(runs, results[f"{tag}|plain"], strict=True)
+                        if p["lost"] == 0
+                    ]
+                    line += f"   where plain lost 0: {kept_up}"
                 print(line)
 
 

@@ -136,11 +136,18 @@ class FrameQueue:
         with self._cond:
             if self._closed:
                 return
-            if len(self._frames) >= self.maxsize:
+            while len(self._frames) >= self.maxsize:  # more than one after a resize
                 self._drop(self._frames.popleft())
             self._frames.append(frame)
             self._cond.notify_all()
             self._wake_async()
+
+    def resize(self, maxsize: int) -> None:
+        """Hold up to ``maxsize`` frames from now on (at least one): a consumer whose own
+        buffers share one memory budget with this queue grows it as they empty. Frames over a
+        smaller size are dropped, oldest first, when the next frame arrives."""
+        with self._cond:
+            self.maxsize = max(1, int(maxsize))
 
     def track_dropped(self) -> FrameNumbers:
         """Keep the numbers of the frames dropped from now on (``dropped_numbers``)."""
@@ -189,6 +196,12 @@ class FrameQueue:
     def __len__(self) -> int:
         with self._cond:
             return len(self._frames)
+
+    def newest(self) -> int | None:
+        """The number of the newest frame waiting (None if none): a consumer whose recording
+        ends takes the frames up to it, those the camera delivered before the end."""
+        with self._cond:
+            return int(self._frames[-1].number) if self._frames else None
 
     def _take(self) -> Frame:
         frame = self._frames.popleft()

@@ -61,6 +61,9 @@ class FrameStep(Protocol):
 
 _STOPPED_GRACE = 0.5  # seconds a camera may report "not acquiring" before the stream fails
 
+clock = time.monotonic
+"""The stream's clock for its duration and its no-frame timeout (tests replace it)."""
+
 
 def _camera_name(camera: Any, name: str | None) -> str:
     text = name or getattr(camera, "name", None) or "camera"
@@ -195,6 +198,37 @@ def _check_camera(camera: Any) -> None:
         )
 
 
+def _newest(queue: Any) -> int | None:
+    """The number of the newest frame in ``queue`` (None if empty, or if it cannot say)."""
+    newest = getattr(queue, "newest", None)
+    return newest() if callable(newest) else None
+
+
+def _queued_up_to(queue: Any, after: int, end: int) -> Frame | None:
+    """The next queued frame numbered ``after < number <= end`` (None once there is none:
+    the queue is empty or ended, or its next frame is beyond ``end`` or a new numbering)."""
+    try:
+        frame = queue.get_nowait()
+    except StreamClosed:
+        return None
+    if frame is None or not after < int(frame.number) <= end:
+        return None
+    return frame
+
+
+def _abandon(queue: Any, ledger: FrameLedger, newest: int) -> None:
+    """The run was aborted: the frames still queued (up to the newest now) are lost in the
+    queue."""
+    end = _newest(queue)
+    while end is not None:
+        frame = _queued_up_to(queue, newest, end)
+        if frame is None:
+            return
+        newest = int(frame.number)
+        ledger.took(newest)
+        ledger.lost_in_queue(newest)
+
+
 class CameraStream:
     """Record frames from ``camera`` into the run: ``frames`` of them, for ``duration``, or
     both (whichever comes first).
@@ -205,6 +239,9 @@ class CameraStream:
     ``"zstd"``, ``"gzip"``) trades CPU for space, frame by frame on the writing thread.
     ``backlog`` is how many frames may wait for the disk (by default half a second of frames
     at the camera's rate, within 512 MiB); beyond it frames are lost at the disk, and counted.
+    The queue (``queue_size`` frames) and the backlog share one budget: the queue grows into
+    the backlog's free slots, so a stream thread that is late loses nothing while the disk
+    keeps up and the frames fit.
     """
 
     def __init__(
@@ -297,10 +334,14 @@ class CameraStream:
         """On its own thread: take frames off the queue and hand them to the writer thread,
         until done; returns how many were accepted for storing.
 
+        When the stream's time is up, the frames the camera delivered before (those in the
+        queue, up to its newest) are still taken and stored: they belong to the recording.
+        An abort leaves the queued frames, listed as lost in the queue.
+
         The stream ending early fails the run: a camera closed mid-run (its queues end), or
         one that stopped acquiring with frames still wanted, is not a completed recording.
         """
-        start = time.monotonic()
+        start = clock()
         deadline = None if self.duration is None else start + self.duration
         last_frame = last_note = start
         writer: FrameWriter | None = None
@@ -308,55 +349,65 @@ class CameraStream:
         images: dict[str, Variable] | None = None
         seen_acquiring = bool(self.camera.acquiring)
         stopped_since: float | None = None
+        end: int | None = None  # once the time is up: the newest frame the stream covers
+        newest = 0  # the number of the newest frame taken
         try:
             while not stop.is_set():
                 if self.frames is not None and count >= self.frames:
                     break
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
-                try:
-                    frame = queue.get(timeout=wait)
-                except TimeoutError:
-                    if time.monotonic() - last_frame > self.no_frame_timeout:
-                        raise InstrumentTimeout(
-                            f"no frame for {self.no_frame_timeout:g} s",
-                            instrument=getattr(self.camera, "name", self.name),
-                            hint="Check the camera's trigger and exposure settings",
-                        ) from None
-                    acquiring = bool(self.camera.acquiring)
-                    # A camera pausing itself (a region change) says so with an empty
-                    # stopped_by.
-                    paused = getattr(self.camera, "stopped_by", None) == ""
-                    if (
-                        seen_acquiring
-                        and not acquiring
-                        and not paused
-                        and not len(queue)
-                        and not stop.is_set()
-                    ):
-                        # Give a camera that stopped because it failed the moment it takes to
-                        # close the queues with its error: that error says more than this one.
-                        now = time.monotonic()
-                        stopped_since = stopped_since or now
-                        if now - stopped_since >= _STOPPED_GRACE:
-                            raise self._stopped(count, start) from None
-                    else:
-                        stopped_since = None
-                    seen_acquiring = seen_acquiring or acquiring
-                    continue
-                except StreamClosed:
-                    if stop.is_set():
+                now = clock()
+                if end is None and deadline is not None and now >= deadline:
+                    end = _newest(queue)
+                    if end is None:
                         break
-                    raise self._ended_early("was closed", count, start) from None
-                last_frame = time.monotonic()
+                if end is not None:  # the time is up: the frames queued before it
+                    frame = _queued_up_to(queue, newest, end)
+                    if frame is None:
+                        break
+                else:
+                    wait = 0.1 if deadline is None else max(0.0, min(0.1, deadline - now))
+                    try:
+                        frame = queue.get(timeout=wait)
+                    except TimeoutError:
+                        if clock() - last_frame > self.no_frame_timeout:
+                            raise InstrumentTimeout(
+                                f"no frame for {self.no_frame_timeout:g} s",
+                                instrument=getattr(self.camera, "name", self.name),
+                                hint="Check the camera's trigger and exposure settings",
+                            ) from None
+                        acquiring = bool(self.camera.acquiring)
+                        # A camera pausing itself (a region change) says so with an empty
+                        # stopped_by.
+                        paused = getattr(self.camera, "stopped_by", None) == ""
+                        if (
+                            seen_acquiring
+                            and not acquiring
+                            and not paused
+                            and not len(queue)
+                            and not stop.is_set()
+                        ):
+                            # Give a camera that stopped because it failed the moment it takes
+                            # to close the queues with its error: that error says more.
+                            now = clock()
+                            stopped_since = stopped_since or now
+                            if now - stopped_since >= _STOPPED_GRACE:
+                                raise self._stopped(count, start) from None
+                        else:
+                            stopped_since = None
+                        seen_acquiring = seen_acquiring or acquiring
+                        continue
+                    except StreamClosed:
+                        if stop.is_set():
+                            break
+                        raise self._ended_early("was closed", count, start) from None
+                last_frame = clock()
                 ledger.took(frame.number)
+                newest = int(frame.number)
                 if writer is None:
                     images = _declare_images(
                         ctx, self.name, self.camera, frame, self.compression, self._rate()
                     )
-                    writer = self._writer(ctx, frame, images, ledger)
+                    writer = self._writer(ctx, frame, images, ledger, queue)
                 if self._offer(ctx, writer, frame, count, ledger, stop):
                     count += 1
                 else:  # stopped while the disk was behind: the frame in hand is not stored
@@ -365,7 +416,9 @@ class CameraStream:
                     last_note = last_frame
                     ctx.annotate("frames", self.name, ledger.as_attrs())
         finally:
-            ledger.finish()
+            if stop.is_set():
+                _abandon(queue, ledger, newest)
+            ledger.finish(end)
             if writer is not None:
                 try:
                     writer.close()
@@ -400,9 +453,19 @@ class CameraStream:
         return False
 
     def _writer(
-        self, ctx: StepContext, first: Frame, images: dict[str, Variable], ledger: FrameLedger
+        self,
+        ctx: StepContext,
+        first: Frame,
+        images: dict[str, Variable],
+        ledger: FrameLedger,
+        queue: Any,
     ) -> FrameWriter:
-        """The thread that writes the frames, its backlog sized from the first frame."""
+        """The thread that writes the frames, its backlog sized from the first frame.
+
+        The queue and the backlog share one budget of ``queue_size + backlog`` frames: the
+        queue holds what the backlog does not (never fewer than ``queue_size``), so a stream
+        thread that is late (a loaded machine) has the whole budget to catch up in while the
+        disk keeps up, as a single writer thread on a queue that deep would."""
         rate = self._rate()
         frame_bytes = (
             sum(np.asarray(p).nbytes for p in first.parts.values())
@@ -415,7 +478,16 @@ class CameraStream:
             ctx.at(index).record(_frame_values(name, frame, images), time=frame.timestamp)
             ledger.stored(frame.number)
 
-        return FrameWriter(store, slots, name)
+        resize = getattr(queue, "resize", None)
+        if not callable(resize):  # a queue of fixed size: the backlog is all there is
+            return FrameWriter(store, slots, name)
+        budget, least = self.queue_size + slots, self.queue_size
+
+        def share(waiting: int) -> None:
+            resize(max(least, budget - waiting))
+
+        resize(budget)
+        return FrameWriter(store, slots, name, share)
 
     def _rate(self) -> float:
         """The camera's frame rate (0 where it does not say)."""

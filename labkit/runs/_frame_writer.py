@@ -44,9 +44,16 @@ def backlog_slots(frame_bytes: int, rate: float, *, max_bytes: int = BACKLOG_BYT
 class FrameWriter:
     """Writes offered frames in order with ``store(frame, index)`` on a thread of its own."""
 
-    def __init__(self, store: Callable[[Frame, int], None], slots: int, name: str) -> None:
+    def __init__(
+        self,
+        store: Callable[[Frame, int], None],
+        slots: int,
+        name: str,
+        on_waiting: Callable[[int], None] | None = None,
+    ) -> None:
         self.slots = max(1, int(slots))
         self._store = store
+        self._on_waiting = on_waiting  # told how many frames wait, whenever that changes
         self._cond = threading.Condition()
         self._pending: collections.deque[tuple[Frame, int]] = collections.deque()
         self._busy = 0  # frames offered and not yet written (or failed)
@@ -66,7 +73,7 @@ class FrameWriter:
                 return False
             self._busy += 1
             self._pending.append((frame, index))
-            self._cond.notify_all()
+            self._changed()
             return True
 
     def wait_for_slot(self, timeout: float) -> None:
@@ -98,12 +105,18 @@ class FrameWriter:
                     self.unwritten = [f for f, _ in self._pending]
                     self._pending.clear()
                     self._busy = 0
-                    self._cond.notify_all()
+                    self._changed()
                 return
             with self._cond:
                 self._pending.popleft()
                 self._busy -= 1
-                self._cond.notify_all()
+                self._changed()
+
+    def _changed(self) -> None:
+        """(With the lock held.) Wake waiters; tell ``on_waiting`` how many frames wait."""
+        self._cond.notify_all()
+        if self._on_waiting is not None:
+            self._on_waiting(self._busy)
 
     def close(self) -> None:
         """Write every frame offered, then end the thread; raises the store's error if any."""

@@ -7,7 +7,8 @@ and the disk a frame can be lost at three stages, and the run says which frames,
   overrun, a frame that could not be decoded, a GenICam buffer the producer discarded or
   delivered incomplete). Seen as a gap in the numbers that no later stage explains.
 - ``queue``: the stream's bounded queue dropped it because the stream's own thread was late
-  taking frames (the queue keeps the numbers it drops).
+  taking frames (the queue keeps the numbers it drops), or it was still waiting in the queue
+  when the run was aborted.
 - ``disk``: the store wrote slower than the camera delivered: the queue dropped it while the
   stream's thread waited for a buffer waiting for the disk to come free (see
   :meth:`FrameLedger.waiting_for_disk`), or the store failed before it was written.
@@ -108,9 +109,16 @@ class FrameLedger:
         finally:
             note()
 
-    def finish(self) -> None:
-        """The stream took its last frame: drops after it are beyond the stream's end."""
+    def finish(self, end: int | None = None) -> None:
+        """The stream took its last frame. ``end``: the newest frame number the stream covers
+        (the camera delivered it before the stream's time was up), if beyond the last taken:
+        frames up to it that were not taken were dropped (at the disk or in the queue). Drops
+        after ``end`` are beyond the stream's end."""
         with self._lock:
+            segment = self._segments[-1] if self._segments else None
+            if end is not None and segment is not None and end > segment.last:
+                self._skipped(segment, segment.last + 1, end)
+                segment.last = end
             self._disk_dropped.clear()
 
     def _dropped_after(self, newest: int) -> list[int]:
@@ -125,6 +133,11 @@ class FrameLedger:
     def lost_at_disk(self, number: int) -> None:
         with self._lock:
             self._segment_of(number).lost["disk"].add(int(number))
+
+    def lost_in_queue(self, number: int) -> None:
+        """Frame ``number`` (taken) was still in the queue when the run was aborted."""
+        with self._lock:
+            self._segment_of(number).lost["queue"].add(int(number))
 
     def _segment_of(self, number: int) -> _Segment:
         # Frames are stored in order: a number belongs to the newest segment that holds it.

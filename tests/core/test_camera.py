@@ -24,6 +24,28 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     assert queue.delivered == 3
 
 
+def test_a_queue_says_the_number_of_its_newest_frame() -> None:
+    queue = FrameQueue(maxsize=3)
+    assert queue.newest() is None
+    for number in range(1, 6):
+        queue.put(frame(number))
+    assert queue.newest() == 5
+    assert [queue.get().number for _ in range(3)] == [3, 4, 5]
+    assert queue.newest() is None
+
+
+def test_a_resized_queue_holds_more_or_drops_down_to_its_new_size() -> None:
+    queue = FrameQueue(maxsize=2)
+    queue.resize(4)
+    for number in range(1, 5):
+        queue.put(frame(number))
+    assert queue.dropped == 0
+    queue.resize(2)  # smaller: the oldest go as the next frame arrives
+    queue.put(frame(5))
+    assert queue.dropped == 3
+    assert [queue.get().number for _ in range(2)] == [4, 5]
+
+
 def test_latest_takes_the_newest_and_counts_what_it_skipped() -> None:
     queue = FrameQueue(maxsize=10)
     for number in range(1, 5):
