@@ -9,7 +9,9 @@ no subscriber (it has no default store), which flatters it.
 The per-point overhead is the slope between a short and a long sweep (the fixed cost of
 starting a run cancels out), median of the repeats. For labkit it is split into what the
 instrument layer (labkit.core: validation, traits, one worker thread per instrument) costs for
-the same calls made in a bare loop, and what the run engine adds on top.
+the same calls made in a bare loop, and what the run engine adds on top; of the latter, what
+storing the point costs (``RunWriter.record`` of the same values in a bare loop, into a store
+of the same layout).
 
 Run: ``python benchmarks/bench_sweep_overhead.py [--points 1000] [--repeats 5]``
 (needs the ``bench`` extra: qcodes, bluesky, ophyd).
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import itertools
 import logging
 import statistics
 import tempfile
@@ -33,6 +36,7 @@ import numpy as np
 import labkit
 from labkit import Instrument, Reading, Setting
 from labkit.core import _loop
+from labkit.store import RunWriter, Variable
 
 
 class InProcessTransport:
@@ -128,7 +132,24 @@ def labkit_runner(root: Path):
     def floor_once(points: int) -> None:
         _loop.run_sync(bare(points))
 
-    return run_once, floor_once
+    stores = itertools.count()
+
+    def store_once(points: int) -> float:
+        """Seconds per point of the records alone (creating and closing the store are
+        fixed costs far larger than the records of a thousand points: not timed)."""
+        names = ("bench_source_current", "bench_meter_reading")
+        variables = [Variable(n, ("voltage",), (points,), "float64", {}) for n in names]
+        variables.append(Variable("time", ("voltage",), (points,), "time", {}))
+        writer = RunWriter(root / f"store-{next(stores)}", variables, {"name": "bench"})
+        writer.create()
+        start = time.perf_counter()
+        for i in range(points):
+            writer.record((i,), {names[0]: 0.5e-3, names[1]: 0.5, "time": time.time_ns()})
+        seconds = time.perf_counter() - start
+        writer.finish("completed")
+        return seconds / points
+
+    return run_once, floor_once, store_once
 
 
 def qcodes_runner(root: Path):
@@ -211,9 +232,10 @@ def main() -> None:
     results: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        run_once, floor_once = labkit_runner(root / "labkit")
+        run_once, floor_once, store_once = labkit_runner(root / "labkit")
         results["labkit"] = _slope(run_once, short, long, args.repeats)
         floor = _slope(floor_once, short, long, args.repeats)[0]
+        storing = statistics.median(store_once(long) for _ in range(args.repeats))
         try:
             results["qcodes dond"] = _slope(qcodes_runner(root), short, long, args.repeats)
         except ImportError as error:
@@ -234,7 +256,8 @@ def main() -> None:
         )
     print(
         f"  labkit split: instrument layer {floor * 1e6:.1f} µs (the same set + 2 reads in a bare "
-        f"loop), run engine and storage {(ours - floor) * 1e6:.1f} µs"
+        f"loop), run engine and storage {(ours - floor) * 1e6:.1f} µs (of which storing the "
+        f"point {storing * 1e6:.1f} µs: RunWriter.record in a bare loop)"
     )
 
 

@@ -63,7 +63,7 @@ class Device(HasTraits):
         self._options = options
         self._worker = parent.worker if parent is not None else Worker(name)
         self._closed = False
-        self._busy_count = 0
+        self._busy = _Depth()
         self._channels: dict[str, Any] = {}
         self.run_holds = RunHolds(name)  # which run sets which setting (one at a time)
 
@@ -355,10 +355,12 @@ class Device(HasTraits):
         return self._trait_values.get(name)
 
     # Every operation runs holding the worker's lock (on its thread or inline), so the count
-    # of operations in progress needs no lock of its own.
+    # of operations in progress needs no lock of its own. It lives in a plain object: every
+    # operation passes here, and the instrument's own __setattr__ (typo guard) costs a call.
     def _enter_busy(self) -> None:
-        self._busy_count += 1
-        if self._busy_count == 1:
+        busy = self._busy
+        busy.depth += 1
+        if busy.depth == 1:
             notifiers = self._trait_notifiers  # _flag, inlined: every operation passes here
             if "busy" in notifiers or All in notifiers:
                 self.set_trait("busy", True)
@@ -366,8 +368,9 @@ class Device(HasTraits):
                 self._trait_values["busy"] = True
 
     def _leave_busy(self) -> None:
-        self._busy_count -= 1
-        if self._busy_count == 0:
+        busy = self._busy
+        busy.depth -= 1
+        if busy.depth == 0:
             notifiers = self._trait_notifiers
             if "busy" in notifiers or All in notifiers:
                 self.set_trait("busy", False)
@@ -394,3 +397,12 @@ class Device(HasTraits):
             self.set_trait(name, value)
         else:
             self._trait_values[name] = value
+
+
+class _Depth:
+    """How many operations of a device are in progress (nested calls included)."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self) -> None:
+        self.depth = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -122,9 +122,10 @@ class SettingHandle(Handle):
         """Set and block until the instrument acknowledged; returns the stored value."""
         return self.instrument.set(self, value)
 
-    async def set_async(self, value: Any) -> Any:
-        """Set from async code (the run engine); the I/O runs on the instrument's worker."""
-        return await self.instrument.set_async(self, value)
+    def set_async(self, value: Any) -> Coroutine[Any, Any, Any]:
+        """Set from async code (the run engine): ``await handle.set_async(1)``; the I/O runs
+        on the instrument's worker. (The instrument's own coroutine: no second frame.)"""
+        return self.instrument.set_async(self, value)
 
     def submit(self, value: Any) -> Future[Any]:
         """Check now, then set in the background; the future resolves when acknowledged."""
@@ -134,8 +135,9 @@ class SettingHandle(Handle):
         """Ask the instrument for the value it has now."""
         return self.instrument.read(self)
 
-    async def read_async(self) -> Any:
-        return await self.instrument.read_async(self)
+    def read_async(self) -> Coroutine[Any, Any, Any]:
+        """``await handle.read_async()``: the instrument's own coroutine."""
+        return self.instrument.read_async(self)
 
     def check(self, value: Any) -> Any:
         """Validate ``value`` against type, unit, choices, locks and limits, with no I/O.
@@ -259,8 +261,9 @@ class ReadingHandle(Handle):
     def read(self) -> Any:
         return self.instrument.read(self)
 
-    async def read_async(self) -> Any:
-        return await self.instrument.read_async(self)
+    def read_async(self) -> Coroutine[Any, Any, Any]:
+        """``await handle.read_async()``: the instrument's own coroutine."""
+        return self.instrument.read_async(self)
 
 
 class ActionHandle(Handle):

@@ -38,7 +38,7 @@ from labkit.core._templates import MovedToMessageInstrument as _Moved
 from labkit.core._templates import read_template, run_template, write_template
 from labkit.core._traits import LabkitTrait
 from labkit.core._units import format_quantity
-from labkit.core._worker import wait_for
+from labkit.core._worker import NOT_RUN, wait_for
 
 __all__ = ["Channel", "Instrument"]
 
@@ -277,7 +277,33 @@ class Instrument(Device, metaclass=InstrumentMeta):
         return self._assign(self._spec(name, "setting"), value)
 
     async def set_async(self, name: str | SettingHandle, value: Any) -> Any:
-        return await self._assign_async(self._spec(name, "setting"), value)
+        """The async face for the run engine; cancelling stops a ramp where it is."""
+        spec = self._spec(name, "setting")
+        value = self._checked(spec, value, interlocks=False)
+        state = self._states[spec.name]
+        if state.interlocks:
+            await self._interlocks_async(state, value)
+        if not spec.delay and not state.ramping:  # one write: nothing to cancel
+            done = self._worker.try_inline(self._do_set, spec, value, _NEVER_CANCELLED)
+            if done is NOT_RUN:
+                done = await self._worker.call_async(
+                    self._do_set, spec, value, _NEVER_CANCELLED, quick=True
+                )
+            return done
+        cancel = threading.Event()
+        self._ramp_cancels.add(cancel)
+        acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
+        try:
+            return await asyncio.shield(acknowledged)
+        except asyncio.CancelledError:
+            cancel.set()  # stop a ramp where it is, then let the cancellation through
+            try:
+                await acknowledged
+            except LabkitError:
+                pass
+            raise
+        finally:
+            self._ramp_cancels.discard(cancel)
 
     def submit(self, name: str | SettingHandle, value: Any) -> Future[Any]:
         """Check ``value`` now (raising at once), then set it in the background; the future
@@ -309,7 +335,10 @@ class Instrument(Device, metaclass=InstrumentMeta):
             spec = self._spec(name)
             if not self._trait_values.get("connected"):
                 self.require_connected()
-            return await self._worker.call_async(self._do_read, spec, quick=True)
+            value = self._worker.try_inline(self._do_read, spec)
+            if value is NOT_RUN:
+                value = await self._worker.call_async(self._do_read, spec, quick=True)
+            return value
         specs = [self._spec(n) for n in (name, *more)]
         self.require_connected()
         return await self._worker.call_async(self._refresh_on_worker, specs)
@@ -369,7 +398,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
     async def make_safe_async(self) -> dict[str, Any]:
         changed = {}
         for spec in self._safe_specs():
-            changed[spec.name] = await self._assign_async(spec, spec.safe)
+            changed[spec.name] = await self.set_async(spec.name, spec.safe)
         for channel in self._channels.values():
             sub = await channel.make_safe_async()
             changed.update({f"{channel.name}.{k}": v for k, v in sub.items()})
@@ -428,25 +457,18 @@ class Instrument(Device, metaclass=InstrumentMeta):
             raise
         return value
 
-    async def _checked_async(self, spec: TraitSpec, raw: Any) -> Any:
-        value = self._checked(spec, raw, interlocks=False)
-        state = self._states[spec.name]
+    async def _interlocks_async(self, state: SettingState, value: Any) -> None:
         try:
             for interlock in state.interlocks:
                 await interlock.enforce_async(value)
         except LabkitError as error:
             state.flag("error", str(error))
             raise
-        return value
-
-    def _single_exchange(self, spec: TraitSpec) -> bool:
-        """A set that is one write (no ramp, no settling wait): it may run inline."""
-        return not spec.delay and not self._states[spec.name].ramping
 
     def _assign(self, spec: TraitSpec, raw: Any) -> Any:
         """The blocking face: check, write on the worker, wait for the acknowledgement."""
         value = self._checked(spec, raw)
-        if self._single_exchange(spec):  # nothing to cancel: one write
+        if not spec.delay and not self._states[spec.name].ramping:  # one write: nothing to cancel
             return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
         cancel = threading.Event()
         if self._worker.on_worker():
@@ -458,28 +480,6 @@ class Instrument(Device, metaclass=InstrumentMeta):
         except KeyboardInterrupt:
             cancel.set()
             return future.result()  # raises RampInterrupted (or finishes a write already sent)
-        finally:
-            self._ramp_cancels.discard(cancel)
-
-    async def _assign_async(self, spec: TraitSpec, raw: Any) -> Any:
-        """The async face for the run engine; cancelling stops a ramp where it is."""
-        value = await self._checked_async(spec, raw)
-        if self._single_exchange(spec):
-            return await self._worker.call_async(
-                self._do_set, spec, value, _NEVER_CANCELLED, quick=True
-            )
-        cancel = threading.Event()
-        self._ramp_cancels.add(cancel)
-        acknowledged = asyncio.wrap_future(self._worker.submit(self._do_set, spec, value, cancel))
-        try:
-            return await asyncio.shield(acknowledged)
-        except asyncio.CancelledError:
-            cancel.set()  # stop a ramp where it is, then let the cancellation through
-            try:
-                await acknowledged
-            except LabkitError:
-                pass
-            raise
         finally:
             self._ramp_cancels.discard(cancel)
 

@@ -427,9 +427,11 @@ class TraitSpec:
         Text is parsed as a reply; numbers become ``float``/``int``; anything else passes as
         it is (a callable returning the right type already pays nothing).
         """
+        kind = self.kind
+        if type(raw) is float and kind == "float":  # what most getters return
+            return raw
         if raw is None:
             return None
-        kind = self.kind
         if kind == "array":
             return check_array(raw, self.axes or (), self.dtype or "float64", self.qualname)
         if isinstance(raw, (str, bytes)) and kind != "str":

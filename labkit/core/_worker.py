@@ -27,13 +27,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, TypeVar
 
-__all__ = ["INSTANT_SECONDS", "INSTANT_SLOW_ALLOWED", "INSTANT_WINDOW", "Worker", "wait_for"]
+__all__ = [
+    "INSTANT_SECONDS",
+    "INSTANT_SLOW_ALLOWED",
+    "INSTANT_WINDOW",
+    "NOT_RUN",
+    "Worker",
+    "wait_for",
+]
 
 T = TypeVar("T")
 
 INSTANT_SECONDS = 100e-6
 INSTANT_WINDOW = 8
 INSTANT_SLOW_ALLOWED = 2
+
+NOT_RUN: Any = object()
+"""What :meth:`Worker.try_inline` returns when the operation must go to the thread instead."""
 
 
 class Worker:
@@ -47,29 +57,26 @@ class Worker:
         )
         self._closed = False
         self._lock = threading.Lock()  # held while any operation of this instrument runs
-        self._local = threading.local()
+        self._owner: int | None = None  # the thread running an operation (holding the lock)
         self._queued = 0  # operations handed to the thread and not finished yet
         self._queued_lock = threading.Lock()
         self._recent: collections.deque[bool] = collections.deque(maxlen=INSTANT_WINDOW)
         self._slow = 0  # how many of the recent quick operations were slow
+        self._proven = False  # the window is full and few enough were slow
 
     def _remember_thread(self) -> None:
         self._ident = threading.get_ident()
 
     def on_worker(self) -> bool:
-        """True when called from inside one of this worker's operations."""
-        return (self._ident is not None and threading.get_ident() == self._ident) or getattr(
-            self._local, "inside", False
-        )
+        """True when called from inside one of this worker's operations (on its thread, or
+        on the thread running one inline: the one holding the instrument's lock)."""
+        ident = threading.get_ident()
+        return ident == self._ident or ident == self._owner
 
     @property
     def instant(self) -> bool:
         """The instrument has proven instant: quick operations run on the caller's thread."""
-        return (
-            len(self._recent) == INSTANT_WINDOW
-            and self._slow <= INSTANT_SLOW_ALLOWED
-            and not self._queued
-        )
+        return self._proven and not self._queued
 
     def _note(self, seconds: float) -> None:
         """Remember how long a quick operation took (it succeeded)."""
@@ -79,18 +86,20 @@ class Worker:
         slow = seconds >= INSTANT_SECONDS
         recent.append(slow)
         self._slow += slow
+        self._proven = len(recent) == INSTANT_WINDOW and self._slow <= INSTANT_SLOW_ALLOWED
 
     def _forget(self) -> None:
         """A quick operation failed: prove instant again before running inline."""
         self._recent.clear()
         self._slow = 0
+        self._proven = False
 
     # -- running one operation ----------------------------------------------------------------
 
     def _run(self, function: Callable[..., T], args: tuple[Any, ...], quick: bool) -> T:
         """Run with the instrument's lock held (on whichever thread), timing quick operations."""
         with self._lock:
-            self._local.inside = True
+            self._owner = threading.get_ident()
             start = time.perf_counter()
             try:
                 result = function(*args)
@@ -99,7 +108,7 @@ class Worker:
                     self._forget()
                 raise
             finally:
-                self._local.inside = False
+                self._owner = None
             if quick:
                 self._note(time.perf_counter() - start)
             return result
@@ -125,14 +134,19 @@ class Worker:
             # atexit handlers run, so closing instruments happens on this thread instead.
             return _run_inline(self._run, (function, args, quick))
 
-    def _inline(self, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
-        """Run a quick operation here if the instrument is instant and idle."""
-        if not self.instant or not self._lock.acquire(blocking=False):
-            return False, None
+    def try_inline(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a quick operation here if the instrument is instant and idle; else return
+        :data:`NOT_RUN` (then hand it to the thread: :meth:`call`, :meth:`call_async`).
+
+        The async faces of instruments call this first: an instant instrument's set or
+        read then awaits nothing (no coroutine of the worker's, no thread hop).
+        """
+        if not self._proven or self._queued or not self._lock.acquire(False):
+            return NOT_RUN  # the sentinel (typed Any), never a T
         try:
             if self._queued:  # something was queued meanwhile: keep the order
-                return False, None
-            self._local.inside = True
+                return NOT_RUN
+            self._owner = threading.get_ident()
             start = time.perf_counter()
             try:
                 result = function(*args)
@@ -140,9 +154,13 @@ class Worker:
                 self._forget()
                 raise
             finally:
-                self._local.inside = False
-            self._note(time.perf_counter() - start)
-            return True, result
+                self._owner = None
+            elapsed = time.perf_counter() - start
+            if elapsed < INSTANT_SECONDS and not self._recent[0]:
+                self._recent.append(False)  # fast again, a fast one leaves: nothing changes
+            else:
+                self._note(elapsed)
+            return result
         finally:
             self._lock.release()
 
@@ -163,8 +181,8 @@ class Worker:
         if self.on_worker():
             return function(*args)
         if quick:
-            done, result = self._inline(function, args)
-            if done:
+            result = self.try_inline(function, *args)
+            if result is not NOT_RUN:
                 return result
         return self._enqueue(function, args, quick).result()
 
@@ -173,8 +191,8 @@ class Worker:
         if self.on_worker():
             return function(*args)
         if quick:
-            done, result = self._inline(function, args)
-            if done:
+            result = self.try_inline(function, *args)
+            if result is not NOT_RUN:
                 return result
         return await asyncio.wrap_future(self._enqueue(function, args, quick))
 

@@ -140,7 +140,8 @@ class Read:
     async def run(self, ctx: StepContext) -> None:
         started = time.time_ns()
         values = await ctx.read(self.handles, self._grouped)
-        check_arrays(self.handles, self._arrays)
+        if self._arrays:
+            check_arrays(self.handles, self._arrays)
         ctx.record(dict(enumerate(values)), time=started)
 
     def describe(self) -> dict[str, Any]:
@@ -227,7 +228,8 @@ class Settle:
 
 class Call:
     """Call a function at this point of the plan (a coroutine function is awaited; a plain
-    function runs in a thread, so blocking code does not stall the run's loop)."""
+    function runs in a thread, so blocking code does not stall the run's loop, and what it
+    returns is awaited if it is awaitable: ``Call(dmm.readings.volts.read_async)``)."""
 
     def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         if not callable(function):
@@ -243,7 +245,9 @@ class Call:
         if inspect.iscoroutinefunction(self.function):
             await self.function(*self.args, **self.kwargs)
         else:
-            await asyncio.to_thread(self.function, *self.args, **self.kwargs)
+            result = await asyncio.to_thread(self.function, *self.args, **self.kwargs)
+            if inspect.isawaitable(result):
+                await result
 
     def describe(self) -> dict[str, Any]:
         name = getattr(self.function, "__qualname__", repr(self.function))

@@ -126,7 +126,8 @@ class StepContext:
         for position in positions:
             redo = self.redo
             while True:
-                await engine.checkpoint()
+                if engine.pause_requested or engine.suspensions:
+                    await engine.checkpoint()
                 epoch = engine.suspend_epoch
                 yield StepContext(engine, self.node, self.index + position, redo)
                 if not (engine.redo_on_suspend and engine.suspend_epoch != epoch):
@@ -142,8 +143,11 @@ class StepContext:
 
     async def set(self, handle: SettingHandle, value: Any) -> Any:
         """Set a setting (checked, ramped, acknowledged) and remember it was touched."""
-        await self._engine.hold(handle)  # before touching: a refused set leaves it alone
-        self._engine.touch(handle)
+        engine = self._engine
+        if handle not in engine.ready:  # the first time in this run
+            await engine.hold(handle)  # before touching: a refused set leaves it alone
+            engine.touch(handle)
+            engine.ready.add(handle)
         return await handle.set_async(value)
 
     async def set_together(self, targets: Sequence[tuple[SettingHandle, Any]]) -> list[Any]:
@@ -182,22 +186,19 @@ class StepContext:
         if by_instrument is None:
             by_instrument = group_by_instrument(handles)
         values: list[Any] = [None] * len(handles)
-
-        async def one(instrument: Any, positions: list[int]) -> None:
+        if len(by_instrument) > 1:
+            for instrument in by_instrument:
+                if not instrument.instant:  # one waits for its reply: read side by side
+                    await asyncio.gather(
+                        *(_read_into(values, handles, i, p) for i, p in by_instrument.items())
+                    )
+                    return values
+        # One instrument, or all answering in-process: running side by side gains nothing.
+        for instrument, positions in by_instrument.items():
             if len(positions) == 1:
                 values[positions[0]] = await handles[positions[0]].read_async()  # type: ignore[attr-defined]  # as above
-                return
-            names = [handles[p].spec.name for p in positions]
-            found = await instrument.read_async(*names)
-            for p, name in zip(positions, names, strict=True):
-                values[p] = found[name]
-
-        if len(by_instrument) == 1 or all(i.instant for i in by_instrument):
-            # One instrument, or all answering in-process: running side by side gains nothing.
-            for instrument, positions in by_instrument.items():
-                await one(instrument, positions)
-        else:
-            await asyncio.gather(*(one(i, p) for i, p in by_instrument.items()))
+            else:
+                await _read_into(values, handles, instrument, positions)
         return values
 
     async def sleep(self, duration: Any) -> None:
@@ -217,10 +218,13 @@ class StepContext:
         declared = self.node.group(group)
         variables = declared.variables
         stored = {variables[key].name: value for key, value in values.items()}
-        stored[declared.time] = _now_ns() if time is None else time_value(time)
-        sequence = self._engine.writer.record(self.index, stored, point=not self.redo)
-        self._engine.latest.update(stored)
-        self._engine.run.feed.recorded(sequence, self.index, stored)
+        if time is None:
+            time = _now_ns()
+        stored[declared.time] = time if type(time) is int else time_value(time)
+        engine = self._engine
+        sequence = engine.writer.record(self.index, stored, point=not self.redo)
+        engine.latest.update(stored)
+        engine.run.feed.recorded(sequence, self.index, stored)
 
     def record_items(
         self, values: Mapping[Any, Any], *, group: str | None = None, times: Any
@@ -298,6 +302,20 @@ class StepContext:
 
 _now_ns = time.time_ns
 _ANNOTATE_LOCK = threading.Lock()
+
+
+async def _read_into(
+    values: list[Any], handles: Sequence[Handle], instrument: Any, positions: list[int]
+) -> None:
+    """Read ``handles`` at ``positions`` (all of ``instrument``) into ``values``: one read
+    of several names in one worker call."""
+    if len(positions) == 1:
+        values[positions[0]] = await handles[positions[0]].read_async()  # type: ignore[attr-defined]  # Read() admits only handles that read
+        return
+    names = [handles[p].spec.name for p in positions]
+    found = await instrument.read_async(*names)
+    for p, name in zip(positions, names, strict=True):
+        values[p] = found[name]
 
 
 def group_by_instrument(handles: Sequence[Handle]) -> dict[Any, list[int]]:

@@ -117,6 +117,7 @@ class Engine:
         self.latest: dict[str, Any] = {}  # newest recorded value of each variable
         self.holding: dict[int, Instrument] = {}  # instruments holding settings for this run
         self.held: set[tuple[int, str]] = set()  # (id of holding instrument, setting)
+        self.ready: set[SettingHandle] = set()  # held and touched: a step sets them at once
         self.pause_requested = False
         self.abort_requested = False
         self.abort_reason: str | None = None

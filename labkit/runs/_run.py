@@ -227,8 +227,11 @@ class Run(HasTraits):
 
     def _recorded(self, sequence: int, index: tuple[int, ...], values: dict[str, Any]) -> None:
         """A point was recorded as record ``sequence`` of the writer (see RunWriter.record)."""
+        watchers = self._watchers
+        if not watchers:
+            return  # nobody watches (a script): nothing to keep
         keep: set[str] | None = set()
-        for watch in self._watchers:
+        for watch in watchers:
             if not watch.durable:
                 _call(watch, index, values)
             elif keep is not None:

@@ -125,6 +125,10 @@ class ArrayWriter:
         self.max_cached = max(4, CACHE_BYTES // max(1, chunk_items * item_bytes))
         self.lead_chunks = self.chunks[: self.lead]
         self.growable = variable.growable  # computed once: put() runs for every value
+        # put()'s shortcut for a scalar along one leading axis: the chunk it wrote last (the
+        # newest in the cache), while nothing else reordered the cache; (number, chunk).
+        self.scalar_series = self.lead == 1 and not variable.item_ndim and self.labels is None
+        self.last: tuple[int, _Chunk] | None = None
         self.meta = self._document()
 
     # -- metadata ---------------------------------------------------------------------------
@@ -191,6 +195,16 @@ class ArrayWriter:
     # -- recording (under the writer's record lock) -----------------------------------------
 
     def put(self, index: tuple[int, ...], value: Any) -> None:
+        last = self.last
+        if last is not None:  # a scalar series, the chunk written last: no lookup, no reorder
+            (i,), (c,) = index, self.lead_chunks
+            if i // c == last[0]:
+                newest = last[1]
+                newest.data[i % c] = value
+                newest.dirty = True
+                if self.growable:
+                    self.note(index)
+                return
         if self.labels is not None:
             value = self.labels.encode(value)
         if self.lead == 1:  # the common case of scans and series: one leading axis
@@ -210,12 +224,15 @@ class ArrayWriter:
         chunk.data[local] = value
         chunk.dirty = True
         self.note(index)
+        if self.scalar_series:
+            self.last = (coords[0], chunk)
 
     def put_items(self, start: int, values: Any) -> None:
         """Items ``start`` to ``start + len(values) - 1`` along the one leading axis, chunk
         by chunk (an instrument's buffer read back whole)."""
         if self.labels is not None:
             values = [self.labels.encode(v) for v in values]
+        self.last = None  # the cache's order changes here
         (c,) = self.lead_chunks
         stop = start + len(values)
         i = start
@@ -283,6 +300,7 @@ class ArrayWriter:
         lock): a chunk written again later is read back from disk first (see _load)."""
         excess = len(self.cache) - self.max_cached
         if excess > 0:
+            self.last = None
             for coords in [c for c, chunk in self.cache.items() if not chunk.dirty][:excess]:
                 del self.cache[coords]
 

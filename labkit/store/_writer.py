@@ -133,6 +133,7 @@ class RunWriter:
         self._lock = OwnerLock(self.location.path) if self.location.path is not None else None
         self._store: Any = None
         self._arrays: dict[str, ArrayWriter] = {}
+        self._direct = False  # some array takes its items straight to disk (frames)
         self._thread: threading.Thread | None = None
 
     # -- life cycle -----------------------------------------------------------------------
@@ -145,6 +146,7 @@ class RunWriter:
             self._store = self.location.store()
             for variable in self.variables.values():
                 self._arrays[variable.name] = self._create_array(variable)
+            self._direct = any(writer.direct for writer in self._arrays.values())
             self._publish(dict(self._attrs), {})
         except Exception as error:
             if self._lock is not None:
@@ -235,6 +237,7 @@ class RunWriter:
                     raise self._fail(error) from error
                 with self._record_lock:
                     self._arrays[variable.name] = writer
+                    self._direct = self._direct or writer.direct
                 self.variables[variable.name] = variable
             with self._attrs_lock:
                 self._attrs["dims"] = _dimensions(self.variables.values())
@@ -254,7 +257,7 @@ class RunWriter:
         if self._error is not None:
             raise self._error
         arrays = self._arrays
-        for name, value in values.items():
+        for name, value in values.items() if self._direct else ():
             writer = arrays[name]
             if writer.direct:  # a frame: written now, from the caller's buffer
                 try:

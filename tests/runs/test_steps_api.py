@@ -159,3 +159,13 @@ def test_set_takes_text_and_switch_settings_too(data_root):
         assert display.text == "hello"
     finally:
         display.close()
+
+
+def test_call_awaits_what_a_handles_async_face_returns(lab):
+    """A handle's ``set_async`` returns its instrument's coroutine: Call awaits it."""
+    labkit.run(
+        labkit.runs.Call(lab.smu.settings.voltage.set_async, 0.25),
+        labkit.runs.Call(lab.dmm.readings.current.read_async),
+    ).wait(30)
+    assert lab.smu.voltage == 0.25
+    assert lab.dmm.current == pytest.approx(0.25 / 1000, rel=1e-3)
