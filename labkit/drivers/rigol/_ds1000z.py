@@ -62,12 +62,23 @@ from labkit.drivers.rigol._tables import (
 )
 from labkit.drivers.rigol._waveform import Preamble, Waveform
 from labkit.drivers.scpi import ScpiInstrument, parse_number
-from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
+from labkit.manuals.rigol_ds1000z import (
+    OFFSET_WIDE,
+    PROBE_RATIOS,
+    TRIGGER_DIVISIONS,
+    VOLTS_PER_DIVISION,
+)
 
 __all__ = ["TIMEBASE_SCALES", "RigolDS1000Z", "ScopeChannel"]
 
 _NORMAL_POINTS = 1200
 _DIVISIONS = 12
+
+# The widest the scope can ever take, over every probe ratio (the scope checks the range of
+# the ratio set): declared so that nothing absurd (inf, 1e21 V) is ever sent.
+_SCALES = (VOLTS_PER_DIVISION[0] * min(PROBE_RATIOS), VOLTS_PER_DIVISION[1] * max(PROBE_RATIOS))
+_OFFSET = OFFSET_WIDE * max(PROBE_RATIOS)
+_TRIGGER_LEVEL = TRIGGER_DIVISIONS * _SCALES[1] + _OFFSET
 
 
 def _measurement(item: str, unit: str | None, doc: str) -> TraitType[Any, Any]:
@@ -89,16 +100,16 @@ class ScopeChannel(MessageInstrument):
     )
     scale = Setting(
         unit="V",
-        min=1e-5,
-        max=1e4,
+        min=_SCALES[0],
+        max=_SCALES[1],
         header=":CHAN{self.index}:SCAL",
         doc="Vertical scale per division, probe included (1 mV/div … 10 V/div times the "
         "probe ratio, checked by the scope)",
     )
     offset = Setting(
         unit="V",
-        min=-1e5,
-        max=1e5,
+        min=-_OFFSET,
+        max=_OFFSET,
         header=":CHAN{self.index}:OFFS",
         doc="Vertical offset, probe included (±100 V at 1× from 500 mV/div up, ±2 V below; "
         "checked by the scope)",
@@ -264,11 +275,9 @@ class RigolDS1000Z(ScpiInstrument):
     )
     trigger_level = Setting(
         unit="V",
-        # The manual's range is -5 × scale - offset … 5 × scale - offset of the source channel,
-        # which the scope checks; declared here is the widest that can ever hold (10 kV/div
-        # with a 1000× probe, offset ±100 kV), so nothing absurd (inf, 1e21 V) is ever sent.
-        min=-1.5e5,
-        max=1.5e5,
+        # The scope checks the level against its source channel; declared is the widest.
+        min=-_TRIGGER_LEVEL,
+        max=_TRIGGER_LEVEL,
         header=":TRIG:EDG:LEV",
         doc="Edge trigger level (within ±5 divisions of the source's screen centre, checked "
         "by the scope)",

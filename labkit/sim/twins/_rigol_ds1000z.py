@@ -42,7 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.manuals.rigol_ds1000z import PROBE_RATIOS
+from labkit.manuals.rigol_ds1000z import (
+    OFFSET_NARROW,
+    OFFSET_WIDE,
+    OFFSET_WIDE_FROM,
+    PROBE_RATIOS,
+    TRIGGER_DIVISIONS,
+    VOLTS_PER_DIVISION,
+)
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
 from labkit.sim.twins._rigol_measure import ScopeMeasurements
@@ -371,7 +378,8 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_channel_scale(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        if not 1e-3 * channel.probe * (1 - 1e-9) <= wanted <= 10.0 * channel.probe * (1 + 1e-9):
+        low, high = (end * channel.probe for end in VOLTS_PER_DIVISION)
+        if not low * (1 - 1e-9) <= wanted <= high * (1 + 1e-9):
             raise ScpiError(-222, "Data out of range")
         channel.scale = wanted
 
@@ -383,7 +391,8 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_channel_offset(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        reach = (100.0 if channel.scale >= 0.5 * channel.probe else 2.0) * channel.probe
+        wide = channel.scale >= OFFSET_WIDE_FROM * channel.probe
+        reach = (OFFSET_WIDE if wide else OFFSET_NARROW) * channel.probe
         if abs(wanted) > reach * (1 + 1e-9):
             raise ScpiError(-222, "Data out of range")
         channel.offset = wanted
@@ -481,8 +490,8 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
         wanted = number(value)
         if self.trigger_source.startswith("CHAN"):
             source = self.channels[int(self.trigger_source[4:])]
-            low = -5 * source.scale - source.offset
-            high = 5 * source.scale - source.offset
+            low = -TRIGGER_DIVISIONS * source.scale - source.offset
+            high = TRIGGER_DIVISIONS * source.scale - source.offset
             if not low - 1e-12 <= wanted <= high + 1e-12:
                 raise ScpiError(-222, "Data out of range")
         self.trigger_level = wanted
