@@ -42,14 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.manuals.rigol_ds1000z import (
-    OFFSET_NARROW,
-    OFFSET_WIDE,
-    OFFSET_WIDE_FROM,
-    PROBE_RATIOS,
-    TRIGGER_DIVISIONS,
-    VOLTS_PER_DIVISION,
-)
+from labkit.manuals import rigol_ds1000z as manual
 from labkit.sim._scpi import ScpiError
 from labkit.sim._scpi_twin import ScpiTwin, boolean, mnemonic, number, scpi
 from labkit.sim.twins._rigol_measure import ScopeMeasurements
@@ -378,7 +371,7 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_channel_scale(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        low, high = (end * channel.probe for end in VOLTS_PER_DIVISION)
+        low, high = (end * channel.probe for end in manual.VOLTS_PER_DIVISION)
         if not low * (1 - 1e-9) <= wanted <= high * (1 + 1e-9):
             raise ScpiError(-222, "Data out of range")
         channel.scale = wanted
@@ -391,8 +384,8 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_channel_offset(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        wide = channel.scale >= OFFSET_WIDE_FROM * channel.probe
-        reach = (OFFSET_WIDE if wide else OFFSET_NARROW) * channel.probe
+        wide = channel.scale >= manual.OFFSET_WIDE_FROM * channel.probe
+        reach = (manual.OFFSET_WIDE if wide else manual.OFFSET_NARROW) * channel.probe
         if abs(wanted) > reach * (1 + 1e-9):
             raise ScpiError(-222, "Data out of range")
         channel.offset = wanted
@@ -413,7 +406,9 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
     def _set_probe(self, value: str | None = None) -> None:
         channel = self._channel()
         wanted = number(value)
-        ratio = next((p for p in PROBE_RATIOS if math.isclose(p, wanted, rel_tol=1e-6)), None)
+        ratio = next(
+            (p for p in manual.PROBE_RATIOS if math.isclose(p, wanted, rel_tol=1e-6)), None
+        )
         if ratio is None:
             raise ScpiError(-222, "Data out of range")
         # The trace keeps its size on screen: scale and offset follow the ratio.
@@ -490,8 +485,8 @@ class RigolDS1000ZTwin(ScopeMeasurements, ScpiTwin):
         wanted = number(value)
         if self.trigger_source.startswith("CHAN"):
             source = self.channels[int(self.trigger_source[4:])]
-            low = -TRIGGER_DIVISIONS * source.scale - source.offset
-            high = TRIGGER_DIVISIONS * source.scale - source.offset
+            low = -manual.TRIGGER_DIVISIONS * source.scale - source.offset
+            high = manual.TRIGGER_DIVISIONS * source.scale - source.offset
             if not low - 1e-12 <= wanted <= high + 1e-12:
                 raise ScpiError(-222, "Data out of range")
         self.trigger_level = wanted
