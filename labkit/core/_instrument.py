@@ -283,7 +283,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
         state = self._states[spec.name]
         if state.interlocks:
             await self._interlocks_async(state, value)
-        if not spec.delay and not state.ramping:  # one write: nothing to cancel
+        if state.one_write:  # nothing to cancel
             done = self._worker.try_inline(self._do_set, spec, value, _NEVER_CANCELLED)
             if done is NOT_RUN:
                 done = await self._worker.call_async(
@@ -468,7 +468,7 @@ class Instrument(Device, metaclass=InstrumentMeta):
     def _assign(self, spec: TraitSpec, raw: Any) -> Any:
         """The blocking face: check, write on the worker, wait for the acknowledgement."""
         value = self._checked(spec, raw)
-        if not spec.delay and not self._states[spec.name].ramping:  # one write: nothing to cancel
+        if self._states[spec.name].one_write:  # nothing to cancel
             return self._worker.call(self._do_set, spec, value, _NEVER_CANCELLED, quick=True)
         cancel = threading.Event()
         if self._worker.on_worker():

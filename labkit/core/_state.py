@@ -153,6 +153,12 @@ class SettingState(HasTraits):
         """Sets move gradually (a ramp rate is in force on a float setting)."""
         return self._trait_values.get("ramp_rate") is not None and self.spec.kind == "float"
 
+    @property
+    def one_write(self) -> bool:
+        """A set is one write (no ramp, no settling wait): nothing to cancel, it may run
+        inline."""
+        return not self.spec.delay and not self.ramping
+
     def flag(self, name: str, value: Any) -> None:
         """Set ``busy``/``error``: through traitlets only when someone observes."""
         notifiers = self._trait_notifiers

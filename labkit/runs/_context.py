@@ -126,7 +126,7 @@ class StepContext:
         for position in positions:
             redo = self.redo
             while True:
-                if engine.pause_requested or engine.suspensions:
+                if engine.checkpoint_due:  # no coroutine per point otherwise
                     await engine.checkpoint()
                 epoch = engine.suspend_epoch
                 yield StepContext(engine, self.node, self.index + position, redo)

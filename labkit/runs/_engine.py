@@ -194,8 +194,13 @@ class Engine:
     def event(self, event: str, **details: Any) -> None:
         self.writer.append_event(event, **details)
 
+    @property
+    def checkpoint_due(self) -> bool:
+        """A pause or a suspension waits at the next checkpoint (steps skip it otherwise)."""
+        return self.pause_requested or bool(self.suspensions)
+
     async def checkpoint(self) -> None:
-        if self.pause_requested or self.suspensions:
+        if self.checkpoint_due:
             await self._hold()
 
     async def _hold(self) -> None:
@@ -203,7 +208,7 @@ class Engine:
         self._holding = True
         announced: tuple[str, str] | None = None
         try:
-            while self.pause_requested or self.suspensions:
+            while self.checkpoint_due:
                 if self.pause_requested:
                     state, reason = "paused", "paused by request"
                 else:
