@@ -7,7 +7,8 @@ published from its own thread, pixels from a small pool so the source costs no C
 on an absolute schedule like a real camera's clock (late frames are published in a burst, never
 skipped) — or **unpaced** (the next frame as soon as the consumer's queue has room).
 
-Each measurement is paired within a repeat with, in a random order and on the same source:
+Each measurement is paired within a repeat with, on the same source, in an order that rotates from
+repeat to repeat (see :func:`rotated`: each writer takes each place equally often):
 
 - ``plain``: a Python thread taking frames off a queue and writing one file per frame
   (``open(..., "wb").write(pixels)``), with as many frames of buffering as the run has
@@ -34,8 +35,8 @@ Run: ``python benchmarks/bench_frame_stream.py [--repeats 5] [--rates 0.25,0.5,1
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import random
 import resource
 import shutil
 import statistics
@@ -126,6 +127,47 @@ class PacedCamera:
         self._broadcaster.unsubscribe(queue)
 
 
+STALL_RATE = 1e9
+"""A write slower than this (bytes/s) waited for the disk: the page cache took no more at
+memory speed (8.4 MB frames are copied into it in 2–3 ms here, 10 times this)."""
+WRITES: list[tuple[float, int]] = []  # (seconds, bytes) of each file write of a measurement
+
+
+def timed(write: Callable[..., None], nbytes: Callable[..., int]) -> Callable[..., None]:
+    """``write`` noting its duration and bytes in :data:`WRITES`."""
+
+    def timed_write(*args: Any) -> None:
+        start = time.perf_counter()
+        write(*args)
+        WRITES.append((time.perf_counter() - start, nbytes(*args)))
+
+    return timed_write
+
+
+def time_labkit_writes() -> None:
+    """Time labkit's frame files as the other writers' are: its chunk writer's one call
+    that writes a frame's (or a shard's) file, wrapped."""
+    import labkit.store._arrays as arrays
+    import labkit.store._frames as frames
+
+    def size(path: str, data: Any) -> int:
+        return memoryview(data).nbytes
+
+    arrays.write_file = frames.write_file = timed(frames.write_file, size)
+
+
+def stalled_after(writes: list[tuple[float, int]], run: int = 3) -> float | None:
+    """GB written before the writes began to wait for the disk — the first of ``run`` slow
+    writes in a row (one slow write is a hiccup) — or None if they never did."""
+    slow = [nbytes < seconds * STALL_RATE for seconds, nbytes in writes]
+    written = 0
+    for i, (_, nbytes) in enumerate(writes):
+        if len(slow) - i >= run and all(slow[i : i + run]):
+            return written / 1e9
+        written += nbytes
+    return None
+
+
 def _faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
@@ -134,12 +176,14 @@ def _synced(folder: Path, job: Callable[[], tuple[int, int]]) -> dict[str, Any]:
     """Run ``job`` (→ stored, lost), sync the disk, time it all; then clean ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     os.sync()
+    WRITES.clear()
     faults = _faults()
     start = time.perf_counter()
     stored, lost = job()
     os.sync()
     elapsed = time.perf_counter() - start
     faults = _faults() - faults
+    writes = list(WRITES)
     shutil.rmtree(folder)
     os.sync()
     return {
@@ -147,6 +191,7 @@ def _synced(folder: Path, job: Callable[[], tuple[int, int]]) -> dict[str, Any]:
         "lost": lost,
         "rate": stored * FRAME_BYTES / elapsed,
         "faults": faults / max(1, stored),
+        "stalled_after": stalled_after(writes),
     }
 
 
@@ -178,6 +223,7 @@ def plain(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
         with open(folder / f"f{i}", "wb") as handle:
             handle.write(pixels)
 
+    write = timed(write, lambda i, pixels: pixels.nbytes)
     return _synced(folder, lambda: loop_writer(camera, depth, write))
 
 
@@ -192,6 +238,7 @@ def zarr_store(folder: Path, camera: PacedCamera, depth: int) -> dict[str, Any]:
     def write(i: int, pixels: Any) -> None:
         sync(store.set(f"c.{i}.0.0", buffers.from_array_like(pixels.reshape(-1).view(np.uint8))))
 
+    write = timed(write, lambda i, pixels: pixels.nbytes)
     return _synced(folder, lambda: loop_writer(camera, depth, write))
 
 
@@ -236,6 +283,23 @@ def dd(folder: Path, source: Path, count: int) -> dict[str, Any]:
     return _synced(folder, job)
 
 
+def rotated(items: list[Any], repeat: int) -> list[Any]:
+    """``items`` in the order of ``repeat``: rotated by one place per repeat, then reversed
+    for as many repeats, so that over ``2 × len(items)`` repeats each item takes each place,
+    and follows each other item, equally often. On a disk whose state depends on what was
+    written just before (the first writer after the unpaced ones met a stalled disk in 7 of
+    10 repeats, whichever it was), a random order leaves a writer first more often than the
+    others, and its losses look like its own."""
+    n = len(items)
+    turn = repeat % n
+    order = items[turn:] + items[:turn]
+    return order[::-1] if (repeat // n) % 2 else order
+
+
+def _gb(value: float | None) -> str:
+    return "never" if value is None else f"{value:.2f}"
+
+
 def spread(values: list[float], scale: float = 1.0, fmt: str = "{:.0f}") -> str:
     med = fmt.format(statistics.median(values) / scale)
     return f"{med} [{fmt.format(min(values) / scale)}–{fmt.format(max(values) / scale)}]"
@@ -270,7 +334,7 @@ def main() -> None:
         os.sync()
         print(
             f"{SHAPE[0]}×{SHAPE[1]} uint16 frames ({FRAME_BYTES / 1e6:.3g} MB) in {base}; "
-            f"{args.repeats} repeats, writers in a random order within each; "
+            f"{args.repeats} repeats, writers in a rotating order within each; "
             "median [min–max] over the repeats"
         )
         results: dict[str, list[dict[str, Any]]] = {}
@@ -284,6 +348,8 @@ def main() -> None:
         import labkit.runs._engine
         import labkit.store._open
         import labkit.store._writer  # noqa: F401
+
+        time_labkit_writes()
 
         first = labkit_run(base / "runs", PacedCamera(args.frames, None, pixels), None)
         second = labkit_run(base / "runs", PacedCamera(args.frames, None, pixels), None)
@@ -299,7 +365,7 @@ def main() -> None:
         def measure(key: str, function: Callable[[], dict[str, Any]]) -> None:
             results.setdefault(key, []).append(function())
 
-        for _ in range(args.repeats):
+        for repeat in range(args.repeats):
             jobs: list[tuple[str, Callable[[], dict[str, Any]]]] = []
             for gbs in [None, *rates]:
                 rate = None if gbs is None else gbs * 1e9
@@ -332,14 +398,14 @@ def main() -> None:
                     )
                 if gbs is None:
                     jobs.append((f"{tag}|dd", lambda n=count: dd(base / "dd", source, n)))
-            # Pairs stay together (one rate's writers back to back), in a random order.
+            # Pairs stay together (one rate's writers back to back), in a rotating order.
             by_tag: dict[str, list[Any]] = {}
             for key, job in jobs:
                 by_tag.setdefault(key.split("|")[0], []).append((key, job))
             for group in by_tag.values():
-                random.shuffle(group)
-                for key, job in group:
+                for position, (key, job) in enumerate(rotated(group, repeat)):
                     measure(key, job)
+                    results[key][-1]["position"] = position
             done = len(results["unpaced|plain"])
             line = ", ".join(
                 f"{w} {results[f'unpaced|{w}'][-1]['rate'] / 1e6:.0f}" for w in unpaced
@@ -349,7 +415,11 @@ def main() -> None:
                 + "/".join(str(results[f"{g:g} GB/s|{w}"][-1]["lost"]) for w in paced)
                 for g in rates
             )
-            print(f"repeat {done}: unpaced MB/s {line}; lost {'/'.join(paced)} {lost}", flush=True)
+            load = "/".join(f"{v:.1f}" for v in os.getloadavg())
+            print(
+                f"repeat {done} (load {load}): unpaced MB/s {line}; lost {'/'.join(paced)} {lost}",
+                flush=True,
+            )
 
         print("\nunpaced (MB/s; ratio to plain paired within each repeat; minor faults/frame)")
         plains = [r["rate"] for r in results["unpaced|plain"]]
@@ -370,6 +440,9 @@ def main() -> None:
                 runs = results[f"{tag}|{writer}"]
                 lost = [r["lost"] for r in runs]
                 line = f"  {writer:11s} lost {spread(lost, 1, '{:.0f}'):>16s}   per repeat {lost}"
+                line += f" (its place {[r['position'] for r in runs]})"
+                stalls = [_gb(r["stalled_after"]) for r in runs]
+                line += f"   its writes waited for the disk after (GB) {stalls}"
                 if writer.startswith("labkit"):
                     stages = {
                         s: [r["lost_in"].get(s, 0) for r in runs]
@@ -386,6 +459,42 @@ def main() -> None:
                     ]
                     line += f"   where plain lost 0: {kept_up}"
                 print(line)
+            # A disk that wanders makes the order matter: frames lost by the place each writer
+            # had in its repeat (0 = first of the rate's writers, right after another rate's).
+            places = range(len(paced))
+            by_place = {
+                w: [
+                    sum(r["lost"] for r in results[f"{tag}|{w}"] if r["position"] == p)
+                    for p in places
+                ]
+                for w in paced
+            }
+            lossy = [
+                sum(
+                    r["lost"] > 0
+                    for w in paced
+                    for r in results[f"{tag}|{w}"]
+                    if r["position"] == p
+                )
+                for p in places
+            ]
+            print(
+                f"  by place in the repeat (first..last): frames lost {by_place}; "
+                f"measurements with losses {lossy}"
+            )
+            # What decides: how much the page cache took before writes waited for the disk.
+            every = sorted(
+                (
+                    (r["stalled_after"] if r["stalled_after"] is not None else math.inf, w, r)
+                    for w in paced
+                    for r in results[f"{tag}|{w}"]
+                ),
+                key=lambda item: item[0],
+            )
+            print(
+                "  every measurement by the GB written before its writes waited for the disk: "
+                + ", ".join(f"{_gb(r['stalled_after'])} {w} lost {r['lost']}" for _, w, r in every)
+            )
 
 
 if __name__ == "__main__":
