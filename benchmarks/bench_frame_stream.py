@@ -168,6 +168,17 @@ def stalled_after(writes: list[tuple[float, int]], run: int = 3) -> float | None
     return None
 
 
+class FastCamera(PacedCamera):
+    """Unpaced frames with no end in sight, as fast as its queues take them (the source of
+    ``bench_object_store.py``, whose stream stops after the frames it asks for)."""
+
+    def __init__(self) -> None:
+        pixels = [
+            np.random.default_rng(i).integers(0, 4096, SHAPE, dtype=np.uint16) for i in range(4)
+        ]
+        super().__init__(1 << 62, None, pixels)
+
+
 def _faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
