@@ -25,6 +25,13 @@ count is checked against the source's own count); unpaced, MB/s and each writer'
 ``plain``. A virtual machine's disk wanders from one second to the next: look at the medians
 of the *paired* ratios and at the spread (min–max) over the repeats.
 
+Paced above the disk's rate (2 GB/s here), what decides the losses is how much the page cache
+takes at memory speed before writes wait for the disk (``balance_dirty_pages``); each file
+write of every writer is timed alike, and each measurement says after how many GB its writes
+began to wait. On this VM that comes after 0.5–1 GB in the measurement right after the
+unpaced ones and after 2–2.7 GB in the others, whichever the writer: hence the rotating order,
+and the losses by place in the repeat.
+
 Page faults: minor faults per frame (``ru_minflt``) of each writer, and of the first run
 after start-up (the libraries imported beforehand, so the figure is the run's own).
 
