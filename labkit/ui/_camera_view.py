@@ -146,7 +146,7 @@ class CameraView(widgets.VBox):
         self._lock = threading.Lock()
         self._last_frame: Any = None
         self._redraw = False
-        self._finishing = False
+        self._finishing: str | None = None  # "queued" (see finish), then "last"
         self._error_shown = False
         self._closed = False
         name = title or getattr(camera, "name", None) or "camera"
@@ -320,27 +320,47 @@ class CameraView(widgets.VBox):
             self._redraw = False
             if frame is not None:
                 self._last_frame = frame
-            finishing, self._finishing = self._finishing, False
-        if finishing:  # the recording ended: its last word, then let the camera go
-            if frame is not None:
-                self._draw(frame)
-            else:
-                self.drawing.catch_up(counters=True, now=True)
-                self._show_state()
-            self.detach()
+            finishing, self._finishing = self._finishing, None
+        if finishing is not None:
+            self._end(frame, last=finishing == "last")
             return True
         if frame is None:
-            if source.error is not None and not self._error_shown:
-                self._show_error(source.error)
-                return True
-            if source.ended and not self._error_shown:
-                self._stopped("the camera's stream ended (the camera was closed)")
+            if self._explain_end():
                 return True
             # The camera paused: bring the counters up to date (the run's accounting goes on
             # changing while its writer stores the frames it holds).
             return self.drawing.catch_up(counters=self._accounting_moved())
         self._draw(frame, details=requested)
         return True
+
+    def _end(self, frame: Any, *, last: bool) -> None:
+        """The recording ended: its last word, then let the camera go. A frame still queued
+        is drawn, and the next render looks once more (an error may follow it)."""
+        if frame is not None:
+            self._draw(frame)
+            if not last and self.channel.poll:
+                with self._lock:
+                    self._finishing = "last"
+                return
+        else:
+            self.drawing.catch_up(counters=True, now=True)  # the run's accounting as it ended
+            if not self._error_shown and not self._explain_end():
+                self._show_state()  # (why it stopped, when that was said, stays)
+        self.detach()
+
+    def _explain_end(self) -> bool:
+        """Show why the camera's frames stopped coming (it failed, or its stream ended),
+        once; True if it did."""
+        source = self.source
+        if self._error_shown:
+            return False
+        if source.error is not None:
+            self._show_error(source.error)
+            return True
+        if source.ended:
+            self._stopped("the camera's stream ended (the camera was closed)")
+            return True
+        return False
 
     def _accounting_moved(self) -> bool:
         return self.accounting is not None and self.accounting() != self._accounting_shown
@@ -469,7 +489,7 @@ class CameraView(widgets.VBox):
         still queued, or else the counters once more — with the run's ``accounting`` as it
         ended — then stop following the camera. Nothing is asked of the camera."""
         with self._lock:
-            self._finishing = True
+            self._finishing = "queued"
         self.channel.touch()  # rendered once the page keeps up, however long that takes
 
     def detach(self) -> None:
