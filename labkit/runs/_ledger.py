@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from labkit.core import FrameNumbers
 
-__all__ = ["STAGES", "FrameLedger"]
+__all__ = ["STAGES", "FrameLedger", "frames_summary"]
 
 STAGES = ("driver", "queue", "disk")
 _HORIZON = 1 << 40  # frame numbers looked at after the newest taken: all of them
@@ -186,15 +186,25 @@ class FrameLedger:
         return attrs
 
     def summary(self) -> str:
-        """One line for people: ``stored 17 of 87 · lost 70: driver 70, queue 0, disk 0``."""
-        totals = self.counts()
-        lost = sum(totals[s] for s in STAGES)
-        with self._lock:
-            numbered = sum(max(0, s.last - s.first + 1) for s in self._segments)
-        text = f"stored {totals['stored']} of {numbered}"
-        if lost:
-            parts = ", ".join(f"{s} {totals[s]}" for s in STAGES if totals[s])
-            text += f" · lost {lost} ({parts})"
-        else:
-            text += " · lost 0"
-        return text
+        """One line for people: ``stored 17 of 87 · lost 70 (driver 70)``."""
+        return frames_summary(self.as_attrs())
+
+
+def frames_summary(accounting: Mapping[str, Any]) -> str:
+    """One line for people from a stream's accounting as the run's attributes keep it
+    (``attrs["frames"][name]``, :meth:`FrameLedger.as_attrs`): ``stored 17 of 87 · lost 70
+    (driver 70)``, where 87 is how many numbers the stream covered."""
+    if "segments" in accounting:
+        spans = [(s["first"], s["last"]) for s in accounting["segments"]]
+    elif "first" in accounting:
+        spans = [(accounting["first"], accounting["last"])]
+    else:
+        spans = []
+    numbered = sum(max(0, last - first + 1) for first, last in spans)
+    lost_in = accounting.get("lost_in") or {}
+    lost = sum(int(lost_in.get(stage, 0)) for stage in STAGES)
+    text = f"stored {accounting.get('stored', 0)} of {numbered}"
+    if lost:
+        parts = ", ".join(f"{s} {lost_in[s]}" for s in STAGES if lost_in.get(s))
+        return f"{text} · lost {lost} ({parts})"
+    return f"{text} · lost 0"

@@ -27,13 +27,14 @@ at full rate)."""
 class CameraPicture:
     """Draws frames into a :class:`CameraLayout`'s picture, colour bar, levels, histogram and
     counters; ``clock`` is the live channel's, ``counters_text(shape, factor)`` says the
-    counters line of a frame of ``shape`` shown shrunk by ``factor``."""
+    counters line of a frame of ``shape`` shown shrunk by ``factor`` (``shape`` None: no
+    picture yet)."""
 
     def __init__(
         self,
         layout: CameraLayout,
         clock: Callable[[], float],
-        counters_text: Callable[[tuple[int, int], tuple[int, int]], str],
+        counters_text: Callable[[tuple[int, int] | None, tuple[int, int]], str],
     ) -> None:
         self.ui = layout
         self.clock = clock
@@ -46,6 +47,7 @@ class CameraPicture:
         self._levels_forced = False
         self._details_at = -1e9
         self._stale_details: tuple[Any, ...] | None = None
+        self._size_shown: tuple[tuple[int, int], tuple[int, int]] | None = None  # shape, factor
 
     def force_levels(self) -> None:
         """A control changed: the next picture's levels show exactly, however little they
@@ -111,6 +113,7 @@ class CameraPicture:
         # second at most: automatic levels jitter with every noisy frame, and axes and text
         # re-laid out at video rate cost the browser more than the image itself.
         now = self.clock()
+        self._size_shown = ((height, width), shown.factor)
         shown_details = ((height, width), shown.factor, counts, edges, levels, top)
         if details or now - self._details_at >= DETAILS_INTERVAL:
             self._details_at = now
@@ -119,15 +122,22 @@ class CameraPicture:
         else:
             self._stale_details = shown_details
 
-    def catch_up(self) -> bool:
-        """Show the details held back from the last picture once they are due (the camera
-        paused); True if it did."""
+    def catch_up(self, counters: bool = False, *, now: bool = False) -> bool:
+        """No picture came (the camera paused, or stopped): show the details held back from
+        the last picture, or with ``counters`` (what they say changed) the counters again,
+        once they are due — at once with ``now``. True if it showed anything."""
         stale = self._stale_details
-        if stale is None or self.clock() - self._details_at < DETAILS_INTERVAL:
+        if stale is None and not counters:
+            return False
+        if not now and self.clock() - self._details_at < DETAILS_INTERVAL:
             return False
         self._stale_details = None
         self._details_at = self.clock()
-        self._show_details(*stale)
+        if stale is not None:
+            self._show_details(*stale)  # the counters with them
+        else:
+            shape, factor = self._size_shown or (None, (1, 1))
+            self.ui.counters.value = self.counters_text(shape, factor)
         return True
 
     def _show_details(

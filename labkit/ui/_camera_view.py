@@ -142,9 +142,11 @@ class CameraView(widgets.VBox):
         self.binning = "mean"
         self.parts = PartChooser(part, self._redraw_last)
         self.accounting = accounting  # a run's frames stored and lost, where (one line)
+        self._accounting_shown: str | None = None  # that line as the counters say it
         self._lock = threading.Lock()
         self._last_frame: Any = None
         self._redraw = False
+        self._finishing: str | None = None  # "queued" (see finish), then "last"
         self._error_shown = False
         self._closed = False
         name = title or getattr(camera, "name", None) or "camera"
@@ -318,16 +320,50 @@ class CameraView(widgets.VBox):
             self._redraw = False
             if frame is not None:
                 self._last_frame = frame
+            finishing, self._finishing = self._finishing, None
+        if finishing is not None:
+            self._end(frame, last=finishing == "last")
+            return True
         if frame is None:
-            if source.error is not None and not self._error_shown:
-                self._show_error(source.error)
+            if self._explain_end():
                 return True
-            if source.ended and not self._error_shown:
-                self._stopped("the camera's stream ended (the camera was closed)")
-                return True
-            return self.drawing.catch_up()  # the camera paused: bring the counters up to date
+            # The camera paused: bring the counters up to date (the run's accounting goes on
+            # changing while its writer stores the frames it holds).
+            return self.drawing.catch_up(counters=self._accounting_moved())
         self._draw(frame, details=requested)
         return True
+
+    def _end(self, frame: Any, *, last: bool) -> None:
+        """The recording ended: its last word, then let the camera go. A frame still queued
+        is drawn, and the next render looks once more (an error may follow it)."""
+        if frame is not None:
+            self._draw(frame)
+            if not last and self.channel.poll:
+                with self._lock:
+                    self._finishing = "last"
+                return
+        else:
+            self.drawing.catch_up(counters=True, now=True)  # the run's accounting as it ended
+            if not self._error_shown and not self._explain_end():
+                self._show_state()  # (why it stopped, when that was said, stays)
+        self.detach()
+
+    def _explain_end(self) -> bool:
+        """Show why the camera's frames stopped coming (it failed, or its stream ended),
+        once; True if it did."""
+        source = self.source
+        if self._error_shown:
+            return False
+        if source.error is not None:
+            self._show_error(source.error)
+            return True
+        if source.ended:
+            self._stopped("the camera's stream ended (the camera was closed)")
+            return True
+        return False
+
+    def _accounting_moved(self) -> bool:
+        return self.accounting is not None and self.accounting() != self._accounting_shown
 
     def _draw(self, frame: Any, details: bool = True) -> None:
         """Draw ``frame`` now (the part of it the view shows), and follow the camera's state."""
@@ -339,13 +375,17 @@ class CameraView(widgets.VBox):
             gamma=self.gamma,
             details=details,
         )
+        self._show_state()
+
+    def _show_state(self) -> None:
+        """Follow the camera's state: live or stopped."""
         acquiring = self._acquiring()
         self.status.value = "live" if acquiring else "stopped"
         if acquiring is not None and self.live_button.value != acquiring:
             with quietly():
                 self.live_button.value = acquiring
 
-    def _counters_text(self, shape: tuple[int, int], factor: tuple[int, int]) -> str:
+    def _counters_text(self, shape: tuple[int, int] | None, factor: tuple[int, int]) -> str:
         counters = self.source.counters
         parts = [
             f"frame {counters.frames}",
@@ -353,10 +393,15 @@ class CameraView(widgets.VBox):
             f"view {self.channel.updates_per_second():.1f} /s",
             f"skipped {self.source.skipped}",
             f"dropped {counters.dropped}",
-            f"{shape[1]}×{shape[0]} px" + (f" shown 1:{factor[0]}" if factor != (1, 1) else ""),
         ]
-        keys = ["frames", "fps", "view", "skipped", "dropped", "size"]
+        keys = ["frames", "fps", "view", "skipped", "dropped"]
+        if shape is not None:  # the size of the picture shown (none yet: no size)
+            keys.append("size")
+            parts.append(
+                f"{shape[1]}×{shape[0]} px" + (f" shown 1:{factor[0]}" if factor != (1, 1) else "")
+            )
         run_text = self.accounting() if self.accounting is not None else ""
+        self._accounting_shown = run_text
         if run_text:
             keys.append("run")
             parts.append(f"run: {run_text}")
@@ -438,6 +483,14 @@ class CameraView(widgets.VBox):
         self.status.value = "stopped"
 
     # -- life ---------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """What this view shows ended (a run that recorded the camera): show the newest frame
+        still queued, or else the counters once more — with the run's ``accounting`` as it
+        ended — then stop following the camera. Nothing is asked of the camera."""
+        with self._lock:
+            self._finishing = "queued"
+        self.channel.touch()  # rendered once the page keeps up, however long that takes
 
     def detach(self) -> None:
         """Stop following the camera (the last picture stays)."""

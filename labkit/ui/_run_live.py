@@ -18,7 +18,8 @@ Points reach the views through :meth:`Run.watch` once they are stored (after eac
 run's store), so a plot never shows a point a crash could lose. A view opened after the run
 began first fills in what the store already holds, and the store is read once more when the
 run ends, so the final picture is exactly what was saved. (A ``CameraStream``'s view follows
-the camera itself: it previews, it does not say what was saved.)
+the camera itself: its picture previews; its ``run:`` counters say what the run stored and
+lost, and where, and once the run has ended exactly what the run's attributes keep.)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from labkit.runs import FrameStep
+from labkit.runs._ledger import frames_summary
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._array_image import ImagePlot
 from labkit.ui._camera_view import CameraView, recorded_view
@@ -388,7 +390,7 @@ class RunLive(widgets.VBox):
                 title=title,
                 controls_camera=False,
                 recording=recording,
-                accounting=lambda: _ledger_text(step),
+                accounting=lambda: _accounting_text(self.run, step),
                 **options,
             )
             self.cameras.append(view)
@@ -464,8 +466,9 @@ class RunLive(widgets.VBox):
                 timer.cancel()  # an earlier catch-up not run yet is not needed any more
         self._catch_up()
         for view in self.cameras:
-            # Draw what is queued, then stop following the camera: the run is over.
-            self.scheduler.call_at(self.scheduler.clock() + 0.2, view.detach)
+            # Draw what is queued and the run's final accounting, then stop following the
+            # camera: the run is over.
+            view.finish()
 
     def close(self) -> None:
         if getattr(self, "closed", True):  # closed, or never built (its options were refused)
@@ -496,7 +499,14 @@ def _newest(stamps: Any) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.unravel_index(newest, stamps.shape))
 
 
-def _ledger_text(step: Any) -> str:
-    """The run's frames stored and lost, and where (``CameraStream.ledger``), for the view."""
+def _accounting_text(run: Any, step: Any) -> str:
+    """The run's frames stored and lost, and where, for the camera's view: once the run has
+    ended, as the run's attributes keep them (``attrs["frames"][name]``, complete: the step
+    wrote them after its last frame was stored); while it runs, from the stream's ledger
+    (``CameraStream.ledger``)."""
+    if run.done:
+        kept = (run.attrs.get("frames") or {}).get(step.name)
+        if kept:
+            return frames_summary(kept)
     ledger = getattr(step, "ledger", None)
     return ledger.summary() if ledger is not None else ""

@@ -216,3 +216,16 @@ def test_a_late_stream_has_the_whole_budget_while_the_disk_keeps_up(data_root, m
     accounting = check_accounting(ds, "cam")
     assert accounting["numbers"]["stored"] == list(range(1, 14))
     assert accounting["lost"] == 0
+
+
+def test_the_summary_line_is_read_from_the_attributes_a_restarted_stream_keeps():
+    from labkit.runs._ledger import STAGES, frames_summary
+
+    accounting = {
+        "stored": 5,
+        "lost": 2,
+        "lost_in": dict.fromkeys(STAGES, 0) | {"driver": 1, "disk": 1},
+        "segments": [{"first": 1, "last": 4}, {"first": 1, "last": 3}],
+    }
+    assert frames_summary(accounting) == "stored 5 of 7 · lost 2 (driver 1, disk 1)"
+    assert frames_summary({"stored": 0, "lost": 0, "lost_in": {}}) == "stored 0 of 0 · lost 0"

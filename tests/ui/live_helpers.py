@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,25 +15,31 @@ import numpy as np
 
 
 class ManualScheduler:
-    """The live views' scheduler on a clock the test moves: nothing runs until ``advance``."""
+    """The live views' scheduler on a clock the test moves: nothing runs until ``advance``.
+    Calls may be scheduled from any thread (a run's live view schedules from its own)."""
 
     def __init__(self) -> None:
         self.now = 0.0
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
+        self._lock = threading.Lock()
 
     def clock(self) -> float:
         return self.now
 
     def call_at(self, when: float, function: Callable[[], None]) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), function))
+        with self._lock:
+            heapq.heappush(self._heap, (when, next(self._order), function))
 
     def in_thread(self) -> bool:
         return True
 
     def run_due(self) -> None:
-        while self._heap and self._heap[0][0] <= self.now:
-            _, _, function = heapq.heappop(self._heap)
+        while True:
+            with self._lock:
+                if not self._heap or self._heap[0][0] > self.now:
+                    return
+                _, _, function = heapq.heappop(self._heap)
             function()
 
     def advance(self, seconds: float, step: float = 0.001, each: Callable[[], Any] | None = None):

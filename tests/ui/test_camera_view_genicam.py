@@ -139,6 +139,8 @@ def test_a_run_streaming_viky_shows_it_live_and_fails_cleanly_when_it_is_unplugg
             run.wait(30)
         assert run.status == "failed"
         wait_for(lambda: "ConnectionLost" in view.error.value, what="the view's error")
+        wait_for(lambda: not view.source.active, what="the view to let the camera go")
+        assert "the camera failed" in view.status.value, "the run's end keeps why it stopped"
         ds = run.dataset
         assert ds.attrs["status"] == "failed"
         saved = ds.attrs["points_written"]
