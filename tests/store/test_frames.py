@@ -4,6 +4,7 @@ raw or Blosc-compressed, read back equal by zarr, xarray and another implementat
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 
@@ -281,3 +282,63 @@ def test_a_stalled_disk_holds_a_bounded_number_of_shards_then_recording_waits(
     writer.finish("completed")
     expected = np.stack([_frame(i, shape) for i in range(4 * shards)])
     np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
+
+
+def test_shard_files_are_written_in_pieces_of_a_mebibyte_and_replaced_atomically(
+    tmp_path, monkeypatch
+):
+    # One write() of a whole multi-megabyte shard runs at a fraction of the page cache's speed
+    # on Linux (see _frames._write_all): no call may carry more than a mebibyte, and a shard
+    # published already is replaced through a temporary file renamed over it, not rewritten.
+    shape = (256, 512)  # 256 KiB frames: 8 to a 2 MiB shard
+    writer = _writer(tmp_path, shape, shard=8)
+    sizes, replaced = [], []
+    real_write, real_replace = _frames.os.write, _frames.os.replace
+
+    def write(fd, data):
+        sizes.append(len(data))
+        return real_write(fd, data)
+
+    def replace(source, target):
+        replaced.append((source, target))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(_frames.os, "write", write)
+    monkeypatch.setattr(_frames.os, "replace", replace)
+    _record(writer, 3, shape)
+    writer.flush()  # the filling shard, first written in place
+    _record(writer, 13, shape, start=3)  # shard 0 full: written again, replaced; shard 1 full
+    writer.finish("completed")
+    shard_bytes = 8 * 256 * 512 * 2
+    assert sum(sizes) >= 2 * shard_bytes + 3 * 256 * 512 * 2
+    assert max(sizes) <= 1 << 20, "no write() of more than a mebibyte"
+    shards = [(str(s), str(t)) for s, t in replaced if os.path.basename(t).startswith("c.")]
+    assert [os.path.basename(target) for _, target in shards] == ["c.0.0.0"]
+    assert shards[0][0].startswith(shards[0][1] + ".")
+    assert shards[0][0].endswith(".partial")
+    expected = np.stack([_frame(i, shape) for i in range(16)])
+    np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
+    names = [p.name for p in (writer.path / "cam").iterdir()]
+    assert sorted(names) == ["c.0.0.0", "c.1.0.0", "zarr.json"]
+
+
+def test_a_replacement_cut_short_leaves_the_published_shard_whole(tmp_path, monkeypatch):
+    target = tmp_path / "c.0.0.0"
+    target.write_bytes(b"published")
+    real_write = _frames.os.write
+    calls = []
+
+    def failing(fd, data):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(_frames.os, "write", failing)
+    with pytest.raises(OSError, match="No space"):
+        _frames.replace_file(str(target), np.ones(3 << 20, dtype=np.uint8))
+    assert target.read_bytes() == b"published"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.0.0.0"], "no temporary file left"
+    monkeypatch.setattr(_frames.os, "write", real_write)
+    _frames.replace_file(str(target), np.full(3 << 20, 5, dtype=np.uint8))
+    assert target.read_bytes() == bytes([5]) * (3 << 20)
