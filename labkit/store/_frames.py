@@ -17,8 +17,9 @@ machinery (a frame at a time, that machinery costs more than the write):
 A chunk or shard file written for the first time is created in place: nothing refers to it
 until the group's document is replaced after it (see :mod:`labkit.store._writer`), so a write
 cut short by a kill is never published. A shard written again (it grew since a flush
-published part of it) is replaced atomically through the store (a temporary file renamed,
-on a local disk; one PUT on object storage).
+published part of it) is replaced atomically: on a local disk a temporary file renamed over
+it (:func:`replace_file`), on object storage one PUT. Every file is written in calls of at most
+:data:`WRITE_PIECE` bytes (see :func:`_write_all`: one call of many megabytes is slow).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ EMPTY = np.uint64(2**64 - 1)  # the sharding index's mark of a chunk never writt
 BLOSC_OVERHEAD = 16  # a Blosc frame is at most this much bigger than its input
 OPEN_SHARDS = 2  # shards of one array filling at once, at most (each holds a pool buffer)
 QUEUED_FILES = 3  # shard files waiting for a slow disk before a recording thread waits too
-WRITE_PIECE = 1 << 20  # bytes per write() call (see _write_all)
+WRITE_PIECE = 512 << 10  # bytes per write() call, at most (see _write_all)
 
 Encoder = Callable[[np.ndarray], Any]
 """One item's chunk bytes (anything with the buffer protocol) from its C-ordered array."""
@@ -486,11 +487,13 @@ def replace_file(path: str, data: Any) -> None:
 def _write_all(fd: int, view: memoryview) -> None:
     """Write every byte of ``view`` to ``fd``, at most :data:`WRITE_PIECE` bytes a call.
 
-    On Linux one ``write`` of many megabytes into the page cache runs at a fraction of the
-    speed of the same bytes in pieces of a megabyte (measured here: a 16 MiB shard file in
-    one call at 0.3–0.8 GB/s, in 512 KiB–2 MiB calls at 3–4 GB/s; see
-    ``benchmarks/bench_frame_stream.py``): a shard written in one call held the writer thread
-    long enough to lose frames that a file-per-frame writer kept.
+    Into the page cache (Linux 6.18, ext4, this VM) one ``write`` of many megabytes runs at a
+    fraction of the speed of the same bytes in smaller calls: a 16 MiB shard file in one call
+    at 0.3–0.8 GB/s, in 512 KiB calls at 3–4 GB/s; calls of 2–4 MiB were as slow as one,
+    1 MiB ones slow in some runs (perhaps the large page-cache folios that big writes ask
+    for). A shard written in one call held the frame writer's thread ~49 ms and lost frames
+    at 0.5 GB/s where a file-per-frame writer lost none (``benchmarks/bench_frame_stream.py
+    --shape 512x512``).
     """
     written = 0
     total = len(view)

@@ -284,13 +284,13 @@ def test_a_stalled_disk_holds_a_bounded_number_of_shards_then_recording_waits(
     np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
 
 
-def test_shard_files_are_written_in_pieces_of_a_mebibyte_and_replaced_atomically(
+def test_shard_files_are_written_in_pieces_of_512_kib_and_replaced_atomically(
     tmp_path, monkeypatch
 ):
     # One write() of a whole multi-megabyte shard runs at a fraction of the page cache's speed
-    # on Linux (see _frames._write_all): no call may carry more than a mebibyte, and a shard
+    # on Linux (see _frames._write_all): no call may carry more than 512 KiB, and a shard
     # published already is replaced through a temporary file renamed over it, not rewritten.
-    shape = (256, 512)  # 256 KiB frames: 8 to a 2 MiB shard
+    shape = (256, 512)  # 256 KiB frames: 8 to a 2 MiB shard file
     writer = _writer(tmp_path, shape, shard=8)
     sizes, replaced = [], []
     real_write, real_replace = _frames.os.write, _frames.os.replace
@@ -311,7 +311,7 @@ def test_shard_files_are_written_in_pieces_of_a_mebibyte_and_replaced_atomically
     writer.finish("completed")
     shard_bytes = 8 * 256 * 512 * 2
     assert sum(sizes) >= 2 * shard_bytes + 3 * 256 * 512 * 2
-    assert max(sizes) <= 1 << 20, "no write() of more than a mebibyte"
+    assert max(sizes) <= 512 << 10, "no write() of more than 512 KiB"
     shards = [(str(s), str(t)) for s, t in replaced if os.path.basename(t).startswith("c.")]
     assert [os.path.basename(target) for _, target in shards] == ["c.0.0.0"]
     assert shards[0][0].startswith(shards[0][1] + ".")
