@@ -12,7 +12,10 @@ repeat to repeat (see :func:`rotated`: each writer takes each place equally ofte
 
 - ``plain``: a Python thread taking frames off a queue and writing one file per frame
   (``open(..., "wb").write(pixels)``), with as many frames of buffering as the run has
-  (its queue plus its disk backlog);
+  (its queue plus its disk backlog). Its one ``write`` per frame is what a plain loop does,
+  and for frames of several MB it is slower here than labkit's calls of at most 512 KiB
+  (see ``labkit.store._frames._write_all``): with 8.4 MB frames at 2 GB/s, plain loses
+  frames where labkit keeps them all;
 - ``zarr``: the same loop calling zarr's ``LocalStore.set`` with each frame's bytes;
 - ``dd`` (unpaced only): ``dd`` copying a file of the same bytes (cached in memory) to the disk;
 - ``labkit+lz4`` (with ``--compression lz4``): the same run with its frames Blosc lz4 +
