@@ -32,6 +32,7 @@ from labkit.store._frames import (
     ShardedFrames,
     encoder_for,
     local_root,
+    replace_file,
     sharding_of,
     write_file,
 )
@@ -344,14 +345,19 @@ class ArrayWriter:
         key = self._key(self.array.metadata.encode_chunk_key(index + self.item_zero))
         with self.encode_lock:  # a compressed chunk lives in the encoder's buffer until written
             encoded = self.encoder(data)
-            if self.local_root is not None and index not in self.written_direct:
-                # A chunk never written before, on a local disk: straight from memory to its
-                # file, the GIL released during the write (os.write of a memoryview).
-                write_file(os.path.join(self.local_root, key), encoded)
-                self.written_direct.add(index)
+            if self.local_root is not None:
+                # On a local disk, straight from memory to its file, the GIL released during
+                # the writes: a chunk never written before in place, one written before
+                # (it may be published) replaced atomically.
+                path = os.path.join(self.local_root, key)
+                if index in self.written_direct:
+                    replace_file(path, encoded)
+                else:
+                    write_file(path, encoded)
+                    self.written_direct.add(index)
                 return
             buffer = BUFFERS.buffer.from_array_like(np.frombuffer(encoded, dtype=np.uint8))
-            sync(self.array.store.set(key, buffer))  # atomic replace: it may be published
+            sync(self.array.store.set(key, buffer))  # object storage: one PUT, atomic
 
 
 def _direct_encoding(

@@ -342,3 +342,39 @@ def test_a_replacement_cut_short_leaves_the_published_shard_whole(tmp_path, monk
     monkeypatch.setattr(_frames.os, "write", real_write)
     _frames.replace_file(str(target), np.full(3 << 20, 5, dtype=np.uint8))
     assert target.read_bytes() == bytes([5]) * (3 << 20)
+
+
+def test_a_frame_recorded_again_replaces_its_published_chunk_atomically(tmp_path, monkeypatch):
+    # A frame of a mebibyte or more is its own chunk file. Recorded again (a point redone)
+    # after a flush published it, the file is replaced through a temporary file renamed over
+    # it (a reader sees the old frame or the new one, whole), written in pieces like the rest.
+    shape = (1024, 1024)  # 2 MiB frames: one chunk file each
+    writer = _writer(tmp_path, shape)
+    sizes, replaced = [], []
+    real_write, real_replace = _frames.os.write, _frames.os.replace
+
+    def write(fd, data):
+        sizes.append(len(data))
+        return real_write(fd, data)
+
+    def replace(source, target):
+        replaced.append((str(source), str(target)))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(_frames.os, "write", write)
+    monkeypatch.setattr(_frames.os, "replace", replace)
+    _record(writer, 2, shape)
+    writer.flush()  # both frames published
+    assert not [t for _, t in replaced if os.path.basename(t).startswith("c.")]
+    writer.record((1,), {"cam": _frame(7, shape), "time": 10**18 + 1})
+    writer.finish("completed")
+    chunks = [(s, t) for s, t in replaced if os.path.basename(t).startswith("c.")]
+    assert [os.path.basename(t) for _, t in chunks] == ["c.1.0.0"]
+    assert max(sizes) <= 512 << 10, "no write() of more than 512 KiB"
+    assert chunks[0][0].startswith(chunks[0][1] + ".")
+    assert chunks[0][0].endswith(".partial")
+    frames = _published(writer.path).cam.values
+    np.testing.assert_array_equal(frames[0], _frame(0, shape))
+    np.testing.assert_array_equal(frames[1], _frame(7, shape))
+    names = sorted(p.name for p in (writer.path / "cam").iterdir())
+    assert names == ["c.0.0.0", "c.1.0.0", "zarr.json"], "no temporary file left"
