@@ -26,6 +26,7 @@ from labkit.runs._camera import CameraStream, FrameStep, Snap
 from labkit.runs._context import StepContext
 from labkit.runs._engine import Suspender
 from labkit.runs._feedback import PID, Feedback
+from labkit.runs._ledger import frames_summary
 from labkit.runs._loops import Grid, Repeat, Sweep, TimeSeries, grid_positions
 from labkit.runs._plan import CheckReport, Plan, PlanBuilder
 from labkit.runs._registry import available_steps, get_step, register_step, step
@@ -64,6 +65,7 @@ __all__ = [
     "as_step",
     "available_steps",
     "dry_run",
+    "frames_summary",
     "get_step",
     "grid",
     "grid_positions",

@@ -192,8 +192,8 @@ class FrameLedger:
 
 def frames_summary(accounting: Mapping[str, Any]) -> str:
     """One line for people from a stream's accounting as the run's attributes keep it
-    (``attrs["frames"][name]``, :meth:`FrameLedger.as_attrs`): ``stored 17 of 87 · lost 70
-    (driver 70)``, where 87 is how many numbers the stream covered."""
+    (``run.attrs["frames"][name]``): ``stored 17 of 87 · lost 70 (driver 70)``, where 87 is
+    how many numbers the stream covered."""
     if "segments" in accounting:
         spans = [(s["first"], s["last"]) for s in accounting["segments"]]
     elif "first" in accounting:

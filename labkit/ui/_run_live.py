@@ -34,8 +34,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from labkit.runs import FrameStep
-from labkit.runs._ledger import frames_summary
+from labkit.runs import FrameStep, frames_summary
 from labkit.runs._run import FINAL_STATUSES
 from labkit.ui._array_image import ImagePlot
 from labkit.ui._camera_view import CameraView, recorded_view

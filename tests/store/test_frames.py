@@ -284,14 +284,8 @@ def test_a_stalled_disk_holds_a_bounded_number_of_shards_then_recording_waits(
     np.testing.assert_array_equal(_published(writer.path).cam.values, expected)
 
 
-def test_shard_files_are_written_in_pieces_of_512_kib_and_replaced_atomically(
-    tmp_path, monkeypatch
-):
-    # One write() of a whole multi-megabyte shard runs at a fraction of the page cache's speed
-    # on Linux (see _frames._write_all): no call may carry more than 512 KiB, and a shard
-    # published already is replaced through a temporary file renamed over it, not rewritten.
-    shape = (256, 512)  # 256 KiB frames: 8 to a 2 MiB shard file
-    writer = _writer(tmp_path, shape, shard=8)
+def _spy_on_file_writes(monkeypatch):
+    """The size of every ``os.write`` call and the (source, target) of every ``os.replace``."""
     sizes, replaced = [], []
     real_write, real_replace = _frames.os.write, _frames.os.replace
 
@@ -300,11 +294,23 @@ def test_shard_files_are_written_in_pieces_of_512_kib_and_replaced_atomically(
         return real_write(fd, data)
 
     def replace(source, target):
-        replaced.append((source, target))
+        replaced.append((str(source), str(target)))
         return real_replace(source, target)
 
     monkeypatch.setattr(_frames.os, "write", write)
     monkeypatch.setattr(_frames.os, "replace", replace)
+    return sizes, replaced
+
+
+def test_shard_files_are_written_in_pieces_of_512_kib_and_replaced_atomically(
+    tmp_path, monkeypatch
+):
+    # One write() of a whole multi-megabyte shard runs at a fraction of the page cache's speed
+    # on Linux (see _frames._write_all): no call may carry more than 512 KiB, and a shard
+    # published already is replaced through a temporary file renamed over it, not rewritten.
+    shape = (256, 512)  # 256 KiB frames: 8 to a 2 MiB shard file
+    writer = _writer(tmp_path, shape, shard=8)
+    sizes, replaced = _spy_on_file_writes(monkeypatch)
     _record(writer, 3, shape)
     writer.flush()  # the filling shard, first written in place
     _record(writer, 13, shape, start=3)  # shard 0 full: written again, replaced; shard 1 full
@@ -312,7 +318,7 @@ def test_shard_files_are_written_in_pieces_of_512_kib_and_replaced_atomically(
     shard_bytes = 8 * 256 * 512 * 2
     assert sum(sizes) >= 2 * shard_bytes + 3 * 256 * 512 * 2
     assert max(sizes) <= 512 << 10, "no write() of more than 512 KiB"
-    shards = [(str(s), str(t)) for s, t in replaced if os.path.basename(t).startswith("c.")]
+    shards = [(s, t) for s, t in replaced if os.path.basename(t).startswith("c.")]
     assert [os.path.basename(target) for _, target in shards] == ["c.0.0.0"]
     assert shards[0][0].startswith(shards[0][1] + ".")
     assert shards[0][0].endswith(".partial")
@@ -350,19 +356,7 @@ def test_a_frame_recorded_again_replaces_its_published_chunk_atomically(tmp_path
     # it (a reader sees the old frame or the new one, whole), written in pieces like the rest.
     shape = (1024, 1024)  # 2 MiB frames: one chunk file each
     writer = _writer(tmp_path, shape)
-    sizes, replaced = [], []
-    real_write, real_replace = _frames.os.write, _frames.os.replace
-
-    def write(fd, data):
-        sizes.append(len(data))
-        return real_write(fd, data)
-
-    def replace(source, target):
-        replaced.append((str(source), str(target)))
-        return real_replace(source, target)
-
-    monkeypatch.setattr(_frames.os, "write", write)
-    monkeypatch.setattr(_frames.os, "replace", replace)
+    sizes, replaced = _spy_on_file_writes(monkeypatch)
     _record(writer, 2, shape)
     writer.flush()  # both frames published
     assert not [t for _, t in replaced if os.path.basename(t).startswith("c.")]
