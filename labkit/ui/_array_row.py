@@ -13,6 +13,7 @@ from labkit.ui._format import escape
 from labkit.ui._plots import Axis
 from labkit.ui._rows import ReadingRow, _unread
 from labkit.ui._traces import SmallTrace
+from labkit.ui._whole import hbox
 
 __all__ = ["ArrayReadingRow", "reading_row"]
 
@@ -27,8 +28,9 @@ class ArrayReadingRow(ReadingRow):
         self.plot = SmallTrace(_plot_axis(spec.axes), spec.title, spec.unit)
         self._shown: Any = None
         super().__init__(section, handle)
-        line = widgets.HBox([self.value, self.refresh], layout=widgets.Layout(align_items="center"))
-        self.control_cell.children = (widgets.VBox([line, self.plot.widget]),)
+
+    def _value_cell(self) -> list[Any]:
+        return [widgets.VBox([hbox([self.value, self.refresh]), self.plot.widget])]
 
     def render(self) -> None:
         value = self.handle.value

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import ipywidgets as widgets
-
 from labkit.ui._format import escape
+from labkit.ui._whole import button, hbox, html, own_layout
 
 __all__ = ["Confirmation"]
 
@@ -20,17 +19,14 @@ class Confirmation:
     """A hidden bar that asks one question at a time and runs the answer's callback."""
 
     def __init__(self) -> None:
-        self.question = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
-        self.question.add_class("labkit-confirm-question")
-        self.yes = widgets.Button(button_style="warning", layout=widgets.Layout(width="auto"))
-        self.yes.add_class("labkit-confirm-yes")
-        self.cancel = widgets.Button(description="Cancel", layout=widgets.Layout(width="auto"))
-        self.cancel.add_class("labkit-confirm-cancel")
-        self.widget = widgets.HBox(
+        self.question = html("", "labkit-confirm-question", flex="1 1 auto")
+        self.yes = button("labkit-confirm-yes", button_style="warning")
+        self.cancel = button("labkit-confirm-cancel", description="Cancel")
+        self.widget = hbox(
             [self.question, self.yes, self.cancel],
-            layout=widgets.Layout(display="none", align_items="center"),
+            "labkit-confirm",
+            layout=own_layout(display="none", align_items="center"),
         )
-        self.widget.add_class("labkit-confirm")
         self.asking: str | None = None
         self._then: Callable[[], object] | None = None
         self.yes.on_click(lambda _button: self.answer(True))
@@ -53,5 +49,6 @@ class Confirmation:
 
     def forget(self) -> None:
         self.asking, self._then = None, None
-        self.question.value = ""
-        self.widget.layout.display = "none"
+        if self.widget.layout.display != "none":  # shown: hide it (else nothing to send)
+            self.question.value = ""
+            self.widget.layout.display = "none"

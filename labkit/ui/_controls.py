@@ -32,6 +32,7 @@ from labkit.core import TraitSpec
 from labkit.core._units import format_quantity, unit_symbol
 from labkit.ui._format import choice_label, nice_step
 from labkit.ui._sync import guarded, is_quiet, quietly
+from labkit.ui._whole import shared_layout
 
 __all__ = [
     "CONTROL_WIDTH",
@@ -110,12 +111,6 @@ class Control:
         for widget in self.inputs:
             widget.tooltip = text
 
-    def add_class(self, name: str) -> None:
-        self.widget.add_class(name)
-        for widget in self.inputs:
-            if widget is not self.widget:
-                widget.add_class(name)
-
     def guard(self, lock: Any) -> None:
         """Changes from the page and the panel's own redraws take turns under ``lock``.
 
@@ -165,9 +160,11 @@ class Control:
 class ToggleControl(Control):
     kind = "toggle"
 
-    def __init__(self, value: Any, commit: Callable[[Any], object]) -> None:
-        toggle = widgets.ToggleButton(value=bool(value), layout=widgets.Layout(width="92px"))
-        show_toggle(toggle)
+    def __init__(self, value: Any, commit: Callable[[Any], object], **look: Any) -> None:
+        on = bool(value)
+        toggle = widgets.ToggleButton(
+            value=on, layout=shared_layout(width="92px"), **_toggle_look(on), **look
+        )
         super().__init__(toggle, commit)
         toggle.observe(self._toggled, names="value")
 
@@ -186,12 +183,15 @@ class ToggleControl(Control):
 class ChoiceControl(Control):
     kind = "dropdown"
 
-    def __init__(self, spec: TraitSpec, value: Any, commit: Callable[[Any], object]) -> None:
+    def __init__(
+        self, spec: TraitSpec, value: Any, commit: Callable[[Any], object], **look: Any
+    ) -> None:
         assert spec.choices is not None
         dropdown = widgets.Dropdown(
             options=[(choice_label(choice, spec), choice) for choice in spec.choices],
             value=value if value in spec.choices else None,
-            layout=widgets.Layout(width=CONTROL_WIDTH),
+            layout=shared_layout(width=CONTROL_WIDTH),
+            **look,
         )
         super().__init__(dropdown, commit)
         dropdown.observe(self._changed, names="value")
@@ -200,11 +200,12 @@ class ChoiceControl(Control):
 class TextControl(Control):
     kind = "text"
 
-    def __init__(self, value: Any, commit: Callable[[Any], object]) -> None:
+    def __init__(self, value: Any, commit: Callable[[Any], object], **look: Any) -> None:
         text = widgets.Text(
             value="" if value is None else str(value),
             continuous_update=False,
-            layout=widgets.Layout(width=CONTROL_WIDTH),
+            layout=shared_layout(width=CONTROL_WIDTH),
+            **look,
         )
         super().__init__(text, commit)
         text.observe(self._changed, names="value")
@@ -224,24 +225,29 @@ class NumberControl(Control):
         limits: tuple[float, float],
         value: Any,
         commit: Callable[[Any], object],
+        *,
+        tooltip: str | None = None,
+        classes: tuple[str, ...] = (),
     ) -> None:
         self.kind = kind
         self.spec = spec
         self.entry = widgets.Text(
-            value="",
+            value=self.text(value),
             placeholder=unit_symbol(spec.unit),
             continuous_update=False,
-            layout=widgets.Layout(width=ENTRY_WIDTH),
+            layout=shared_layout(width=ENTRY_WIDTH),
+            tooltip=tooltip,
+            _dom_classes=("labkit-entry", *classes),
         )
-        self.entry.add_class("labkit-entry")
         self.slider: Any = None
         parts: list[Any] = []
         if kind in ("slider", "logslider"):
-            self.slider = _make_slider(kind, spec, limits, value)
-            self.slider.add_class("labkit-slider")
+            self.slider = _make_slider(
+                kind, spec, limits, value, tooltip=tooltip, _dom_classes=("labkit-slider", *classes)
+            )
             parts.append(self.slider)
         parts.append(self.entry)
-        box = widgets.HBox(parts, layout=widgets.Layout(align_items="center"))
+        box = widgets.HBox(parts, layout=shared_layout(align_items="center"), _dom_classes=classes)
         super().__init__(box, commit)
         self.entry.observe(self._changed, names="value")
         if self.slider is not None:
@@ -325,45 +331,61 @@ def make_control(
     limits: tuple[float, float],
     value: Any,
     commit: Callable[[Any], object],
+    *,
+    tooltip: str | None = None,
+    classes: tuple[str, ...] = (),
 ) -> Control:
-    """A fresh control of ``kind`` showing ``value`` (None: not known yet)."""
+    """A fresh control of ``kind`` showing ``value`` (None: not known yet), its inputs made
+    with ``tooltip`` and every widget with the CSS ``classes`` (nothing sent after)."""
+    if kind == "number" or kind.endswith("slider"):
+        return NumberControl(kind, spec, limits, value, commit, tooltip=tooltip, classes=classes)
+    look = {"tooltip": tooltip, "_dom_classes": classes}
     if kind == "toggle":
-        return ToggleControl(value, commit)
+        return ToggleControl(value, commit, **look)
     if kind == "dropdown":
-        return ChoiceControl(spec, value, commit)
-    if kind == "text":
-        return TextControl(value, commit)
-    return NumberControl(kind, spec, limits, value, commit)
+        return ChoiceControl(spec, value, commit, **look)
+    return TextControl(value, commit, **look)
+
+
+def _toggle_look(on: bool) -> dict[str, str]:
+    """A switch says what it is: ``On`` in green, ``Off`` plain."""
+    return {
+        "description": "On" if on else "Off",
+        "icon": "power-off",
+        "button_style": "success" if on else "",
+    }
 
 
 def show_toggle(toggle: Any) -> None:
-    """A switch says what it is: ``On`` in green, ``Off`` plain."""
-    toggle.description = "On" if toggle.value else "Off"
-    toggle.icon = "power-off"
-    toggle.button_style = "success" if toggle.value else ""
+    """Make ``toggle`` look as its value says (only what differs is sent)."""
+    for name, shown in _toggle_look(bool(toggle.value)).items():
+        if getattr(toggle, name) != shown:
+            setattr(toggle, name, shown)
 
 
-def _make_slider(kind: str, spec: TraitSpec, limits: tuple[float, float], value: Any) -> Any:
+def _make_slider(
+    kind: str, spec: TraitSpec, limits: tuple[float, float], value: Any, **look: Any
+) -> Any:
+    """A slider made whole: range, step and position given at construction."""
     options = {
         "continuous_update": False,
         "readout": False,  # its editable readout clamps typed values in the browser
-        "layout": widgets.Layout(width=SLIDER_WIDTH),
+        "layout": shared_layout(width=SLIDER_WIDTH),
+        **look,
     }
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "logslider":
-        slider = widgets.FloatLogSlider(base=10, **options)
         low, high = limits
-        if isinstance(value, (int, float)) and value > 0:
+        if number and value > 0:
             low, high = min(low, value), max(high, value)
-        _range_log(slider, low, high)
-        if isinstance(value, (int, float)) and value > 0:
-            slider.value = value
-        return slider
+        at = value if number and value > 0 else min(max(1.0, low), high)
+        return widgets.FloatLogSlider(
+            base=10, min=math.log10(low), max=math.log10(high), step=0.01, value=at, **options
+        )
     low, high = _covering(limits, value)
     cls = widgets.IntSlider if spec.kind == "int" else widgets.FloatSlider
-    slider = cls(min=low, max=high, step=_step(spec, low, high), value=low, **options)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        slider.value = value
-    return slider
+    at = value if number else low
+    return cls(min=low, max=high, step=_step(spec, low, high), value=at, **options)
 
 
 def _range_linear(slider: Any, spec: TraitSpec, limits: tuple[float, float]) -> None:

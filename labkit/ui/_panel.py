@@ -27,6 +27,7 @@ from labkit.ui._format import escape, title_of
 from labkit.ui._rows import ErrorLine, ReadingRow, SettingRow, icon_button
 from labkit.ui._style import FULL_ROW, GRID_COLUMNS, STYLE
 from labkit.ui._sync import Coalescer, Pending, failure_of, guarded, log
+from labkit.ui._whole import button, hbox, html, is_shared, own_layout, shared_layout
 
 __all__ = ["InstrumentPanel", "Section", "instrument_panel"]
 
@@ -81,25 +82,24 @@ class Section:
                 cells += reading_row.cells
         self.grid = widgets.GridBox(
             cells,
-            layout=widgets.Layout(grid_template_columns=GRID_COLUMNS, grid_gap="2px 12px"),
+            layout=shared_layout(grid_template_columns=GRID_COLUMNS, grid_gap="2px 12px"),
+            _dom_classes=("labkit-grid",),
         )
-        self.grid.add_class("labkit-grid")
 
         self.actions: dict[str, widgets.Button] = {}
         for action in instrument.actions:
-            button = widgets.Button(
+            pressed = button(
+                "labkit-action",
                 description=title_of(action.spec),
                 tooltip=action.spec.doc or title_of(action.spec),
-                layout=widgets.Layout(width="auto"),
             )
-            button.add_class("labkit-action")
-            button.on_click(self._action_clicked(action))
-            self.actions[action.name] = button
+            pressed.on_click(self._action_clicked(action))
+            self.actions[action.name] = pressed
         self.actions_bar = widgets.HBox(
             list(self.actions.values()),
-            layout=widgets.Layout(display="flex" if self.actions else "none"),
+            layout=shared_layout(display="flex" if self.actions else "none"),
+            _dom_classes=("labkit-actions",),
         )
-        self.actions_bar.add_class("labkit-actions")
         self.confirmation = Confirmation()
         self.message = ErrorLine()
 
@@ -116,14 +116,15 @@ class Section:
             tabs = widgets.Tab(
                 children=[s.widget for s in self.channels.values()],
                 titles=[title_of_channel(name) for name in self.channels],
+                _dom_classes=("labkit-channels",),
             )
-            tabs.add_class("labkit-channels")
             parts.append(tabs)
             self.tabs: widgets.Tab | None = tabs
         else:
             self.tabs = None
-        self.widget: Any = widgets.VBox(parts)  # ipywidgets is untyped
-        self.widget.add_class("labkit-section")
+        self.widget: Any = widgets.VBox(  # ipywidgets is untyped
+            parts, layout=shared_layout(), _dom_classes=("labkit-section",)
+        )
         self.watch(instrument, self._on_connected, ["connected"])
         self._show_connection()
 
@@ -189,16 +190,16 @@ class Section:
         """Run an action now (its button asks first if it declared a question); the panel's
         values are read again afterwards."""
         action = self.instrument.actions[name]
-        button = self.actions[name]
+        pressed = self.actions[name]
         self.message.clear()
         self.pending.begin()
-        button.disabled = True
-        button.add_class("labkit-running")
+        pressed.disabled = True
+        pressed.add_class("labkit-running")
 
         def finish(error: BaseException | None) -> None:
             try:
-                button.disabled = not self.instrument.connected
-                button.remove_class("labkit-running")
+                pressed.disabled = not self.instrument.connected
+                pressed.remove_class("labkit-running")
                 if error is not None:
                     self.message.show(error)
                 else:
@@ -225,8 +226,8 @@ class Section:
         self.redraw(self._show_connection)
 
     def _show_connection(self) -> None:
-        for button in self.actions.values():
-            button.disabled = not self.instrument.connected
+        for pressed in self.actions.values():
+            pressed.disabled = not self.instrument.connected
         if not self.instrument.connected:
             self.confirmation.forget()
 
@@ -238,45 +239,42 @@ class InstrumentPanel(widgets.VBox):
         self.instrument = instrument
         self.pending = Pending()
         self.coalescer = Coalescer(self.pending)
-        self._style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
+        self._style = html(STYLE, display="none")
 
         summary = (type(instrument).__doc__ or "").strip().split("\n\n")[0]
-        self.title = widgets.HTML(
-            tooltip=" ".join(summary.split()), layout=widgets.Layout(width="auto")
-        )
-        self.title.add_class("labkit-title")
-        self.badge = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self.title = html("", "labkit-title", tooltip=" ".join(summary.split()))
+        self.badge = html("")
         self.refresh_button = icon_button(
             "refresh", "Read every setting and reading again (except those reading would change)"
         )
         self.refresh_button.on_click(lambda _button: self.refresh())
         self.stop_button = icon_button("stop", "Stop ramps in progress where they are")
         self.stop_button.on_click(lambda _button: self.stop())
-        self.reconnect_button = widgets.Button(
+        self.reconnect_button = button(
             description="Reconnect",
             icon="plug",
             tooltip="Close and reopen the link, then read the settings again",
-            layout=widgets.Layout(width="auto", display="none"),
+            layout=own_layout(width="auto", display="none"),
         )
         self.reconnect_button.on_click(lambda _button: self.reconnect())
-        self.header = widgets.HBox(
+        self.header = hbox(
             [
                 self.title,
-                widgets.HBox(layout=widgets.Layout(flex="1 1 auto")),
+                widgets.HBox(layout=shared_layout(flex="1 1 auto")),
                 self.badge,
                 self.reconnect_button,
                 self.refresh_button,
                 self.stop_button,
             ],
-            layout=widgets.Layout(align_items="center"),
+            "labkit-header",
         )
-        self.header.add_class("labkit-header")
         self.section = Section(self, instrument)
-        super().__init__([self._style, self.header, self.section.widget])
-        self.closed = False
-        self.add_class("labkit-panel")
-        self.section.watch(instrument, self._on_instrument, ["connected", "busy"])
         self._show_header()
+        super().__init__(
+            [self._style, self.header, self.section.widget], _dom_classes=("labkit-panel",)
+        )
+        self.closed = False
+        self.section.watch(instrument, self._on_instrument, ["connected", "busy"])
         if instrument.connected:
             self.read_readings()
 
@@ -452,17 +450,16 @@ def title_of_channel(name: str) -> str:
 
 
 def _cell(text: str, css_class: str, *, span: bool = False) -> widgets.HTML:
-    cell = widgets.HTML(escape(text), layout=widgets.Layout(width="auto"))
-    cell.add_class(css_class)
     if span:
-        cell.layout.grid_area = FULL_ROW
-    return cell
+        return html(escape(text), css_class, grid_area=FULL_ROW)
+    return html(escape(text), css_class)
 
 
 def _close_with_parts(widget: Any) -> None:
-    # A widget's layout and style are widgets of their own, with their own comms.
+    # A widget's layout and style are widgets of their own, with their own comms; a shared
+    # one stays open for the other widgets using it.
     for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-        if isinstance(part, widgets.Widget):
+        if isinstance(part, widgets.Widget) and not is_shared(part):
             part.close()
     widget.close()
 

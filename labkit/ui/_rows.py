@@ -27,6 +27,7 @@ from labkit.ui._controls import Control, control_kind, make_control
 from labkit.ui._format import display_quantity, escape, format_value, title_of
 from labkit.ui._style import FULL_ROW
 from labkit.ui._sync import Pending, failure_of, guarded, log, quietly
+from labkit.ui._whole import button, hbox, html, own_layout, shared_layout
 
 if TYPE_CHECKING:
     from labkit.ui._panel import Section
@@ -45,40 +46,33 @@ def describe_error(error: BaseException) -> str:
 
 
 def icon_button(icon: str, tooltip: str, *classes: str) -> widgets.Button:
-    button = widgets.Button(icon=icon, tooltip=tooltip, layout=widgets.Layout(width="30px"))
-    button.add_class("labkit-icon-button")
-    for name in classes:
-        button.add_class(name)
-    return button
+    return button(
+        "labkit-icon-button",
+        *classes,
+        icon=icon,
+        tooltip=tooltip,
+        layout=shared_layout(width="30px"),
+    )
 
 
-def tag_cells(row: SettingRow | ReadingRow) -> None:
-    """``labkit-setting-<name>`` on every cell of a row: stable hooks for browser tests."""
-    tag = f"labkit-setting-{row.spec.name}"
-    shown = row.readback if isinstance(row, SettingRow) else row.value
-    for cell in (*row.cells, shown):
-        cell.add_class(tag)
-
-
-def _html(css_class: str, value: str = "", **layout: str) -> widgets.HTML:
-    # HTML widgets default to the width of a text box; grid cells size to their content.
-    cell = widgets.HTML(value, layout=widgets.Layout(**{"width": "auto", **layout}))
-    cell.add_class(css_class)
-    return cell
+def row_tag(spec: Any) -> str:
+    """``labkit-setting-<name>``, on every cell of a row: stable hooks for browser tests."""
+    return f"labkit-setting-{spec.name}"
 
 
 class ErrorLine:
     """A dismissable error under a row (or a section), spanning the whole grid."""
 
-    def __init__(self) -> None:
-        self.message = _html("labkit-error-text", flex="1 1 auto")
+    def __init__(self, *classes: str) -> None:
+        self.message = html("", "labkit-error-text", flex="1 1 auto")
         self.dismiss = icon_button("times", "Dismiss this message", "labkit-dismiss")
         self.dismiss.on_click(lambda _button: self.clear())
-        self.widget = widgets.HBox(
+        self.widget = hbox(
             [self.message, self.dismiss],
-            layout=widgets.Layout(grid_area=FULL_ROW, display="none", align_items="center"),
+            "labkit-error",
+            *classes,
+            layout=own_layout(grid_area=FULL_ROW, display="none", align_items="center"),
         )
-        self.widget.add_class("labkit-error")
         self.text = ""
 
     def show(self, error: BaseException | str) -> None:
@@ -87,6 +81,8 @@ class ErrorLine:
         self.widget.layout.display = "flex"
 
     def clear(self) -> None:
+        if not self.text and self.widget.layout.display == "none":
+            return  # nothing shown: nothing to send
         self.text = ""
         self.message.value = ""
         self.widget.layout.display = "none"
@@ -110,23 +106,24 @@ class SettingRow:
             self.instrument.readings[self.spec.readback] if self.spec.readback else None
         )
 
-        self.label = _html("labkit-label", escape(title_of(self.spec)))
-        self.label.tooltip = self._tooltip()
-        self.readback = _html("labkit-readback", width="96px")
-        self.readback_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
+        tag = row_tag(self.spec)
+        self.label = html(escape(title_of(self.spec)), "labkit-label", tag, tooltip=self._tooltip())
+        self.readback = html("", "labkit-readback", tag, width="96px")
+        shown: list[Any] = []
         if self.readback_handle is not None:
             reading = self.readback_handle
             refresh = icon_button("refresh", f"Read {title_of(reading.spec).lower()} now")
             refresh.on_click(lambda _button: self.section.read(reading, self.error.show))
-            self.readback_cell.children = (self.readback, refresh)
-        self.status = _html("labkit-status")
-        self.error: ErrorLine = ErrorLine()
-        self.control_cell = widgets.HBox(layout=widgets.Layout(align_items="center"))
+            shown = [self.readback, refresh]
+        self.readback_cell = hbox(shown, tag)
+        self.status = html("", "labkit-status", tag)
+        self.error: ErrorLine = ErrorLine(tag)
+        self.control_cell: Any = None  # made around the first control, whole
         self.kind = ""
         self.control: Control = None  # type: ignore[assignment]  # _build_control() sets it next
         self._build_control()
+        self.control_cell = hbox([self.control.widget], tag)
         self.render()
-        tag_cells(self)
 
         section.watch(self.instrument, self._on_value, [self.spec.name])
         if self.readback_handle is not None:
@@ -163,14 +160,20 @@ class SettingRow:
 
     def _build_control(self) -> None:
         kind = control_kind(self.spec, self.handle.limits)
-        control = make_control(kind, self.spec, self.handle.limits, self.handle.value, self.commit)
-        control.tooltip = self.spec.doc or title_of(self.spec)
-        control.add_class("labkit-control")
-        control.add_class(f"labkit-setting-{self.spec.name}")
+        control = make_control(
+            kind,
+            self.spec,
+            self.handle.limits,
+            self.handle.value,
+            self.commit,
+            tooltip=self.spec.doc or title_of(self.spec),
+            classes=("labkit-control", row_tag(self.spec)),
+        )
         control.guard(self._lock)
         old = self.control
         self.kind, self.control = kind, control
-        self.control_cell.children = (control.widget,)
+        if self.control_cell is not None:
+            self.control_cell.children = (control.widget,)
         if old is not None:
             old.commit = _ignore
             old.close()
@@ -342,20 +345,16 @@ class ReadingRow:
         self.handle = handle
         self.spec = handle.spec
         doc = "\n".join(p for p in (handle.spec.doc.strip(), handle.full_name) if p)
-        self.label = _html("labkit-label", escape(title_of(self.spec)))
-        self.label.tooltip = doc
-        self.value = _html("labkit-reading", width="160px")
-        self.value.tooltip = doc
+        tag = row_tag(self.spec)
+        self.label = html(escape(title_of(self.spec)), "labkit-label", tag, tooltip=doc)
+        self.value = html("", "labkit-reading", tag, tooltip=doc, width="160px")
         self.refresh = icon_button("refresh", f"Read {title_of(self.spec).lower()} now")
         self.refresh.on_click(lambda _button: self.read())
-        self.control_cell = widgets.HBox(
-            [self.value, self.refresh], layout=widgets.Layout(align_items="center")
-        )
-        self.readback_cell = widgets.HBox()
-        self.status = _html("labkit-status")
-        self.error = ErrorLine()
+        self.control_cell = hbox(self._value_cell(), tag)
+        self.readback_cell = hbox((), tag)
+        self.status = html("", "labkit-status", tag)
+        self.error = ErrorLine(tag)
         self.render()
-        tag_cells(self)
         watched = [self.spec.name]
         if self.spec.side_effect is not None and not isinstance(self.spec.side_effect, str):
             # Whether reading changes anything may depend on the settings (the function now).
@@ -365,6 +364,10 @@ class ReadingRow:
     @property
     def cells(self) -> list[Any]:
         return [self.label, self.control_cell, self.readback_cell, self.status, self.error.widget]
+
+    def _value_cell(self) -> list[Any]:
+        """What the value cell holds (an array reading adds its small plot)."""
+        return [self.value, self.refresh]
 
     @property
     def side_effect(self) -> str | None:
