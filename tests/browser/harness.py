@@ -73,9 +73,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.browser.kernel_stacks import dump_threads, install_stack_dumps, kernel_pid
 
 __all__ = [
     "CHROMIUM_ARGS",
@@ -174,6 +176,7 @@ class LabServer:
         self.token = uuid.uuid4().hex
         self.port = 0
         self.log_path = self.home / "server.log"
+        self.stacks = self.home / "kernel-stacks"  # each kernel's threads, on SIGUSR1
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -191,6 +194,8 @@ class LabServer:
             JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
             JUPYTER_PLATFORM_DIRS="1",
             PYTHONUNBUFFERED="1",
+            IPYTHONDIR=str(self.home / "ipython"),
+            LABKIT_TEST_KERNEL_STACKS=str(self.stacks),
         )
         # Kernels run this interpreter (the one with labkit), whatever PATH said.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -199,6 +204,8 @@ class LabServer:
     def start(self) -> LabServer:
         for folder in ("config/labconfig", "data", "runtime", "settings", "workspaces"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
+        self.stacks.mkdir(parents=True, exist_ok=True)
+        install_stack_dumps(self.home / "ipython")
         self.root.mkdir(parents=True, exist_ok=True)
         page_config = {"disabledExtensions": DISABLED_LAB_PLUGINS}
         (self.home / "config/labconfig/page_config.json").write_text(json.dumps(page_config))
@@ -368,6 +375,45 @@ class Notebook:
                 code_index += 1
 
     def _wait_for_new_counts(self, before: list[str], which: Any, timeout: float) -> None:
+        with self._diagnosed(f"cells {list(which)}"):
+            self._wait_for_counts(before, which, timeout)
+
+    @contextlib.contextmanager
+    def _diagnosed(self, what: str) -> Iterator[None]:
+        """A page that waited in vain says whether the kernel was stuck or the page was only
+        told nothing: the kernel is asked directly (a second client) whether it is free, and
+        every one of its threads' stacks is written to the test's artifacts."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            yield
+        except PlaywrightTimeout as error:
+            raise AssertionError(
+                f"{what} never finished on the page: {self.diagnosis()}"
+            ) from error
+
+    def diagnosis(self) -> str:
+        """Is the notebook's kernel free (answers a side client), and where are its threads?"""
+        stacks = self.lab.artifacts / "kernel-threads.txt"
+        try:
+            kernel_id = self.lab.server.kernel_id(self.path)
+            pid = kernel_pid(kernel_id) if kernel_id else None
+            if pid is not None:
+                dump_threads(pid, self.lab.server.stacks, stacks)
+        except Exception as failure:  # a diagnosis must not hide the failure it explains
+            return f"(no diagnosis: {failure!r})"
+        try:
+            self.execute("None", timeout=20)
+        except Exception as failure:
+            state = f"the kernel did not answer a side client either ({failure!r}): it is stuck"
+        else:
+            state = (
+                "the kernel is free (it answered a side client at once): it finished, and the "
+                "page was not told"
+            )
+        return f"{state}; its threads' stacks: {stacks if stacks.exists() else 'none'}"
+
+    def _wait_for_counts(self, before: list[str], which: Any, timeout: float) -> None:
         indices = list(which)
         self.page.wait_for_function(
             r"""([before, indices]) => {
@@ -382,6 +428,11 @@ class Notebook:
 
     def wait_for_cells(self, timeout: float = CELL_TIMEOUT) -> None:
         """Until every code cell shows an execution count (``[3]:``), then check for errors."""
+        with self._diagnosed("the notebook's cells"):
+            self._wait_for_all_counts(timeout)
+        self.raise_cell_errors()
+
+    def _wait_for_all_counts(self, timeout: float) -> None:
         self.page.wait_for_function(
             """() => {
                 const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -392,7 +443,6 @@ class Notebook:
             }""",
             timeout=timeout * 1000,
         )
-        self.raise_cell_errors()
 
     def run_cell(self, source: str, timeout: float = CELL_TIMEOUT) -> Any:
         """Append a code cell holding ``source``, run it, wait; returns its output locator."""
