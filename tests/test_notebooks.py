@@ -3,11 +3,13 @@ it teaches: after the last cell, a check runs in the same kernel and compares th
 own numbers with the physics of the virtual bench (the diode's ideality factor, the band gap,
 the square wave's 4/π, the loop that settles) — not only that no cell raised.
 
-Run twice in one kernel (as Run All twice would) by the browser tests; here once each.
+Run twice in one kernel (as Run All twice would) by the browser tests; here once each, counting
+what each cell sends: a burst the kernel's IOPub socket would drop fails here, not in a browser.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Callable
@@ -207,11 +209,47 @@ labkit.sim.pvcam._STEM = "_libpvcam_sim_not_built"
 """
 
 
+# The most IOPub messages one cell may send within a second. The kernel's IOPub socket keeps
+# about 1000 for a reader that is behind (ZeroMQ's high-water mark) and drops the rest, the
+# cell's idle status included, and the notebook then waits for ever on a finished cell: an
+# instrument panel used to send 1,260 at once (see tests/ui/test_panel_messages.py).
+CELL_BURST_BUDGET = 600
+
+
+def _counting_client() -> type[Any]:
+    """nbclient's NotebookClient, noting the kernel's send time of each message per cell."""
+    nbclient = pytest.importorskip("nbclient")
+
+    class Counting(nbclient.NotebookClient):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.sent: dict[int, list[float]] = {}
+
+        def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
+            sent = msg["header"]["date"]
+            if isinstance(sent, str):
+                sent = datetime.datetime.fromisoformat(sent)
+            self.sent.setdefault(cell_index, []).append(sent.timestamp())
+            return super().process_message(msg, cell, cell_index)
+
+    return Counting
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most of ``times`` within any one second."""
+    times = sorted(times)
+    first, most = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] > 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def _execute(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, compiled: bool = True
 ) -> None:
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "data"))
     notebook = nbformat.read(path, as_version=4)
     if not compiled:
@@ -223,13 +261,19 @@ def _execute(
         f"print(_json.dumps({{**{expression}, '_backend': _native.backend}}))"
     )
     notebook.cells.append(probe)
-    client = nbclient.NotebookClient(
+    client = _counting_client()(
         notebook,
         timeout=180,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    bursts = {index: _busiest_second(times) for index, times in client.sent.items()}
+    too_many = {i: n for i, n in bursts.items() if n > CELL_BURST_BUDGET}
+    assert not too_many, (
+        f"{path.stem}: cells sending more than {CELL_BURST_BUDGET} messages within a second "
+        f"(cell index: messages): {too_many}; the kernel's IOPub socket drops past 1000"
+    )
     errors = [
         o
         for c in notebook.cells
