@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.kernel_stacks import kernel_environment, stacks_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,9 +33,17 @@ def test_docs_build_with_warnings_as_errors_and_run_tutorials_on_their_pages(
         capture_output=True,
         text=True,
         timeout=1200,
-        env={**__import__("os").environ, "LABKIT_DATA": str(tmp_path / "data")},
+        env={
+            **__import__("os").environ,
+            "LABKIT_DATA": str(tmp_path / "data"),
+            # A tutorial cell still running 15 s before the build's 180 s limit writes the
+            # kernel's threads' stacks, shown below if the build fails.
+            **kernel_environment(tmp_path / "kernel", dump_after=165),
+        },
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == 0, (
+        result.stdout[-4000:] + result.stderr[-4000:] + "\n" + stacks_of(tmp_path / "kernel")
+    )
     assert (html / "concepts" / "instrument-model.html").is_file()
 
     # The contributors' page is built, in the navigation, and points into the driver

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.kernel_stacks import kernel_environment, stacks_of
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 # Per notebook: Python run in its kernel after its last cell (an expression giving a dict),
@@ -214,6 +216,8 @@ labkit.sim.pvcam._STEM = "_libpvcam_sim_not_built"
 # cell's idle status included, and the notebook then waits for ever on a finished cell: an
 # instrument panel used to send 1,260 at once (see tests/ui/test_panel_messages.py).
 CELL_BURST_BUDGET = 600
+CELL_TIMEOUT = 180
+STACKS_AFTER = CELL_TIMEOUT - 15  # a cell still running then writes the kernel's stacks
 
 
 def _counting_client() -> type[Any]:
@@ -251,6 +255,8 @@ def _execute(
 ) -> None:
     nbformat = pytest.importorskip("nbformat")
     monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "data"))
+    for name, value in kernel_environment(tmp_path / "kernel", STACKS_AFTER).items():
+        monkeypatch.setenv(name, value)
     notebook = nbformat.read(path, as_version=4)
     if not compiled:
         monkeypatch.setenv("LABKIT_NATIVE", "numpy")
@@ -263,11 +269,17 @@ def _execute(
     notebook.cells.append(probe)
     client = _counting_client()(
         notebook,
-        timeout=180,
+        timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    except pytest.importorskip("nbclient.exceptions").CellTimeoutError as error:
+        raise AssertionError(
+            f"{path.stem}: {error}\nthe kernel's threads after {STACKS_AFTER} s in the cell:\n"
+            + stacks_of(tmp_path / "kernel")
+        ) from error
     bursts = {index: _busiest_second(times) for index, times in client.sent.items()}
     too_many = {i: n for i, n in bursts.items() if n > CELL_BURST_BUDGET}
     assert not too_many, (

@@ -77,7 +77,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.browser.kernel_stacks import dump_threads, install_stack_dumps, kernel_pid
+from tests.kernel_stacks import dump_threads, kernel_environment, kernel_pid
 
 __all__ = [
     "CHROMIUM_ARGS",
@@ -176,7 +176,7 @@ class LabServer:
         self.token = uuid.uuid4().hex
         self.port = 0
         self.log_path = self.home / "server.log"
-        self.stacks = self.home / "kernel-stacks"  # each kernel's threads, on SIGUSR1
+        self.stacks = self.home / "stacks"  # each kernel's threads, on SIGUSR1
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -194,9 +194,8 @@ class LabServer:
             JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
             JUPYTER_PLATFORM_DIRS="1",
             PYTHONUNBUFFERED="1",
-            IPYTHONDIR=str(self.home / "ipython"),
-            LABKIT_TEST_KERNEL_STACKS=str(self.stacks),
         )
+        env.update(kernel_environment(self.home))  # stacks on SIGUSR1 (Notebook.diagnosis)
         # Kernels run this interpreter (the one with labkit), whatever PATH said.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         return env
@@ -204,8 +203,6 @@ class LabServer:
     def start(self) -> LabServer:
         for folder in ("config/labconfig", "data", "runtime", "settings", "workspaces"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
-        self.stacks.mkdir(parents=True, exist_ok=True)
-        install_stack_dumps(self.home / "ipython")
         self.root.mkdir(parents=True, exist_ok=True)
         page_config = {"disabledExtensions": DISABLED_LAB_PLUGINS}
         (self.home / "config/labconfig/page_config.json").write_text(json.dumps(page_config))
