@@ -21,7 +21,14 @@ import signal
 import time
 from pathlib import Path
 
-__all__ = ["dump_threads", "install_stack_dumps", "kernel_environment", "kernel_pid", "stacks_of"]
+__all__ = [
+    "dump_threads",
+    "install_stack_dumps",
+    "kernel_environment",
+    "kernel_pid",
+    "stacks_folder",
+    "stacks_of",
+]
 
 _STARTUP = """\\
 import faulthandler as _faulthandler, os as _os, signal as _signal
@@ -49,14 +56,19 @@ def install_stack_dumps(ipython_dir: Path) -> None:
     startup.write_text(_STARTUP)
 
 
+def stacks_folder(home: Path) -> Path:
+    """Where kernels started with ``kernel_environment(home)`` write their stacks."""
+    return home / "stacks"
+
+
 def kernel_environment(home: Path, dump_after: float = 0.0) -> dict[str, str]:
     """The variables that make a kernel started with them dump its stacks into
     ``home/stacks`` (on SIGUSR1; and by itself for a cell running ``dump_after`` seconds)."""
     install_stack_dumps(home / "ipython")
-    (home / "stacks").mkdir(parents=True, exist_ok=True)
+    stacks_folder(home).mkdir(parents=True, exist_ok=True)
     return {
         "IPYTHONDIR": str(home / "ipython"),
-        "LABKIT_TEST_KERNEL_STACKS": str(home / "stacks"),
+        "LABKIT_TEST_KERNEL_STACKS": str(stacks_folder(home)),
         "LABKIT_TEST_CELL_DUMP_AFTER": str(dump_after),
     }
 
@@ -64,7 +76,7 @@ def kernel_environment(home: Path, dump_after: float = 0.0) -> dict[str, str]:
 def stacks_of(home: Path, lines: int = 60) -> str:
     """The stacks the kernels started with :func:`kernel_environment` wrote (their tails)."""
     written = []
-    for path in sorted((home / "stacks").glob("kernel-*.txt")):
+    for path in sorted(stacks_folder(home).glob("kernel-*.txt")):
         text = path.read_text(errors="replace").strip()
         if text:
             written.append(f"{path.name}:\n" + "\n".join(text.splitlines()[-lines:]))

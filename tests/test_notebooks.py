@@ -4,7 +4,7 @@ own numbers with the physics of the virtual bench (the diode's ideality factor, 
 the square wave's 4/π, the loop that settles) — not only that no cell raised.
 
 Run twice in one kernel (as Run All twice would) by the browser tests; here once each, counting
-what each cell sends: a burst the kernel's IOPub socket would drop fails here, not in a browser.
+what each cell sends: a burst near what the kernel's IOPub socket keeps fails here.
 """
 
 from __future__ import annotations
@@ -212,9 +212,9 @@ labkit.sim.pvcam._STEM = "_libpvcam_sim_not_built"
 
 
 # The most IOPub messages one cell may send within a second. The kernel's IOPub socket keeps
-# about 1000 for a reader that is behind (ZeroMQ's high-water mark) and drops the rest, the
-# cell's idle status included, and the notebook then waits for ever on a finished cell: an
-# instrument panel used to send 1,260 at once (see tests/ui/test_panel_messages.py).
+# about 1000 for a reader that is behind (ZeroMQ's high-water mark) and drops the rest; the CI
+# hangs (a finished cell its client waited on for ever) all came at cells showing a panel,
+# which sent 1,260 at once (see tests/ui/test_panel_messages.py).
 CELL_BURST_BUDGET = 600
 CELL_TIMEOUT = 180
 STACKS_AFTER = CELL_TIMEOUT - 15  # a cell still running then writes the kernel's stacks

@@ -55,6 +55,8 @@ MAX_FROM_ZERO = 1000.0
 such settings usually take (a delay of milliseconds out of an hour) are out of a slider's reach."""
 LOG_SLIDER_DIGITS = 3
 """Significant digits a logarithmic slider's position is rounded to (1.78 mA, not 1.7782794 mA)."""
+LOG_SLIDER_STEP = 0.01
+"""A logarithmic slider moves in hundredths of a decade."""
 
 
 def control_kind(spec: TraitSpec, limits: tuple[float, float]) -> str:
@@ -380,7 +382,12 @@ def _make_slider(
             low, high = min(low, value), max(high, value)
         at = value if number and value > 0 else min(max(1.0, low), high)
         return widgets.FloatLogSlider(
-            base=10, min=math.log10(low), max=math.log10(high), step=0.01, value=at, **options
+            base=10,
+            min=math.log10(low),
+            max=math.log10(high),
+            step=LOG_SLIDER_STEP,
+            value=at,
+            **options,
         )
     low, high = _covering(limits, value)
     cls = widgets.IntSlider if spec.kind == "int" else widgets.FloatSlider
@@ -410,7 +417,7 @@ def _range_log(slider: Any, low: float, high: float) -> None:
         else:
             slider.min = low_exp
             slider.max = high_exp
-        slider.step = 0.01
+        slider.step = LOG_SLIDER_STEP
 
 
 def _covering(limits: tuple[float, float], value: Any) -> tuple[float, float]:

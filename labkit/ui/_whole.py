@@ -2,10 +2,10 @@
 
 Every ipywidget is a comm. Creating one sends a ``comm_open`` carrying its state; every trait
 set afterwards sends an update; its layout and style are widgets (comms) of their own. The
-kernel's IOPub socket keeps at most 1000 messages for a reader that is behind (ZeroMQ's
-high-water mark) and silently drops the rest — the cell's ``idle`` status included, so the
-notebook's client waits for ever on a cell that has finished (JupyterLab shows the kernel
-busy; nbclient times the cell out). A burst past that mark on a loaded machine is all it takes.
+kernel's IOPub socket keeps a bounded number of messages for a reader that is behind
+(ZeroMQ's high-water mark, 1000) and silently drops the rest. The intermittent CI hangs, where
+a cell's client waited for ever while the kernel sat idle, all came at cells sending a burst
+of some 1,260 messages; the burst is the common factor, not a proven cause, and it was waste.
 
 An instrument panel used to cost about 1,260 messages: 704 ``comm_open`` (262 of them
 layouts, 150 styles) and 560 updates, 420 of which only added a CSS class to a widget just
@@ -19,7 +19,6 @@ widget with :func:`own_layout`.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,7 +31,6 @@ __all__ = ["button", "hbox", "html", "is_shared", "own_layout", "shared_layout",
 _lock = threading.Lock()
 _layouts: dict[tuple[tuple[str, str], ...], Any] = {}
 _styles: dict[str, Any] = {}
-_shared: weakref.WeakSet[Any] = weakref.WeakSet()
 _STYLE_CLASSES = {"html": HTMLStyle, "button": ButtonStyle}
 
 
@@ -43,7 +41,6 @@ def shared_layout(**properties: str) -> Any:
         found = _layouts.get(key)
         if found is None or found.comm is None:  # closed (Widget.close_all in a test)
             found = _layouts[key] = widgets.Layout(**properties)
-            _shared.add(found)
         return found
 
 
@@ -58,13 +55,13 @@ def shared_style(kind: str) -> Any:
         found = _styles.get(kind)
         if found is None or found.comm is None:
             found = _styles[kind] = _STYLE_CLASSES[kind]()
-            _shared.add(found)
         return found
 
 
 def is_shared(part: Any) -> bool:
     """A shared layout or style: closing one widget must not close it for the others."""
-    return part in _shared
+    with _lock:
+        return any(part is shared for shared in (*_layouts.values(), *_styles.values()))
 
 
 def _classes(classes: Iterable[str]) -> tuple[str, ...]:

@@ -77,7 +77,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.kernel_stacks import dump_threads, kernel_environment, kernel_pid
+from tests.kernel_stacks import dump_threads, kernel_environment, kernel_pid, stacks_folder
 
 __all__ = [
     "CHROMIUM_ARGS",
@@ -176,7 +176,7 @@ class LabServer:
         self.token = uuid.uuid4().hex
         self.port = 0
         self.log_path = self.home / "server.log"
-        self.stacks = self.home / "stacks"  # each kernel's threads, on SIGUSR1
+        self.stacks = stacks_folder(self.home)  # each kernel's threads, on SIGUSR1
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 

@@ -1,12 +1,11 @@
-"""A panel costs the kernel few messages, so none of them is lost.
+"""A panel costs the kernel few messages.
 
 Every widget is a comm: its ``comm_open``, each update, its layout and its style are messages
-on the kernel's IOPub socket, which keeps at most 1000 of them for a reader that is behind
-(ZeroMQ's high-water mark) and silently drops the rest. The cell's ``idle`` status is among
-what gets dropped, and the notebook then waits for ever on a cell that has finished: CI saw
-``smu.panel()`` "busy" for 300 s in JupyterLab and a tutorial cell time out in the docs build,
-each with the kernel idle. The SMU's panel cost 1,264 messages then (704 opens, 560 updates);
-these tests count what a panel sends through a recording comm, as ipykernel would send it.
+on the kernel's IOPub socket, which keeps about 1000 of them for a reader that is behind
+(ZeroMQ's high-water mark) and silently drops the rest. CI saw ``smu.panel()`` "busy" for
+300 s in JupyterLab and a tutorial cell time out in the docs build, each at a cell showing a
+panel, with the kernel idle; the SMU's panel cost 1,264 messages then (704 opens, 560
+updates). These tests count what a panel sends through a recording comm, as ipykernel would.
 """
 
 from __future__ import annotations
